@@ -1,0 +1,26 @@
+// The contract an architecture file fulfils. Adding GPT-NeoX or Gemma 2 is one new file that
+// implements this interface and one line in the registry (architectures.ts).
+
+import type { Value } from '../onnx/graphBuilder';
+import type { DecoderConfig, RawConfig } from './decoderConfig';
+import type { DecoderContext } from './decoderGraph';
+
+export interface Architecture {
+	/** config.json `model_type` values this file builds. */
+	readonly modelTypes: readonly string[];
+	/** Checkpoint key prefixes stripped before lookup (`transformer.`, `model.`). */
+	readonly keyPrefixes: readonly string[];
+	/** Hooks before block 0, beyond `hook_embed`. */
+	readonly embedHooks: readonly string[];
+	/** MLP hooks beyond hook_pre / hook_post (gated MLPs add hook_pre_linear). */
+	readonly extraMlpHooks: readonly string[];
+	config(raw: RawConfig): DecoderConfig;
+	/** Token (+ position) embedding: the residual stream entering block 0, [batch, seq, d_model]. */
+	embed(ctx: DecoderContext): Value;
+	/** One transformer block: resid_pre → resid_post, both [batch, seq, d_model]. */
+	block(ctx: DecoderContext, layer: number, residPre: Value): Value;
+	/** Final norm of the residual stream, [batch, seq, d_model] → [batch, seq, d_model]. */
+	finalNorm(ctx: DecoderContext, resid: Value): Value;
+	/** The unembedding as a [d_model, d_vocab] value. */
+	unembed(ctx: DecoderContext): Value;
+}

@@ -1,0 +1,46 @@
+// Autoregressive generation with a KV cache: one prefill over the prompt, then one token per
+// call, streaming each token as it is chosen.
+
+import type { Intervention, LanguageModel } from './languageModel';
+import { sampleToken, seededRandom } from './sampling';
+import type { SamplingOptions } from './sampling';
+
+export interface GenerateOptions extends Partial<SamplingOptions> {
+	maxNewTokens: number;
+	seed?: number;
+	/** Stop at the model's end-of-sequence token (default true). */
+	stopAtEos?: boolean;
+	/** Additive interventions applied at every position, prompt and generated. */
+	interventions?: Readonly<Record<string, Intervention>>;
+	signal?: AbortSignal;
+}
+
+export interface GeneratedToken {
+	id: number;
+	/** 0-based index among the new tokens. */
+	index: number;
+}
+
+export class GenerationCancelled extends Error {
+	constructor() {
+		super('generation cancelled');
+	}
+}
+
+export async function* generate(model: LanguageModel, promptIds: readonly number[], options: GenerateOptions): AsyncGenerator<GeneratedToken> {
+	const sampling: SamplingOptions = { temperature: options.temperature ?? 0, topK: options.topK ?? 0, topP: options.topP ?? 1 };
+	const random = seededRandom(options.seed ?? 0);
+	const eos = new Set(options.stopAtEos === false ? [] : model.cfg.eosTokenIds);
+	const budget = Math.min(options.maxNewTokens, model.cfg.nCtx - promptIds.length);
+	let past = model.emptyCache(1);
+	let input: readonly number[] = promptIds;
+	for (let index = 0; index < budget; index++) {
+		if (options.signal?.aborted) throw new GenerationCancelled();
+		const out = await model.forward({ ids: [input], past, logits: 'last', interventions: options.interventions });
+		past = out.present!;
+		const id = sampleToken(out.logits!.data as Float32Array, sampling, random);
+		yield { id, index };
+		if (eos.has(id)) return;
+		input = [id];
+	}
+}

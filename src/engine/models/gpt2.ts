@@ -1,0 +1,111 @@
+// GPT-2 (model_type "gpt2"): learned positions, pre-LayerNorm blocks, Conv1D weights stored
+// [in, out], fused c_attn projection, gelu_new MLP, tied or untied LM head.
+
+import type { Value } from '../onnx/graphBuilder';
+import type { Architecture } from './architecture';
+import { ModelConfigError, intField, numberField, tokenIds } from './decoderConfig';
+import type { DecoderConfig, RawConfig } from './decoderConfig';
+import type { DecoderContext } from './decoderGraph';
+
+const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu'] as const;
+
+export const gpt2: Architecture = {
+	modelTypes: ['gpt2'],
+	keyPrefixes: ['transformer.'],
+	embedHooks: ['hook_embed', 'hook_pos_embed'],
+	extraMlpHooks: [],
+
+	config(raw: RawConfig): DecoderConfig {
+		const dModel = intField(raw, 'n_embd');
+		const nHeads = intField(raw, 'n_head');
+		if (dModel % nHeads !== 0) throw new ModelConfigError(`config.json: n_embd ${dModel} is not divisible by n_head ${nHeads}`);
+		const act = (raw.activation_function ?? 'gelu_new') as string;
+		if (!(ACTIVATIONS as readonly string[]).includes(act)) {
+			throw new ModelConfigError(`config.json: activation_function "${act}" is not supported (supported: ${ACTIVATIONS.join(', ')})`);
+		}
+		if (raw.scale_attn_by_inverse_layer_idx === true) {
+			throw new ModelConfigError('config.json: scale_attn_by_inverse_layer_idx is not supported');
+		}
+		return {
+			modelType: 'gpt2',
+			nLayers: intField(raw, 'n_layer'),
+			dModel,
+			nHeads,
+			nKvHeads: nHeads,
+			dHead: dModel / nHeads,
+			dMlp: typeof raw.n_inner === 'number' ? raw.n_inner : 4 * dModel,
+			dVocab: intField(raw, 'vocab_size'),
+			nCtx: intField(raw, 'n_positions', raw.n_ctx as number | undefined),
+			normEps: numberField(raw, 'layer_norm_epsilon', 1e-5),
+			activation: act,
+			tiedEmbeddings: raw.tie_word_embeddings !== false,
+			bosTokenId: tokenIds(raw.bos_token_id)[0],
+			eosTokenIds: tokenIds(raw.eos_token_id),
+		};
+	},
+
+	embed(ctx: DecoderContext): Value {
+		const { b, cfg } = ctx;
+		const tokens = ctx.hook('hook_embed', b.gather(ctx.weight('wte.weight', [cfg.dVocab, cfg.dModel]), ctx.tokenIds()));
+		const positions = b.gather(ctx.weight('wpe.weight', [cfg.nCtx, cfg.dModel]), ctx.positions); // [seq, d_model]
+		// TransformerLens shapes hook_pos_embed [batch, pos, d_model]; broadcast to match.
+		const posEmbed = ctx.hook('hook_pos_embed', b.op('Expand', [positions, b.shape(tokens)]));
+		return b.add(tokens, posEmbed);
+	},
+
+	block(ctx: DecoderContext, layer: number, residPre: Value): Value {
+		const { b, cfg } = ctx;
+		const d = cfg.dModel;
+		const p = `h.${layer}.`;
+		const hook = (name: string, v: Value): Value => ctx.hook(`blocks.${layer}.${name}`, v);
+		const ln = (name: string, x: Value): Value =>
+			b.layerNorm(x, ctx.weight(`${p}${name}.weight`, [d]), ctx.weight(`${p}${name}.bias`, [d]), cfg.normEps);
+
+		const resid = hook('hook_resid_pre', residPre);
+		const x1 = hook('ln1.hook_normalized', ln('ln_1', resid));
+		const qkv = b.linear(x1, ctx.weight(`${p}attn.c_attn.weight`, [d, 3 * d]), ctx.weight(`${p}attn.c_attn.bias`, [3 * d]));
+		const [q, k, v] = b.split(qkv, [d, d, d], -1) as [Value, Value, Value];
+		const z = ctx.attention(
+			layer,
+			hook('attn.hook_q', ctx.splitHeads(q, cfg.nHeads)),
+			hook('attn.hook_k', ctx.splitHeads(k, cfg.nHeads)),
+			hook('attn.hook_v', ctx.splitHeads(v, cfg.nHeads)),
+		);
+		const attnOut = hook('hook_attn_out',
+			b.linear(ctx.mergeHeads(z), ctx.weight(`${p}attn.c_proj.weight`, [d, d]), ctx.weight(`${p}attn.c_proj.bias`, [d])));
+		const mid = hook('hook_resid_mid', b.add(resid, attnOut));
+
+		const x2 = hook('ln2.hook_normalized', ln('ln_2', mid));
+		const pre = hook('mlp.hook_pre',
+			b.linear(x2, ctx.weight(`${p}mlp.c_fc.weight`, [d, cfg.dMlp]), ctx.weight(`${p}mlp.c_fc.bias`, [cfg.dMlp])));
+		const post = hook('mlp.hook_post', activation(ctx, pre));
+		const mlpOut = hook('hook_mlp_out',
+			b.linear(post, ctx.weight(`${p}mlp.c_proj.weight`, [cfg.dMlp, d]), ctx.weight(`${p}mlp.c_proj.bias`, [d])));
+		return hook('hook_resid_post', b.add(mid, mlpOut));
+	},
+
+	finalNorm(ctx: DecoderContext, resid: Value): Value {
+		const d = ctx.cfg.dModel;
+		return ctx.b.layerNorm(resid, ctx.weight('ln_f.weight', [d]), ctx.weight('ln_f.bias', [d]), ctx.cfg.normEps);
+	},
+
+	unembed(ctx: DecoderContext): Value {
+		const { cfg } = ctx;
+		if (!cfg.tiedEmbeddings || ctx.hasWeight('lm_head.weight')) return ctx.linearWeight('lm_head.weight', cfg.dVocab, cfg.dModel);
+		return ctx.b.transpose(ctx.weight('wte.weight', [cfg.dVocab, cfg.dModel]), [1, 0]);
+	},
+};
+
+function activation(ctx: DecoderContext, x: Value): Value {
+	const b = ctx.b;
+	const act = ctx.cfg.activation;
+	if (act === 'relu') return b.op('Relu', [x]);
+	if (act === 'gelu') {
+		// Exact GELU: 0.5·x·(1 + erf(x/√2)).
+		const erf = b.op('Erf', [b.mul(x, b.constFloat([Math.SQRT1_2]))]);
+		return b.mul(b.mul(x, b.constFloat([0.5])), b.add(erf, b.constFloat([1])));
+	}
+	// gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+	const inner = b.mul(b.add(x, b.mul(b.mul(b.mul(x, x), x), b.constFloat([0.044715]))), b.constFloat([Math.sqrt(2 / Math.PI)]));
+	return b.mul(b.mul(x, b.constFloat([0.5])), b.add(b.tanh(inner), b.constFloat([1])));
+}

@@ -1,0 +1,191 @@
+// A small typed builder for ONNX graphs. Values are tensor names; every helper emits one
+// NodeProto and returns its output name, so model code reads like the math it implements.
+
+import { DataType, encodeModel } from './onnxProto';
+import type { AttributeValue, Dim, NodeInit, TensorInit, ValueInfo } from './onnxProto';
+
+/** A tensor in the graph under construction, named as in the ONNX graph. */
+export type Value = string;
+
+/** Opset of the default domain: 17 has LayerNormalization and attribute-form ReduceMean. */
+export const OPSET = 17;
+
+type Attrs = Record<string, AttributeValue>;
+
+export const attr = {
+	int: (value: number): AttributeValue => ({ kind: 'int', value }),
+	float: (value: number): AttributeValue => ({ kind: 'float', value }),
+	ints: (value: readonly number[]): AttributeValue => ({ kind: 'ints', value }),
+	string: (value: string): AttributeValue => ({ kind: 'string', value }),
+};
+
+export class GraphBuilder {
+	private readonly nodes: NodeInit[] = [];
+	private readonly initializers: TensorInit[] = [];
+	private readonly inputs: ValueInfo[] = [];
+	private readonly outputs: ValueInfo[] = [];
+	private readonly names = new Set<string>();
+	private readonly constants = new Map<string, Value>();
+	private scopeStack: string[] = [];
+	private counter = 0;
+
+	constructor(private readonly graphName: string) {}
+
+	/** Runs `body` with node names prefixed by `scope` (e.g. `/blocks.3/attn`), for readable graphs. */
+	scope<T>(scope: string, body: () => T): T {
+		this.scopeStack.push(scope);
+		try {
+			return body();
+		} finally {
+			this.scopeStack.pop();
+		}
+	}
+
+	input(name: string, dataType: DataType, dims: readonly Dim[]): Value {
+		this.claim(name);
+		this.inputs.push({ name, dataType, dims });
+		return name;
+	}
+
+	output(value: Value, dataType: DataType, dims: readonly Dim[], name: Value = value): Value {
+		if (name !== value) {
+			this.claim(name);
+			this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: `${name}/Identity` });
+		}
+		this.outputs.push({ name, dataType, dims });
+		return name;
+	}
+
+	initializer(name: string, dataType: DataType, dims: readonly number[], raw: Uint8Array): Value {
+		this.claim(name);
+		this.initializers.push({ name, dataType, dims, raw });
+		return name;
+	}
+
+	/** A float32 constant, deduplicated by value. */
+	constFloat(values: readonly number[], dims: readonly number[] = []): Value {
+		return this.constant(DataType.FLOAT, values, dims);
+	}
+
+	/** An int64 constant (shapes, axes, indices), deduplicated by value. */
+	constInt64(values: readonly number[], dims: readonly number[] = [values.length]): Value {
+		return this.constant(DataType.INT64, values, dims);
+	}
+
+	/** Emits one node; returns its outputs. */
+	node(opType: string, inputs: readonly Value[], attributes: Attrs = {}, nOutputs = 1, domain?: string): Value[] {
+		const prefix = this.scopeStack.join('');
+		const nodeName = `${prefix}/${opType}_${this.counter++}`;
+		const outputs = Array.from({ length: nOutputs }, (_, i) => `${nodeName}:${i}`);
+		this.nodes.push({ opType, inputs, outputs, name: nodeName, attributes, domain });
+		return outputs;
+	}
+
+	op(opType: string, inputs: readonly Value[], attributes: Attrs = {}): Value {
+		return this.node(opType, inputs, attributes)[0]!;
+	}
+
+	/** Renames a value by an Identity node so it can be fetched under a stable name (a hook name). */
+	named(value: Value, name: string): Value {
+		this.claim(name);
+		this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: `${name}/Identity` });
+		return name;
+	}
+
+	// --- elementwise and linear algebra -------------------------------------------------
+	add(a: Value, b: Value): Value { return this.op('Add', [a, b]); }
+	sub(a: Value, b: Value): Value { return this.op('Sub', [a, b]); }
+	mul(a: Value, b: Value): Value { return this.op('Mul', [a, b]); }
+	div(a: Value, b: Value): Value { return this.op('Div', [a, b]); }
+	matMul(a: Value, b: Value): Value { return this.op('MatMul', [a, b]); }
+	sigmoid(x: Value): Value { return this.op('Sigmoid', [x]); }
+	tanh(x: Value): Value { return this.op('Tanh', [x]); }
+	sqrt(x: Value): Value { return this.op('Sqrt', [x]); }
+	cos(x: Value): Value { return this.op('Cos', [x]); }
+	sin(x: Value): Value { return this.op('Sin', [x]); }
+	neg(x: Value): Value { return this.op('Neg', [x]); }
+	cast(x: Value, to: DataType): Value { return this.op('Cast', [x], { to: attr.int(to) }); }
+	softmax(x: Value, axis = -1): Value { return this.op('Softmax', [x], { axis: attr.int(axis) }); }
+
+	/** x @ w + b for a weight already laid out [in, out]. */
+	linear(x: Value, w: Value, b?: Value): Value {
+		const y = this.matMul(x, w);
+		return b === undefined ? y : this.add(y, b);
+	}
+
+	// --- shape manipulation ------------------------------------------------------------
+	reshape(x: Value, shape: readonly number[]): Value {
+		return this.op('Reshape', [x, this.constInt64(shape)]);
+	}
+	reshapeTo(x: Value, shape: Value): Value { return this.op('Reshape', [x, shape]); }
+	transpose(x: Value, perm: readonly number[]): Value {
+		return this.op('Transpose', [x], { perm: attr.ints(perm) });
+	}
+	concat(xs: readonly Value[], axis: number): Value {
+		return this.op('Concat', xs, { axis: attr.int(axis) });
+	}
+	unsqueeze(x: Value, axes: readonly number[]): Value { return this.op('Unsqueeze', [x, this.constInt64(axes)]); }
+	gather(data: Value, indices: Value, axis = 0): Value {
+		return this.op('Gather', [data, indices], { axis: attr.int(axis) });
+	}
+	shape(x: Value, start?: number, end?: number): Value {
+		const attrs: Attrs = {};
+		if (start !== undefined) attrs.start = attr.int(start);
+		if (end !== undefined) attrs.end = attr.int(end);
+		return this.op('Shape', [x], attrs);
+	}
+	/** Slices `x` along `axis` from `start` (a scalar-or-[1] int64 value) to `end`. */
+	slice(x: Value, starts: Value, ends: Value, axes: readonly number[]): Value {
+		return this.op('Slice', [x, starts, ends, this.constInt64(axes)]);
+	}
+	split(x: Value, sizes: readonly number[], axis: number): Value[] {
+		return this.node('Split', [x, this.constInt64(sizes)], { axis: attr.int(axis) }, sizes.length);
+	}
+	range(start: Value, limit: Value, delta: Value): Value { return this.op('Range', [start, limit, delta]); }
+
+	// --- normalization -----------------------------------------------------------------
+	layerNorm(x: Value, scale: Value, bias: Value, eps: number): Value {
+		return this.op('LayerNormalization', [x, scale, bias], { axis: attr.int(-1), epsilon: attr.float(eps) });
+	}
+
+	/** x * rsqrt(mean(x²) + eps) * g, in the order torch computes it. */
+	rmsNorm(x: Value, gain: Value, eps: number): Value {
+		const meanSq = this.op('ReduceMean', [this.mul(x, x)], { axes: attr.ints([-1]), keepdims: attr.int(1) });
+		const rms = this.sqrt(this.add(meanSq, this.constFloat([eps])));
+		return this.mul(this.div(x, rms), gain);
+	}
+
+	/** Serializes the graph with its weights to ONNX protobuf bytes. */
+	build(metadata: Record<string, string> = {}): Buffer {
+		return encodeModel({
+			graph: {
+				name: this.graphName,
+				nodes: this.nodes,
+				initializers: this.initializers,
+				inputs: this.inputs,
+				outputs: this.outputs,
+			},
+			opsets: [{ domain: '', version: OPSET }],
+			producerName: 'feature-lens',
+			producerVersion: '0.1.0',
+			metadata,
+		});
+	}
+
+	private constant(dataType: DataType, values: readonly number[], dims: readonly number[]): Value {
+		const key = `${dataType}|${dims.join(',')}|${values.join(',')}`;
+		const existing = this.constants.get(key);
+		if (existing) return existing;
+		const raw = dataType === DataType.INT64
+			? new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer)
+			: new Uint8Array(Float32Array.from(values).buffer);
+		const name = this.initializer(`const_${this.constants.size}`, dataType, dims, raw);
+		this.constants.set(key, name);
+		return name;
+	}
+
+	private claim(name: string): void {
+		if (this.names.has(name)) throw new Error(`duplicate graph value name: ${name}`);
+		this.names.add(name);
+	}
+}

@@ -1,0 +1,62 @@
+// onnxruntime session creation: execution-provider choice with an explicit CPU fallback,
+// because onnxruntime-node throws (rather than falls back) when the CUDA libraries are missing.
+
+import * as ort from 'onnxruntime-node';
+
+export type ExecutionProviderSetting = 'auto' | 'cpu' | 'cuda';
+
+export interface SessionSettings {
+	executionProvider: ExecutionProviderSetting;
+	/** Intra-op threads; 0 lets onnxruntime choose (one per physical core). */
+	threads: number;
+}
+
+export const defaultSessionSettings: SessionSettings = { executionProvider: 'auto', threads: 0 };
+
+export interface CreatedSession {
+	session: ort.InferenceSession;
+	/** The provider that actually runs the graph. */
+	provider: 'cpu' | 'cuda';
+}
+
+type Log = (message: string) => void;
+
+/** Remembers a failed CUDA start so later sessions go straight to the CPU. */
+let cudaUnavailable: string | undefined;
+
+export async function createSession(model: Uint8Array, settings: SessionSettings, log: Log): Promise<CreatedSession> {
+	const base: ort.InferenceSession.SessionOptions = {
+		graphOptimizationLevel: 'all',
+		executionMode: 'sequential',
+		...(settings.threads > 0 ? { intraOpNumThreads: settings.threads, interOpNumThreads: 1 } : {}),
+	};
+	const wantCuda = settings.executionProvider === 'cuda'
+		|| (settings.executionProvider === 'auto' && cudaUnavailable === undefined && cudaListed());
+	if (wantCuda && cudaUnavailable === undefined) {
+		try {
+			const session = await ort.InferenceSession.create(model, { ...base, executionProviders: [{ name: 'cuda', deviceId: 0 }, 'cpu'] });
+			return { session, provider: 'cuda' };
+		} catch (err) {
+			cudaUnavailable = firstLine(err);
+			log(`CUDA execution provider unavailable (${cudaUnavailable}); falling back to CPU. `
+				+ 'Install the CUDA 12 provider with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` and CUDA 12 + cuDNN 9 to use the GPU.');
+		}
+	} else if (settings.executionProvider === 'cuda') {
+		log(`CUDA execution provider unavailable (${cudaUnavailable}); using CPU.`);
+	}
+	const session = await ort.InferenceSession.create(model, { ...base, executionProviders: ['cpu'] });
+	return { session, provider: 'cpu' };
+}
+
+function cudaListed(): boolean {
+	try {
+		return ort.listSupportedBackends().some((b) => b.name === 'cuda');
+	} catch {
+		return false;
+	}
+}
+
+function firstLine(err: unknown): string {
+	const text = err instanceof Error ? err.message : String(err);
+	return text.split('\n')[0]!.trim();
+}
