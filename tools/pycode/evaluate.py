@@ -119,6 +119,8 @@ def main():
         held = held[:4096]
     train = np.memmap(os.path.join(BUILD, "train.bin"), dtype="<u2", mode="r")
     held_bytes = sum(len(json.loads(l)["text"].encode("utf-8")) for l in open(os.path.join(BUILD, "heldout.jsonl"), encoding="utf-8"))
+    if QUICK:
+        held_bytes = None  # a token slice has no exact byte count; report nats only
     ln2 = math.log(2)
 
     def summary(total, count, nbytes=None):

@@ -108,7 +108,9 @@ def main():
     total_steps = args.tokens // tokens_per_step
     step = 0
     elapsed_prev = 0.0
-    log_path = os.path.join(BUILD, "train_log.jsonl")
+    # log and initial weights live next to the checkpoint (build/ by default)
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    log_path = os.path.join(out_dir, "train_log.jsonl")
 
     if args.bench:
         t0 = None
@@ -139,7 +141,7 @@ def main():
         print(f"resumed at step {step}/{total_steps}")
     else:
         # keep the initial weights: evaluate.py reports the step-0 model's held-out loss
-        torch.save({"model": model.state_dict(), "config": cfg}, os.path.join(BUILD, "init.pt"))
+        torch.save({"model": model.state_dict(), "config": cfg}, os.path.join(out_dir, "init.pt"))
         l0 = eval_loss(model, held, 64, args.ctx)
         rec = {"step": 0, "heldout_loss": l0, "params": n_params, "total_steps": total_steps,
                "tokens_per_step": tokens_per_step, "args": vars(args)}

@@ -1,6 +1,8 @@
 // onnxruntime session creation: execution-provider choice with an explicit CPU fallback,
 // because onnxruntime-node throws (rather than falls back) when the CUDA libraries are missing.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 export type ExecutionProviderSetting = 'auto' | 'cpu' | 'cuda';
@@ -30,8 +32,11 @@ export async function createSession(model: Uint8Array, settings: SessionSettings
 		executionMode: 'sequential',
 		...(settings.threads > 0 ? { intraOpNumThreads: settings.threads, interOpNumThreads: 1 } : {}),
 	};
-	const wantCuda = settings.executionProvider === 'cuda'
-		|| (settings.executionProvider === 'auto' && cudaUnavailable === undefined && cudaListed());
+	if (settings.executionProvider === 'auto' && cudaUnavailable === undefined && !cudaProviderInstalled()) {
+		cudaUnavailable = 'the onnxruntime-node CUDA provider library is not installed';
+		log(`CUDA: ${cudaUnavailable}; using CPU. Install it with \`npm install onnxruntime-node --onnxruntime-node-install=cuda12\` (needs CUDA 12 and cuDNN 9).`);
+	}
+	const wantCuda = settings.executionProvider === 'cuda' || (settings.executionProvider === 'auto' && cudaUnavailable === undefined);
 	if (wantCuda && cudaUnavailable === undefined) {
 		try {
 			const session = await ort.InferenceSession.create(model, { ...base, executionProviders: [{ name: 'cuda', deviceId: 0 }, 'cpu'] });
@@ -48,9 +53,12 @@ export async function createSession(model: Uint8Array, settings: SessionSettings
 	return { session, provider: 'cpu' };
 }
 
-function cudaListed(): boolean {
+/** Whether onnxruntime-node's CUDA provider library sits beside its native binding (it is downloaded at install time only on request). */
+function cudaProviderInstalled(): boolean {
 	try {
-		return ort.listSupportedBackends().some((b) => b.name === 'cuda');
+		const binDir = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+		const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+		return fs.existsSync(path.join(binDir, lib));
 	} catch {
 		return false;
 	}

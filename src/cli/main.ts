@@ -1,0 +1,85 @@
+// The `feature-lens` command line: the engine without VS Code, for scripts, CI and benchmarks.
+
+import { parseArgs } from 'node:util';
+import { runCommand, generateCommand, hooksCommand } from './modelCommands';
+import { demoCommand } from './demoCommand';
+import { CliError, reportError } from './cliErrors';
+
+const USAGE = `feature-lens — sparse-autoencoder interpretability of language models, locally
+
+Usage:
+  feature-lens run <model> (--ids 1,2,3 | --text "…") [--hooks h1,h2] [--json]
+      Run the model; print tokens with character offsets, last-position logits and hooks.
+  feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --max-new-tokens N
+      [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json]
+      Generate with a KV cache (temperature 0 = greedy); streams text unless --json.
+  feature-lens hooks <model> [--json]
+      List the model's hook points (TransformerLens names) with their shapes.
+  feature-lens demo
+      Run the embedded demo model on a Python snippet.
+
+<model> is a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
+or "demo" for the embedded demo model.
+
+Common options:
+  --ep auto|cpu|cuda   execution provider (default auto: CUDA when its libraries load)
+  --threads N          intra-op threads (default: onnxruntime's choice)
+  -h, --help           show this help
+`;
+
+const OPTIONS = {
+	ids: { type: 'string' },
+	text: { type: 'string' },
+	prompt: { type: 'string' },
+	hooks: { type: 'string' },
+	json: { type: 'boolean', default: false },
+	'max-new-tokens': { type: 'string' },
+	temperature: { type: 'string' },
+	'top-k': { type: 'string' },
+	'top-p': { type: 'string' },
+	seed: { type: 'string' },
+	ep: { type: 'string' },
+	threads: { type: 'string' },
+	help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export type CliValues = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+	try {
+		return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+	} catch (err) {
+		throw new CliError(`${err instanceof Error ? err.message : String(err)} (see feature-lens --help)`);
+	}
+}
+
+async function main(argv: string[]): Promise<void> {
+	const { values, positionals } = parse(argv);
+	const [command, ...rest] = positionals;
+	if (values.help || command === undefined || command === 'help') {
+		process.stdout.write(USAGE);
+		return;
+	}
+	switch (command) {
+		case 'run':
+			return runCommand(requireModel(rest, command), values);
+		case 'generate':
+			return generateCommand(requireModel(rest, command), values);
+		case 'hooks':
+			return hooksCommand(requireModel(rest, command), values);
+		case 'demo':
+			return demoCommand(values);
+		default:
+			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, demo; see feature-lens --help)`);
+	}
+}
+
+function requireModel(rest: string[], command: string): string {
+	if (rest.length !== 1) throw new CliError(`${command} takes exactly one <model> (a checkpoint folder or "demo")`);
+	return rest[0]!;
+}
+
+main(process.argv.slice(2)).then(
+	() => { process.exitCode = process.exitCode ?? 0; },
+	(err: unknown) => { process.exitCode = reportError(err); },
+);

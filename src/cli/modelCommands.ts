@@ -1,0 +1,96 @@
+// run, generate and hooks: the model-level CLI commands.
+
+import type { SessionSettings } from '../engine/onnx/session';
+import { LanguageModel } from '../engine/models/languageModel';
+import { generate } from '../engine/models/generate';
+import { parseIds, tokensFor } from '../engine/models/textInput';
+import type { ModelInput } from '../engine/models/textInput';
+import type { CliValues } from './main';
+import { CliError, intOption, numberOption } from './cliErrors';
+
+export function sessionSettings(values: CliValues): SessionSettings {
+	const ep = values.ep ?? 'auto';
+	if (ep !== 'auto' && ep !== 'cpu' && ep !== 'cuda') throw new CliError(`--ep must be auto, cpu or cuda (got "${ep}")`);
+	return { executionProvider: ep, threads: intOption(values.threads, 'threads', 0) };
+}
+
+function loadModel(model: string, values: CliValues): LanguageModel {
+	return LanguageModel.load(model, sessionSettings(values), (m) => process.stderr.write(`${m}\n`));
+}
+
+function modelInput(values: CliValues, textFlag: 'text' | 'prompt'): ModelInput {
+	const text = values[textFlag];
+	if ((values.ids === undefined) === (text === undefined)) throw new CliError(`give exactly one of --ids or --${textFlag}`);
+	return text !== undefined ? { text } : { ids: parseIds(values.ids!) };
+}
+
+export async function runCommand(modelArg: string, values: CliValues): Promise<void> {
+	const model = loadModel(modelArg, values);
+	const tokens = await tokensFor(model, modelInput(values, 'text'));
+	const hooks = (values.hooks ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+	for (const h of hooks) model.hookPoint(h);
+	const out = await model.forward({ ids: [tokens.map((t) => t.id)], hooks, logits: 'last' });
+	const logitsLast = Array.from(out.logits!.data as Float32Array);
+	if (values.json) {
+		const hookJson: Record<string, { shape: number[]; values: number[] }> = {};
+		for (const h of hooks) {
+			const t = out.hooks[h]!;
+			hookJson[h] = { shape: t.dims.slice(1), values: Array.from(t.data as Float32Array) };
+		}
+		process.stdout.write(JSON.stringify({ model: model.name, tokens, logits_last: logitsLast, hooks: hookJson }) + '\n');
+	} else {
+		process.stdout.write(`${tokens.length} tokens: ${tokens.map((t) => JSON.stringify(t.text)).join(' ')}\n`);
+		const top = topK(logitsLast, 5);
+		const names = await Promise.all(top.map(async (i) => JSON.stringify(model.tokenizer ? await model.tokenizer.decode([i]) : String(i))));
+		process.stdout.write(`next token: ${top.map((i, j) => `${names[j]} ${logitsLast[i]!.toFixed(3)}`).join(', ')}\n`);
+		for (const h of hooks) process.stdout.write(`${h}: [${out.hooks[h]!.dims.slice(1).join(', ')}]\n`);
+	}
+	await model.dispose();
+}
+
+export async function generateCommand(modelArg: string, values: CliValues): Promise<void> {
+	const model = loadModel(modelArg, values);
+	const input = modelInput(values, 'prompt');
+	if (values['max-new-tokens'] === undefined) throw new CliError('generate needs --max-new-tokens N');
+	const maxNewTokens = intOption(values['max-new-tokens'], 'max-new-tokens', 0, 1);
+	const promptIds = 'ids' in input ? [...input.ids] : (await tokensFor(model, input)).map((t) => t.id);
+	const ids = [...promptIds];
+	const stream = !values.json && model.tokenizer !== undefined;
+	let printed = stream ? await model.tokenizer!.decode(ids) : '';
+	if (stream) process.stdout.write(printed);
+	for await (const token of generate(model, promptIds, {
+		maxNewTokens,
+		temperature: numberOption(values.temperature, 'temperature', 0, 0),
+		topK: intOption(values['top-k'], 'top-k', 0),
+		topP: numberOption(values['top-p'], 'top-p', 1, 0, 1),
+		seed: intOption(values.seed, 'seed', 0),
+	})) {
+		ids.push(token.id);
+		if (stream) {
+			// Decode the whole sequence so multi-byte characters split across tokens print whole.
+			const text = await model.tokenizer!.decode(ids);
+			if (!text.endsWith('\uFFFD')) {
+				process.stdout.write(text.slice(printed.length));
+				printed = text;
+			}
+		}
+	}
+	const text = model.tokenizer ? await model.tokenizer.decode(ids) : '';
+	if (values.json) process.stdout.write(JSON.stringify({ ids, text }) + '\n');
+	else if (stream) process.stdout.write(`${text.slice(printed.length)}\n`);
+	else process.stdout.write(`${ids.join(',')}\n`);
+	await model.dispose();
+}
+
+export async function hooksCommand(modelArg: string, values: CliValues): Promise<void> {
+	const model = loadModel(modelArg, values);
+	if (values.json) {
+		process.stdout.write(JSON.stringify(model.hookPoints) + '\n');
+	} else {
+		for (const h of model.hookPoints) process.stdout.write(`${h.name.padEnd(34)} [${h.shape.join(', ')}]\n`);
+	}
+}
+
+function topK(values: readonly number[], k: number): number[] {
+	return values.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, k).map(([, i]) => i);
+}

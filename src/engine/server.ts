@@ -1,0 +1,120 @@
+// The engine process: serves the protocol over stdio. Spawned by the extension host (or any
+// client speaking src/protocol/engineProtocol.ts); all model work happens here.
+
+import * as ort from 'onnxruntime-node';
+import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import {
+	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, LoadModelRequest,
+	LogNotification, RunRequest, ShutdownRequest,
+} from '../protocol/engineProtocol';
+import type { GenerateParams, GenerateResult, InitializeParams, LogLevel, ModelInfo, RunParams, RunResult } from '../protocol/engineProtocol';
+import { GenerationCancelled, generate } from './models/generate';
+import { LanguageModel } from './models/languageModel';
+import { tokensFor } from './models/textInput';
+import { defaultSessionSettings } from './onnx/session';
+import type { SessionSettings } from './onnx/session';
+
+const ENGINE_VERSION = '0.1.0';
+/** Error code for problems with the user's input or files (as opposed to engine bugs). */
+const USER_ERROR = 1;
+
+const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+
+function log(level: LogLevel, message: string): void {
+	void connection.sendNotification(LogNotification, { level, message });
+}
+
+// stdout carries the protocol: route stray console output to the log instead.
+console.log = (...args: unknown[]) => log('info', args.map(String).join(' '));
+console.info = console.log;
+console.warn = (...args: unknown[]) => log('warn', args.map(String).join(' '));
+console.error = (...args: unknown[]) => log('error', args.map(String).join(' '));
+
+let settings: SessionSettings = defaultSessionSettings;
+let model: LanguageModel | undefined;
+
+/** Runs a handler while reporting the engine busy, turning thrown errors into clear responses. */
+async function busy<T>(what: string, work: () => Promise<T>): Promise<T> {
+	void connection.sendNotification(ActivityNotification, { state: 'busy', what });
+	try {
+		return await work();
+	} catch (err) {
+		if (err instanceof ResponseError) throw err;
+		const message = err instanceof Error ? err.message : String(err);
+		log('error', `${what} failed: ${message}`);
+		throw new ResponseError(USER_ERROR, message);
+	} finally {
+		void connection.sendNotification(ActivityNotification, { state: 'idle' });
+	}
+}
+
+function currentModel(): LanguageModel {
+	if (!model) throw new ResponseError(USER_ERROR, 'no model is loaded (load one first)');
+	return model;
+}
+
+connection.onRequest(InitializeRequest, (params: InitializeParams) => {
+	settings = { executionProvider: params.executionProvider, threads: params.threads };
+	log('info', `engine ${ENGINE_VERSION} (pid ${process.pid}), onnxruntime ${ort.env.versions.common}, provider setting ${settings.executionProvider}`);
+	return { engineVersion: ENGINE_VERSION, onnxruntimeVersion: ort.env.versions.common, pid: process.pid };
+});
+
+connection.onRequest(LoadModelRequest, ({ model: name }) => busy(`loading ${name}`, async (): Promise<ModelInfo> => {
+	const next = LanguageModel.load(name, settings, (m) => log('info', m));
+	await model?.dispose();
+	model = next;
+	const { cfg } = next;
+	log('info', `loaded ${next.name} (${cfg.modelType}, ${cfg.nLayers} layers, d_model ${cfg.dModel}) from ${next.dir}`);
+	return {
+		name: next.name, dir: next.dir, modelType: cfg.modelType, nLayers: cfg.nLayers, dModel: cfg.dModel,
+		dVocab: cfg.dVocab, nCtx: cfg.nCtx, hookPoints: [...next.hookPoints], hasTokenizer: next.tokenizer !== undefined,
+	};
+}));
+
+connection.onRequest(RunRequest, (params: RunParams) => busy('running', async (): Promise<RunResult> => {
+	const m = currentModel();
+	const input = params.text !== undefined ? { text: params.text } : { ids: params.ids ?? [] };
+	const tokens = await tokensFor(m, input);
+	const out = await m.forward({ ids: [tokens.map((t) => t.id)], hooks: params.hooks, logits: 'last' });
+	const logits = out.logits!.data as Float32Array;
+	const top = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]!).slice(0, 10);
+	const nextTokens = await Promise.all(top.map(async (id) => ({ id, text: m.tokenizer ? await m.tokenizer.decode([id]) : '', logit: logits[id]! })));
+	const hooks: RunResult['hooks'] = {};
+	for (const h of params.hooks) hooks[h] = { shape: out.hooks[h]!.dims.slice(1), values: Array.from(out.hooks[h]!.data as Float32Array) };
+	return { tokens, nextTokens, hooks };
+}));
+
+connection.onRequest(GenerateRequest, (params: GenerateParams, token: CancellationToken) => busy('generating', async (): Promise<GenerateResult> => {
+	const m = currentModel();
+	const prompt = params.prompt !== undefined ? { text: params.prompt } : { ids: params.ids ?? [] };
+	const promptIds = (await tokensFor(m, prompt)).map((t) => t.id);
+	const abort = new AbortController();
+	const subscription = token.onCancellationRequested(() => abort.abort());
+	const ids = [...promptIds];
+	let stopReason: GenerateResult['stopReason'] = 'maxTokens';
+	try {
+		for await (const t of generate(m, promptIds, { ...params, signal: abort.signal })) {
+			ids.push(t.id);
+			const text = m.tokenizer ? await m.tokenizer.decode([t.id]) : '';
+			void connection.sendNotification(GenerateTokenNotification, { requestId: params.requestId, id: t.id, text });
+			if (m.cfg.eosTokenIds.includes(t.id)) stopReason = 'eos';
+			// Yield to the event loop so a cancellation message can arrive between tokens.
+			await new Promise((resolve) => setImmediate(resolve));
+		}
+	} catch (err) {
+		if (err instanceof GenerationCancelled) throw new ResponseError(-32800, 'generation cancelled');
+		throw err;
+	} finally {
+		subscription.dispose();
+	}
+	if (stopReason !== 'eos' && ids.length >= m.cfg.nCtx) stopReason = 'context';
+	return { ids, text: m.tokenizer ? await m.tokenizer.decode(ids) : '', stopReason };
+}));
+
+connection.onRequest(ShutdownRequest, async () => {
+	await model?.dispose();
+	model = undefined;
+});
+
+connection.onClose(() => process.exit(0));
+connection.listen();

@@ -1,0 +1,100 @@
+// Extension entry point: wires the engine process to VS Code (log channel, status bar,
+// commands). Stays thin: no onnxruntime, no tensor math in the extension host.
+
+import * as vscode from 'vscode';
+import { LoadModelRequest } from '../protocol/engineProtocol';
+import type { ExecutionProvider, ModelInfo } from '../protocol/engineProtocol';
+import { EngineProcess } from './engineProcess';
+import { EngineStatusItem } from './engineStatusItem';
+
+export const COMMANDS = {
+	selectModel: 'featureLens.selectModel',
+	restartEngine: 'featureLens.restartEngine',
+	showLog: 'featureLens.showLog',
+	statusMenu: 'featureLens.statusMenu',
+} as const;
+
+let engine: EngineProcess | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+	const log = vscode.window.createOutputChannel('Feature Lens', { log: true });
+	const status = new EngineStatusItem(COMMANDS.statusMenu);
+	let model: ModelInfo | undefined;
+
+	engine = new EngineProcess({
+		enginePath: context.asAbsolutePath('dist/engine.js'),
+		nodePath: process.execPath,
+		initialize: () => {
+			const cfg = vscode.workspace.getConfiguration('featureLens');
+			return { executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'auto'), threads: cfg.get<number>('threads', 0) };
+		},
+		log: (level, message) => log[level](message),
+		onState: (state) => {
+			if (state.kind !== 'ready' && state.kind !== 'busy') model = undefined;
+			status.update(state, model?.name);
+		},
+		onCrash: (reason) => {
+			void vscode.window.showErrorMessage(`Feature Lens engine stopped (${reason}). It restarts on the next request.`, 'Show Log')
+				.then((choice) => { if (choice) log.show(); });
+		},
+	});
+	const running = engine;
+
+	const loadModel = async (name: string): Promise<void> => {
+		model = await vscode.window.withProgress(
+			{ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${name}…` },
+			() => running.request(LoadModelRequest, { model: name }),
+		);
+		status.update(running.current, model.name);
+		void vscode.window.showInformationMessage(`Feature Lens: ${model.name} ready (${model.modelType}, ${model.nLayers} layers, ${model.hookPoints.length} hook points).`);
+	};
+
+	context.subscriptions.push(
+		log,
+		status,
+		{ dispose: () => void running.stop() },
+		vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
+		vscode.commands.registerCommand(COMMANDS.restartEngine, async () => {
+			await running.restart();
+			log.info('engine restarted by the user');
+		}),
+		vscode.commands.registerCommand(COMMANDS.selectModel, async () => {
+			const pick = await vscode.window.showQuickPick(
+				[{ label: 'demo', description: 'the embedded Python code model' }, { label: 'Choose a checkpoint folder…', description: 'config.json + *.safetensors' }],
+				{ title: 'Feature Lens: Select Model' },
+			);
+			if (!pick) return;
+			let name = pick.label;
+			if (name !== 'demo') {
+				const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this checkpoint' });
+				if (!folder?.[0]) return;
+				name = folder[0].fsPath;
+			}
+			await vscode.workspace.getConfiguration('featureLens').update('model', name, vscode.ConfigurationTarget.Global);
+			await runReported(log, () => loadModel(name));
+		}),
+		vscode.commands.registerCommand(COMMANDS.statusMenu, async () => {
+			const items = [
+				{ label: '$(symbol-class) Select Model…', command: COMMANDS.selectModel },
+				{ label: '$(debug-restart) Restart Engine', command: COMMANDS.restartEngine },
+				{ label: '$(output) Show Log', command: COMMANDS.showLog },
+			];
+			const pick = await vscode.window.showQuickPick(items, { title: 'Feature Lens' });
+			if (pick) await vscode.commands.executeCommand(pick.command);
+		}),
+	);
+}
+
+export async function deactivate(): Promise<void> {
+	await engine?.stop();
+}
+
+async function runReported(log: vscode.LogOutputChannel, work: () => Promise<void>): Promise<void> {
+	try {
+		await work();
+	} catch (err) {
+		const message = err instanceof Error ? err.message : String(err);
+		log.error(message);
+		void vscode.window.showErrorMessage(`Feature Lens: ${message}`, 'Show Log').then((c) => { if (c) log.show(); });
+	}
+}

@@ -1,0 +1,112 @@
+// The typed JSON-RPC protocol between the extension host and the engine process, imported
+// by both sides so a message and its payload can only change in one place.
+
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+
+export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
+
+export interface InitializeParams {
+	executionProvider: ExecutionProvider;
+	/** Intra-op threads for onnxruntime; 0 = its default. */
+	threads: number;
+}
+
+export interface InitializeResult {
+	engineVersion: string;
+	onnxruntimeVersion: string;
+	pid: number;
+}
+
+export interface HookPointInfo {
+	name: string;
+	layer: number;
+	shape: (number | string)[];
+	residual: boolean;
+}
+
+export interface ModelInfo {
+	/** `demo` or the checkpoint folder's name. */
+	name: string;
+	dir: string;
+	modelType: string;
+	nLayers: number;
+	dModel: number;
+	dVocab: number;
+	nCtx: number;
+	hookPoints: HookPointInfo[];
+	hasTokenizer: boolean;
+}
+
+export interface TokenInfo {
+	id: number;
+	text: string;
+	/** UTF-16 offsets into the request's text, end exclusive. */
+	start: number;
+	end: number;
+}
+
+export interface RunParams {
+	text?: string;
+	ids?: number[];
+	hooks: string[];
+}
+
+export interface HookTensor {
+	/** Batch-free shape. */
+	shape: number[];
+	values: number[];
+}
+
+export interface RunResult {
+	tokens: TokenInfo[];
+	/** The `topK` most likely next tokens after the last position, most likely first. */
+	nextTokens: { id: number; text: string; logit: number }[];
+	hooks: Record<string, HookTensor>;
+}
+
+export interface GenerateParams {
+	/** Correlates the streamed `GenerateTokenNotification`s with this request. */
+	requestId: string;
+	prompt?: string;
+	ids?: number[];
+	maxNewTokens: number;
+	temperature?: number;
+	topK?: number;
+	topP?: number;
+	seed?: number;
+}
+
+export interface GenerateResult {
+	ids: number[];
+	text: string;
+	/** Why generation stopped. */
+	stopReason: 'eos' | 'maxTokens' | 'context';
+}
+
+export type EngineActivity = { state: 'idle' } | { state: 'busy'; what: string };
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** Host → engine, first message: sets session options and returns the engine's identity. */
+export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('engine/initialize');
+
+/** Host → engine: loads a checkpoint folder (or `demo`) as the current model, replacing any other. */
+export const LoadModelRequest = new RequestType<{ model: string }, ModelInfo, void>('model/load');
+
+/** Host → engine: runs text or ids through the current model and returns tokens, next-token guesses and hooks. */
+export const RunRequest = new RequestType<RunParams, RunResult, void>('model/run');
+
+/** Host → engine: generates from a prompt, streaming tokens by `GenerateTokenNotification`; cancellable. */
+export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, void>('model/generate');
+
+/** Host → engine: releases sessions so the process can exit cleanly. */
+export const ShutdownRequest = new RequestType0<void, void>('engine/shutdown');
+
+/** Engine → host: one generated token, so completions stream into the UI as they are produced. */
+export const GenerateTokenNotification = new NotificationType<{ requestId: string; id: number; text: string }>('model/generateToken');
+
+/** Engine → host: what the engine is doing, for the status-bar item. */
+export const ActivityNotification = new NotificationType<EngineActivity>('engine/activity');
+
+/** Engine → host: a log line for the Feature Lens output channel (stdout carries the protocol, so logs cannot go there). */
+export const LogNotification = new NotificationType<{ level: LogLevel; message: string }>('engine/log');
