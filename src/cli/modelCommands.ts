@@ -52,19 +52,19 @@ export async function generateCommand(modelArg: string, values: CliValues): Prom
 	const model = loadModel(modelArg, values);
 	const input = modelInput(values, 'prompt');
 	if (values['max-new-tokens'] === undefined) throw new CliError('generate needs --max-new-tokens N');
-	const maxNewTokens = intOption(values['max-new-tokens'], 'max-new-tokens', 0, 1);
+	const options = {
+		maxNewTokens: intOption(values['max-new-tokens'], 'max-new-tokens', 0, 1),
+		temperature: numberOption(values.temperature, 'temperature', 0, 0),
+		topK: intOption(values['top-k'], 'top-k', 0),
+		topP: numberOption(values['top-p'], 'top-p', 1, 0, 1),
+		seed: intOption(values.seed, 'seed', 0),
+	};
 	const promptIds = 'ids' in input ? [...input.ids] : (await tokensFor(model, input)).map((t) => t.id);
 	const ids = [...promptIds];
 	const stream = !values.json && model.tokenizer !== undefined;
 	let printed = stream ? await model.tokenizer!.decode(ids) : '';
 	if (stream) process.stdout.write(printed);
-	for await (const token of generate(model, promptIds, {
-		maxNewTokens,
-		temperature: numberOption(values.temperature, 'temperature', 0, 0),
-		topK: intOption(values['top-k'], 'top-k', 0),
-		topP: numberOption(values['top-p'], 'top-p', 1, 0, 1),
-		seed: intOption(values.seed, 'seed', 0),
-	})) {
+	for await (const token of generate(model, promptIds, options)) {
 		ids.push(token.id);
 		if (stream) {
 			// Decode the whole sequence so multi-byte characters split across tokens print whole.

@@ -86,6 +86,8 @@ def main():
     ap.add_argument("--ckpt-every", type=float, default=300.0, help="seconds")
     ap.add_argument("--eval-every", type=int, default=250, help="steps")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--stop-at", type=int, default=0,
+                    help="checkpoint and exit at this step without changing the schedule (test resume)")
     ap.add_argument("--bench", type=int, default=0, help="time this many steps and exit")
     ap.add_argument("--out", default=os.path.join(BUILD, "ckpt.pt"))
     args = ap.parse_args()
@@ -183,6 +185,10 @@ def main():
         if time.time() - last_ckpt > args.ckpt_every or step == total_steps:
             save_ckpt()
             last_ckpt = time.time()
+        if step == args.stop_at:
+            save_ckpt()
+            print("stopped at", step)
+            return
     save_ckpt()
     print("done", step)
 

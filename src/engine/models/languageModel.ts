@@ -124,6 +124,11 @@ export class LanguageModel {
 		return Array.from({ length: 2 * this.cfg.nLayers }, () => new ort.Tensor('float32', new Float32Array(0), dims));
 	}
 
+	/** Number of distinct graphs built so far (one onnxruntime session each). */
+	cachedGraphCount(): number {
+		return this.sessions.size;
+	}
+
 	async dispose(): Promise<void> {
 		const sessions = [...this.sessions.values()];
 		this.sessions.clear();

@@ -1,0 +1,84 @@
+// The engine process as the extension drives it: typed requests over stdio, streaming,
+// cancellation, a killed engine noticed once and restarted on the next request.
+
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { EngineProcess } from '../../src/extension/engineProcess';
+import type { EngineState } from '../../src/extension/engineProcess';
+import { GenerateRequest, GenerateTokenNotification, LoadModelRequest, RunRequest } from '../../src/protocol/engineProtocol';
+import { fixtureModel } from '../helpers';
+
+const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
+
+describe('engine process', () => {
+	const states: EngineState['kind'][] = [];
+	const crashes: string[] = [];
+	const logs: string[] = [];
+	const engine = new EngineProcess({
+		enginePath: ENGINE,
+		nodePath: process.execPath,
+		initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
+		log: (level, message) => logs.push(`${level}: ${message}`),
+		onState: (s) => states.push(s.kind),
+		onCrash: (reason) => crashes.push(reason),
+	});
+	after(() => engine.stop());
+
+	it('starts on the first request, loads a model and runs it', async () => {
+		assert.equal(engine.current.kind, 'stopped');
+		const info = await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
+		assert.equal(info.modelType, 'gpt2');
+		assert.ok(info.hookPoints.some((h) => h.name === 'blocks.1.hook_resid_post'));
+		const run = await engine.request(RunRequest, { text: 'def self', hooks: ['blocks.0.hook_resid_post'] });
+		assert.deepEqual(run.tokens.map((t) => t.text), ['def', ' s', 'e', 'lf']);
+		assert.deepEqual(run.hooks['blocks.0.hook_resid_post']!.shape, [4, 32]);
+		assert.equal(run.nextTokens.length, 10);
+		assert.deepEqual(states.slice(0, 2), ['starting', 'ready']);
+		assert.ok(states.includes('busy'));
+		assert.ok(logs.some((l) => l.includes('loaded gpt2-tiny')));
+	});
+
+	it('reports bad input as a clear error and keeps working', async () => {
+		await assert.rejects(engine.request(RunRequest, { text: 'x', hooks: ['blocks.7.hook_resid_post'] }), /unknown hook "blocks\.7\.hook_resid_post"/);
+		await assert.rejects(engine.request(LoadModelRequest, { model: '/nonexistent' }), /no such folder/);
+		const run = await engine.request(RunRequest, { ids: [1, 2, 3], hooks: [] });
+		assert.equal(run.tokens.length, 3);
+	});
+
+	it('streams generated tokens and can be cancelled', async () => {
+		const running = await engine.ensureStarted();
+		const streamed: number[] = [];
+		const sub = running.connection.onNotification(GenerateTokenNotification, (t) => { if (t.requestId === 'g1') streamed.push(t.id); });
+		const done = await engine.request(GenerateRequest, { requestId: 'g1', ids: [5, 6, 7], maxNewTokens: 8, temperature: 0 });
+		assert.deepEqual(done.ids.slice(3), streamed);
+		assert.equal(streamed.length, 8);
+
+		const cancel = new CancellationTokenSource();
+		const sub2 = running.connection.onNotification(GenerateTokenNotification, (t) => { if (t.requestId === 'g2' && t.id >= 0) cancel.cancel(); });
+		await assert.rejects(engine.request(GenerateRequest, { requestId: 'g2', ids: [5, 6, 7], maxNewTokens: 40, temperature: 0 }, cancel.token), /cancelled/);
+		sub.dispose();
+		sub2.dispose();
+	});
+
+	it('notices a killed engine once and restarts on the next request', async () => {
+		const pid = engine.pid!;
+		process.kill(pid, 'SIGKILL');
+		await new Promise((r) => setTimeout(r, 300));
+		assert.equal(engine.current.kind, 'crashed');
+		assert.equal(crashes.length, 1);
+		assert.match(crashes[0]!, /SIGKILL/);
+		const info = await engine.request(LoadModelRequest, { model: fixtureModel('llama-tiny') });
+		assert.equal(info.modelType, 'llama');
+		assert.notEqual(engine.pid, pid);
+		assert.equal(crashes.length, 1);
+	});
+
+	it('a request in flight when the engine dies is rejected, not left waiting', async () => {
+		const pending = engine.request(GenerateRequest, { requestId: 'g3', ids: [1, 2], maxNewTokens: 60, temperature: 0 });
+		setTimeout(() => process.kill(engine.pid!, 'SIGKILL'), 5);
+		await assert.rejects(pending, /engine stopped while working|disposed|closed/);
+		assert.equal(crashes.length, 2);
+	});
+});
