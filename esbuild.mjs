@@ -21,6 +21,10 @@ const builds = [
 	{ ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
 	{ ...node, entryPoints: ['src/engine/server.ts'], outfile: 'dist/engine.js' },
 	{ ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+	{
+		bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning',
+		entryPoints: { modelPanel: 'webview-ui/modelPanel/main.ts' }, outdir: 'dist/webview',
+	},
 ];
 
 if (watch) {

@@ -6,9 +6,11 @@ import { LoadModelRequest } from '../protocol/engineProtocol';
 import type { ExecutionProvider, ModelInfo } from '../protocol/engineProtocol';
 import { EngineProcess } from './engineProcess';
 import { EngineStatusItem } from './engineStatusItem';
+import { ModelPanel } from './modelPanel';
 
 export const COMMANDS = {
 	selectModel: 'featureLens.selectModel',
+	showModel: 'featureLens.showModel',
 	restartEngine: 'featureLens.restartEngine',
 	showLog: 'featureLens.showLog',
 	statusMenu: 'featureLens.statusMenu',
@@ -73,8 +75,19 @@ export function activate(context: vscode.ExtensionContext): void {
 			await vscode.workspace.getConfiguration('featureLens').update('model', name, vscode.ConfigurationTarget.Global);
 			await runReported(log, () => loadModel(name));
 		}),
+		vscode.commands.registerCommand(COMMANDS.showModel, async () => {
+			try {
+				if (!model) await loadModel(vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo'));
+				ModelPanel.show(context.extensionUri, { model: model! });
+			} catch (err) {
+				const message = err instanceof Error ? err.message : String(err);
+				log.error(message);
+				ModelPanel.show(context.extensionUri, { error: `Could not load the model: ${message}` });
+			}
+		}),
 		vscode.commands.registerCommand(COMMANDS.statusMenu, async () => {
 			const items = [
+				{ label: '$(info) Show Model', command: COMMANDS.showModel },
 				{ label: '$(symbol-class) Select Model…', command: COMMANDS.selectModel },
 				{ label: '$(debug-restart) Restart Engine', command: COMMANDS.restartEngine },
 				{ label: '$(output) Show Log', command: COMMANDS.showLog },
