@@ -82,6 +82,22 @@ for (const name of ['gpt2-tiny', 'llama-tiny', 'qwen2-tiny']) {
 	});
 }
 
+describe('gpt2 MLP: fused and hookable paths agree', () => {
+	const model = LanguageModel.load(fixtureModel('gpt2-tiny'), { executionProvider: 'cpu', threads: 1 });
+	after(() => model.dispose());
+
+	it('asking for mlp.hook_pre switches to the explicit gelu_new and changes nothing else', async () => {
+		const post = 'blocks.1.mlp.hook_post';
+		const fused = await model.forward({ ids: [IDS], hooks: [post], logits: 'all' });
+		const explicit = await model.forward({ ids: [IDS], hooks: [post, 'blocks.1.mlp.hook_pre'], logits: 'all' });
+		assert.ok(maxAbsDiff(fused.logits!.data as Float32Array, explicit.logits!.data as Float32Array) < 1e-5);
+		assert.ok(maxAbsDiff(fused.hooks[post]!.data as Float32Array, explicit.hooks[post]!.data as Float32Array) < 1e-5);
+		const pre = explicit.hooks['blocks.1.mlp.hook_pre']!.data as Float32Array;
+		const geluNew = Array.from(pre, (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))));
+		assert.ok(maxAbsDiff(explicit.hooks[post]!.data as Float32Array, geluNew) < 1e-5);
+	});
+});
+
 describe('sampling', () => {
 	const model = LanguageModel.load(fixtureModel('gpt2-tiny'), { executionProvider: 'cpu', threads: 1 });
 	after(() => model.dispose());

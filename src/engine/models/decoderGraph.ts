@@ -79,6 +79,11 @@ export class DecoderContext {
 		return this.ids;
 	}
 
+	/** Whether a hook is read or intervened on, so a fused kernel that hides it must not be used. */
+	wantsHook(name: string): boolean {
+		return this.request.hooks.includes(name) || this.request.interventions.includes(name);
+	}
+
 	/**
 	 * A hook point: adds the intervention input when one is requested, emits the hook as an
 	 * output when asked for, and returns the (possibly intervened) value to continue with.
@@ -110,8 +115,7 @@ export class DecoderContext {
 		const KV = cfg.nKvHeads;
 		const D = cfg.dHead;
 		const toHeadsFirst = (x: Value): Value => b.transpose(x, [0, 2, 1, 3]);
-		// Scaling q before the product is cheaper than scaling [seq, total_seq] scores.
-		let qh = b.mul(toHeadsFirst(q), b.constFloat([1 / Math.sqrt(D)])); // [batch, H, seq, D]
+		let qh = toHeadsFirst(q); // [batch, H, seq, D]
 		let kh = toHeadsFirst(k); // [batch, KV, seq, D]
 		let vh = toHeadsFirst(v);
 		if (this.request.kvCache) {
@@ -124,7 +128,8 @@ export class DecoderContext {
 		// the sequence axis, so one K/V head serves `rep` query heads in a single MatMul.
 		const rep = H / KV;
 		if (rep > 1) qh = b.reshape(qh, [0, KV, -1, D]); // [batch, KV, rep*seq, D]
-		let scores = b.matMul(qh, b.transpose(kh, [0, 1, 3, 2])); // [batch, KV, rep*seq, total_seq]
+		// A scalar Mul right after the MatMul is fused by onnxruntime into the product (FusedMatMul alpha).
+		let scores = b.mul(b.matMul(qh, b.transpose(kh, [0, 1, 3, 2])), b.constFloat([1 / Math.sqrt(D)])); // [batch, KV, rep*seq, total_seq]
 		if (rep > 1) scores = b.reshape(scores, [0, H, -1, 0]); // [batch, H, seq, total_seq]
 		scores = b.add(scores, this.causalMask());
 		let pattern = this.hook(`blocks.${layer}.attn.hook_pattern`, b.softmax(scores, -1));

@@ -1,6 +1,7 @@
 // GPT-2 (model_type "gpt2"): learned positions, pre-LayerNorm blocks, Conv1D weights stored
 // [in, out], fused c_attn projection, gelu_new MLP, tied or untied LM head.
 
+import { MS_DOMAIN } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
 import type { Architecture } from './architecture';
 import { ModelConfigError, intField, numberField, tokenIds } from './decoderConfig';
@@ -76,9 +77,15 @@ export const gpt2: Architecture = {
 		const mid = hook('hook_resid_mid', b.add(resid, attnOut));
 
 		const x2 = hook('ln2.hook_normalized', ln('ln_2', mid));
-		const pre = hook('mlp.hook_pre',
-			b.linear(x2, ctx.weight(`${p}mlp.c_fc.weight`, [d, cfg.dMlp]), ctx.weight(`${p}mlp.c_fc.bias`, [cfg.dMlp])));
-		const post = hook('mlp.hook_post', activation(ctx, pre));
+		const fcWeight = ctx.weight(`${p}mlp.c_fc.weight`, [d, cfg.dMlp]);
+		const fcBias = ctx.weight(`${p}mlp.c_fc.bias`, [cfg.dMlp]);
+		let post: Value;
+		if (isTanhGelu(cfg.activation) && !ctx.wantsHook(`blocks.${layer}.mlp.hook_pre`)) {
+			// onnxruntime's FastGelu fuses the bias add and the tanh-GELU into one pass.
+			post = hook('mlp.hook_post', b.op('FastGelu', [b.matMul(x2, fcWeight), fcBias], {}, MS_DOMAIN));
+		} else {
+			post = hook('mlp.hook_post', activation(ctx, hook('mlp.hook_pre', b.linear(x2, fcWeight, fcBias))));
+		}
 		const mlpOut = hook('hook_mlp_out',
 			b.linear(post, ctx.weight(`${p}mlp.c_proj.weight`, [cfg.dMlp, d]), ctx.weight(`${p}mlp.c_proj.bias`, [d])));
 		return hook('hook_resid_post', b.add(mid, mlpOut));
@@ -95,6 +102,10 @@ export const gpt2: Architecture = {
 		return ctx.b.transpose(ctx.weight('wte.weight', [cfg.dVocab, cfg.dModel]), [1, 0]);
 	},
 };
+
+function isTanhGelu(act: string): boolean {
+	return act === 'gelu_new' || act === 'gelu_pytorch_tanh';
+}
 
 function activation(ctx: DecoderContext, x: Value): Value {
 	const b = ctx.b;

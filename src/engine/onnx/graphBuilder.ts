@@ -9,6 +9,8 @@ export type Value = string;
 
 /** Opset of the default domain: 17 has LayerNormalization and attribute-form ReduceMean. */
 export const OPSET = 17;
+/** onnxruntime's contrib-op domain (FastGelu and other fused kernels). */
+export const MS_DOMAIN = 'com.microsoft';
 
 type Attrs = Record<string, AttributeValue>;
 
@@ -81,8 +83,8 @@ export class GraphBuilder {
 		return outputs;
 	}
 
-	op(opType: string, inputs: readonly Value[], attributes: Attrs = {}): Value {
-		return this.node(opType, inputs, attributes)[0]!;
+	op(opType: string, inputs: readonly Value[], attributes: Attrs = {}, domain?: string): Value {
+		return this.node(opType, inputs, attributes, 1, domain)[0]!;
 	}
 
 	/** Renames a value by an Identity node so it can be fetched under a stable name (a hook name). */
@@ -165,7 +167,7 @@ export class GraphBuilder {
 				inputs: this.inputs,
 				outputs: this.outputs,
 			},
-			opsets: [{ domain: '', version: OPSET }],
+			opsets: [{ domain: '', version: OPSET }, ...(this.nodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
 			producerName: 'feature-lens',
 			producerVersion: '0.1.0',
 			metadata,
