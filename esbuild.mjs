@@ -1,5 +1,6 @@
 // Bundles the extension host, the engine process, the CLI and the webviews.
 // Type-checking is `tsc --noEmit` (npm run typecheck); esbuild only strips types.
+import * as fs from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -31,4 +32,6 @@ if (watch) {
 	for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
 	await Promise.all(builds.map((b) => esbuild.build(b)));
+	// `bin` targets must be executable for `npx feature-lens` from a fresh clone.
+	fs.chmodSync('dist/cli.js', 0o755);
 }
