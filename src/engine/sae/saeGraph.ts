@@ -1,0 +1,109 @@
+// ONNX graphs that run an SAE on rows of hook activations: encode, top features per token,
+// reconstruction and error term, with SAELens's input processing (b_dec subtraction,
+// activation normalization) and, for SAEs trained on TransformerLens's processed weights,
+// the centred residual-stream view.
+
+import { DataType } from '../onnx/onnxProto';
+import { GraphBuilder } from '../onnx/graphBuilder';
+import type { Value } from '../onnx/graphBuilder';
+import type { Sae, SaeTensor } from './saeTypes';
+
+/** What an SAE graph returns; sessions are cached by this. */
+export interface SaeGraphRequest {
+	/** Dense feature activations `acts` [rows, d_sae]. */
+	acts: boolean;
+	/** The `topFeatures` strongest features per row: `top_values`, `top_indices` [rows, topFeatures]. */
+	topFeatures: number;
+	/** `recons` [rows, d_in] in the activation's own space (normalization undone). */
+	recons: boolean;
+	/** `error` = x − recons [rows, d_in]. */
+	error: boolean;
+	/** Subtract each row's mean before the SAE (TransformerLens centre_writing_weights view). */
+	centre: boolean;
+}
+
+export const SAE_INPUT = 'sae_in';
+
+const ONNX_TYPES: Record<string, DataType> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 };
+
+export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
+	const { cfg } = sae;
+	const b = new GraphBuilder('sae');
+	const weight = (name: string): Value => {
+		const t: SaeTensor | undefined = sae.weights[name];
+		if (!t) throw new Error(`internal: SAE weight ${name} missing after validation`);
+		const dataType = ONNX_TYPES[t.dtype];
+		if (dataType === undefined) throw new Error(`internal: SAE weight ${name} has dtype ${t.dtype}`);
+		const v = b.initializer(name, dataType, t.shape, t.data);
+		return dataType === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
+	};
+	const x = b.input(SAE_INPUT, DataType.FLOAT, ['rows', cfg.d_in]);
+	const rowMean = (v: Value): Value => b.op('ReduceMean', [v], { axes: { kind: 'ints', value: [-1] }, keepdims: { kind: 'int', value: 1 } });
+	const xView = request.centre ? b.sub(x, rowMean(x)) : x;
+
+	// Normalization in (and its inverse on the way out), per SAELens normalize_activations.
+	let xIn = xView;
+	let undo = (r: Value): Value => r;
+	if (cfg.normalize_activations === 'constant_norm_rescale') {
+		const norm = b.sqrt(b.op('ReduceSum', [b.mul(xView, xView), b.constInt64([-1])], { keepdims: { kind: 'int', value: 1 } }));
+		const scale = b.div(b.constFloat([Math.sqrt(cfg.d_in)]), norm); // [rows, 1]
+		xIn = b.mul(xView, scale);
+		undo = (r) => b.div(r, scale);
+	} else if (cfg.normalize_activations === 'layer_norm') {
+		const mu = rowMean(xView);
+		const centred = b.sub(xView, mu);
+		const std = b.sqrt(b.add(rowMean(b.mul(centred, centred)), b.constFloat([1e-5])));
+		xIn = b.div(centred, std);
+		undo = (r) => b.add(b.mul(r, std), mu);
+	}
+
+	const bDec = weight('b_dec');
+	const saeIn = cfg.apply_b_dec_to_input ? b.sub(xIn, bDec) : xIn;
+	const acts = encode(b, sae, saeIn, weight); // [rows, d_sae]
+	if (request.acts) b.output(acts, DataType.FLOAT, ['rows', cfg.d_sae], 'acts');
+	if (request.topFeatures > 0) {
+		const [values, indices] = b.node('TopK', [acts, b.constInt64([Math.min(request.topFeatures, cfg.d_sae)])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 1 } }, 2) as [Value, Value];
+		b.output(values, DataType.FLOAT, ['rows', 'top'], 'top_values');
+		b.output(indices, DataType.INT64, ['rows', 'top'], 'top_indices');
+	}
+	if (request.recons || request.error) {
+		const recons = undo(b.add(b.matMul(acts, weight('W_dec')), bDec)); // [rows, d_in]
+		if (request.recons) b.output(recons, DataType.FLOAT, ['rows', cfg.d_in], 'recons');
+		if (request.error) b.output(b.sub(xView, recons), DataType.FLOAT, ['rows', cfg.d_in], 'error');
+	}
+	return b.build({ architecture: cfg.architecture, hook_name: cfg.metadata.hook_name });
+}
+
+/** Feature activations [rows, d_sae] for each architecture's encoder. */
+function encode(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) => Value): Value {
+	const { cfg } = sae;
+	switch (cfg.architecture) {
+		case 'standard':
+			return b.op('Relu', [b.linear(saeIn, weight('W_enc'), weight('b_enc'))]);
+		case 'jumprelu': {
+			const pre = b.linear(saeIn, weight('W_enc'), weight('b_enc'));
+			const open = b.cast(b.op('Greater', [pre, weight('threshold')]), DataType.FLOAT);
+			return b.mul(b.op('Relu', [pre]), open);
+		}
+		case 'gated': {
+			const wEnc = weight('W_enc');
+			const gate = b.cast(b.op('Greater', [b.linear(saeIn, wEnc, weight('b_gate')), b.constFloat([0])]), DataType.FLOAT);
+			const magnitude = b.op('Relu', [b.linear(saeIn, b.mul(wEnc, b.op('Exp', [weight('r_mag')])), weight('b_mag'))]);
+			return b.mul(gate, magnitude);
+		}
+		case 'topk': {
+			let pre = b.linear(saeIn, weight('W_enc'), weight('b_enc'));
+			let decoderNorm: Value | undefined;
+			if (cfg.rescale_acts_by_decoder_norm) {
+				const wDec = weight('W_dec');
+				decoderNorm = b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: { kind: 'int', value: 0 } })); // [d_sae]
+				pre = b.mul(pre, decoderNorm);
+			}
+			// Keep the k largest pre-activations per row (ReLU on the kept ones), zeros elsewhere.
+			const [values, indices] = b.node('TopK', [pre, b.constInt64([cfg.k!])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 0 } }, 2) as [Value, Value];
+			let acts = b.op('ScatterElements', [b.mul(pre, b.constFloat([0])), indices, b.op('Relu', [values])], { axis: { kind: 'int', value: -1 } });
+			if (decoderNorm) acts = b.div(acts, decoderNorm);
+			return acts;
+		}
+	}
+}

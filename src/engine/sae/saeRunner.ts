@@ -1,0 +1,100 @@
+// A loaded SAE bound to a model's hook: checks that it fits the model, runs its graphs on
+// hook activations, and reproduces TransformerLens's processed residual view when the SAE
+// was trained on it.
+
+import * as ort from 'onnxruntime-node';
+import type { LanguageModel } from '../models/languageModel';
+import { ModelConfigError } from '../models/decoderConfig';
+import { createSession } from '../onnx/session';
+import type { SessionSettings } from '../onnx/session';
+import { SAE_INPUT, buildSaeGraph } from './saeGraph';
+import type { SaeGraphRequest } from './saeGraph';
+import type { Sae } from './saeTypes';
+
+export interface SaeOutputs {
+	acts?: Float32Array;
+	topValues?: Float32Array;
+	topIndices?: Int32Array;
+	recons?: Float32Array;
+	error?: Float32Array;
+}
+
+/** Hooks whose value TransformerLens centres when it processes LayerNorm models' weights. */
+const RESIDUAL_WRITING = /^(hook_embed|hook_pos_embed|blocks\.\d+\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out))$/;
+
+/**
+ * Whether the SAE saw TransformerLens's processed residual stream: a HookedTransformer loaded
+ * with default processing (center_writing_weights) of a LayerNorm model, at a hook that writes
+ * to the residual stream. There the processed value is the raw one minus its per-token mean.
+ */
+export function usesCentredView(sae: Sae, modelType: string): boolean {
+	const meta = sae.cfg.metadata;
+	const kwargs = meta.model_from_pretrained_kwargs ?? {};
+	const fromTransformerLens = (meta.model_class_name ?? 'HookedTransformer') === 'HookedTransformer';
+	const layerNormModel = modelType === 'gpt2';
+	return fromTransformerLens && layerNormModel && kwargs.center_writing_weights !== false && kwargs.fold_ln !== false
+		&& RESIDUAL_WRITING.test(meta.hook_name);
+}
+
+export class SaeRunner {
+	private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+	readonly centre: boolean;
+
+	private constructor(readonly sae: Sae, readonly hookName: string, readonly modelType: string, private readonly settings: SessionSettings, private readonly log: (m: string) => void) {
+		this.centre = usesCentredView(sae, modelType);
+	}
+
+	/** Binds an SAE to a model, refusing one trained on another hook or width. */
+	static forModel(sae: Sae, model: LanguageModel, settings: SessionSettings, log: (m: string) => void = () => {}): SaeRunner {
+		const hookName = sae.cfg.metadata.hook_name;
+		if (!hookName) throw new ModelConfigError(`${sae.source}: the SAE does not say which hook it reads (metadata.hook_name is empty)`);
+		const point = model.hookPoints.find((h) => h.name === hookName);
+		if (!point) {
+			throw new ModelConfigError(`${sae.source}: the SAE reads hook "${hookName}", which this ${model.cfg.modelType} model with ${model.cfg.nLayers} layers does not have`);
+		}
+		if (point.shape.slice(1).some((d) => typeof d !== 'number')) {
+			throw new ModelConfigError(`${sae.source}: ${hookName} is not a per-token activation an SAE can read`);
+		}
+		const width = point.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
+		if (width !== sae.cfg.d_in) {
+			throw new ModelConfigError(`${sae.source}: the SAE expects d_in ${sae.cfg.d_in} at ${hookName}, but this model's ${hookName} has width ${width}`
+				+ (sae.cfg.metadata.model_name ? ` (the SAE was trained on ${sae.cfg.metadata.model_name})` : ''));
+		}
+		const runner = new SaeRunner(sae, hookName, model.cfg.modelType, settings, log);
+		if (runner.centre) log(`${sae.source}: trained on TransformerLens's processed weights; centring ${hookName} per token to match`);
+		return runner;
+	}
+
+	/** Runs the SAE on `rows` activation vectors (row-major [rows, d_in]). */
+	async run(x: Float32Array, rows: number, want: Omit<SaeGraphRequest, 'centre'>): Promise<SaeOutputs> {
+		const request: SaeGraphRequest = { ...want, centre: this.centre };
+		const session = await this.session(request);
+		const out = await session.run({ [SAE_INPUT]: new ort.Tensor('float32', x, [rows, this.sae.cfg.d_in]) });
+		const result: SaeOutputs = {};
+		if (request.acts) result.acts = out.acts!.data as Float32Array;
+		if (request.topFeatures > 0) {
+			result.topValues = out.top_values!.data as Float32Array;
+			result.topIndices = Int32Array.from(out.top_indices!.data as BigInt64Array, (v) => Number(v));
+		}
+		if (request.recons) result.recons = out.recons!.data as Float32Array;
+		if (request.error) result.error = out.error!.data as Float32Array;
+		return result;
+	}
+
+	async dispose(): Promise<void> {
+		const sessions = [...this.sessions.values()];
+		this.sessions.clear();
+		for (const s of sessions) await (await s).release();
+	}
+
+	private session(request: SaeGraphRequest): Promise<ort.InferenceSession> {
+		const key = JSON.stringify(request);
+		let session = this.sessions.get(key);
+		if (!session) {
+			session = createSession(buildSaeGraph(this.sae, request), this.settings, this.log).then((s) => s.session);
+			session.catch(() => this.sessions.delete(key));
+			this.sessions.set(key, session);
+		}
+		return session;
+	}
+}
