@@ -1,0 +1,152 @@
+// One TopK SAE training step as a single onnxruntime graph: sparse forward, AuxK loss on
+// dead latents, closed-form backward that touches only the k (+ k_aux) active latents per
+// token, gradient clipping, Adam, and unit-norm decoder rows.
+//
+// Shapes: B tokens per batch, d = d_in, n = d_sae, k active latents, ka auxiliary latents.
+
+import { DataType } from '../../onnx/onnxProto';
+import { GraphBuilder } from '../../onnx/graphBuilder';
+import type { Value } from '../../onnx/graphBuilder';
+import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
+import type { AdamHyper } from './optimizerGraph';
+
+export interface TopkStepOptions {
+	dIn: number;
+	dSae: number;
+	k: number;
+	adam?: AdamHyper;
+	maxGradNorm?: number;
+	/** Keep decoder rows at unit norm after every step (OpenAI / EleutherAI TopK recipe). */
+	normalizeDecoder: boolean;
+	/** Also output the gradients (for checks against autograd). */
+	outputGradients?: boolean;
+}
+
+export const TOPK_PARAMS = ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const;
+
+/** Step inputs besides parameters and moments. */
+export const STEP_INPUTS = {
+	x: 'x', // [B, d] activations
+	step: 'step', // float scalar, 1-based Adam step
+	lr: 'lr', // float scalar
+	deadMask: 'dead_mask', // [n] bool: latents that have not fired for the dead window
+	kAux: 'k_aux', // int64 [1]: auxiliary latents per token (≥ 1)
+	auxScale: 'aux_scale', // float scalar: aux coefficient × min(dead / k_aux_heuristic, 1); 0 disables AuxK
+} as const;
+
+const int = (value: number) => ({ kind: 'int' as const, value });
+
+export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
+	const b = new GraphBuilder('topk_train_step');
+	const { dIn: d, dSae: n, k } = o;
+	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
+	const wEnc = b.input('W_enc', DataType.FLOAT, [d, n]);
+	const bEnc = b.input('b_enc', DataType.FLOAT, [n]);
+	const wDec = b.input('W_dec', DataType.FLOAT, [n, d]);
+	const bDec = b.input('b_dec', DataType.FLOAT, [d]);
+	const step = b.input(STEP_INPUTS.step, DataType.FLOAT, []);
+	const lr = b.input(STEP_INPUTS.lr, DataType.FLOAT, []);
+	const deadMask = b.input(STEP_INPUTS.deadMask, DataType.BOOL, [n]);
+	const kAux = b.input(STEP_INPUTS.kAux, DataType.INT64, [1]);
+	const auxScale = b.input(STEP_INPUTS.auxScale, DataType.FLOAT, []);
+	const batch = b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT); // B as a float scalar
+
+	// --- forward -------------------------------------------------------------------------
+	const xc = b.sub(x, bDec); // [B, d]
+	const pre = b.linear(xc, wEnc, bEnc); // [B, n] (the one dense product)
+	const [topValues, topIndices] = b.node('TopK', [pre, b.constInt64([k])], { axis: int(-1), largest: int(1), sorted: int(0) }, 2) as [Value, Value];
+	const acts = b.op('Relu', [topValues]); // [B, k]
+	const rows = b.gather(wDec, topIndices); // [B, k, d]: the decoder rows of the active latents
+	const recon = b.add(sparseDecode(b, acts, rows), bDec); // [B, d]
+	const err = b.sub(recon, x); // [B, d]
+	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
+
+	// AuxK: the top dead latents reconstruct the (detached) residual x − recon.
+	const deadPre = b.op('Where', [deadMask, pre, b.constFloat([-Infinity])]); // [B, n]
+	const [auxValues, auxIndices] = b.node('TopK', [deadPre, kAux], { axis: int(-1), largest: int(1), sorted: int(0) }, 2) as [Value, Value];
+	// With fewer dead latents than k_aux, −∞ fillers are picked; they contribute nothing.
+	const auxFinite = b.op('Where', [b.op('IsInf', [auxValues]), b.constFloat([0]), auxValues]); // [B, ka]
+	const auxRows = b.gather(wDec, auxIndices); // [B, ka, d]
+	const auxRecon = b.add(sparseDecode(b, auxFinite, auxRows), bDec);
+	const auxErr = b.add(auxRecon, err); // aux_recon − (x − recon)
+	const aux = b.mul(auxScale, b.div(b.op('ReduceSum', [b.mul(auxErr, auxErr)], { keepdims: int(0) }), batch));
+	const loss = b.add(mse, aux);
+
+	// --- backward (closed form, sparse) ----------------------------------------------------
+	const two = b.constFloat([2]);
+	const gRecon = b.div(b.mul(err, two), batch); // ∂mse/∂recon [B, d]
+	const gAux = b.div(b.mul(b.mul(auxErr, two), auxScale), batch); // ∂aux/∂aux_recon [B, d]
+	// ∂/∂acts = rows · g; the ReLU passes it where the value was positive.
+	const gActs = b.mul(rowDots(b, rows, gRecon), b.cast(b.op('Greater', [topValues, b.constFloat([0])]), DataType.FLOAT)); // [B, k]
+	const gAuxVals = b.mul(rowDots(b, auxRows, gAux), b.cast(b.op('Not', [b.op('IsInf', [auxValues])]), DataType.FLOAT)); // [B, ka]
+
+	// Decoder rows: each active (token, latent) pair adds act · g to its row.
+	const gWDec = b.add(
+		scatterRows(b, n, d, topIndices, outer(b, acts, gRecon, d)),
+		scatterRows(b, n, d, auxIndices, outer(b, auxFinite, gAux, d)),
+	); // [n, d]
+	// Encoder: the pre-activation gradient is nonzero only at the chosen latents.
+	const idx = b.concat([topIndices, auxIndices], 1); // [B, k + ka]
+	const gPre = b.concat([gActs, gAuxVals], 1); // [B, k + ka]
+	const gWEncT = scatterRows(b, n, d, idx, outer(b, gPre, xc, d)); // [n, d] = (xcᵀ · gPre)ᵀ
+	const gWEnc = b.transpose(gWEncT, [1, 0]);
+	const gBEnc = b.op('ScatterND', [b.constFloat(new Array(n).fill(0), [n]), b.reshape(idx, [-1, 1]), b.reshape(gPre, [-1])], { reduction: { kind: 'string', value: 'add' } });
+	// xc = x − b_dec feeds the encoder: ∂/∂xc = Σ gPre · W_enc[:, idx].
+	const encCols = b.gather(b.transpose(wEnc, [1, 0]), idx); // [B, k + ka, d]
+	const gXc = sparseDecode(b, gPre, encCols); // [B, d]
+	const gBDec = b.op('ReduceSum', [b.sub(b.add(gRecon, gAux), gXc), b.constInt64([0])], { keepdims: int(0) }); // [d]
+
+	// --- optimizer -----------------------------------------------------------------------
+	const grads = [gWEnc, gBEnc, gWDec, gBDec];
+	const dims = [[d, n], [n], [n, d], [d]];
+	const { clipped, norm } = clipGradients(b, grads, o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
+	TOPK_PARAMS.forEach((param, i) => {
+		let updated = adamUpdate(b, param, clipped[i]!, dims[i]!, step, lr, o.adam ?? SAELENS_ADAM);
+		if (param === 'W_dec' && o.normalizeDecoder) updated = b.div(updated, rowNorms(b, updated));
+		b.output(updated, DataType.FLOAT, dims[i]!, `new.${param}`);
+		if (o.outputGradients) b.output(grads[i]!, DataType.FLOAT, dims[i]!, `grad.${param}`);
+	});
+
+	// --- metrics -------------------------------------------------------------------------
+	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, k]
+	const fireCounts = b.op('ScatterND', [b.constFloat(new Array(n).fill(0), [n]), b.reshape(topIndices, [-1, 1]), b.reshape(firing, [-1])], { reduction: { kind: 'string', value: 'add' } });
+	const centred = b.sub(x, b.op('ReduceMean', [x], { axes: { kind: 'ints', value: [0] }, keepdims: int(1) }));
+	const totalVariance = b.op('ReduceSum', [b.mul(centred, centred)], { keepdims: int(0) });
+	const explained = b.sub(b.constFloat([1]), b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), totalVariance));
+	b.output(loss, DataType.FLOAT, [], 'loss');
+	b.output(mse, DataType.FLOAT, [], 'mse');
+	b.output(aux, DataType.FLOAT, [], 'aux_loss');
+	b.output(b.div(b.op('ReduceSum', [firing], { keepdims: int(0) }), batch), DataType.FLOAT, [], 'l0');
+	b.output(explained, DataType.FLOAT, [], 'explained_variance');
+	b.output(norm, DataType.FLOAT, [], 'grad_norm');
+	b.output(fireCounts, DataType.FLOAT, [n], 'fire_counts');
+	return b.build({ trainer: 'topk', k: String(k) });
+}
+
+/** Σⱼ weights[b, j] · rows[b, j, :] → [B, d] (a decoder restricted to the chosen latents). */
+function sparseDecode(b: GraphBuilder, weights: Value, rows: Value): Value {
+	const product = b.matMul(b.unsqueeze(weights, [1]), rows); // [B, 1, k] × [B, k, d] → [B, 1, d]
+	return b.op('Squeeze', [product, b.constInt64([1])]);
+}
+
+/** rows[b, j, :] · g[b, :] → [B, k]. */
+function rowDots(b: GraphBuilder, rows: Value, g: Value): Value {
+	return b.op('Squeeze', [b.matMul(rows, b.unsqueeze(g, [2])), b.constInt64([2])]); // [B, k, d] × [B, d, 1]
+}
+
+/** weights[b, j] · v[b, :] for every pair → [B·k, d], the per-pair row updates. */
+function outer(b: GraphBuilder, weights: Value, v: Value, d: number): Value {
+	const pairs = b.mul(b.unsqueeze(weights, [2]), b.unsqueeze(v, [1])); // [B, k, d]
+	return b.reshape(pairs, [-1, d]);
+}
+
+/** Adds each row update into an [n, d] zero matrix at its latent index (duplicates accumulate). */
+function scatterRows(b: GraphBuilder, n: number, d: number, indices: Value, updates: Value): Value {
+	const zeros = b.op('ConstantOfShape', [b.constInt64([n, d])], { value: { kind: 'tensor', value: { name: 'zero', dataType: DataType.FLOAT, dims: [1], raw: new Uint8Array(4) } } });
+	return b.op('ScatterND', [zeros, b.reshape(indices, [-1, 1]), updates], { reduction: { kind: 'string', value: 'add' } });
+}
+
+/** L2 norm of each row of [n, d], kept as [n, 1]. */
+function rowNorms(b: GraphBuilder, m: Value): Value {
+	return b.sqrt(b.op('ReduceSum', [b.mul(m, m), b.constInt64([1])], { keepdims: int(1) }));
+}
