@@ -1,0 +1,181 @@
+// The TopK training loop: parameters and Adam moments live here between steps; each step is
+// one run of the step graph. JS does bookkeeping only (batches, schedule, dead-latent counts).
+
+import * as ort from 'onnxruntime-node';
+import { DataType } from '../../onnx/onnxProto';
+import { GraphBuilder } from '../../onnx/graphBuilder';
+import { createSession } from '../../onnx/session';
+import type { SessionSettings } from '../../onnx/session';
+import type { Sae, SaeMetadata } from '../saeTypes';
+import type { ActivationSource } from './activationSource';
+import { stateNames } from './optimizerGraph';
+import { STEP_INPUTS, TOPK_PARAMS, buildTopkStepGraph } from './topkStepGraph';
+
+export interface TopkTrainConfig {
+	dIn: number;
+	dSae: number;
+	k: number;
+	/** Tokens per step (SAELens train_batch_size_tokens, default 4096). */
+	batchSize: number;
+	lr: number;
+	totalTokens: number;
+	/** Linear warm-up from 0 over this many steps. */
+	warmupSteps: number;
+	/** Linear decay to `lr / 10` over this many final steps (SAELens lr_decay_steps). */
+	decaySteps: number;
+	/** AuxK coefficient (SAELens aux_loss_coefficient). */
+	auxCoefficient: number;
+	/** A latent is dead after this many steps without firing (SAELens dead_feature_window). */
+	deadWindow: number;
+	seed: number;
+}
+
+export const TOPK_DEFAULTS: Omit<TopkTrainConfig, 'dIn' | 'dSae' | 'k' | 'totalTokens'> = {
+	batchSize: 4096, lr: 3e-4, warmupSteps: 0, decaySteps: 0, auxCoefficient: 1, deadWindow: 1000, seed: 0,
+};
+
+export interface StepMetrics {
+	step: number;
+	tokens: number;
+	loss: number;
+	mse: number;
+	auxLoss: number;
+	l0: number;
+	explainedVariance: number;
+	deadFraction: number;
+	gradNorm: number;
+	lr: number;
+	tokensPerSecond: number;
+}
+
+export class TrainingCancelled extends Error {
+	constructor() {
+		super('training cancelled');
+	}
+}
+
+export class TopkTrainer {
+	params: Record<string, Float32Array> = {};
+	moments: Record<string, Float32Array> = {};
+	/** Steps since each latent last fired. */
+	stepsSinceFired: Uint32Array;
+	step = 0;
+
+	private constructor(readonly config: TopkTrainConfig, private readonly session: ort.InferenceSession) {
+		this.stepsSinceFired = new Uint32Array(config.dSae);
+	}
+
+	get totalSteps(): number {
+		return Math.ceil(this.config.totalTokens / this.config.batchSize);
+	}
+
+	static async create(config: TopkTrainConfig, settings: SessionSettings, log: (m: string) => void = () => {}): Promise<TopkTrainer> {
+		if (config.k < 1 || config.k > config.dSae) throw new Error(`k must be between 1 and d_sae (${config.dSae}), got ${config.k}`);
+		const graph = buildTopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k, normalizeDecoder: true });
+		const { session } = await createSession(graph, settings, log);
+		return new TopkTrainer(config, session);
+	}
+
+	/**
+	 * Initializes parameters: unit-norm random decoder rows, encoder = decoderᵀ, zero encoder
+	 * bias, b_dec = the mean of a data sample (computed by onnxruntime).
+	 */
+	async initialize(sample: Float32Array): Promise<void> {
+		const { dIn: d, dSae: n, seed } = this.config;
+		const b = new GraphBuilder('sae_init');
+		const x = b.input('sample', DataType.FLOAT, ['S', d]);
+		const raw = b.op('RandomNormal', [], { shape: { kind: 'ints', value: [n, d] }, seed: { kind: 'float', value: seed }, dtype: { kind: 'int', value: DataType.FLOAT } });
+		const wDec = b.div(raw, b.sqrt(b.op('ReduceSum', [b.mul(raw, raw), b.constInt64([1])], { keepdims: { kind: 'int', value: 1 } })));
+		b.output(wDec, DataType.FLOAT, [n, d], 'W_dec');
+		b.output(b.transpose(wDec, [1, 0]), DataType.FLOAT, [d, n], 'W_enc');
+		b.output(b.op('ReduceMean', [x], { axes: { kind: 'ints', value: [0] }, keepdims: { kind: 'int', value: 0 } }), DataType.FLOAT, [d], 'b_dec');
+		const init = await ort.InferenceSession.create(b.build());
+		const out = await init.run({ sample: new ort.Tensor('float32', sample, [sample.length / d, d]) });
+		await init.release();
+		this.params = { W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: out.b_dec!.data as Float32Array };
+		this.moments = {};
+		for (const p of TOPK_PARAMS) {
+			this.moments[stateNames(p).m] = new Float32Array(this.params[p]!.length);
+			this.moments[stateNames(p).v] = new Float32Array(this.params[p]!.length);
+		}
+		this.stepsSinceFired.fill(0);
+		this.step = 0;
+	}
+
+	learningRate(step: number): number {
+		const { lr, warmupSteps, decaySteps } = this.config;
+		if (step <= warmupSteps) return (lr * step) / Math.max(1, warmupSteps);
+		const decayStart = this.totalSteps - decaySteps;
+		if (decaySteps > 0 && step > decayStart) return lr - ((lr - lr / 10) * (step - decayStart)) / decaySteps;
+		return lr;
+	}
+
+	/** Runs steps until the token budget is spent, reporting metrics after each step. */
+	async train(source: ActivationSource, options: { signal?: AbortSignal; onStep?: (m: StepMetrics) => void | Promise<void> } = {}): Promise<void> {
+		const { dIn: d, dSae: n, batchSize: B } = this.config;
+		if (source.dIn !== d) throw new Error(`activations have width ${source.dIn}, the SAE expects d_in ${d}`);
+		const x = new Float32Array(B * d);
+		const dims: Record<string, number[]> = { W_enc: [d, n], b_enc: [n], W_dec: [n, d], b_dec: [d] };
+		while (this.step < this.totalSteps) {
+			if (options.signal?.aborted) throw new TrainingCancelled();
+			const t0 = performance.now();
+			source.next(B, x);
+			const step = this.step + 1;
+			const lr = this.learningRate(step);
+			const dead = Uint8Array.from(this.stepsSinceFired, (s) => (s >= this.config.deadWindow ? 1 : 0));
+			const numDead = dead.reduce((a, v) => a + v, 0);
+			const kAuxHeuristic = Math.floor(d / 2);
+			const feeds: Record<string, ort.Tensor> = {
+				[STEP_INPUTS.x]: new ort.Tensor('float32', x, [B, d]),
+				[STEP_INPUTS.step]: new ort.Tensor('float32', Float32Array.of(step), []),
+				[STEP_INPUTS.lr]: new ort.Tensor('float32', Float32Array.of(lr), []),
+				[STEP_INPUTS.deadMask]: new ort.Tensor('bool', dead, [n]),
+				[STEP_INPUTS.kAux]: new ort.Tensor('int64', BigInt64Array.of(BigInt(Math.max(1, Math.min(kAuxHeuristic, numDead)))), [1]),
+				[STEP_INPUTS.auxScale]: new ort.Tensor('float32', Float32Array.of(numDead === 0 ? 0 : this.config.auxCoefficient * Math.min(numDead / kAuxHeuristic, 1)), []),
+			};
+			for (const p of TOPK_PARAMS) {
+				feeds[p] = new ort.Tensor('float32', this.params[p]!, dims[p]!);
+				feeds[stateNames(p).m] = new ort.Tensor('float32', this.moments[stateNames(p).m]!, dims[p]!);
+				feeds[stateNames(p).v] = new ort.Tensor('float32', this.moments[stateNames(p).v]!, dims[p]!);
+			}
+			const out = await this.session.run(feeds);
+			for (const p of TOPK_PARAMS) {
+				this.params[p] = out[`new.${p}`]!.data as Float32Array;
+				this.moments[stateNames(p).m] = out[stateNames(p).newM]!.data as Float32Array;
+				this.moments[stateNames(p).v] = out[stateNames(p).newV]!.data as Float32Array;
+			}
+			const fired = out.fire_counts!.data as Float32Array;
+			let deadAfter = 0;
+			for (let j = 0; j < n; j++) {
+				this.stepsSinceFired[j] = fired[j]! > 0 ? 0 : this.stepsSinceFired[j]! + 1;
+				if (this.stepsSinceFired[j]! >= this.config.deadWindow) deadAfter++;
+			}
+			this.step = step;
+			const scalar = (name: string): number => (out[name]!.data as Float32Array)[0]!;
+			await options.onStep?.({
+				step, tokens: step * B, loss: scalar('loss'), mse: scalar('mse'), auxLoss: scalar('aux_loss'), l0: scalar('l0'),
+				explainedVariance: scalar('explained_variance'), deadFraction: deadAfter / n, gradNorm: scalar('grad_norm'), lr,
+				tokensPerSecond: B / ((performance.now() - t0) / 1000),
+			});
+		}
+	}
+
+	/** The trained SAE in SAELens's inference layout (architecture topk, unit-norm decoder). */
+	toSae(metadata: SaeMetadata, source = 'training run'): Sae {
+		const { dIn: d, dSae: n, k } = this.config;
+		const t = (name: string, shape: number[]) => {
+			const a = this.params[name]!;
+			return { dtype: 'F32' as const, shape, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) };
+		};
+		return {
+			source,
+			cfg: { d_in: d, d_sae: n, dtype: 'float32', architecture: 'topk', apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', k, rescale_acts_by_decoder_norm: false, metadata },
+			weights: { W_enc: t('W_enc', [d, n]), b_enc: t('b_enc', [n]), W_dec: t('W_dec', [n, d]), b_dec: t('b_dec', [d]) },
+			rawConfig: {},
+		};
+	}
+
+	async dispose(): Promise<void> {
+		await this.session.release();
+	}
+}
