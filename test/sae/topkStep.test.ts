@@ -37,6 +37,7 @@ describe('TopK training step vs PyTorch autograd and Adam', () => {
 	const [loss, mse, aux, l0, kAux, auxScale, lr, k] = f.meta!.data as Float32Array;
 	const [, B, D] = f.x!.shape as [number, number, number];
 	const N = f['init.W_dec']!.shape[0]!;
+	const deadIndices = BigInt64Array.from([...(f.dead_mask!.data as Uint8Array)].flatMap((dead, j) => (dead ? [BigInt(j)] : [])));
 	let session: ort.InferenceSession;
 	before(async () => {
 		session = await ort.InferenceSession.create(buildTopkStepGraph({ dIn: D, dSae: N, k: k!, normalizeDecoder: true, outputGradients: true }), { intraOpNumThreads: 1 });
@@ -48,7 +49,7 @@ describe('TopK training step vs PyTorch autograd and Adam', () => {
 			[STEP_INPUTS.x]: new ort.Tensor('float32', x, [B, D]),
 			[STEP_INPUTS.step]: new ort.Tensor('float32', Float32Array.of(step), []),
 			[STEP_INPUTS.lr]: new ort.Tensor('float32', Float32Array.of(lr!), []),
-			[STEP_INPUTS.deadMask]: new ort.Tensor('bool', Uint8Array.from(f.dead_mask!.data as Uint8Array), [N]),
+			[STEP_INPUTS.deadIndices]: new ort.Tensor('int64', deadIndices, [deadIndices.length]),
 			[STEP_INPUTS.kAux]: new ort.Tensor('int64', BigInt64Array.of(BigInt(kAux!)), [1]),
 			[STEP_INPUTS.auxScale]: new ort.Tensor('float32', Float32Array.of(auxScale!), []),
 		};

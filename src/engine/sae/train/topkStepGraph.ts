@@ -1,8 +1,9 @@
 // One TopK SAE training step as a single onnxruntime graph: sparse forward, AuxK loss on
-// dead latents, closed-form backward that touches only the k (+ k_aux) active latents per
-// token, gradient clipping, Adam, and unit-norm decoder rows.
+// dead latents, closed-form backward that touches only the k active latents per token (and
+// the dead latents, for AuxK), gradient clipping, Adam, and unit-norm decoder rows.
 //
-// Shapes: B tokens per batch, d = d_in, n = d_sae, k active latents, ka auxiliary latents.
+// Shapes: B tokens per batch, d = d_in, n = d_sae, k active latents, nd dead latents,
+// ka ≤ nd auxiliary latents per token.
 
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
@@ -29,8 +30,8 @@ export const STEP_INPUTS = {
 	x: 'x', // [B, d] activations
 	step: 'step', // float scalar, 1-based Adam step
 	lr: 'lr', // float scalar
-	deadMask: 'dead_mask', // [n] bool: latents that have not fired for the dead window
-	kAux: 'k_aux', // int64 [1]: auxiliary latents per token (≥ 1)
+	deadIndices: 'dead_indices', // int64 [nd ≥ 1]: latents that have not fired for the dead window (any one, with aux_scale 0, when none are)
+	kAux: 'k_aux', // int64 [1]: auxiliary latents per token, 1 ≤ k_aux ≤ nd
 	auxScale: 'aux_scale', // float scalar: aux coefficient × min(dead / k_aux_heuristic, 1); 0 disables AuxK
 } as const;
 
@@ -46,7 +47,7 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const bDec = b.input('b_dec', DataType.FLOAT, [d]);
 	const step = b.input(STEP_INPUTS.step, DataType.FLOAT, []);
 	const lr = b.input(STEP_INPUTS.lr, DataType.FLOAT, []);
-	const deadMask = b.input(STEP_INPUTS.deadMask, DataType.BOOL, [n]);
+	const deadIndices = b.input(STEP_INPUTS.deadIndices, DataType.INT64, ['nd']);
 	const kAux = b.input(STEP_INPUTS.kAux, DataType.INT64, [1]);
 	const auxScale = b.input(STEP_INPUTS.auxScale, DataType.FLOAT, []);
 	const batch = b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT); // B as a float scalar
@@ -61,13 +62,15 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const err = b.sub(recon, x); // [B, d]
 	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
 
-	// AuxK: the top dead latents reconstruct the (detached) residual x − recon.
-	const deadPre = b.op('Where', [deadMask, pre, b.constFloat([-Infinity])]); // [B, n]
-	const [auxValues, auxIndices] = b.node('TopK', [deadPre, kAux], { axis: int(-1), largest: int(1), sorted: int(0) }, 2) as [Value, Value];
-	// With fewer dead latents than k_aux, −∞ fillers are picked; they contribute nothing.
-	const auxFinite = b.op('Where', [b.op('IsInf', [auxValues]), b.constFloat([0]), auxValues]); // [B, ka]
-	const auxRows = b.gather(wDec, auxIndices); // [B, ka, d]
-	const auxRecon = b.add(sparseDecode(b, auxFinite, auxRows), bDec);
+	// AuxK: the top dead latents reconstruct the (detached) residual x − recon. Only the dead
+	// columns are touched, so its cost follows the number of dead latents.
+	const deadPre = b.gather(pre, deadIndices, 1); // [B, nd]
+	const [auxValues, auxLocal] = b.node('TopK', [deadPre, kAux], { axis: int(-1), largest: int(1), sorted: int(0) }, 2) as [Value, Value];
+	const deadZeros = b.op('ConstantOfShape', [b.shape(deadPre)]);
+	const auxActs = b.op('ScatterElements', [deadZeros, auxLocal, auxValues], { axis: int(1) }); // [B, nd]
+	const auxChosen = b.op('ScatterElements', [deadZeros, auxLocal, b.op('Expand', [b.constFloat([1]), b.shape(auxValues)])], { axis: int(1) });
+	const deadRows = b.gather(wDec, deadIndices); // [nd, d]
+	const auxRecon = b.add(b.matMul(auxActs, deadRows), bDec); // [B, d]
 	const auxErr = b.add(auxRecon, err); // aux_recon − (x − recon)
 	const aux = b.mul(auxScale, b.div(b.op('ReduceSum', [b.mul(auxErr, auxErr)], { keepdims: int(0) }), batch));
 	const loss = b.add(mse, aux);
@@ -78,22 +81,26 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const gAux = b.div(b.mul(b.mul(auxErr, two), auxScale), batch); // ∂aux/∂aux_recon [B, d]
 	// ∂/∂acts = rows · g; the ReLU passes it where the value was positive.
 	const gActs = b.mul(rowDots(b, rows, gRecon), b.cast(b.op('Greater', [topValues, b.constFloat([0])]), DataType.FLOAT)); // [B, k]
-	const gAuxVals = b.mul(rowDots(b, auxRows, gAux), b.cast(b.op('Not', [b.op('IsInf', [auxValues])]), DataType.FLOAT)); // [B, ka]
+	const gDeadPre = b.mul(b.matMul(gAux, b.transpose(deadRows, [1, 0])), auxChosen); // [B, nd]
 
-	// Decoder rows: each active (token, latent) pair adds act · g to its row.
+	// Decoder rows: each active (token, latent) pair adds act · g to its row; dead rows get auxActsᵀ · gAux.
 	const gWDec = b.add(
 		scatterRows(b, n, d, topIndices, outer(b, acts, gRecon, d)),
-		scatterRows(b, n, d, auxIndices, outer(b, auxFinite, gAux, d)),
+		scatterRows(b, n, d, deadIndices, b.matMul(b.transpose(auxActs, [1, 0]), gAux)),
 	); // [n, d]
-	// Encoder: the pre-activation gradient is nonzero only at the chosen latents.
-	const idx = b.concat([topIndices, auxIndices], 1); // [B, k + ka]
-	const gPre = b.concat([gActs, gAuxVals], 1); // [B, k + ka]
-	const gWEncT = scatterRows(b, n, d, idx, outer(b, gPre, xc, d)); // [n, d] = (xcᵀ · gPre)ᵀ
+	// Encoder: the pre-activation gradient is nonzero only at the chosen and the dead latents.
+	const gWEncT = b.add(
+		scatterRows(b, n, d, topIndices, outer(b, gActs, xc, d)),
+		scatterRows(b, n, d, deadIndices, b.matMul(b.transpose(gDeadPre, [1, 0]), xc)),
+	); // [n, d] = (xcᵀ · ∂pre)ᵀ
 	const gWEnc = b.transpose(gWEncT, [1, 0]);
-	const gBEnc = b.op('ScatterND', [b.constFloat(new Array(n).fill(0), [n]), b.reshape(idx, [-1, 1]), b.reshape(gPre, [-1])], { reduction: { kind: 'string', value: 'add' } });
-	// xc = x − b_dec feeds the encoder: ∂/∂xc = Σ gPre · W_enc[:, idx].
-	const encCols = b.gather(b.transpose(wEnc, [1, 0]), idx); // [B, k + ka, d]
-	const gXc = sparseDecode(b, gPre, encCols); // [B, d]
+	const gBEnc = b.add(
+		scatterVector(b, n, topIndices, gActs),
+		scatterVector(b, n, deadIndices, b.op('ReduceSum', [gDeadPre, b.constInt64([0])], { keepdims: int(0) })),
+	); // [n]
+	// xc = x − b_dec feeds the encoder: ∂/∂xc = Σ ∂pre · W_enc[:, latent].
+	const wEncT = b.transpose(wEnc, [1, 0]); // [n, d]
+	const gXc = b.add(sparseDecode(b, gActs, b.gather(wEncT, topIndices)), b.matMul(gDeadPre, b.gather(wEncT, deadIndices))); // [B, d]
 	const gBDec = b.op('ReduceSum', [b.sub(b.add(gRecon, gAux), gXc), b.constInt64([0])], { keepdims: int(0) }); // [d]
 
 	// --- optimizer -----------------------------------------------------------------------
@@ -109,7 +116,7 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 
 	// --- metrics -------------------------------------------------------------------------
 	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, k]
-	const fireCounts = b.op('ScatterND', [b.constFloat(new Array(n).fill(0), [n]), b.reshape(topIndices, [-1, 1]), b.reshape(firing, [-1])], { reduction: { kind: 'string', value: 'add' } });
+	const fireCounts = scatterVector(b, n, topIndices, firing);
 	const centred = b.sub(x, b.op('ReduceMean', [x], { axes: { kind: 'ints', value: [0] }, keepdims: int(1) }));
 	const totalVariance = b.op('ReduceSum', [b.mul(centred, centred)], { keepdims: int(0) });
 	const explained = b.sub(b.constFloat([1]), b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), totalVariance));
@@ -140,10 +147,16 @@ function outer(b: GraphBuilder, weights: Value, v: Value, d: number): Value {
 	return b.reshape(pairs, [-1, d]);
 }
 
-/** Adds each row update into an [n, d] zero matrix at its latent index (duplicates accumulate). */
+/** Adds row updates [m, d] into an [n, d] zero matrix at their latent indices (duplicates accumulate). */
 function scatterRows(b: GraphBuilder, n: number, d: number, indices: Value, updates: Value): Value {
-	const zeros = b.op('ConstantOfShape', [b.constInt64([n, d])], { value: { kind: 'tensor', value: { name: 'zero', dataType: DataType.FLOAT, dims: [1], raw: new Uint8Array(4) } } });
+	const zeros = b.op('ConstantOfShape', [b.constInt64([n, d])]);
 	return b.op('ScatterND', [zeros, b.reshape(indices, [-1, 1]), updates], { reduction: { kind: 'string', value: 'add' } });
+}
+
+/** Adds values into an [n] zero vector at their latent indices (duplicates accumulate). */
+function scatterVector(b: GraphBuilder, n: number, indices: Value, values: Value): Value {
+	const zeros = b.op('ConstantOfShape', [b.constInt64([n])]);
+	return b.op('ScatterND', [zeros, b.reshape(indices, [-1, 1]), b.reshape(values, [-1])], { reduction: { kind: 'string', value: 'add' } });
 }
 
 /** L2 norm of each row of [n, d], kept as [n, 1]. */

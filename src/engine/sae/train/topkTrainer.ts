@@ -122,14 +122,16 @@ export class TopkTrainer {
 			source.next(B, x);
 			const step = this.step + 1;
 			const lr = this.learningRate(step);
-			const dead = Uint8Array.from(this.stepsSinceFired, (s) => (s >= this.config.deadWindow ? 1 : 0));
-			const numDead = dead.reduce((a, v) => a + v, 0);
+			const dead: bigint[] = [];
+			this.stepsSinceFired.forEach((s, j) => { if (s >= this.config.deadWindow) dead.push(BigInt(j)); });
+			const numDead = dead.length;
 			const kAuxHeuristic = Math.floor(d / 2);
 			const feeds: Record<string, ort.Tensor> = {
 				[STEP_INPUTS.x]: new ort.Tensor('float32', x, [B, d]),
 				[STEP_INPUTS.step]: new ort.Tensor('float32', Float32Array.of(step), []),
 				[STEP_INPUTS.lr]: new ort.Tensor('float32', Float32Array.of(lr), []),
-				[STEP_INPUTS.deadMask]: new ort.Tensor('bool', dead, [n]),
+				// With no dead latents AuxK is off (scale 0); one index keeps the graph's shapes valid.
+				[STEP_INPUTS.deadIndices]: new ort.Tensor('int64', BigInt64Array.from(numDead ? dead : [0n]), [Math.max(1, numDead)]),
 				[STEP_INPUTS.kAux]: new ort.Tensor('int64', BigInt64Array.of(BigInt(Math.max(1, Math.min(kAuxHeuristic, numDead)))), [1]),
 				[STEP_INPUTS.auxScale]: new ort.Tensor('float32', Float32Array.of(numDead === 0 ? 0 : this.config.auxCoefficient * Math.min(numDead / kAuxHeuristic, 1)), []),
 			};
