@@ -4,11 +4,12 @@
 import { ModelConfigError } from '../engine/models/decoderConfig';
 import { SafetensorsError } from '../engine/models/safetensors';
 import { TokenizerError } from '../engine/tokenize/tokenizer';
+import { SaeFormatError } from '../engine/sae/saeTypes';
 
 /** A usage error in the command line itself. */
 export class CliError extends Error {}
 
-const EXPECTED = [CliError, ModelConfigError, SafetensorsError, TokenizerError];
+const EXPECTED = [CliError, ModelConfigError, SafetensorsError, TokenizerError, SaeFormatError];
 
 /** Prints the error and returns the exit code. */
 export function reportError(err: unknown): number {

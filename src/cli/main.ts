@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { runCommand, generateCommand, hooksCommand } from './modelCommands';
 import { demoCommand } from './demoCommand';
+import { inspectCommand, trainCommand } from './saeCommands';
 import { CliError, reportError } from './cliErrors';
 
 const USAGE = `feature-lens — sparse-autoencoder interpretability of language models, locally
@@ -15,6 +16,14 @@ Usage:
       Generate with a KV cache (temperature 0 = greedy); streams text unless --json.
   feature-lens hooks <model> [--json]
       List the model's hook points (TransformerLens names) with their shapes.
+  feature-lens inspect <model> --sae DIR --text "…" [--top K] [--json]
+      The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz).
+  feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk
+      --d-sae N --k K --tokens N --out DIR [--batch B] [--lr LR] [--seed S] [--resume] [--json]
+      [--context-size T] [--buffer-rows R]
+      Train a TopK SAE with onnxruntime; writes run.json, metrics.jsonl, a checkpoint and the
+      SAE in SAELens format to DIR. Ctrl-C stops cleanly; --resume continues. --corpus is a
+      folder (optionally "dir/*.py"), a text or JSONL(.gz) file, or "demo".
   feature-lens demo
       Run the embedded demo model on a Python snippet.
 
@@ -40,6 +49,22 @@ const OPTIONS = {
 	seed: { type: 'string' },
 	ep: { type: 'string' },
 	threads: { type: 'string' },
+	sae: { type: 'string' },
+	top: { type: 'string' },
+	hook: { type: 'string' },
+	corpus: { type: 'string' },
+	activations: { type: 'string' },
+	arch: { type: 'string' },
+	'd-sae': { type: 'string' },
+	k: { type: 'string' },
+	l1: { type: 'string' },
+	batch: { type: 'string' },
+	lr: { type: 'string' },
+	tokens: { type: 'string' },
+	out: { type: 'string' },
+	resume: { type: 'boolean' },
+	'context-size': { type: 'string' },
+	'buffer-rows': { type: 'string' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -67,10 +92,15 @@ async function main(argv: string[]): Promise<void> {
 			return generateCommand(requireModel(rest, command), values);
 		case 'hooks':
 			return hooksCommand(requireModel(rest, command), values);
+		case 'inspect':
+			return inspectCommand(requireModel(rest, command), values);
+		case 'train':
+			if (rest.length > 1) throw new CliError('train takes at most one <model>');
+			return trainCommand(rest[0], values);
 		case 'demo':
 			return demoCommand(values);
 		default:
-			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, demo; see feature-lens --help)`);
+			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, demo; see feature-lens --help)`);
 	}
 }
 

@@ -186,6 +186,11 @@ describe('SAEs and models: hooks, widths and the TransformerLens view', () => {
 		assert.throws(() => SaeRunner.forModel(sae, model, CPU), /expects d_in 32 at blocks\.1\.mlp\.hook_post, but this model's blocks\.1\.mlp\.hook_post has width 64 \(the SAE was trained on gpt2-tiny\)/);
 	});
 
+	it('refuses one of our SAEs trained on another model', () => {
+		const sae = makeSae('topk', { metadata: { hook_name: 'blocks.1.hook_resid_post', model_name: 'llama-tiny', model_class_name: 'FeatureLens' } });
+		assert.throws(() => SaeRunner.forModel(sae, model, CPU), /trained on llama-tiny, not on gpt2-tiny/);
+	});
+
 	it('centres the residual stream exactly when the SAE says it saw TransformerLens-processed weights', async () => {
 		const processed = makeSae('standard', { metadata: { hook_name: 'blocks.1.hook_resid_post', model_class_name: 'HookedTransformer' } });
 		const raw = makeSae('standard');

@@ -3,9 +3,9 @@
 // Everything that can be wrong with a file becomes one SaeFormatError line naming the file, so
 // the UI can show it as is.
 
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { syncDir, writeAtomic } from '../io/atomicWrite';
 import { encodeSafetensors, readSafetensorsHeader, readTensor, SafetensorsError } from '../models/safetensors';
 import type { SafetensorsDtype, TensorToWrite } from '../models/safetensors';
 import { NpzError, readNpz } from './npz';
@@ -427,16 +427,16 @@ export function saveSae(dir: string, sae: Sae): void {
 	} catch (e) {
 		throw formatError(`${dir}: cannot create folder (${errCode(e)})`);
 	}
-	writeAtomic(weightsFile, encodeSafetensors(tensors));
+	writeFileAtomic(weightsFile, encodeSafetensors(tensors));
 	const sparsityFile = path.join(dir, SPARSITY_FILENAME);
 	if (sae.logSparsity) {
 		const s = sae.logSparsity;
-		writeAtomic(sparsityFile, encodeSafetensors({ sparsity: { dtype: 'F32', shape: [s.length], data: new Uint8Array(s.buffer, s.byteOffset, s.byteLength) } }));
+		writeFileAtomic(sparsityFile, encodeSafetensors({ sparsity: { dtype: 'F32', shape: [s.length], data: new Uint8Array(s.buffer, s.byteOffset, s.byteLength) } }));
 	} else if (fs.existsSync(sparsityFile)) {
 		// A sparsity file left from an earlier SAE in this folder would be read as this one's.
 		fs.rmSync(sparsityFile);
 	}
-	writeAtomic(path.join(dir, SAE_CFG_FILENAME), Buffer.from(cfgJson, 'utf8'));
+	writeFileAtomic(path.join(dir, SAE_CFG_FILENAME), Buffer.from(cfgJson, 'utf8'));
 	syncDir(dir);
 }
 
@@ -478,34 +478,11 @@ function isV6InferenceConfig(raw: Record<string, unknown>): boolean {
 	return isObject(raw.metadata) && isV6Version(raw.metadata.sae_lens_version) && !('hook_name' in raw) && !('hook_point' in raw) && typeof raw.architecture === 'string' && raw.architecture in REQUIRED;
 }
 
-function writeAtomic(file: string, data: Buffer): void {
-	const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+function writeFileAtomic(file: string, data: Buffer): void {
 	try {
-		const fd = fs.openSync(tmp, 'w');
-		try {
-			let off = 0;
-			while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-			fs.fsyncSync(fd);
-		} finally {
-			fs.closeSync(fd);
-		}
-		fs.renameSync(tmp, file);
+		writeAtomic(file, data);
 	} catch (e) {
-		fs.rmSync(tmp, { force: true });
 		throw formatError(`${file}: cannot write (${errCode(e)})`);
-	}
-}
-
-/** Makes the renames durable; directories cannot be opened for fsync on Windows, where this is skipped. */
-function syncDir(dir: string): void {
-	let fd: number | undefined;
-	try {
-		fd = fs.openSync(dir, 'r');
-		fs.fsyncSync(fd);
-	} catch {
-		// Best effort only.
-	} finally {
-		if (fd !== undefined) fs.closeSync(fd);
 	}
 }
 

@@ -60,6 +60,14 @@ export class SaeRunner {
 			throw new ModelConfigError(`${sae.source}: the SAE expects d_in ${sae.cfg.d_in} at ${hookName}, but this model's ${hookName} has width ${width}`
 				+ (sae.cfg.metadata.model_name ? ` (the SAE was trained on ${sae.cfg.metadata.model_name})` : ''));
 		}
+		const trainedOn = sae.cfg.metadata.model_name;
+		if (trainedOn && trainedOn !== model.name) {
+			// Our own SAEs name their model exactly; other tools' names (gpt2-small vs gpt2) need not match.
+			if (sae.cfg.metadata.model_class_name === 'FeatureLens') {
+				throw new ModelConfigError(`${sae.source}: the SAE was trained on ${trainedOn}, not on ${model.name}`);
+			}
+			log(`${sae.source}: the SAE was trained on ${trainedOn}; using it with ${model.name} because its hook and width match`);
+		}
 		const runner = new SaeRunner(sae, hookName, model.cfg.modelType, settings, log);
 		if (runner.centre) log(`${sae.source}: trained on TransformerLens's processed weights; centring ${hookName} per token to match`);
 		return runner;

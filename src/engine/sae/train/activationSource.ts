@@ -13,7 +13,7 @@ export interface ActivationSource {
 	/** Total rows available (one pass), for progress and token budgets. */
 	readonly rows: number;
 	/** Fills `out` ([count, dIn], row-major) with the next `count` rows, reshuffling at each pass. */
-	next(count: number, out: Float32Array): void;
+	next(count: number, out: Float32Array): void | Promise<void>;
 	/** Rows held out of training, for evaluation, if any. */
 	readonly held?: Float32Array;
 }

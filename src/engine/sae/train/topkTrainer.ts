@@ -111,7 +111,12 @@ export class TopkTrainer {
 	}
 
 	/** Runs steps until the token budget is spent, reporting metrics after each step. */
-	async train(source: ActivationSource, options: { signal?: AbortSignal; onStep?: (m: StepMetrics) => void | Promise<void> } = {}): Promise<void> {
+	async train(source: ActivationSource, options: {
+		signal?: AbortSignal;
+		onStep?: (m: StepMetrics) => void | Promise<void>;
+		/** Tokens each latent fired on in the step, for density statistics. */
+		onFireCounts?: (counts: Float32Array) => void;
+	} = {}): Promise<void> {
 		const { dIn: d, dSae: n, batchSize: B } = this.config;
 		if (source.dIn !== d) throw new Error(`activations have width ${source.dIn}, the SAE expects d_in ${d}`);
 		const x = new Float32Array(B * d);
@@ -119,7 +124,7 @@ export class TopkTrainer {
 		while (this.step < this.totalSteps) {
 			if (options.signal?.aborted) throw new TrainingCancelled();
 			const t0 = performance.now();
-			source.next(B, x);
+			await source.next(B, x);
 			const step = this.step + 1;
 			const lr = this.learningRate(step);
 			const dead: bigint[] = [];
@@ -147,6 +152,7 @@ export class TopkTrainer {
 				this.moments[stateNames(p).v] = out[stateNames(p).newV]!.data as Float32Array;
 			}
 			const fired = out.fire_counts!.data as Float32Array;
+			options.onFireCounts?.(fired);
 			let deadAfter = 0;
 			for (let j = 0; j < n; j++) {
 				this.stepsSinceFired[j] = fired[j]! > 0 ? 0 : this.stepsSinceFired[j]! + 1;

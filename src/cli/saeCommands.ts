@@ -1,0 +1,123 @@
+// train and inspect: the SAE-level CLI commands.
+
+import * as path from 'node:path';
+import { LanguageModel } from '../engine/models/languageModel';
+import { inspectText } from '../engine/sae/inspect';
+import { loadSae } from '../engine/sae/saeFormat';
+import { SaeRunner } from '../engine/sae/saeRunner';
+import type { SaeMetadata } from '../engine/sae/saeTypes';
+import { loadCachedActivations } from '../engine/sae/train/activationSource';
+import type { ActivationSource } from '../engine/sae/train/activationSource';
+import { ModelActivationStore } from '../engine/sae/train/activationStore';
+import { corpusDocuments } from '../engine/sae/train/corpus';
+import { TOPK_DEFAULTS } from '../engine/sae/train/topkTrainer';
+import type { StepMetrics } from '../engine/sae/train/topkTrainer';
+import { runTraining } from '../engine/sae/train/trainingRun';
+import type { CliValues } from './main';
+import { CliError, intOption, numberOption } from './cliErrors';
+import { sessionSettings } from './modelCommands';
+
+export async function inspectCommand(modelArg: string, values: CliValues): Promise<void> {
+	if (!values.sae) throw new CliError('inspect needs --sae DIR (a SAELens-format SAE folder or a Gemma Scope params.npz)');
+	if (values.text === undefined) throw new CliError('inspect needs --text "…"');
+	const settings = sessionSettings(values);
+	const log = (m: string) => process.stderr.write(`${m}\n`);
+	const model = LanguageModel.load(modelArg, settings, log);
+	const runner = SaeRunner.forModel(loadSae(values.sae), model, settings, log);
+	const top = intOption(values.top, 'top', 5, 1);
+	const tokens = await inspectText(model, runner, values.text, { topFeatures: top });
+	if (values.json) {
+		process.stdout.write(JSON.stringify({ model: model.name, sae: values.sae, hook: runner.hookName, tokens }) + '\n');
+	} else {
+		for (const t of tokens) {
+			const features = t.features.map(([i, a]) => `#${i} ${a.toFixed(2)}`).join(', ');
+			process.stdout.write(`${JSON.stringify(t.text).padEnd(16)} [${t.start},${t.end})  ${features || '—'}\n`);
+		}
+	}
+	await runner.dispose();
+	await model.dispose();
+}
+
+export async function trainCommand(modelArg: string | undefined, values: CliValues): Promise<void> {
+	const arch = values.arch ?? 'topk';
+	if (arch !== 'topk') {
+		throw new CliError(`--arch ${arch}: only topk training is available in this version (standard, batchtopk and jumprelu trainers are not implemented yet)`);
+	}
+	if (values.l1 !== undefined) throw new CliError('--l1 applies to standard (ReLU + L1) SAEs; topk takes --k');
+	if (!values.out) throw new CliError('train needs --out DIR for the run folder and the trained SAE');
+	if (values['d-sae'] === undefined) throw new CliError('train needs --d-sae N (the dictionary width)');
+	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
+	const settings = sessionSettings(values);
+	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	const { source, metadata, model } = await trainingSource(modelArg, values, settings, log);
+	const dSae = intOption(values['d-sae'], 'd-sae', 0, 1);
+	const batchSize = intOption(values.batch, 'batch', TOPK_DEFAULTS.batchSize, 1);
+	const totalTokens = intOption(values.tokens, 'tokens', 0, 1);
+	const steps = Math.ceil(totalTokens / batchSize);
+	const config = {
+		...TOPK_DEFAULTS,
+		dIn: source.dIn, dSae, k: intOption(values.k, 'k', 32, 1), batchSize, totalTokens,
+		lr: numberOption(values.lr, 'lr', TOPK_DEFAULTS.lr, 0),
+		// SAELens-style schedule: 5% warm-up, linear decay over the last 20%.
+		warmupSteps: Math.floor(steps * 0.05), decaySteps: Math.floor(steps * 0.2),
+		deadWindow: Math.min(TOPK_DEFAULTS.deadWindow, Math.max(10, Math.floor(steps / 4))),
+		seed: intOption(values.seed, 'seed', 0),
+	};
+	if (config.k > dSae) throw new CliError(`--k ${config.k} is larger than --d-sae ${dSae}`);
+	const abort = new AbortController();
+	const onSignal = () => abort.abort();
+	process.once('SIGINT', onSignal);
+	process.once('SIGTERM', onSignal);
+	const progress = progressPrinter(steps, !values.json);
+	const result = await runTraining(source, {
+		out: path.resolve(values.out), config, metadata, settings, resume: values.resume ?? false, checkpointEvery: 60,
+		signal: abort.signal, onStep: progress, log,
+	});
+	process.off('SIGINT', onSignal);
+	process.off('SIGTERM', onSignal);
+	await model?.dispose();
+	const summary = {
+		out: result.saeDir, cancelled: result.cancelled, steps: result.steps, tokens: result.tokens,
+		tokens_per_s: Math.round(result.tokensPerSecond),
+		final: result.final && { loss: result.final.loss, mse: result.final.mse, l0: result.final.l0, explained_variance: result.final.explainedVariance, dead_fraction: result.final.deadFraction },
+	};
+	if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
+	else process.stderr.write(`\n${result.cancelled ? 'cancelled; resume with --resume' : `saved the SAE (SAELens format) to ${result.saeDir}`}\n`);
+	if (result.cancelled) process.exitCode = 130;
+}
+
+async function trainingSource(modelArg: string | undefined, values: CliValues, settings: ReturnType<typeof sessionSettings>, log: (m: string) => void): Promise<{ source: ActivationSource; metadata: SaeMetadata; model?: LanguageModel }> {
+	if (values.activations !== undefined) {
+		if (modelArg !== undefined || values.corpus !== undefined) throw new CliError('give either <model> --hook --corpus, or --activations FILE, not both');
+		const source = await loadCachedActivations(values.activations, intOption(values.seed, 'seed', 0));
+		return { source, metadata: { hook_name: values.hook ?? '', model_name: 'cached activations', dataset_path: values.activations } };
+	}
+	if (modelArg === undefined) throw new CliError('train needs <model> --hook H --corpus PATH, or --activations FILE');
+	if (!values.hook) throw new CliError('train needs --hook H (a hook point; feature-lens hooks <model> lists them)');
+	if (!values.corpus) throw new CliError('train needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
+	const model = LanguageModel.load(modelArg, settings, log);
+	const contextSize = intOption(values['context-size'], 'context-size', Math.min(128, model.cfg.nCtx), 2);
+	const source = await ModelActivationStore.create(model, corpusDocuments(values.corpus), {
+		hookName: values.hook, contextSize, prependBos: true, batchContexts: 8,
+		bufferRows: intOption(values['buffer-rows'], 'buffer-rows', 65536, 2), seed: intOption(values.seed, 'seed', 0),
+	});
+	const metadata: SaeMetadata = {
+		model_name: model.name, model_class_name: 'FeatureLens', hook_name: values.hook, hook_head_index: null,
+		context_size: contextSize, prepend_bos: true, dataset_path: values.corpus,
+		// Feature Lens reads the raw (unprocessed) residual stream; say so for SAELens users.
+		model_from_pretrained_kwargs: { center_writing_weights: false, fold_ln: false },
+	};
+	return { source, metadata, model };
+}
+
+function progressPrinter(totalSteps: number, enabled: boolean): (m: StepMetrics) => void {
+	let last = 0;
+	return (m) => {
+		if (!enabled) return;
+		const now = performance.now();
+		if (now - last < 500 && m.step !== totalSteps) return;
+		last = now;
+		const line = `step ${m.step}/${totalSteps}  loss ${m.loss.toFixed(4)}  mse ${m.mse.toFixed(4)}  L0 ${m.l0.toFixed(1)}  EV ${m.explainedVariance.toFixed(3)}  dead ${(100 * m.deadFraction).toFixed(1)}%  ${Math.round(m.tokensPerSecond)} tok/s`;
+		process.stderr.write(process.stderr.isTTY ? `\r${line}` : `${line}\n`);
+	};
+}

@@ -1,0 +1,90 @@
+// Training and analysis corpora: the demo shard, a folder of files (optionally filtered by a
+// `*.ext` pattern), a plain text file, or a JSONL(.gz) file of {"text": …} records.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { ModelConfigError } from '../../models/decoderConfig';
+import { packageRoot } from '../../models/modelPaths';
+
+export const DEMO_CORPUS = 'demo';
+
+export function demoCorpusPath(): string {
+	return path.join(packageRoot(), 'models', 'pycode', 'corpus', 'heldout.jsonl.gz');
+}
+
+const SKIP_DIRS = new Set(['node_modules', '.git', '__pycache__', '.venv', 'dist', 'out']);
+const MAX_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Lists the documents of a corpus argument, in a stable order. */
+export function corpusDocuments(spec: string): () => Iterable<string> {
+	const [base, pattern] = splitPattern(spec === DEMO_CORPUS ? demoCorpusPath() : spec);
+	if (!fs.existsSync(base)) throw new ModelConfigError(`corpus ${base}: no such file or folder`);
+	if (fs.statSync(base).isDirectory()) {
+		const files = walk(base, pattern);
+		if (files.length === 0) throw new ModelConfigError(`corpus ${spec}: no readable text files found`);
+		return function* () {
+			for (const f of files) yield fs.readFileSync(f, 'utf8');
+		};
+	}
+	if (/\.jsonl(\.gz)?$/.test(base)) return () => jsonlTexts(base);
+	return function* () {
+		yield fs.readFileSync(base, 'utf8');
+	};
+}
+
+/** "src/*.py" → ["src", /\.py$/]; a plain path has no pattern. */
+function splitPattern(spec: string): [string, RegExp | undefined] {
+	const star = spec.indexOf('*');
+	if (star < 0) return [spec, undefined];
+	const dir = path.dirname(spec.slice(0, star + 1));
+	const glob = spec.slice(dir.length + 1).replace(/^\*\*\//, '');
+	const re = new RegExp(`(^|/)${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+	return [dir, re];
+}
+
+function walk(dir: string, pattern: RegExp | undefined): string[] {
+	const out: string[] = [];
+	const visit = (d: string) => {
+		for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+			if (entry.name.startsWith('.') || SKIP_DIRS.has(entry.name)) continue;
+			const full = path.join(d, entry.name);
+			if (entry.isDirectory()) visit(full);
+			else if (entry.isFile() && (!pattern || pattern.test(path.relative(dir, full))) && looksLikeText(full)) out.push(full);
+		}
+	};
+	visit(dir);
+	return out;
+}
+
+function looksLikeText(file: string): boolean {
+	const size = fs.statSync(file).size;
+	if (size === 0 || size > MAX_FILE_BYTES) return false;
+	const fd = fs.openSync(file, 'r');
+	try {
+		const head = Buffer.alloc(Math.min(size, 4096));
+		fs.readSync(fd, head, 0, head.length, 0);
+		return !head.includes(0);
+	} finally {
+		fs.closeSync(fd);
+	}
+}
+
+function* jsonlTexts(file: string): Iterable<string> {
+	const raw = fs.readFileSync(file);
+	const text = file.endsWith('.gz') ? zlib.gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+	let line = 0;
+	for (const row of text.split('\n')) {
+		line++;
+		if (!row.trim()) continue;
+		let record: unknown;
+		try {
+			record = JSON.parse(row);
+		} catch {
+			throw new ModelConfigError(`${file}:${line}: not valid JSON`);
+		}
+		const t = (record as { text?: unknown }).text;
+		if (typeof t !== 'string') throw new ModelConfigError(`${file}:${line}: no "text" string in the record`);
+		yield t;
+	}
+}

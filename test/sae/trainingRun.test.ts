@@ -1,0 +1,159 @@
+// Training runs end to end: model activations from a corpus, run folders, cancel and resume,
+// cached activations, and the CLI's train/inspect contract.
+
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { encodeSafetensors } from '../../src/engine/models/safetensors';
+import { LanguageModel } from '../../src/engine/models/languageModel';
+import { loadSae } from '../../src/engine/sae/saeFormat';
+import { SaeRunner } from '../../src/engine/sae/saeRunner';
+import { ModelActivationStore } from '../../src/engine/sae/train/activationStore';
+import { corpusDocuments } from '../../src/engine/sae/train/corpus';
+import { TOPK_DEFAULTS } from '../../src/engine/sae/train/topkTrainer';
+import { runTraining } from '../../src/engine/sae/train/trainingRun';
+import { toF16 } from '../../tools/fixtures/random';
+import { fixtureModel } from '../helpers';
+
+const CPU = { executionProvider: 'cpu', threads: 1 } as const;
+const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+const CORPUS = path.join(__dirname, '..', '..', 'src', 'engine');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-train-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const HOOK = 'blocks.1.hook_resid_post';
+const config = { ...TOPK_DEFAULTS, dIn: 32, dSae: 128, k: 8, batchSize: 256, totalTokens: 256 * 30, lr: 3e-3, warmupSteps: 3, decaySteps: 6, deadWindow: 10 };
+
+async function store(model: LanguageModel): Promise<ModelActivationStore> {
+	return ModelActivationStore.create(model, corpusDocuments(`${CORPUS}/*.ts`), { hookName: HOOK, contextSize: 32, prependBos: true, bufferRows: 2048, batchContexts: 8, seed: 1 });
+}
+
+describe('training runs', () => {
+	const model = LanguageModel.load(fixtureModel('gpt2-tiny'), CPU);
+	after(() => model.dispose());
+
+	it('the activation store serves exactly the hook activations of BOS-prefixed corpus windows, shuffled', async () => {
+		const s = await store(model);
+		assert.equal(s.dIn, 32);
+		// Rebuild the first buffer's windows directly: documents joined by EOS (0), 31 tokens + BOS each.
+		const stream: number[] = [];
+		for (const doc of corpusDocuments(`${CORPUS}/*.ts`)()) {
+			stream.push(...(await model.tokenizer!.encode(doc)).map((t) => t.id), 0);
+			if (stream.length > 2048 / 31 * 31 + 62) break;
+		}
+		const key = (row: Float32Array) => Array.from(row.subarray(0, 6), (v) => v.toFixed(3)).join();
+		const expected = new Set<string>();
+		const windows = Math.ceil(2048 / 31);
+		for (let w = 0; w < windows; w++) {
+			const ids = [0, ...stream.slice(w * 31, (w + 1) * 31)];
+			const act = (await model.forward({ ids: [ids], hooks: [HOOK], logits: 'none' })).hooks[HOOK]!.data as Float32Array;
+			for (let t = 1; t < 32; t++) expected.add(key(act.subarray(t * 32, (t + 1) * 32)));
+		}
+		const served = new Float32Array(1024 * 32);
+		await s.next(1024, served);
+		let found = 0;
+		for (let r = 0; r < 1024; r++) if (expected.has(key(served.subarray(r * 32, (r + 1) * 32)))) found++;
+		assert.equal(found, 1024, 'every served row is a corpus token activation at the hook');
+		// Served in shuffled order: consecutive rows are not consecutive positions of one window.
+		const firstWindow = new Set<string>();
+		const act0 = (await model.forward({ ids: [[0, ...stream.slice(0, 31)]], hooks: [HOOK], logits: 'none' })).hooks[HOOK]!.data as Float32Array;
+		for (let t = 1; t < 32; t++) firstWindow.add(key(act0.subarray(t * 32, (t + 1) * 32)));
+		let inFirst = 0;
+		for (let r = 0; r < 31; r++) if (firstWindow.has(key(served.subarray(r * 32, (r + 1) * 32)))) inFirst++;
+		assert.ok(inFirst < 10, `the first 31 served rows are mixed (${inFirst} from window 0)`);
+	});
+
+	it('trains into a run folder whose SAE loads in SAELens format and runs on the model', async () => {
+		const out = path.join(tmp, 'run');
+		const steps: number[] = [];
+		const result = await runTraining(await store(model), {
+			out, config, settings: CPU, resume: false, checkpointEvery: 3600,
+			metadata: { hook_name: HOOK, model_name: 'gpt2-tiny', model_class_name: 'FeatureLens' }, onStep: (m) => steps.push(m.step),
+		});
+		assert.equal(result.steps, 30);
+		assert.deepEqual(steps, Array.from({ length: 30 }, (_, i) => i + 1));
+		for (const f of ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'run.json', 'metrics.jsonl', 'checkpoint.safetensors']) {
+			assert.ok(fs.existsSync(path.join(out, f)), f);
+		}
+		assert.equal(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 30);
+		const first = JSON.parse(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]!) as { mse: number };
+		assert.ok(result.final!.mse < first.mse, `mse fell from ${first.mse} to ${result.final!.mse}`);
+		const sae = loadSae(out);
+		assert.equal(sae.cfg.architecture, 'topk');
+		assert.equal(sae.cfg.k, 8);
+		assert.equal(sae.logSparsity!.length, 128);
+		const runner = SaeRunner.forModel(sae, model, CPU);
+		const x = new Float32Array(3 * 32).fill(0.5);
+		const r = await runner.run(x, 3, { acts: true, topFeatures: 0, recons: false, error: false });
+		assert.equal(r.acts!.filter((v) => v > 0).length <= 3 * 8, true);
+		await runner.dispose();
+	});
+
+	it('a cancelled run keeps a checkpoint and no SAE; --resume finishes it from the saved step', async () => {
+		const out = path.join(tmp, 'cancel');
+		const abort = new AbortController();
+		const first = await runTraining(await store(model), {
+			out, config, settings: CPU, resume: false, checkpointEvery: 3600, signal: abort.signal,
+			metadata: { hook_name: HOOK }, onStep: (m) => { if (m.step === 12) abort.abort(); },
+		});
+		assert.equal(first.cancelled, true);
+		assert.equal(first.steps, 12);
+		assert.ok(fs.existsSync(path.join(out, 'checkpoint.safetensors')));
+		assert.ok(!fs.existsSync(path.join(out, 'sae_weights.safetensors')), 'no SAE from a cancelled run');
+		const resumedSteps: number[] = [];
+		const second = await runTraining(await store(model), {
+			out, config, settings: CPU, resume: true, checkpointEvery: 3600, metadata: { hook_name: HOOK }, onStep: (m) => resumedSteps.push(m.step),
+		});
+		assert.equal(second.cancelled, false);
+		assert.equal(resumedSteps[0], 13);
+		assert.equal(second.steps, 30);
+		assert.equal(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 30);
+		assert.ok(fs.existsSync(path.join(out, 'sae_weights.safetensors')));
+	});
+});
+
+describe('feature-lens train / inspect', () => {
+	const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args, '--ep', 'cpu', '--threads', '1'], { encoding: 'utf8' });
+
+	it('trains on cached f16 activations and prints final metrics as JSON', () => {
+		const file = path.join(tmp, 'acts.safetensors');
+		const data = Float32Array.from({ length: 4096 * 16 }, (_, i) => Math.sin(i * 0.37) + Math.cos(i * 0.11));
+		fs.writeFileSync(file, encodeSafetensors({ activations: { dtype: 'F16', shape: [4096, 16], data: new Uint8Array(toF16(data).buffer) } }));
+		const r = cli('train', '--activations', file, '--hook', 'blocks.0.hook_resid_post', '--arch', 'topk', '--d-sae', '64', '--k', '4', '--batch', '512', '--tokens', '10240', '--out', path.join(tmp, 'cached'), '--json');
+		assert.equal(r.status, 0, r.stderr);
+		const summary = JSON.parse(r.stdout) as { steps: number; tokens: number; tokens_per_s: number; final: { l0: number; explained_variance: number } };
+		assert.equal(summary.steps, 20);
+		assert.ok(summary.tokens_per_s > 0);
+		assert.ok(summary.final.l0 <= 4);
+		assert.equal(loadSae(path.join(tmp, 'cached')).cfg.d_in, 16);
+	});
+
+	it('inspect --json gives each token its top features', () => {
+		const out = path.join(tmp, 'run');
+		const r = cli('inspect', fixtureModel('gpt2-tiny'), '--sae', out, '--text', 'def f(self):', '--top', '3', '--json');
+		assert.equal(r.status, 0, r.stderr);
+		const res = JSON.parse(r.stdout) as { tokens: { text: string; start: number; end: number; features: [number, number][] }[] };
+		assert.deepEqual(res.tokens.map((t) => t.text).join(''), 'def f(self):');
+		assert.ok(res.tokens.every((t) => t.features.length <= 3 && t.features.every(([i, a]) => i >= 0 && i < 128 && a > 0)));
+	});
+
+	const errors: [string, string[], RegExp][] = [
+		['an architecture not trainable yet', ['train', '--activations', 'x', '--arch', 'standard', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /only topk training is available/],
+		['no --out', ['train', '--activations', 'x', '--d-sae', '8', '--tokens', '8'], /needs --out/],
+		['missing activations file', ['train', '--activations', '/nonexistent.safetensors', '--d-sae', '8', '--tokens', '8', '--out', path.join(tmp, 'x')], /no such file|ENOENT|not found/i],
+		['our SAE used with another model', ['inspect', fixtureModel('llama-tiny'), '--sae', path.join(tmp, 'run'), '--text', 'x'], /the SAE was trained on gpt2-tiny, not on llama-tiny/],
+		['an SAE of another width', ['inspect', fixtureModel('gpt2-tiny'), '--sae', path.join(__dirname, '..', 'fixtures', 'sae', 'gated-bf16'), '--text', 'x'], /expects d_in|does not have/],
+		['inspect without --sae', ['inspect', fixtureModel('gpt2-tiny'), '--text', 'x'], /needs --sae/],
+	];
+	for (const [label, args, message] of errors) {
+		it(`error: ${label}`, () => {
+			const r = cli(...args);
+			assert.notEqual(r.status, 0);
+			assert.match(r.stderr, message);
+			assert.doesNotMatch(r.stderr, /\n\s+at /);
+		});
+	}
+});
