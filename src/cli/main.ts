@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { runCommand, generateCommand, hooksCommand } from './modelCommands';
 import { demoCommand } from './demoCommand';
-import { inspectCommand, trainCommand } from './saeCommands';
+import { evalCommand, inspectCommand, trainCommand } from './saeCommands';
 import { CliError, reportError } from './cliErrors';
 
 const USAGE = `feature-lens — sparse-autoencoder interpretability of language models, locally
@@ -24,6 +24,9 @@ Usage:
       Train a TopK SAE with onnxruntime; writes run.json, metrics.jsonl, a checkpoint and the
       SAE in SAELens format to DIR. Ctrl-C stops cleanly; --resume continues. --corpus is a
       folder (optionally "dir/*.py"), a text or JSONL(.gz) file, or "demo".
+  feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
+      SAELens-style evaluation: L0, explained variance, MSE, cosine, dead/dense features,
+      CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
   feature-lens demo
       Run the embedded demo model on a Python snippet.
 
@@ -94,13 +97,15 @@ async function main(argv: string[]): Promise<void> {
 			return hooksCommand(requireModel(rest, command), values);
 		case 'inspect':
 			return inspectCommand(requireModel(rest, command), values);
+		case 'eval':
+			return evalCommand(requireModel(rest, command), values);
 		case 'train':
 			if (rest.length > 1) throw new CliError('train takes at most one <model>');
 			return trainCommand(rest[0], values);
 		case 'demo':
 			return demoCommand(values);
 		default:
-			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, demo; see feature-lens --help)`);
+			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, eval, demo; see feature-lens --help)`);
 	}
 }
 

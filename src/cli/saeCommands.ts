@@ -2,6 +2,7 @@
 
 import * as path from 'node:path';
 import { LanguageModel } from '../engine/models/languageModel';
+import { evaluateSae } from '../engine/sae/evaluate';
 import { inspectText } from '../engine/sae/inspect';
 import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
@@ -9,7 +10,7 @@ import type { SaeMetadata } from '../engine/sae/saeTypes';
 import { loadCachedActivations } from '../engine/sae/train/activationSource';
 import type { ActivationSource } from '../engine/sae/train/activationSource';
 import { ModelActivationStore } from '../engine/sae/train/activationStore';
-import { corpusDocuments } from '../engine/sae/train/corpus';
+import { corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
 import { TOPK_DEFAULTS } from '../engine/sae/train/topkTrainer';
 import type { StepMetrics } from '../engine/sae/train/topkTrainer';
 import { runTraining } from '../engine/sae/train/trainingRun';
@@ -120,4 +121,29 @@ function progressPrinter(totalSteps: number, enabled: boolean): (m: StepMetrics)
 		const line = `step ${m.step}/${totalSteps}  loss ${m.loss.toFixed(4)}  mse ${m.mse.toFixed(4)}  L0 ${m.l0.toFixed(1)}  EV ${m.explainedVariance.toFixed(3)}  dead ${(100 * m.deadFraction).toFixed(1)}%  ${Math.round(m.tokensPerSecond)} tok/s`;
 		process.stderr.write(process.stderr.isTTY ? `\r${line}` : `${line}\n`);
 	};
+}
+
+export async function evalCommand(modelArg: string, values: CliValues): Promise<void> {
+	if (!values.sae) throw new CliError('eval needs --sae DIR');
+	if (!values.corpus) throw new CliError('eval needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
+	const settings = sessionSettings(values);
+	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	const model = LanguageModel.load(modelArg, settings, log);
+	const sae = loadSae(values.sae);
+	const runner = SaeRunner.forModel(sae, model, settings, log);
+	const contextSize = intOption(values['context-size'], 'context-size', Math.min(sae.cfg.metadata.context_size ?? 128, model.cfg.nCtx), 2);
+	const tokens = intOption(values.tokens, 'tokens', 100_000, 1);
+	const metrics = await evaluateSae(model, runner, corpusWindows(model, corpusDocuments(values.corpus), contextSize, sae.cfg.metadata.prepend_bos !== false), {
+		tokens, contextSize, batchContexts: 8,
+		onProgress: (done, total) => { if (!values.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${done}/${total} tokens`); },
+	});
+	const { log10_density: _density, ...summary } = metrics;
+	if (values.json) {
+		process.stdout.write(JSON.stringify(summary) + '\n');
+	} else {
+		process.stderr.write('\n');
+		for (const [k, v] of Object.entries(summary)) process.stdout.write(`${k.padEnd(24)} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}\n`);
+	}
+	await runner.dispose();
+	await model.dispose();
 }

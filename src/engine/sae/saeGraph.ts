@@ -20,6 +20,11 @@ export interface SaeGraphRequest {
 	error: boolean;
 	/** Subtract each row's mean before the SAE (TransformerLens centre_writing_weights view). */
 	centre: boolean;
+	/**
+	 * Evaluation statistics: per row `l0`, `sq_error` (‖x − x̂‖²), `cosine` (x·x̂ / ‖x‖‖x̂‖),
+	 * `sq_norm` (‖x‖²); per feature `fire_counts` [d_sae] (rows where it fired).
+	 */
+	stats?: boolean;
 }
 
 export const SAE_INPUT = 'sae_in';
@@ -66,10 +71,24 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 		b.output(values, DataType.FLOAT, ['rows', 'top'], 'top_values');
 		b.output(indices, DataType.INT64, ['rows', 'top'], 'top_indices');
 	}
-	if (request.recons || request.error) {
+	if (request.recons || request.error || request.stats) {
 		const recons = undo(b.add(b.matMul(acts, weight('W_dec')), bDec)); // [rows, d_in]
 		if (request.recons) b.output(recons, DataType.FLOAT, ['rows', cfg.d_in], 'recons');
-		if (request.error) b.output(b.sub(xView, recons), DataType.FLOAT, ['rows', cfg.d_in], 'error');
+		const error = b.sub(xView, recons);
+		if (request.error) b.output(error, DataType.FLOAT, ['rows', cfg.d_in], 'error');
+		if (request.stats) {
+			const keep = { keepdims: { kind: 'int' as const, value: 0 } };
+			const rowSum = (v: Value) => b.op('ReduceSum', [v, b.constInt64([-1])], keep);
+			const fired = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [rows, d_sae]
+			const sqNorm = rowSum(b.mul(xView, xView));
+			const dot = rowSum(b.mul(xView, recons));
+			const reconNorm = b.sqrt(rowSum(b.mul(recons, recons)));
+			b.output(rowSum(fired), DataType.FLOAT, ['rows'], 'l0');
+			b.output(rowSum(b.mul(error, error)), DataType.FLOAT, ['rows'], 'sq_error');
+			b.output(b.div(dot, b.add(b.mul(b.sqrt(sqNorm), reconNorm), b.constFloat([1e-12]))), DataType.FLOAT, ['rows'], 'cosine');
+			b.output(sqNorm, DataType.FLOAT, ['rows'], 'sq_norm');
+			b.output(b.op('ReduceSum', [fired, b.constInt64([0])], keep), DataType.FLOAT, [cfg.d_sae], 'fire_counts');
+		}
 	}
 	return b.build({ architecture: cfg.architecture, hook_name: cfg.metadata.hook_name });
 }

@@ -7,6 +7,7 @@ import { ModelConfigError } from '../../models/decoderConfig';
 import type { LanguageModel } from '../../models/languageModel';
 import { seededRandom } from '../../models/sampling';
 import type { ActivationSource } from './activationSource';
+import { corpusWindows } from './corpus';
 
 export interface StoreOptions {
 	hookName: string;
@@ -38,7 +39,7 @@ export class ModelActivationStore implements ActivationSource {
 		this.buffer = new Float32Array(options.bufferRows * dIn);
 		this.random = seededRandom(options.seed);
 		this.bos = options.prependBos ? model.cfg.bosTokenId : undefined;
-		this.tokenStream = this.contexts();
+		this.tokenStream = corpusWindows(model, documents, options.contextSize, options.prependBos);
 	}
 
 	static async create(model: LanguageModel, documents: () => Iterable<string>, options: StoreOptions): Promise<ModelActivationStore> {
@@ -110,28 +111,10 @@ export class ModelActivationStore implements ActivationSource {
 		let r = await this.tokenStream.next();
 		if (r.done) {
 			this.epochs++;
-			this.tokenStream = this.contexts();
+			this.tokenStream = corpusWindows(this.model, this.documents, this.options.contextSize, this.options.prependBos);
 			r = await this.tokenStream.next();
 			if (r.done) throw new ModelConfigError('the corpus has too few tokens for one context window');
 		}
 		return r.value;
-	}
-
-	/** Context windows over the corpus: documents joined by EOS, each window starting with BOS. */
-	private async *contexts(): AsyncIterator<number[]> {
-		const bos = this.bos;
-		const eos = this.model.cfg.eosTokenIds[0];
-		const width = this.options.contextSize - (bos === undefined ? 0 : 1);
-		let pending: number[] = [];
-		for (const doc of this.documents()) {
-			const ids = (await this.model.tokenizer!.encode(doc)).map((t) => t.id);
-			pending.push(...ids);
-			if (eos !== undefined) pending.push(eos);
-			while (pending.length >= width) {
-				const window = pending.slice(0, width);
-				pending = pending.slice(width);
-				yield bos === undefined ? window : [bos, ...window];
-			}
-		}
 	}
 }

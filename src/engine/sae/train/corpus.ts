@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { ModelConfigError } from '../../models/decoderConfig';
+import type { LanguageModel } from '../../models/languageModel';
 import { packageRoot } from '../../models/modelPaths';
 
 export const DEMO_CORPUS = 'demo';
@@ -86,5 +87,29 @@ function* jsonlTexts(file: string): Iterable<string> {
 		const t = (record as { text?: unknown }).text;
 		if (typeof t !== 'string') throw new ModelConfigError(`${file}:${line}: no "text" string in the record`);
 		yield t;
+	}
+}
+
+/**
+ * Context windows over a corpus as SAELens builds them: documents joined by EOS, cut into
+ * `contextSize`-token windows that each start with BOS (when the model has one).
+ */
+export async function* corpusWindows(model: LanguageModel, documents: () => Iterable<string>, contextSize: number, prependBos = true): AsyncGenerator<number[]> {
+	if (!model.tokenizer) throw new ModelConfigError(`${model.dir} has no tokenizer.json, so a text corpus cannot be used`);
+	const bos = prependBos ? model.cfg.bosTokenId : undefined;
+	const eos = model.cfg.eosTokenIds[0];
+	const width = contextSize - (bos === undefined ? 0 : 1);
+	let pending: number[] = [];
+	let start = 0;
+	for (const doc of documents()) {
+		pending = pending.slice(start);
+		start = 0;
+		for (const t of await model.tokenizer.encode(doc)) pending.push(t.id);
+		if (eos !== undefined) pending.push(eos);
+		while (pending.length - start >= width) {
+			const window = pending.slice(start, start + width);
+			start += width;
+			yield bos === undefined ? window : [bos, ...window];
+		}
 	}
 }

@@ -1,0 +1,149 @@
+// SAE evaluation over held-out tokens, as SAELens's evals define it: reconstruction (explained
+// variance, MSE, cosine), sparsity (L0, dead and dense features, log10 density) and model
+// performance with the SAE spliced in at its hook (CE-loss score, KL score). The splice is the
+// additive intervention x → x + (x̂ − x) = x̂; zero-ablation is x → x − x.
+
+import type { LanguageModel } from '../models/languageModel';
+import { ModelConfigError } from '../models/decoderConfig';
+import { TokenLoss } from '../models/tokenLoss';
+import type { SaeRunner } from './saeRunner';
+
+export interface EvalOptions {
+	/** Tokens to evaluate (BOS excluded). */
+	tokens: number;
+	contextSize: number;
+	batchContexts: number;
+	signal?: AbortSignal;
+	onProgress?: (done: number, total: number) => void;
+}
+
+export interface EvalMetrics {
+	tokens: number;
+	l0: number;
+	explained_variance: number;
+	/** Mean squared error per element. */
+	mse: number;
+	cossim: number;
+	dead_fraction: number;
+	/** Features firing on more than 10% of tokens. */
+	dense_fraction: number;
+	mean_log10_density: number;
+	ce_loss_without_sae: number;
+	ce_loss_with_sae: number;
+	ce_loss_with_ablation: number;
+	/** (CE_ablation − CE_sae) / (CE_ablation − CE_clean). */
+	ce_loss_score: number;
+	kl_div_with_sae: number;
+	kl_div_with_ablation: number;
+	/** (KL_ablation − KL_sae) / KL_ablation. */
+	kl_div_score: number;
+	/** log10 density per feature, for sparsity.safetensors. */
+	log10_density: Float32Array;
+}
+
+export class EvalCancelled extends Error {
+	constructor() {
+		super('evaluation cancelled');
+	}
+}
+
+export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windows: AsyncIterable<number[]>, options: EvalOptions): Promise<EvalMetrics> {
+	const hook = runner.hookName;
+	const dIn = runner.sae.cfg.d_in;
+	const dSae = runner.sae.cfg.d_sae;
+	const losses = await TokenLoss.create();
+	const fireCounts = new Float64Array(dSae);
+	const sums = { rows: 0, l0: 0, sqError: 0, cosine: 0, sqNorm: 0, nllClean: 0, nllSae: 0, nllAbl: 0, klSae: 0, klAbl: 0, predictions: 0 };
+	// Explained variance needs Σ‖x − x̄‖² = Σ‖x‖² − N‖x̄‖²: keep Σx too.
+	const sumX = new Float64Array(dIn);
+	let batch: number[][] = [];
+	const flush = async () => {
+		if (batch.length === 0) return;
+		await evaluateBatch(batch);
+		batch = [];
+		options.onProgress?.(Math.min(sums.rows, options.tokens), options.tokens);
+	};
+	const evaluateBatch = async (ids: number[][]) => {
+		const B = ids.length;
+		const T = ids[0]!.length;
+		const clean = await model.forward({ ids, hooks: [hook], logits: 'all' });
+		const x = clean.hooks[hook]!.data as Float32Array; // [B, T, d_in]
+		// BOS (position 0) is neither measured nor spliced: its norm dwarfs every other token's.
+		const first = model.cfg.bosTokenId === undefined ? 0 : 1;
+		const rows = B * (T - first);
+		const xTokens = new Float32Array(rows * dIn);
+		for (let b = 0; b < B; b++) xTokens.set(x.subarray((b * T + first) * dIn, (b + 1) * T * dIn), b * (T - first) * dIn);
+		const sae = await runner.run(xTokens, rows, { acts: false, topFeatures: 0, recons: false, error: true, stats: true });
+		const spliceDelta = new Float32Array(B * T * dIn);
+		const ablateDelta = new Float32Array(B * T * dIn);
+		for (let b = 0; b < B; b++) {
+			const at = (b * T + first) * dIn;
+			const from = b * (T - first) * dIn;
+			const n = (T - first) * dIn;
+			for (let i = 0; i < n; i++) {
+				spliceDelta[at + i] = -sae.error![from + i]!;
+				ablateDelta[at + i] = -x[at + i]!;
+				sumX[i % dIn]! += x[at + i]!;
+			}
+		}
+		for (let r = 0; r < rows; r++) {
+			sums.l0 += sae.stats!.l0[r]!;
+			sums.sqError += sae.stats!.sqError[r]!;
+			sums.cosine += sae.stats!.cosine[r]!;
+			sums.sqNorm += sae.stats!.sqNorm[r]!;
+		}
+		sums.rows += rows;
+		for (let j = 0; j < dSae; j++) fireCounts[j]! += sae.stats!.fireCounts[j]!;
+		const shape: [number, number, number] = [B, T, dIn];
+		const spliced = await model.forward({ ids, logits: 'all', interventions: { [hook]: { values: spliceDelta, dims: shape } } });
+		const ablated = await model.forward({ ids, logits: 'all', interventions: { [hook]: { values: ablateDelta, dims: shape } } });
+		const c = await losses.run(clean.logits!, clean.logits!, ids);
+		const s = await losses.run(spliced.logits!, clean.logits!, ids);
+		const a = await losses.run(ablated.logits!, clean.logits!, ids);
+		for (let i = 0; i < c.nll.length; i++) {
+			sums.nllClean += c.nll[i]!;
+			sums.nllSae += s.nll[i]!;
+			sums.nllAbl += a.nll[i]!;
+			sums.klSae += s.kl[i]!;
+			sums.klAbl += a.kl[i]!;
+		}
+		sums.predictions += c.nll.length;
+	};
+	try {
+		for await (const window of windows) {
+			if (options.signal?.aborted) throw new EvalCancelled();
+			batch.push(window);
+			if (batch.length === options.batchContexts) await flush();
+			if (sums.rows >= options.tokens) break;
+		}
+		await flush();
+	} finally {
+		await losses.dispose();
+	}
+	if (sums.rows === 0) throw new ModelConfigError('the corpus gave no tokens to evaluate on');
+	const n = sums.rows;
+	let meanSq = 0;
+	for (let i = 0; i < dIn; i++) meanSq += (sumX[i]! / n) ** 2;
+	const totalVariance = sums.sqNorm - n * meanSq;
+	const density = Float32Array.from(fireCounts, (count) => count / n);
+	const ce = { clean: sums.nllClean / sums.predictions, sae: sums.nllSae / sums.predictions, abl: sums.nllAbl / sums.predictions };
+	const kl = { sae: sums.klSae / sums.predictions, abl: sums.klAbl / sums.predictions };
+	return {
+		tokens: n,
+		l0: sums.l0 / n,
+		explained_variance: 1 - sums.sqError / totalVariance,
+		mse: sums.sqError / (n * dIn),
+		cossim: sums.cosine / n,
+		dead_fraction: density.filter((d) => d === 0).length / dSae,
+		dense_fraction: density.filter((d) => d > 0.1).length / dSae,
+		mean_log10_density: density.reduce((acc, d) => acc + Math.log10(d + 1e-10), 0) / dSae,
+		ce_loss_without_sae: ce.clean,
+		ce_loss_with_sae: ce.sae,
+		ce_loss_with_ablation: ce.abl,
+		ce_loss_score: (ce.abl - ce.sae) / (ce.abl - ce.clean),
+		kl_div_with_sae: kl.sae,
+		kl_div_with_ablation: kl.abl,
+		kl_div_score: (kl.abl - kl.sae) / kl.abl,
+		log10_density: Float32Array.from(density, (d) => Math.log10(d + 1e-10)),
+	};
+}
