@@ -11,7 +11,7 @@ import { DataType } from '../src/engine/onnx/onnxProto';
 import { GraphBuilder } from '../src/engine/onnx/graphBuilder';
 import { seededRandom } from '../src/engine/models/sampling';
 import { InMemoryActivations } from '../src/engine/sae/train/activationSource';
-import { TOPK_DEFAULTS, TopkTrainer } from '../src/engine/sae/train/topkTrainer';
+import { TRAIN_DEFAULTS, SaeTrainer } from '../src/engine/sae/train/saeTrainer';
 
 const args = process.argv.slice(2);
 const num = (flag: string, fallback: number): number => {
@@ -56,7 +56,7 @@ async function matmulRate(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-	const trainer = await TopkTrainer.create({ ...TOPK_DEFAULTS, dIn: D_IN, dSae: D_SAE, k: K, batchSize: BATCH, totalTokens: BATCH * (STEPS + 2) }, { executionProvider: 'cpu', threads: THREADS });
+	const trainer = await SaeTrainer.create({ ...TRAIN_DEFAULTS, architecture: 'topk', dIn: D_IN, dSae: D_SAE, k: K, batchSize: BATCH, totalTokens: BATCH * (STEPS + 2) }, { executionProvider: 'cpu', threads: THREADS });
 	const data = randomRows(BATCH * 2, 2);
 	await trainer.initialize(data.subarray(0, BATCH * D_IN));
 	const stepSeconds: number[] = [];

@@ -11,8 +11,9 @@ import { loadCachedActivations } from '../engine/sae/train/activationSource';
 import type { ActivationSource } from '../engine/sae/train/activationSource';
 import { ModelActivationStore } from '../engine/sae/train/activationStore';
 import { corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
-import { TOPK_DEFAULTS } from '../engine/sae/train/topkTrainer';
-import type { StepMetrics } from '../engine/sae/train/topkTrainer';
+import { TRAIN_DEFAULTS } from '../engine/sae/train/saeTrainer';
+import type { TrainConfig } from '../engine/sae/train/saeTrainer';
+import type { StepMetrics } from '../engine/sae/train/saeTrainer';
 import { runTraining } from '../engine/sae/train/trainingRun';
 import type { CliValues } from './main';
 import { CliError, intOption, numberOption } from './cliErrors';
@@ -41,10 +42,11 @@ export async function inspectCommand(modelArg: string, values: CliValues): Promi
 
 export async function trainCommand(modelArg: string | undefined, values: CliValues): Promise<void> {
 	const arch = values.arch ?? 'topk';
-	if (arch !== 'topk') {
-		throw new CliError(`--arch ${arch}: only topk training is available in this version (standard, batchtopk and jumprelu trainers are not implemented yet)`);
+	if (arch !== 'topk' && arch !== 'standard') {
+		throw new CliError(`--arch ${arch}: topk and standard training are available in this version (batchtopk and jumprelu trainers are not implemented yet)`);
 	}
-	if (values.l1 !== undefined) throw new CliError('--l1 applies to standard (ReLU + L1) SAEs; topk takes --k');
+	if (arch === 'topk' && values.l1 !== undefined) throw new CliError('--l1 applies to standard (ReLU + L1) SAEs; topk takes --k');
+	if (arch === 'standard' && values.k !== undefined) throw new CliError('--k applies to topk SAEs; standard takes --l1');
 	if (!values.out) throw new CliError('train needs --out DIR for the run folder and the trained SAE');
 	if (values['d-sae'] === undefined) throw new CliError('train needs --d-sae N (the dictionary width)');
 	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
@@ -52,19 +54,20 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 	const { source, metadata, model } = await trainingSource(modelArg, values, settings, log);
 	const dSae = intOption(values['d-sae'], 'd-sae', 0, 1);
-	const batchSize = intOption(values.batch, 'batch', TOPK_DEFAULTS.batchSize, 1);
+	const batchSize = intOption(values.batch, 'batch', TRAIN_DEFAULTS.batchSize, 1);
 	const totalTokens = intOption(values.tokens, 'tokens', 0, 1);
 	const steps = Math.ceil(totalTokens / batchSize);
-	const config = {
-		...TOPK_DEFAULTS,
-		dIn: source.dIn, dSae, k: intOption(values.k, 'k', 32, 1), batchSize, totalTokens,
-		lr: numberOption(values.lr, 'lr', TOPK_DEFAULTS.lr, 0),
+	const config: TrainConfig = {
+		...TRAIN_DEFAULTS,
+		architecture: arch, dIn: source.dIn, dSae, k: intOption(values.k, 'k', 32, 1), batchSize, totalTokens,
+		l1Coefficient: numberOption(values.l1, 'l1', TRAIN_DEFAULTS.l1Coefficient, 0), l1WarmupSteps: Math.floor(steps * 0.05),
+		lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
 		// SAELens-style schedule: 5% warm-up, linear decay over the last 20%.
 		warmupSteps: Math.floor(steps * 0.05), decaySteps: Math.floor(steps * 0.2),
-		deadWindow: Math.min(TOPK_DEFAULTS.deadWindow, Math.max(10, Math.floor(steps / 4))),
+		deadWindow: Math.min(TRAIN_DEFAULTS.deadWindow, Math.max(10, Math.floor(steps / 4))),
 		seed: intOption(values.seed, 'seed', 0),
 	};
-	if (config.k > dSae) throw new CliError(`--k ${config.k} is larger than --d-sae ${dSae}`);
+	if (arch === 'topk' && config.k > dSae) throw new CliError(`--k ${config.k} is larger than --d-sae ${dSae}`);
 	const abort = new AbortController();
 	const onSignal = () => abort.abort();
 	process.once('SIGINT', onSignal);

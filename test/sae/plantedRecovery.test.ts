@@ -1,11 +1,11 @@
 // Planted-dictionary recovery: data made as sparse combinations of a known random dictionary;
-// a trained TopK SAE must find at least 90% of the atoms with cosine > 0.9.
+// trained TopK and ReLU + L1 SAEs must find at least 90% of the atoms with cosine > 0.9.
 
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../src/engine/models/sampling';
 import { InMemoryActivations } from '../../src/engine/sae/train/activationSource';
-import { TOPK_DEFAULTS, TopkTrainer } from '../../src/engine/sae/train/topkTrainer';
+import { TRAIN_DEFAULTS, SaeTrainer } from '../../src/engine/sae/train/saeTrainer';
 
 const D = 64;
 const ATOMS = 512;
@@ -57,8 +57,8 @@ function recovered(atoms: Float32Array, wDec: Float32Array, dSae: number, thresh
 describe('planted dictionary recovery', () => {
 	it('a TopK SAE recovers ≥ 90% of 512 planted atoms with cosine > 0.9', async () => {
 		const { atoms, data } = plantedData(11);
-		const trainer = await TopkTrainer.create({
-			...TOPK_DEFAULTS, dIn: D, dSae: 1024, k: ACTIVE, batchSize: 1024, lr: 4e-3, totalTokens: 1_000_000,
+		const trainer = await SaeTrainer.create({
+			...TRAIN_DEFAULTS, architecture: 'topk', dIn: D, dSae: 1024, k: ACTIVE, batchSize: 1024, lr: 4e-3, totalTokens: 1_000_000,
 			warmupSteps: 50, decaySteps: 300, deadWindow: 100, seed: 3,
 		}, { executionProvider: 'cpu', threads: 2 });
 		await trainer.initialize(data.subarray(0, 4096 * D));
@@ -68,6 +68,22 @@ describe('planted dictionary recovery', () => {
 		console.log(`planted recovery: ${(fraction * 100).toFixed(1)}% of atoms at cos > 0.9; explained variance ${last!.explainedVariance.toFixed(4)}, L0 ${last!.l0}, dead ${(last!.deadFraction * 100).toFixed(1)}%`);
 		assert.ok(fraction >= 0.9, `recovered ${fraction}`);
 		assert.ok(last!.explainedVariance > 0.8, `explained variance ${last!.explainedVariance}`);
+		await trainer.dispose();
+	});
+
+	it('a ReLU + L1 SAE recovers ≥ 90% of 512 planted atoms with cosine > 0.9', async () => {
+		const { atoms, data } = plantedData(11);
+		const l1 = 1; // L0 ≈ 7.5: sparse enough to separate atoms; 0.1 leaves L0 ≈ 176 and 3 kills most latents
+		const trainer = await SaeTrainer.create({
+			...TRAIN_DEFAULTS, architecture: 'standard', dIn: D, dSae: 1024, l1Coefficient: l1, l1WarmupSteps: 100, batchSize: 1024, lr: 4e-3,
+			totalTokens: 1_000_000, warmupSteps: 50, decaySteps: 300, seed: 3,
+		}, { executionProvider: 'cpu', threads: 2 });
+		await trainer.initialize(data.subarray(0, 4096 * D));
+		let last: { explainedVariance: number; l0: number } | undefined;
+		await trainer.train(new InMemoryActivations(data, D, 5), { onStep: (m) => { last = m; } });
+		const fraction = recovered(atoms, trainer.params.W_dec!, 1024, 0.9);
+		console.log(`planted recovery (ReLU + L1, l1 ${l1}): ${(fraction * 100).toFixed(1)}% of atoms at cos > 0.9; explained variance ${last!.explainedVariance.toFixed(4)}, L0 ${last!.l0.toFixed(1)}`);
+		assert.ok(fraction >= 0.9, `recovered ${fraction}`);
 		await trainer.dispose();
 	});
 });

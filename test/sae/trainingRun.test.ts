@@ -13,7 +13,8 @@ import { loadSae } from '../../src/engine/sae/saeFormat';
 import { SaeRunner } from '../../src/engine/sae/saeRunner';
 import { ModelActivationStore } from '../../src/engine/sae/train/activationStore';
 import { corpusDocuments } from '../../src/engine/sae/train/corpus';
-import { TOPK_DEFAULTS } from '../../src/engine/sae/train/topkTrainer';
+import { TRAIN_DEFAULTS } from '../../src/engine/sae/train/saeTrainer';
+import type { TrainConfig } from '../../src/engine/sae/train/saeTrainer';
 import { runTraining } from '../../src/engine/sae/train/trainingRun';
 import { toF16 } from '../../tools/fixtures/random';
 import { fixtureModel } from '../helpers';
@@ -25,7 +26,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-train-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const HOOK = 'blocks.1.hook_resid_post';
-const config = { ...TOPK_DEFAULTS, dIn: 32, dSae: 128, k: 8, batchSize: 256, totalTokens: 256 * 30, lr: 3e-3, warmupSteps: 3, decaySteps: 6, deadWindow: 10 };
+const config: TrainConfig = { ...TRAIN_DEFAULTS, architecture: 'topk', dIn: 32, dSae: 128, k: 8, batchSize: 256, totalTokens: 256 * 30, lr: 3e-3, warmupSteps: 3, decaySteps: 6, deadWindow: 10 };
 
 async function store(model: LanguageModel): Promise<ModelActivationStore> {
 	return ModelActivationStore.create(model, corpusDocuments(`${CORPUS}/*.ts`), { hookName: HOOK, contextSize: 32, prependBos: true, bufferRows: 2048, batchContexts: 8, seed: 1 });
@@ -141,7 +142,8 @@ describe('feature-lens train / inspect', () => {
 	});
 
 	const errors: [string, string[], RegExp][] = [
-		['an architecture not trainable yet', ['train', '--activations', 'x', '--arch', 'standard', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /only topk training is available/],
+		['an architecture not trainable yet', ['train', '--activations', 'x', '--arch', 'jumprelu', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /--arch jumprelu: topk and standard training are available/],
+		['--k with standard', ['train', '--activations', 'x', '--arch', 'standard', '--k', '4', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /--k applies to topk/],
 		['no --out', ['train', '--activations', 'x', '--d-sae', '8', '--tokens', '8'], /needs --out/],
 		['missing activations file', ['train', '--activations', '/nonexistent.safetensors', '--d-sae', '8', '--tokens', '8', '--out', path.join(tmp, 'x')], /no such file|ENOENT|not found/i],
 		['our SAE used with another model', ['inspect', fixtureModel('llama-tiny'), '--sae', path.join(tmp, 'run'), '--text', 'x'], /the SAE was trained on gpt2-tiny, not on llama-tiny/],

@@ -10,6 +10,7 @@ import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
 import type { AdamHyper } from './optimizerGraph';
+import { SAE_PARAMS, STEP_INPUTS, stepMetrics } from './stepGraphCommon';
 
 export interface TopkStepOptions {
 	dIn: number;
@@ -22,18 +23,6 @@ export interface TopkStepOptions {
 	/** Also output the gradients (for checks against autograd). */
 	outputGradients?: boolean;
 }
-
-export const TOPK_PARAMS = ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const;
-
-/** Step inputs besides parameters and moments. */
-export const STEP_INPUTS = {
-	x: 'x', // [B, d] activations
-	step: 'step', // float scalar, 1-based Adam step
-	lr: 'lr', // float scalar
-	deadIndices: 'dead_indices', // int64 [nd ≥ 1]: latents that have not fired for the dead window (any one, with aux_scale 0, when none are)
-	kAux: 'k_aux', // int64 [1]: auxiliary latents per token, 1 ≤ k_aux ≤ nd
-	auxScale: 'aux_scale', // float scalar: aux coefficient × min(dead / k_aux_heuristic, 1); 0 disables AuxK
-} as const;
 
 const int = (value: number) => ({ kind: 'int' as const, value });
 
@@ -107,26 +96,15 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const grads = [gWEnc, gBEnc, gWDec, gBDec];
 	const dims = [[d, n], [n], [n, d], [d]];
 	const { clipped, norm } = clipGradients(b, grads, o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
-	TOPK_PARAMS.forEach((param, i) => {
+	SAE_PARAMS.forEach((param, i) => {
 		let updated = adamUpdate(b, param, clipped[i]!, dims[i]!, step, lr, o.adam ?? SAELENS_ADAM);
 		if (param === 'W_dec' && o.normalizeDecoder) updated = b.div(updated, rowNorms(b, updated));
 		b.output(updated, DataType.FLOAT, dims[i]!, `new.${param}`);
 		if (o.outputGradients) b.output(grads[i]!, DataType.FLOAT, dims[i]!, `grad.${param}`);
 	});
 
-	// --- metrics -------------------------------------------------------------------------
 	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, k]
-	const fireCounts = scatterVector(b, n, topIndices, firing);
-	const centred = b.sub(x, b.op('ReduceMean', [x], { axes: { kind: 'ints', value: [0] }, keepdims: int(1) }));
-	const totalVariance = b.op('ReduceSum', [b.mul(centred, centred)], { keepdims: int(0) });
-	const explained = b.sub(b.constFloat([1]), b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), totalVariance));
-	b.output(loss, DataType.FLOAT, [], 'loss');
-	b.output(mse, DataType.FLOAT, [], 'mse');
-	b.output(aux, DataType.FLOAT, [], 'aux_loss');
-	b.output(b.div(b.op('ReduceSum', [firing], { keepdims: int(0) }), batch), DataType.FLOAT, [], 'l0');
-	b.output(explained, DataType.FLOAT, [], 'explained_variance');
-	b.output(norm, DataType.FLOAT, [], 'grad_norm');
-	b.output(fireCounts, DataType.FLOAT, [n], 'fire_counts');
+	stepMetrics(b, { x, err, loss, mse, sparsityLoss: aux, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, topIndices, firing), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
 	return b.build({ trainer: 'topk', k: String(k) });
 }
 

@@ -9,14 +9,14 @@ import { writeAtomic } from '../../io/atomicWrite';
 import { saveSae } from '../saeFormat';
 import type { SaeMetadata } from '../saeTypes';
 import type { ActivationSource } from './activationSource';
-import { TOPK_PARAMS } from './topkStepGraph';
+import { SAE_PARAMS } from './stepGraphCommon';
 import { stateNames } from './optimizerGraph';
-import { TopkTrainer } from './topkTrainer';
-import type { StepMetrics, TopkTrainConfig } from './topkTrainer';
+import { SaeTrainer } from './saeTrainer';
+import type { StepMetrics, TrainConfig } from './saeTrainer';
 
 export interface RunOptions {
 	out: string;
-	config: TopkTrainConfig;
+	config: TrainConfig;
 	metadata: SaeMetadata;
 	settings: SessionSettings;
 	/** Continue from out/checkpoint.safetensors when it exists. */
@@ -40,10 +40,10 @@ export interface RunResult {
 
 const CHECKPOINT = 'checkpoint.safetensors';
 
-function saveCheckpoint(out: string, trainer: TopkTrainer, fireCounts: Float64Array, tokensSeen: number): void {
+function saveCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array, tokensSeen: number): void {
 	const f32 = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 	const tensors: Parameters<typeof encodeSafetensors>[0] = {};
-	for (const p of TOPK_PARAMS) {
+	for (const p of SAE_PARAMS) {
 		tensors[p] = { dtype: 'F32', shape: [trainer.params[p]!.length], data: f32(trainer.params[p]!) };
 		for (const s of [stateNames(p).m, stateNames(p).v]) tensors[s] = { dtype: 'F32', shape: [trainer.moments[s]!.length], data: f32(trainer.moments[s]!) };
 	}
@@ -52,7 +52,7 @@ function saveCheckpoint(out: string, trainer: TopkTrainer, fireCounts: Float64Ar
 	writeAtomic(path.join(out, CHECKPOINT), encodeSafetensors(tensors, { step: String(trainer.step), tokens_seen: String(tokensSeen) }));
 }
 
-function loadCheckpoint(out: string, trainer: TopkTrainer, fireCounts: Float64Array): number {
+function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array): number {
 	const file = path.join(out, CHECKPOINT);
 	const { tensors, metadata } = readSafetensorsHeader(file);
 	const get = (name: string): Buffer => {
@@ -62,7 +62,7 @@ function loadCheckpoint(out: string, trainer: TopkTrainer, fireCounts: Float64Ar
 		return Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
 	};
 	const asF32 = (b: Buffer) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-	for (const p of TOPK_PARAMS) {
+	for (const p of SAE_PARAMS) {
 		trainer.params[p] = asF32(get(p));
 		trainer.moments[stateNames(p).m] = asF32(get(stateNames(p).m));
 		trainer.moments[stateNames(p).v] = asF32(get(stateNames(p).v));
@@ -75,12 +75,12 @@ function loadCheckpoint(out: string, trainer: TopkTrainer, fireCounts: Float64Ar
 	return Number(metadata.tokens_seen);
 }
 
-/** Trains (or resumes) a TopK SAE into `options.out`; the final SAE is saved there in SAELens format. */
+/** Trains (or resumes) an SAE into `options.out`; the final SAE is saved there in SAELens format. */
 export async function runTraining(source: ActivationSource, options: RunOptions): Promise<RunResult> {
 	const { out, config } = options;
 	fs.mkdirSync(out, { recursive: true });
 	const log = options.log ?? (() => {});
-	const trainer = await TopkTrainer.create(config, options.settings, log);
+	const trainer = await SaeTrainer.create(config, options.settings, log);
 	const fireCounts = new Float64Array(config.dSae);
 	let tokensSeen = 0;
 	const resuming = options.resume && fs.existsSync(path.join(out, CHECKPOINT));
@@ -91,7 +91,7 @@ export async function runTraining(source: ActivationSource, options: RunOptions)
 		const sample = new Float32Array(Math.min(config.batchSize * 4, source.rows) * config.dIn);
 		await source.next(sample.length / config.dIn, sample);
 		await trainer.initialize(sample);
-		writeAtomic(path.join(out, 'run.json'), JSON.stringify({ trainer: 'topk', config, metadata: options.metadata }, null, 2) + '\n');
+		writeAtomic(path.join(out, 'run.json'), JSON.stringify({ trainer: config.architecture, config, metadata: options.metadata }, null, 2) + '\n');
 		fs.rmSync(path.join(out, 'metrics.jsonl'), { force: true });
 	}
 	const speeds: number[] = [];

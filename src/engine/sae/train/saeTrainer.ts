@@ -1,5 +1,6 @@
-// The TopK training loop: parameters and Adam moments live here between steps; each step is
-// one run of the step graph. JS does bookkeeping only (batches, schedule, dead-latent counts).
+// The SAE training loop: parameters and Adam moments live here between steps; each step is
+// one run of the architecture's step graph. JS does bookkeeping only (batches, schedule,
+// coefficient warm-up, dead-latent counts).
 
 import * as ort from 'onnxruntime-node';
 import { DataType } from '../../onnx/onnxProto';
@@ -9,12 +10,21 @@ import type { SessionSettings } from '../../onnx/session';
 import type { Sae, SaeMetadata } from '../saeTypes';
 import type { ActivationSource } from './activationSource';
 import { stateNames } from './optimizerGraph';
-import { STEP_INPUTS, TOPK_PARAMS, buildTopkStepGraph } from './topkStepGraph';
+import { buildStandardStepGraph } from './standardStepGraph';
+import { SAE_PARAMS, STEP_INPUTS } from './stepGraphCommon';
+import { buildTopkStepGraph } from './topkStepGraph';
 
-export interface TopkTrainConfig {
+export type TrainableArchitecture = 'topk' | 'standard';
+
+export interface TrainConfig {
+	architecture: TrainableArchitecture;
 	dIn: number;
 	dSae: number;
+	/** TopK: active latents per token. */
 	k: number;
+	/** standard: L1 coefficient (SAELens l1_coefficient) and its linear warm-up in steps. */
+	l1Coefficient: number;
+	l1WarmupSteps: number;
 	/** Tokens per step (SAELens train_batch_size_tokens, default 4096). */
 	batchSize: number;
 	lr: number;
@@ -30,7 +40,8 @@ export interface TopkTrainConfig {
 	seed: number;
 }
 
-export const TOPK_DEFAULTS: Omit<TopkTrainConfig, 'dIn' | 'dSae' | 'k' | 'totalTokens'> = {
+export const TRAIN_DEFAULTS: Omit<TrainConfig, 'architecture' | 'dIn' | 'dSae' | 'totalTokens'> = {
+	k: 32, l1Coefficient: 5, l1WarmupSteps: 0,
 	batchSize: 4096, lr: 3e-4, warmupSteps: 0, decaySteps: 0, auxCoefficient: 1, deadWindow: 1000, seed: 0,
 };
 
@@ -39,7 +50,8 @@ export interface StepMetrics {
 	tokens: number;
 	loss: number;
 	mse: number;
-	auxLoss: number;
+	/** AuxK loss (topk) or L1 penalty (standard). */
+	sparsityLoss: number;
 	l0: number;
 	explainedVariance: number;
 	deadFraction: number;
@@ -54,14 +66,14 @@ export class TrainingCancelled extends Error {
 	}
 }
 
-export class TopkTrainer {
+export class SaeTrainer {
 	params: Record<string, Float32Array> = {};
 	moments: Record<string, Float32Array> = {};
 	/** Steps since each latent last fired. */
 	stepsSinceFired: Uint32Array;
 	step = 0;
 
-	private constructor(readonly config: TopkTrainConfig, private readonly session: ort.InferenceSession) {
+	private constructor(readonly config: TrainConfig, private readonly session: ort.InferenceSession) {
 		this.stepsSinceFired = new Uint32Array(config.dSae);
 	}
 
@@ -69,23 +81,27 @@ export class TopkTrainer {
 		return Math.ceil(this.config.totalTokens / this.config.batchSize);
 	}
 
-	static async create(config: TopkTrainConfig, settings: SessionSettings, log: (m: string) => void = () => {}): Promise<TopkTrainer> {
-		if (config.k < 1 || config.k > config.dSae) throw new Error(`k must be between 1 and d_sae (${config.dSae}), got ${config.k}`);
-		const graph = buildTopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k, normalizeDecoder: true });
+	static async create(config: TrainConfig, settings: SessionSettings, log: (m: string) => void = () => {}): Promise<SaeTrainer> {
+		if (config.architecture === 'topk' && (config.k < 1 || config.k > config.dSae)) throw new Error(`k must be between 1 and d_sae (${config.dSae}), got ${config.k}`);
+		const graph = config.architecture === 'topk'
+			? buildTopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k, normalizeDecoder: true })
+			: buildStandardStepGraph({ dIn: config.dIn, dSae: config.dSae });
 		const { session } = await createSession(graph, settings, log);
-		return new TopkTrainer(config, session);
+		return new SaeTrainer(config, session);
 	}
 
 	/**
-	 * Initializes parameters: unit-norm random decoder rows, encoder = decoderᵀ, zero encoder
-	 * bias, b_dec = the mean of a data sample (computed by onnxruntime).
+	 * Initializes parameters: random decoder rows of norm 1 (topk, kept unit-norm) or 0.1
+	 * (standard, SAELens decoder_init_norm), encoder = decoderᵀ, zero encoder bias, and b_dec =
+	 * the mean of a data sample (computed by onnxruntime).
 	 */
 	async initialize(sample: Float32Array): Promise<void> {
 		const { dIn: d, dSae: n, seed } = this.config;
 		const b = new GraphBuilder('sae_init');
 		const x = b.input('sample', DataType.FLOAT, ['S', d]);
 		const raw = b.op('RandomNormal', [], { shape: { kind: 'ints', value: [n, d] }, seed: { kind: 'float', value: seed }, dtype: { kind: 'int', value: DataType.FLOAT } });
-		const wDec = b.div(raw, b.sqrt(b.op('ReduceSum', [b.mul(raw, raw), b.constInt64([1])], { keepdims: { kind: 'int', value: 1 } })));
+		const rowNorm = b.sqrt(b.op('ReduceSum', [b.mul(raw, raw), b.constInt64([1])], { keepdims: { kind: 'int', value: 1 } }));
+		const wDec = b.mul(b.div(raw, rowNorm), b.constFloat([this.config.architecture === 'topk' ? 1 : 0.1]));
 		b.output(wDec, DataType.FLOAT, [n, d], 'W_dec');
 		b.output(b.transpose(wDec, [1, 0]), DataType.FLOAT, [d, n], 'W_enc');
 		b.output(b.op('ReduceMean', [x], { axes: { kind: 'ints', value: [0] }, keepdims: { kind: 'int', value: 0 } }), DataType.FLOAT, [d], 'b_dec');
@@ -94,12 +110,30 @@ export class TopkTrainer {
 		await init.release();
 		this.params = { W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: out.b_dec!.data as Float32Array };
 		this.moments = {};
-		for (const p of TOPK_PARAMS) {
+		for (const p of SAE_PARAMS) {
 			this.moments[stateNames(p).m] = new Float32Array(this.params[p]!.length);
 			this.moments[stateNames(p).v] = new Float32Array(this.params[p]!.length);
 		}
 		this.stepsSinceFired.fill(0);
 		this.step = 0;
+	}
+
+	/** Per-step inputs only one architecture has: AuxK's dead latents, or the warmed-up L1 coefficient. */
+	private architectureFeeds(step: number): Record<string, ort.Tensor> {
+		const { dIn: d, architecture } = this.config;
+		if (architecture === 'standard') {
+			const warm = this.config.l1WarmupSteps > 0 ? Math.min(1, step / this.config.l1WarmupSteps) : 1;
+			return { [STEP_INPUTS.l1Coefficient]: new ort.Tensor('float32', Float32Array.of(this.config.l1Coefficient * warm), []) };
+		}
+		const dead: bigint[] = [];
+		this.stepsSinceFired.forEach((s, j) => { if (s >= this.config.deadWindow) dead.push(BigInt(j)); });
+		const kAuxHeuristic = Math.floor(d / 2);
+		return {
+			// With no dead latents AuxK is off (scale 0); one index keeps the graph's shapes valid.
+			[STEP_INPUTS.deadIndices]: new ort.Tensor('int64', BigInt64Array.from(dead.length ? dead : [0n]), [Math.max(1, dead.length)]),
+			[STEP_INPUTS.kAux]: new ort.Tensor('int64', BigInt64Array.of(BigInt(Math.max(1, Math.min(kAuxHeuristic, dead.length)))), [1]),
+			[STEP_INPUTS.auxScale]: new ort.Tensor('float32', Float32Array.of(dead.length === 0 ? 0 : this.config.auxCoefficient * Math.min(dead.length / kAuxHeuristic, 1)), []),
+		};
 	}
 
 	learningRate(step: number): number {
@@ -127,26 +161,19 @@ export class TopkTrainer {
 			await source.next(B, x);
 			const step = this.step + 1;
 			const lr = this.learningRate(step);
-			const dead: bigint[] = [];
-			this.stepsSinceFired.forEach((s, j) => { if (s >= this.config.deadWindow) dead.push(BigInt(j)); });
-			const numDead = dead.length;
-			const kAuxHeuristic = Math.floor(d / 2);
 			const feeds: Record<string, ort.Tensor> = {
 				[STEP_INPUTS.x]: new ort.Tensor('float32', x, [B, d]),
 				[STEP_INPUTS.step]: new ort.Tensor('float32', Float32Array.of(step), []),
 				[STEP_INPUTS.lr]: new ort.Tensor('float32', Float32Array.of(lr), []),
-				// With no dead latents AuxK is off (scale 0); one index keeps the graph's shapes valid.
-				[STEP_INPUTS.deadIndices]: new ort.Tensor('int64', BigInt64Array.from(numDead ? dead : [0n]), [Math.max(1, numDead)]),
-				[STEP_INPUTS.kAux]: new ort.Tensor('int64', BigInt64Array.of(BigInt(Math.max(1, Math.min(kAuxHeuristic, numDead)))), [1]),
-				[STEP_INPUTS.auxScale]: new ort.Tensor('float32', Float32Array.of(numDead === 0 ? 0 : this.config.auxCoefficient * Math.min(numDead / kAuxHeuristic, 1)), []),
+				...this.architectureFeeds(step),
 			};
-			for (const p of TOPK_PARAMS) {
+			for (const p of SAE_PARAMS) {
 				feeds[p] = new ort.Tensor('float32', this.params[p]!, dims[p]!);
 				feeds[stateNames(p).m] = new ort.Tensor('float32', this.moments[stateNames(p).m]!, dims[p]!);
 				feeds[stateNames(p).v] = new ort.Tensor('float32', this.moments[stateNames(p).v]!, dims[p]!);
 			}
 			const out = await this.session.run(feeds);
-			for (const p of TOPK_PARAMS) {
+			for (const p of SAE_PARAMS) {
 				this.params[p] = out[`new.${p}`]!.data as Float32Array;
 				this.moments[stateNames(p).m] = out[stateNames(p).newM]!.data as Float32Array;
 				this.moments[stateNames(p).v] = out[stateNames(p).newV]!.data as Float32Array;
@@ -161,23 +188,26 @@ export class TopkTrainer {
 			this.step = step;
 			const scalar = (name: string): number => (out[name]!.data as Float32Array)[0]!;
 			await options.onStep?.({
-				step, tokens: step * B, loss: scalar('loss'), mse: scalar('mse'), auxLoss: scalar('aux_loss'), l0: scalar('l0'),
+				step, tokens: step * B, loss: scalar('loss'), mse: scalar('mse'), sparsityLoss: scalar('sparsity_loss'), l0: scalar('l0'),
 				explainedVariance: scalar('explained_variance'), deadFraction: deadAfter / n, gradNorm: scalar('grad_norm'), lr,
 				tokensPerSecond: B / ((performance.now() - t0) / 1000),
 			});
 		}
 	}
 
-	/** The trained SAE in SAELens's inference layout (architecture topk, unit-norm decoder). */
+	/** The trained SAE in SAELens's inference layout. */
 	toSae(metadata: SaeMetadata, source = 'training run'): Sae {
-		const { dIn: d, dSae: n, k } = this.config;
+		const { dIn: d, dSae: n, k, architecture } = this.config;
 		const t = (name: string, shape: number[]) => {
 			const a = this.params[name]!;
 			return { dtype: 'F32' as const, shape, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) };
 		};
 		return {
 			source,
-			cfg: { d_in: d, d_sae: n, dtype: 'float32', architecture: 'topk', apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', k, rescale_acts_by_decoder_norm: false, metadata },
+			cfg: {
+				d_in: d, d_sae: n, dtype: 'float32', architecture, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', metadata,
+				...(architecture === 'topk' ? { k, rescale_acts_by_decoder_norm: false } : {}),
+			},
 			weights: { W_enc: t('W_enc', [d, n]), b_enc: t('b_enc', [n]), W_dec: t('W_dec', [n, d]), b_dec: t('b_dec', [d]) },
 			rawConfig: {},
 		};

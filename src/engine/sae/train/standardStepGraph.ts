@@ -1,0 +1,74 @@
+// One ReLU + L1 ("standard") SAE training step as a single onnxruntime graph: forward,
+// closed-form backward, clipping and Adam. As in SAELens, the L1 penalty weights each
+// feature by its decoder row norm, so no decoder renormalization is needed.
+//
+// Shapes: B tokens per batch, d = d_in, n = d_sae.
+
+import { DataType } from '../../onnx/onnxProto';
+import { GraphBuilder } from '../../onnx/graphBuilder';
+import type { Value } from '../../onnx/graphBuilder';
+import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
+import type { AdamHyper } from './optimizerGraph';
+import { SAE_PARAMS, STEP_INPUTS, stepMetrics } from './stepGraphCommon';
+
+export interface StandardStepOptions {
+	dIn: number;
+	dSae: number;
+	adam?: AdamHyper;
+	maxGradNorm?: number;
+	outputGradients?: boolean;
+}
+
+const int = (value: number) => ({ kind: 'int' as const, value });
+
+export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
+	const b = new GraphBuilder('standard_train_step');
+	const { dIn: d, dSae: n } = o;
+	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
+	const wEnc = b.input('W_enc', DataType.FLOAT, [d, n]);
+	const bEnc = b.input('b_enc', DataType.FLOAT, [n]);
+	const wDec = b.input('W_dec', DataType.FLOAT, [n, d]);
+	const bDec = b.input('b_dec', DataType.FLOAT, [d]);
+	const step = b.input(STEP_INPUTS.step, DataType.FLOAT, []);
+	const lr = b.input(STEP_INPUTS.lr, DataType.FLOAT, []);
+	const l1 = b.input(STEP_INPUTS.l1Coefficient, DataType.FLOAT, []); // after warm-up scaling
+	const batch = b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT);
+
+	// --- forward -------------------------------------------------------------------------
+	const xc = b.sub(x, bDec);
+	const pre = b.linear(xc, wEnc, bEnc); // [B, n]
+	const acts = b.op('Relu', [pre]);
+	const recon = b.linear(acts, wDec, bDec); // [B, d]
+	const err = b.sub(recon, x);
+	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
+	const decNorm = b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: int(0) })); // [n]
+	const l1Loss = b.mul(l1, b.div(b.op('ReduceSum', [b.mul(acts, decNorm)], { keepdims: int(0) }), batch));
+	const loss = b.add(mse, l1Loss);
+
+	// --- backward ------------------------------------------------------------------------
+	const gRecon = b.div(b.mul(err, b.constFloat([2])), batch); // [B, d]
+	const l1PerFeature = b.div(b.mul(l1, decNorm), batch); // ∂l1/∂acts, the same for every token [n]
+	const gActs = b.add(b.matMul(gRecon, b.transpose(wDec, [1, 0])), l1PerFeature); // [B, n]
+	const gPre = b.mul(gActs, b.cast(b.op('Greater', [pre, b.constFloat([0])]), DataType.FLOAT));
+	const actsPerFeature = b.op('ReduceSum', [acts, b.constInt64([0])], { keepdims: int(0) }); // [n]
+	// ∂l1/∂W_dec[j] = l1/B · Σ_b acts[b, j] · W_dec[j] / ‖W_dec[j]‖.
+	const l1DecGrad = b.mul(b.unsqueeze(b.div(b.mul(actsPerFeature, l1), b.mul(decNorm, batch)), [1]), wDec);
+	const gWDec = b.add(b.matMul(b.transpose(acts, [1, 0]), gRecon), l1DecGrad); // [n, d]
+	const gWEnc = b.matMul(b.transpose(xc, [1, 0]), gPre); // [d, n]
+	const gBEnc = b.op('ReduceSum', [gPre, b.constInt64([0])], { keepdims: int(0) });
+	const gXc = b.matMul(gPre, b.transpose(wEnc, [1, 0])); // [B, d]
+	const gBDec = b.op('ReduceSum', [b.sub(gRecon, gXc), b.constInt64([0])], { keepdims: int(0) });
+
+	// --- optimizer -----------------------------------------------------------------------
+	const grads: Value[] = [gWEnc, gBEnc, gWDec, gBDec];
+	const dims = [[d, n], [n], [n, d], [d]];
+	const { clipped, norm } = clipGradients(b, grads, o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
+	SAE_PARAMS.forEach((param, i) => {
+		b.output(adamUpdate(b, param, clipped[i]!, dims[i]!, step, lr, o.adam ?? SAELENS_ADAM), DataType.FLOAT, dims[i]!, `new.${param}`);
+		if (o.outputGradients) b.output(grads[i]!, DataType.FLOAT, dims[i]!, `grad.${param}`);
+	});
+
+	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, n]
+	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l1Loss, gradNorm: norm, batch, n, fireCounts: b.op('ReduceSum', [firing, b.constInt64([0])], { keepdims: int(0) }), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
+	return b.build({ trainer: 'standard' });
+}

@@ -1,0 +1,54 @@
+// Names and metric outputs shared by every trainer's step graph, so the training loop drives
+// them all the same way.
+
+import { DataType } from '../../onnx/onnxProto';
+import type { GraphBuilder, Value } from '../../onnx/graphBuilder';
+
+/** The parameters every architecture trains here, by SAELens name. */
+export const SAE_PARAMS = ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const;
+
+/** Step inputs besides parameters and Adam moments. */
+export const STEP_INPUTS = {
+	x: 'x', // [B, d] activations
+	step: 'step', // float scalar, 1-based Adam step
+	lr: 'lr', // float scalar
+	// TopK only
+	deadIndices: 'dead_indices', // int64 [nd ≥ 1]: latents that have not fired for the dead window (any one, with aux_scale 0, when none are)
+	kAux: 'k_aux', // int64 [1]: auxiliary latents per token, 1 ≤ k_aux ≤ nd
+	auxScale: 'aux_scale', // float scalar: aux coefficient × min(dead / k_aux_heuristic, 1); 0 disables AuxK
+	// standard only
+	l1Coefficient: 'l1_coefficient', // float scalar, already scaled by the L1 warm-up
+} as const;
+
+export interface MetricValues {
+	x: Value;
+	/** recon − x, [B, d]. */
+	err: Value;
+	loss: Value;
+	mse: Value;
+	/** The architecture's extra loss: AuxK (topk) or L1 (standard). */
+	sparsityLoss: Value;
+	gradNorm: Value;
+	/** B as a float scalar. */
+	batch: Value;
+	n: number;
+	/** Tokens each latent fired on in the batch, [n]. */
+	fireCounts: Value;
+	/** Active latents summed over the batch. */
+	l0Sum: Value;
+}
+
+/** Emits the scalar metrics and per-latent fire counts the training loop logs. */
+export function stepMetrics(b: GraphBuilder, m: MetricValues): void {
+	const keep0 = { keepdims: { kind: 'int' as const, value: 0 } };
+	const centred = b.sub(m.x, b.op('ReduceMean', [m.x], { axes: { kind: 'ints', value: [0] }, keepdims: { kind: 'int', value: 1 } }));
+	const totalVariance = b.op('ReduceSum', [b.mul(centred, centred)], keep0);
+	const explained = b.sub(b.constFloat([1]), b.div(b.op('ReduceSum', [b.mul(m.err, m.err)], keep0), totalVariance));
+	b.output(m.loss, DataType.FLOAT, [], 'loss');
+	b.output(m.mse, DataType.FLOAT, [], 'mse');
+	b.output(m.sparsityLoss, DataType.FLOAT, [], 'sparsity_loss');
+	b.output(b.div(m.l0Sum, m.batch), DataType.FLOAT, [], 'l0');
+	b.output(explained, DataType.FLOAT, [], 'explained_variance');
+	b.output(m.gradNorm, DataType.FLOAT, [], 'grad_norm');
+	b.output(m.fireCounts, DataType.FLOAT, [m.n], 'fire_counts');
+}
