@@ -18,10 +18,10 @@ Usage:
       List the model's hook points (TransformerLens names) with their shapes.
   feature-lens inspect <model> --sae DIR --text "…" [--top K] [--json]
       The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz).
-  feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|standard
-      --d-sae N (--k K | --l1 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S] [--resume]
-      [--json] [--context-size T] [--buffer-rows R]
-      Train a TopK (AuxK) or ReLU + L1 SAE with onnxruntime; writes run.json, metrics.jsonl, a checkpoint and the
+  feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|standard|jumprelu
+      --d-sae N (--k K | --l1 C | --l0 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S]
+      [--resume] [--json] [--context-size T] [--buffer-rows R]
+      Train a TopK (AuxK), ReLU + L1 or JumpReLU (L0, straight-through) SAE with onnxruntime; writes run.json, metrics.jsonl, a checkpoint and the
       SAE in SAELens format to DIR. Ctrl-C stops cleanly; --resume continues. --corpus is a
       folder (optionally "dir/*.py"), a text or JSONL(.gz) file, or "demo".
   feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
@@ -61,6 +61,7 @@ const OPTIONS = {
 	'd-sae': { type: 'string' },
 	k: { type: 'string' },
 	l1: { type: 'string' },
+	l0: { type: 'string' },
 	batch: { type: 'string' },
 	lr: { type: 'string' },
 	tokens: { type: 'string' },

@@ -42,11 +42,12 @@ export async function inspectCommand(modelArg: string, values: CliValues): Promi
 
 export async function trainCommand(modelArg: string | undefined, values: CliValues): Promise<void> {
 	const arch = values.arch ?? 'topk';
-	if (arch !== 'topk' && arch !== 'standard') {
-		throw new CliError(`--arch ${arch}: topk and standard training are available in this version (batchtopk and jumprelu trainers are not implemented yet)`);
+	if (arch !== 'topk' && arch !== 'standard' && arch !== 'jumprelu') {
+		throw new CliError(`--arch ${arch}: topk, standard and jumprelu training are available in this version (the batchtopk trainer is not implemented yet)`);
 	}
-	if (arch === 'topk' && values.l1 !== undefined) throw new CliError('--l1 applies to standard (ReLU + L1) SAEs; topk takes --k');
-	if (arch === 'standard' && values.k !== undefined) throw new CliError('--k applies to topk SAEs; standard takes --l1');
+	if (arch !== 'standard' && values.l1 !== undefined) throw new CliError('--l1 applies to standard (ReLU + L1) SAEs');
+	if (arch !== 'jumprelu' && values.l0 !== undefined) throw new CliError('--l0 applies to jumprelu SAEs');
+	if (arch !== 'topk' && values.k !== undefined) throw new CliError(`--k applies to topk SAEs; ${arch} takes --${arch === 'standard' ? 'l1' : 'l0'}`);
 	if (!values.out) throw new CliError('train needs --out DIR for the run folder and the trained SAE');
 	if (values['d-sae'] === undefined) throw new CliError('train needs --d-sae N (the dictionary width)');
 	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
@@ -61,6 +62,7 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 		...TRAIN_DEFAULTS,
 		architecture: arch, dIn: source.dIn, dSae, k: intOption(values.k, 'k', 32, 1), batchSize, totalTokens,
 		l1Coefficient: numberOption(values.l1, 'l1', TRAIN_DEFAULTS.l1Coefficient, 0), l1WarmupSteps: Math.floor(steps * 0.05),
+		l0Coefficient: numberOption(values.l0, 'l0', TRAIN_DEFAULTS.l0Coefficient, 0), l0WarmupSteps: Math.floor(steps * 0.05),
 		lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
 		// SAELens-style schedule: 5% warm-up, linear decay over the last 20%.
 		warmupSteps: Math.floor(steps * 0.05), decaySteps: Math.floor(steps * 0.2),

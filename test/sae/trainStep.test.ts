@@ -8,6 +8,7 @@ import { before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { readSafetensorsHeader, readTensor } from '../../src/engine/models/safetensors';
 import { SAE_PARAMS, STEP_INPUTS } from '../../src/engine/sae/train/stepGraphCommon';
+import { JUMPRELU_PARAMS, buildJumpreluStepGraph } from '../../src/engine/sae/train/jumpreluStepGraph';
 import { buildStandardStepGraph } from '../../src/engine/sae/train/standardStepGraph';
 import { buildTopkStepGraph } from '../../src/engine/sae/train/topkStepGraph';
 import { stateNames } from '../../src/engine/sae/train/optimizerGraph';
@@ -33,9 +34,10 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 	return diff / scale;
 }
 
-for (const arch of ['topk', 'standard'] as const) describe(`${arch} training step vs PyTorch autograd and Adam`, () => {
+for (const arch of ['topk', 'standard', 'jumprelu'] as const) describe(`${arch} training step vs PyTorch autograd and Adam`, () => {
 	const f = loadFixture(arch);
-	const [loss, mse, aux, l0, kAux, auxScale, lr, k] = f.meta!.data as Float32Array;
+	const [loss, mse, aux, l0, kAux, auxScale, lr, k, bandwidth] = f.meta!.data as Float32Array;
+	const PARAMS: readonly string[] = arch === 'jumprelu' ? JUMPRELU_PARAMS : SAE_PARAMS;
 	const [, B, D] = f.x!.shape as [number, number, number];
 	const N = f['init.W_dec']!.shape[0]!;
 	const deadIndices = BigInt64Array.from([...(f.dead_mask!.data as Uint8Array)].flatMap((dead, j) => (dead ? [BigInt(j)] : [])));
@@ -43,7 +45,9 @@ for (const arch of ['topk', 'standard'] as const) describe(`${arch} training ste
 	before(async () => {
 		const graph = arch === 'topk'
 			? buildTopkStepGraph({ dIn: D, dSae: N, k: k!, normalizeDecoder: true, outputGradients: true })
-			: buildStandardStepGraph({ dIn: D, dSae: N, outputGradients: true });
+			: arch === 'standard'
+				? buildStandardStepGraph({ dIn: D, dSae: N, outputGradients: true })
+				: buildJumpreluStepGraph({ dIn: D, dSae: N, bandwidth: bandwidth!, outputGradients: true });
 		session = await ort.InferenceSession.create(graph, { intraOpNumThreads: 1 });
 	});
 
@@ -59,9 +63,10 @@ for (const arch of ['topk', 'standard'] as const) describe(`${arch} training ste
 			feeds[STEP_INPUTS.kAux] = new ort.Tensor('int64', BigInt64Array.of(BigInt(kAux!)), [1]);
 			feeds[STEP_INPUTS.auxScale] = new ort.Tensor('float32', Float32Array.of(auxScale!), []);
 		} else {
-			feeds[STEP_INPUTS.l1Coefficient] = new ort.Tensor('float32', Float32Array.of(auxScale!), []); // the fixture's L1 coefficient
+			// The fixture's L1 / L0 coefficient.
+			feeds[arch === 'standard' ? STEP_INPUTS.l1Coefficient : STEP_INPUTS.l0Coefficient] = new ort.Tensor('float32', Float32Array.of(auxScale!), []);
 		}
-		for (const p of SAE_PARAMS) {
+		for (const p of PARAMS) {
 			const shape = f[`init.${p}`]!.shape;
 			feeds[p] = new ort.Tensor('float32', params[p]!, shape);
 			feeds[stateNames(p).m] = new ort.Tensor('float32', moments[`m.${p}`]!, shape);
@@ -71,28 +76,28 @@ for (const arch of ['topk', 'standard'] as const) describe(`${arch} training ste
 	};
 
 	it('loss, metrics and every gradient of step 1 match autograd (relative 1e-5)', async () => {
-		const params = Object.fromEntries(SAE_PARAMS.map((p) => [p, f[`init.${p}`]!.data as Float32Array]));
-		const moments = Object.fromEntries(SAE_PARAMS.flatMap((p) => [[`m.${p}`, new Float32Array(params[p]!.length)], [`v.${p}`, new Float32Array(params[p]!.length)]]));
+		const params = Object.fromEntries(PARAMS.map((p) => [p, f[`init.${p}`]!.data as Float32Array]));
+		const moments = Object.fromEntries(PARAMS.flatMap((p) => [[`m.${p}`, new Float32Array(params[p]!.length)], [`v.${p}`, new Float32Array(params[p]!.length)]]));
 		const out = await session.run(feeds(1, params, moments));
 		assert.ok(Math.abs((out.loss!.data as Float32Array)[0]! - loss!) / loss! < 1e-5, `loss ${out.loss!.data} vs ${loss}`);
 		assert.ok(Math.abs((out.mse!.data as Float32Array)[0]! - mse!) / mse! < 1e-5);
 		assert.ok(Math.abs((out.sparsity_loss!.data as Float32Array)[0]! - aux!) / aux! < 1e-5);
 		assert.ok(aux! > 0, 'the fixture exercises AuxK / the L1 penalty');
 		assert.equal((out.l0!.data as Float32Array)[0], l0);
-		for (const p of SAE_PARAMS) {
+		for (const p of PARAMS) {
 			const err = relativeError(out[`grad.${p}`]!.data as Float32Array, f[`grad.${p}`]!.data as Float32Array);
 			assert.ok(err < 1e-5, `grad ${p}: relative error ${err}`);
 		}
 	});
 
 	it('parameters after three clipped Adam steps (topk: unit-norm decoder rows) match torch', async () => {
-		let params: Record<string, Float32Array> = Object.fromEntries(SAE_PARAMS.map((p) => [p, f[`init.${p}`]!.data as Float32Array]));
-		let moments: Record<string, Float32Array> = Object.fromEntries(SAE_PARAMS.flatMap((p) => [[`m.${p}`, new Float32Array(params[p]!.length)], [`v.${p}`, new Float32Array(params[p]!.length)]]));
+		let params: Record<string, Float32Array> = Object.fromEntries(PARAMS.map((p) => [p, f[`init.${p}`]!.data as Float32Array]));
+		let moments: Record<string, Float32Array> = Object.fromEntries(PARAMS.flatMap((p) => [[`m.${p}`, new Float32Array(params[p]!.length)], [`v.${p}`, new Float32Array(params[p]!.length)]]));
 		for (let step = 1; step <= 3; step++) {
 			const out = await session.run(feeds(step, params, moments));
-			params = Object.fromEntries(SAE_PARAMS.map((p) => [p, out[`new.${p}`]!.data as Float32Array]));
-			moments = Object.fromEntries(SAE_PARAMS.flatMap((p) => [[`m.${p}`, out[stateNames(p).newM]!.data as Float32Array], [`v.${p}`, out[stateNames(p).newV]!.data as Float32Array]]));
-			for (const p of SAE_PARAMS) {
+			params = Object.fromEntries(PARAMS.map((p) => [p, out[`new.${p}`]!.data as Float32Array]));
+			moments = Object.fromEntries(PARAMS.flatMap((p) => [[`m.${p}`, out[stateNames(p).newM]!.data as Float32Array], [`v.${p}`, out[stateNames(p).newV]!.data as Float32Array]]));
+			for (const p of PARAMS) {
 				const err = relativeError(params[p]!, f[`step${step}.${p}`]!.data as Float32Array);
 				assert.ok(err < 1e-5, `step ${step} ${p}: relative error ${err}`);
 			}

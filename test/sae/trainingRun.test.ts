@@ -132,6 +132,19 @@ describe('feature-lens train / inspect', () => {
 		assert.equal(loadSae(path.join(tmp, 'cached')).cfg.d_in, 16);
 	});
 
+	for (const arch of ['standard', 'jumprelu'] as const) {
+		it(`trains a ${arch} SAE from the CLI that loads and runs`, () => {
+			const file = path.join(tmp, 'acts.safetensors');
+			const out = path.join(tmp, `cli-${arch}`);
+			const flag = arch === 'standard' ? ['--l1', '0.5'] : ['--l0', '0.01'];
+			const r = cli('train', '--activations', file, '--hook', 'blocks.0.hook_resid_post', '--arch', arch, ...flag, '--d-sae', '64', '--batch', '512', '--tokens', '5120', '--lr', '1e-3', '--out', out, '--json');
+			assert.equal(r.status, 0, r.stderr);
+			const sae = loadSae(out);
+			assert.equal(sae.cfg.architecture, arch);
+			if (arch === 'jumprelu') assert.deepEqual(sae.weights.threshold!.shape, [64]);
+		});
+	}
+
 	it('inspect --json gives each token its top features', () => {
 		const out = path.join(tmp, 'run');
 		const r = cli('inspect', fixtureModel('gpt2-tiny'), '--sae', out, '--text', 'def f(self):', '--top', '3', '--json');
@@ -142,7 +155,7 @@ describe('feature-lens train / inspect', () => {
 	});
 
 	const errors: [string, string[], RegExp][] = [
-		['an architecture not trainable yet', ['train', '--activations', 'x', '--arch', 'jumprelu', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /--arch jumprelu: topk and standard training are available/],
+		['an architecture not trainable yet', ['train', '--activations', 'x', '--arch', 'batchtopk', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /--arch batchtopk: topk, standard and jumprelu training are available/],
 		['--k with standard', ['train', '--activations', 'x', '--arch', 'standard', '--k', '4', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /--k applies to topk/],
 		['no --out', ['train', '--activations', 'x', '--d-sae', '8', '--tokens', '8'], /needs --out/],
 		['missing activations file', ['train', '--activations', '/nonexistent.safetensors', '--d-sae', '8', '--tokens', '8', '--out', path.join(tmp, 'x')], /no such file|ENOENT|not found/i],

@@ -10,11 +10,12 @@ import type { SessionSettings } from '../../onnx/session';
 import type { Sae, SaeMetadata } from '../saeTypes';
 import type { ActivationSource } from './activationSource';
 import { stateNames } from './optimizerGraph';
+import { JUMPRELU_PARAMS, buildJumpreluStepGraph } from './jumpreluStepGraph';
 import { buildStandardStepGraph } from './standardStepGraph';
 import { SAE_PARAMS, STEP_INPUTS } from './stepGraphCommon';
 import { buildTopkStepGraph } from './topkStepGraph';
 
-export type TrainableArchitecture = 'topk' | 'standard';
+export type TrainableArchitecture = 'topk' | 'standard' | 'jumprelu';
 
 export interface TrainConfig {
 	architecture: TrainableArchitecture;
@@ -25,6 +26,11 @@ export interface TrainConfig {
 	/** standard: L1 coefficient (SAELens l1_coefficient) and its linear warm-up in steps. */
 	l1Coefficient: number;
 	l1WarmupSteps: number;
+	/** jumprelu: L0 coefficient and its warm-up, threshold initial value and kernel bandwidth (SAELens names). */
+	l0Coefficient: number;
+	l0WarmupSteps: number;
+	jumpreluInitThreshold: number;
+	jumpreluBandwidth: number;
 	/** Tokens per step (SAELens train_batch_size_tokens, default 4096). */
 	batchSize: number;
 	lr: number;
@@ -41,7 +47,7 @@ export interface TrainConfig {
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'architecture' | 'dIn' | 'dSae' | 'totalTokens'> = {
-	k: 32, l1Coefficient: 5, l1WarmupSteps: 0,
+	k: 32, l1Coefficient: 5, l1WarmupSteps: 0, l0Coefficient: 1, l0WarmupSteps: 0, jumpreluInitThreshold: 0.001, jumpreluBandwidth: 0.001,
 	batchSize: 4096, lr: 3e-4, warmupSteps: 0, decaySteps: 0, auxCoefficient: 1, deadWindow: 1000, seed: 0,
 };
 
@@ -72,9 +78,16 @@ export class SaeTrainer {
 	/** Steps since each latent last fired. */
 	stepsSinceFired: Uint32Array;
 	step = 0;
+	/** jumprelu: θ = exp(log_threshold) after the latest step. */
+	threshold: Float32Array | undefined;
 
 	private constructor(readonly config: TrainConfig, private readonly session: ort.InferenceSession) {
 		this.stepsSinceFired = new Uint32Array(config.dSae);
+	}
+
+	/** The trained parameters, by SAELens training name. */
+	get paramNames(): readonly string[] {
+		return this.config.architecture === 'jumprelu' ? JUMPRELU_PARAMS : SAE_PARAMS;
 	}
 
 	get totalSteps(): number {
@@ -85,7 +98,9 @@ export class SaeTrainer {
 		if (config.architecture === 'topk' && (config.k < 1 || config.k > config.dSae)) throw new Error(`k must be between 1 and d_sae (${config.dSae}), got ${config.k}`);
 		const graph = config.architecture === 'topk'
 			? buildTopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k, normalizeDecoder: true })
-			: buildStandardStepGraph({ dIn: config.dIn, dSae: config.dSae });
+			: config.architecture === 'standard'
+				? buildStandardStepGraph({ dIn: config.dIn, dSae: config.dSae })
+				: buildJumpreluStepGraph({ dIn: config.dIn, dSae: config.dSae, bandwidth: config.jumpreluBandwidth });
 		const { session } = await createSession(graph, settings, log);
 		return new SaeTrainer(config, session);
 	}
@@ -109,8 +124,9 @@ export class SaeTrainer {
 		const out = await init.run({ sample: new ort.Tensor('float32', sample, [sample.length / d, d]) });
 		await init.release();
 		this.params = { W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: out.b_dec!.data as Float32Array };
+		if (this.config.architecture === 'jumprelu') this.params.log_threshold = new Float32Array(n).fill(Math.log(this.config.jumpreluInitThreshold));
 		this.moments = {};
-		for (const p of SAE_PARAMS) {
+		for (const p of this.paramNames) {
 			this.moments[stateNames(p).m] = new Float32Array(this.params[p]!.length);
 			this.moments[stateNames(p).v] = new Float32Array(this.params[p]!.length);
 		}
@@ -121,9 +137,12 @@ export class SaeTrainer {
 	/** Per-step inputs only one architecture has: AuxK's dead latents, or the warmed-up L1 coefficient. */
 	private architectureFeeds(step: number): Record<string, ort.Tensor> {
 		const { dIn: d, architecture } = this.config;
+		const warm = (steps: number) => (steps > 0 ? Math.min(1, step / steps) : 1);
 		if (architecture === 'standard') {
-			const warm = this.config.l1WarmupSteps > 0 ? Math.min(1, step / this.config.l1WarmupSteps) : 1;
-			return { [STEP_INPUTS.l1Coefficient]: new ort.Tensor('float32', Float32Array.of(this.config.l1Coefficient * warm), []) };
+			return { [STEP_INPUTS.l1Coefficient]: new ort.Tensor('float32', Float32Array.of(this.config.l1Coefficient * warm(this.config.l1WarmupSteps)), []) };
+		}
+		if (architecture === 'jumprelu') {
+			return { [STEP_INPUTS.l0Coefficient]: new ort.Tensor('float32', Float32Array.of(this.config.l0Coefficient * warm(this.config.l0WarmupSteps)), []) };
 		}
 		const dead: bigint[] = [];
 		this.stepsSinceFired.forEach((s, j) => { if (s >= this.config.deadWindow) dead.push(BigInt(j)); });
@@ -154,7 +173,7 @@ export class SaeTrainer {
 		const { dIn: d, dSae: n, batchSize: B } = this.config;
 		if (source.dIn !== d) throw new Error(`activations have width ${source.dIn}, the SAE expects d_in ${d}`);
 		const x = new Float32Array(B * d);
-		const dims: Record<string, number[]> = { W_enc: [d, n], b_enc: [n], W_dec: [n, d], b_dec: [d] };
+		const dims: Record<string, number[]> = { W_enc: [d, n], b_enc: [n], W_dec: [n, d], b_dec: [d], log_threshold: [n] };
 		while (this.step < this.totalSteps) {
 			if (options.signal?.aborted) throw new TrainingCancelled();
 			const t0 = performance.now();
@@ -167,13 +186,14 @@ export class SaeTrainer {
 				[STEP_INPUTS.lr]: new ort.Tensor('float32', Float32Array.of(lr), []),
 				...this.architectureFeeds(step),
 			};
-			for (const p of SAE_PARAMS) {
+			for (const p of this.paramNames) {
 				feeds[p] = new ort.Tensor('float32', this.params[p]!, dims[p]!);
 				feeds[stateNames(p).m] = new ort.Tensor('float32', this.moments[stateNames(p).m]!, dims[p]!);
 				feeds[stateNames(p).v] = new ort.Tensor('float32', this.moments[stateNames(p).v]!, dims[p]!);
 			}
 			const out = await this.session.run(feeds);
-			for (const p of SAE_PARAMS) {
+			if (out['new.threshold']) this.threshold = out['new.threshold'].data as Float32Array;
+			for (const p of this.paramNames) {
 				this.params[p] = out[`new.${p}`]!.data as Float32Array;
 				this.moments[stateNames(p).m] = out[stateNames(p).newM]!.data as Float32Array;
 				this.moments[stateNames(p).v] = out[stateNames(p).newV]!.data as Float32Array;
@@ -198,17 +218,21 @@ export class SaeTrainer {
 	/** The trained SAE in SAELens's inference layout. */
 	toSae(metadata: SaeMetadata, source = 'training run'): Sae {
 		const { dIn: d, dSae: n, k, architecture } = this.config;
-		const t = (name: string, shape: number[]) => {
-			const a = this.params[name]!;
-			return { dtype: 'F32' as const, shape, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) };
+		const t = (a: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) });
+		const weights: Sae['weights'] = {
+			W_enc: t(this.params.W_enc!, [d, n]), b_enc: t(this.params.b_enc!, [n]), W_dec: t(this.params.W_dec!, [n, d]), b_dec: t(this.params.b_dec!, [d]),
 		};
+		if (architecture === 'jumprelu') {
+			if (!this.threshold) throw new Error('no training step has run, so the JumpReLU threshold is not known yet');
+			weights.threshold = t(this.threshold, [n]);
+		}
 		return {
 			source,
 			cfg: {
 				d_in: d, d_sae: n, dtype: 'float32', architecture, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', metadata,
 				...(architecture === 'topk' ? { k, rescale_acts_by_decoder_norm: false } : {}),
 			},
-			weights: { W_enc: t('W_enc', [d, n]), b_enc: t('b_enc', [n]), W_dec: t('W_dec', [n, d]), b_dec: t('b_dec', [d]) },
+			weights,
 			rawConfig: {},
 		};
 	}

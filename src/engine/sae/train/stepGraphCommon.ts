@@ -18,6 +18,8 @@ export const STEP_INPUTS = {
 	auxScale: 'aux_scale', // float scalar: aux coefficient × min(dead / k_aux_heuristic, 1); 0 disables AuxK
 	// standard only
 	l1Coefficient: 'l1_coefficient', // float scalar, already scaled by the L1 warm-up
+	// jumprelu only
+	l0Coefficient: 'l0_coefficient', // float scalar, already scaled by the L0 warm-up
 } as const;
 
 export interface MetricValues {

@@ -9,7 +9,6 @@ import { writeAtomic } from '../../io/atomicWrite';
 import { saveSae } from '../saeFormat';
 import type { SaeMetadata } from '../saeTypes';
 import type { ActivationSource } from './activationSource';
-import { SAE_PARAMS } from './stepGraphCommon';
 import { stateNames } from './optimizerGraph';
 import { SaeTrainer } from './saeTrainer';
 import type { StepMetrics, TrainConfig } from './saeTrainer';
@@ -43,7 +42,7 @@ const CHECKPOINT = 'checkpoint.safetensors';
 function saveCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array, tokensSeen: number): void {
 	const f32 = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 	const tensors: Parameters<typeof encodeSafetensors>[0] = {};
-	for (const p of SAE_PARAMS) {
+	for (const p of trainer.paramNames) {
 		tensors[p] = { dtype: 'F32', shape: [trainer.params[p]!.length], data: f32(trainer.params[p]!) };
 		for (const s of [stateNames(p).m, stateNames(p).v]) tensors[s] = { dtype: 'F32', shape: [trainer.moments[s]!.length], data: f32(trainer.moments[s]!) };
 	}
@@ -62,7 +61,7 @@ function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Arr
 		return Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
 	};
 	const asF32 = (b: Buffer) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-	for (const p of SAE_PARAMS) {
+	for (const p of trainer.paramNames) {
 		trainer.params[p] = asF32(get(p));
 		trainer.moments[stateNames(p).m] = asF32(get(stateNames(p).m));
 		trainer.moments[stateNames(p).v] = asF32(get(stateNames(p).v));

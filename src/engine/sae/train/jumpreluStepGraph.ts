@@ -1,0 +1,87 @@
+// One JumpReLU SAE training step as a single onnxruntime graph (SAELens "step" mode, after
+// DeepMind's Gemma Scope recipe): f = pre · 1[pre > θ], an L0 penalty Σ 1[pre > θ], and
+// straight-through gradients for the threshold with a rectangle kernel of width `bandwidth`.
+// The threshold is trained as log θ, as SAELens does, and saved as θ.
+//
+// Shapes: B tokens per batch, d = d_in, n = d_sae.
+
+import { DataType } from '../../onnx/onnxProto';
+import { GraphBuilder } from '../../onnx/graphBuilder';
+import type { Value } from '../../onnx/graphBuilder';
+import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
+import type { AdamHyper } from './optimizerGraph';
+import { STEP_INPUTS, stepMetrics } from './stepGraphCommon';
+
+export interface JumpreluStepOptions {
+	dIn: number;
+	dSae: number;
+	/** Width of the rectangle kernel of the threshold's pseudo-derivative (SAELens jumprelu_bandwidth). */
+	bandwidth: number;
+	adam?: AdamHyper;
+	maxGradNorm?: number;
+	outputGradients?: boolean;
+}
+
+export const JUMPRELU_PARAMS = ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'log_threshold'] as const;
+
+const int = (value: number) => ({ kind: 'int' as const, value });
+
+export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
+	const b = new GraphBuilder('jumprelu_train_step');
+	const { dIn: d, dSae: n } = o;
+	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
+	const wEnc = b.input('W_enc', DataType.FLOAT, [d, n]);
+	const bEnc = b.input('b_enc', DataType.FLOAT, [n]);
+	const wDec = b.input('W_dec', DataType.FLOAT, [n, d]);
+	const bDec = b.input('b_dec', DataType.FLOAT, [d]);
+	const logThreshold = b.input('log_threshold', DataType.FLOAT, [n]);
+	const step = b.input(STEP_INPUTS.step, DataType.FLOAT, []);
+	const lr = b.input(STEP_INPUTS.lr, DataType.FLOAT, []);
+	const l0Coefficient = b.input(STEP_INPUTS.l0Coefficient, DataType.FLOAT, []);
+	const batch = b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT);
+	const colSum = (v: Value) => b.op('ReduceSum', [v, b.constInt64([0])], { keepdims: int(0) });
+
+	// --- forward -------------------------------------------------------------------------
+	const threshold = b.op('Exp', [logThreshold]); // [n]
+	const xc = b.sub(x, bDec);
+	const pre = b.linear(xc, wEnc, bEnc); // [B, n]
+	const open = b.cast(b.op('Greater', [pre, threshold]), DataType.FLOAT); // 1[pre > θ]
+	const acts = b.mul(pre, open);
+	const recon = b.linear(acts, wDec, bDec);
+	const err = b.sub(recon, x);
+	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
+	const l0Sum = b.op('ReduceSum', [open], { keepdims: int(0) });
+	const l0Loss = b.mul(l0Coefficient, b.div(l0Sum, batch));
+	const loss = b.add(mse, l0Loss);
+
+	// --- backward ------------------------------------------------------------------------
+	const gRecon = b.div(b.mul(err, b.constFloat([2])), batch); // [B, d]
+	const gActs = b.matMul(gRecon, b.transpose(wDec, [1, 0])); // [B, n]
+	const gPre = b.mul(gActs, open); // no straight-through estimate on pre
+	// Rectangle kernel K((pre − θ)/ε) = 1[|pre − θ| < ε/2].
+	const eps = o.bandwidth;
+	const kernel = b.cast(b.op('Less', [b.op('Abs', [b.sub(pre, threshold)]), b.constFloat([eps / 2])]), DataType.FLOAT); // [B, n]
+	// ∂/∂θ: JumpReLU gives −(θ/ε)·K·∂acts, the L0 step gives −(1/ε)·K·(coefficient/B).
+	const gThresholdFromActs = b.mul(b.div(threshold, b.constFloat([-eps])), colSum(b.mul(kernel, gActs)));
+	const gThresholdFromL0 = b.mul(b.div(l0Coefficient, b.mul(batch, b.constFloat([-eps]))), colSum(kernel));
+	const gLogThreshold = b.mul(b.add(gThresholdFromActs, gThresholdFromL0), threshold); // chain rule through θ = exp(log θ)
+	const gWDec = b.matMul(b.transpose(acts, [1, 0]), gRecon);
+	const gWEnc = b.matMul(b.transpose(xc, [1, 0]), gPre);
+	const gBEnc = colSum(gPre);
+	const gXc = b.matMul(gPre, b.transpose(wEnc, [1, 0]));
+	const gBDec = colSum(b.sub(gRecon, gXc));
+
+	// --- optimizer -----------------------------------------------------------------------
+	const grads: Value[] = [gWEnc, gBEnc, gWDec, gBDec, gLogThreshold];
+	const dims = [[d, n], [n], [n, d], [d], [n]];
+	const { clipped, norm } = clipGradients(b, grads, o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
+	JUMPRELU_PARAMS.forEach((param, i) => {
+		const updated = adamUpdate(b, param, clipped[i]!, dims[i]!, step, lr, o.adam ?? SAELENS_ADAM);
+		b.output(updated, DataType.FLOAT, dims[i]!, `new.${param}`);
+		// SAELens saves θ itself; emitting it here keeps exp() in onnxruntime.
+		if (param === 'log_threshold') b.output(b.op('Exp', [updated]), DataType.FLOAT, [n], 'new.threshold');
+		if (o.outputGradients) b.output(grads[i]!, DataType.FLOAT, dims[i]!, `grad.${param}`);
+	});
+	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l0Loss, gradNorm: norm, batch, n, fireCounts: colSum(open), l0Sum });
+	return b.build({ trainer: 'jumprelu' });
+}
