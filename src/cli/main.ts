@@ -18,12 +18,14 @@ Usage:
       List the model's hook points (TransformerLens names) with their shapes.
   feature-lens inspect <model> --sae DIR --text "…" [--top K] [--json]
       The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz).
-  feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|standard|jumprelu
+  feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|batchtopk|standard|jumprelu
       --d-sae N (--k K | --l1 C | --l0 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S]
       [--resume] [--json] [--context-size T] [--buffer-rows R]
-      Train a TopK (AuxK), ReLU + L1 or JumpReLU (L0, straight-through) SAE with onnxruntime; writes run.json, metrics.jsonl, a checkpoint and the
-      SAE in SAELens format to DIR. Ctrl-C stops cleanly; --resume continues. --corpus is a
-      folder (optionally "dir/*.py"), a text or JSONL(.gz) file, or "demo".
+      Train a TopK or BatchTopK (AuxK), ReLU + L1 or JumpReLU (L0, straight-through) SAE;
+      BatchTopK is saved as JumpReLU with its running threshold, as SAELens does. Writes
+      run.json, metrics.jsonl, a checkpoint and the SAE in SAELens format to DIR. Ctrl-C stops
+      cleanly; --resume continues. --corpus is a folder (optionally "dir/*.py"), a text or
+      JSONL(.gz) file, or "demo".
   feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       SAELens-style evaluation: L0, explained variance, MSE, cosine, dead/dense features,
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.

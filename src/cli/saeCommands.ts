@@ -42,12 +42,13 @@ export async function inspectCommand(modelArg: string, values: CliValues): Promi
 
 export async function trainCommand(modelArg: string | undefined, values: CliValues): Promise<void> {
 	const arch = values.arch ?? 'topk';
-	if (arch !== 'topk' && arch !== 'standard' && arch !== 'jumprelu') {
-		throw new CliError(`--arch ${arch}: topk, standard and jumprelu training are available in this version (the batchtopk trainer is not implemented yet)`);
+	if (arch !== 'topk' && arch !== 'batchtopk' && arch !== 'standard' && arch !== 'jumprelu') {
+		throw new CliError(`--arch ${arch}: choose topk, batchtopk, standard or jumprelu`);
 	}
 	if (arch !== 'standard' && values.l1 !== undefined) throw new CliError('--l1 applies to standard (ReLU + L1) SAEs');
 	if (arch !== 'jumprelu' && values.l0 !== undefined) throw new CliError('--l0 applies to jumprelu SAEs');
-	if (arch !== 'topk' && values.k !== undefined) throw new CliError(`--k applies to topk SAEs; ${arch} takes --${arch === 'standard' ? 'l1' : 'l0'}`);
+	const topkFamily = arch === 'topk' || arch === 'batchtopk';
+	if (!topkFamily && values.k !== undefined) throw new CliError(`--k applies to topk and batchtopk SAEs; ${arch} takes --${arch === 'standard' ? 'l1' : 'l0'}`);
 	if (!values.out) throw new CliError('train needs --out DIR for the run folder and the trained SAE');
 	if (values['d-sae'] === undefined) throw new CliError('train needs --d-sae N (the dictionary width)');
 	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
@@ -69,7 +70,7 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 		deadWindow: Math.min(TRAIN_DEFAULTS.deadWindow, Math.max(10, Math.floor(steps / 4))),
 		seed: intOption(values.seed, 'seed', 0),
 	};
-	if (arch === 'topk' && config.k > dSae) throw new CliError(`--k ${config.k} is larger than --d-sae ${dSae}`);
+	if (topkFamily && config.k > dSae) throw new CliError(`--k ${config.k} is larger than --d-sae ${dSae}`);
 	const abort = new AbortController();
 	const onSignal = () => abort.abort();
 	process.once('SIGINT', onSignal);

@@ -8,6 +8,7 @@ import { before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { readSafetensorsHeader, readTensor } from '../../src/engine/models/safetensors';
 import { SAE_PARAMS, STEP_INPUTS } from '../../src/engine/sae/train/stepGraphCommon';
+import { buildBatchtopkStepGraph } from '../../src/engine/sae/train/batchtopkStepGraph';
 import { JUMPRELU_PARAMS, buildJumpreluStepGraph } from '../../src/engine/sae/train/jumpreluStepGraph';
 import { buildStandardStepGraph } from '../../src/engine/sae/train/standardStepGraph';
 import { buildTopkStepGraph } from '../../src/engine/sae/train/topkStepGraph';
@@ -34,7 +35,7 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 	return diff / scale;
 }
 
-for (const arch of ['topk', 'standard', 'jumprelu'] as const) describe(`${arch} training step vs PyTorch autograd and Adam`, () => {
+for (const arch of ['topk', 'batchtopk', 'standard', 'jumprelu'] as const) describe(`${arch} training step vs PyTorch autograd and Adam`, () => {
 	const f = loadFixture(arch);
 	const [loss, mse, aux, l0, kAux, auxScale, lr, k, bandwidth] = f.meta!.data as Float32Array;
 	const PARAMS: readonly string[] = arch === 'jumprelu' ? JUMPRELU_PARAMS : SAE_PARAMS;
@@ -45,7 +46,9 @@ for (const arch of ['topk', 'standard', 'jumprelu'] as const) describe(`${arch} 
 	before(async () => {
 		const graph = arch === 'topk'
 			? buildTopkStepGraph({ dIn: D, dSae: N, k: k!, normalizeDecoder: true, outputGradients: true })
-			: arch === 'standard'
+			: arch === 'batchtopk'
+				? buildBatchtopkStepGraph({ dIn: D, dSae: N, k: k!, outputGradients: true })
+				: arch === 'standard'
 				? buildStandardStepGraph({ dIn: D, dSae: N, outputGradients: true })
 				: buildJumpreluStepGraph({ dIn: D, dSae: N, bandwidth: bandwidth!, outputGradients: true });
 		session = await ort.InferenceSession.create(graph, { intraOpNumThreads: 1 });
@@ -58,7 +61,7 @@ for (const arch of ['topk', 'standard', 'jumprelu'] as const) describe(`${arch} 
 			[STEP_INPUTS.step]: new ort.Tensor('float32', Float32Array.of(step), []),
 			[STEP_INPUTS.lr]: new ort.Tensor('float32', Float32Array.of(lr!), []),
 		};
-		if (arch === 'topk') {
+		if (arch === 'topk' || arch === 'batchtopk') {
 			feeds[STEP_INPUTS.deadIndices] = new ort.Tensor('int64', deadIndices, [deadIndices.length]);
 			feeds[STEP_INPUTS.kAux] = new ort.Tensor('int64', BigInt64Array.of(BigInt(kAux!)), [1]);
 			feeds[STEP_INPUTS.auxScale] = new ort.Tensor('float32', Float32Array.of(auxScale!), []);
@@ -83,7 +86,8 @@ for (const arch of ['topk', 'standard', 'jumprelu'] as const) describe(`${arch} 
 		assert.ok(Math.abs((out.mse!.data as Float32Array)[0]! - mse!) / mse! < 1e-5);
 		assert.ok(Math.abs((out.sparsity_loss!.data as Float32Array)[0]! - aux!) / aux! < 1e-5);
 		assert.ok(aux! > 0, 'the fixture exercises AuxK / the L1 penalty');
-		assert.equal((out.l0!.data as Float32Array)[0], l0);
+		assert.ok(Math.abs((out.l0!.data as Float32Array)[0]! - l0!) < 1e-6);
+		if (arch === 'batchtopk') assert.ok(Math.abs((out.min_active!.data as Float32Array)[0]! - (f.min_active!.data as Float32Array)[0]!) < 1e-6);
 		for (const p of PARAMS) {
 			const err = relativeError(out[`grad.${p}`]!.data as Float32Array, f[`grad.${p}`]!.data as Float32Array);
 			assert.ok(err < 1e-5, `grad ${p}: relative error ${err}`);

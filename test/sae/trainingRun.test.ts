@@ -132,16 +132,21 @@ describe('feature-lens train / inspect', () => {
 		assert.equal(loadSae(path.join(tmp, 'cached')).cfg.d_in, 16);
 	});
 
-	for (const arch of ['standard', 'jumprelu'] as const) {
+	for (const arch of ['batchtopk', 'standard', 'jumprelu'] as const) {
 		it(`trains a ${arch} SAE from the CLI that loads and runs`, () => {
 			const file = path.join(tmp, 'acts.safetensors');
 			const out = path.join(tmp, `cli-${arch}`);
-			const flag = arch === 'standard' ? ['--l1', '0.5'] : ['--l0', '0.01'];
+			const flag = { batchtopk: ['--k', '4'], standard: ['--l1', '0.5'], jumprelu: ['--l0', '0.01'] }[arch];
 			const r = cli('train', '--activations', file, '--hook', 'blocks.0.hook_resid_post', '--arch', arch, ...flag, '--d-sae', '64', '--batch', '512', '--tokens', '5120', '--lr', '1e-3', '--out', out, '--json');
 			assert.equal(r.status, 0, r.stderr);
 			const sae = loadSae(out);
-			assert.equal(sae.cfg.architecture, arch);
-			if (arch === 'jumprelu') assert.deepEqual(sae.weights.threshold!.shape, [64]);
+			// BatchTopK is saved as JumpReLU with one running threshold for every latent, as SAELens does.
+			assert.equal(sae.cfg.architecture, arch === 'batchtopk' ? 'jumprelu' : arch);
+			if (arch !== 'standard') assert.deepEqual(sae.weights.threshold!.shape, [64]);
+			if (arch === 'batchtopk') {
+				const th = new Float32Array(sae.weights.threshold!.data.buffer.slice(sae.weights.threshold!.data.byteOffset, sae.weights.threshold!.data.byteOffset + 256));
+				assert.ok(th[0]! > 0 && th.every((v) => v === th[0]), `one positive threshold (${th[0]})`);
+			}
 		});
 	}
 
@@ -155,7 +160,7 @@ describe('feature-lens train / inspect', () => {
 	});
 
 	const errors: [string, string[], RegExp][] = [
-		['an architecture not trainable yet', ['train', '--activations', 'x', '--arch', 'batchtopk', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /--arch batchtopk: topk, standard and jumprelu training are available/],
+		['an unknown architecture', ['train', '--activations', 'x', '--arch', 'gated', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /--arch gated: choose topk, batchtopk, standard or jumprelu/],
 		['--k with standard', ['train', '--activations', 'x', '--arch', 'standard', '--k', '4', '--d-sae', '8', '--tokens', '8', '--out', 'o'], /--k applies to topk/],
 		['no --out', ['train', '--activations', 'x', '--d-sae', '8', '--tokens', '8'], /needs --out/],
 		['missing activations file', ['train', '--activations', '/nonexistent.safetensors', '--d-sae', '8', '--tokens', '8', '--out', path.join(tmp, 'x')], /no such file|ENOENT|not found/i],

@@ -10,19 +10,22 @@ import type { SessionSettings } from '../../onnx/session';
 import type { Sae, SaeMetadata } from '../saeTypes';
 import type { ActivationSource } from './activationSource';
 import { stateNames } from './optimizerGraph';
+import { buildBatchtopkStepGraph } from './batchtopkStepGraph';
 import { JUMPRELU_PARAMS, buildJumpreluStepGraph } from './jumpreluStepGraph';
 import { buildStandardStepGraph } from './standardStepGraph';
 import { SAE_PARAMS, STEP_INPUTS } from './stepGraphCommon';
 import { buildTopkStepGraph } from './topkStepGraph';
 
-export type TrainableArchitecture = 'topk' | 'standard' | 'jumprelu';
+export type TrainableArchitecture = 'topk' | 'batchtopk' | 'standard' | 'jumprelu';
 
 export interface TrainConfig {
 	architecture: TrainableArchitecture;
 	dIn: number;
 	dSae: number;
-	/** TopK: active latents per token. */
+	/** topk: active latents per token; batchtopk: their mean over the batch. */
 	k: number;
+	/** batchtopk: rate of the running threshold (SAELens topk_threshold_lr). */
+	topkThresholdLr: number;
 	/** standard: L1 coefficient (SAELens l1_coefficient) and its linear warm-up in steps. */
 	l1Coefficient: number;
 	l1WarmupSteps: number;
@@ -47,7 +50,7 @@ export interface TrainConfig {
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'architecture' | 'dIn' | 'dSae' | 'totalTokens'> = {
-	k: 32, l1Coefficient: 5, l1WarmupSteps: 0, l0Coefficient: 1, l0WarmupSteps: 0, jumpreluInitThreshold: 0.001, jumpreluBandwidth: 0.001,
+	k: 32, topkThresholdLr: 0.01, l1Coefficient: 5, l1WarmupSteps: 0, l0Coefficient: 1, l0WarmupSteps: 0, jumpreluInitThreshold: 0.001, jumpreluBandwidth: 0.001,
 	batchSize: 4096, lr: 3e-4, warmupSteps: 0, decaySteps: 0, auxCoefficient: 1, deadWindow: 1000, seed: 0,
 };
 
@@ -80,9 +83,16 @@ export class SaeTrainer {
 	step = 0;
 	/** jumprelu: θ = exp(log_threshold) after the latest step. */
 	threshold: Float32Array | undefined;
+	/** batchtopk: running mean of the smallest kept activation, saved as the JumpReLU threshold. */
+	batchThreshold = 0;
 
 	private constructor(readonly config: TrainConfig, private readonly session: ort.InferenceSession) {
 		this.stepsSinceFired = new Uint32Array(config.dSae);
+	}
+
+	/** TopK-family trainers keep decoder rows at unit norm; the others start them at norm 0.1. */
+	get keepsUnitDecoder(): boolean {
+		return this.config.architecture === 'topk' || this.config.architecture === 'batchtopk';
 	}
 
 	/** The trained parameters, by SAELens training name. */
@@ -95,10 +105,12 @@ export class SaeTrainer {
 	}
 
 	static async create(config: TrainConfig, settings: SessionSettings, log: (m: string) => void = () => {}): Promise<SaeTrainer> {
-		if (config.architecture === 'topk' && (config.k < 1 || config.k > config.dSae)) throw new Error(`k must be between 1 and d_sae (${config.dSae}), got ${config.k}`);
+		if ((config.architecture === 'topk' || config.architecture === 'batchtopk') && (config.k < 1 || config.k > config.dSae)) throw new Error(`k must be between 1 and d_sae (${config.dSae}), got ${config.k}`);
 		const graph = config.architecture === 'topk'
 			? buildTopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k, normalizeDecoder: true })
-			: config.architecture === 'standard'
+			: config.architecture === 'batchtopk'
+				? buildBatchtopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k })
+				: config.architecture === 'standard'
 				? buildStandardStepGraph({ dIn: config.dIn, dSae: config.dSae })
 				: buildJumpreluStepGraph({ dIn: config.dIn, dSae: config.dSae, bandwidth: config.jumpreluBandwidth });
 		const { session } = await createSession(graph, settings, log);
@@ -106,8 +118,8 @@ export class SaeTrainer {
 	}
 
 	/**
-	 * Initializes parameters: random decoder rows of norm 1 (topk, kept unit-norm) or 0.1
-	 * (standard, SAELens decoder_init_norm), encoder = decoderᵀ, zero encoder bias, and b_dec =
+	 * Initializes parameters: random decoder rows of norm 1 (topk and batchtopk, kept unit-norm)
+	 * or 0.1 (standard and jumprelu, SAELens decoder_init_norm), encoder = decoderᵀ, zero encoder bias, and b_dec =
 	 * the mean of a data sample (computed by onnxruntime).
 	 */
 	async initialize(sample: Float32Array): Promise<void> {
@@ -116,7 +128,7 @@ export class SaeTrainer {
 		const x = b.input('sample', DataType.FLOAT, ['S', d]);
 		const raw = b.op('RandomNormal', [], { shape: { kind: 'ints', value: [n, d] }, seed: { kind: 'float', value: seed }, dtype: { kind: 'int', value: DataType.FLOAT } });
 		const rowNorm = b.sqrt(b.op('ReduceSum', [b.mul(raw, raw), b.constInt64([1])], { keepdims: { kind: 'int', value: 1 } }));
-		const wDec = b.mul(b.div(raw, rowNorm), b.constFloat([this.config.architecture === 'topk' ? 1 : 0.1]));
+		const wDec = b.mul(b.div(raw, rowNorm), b.constFloat([this.keepsUnitDecoder ? 1 : 0.1]));
 		b.output(wDec, DataType.FLOAT, [n, d], 'W_dec');
 		b.output(b.transpose(wDec, [1, 0]), DataType.FLOAT, [d, n], 'W_enc');
 		b.output(b.op('ReduceMean', [x], { axes: { kind: 'ints', value: [0] }, keepdims: { kind: 'int', value: 0 } }), DataType.FLOAT, [d], 'b_dec');
@@ -193,6 +205,11 @@ export class SaeTrainer {
 			}
 			const out = await this.session.run(feeds);
 			if (out['new.threshold']) this.threshold = out['new.threshold'].data as Float32Array;
+			if (out.min_active) {
+				const minActive = (out.min_active.data as Float32Array)[0]!;
+				const rate = this.config.topkThresholdLr;
+				if (Number.isFinite(minActive)) this.batchThreshold = (1 - rate) * this.batchThreshold + rate * minActive;
+			}
 			for (const p of this.paramNames) {
 				this.params[p] = out[`new.${p}`]!.data as Float32Array;
 				this.moments[stateNames(p).m] = out[stateNames(p).newM]!.data as Float32Array;
@@ -218,6 +235,8 @@ export class SaeTrainer {
 	/** The trained SAE in SAELens's inference layout. */
 	toSae(metadata: SaeMetadata, source = 'training run'): Sae {
 		const { dIn: d, dSae: n, k, architecture } = this.config;
+		// BatchTopK is saved the way SAELens saves it: as JumpReLU with its running threshold.
+		const savedAs = architecture === 'batchtopk' ? 'jumprelu' : architecture;
 		const t = (a: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) });
 		const weights: Sae['weights'] = {
 			W_enc: t(this.params.W_enc!, [d, n]), b_enc: t(this.params.b_enc!, [n]), W_dec: t(this.params.W_dec!, [n, d]), b_dec: t(this.params.b_dec!, [d]),
@@ -226,10 +245,11 @@ export class SaeTrainer {
 			if (!this.threshold) throw new Error('no training step has run, so the JumpReLU threshold is not known yet');
 			weights.threshold = t(this.threshold, [n]);
 		}
+		if (architecture === 'batchtopk') weights.threshold = t(new Float32Array(n).fill(this.batchThreshold), [n]);
 		return {
 			source,
 			cfg: {
-				d_in: d, d_sae: n, dtype: 'float32', architecture, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', metadata,
+				d_in: d, d_sae: n, dtype: 'float32', architecture: savedAs, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', metadata,
 				...(architecture === 'topk' ? { k, rescale_acts_by_decoder_norm: false } : {}),
 			},
 			weights,

@@ -10,6 +10,7 @@ import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
 import type { AdamHyper } from './optimizerGraph';
+import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
 import { SAE_PARAMS, STEP_INPUTS, stepMetrics } from './stepGraphCommon';
 
 export interface TopkStepOptions {
@@ -51,31 +52,20 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const err = b.sub(recon, x); // [B, d]
 	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
 
-	// AuxK: the top dead latents reconstruct the (detached) residual x − recon. Only the dead
-	// columns are touched, so its cost follows the number of dead latents.
-	const deadPre = b.gather(pre, deadIndices, 1); // [B, nd]
-	const [auxValues, auxLocal] = b.node('TopK', [deadPre, kAux], { axis: int(-1), largest: int(1), sorted: int(0) }, 2) as [Value, Value];
-	const deadZeros = b.op('ConstantOfShape', [b.shape(deadPre)]);
-	const auxActs = b.op('ScatterElements', [deadZeros, auxLocal, auxValues], { axis: int(1) }); // [B, nd]
-	const auxChosen = b.op('ScatterElements', [deadZeros, auxLocal, b.op('Expand', [b.constFloat([1]), b.shape(auxValues)])], { axis: int(1) });
-	const deadRows = b.gather(wDec, deadIndices); // [nd, d]
-	const auxRecon = b.add(b.matMul(auxActs, deadRows), bDec); // [B, d]
-	const auxErr = b.add(auxRecon, err); // aux_recon − (x − recon)
-	const aux = b.mul(auxScale, b.div(b.op('ReduceSum', [b.mul(auxErr, auxErr)], { keepdims: int(0) }), batch));
-	const loss = b.add(mse, aux);
+	const aux = auxk(b, { pre, wDec, bDec, err, deadIndices, kAux, auxScale, batch });
+	const loss = b.add(mse, aux.loss);
 
 	// --- backward (closed form, sparse) ----------------------------------------------------
 	const two = b.constFloat([2]);
 	const gRecon = b.div(b.mul(err, two), batch); // ∂mse/∂recon [B, d]
-	const gAux = b.div(b.mul(b.mul(auxErr, two), auxScale), batch); // ∂aux/∂aux_recon [B, d]
 	// ∂/∂acts = rows · g; the ReLU passes it where the value was positive.
 	const gActs = b.mul(rowDots(b, rows, gRecon), b.cast(b.op('Greater', [topValues, b.constFloat([0])]), DataType.FLOAT)); // [B, k]
-	const gDeadPre = b.mul(b.matMul(gAux, b.transpose(deadRows, [1, 0])), auxChosen); // [B, nd]
+	const { gAuxRecon: gAux, gDeadPre } = aux;
 
 	// Decoder rows: each active (token, latent) pair adds act · g to its row; dead rows get auxActsᵀ · gAux.
 	const gWDec = b.add(
 		scatterRows(b, n, d, topIndices, outer(b, acts, gRecon, d)),
-		scatterRows(b, n, d, deadIndices, b.matMul(b.transpose(auxActs, [1, 0]), gAux)),
+		scatterRows(b, n, d, deadIndices, aux.gDeadRows),
 	); // [n, d]
 	// Encoder: the pre-activation gradient is nonzero only at the chosen and the dead latents.
 	const gWEncT = b.add(
@@ -104,7 +94,7 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	});
 
 	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, k]
-	stepMetrics(b, { x, err, loss, mse, sparsityLoss: aux, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, topIndices, firing), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
+	stepMetrics(b, { x, err, loss, mse, sparsityLoss: aux.loss, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, topIndices, firing), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
 	return b.build({ trainer: 'topk', k: String(k) });
 }
 
@@ -123,21 +113,4 @@ function rowDots(b: GraphBuilder, rows: Value, g: Value): Value {
 function outer(b: GraphBuilder, weights: Value, v: Value, d: number): Value {
 	const pairs = b.mul(b.unsqueeze(weights, [2]), b.unsqueeze(v, [1])); // [B, k, d]
 	return b.reshape(pairs, [-1, d]);
-}
-
-/** Adds row updates [m, d] into an [n, d] zero matrix at their latent indices (duplicates accumulate). */
-function scatterRows(b: GraphBuilder, n: number, d: number, indices: Value, updates: Value): Value {
-	const zeros = b.op('ConstantOfShape', [b.constInt64([n, d])]);
-	return b.op('ScatterND', [zeros, b.reshape(indices, [-1, 1]), updates], { reduction: { kind: 'string', value: 'add' } });
-}
-
-/** Adds values into an [n] zero vector at their latent indices (duplicates accumulate). */
-function scatterVector(b: GraphBuilder, n: number, indices: Value, values: Value): Value {
-	const zeros = b.op('ConstantOfShape', [b.constInt64([n])]);
-	return b.op('ScatterND', [zeros, b.reshape(indices, [-1, 1]), b.reshape(values, [-1])], { reduction: { kind: 'string', value: 'add' } });
-}
-
-/** L2 norm of each row of [n, d], kept as [n, 1]. */
-function rowNorms(b: GraphBuilder, m: Value): Value {
-	return b.sqrt(b.op('ReduceSum', [b.mul(m, m), b.constInt64([1])], { keepdims: int(1) }));
 }

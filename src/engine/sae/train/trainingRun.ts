@@ -48,7 +48,7 @@ function saveCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Arr
 	}
 	tensors.steps_since_fired = { dtype: 'U8', shape: [trainer.stepsSinceFired.byteLength], data: new Uint8Array(trainer.stepsSinceFired.buffer.slice(0)) };
 	tensors.fire_counts = { dtype: 'F64', shape: [fireCounts.length], data: new Uint8Array(fireCounts.buffer.slice(0)) };
-	writeAtomic(path.join(out, CHECKPOINT), encodeSafetensors(tensors, { step: String(trainer.step), tokens_seen: String(tokensSeen) }));
+	writeAtomic(path.join(out, CHECKPOINT), encodeSafetensors(tensors, { step: String(trainer.step), tokens_seen: String(tokensSeen), batch_threshold: String(trainer.batchThreshold) }));
 }
 
 function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array): number {
@@ -71,6 +71,7 @@ function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Arr
 	const counts = get('fire_counts');
 	fireCounts.set(new Float64Array(counts.buffer, counts.byteOffset, counts.byteLength / 8));
 	trainer.step = Number(metadata.step);
+	trainer.batchThreshold = Number(metadata.batch_threshold ?? 0);
 	return Number(metadata.tokens_seen);
 }
 

@@ -1,0 +1,94 @@
+// One BatchTopK SAE training step as a single onnxruntime graph: the k·B largest ReLU
+// activations across the whole batch are kept (so tokens get a variable number of latents,
+// k on average), AuxK on dead latents, and a closed-form backward over those P = k·B
+// (token, latent) pairs only. Unit-norm decoder rows. The smallest kept activation is emitted
+// so the trainer can keep SAELens's running threshold, which becomes the JumpReLU threshold
+// the SAE is saved with.
+//
+// Shapes: B tokens per batch, d = d_in, n = d_sae, P = k·B pairs.
+
+import { DataType } from '../../onnx/onnxProto';
+import { GraphBuilder } from '../../onnx/graphBuilder';
+import type { Value } from '../../onnx/graphBuilder';
+import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
+import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
+import type { AdamHyper } from './optimizerGraph';
+import { SAE_PARAMS, STEP_INPUTS, stepMetrics } from './stepGraphCommon';
+
+export interface BatchtopkStepOptions {
+	dIn: number;
+	dSae: number;
+	/** Mean active latents per token. */
+	k: number;
+	adam?: AdamHyper;
+	maxGradNorm?: number;
+	outputGradients?: boolean;
+}
+
+const int = (value: number) => ({ kind: 'int' as const, value });
+
+export function buildBatchtopkStepGraph(o: BatchtopkStepOptions): Buffer {
+	const b = new GraphBuilder('batchtopk_train_step');
+	const { dIn: d, dSae: n, k } = o;
+	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
+	const wEnc = b.input('W_enc', DataType.FLOAT, [d, n]);
+	const bEnc = b.input('b_enc', DataType.FLOAT, [n]);
+	const wDec = b.input('W_dec', DataType.FLOAT, [n, d]);
+	const bDec = b.input('b_dec', DataType.FLOAT, [d]);
+	const step = b.input(STEP_INPUTS.step, DataType.FLOAT, []);
+	const lr = b.input(STEP_INPUTS.lr, DataType.FLOAT, []);
+	const deadIndices = b.input(STEP_INPUTS.deadIndices, DataType.INT64, ['nd']);
+	const kAux = b.input(STEP_INPUTS.kAux, DataType.INT64, [1]);
+	const auxScale = b.input(STEP_INPUTS.auxScale, DataType.FLOAT, []);
+	const batchInt = b.gather(b.shape(x), b.constInt64([0]));
+	const batch = b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT);
+
+	// --- forward -------------------------------------------------------------------------
+	const xc = b.sub(x, bDec);
+	const pre = b.linear(xc, wEnc, bEnc); // [B, n]
+	const flat = b.reshape(b.op('Relu', [pre]), [-1]); // [B·n]
+	const [values, flatIndex] = b.node('TopK', [flat, b.mul(batchInt, b.constInt64([k]))], { axis: int(-1), largest: int(1), sorted: int(0) }, 2) as [Value, Value]; // [P]
+	const row = b.div(flatIndex, b.constInt64([n], [])); // token of each pair
+	const col = b.op('Mod', [flatIndex, b.constInt64([n], [])]); // latent of each pair
+	const decRows = b.gather(wDec, col); // [P, d]
+	const zerosBd = b.op('ConstantOfShape', [b.shape(x)]);
+	const scatterTokens = (updates: Value) => b.op('ScatterND', [zerosBd, b.unsqueeze(row, [1]), updates], { reduction: { kind: 'string', value: 'add' } }); // [P, d] → [B, d]
+	const recon = b.add(scatterTokens(b.mul(b.unsqueeze(values, [1]), decRows)), bDec);
+	const err = b.sub(recon, x);
+	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
+	const aux = auxk(b, { pre, wDec, bDec, err, deadIndices, kAux, auxScale, batch });
+	const loss = b.add(mse, aux.loss);
+
+	// --- backward over the P pairs --------------------------------------------------------
+	const gRecon = b.div(b.mul(err, b.constFloat([2])), batch); // [B, d]
+	const gAtPairs = b.gather(gRecon, row); // [P, d]
+	const active = b.cast(b.op('Greater', [values, b.constFloat([0])]), DataType.FLOAT); // [P]
+	const gValues = b.mul(b.op('ReduceSum', [b.mul(decRows, gAtPairs), b.constInt64([1])], { keepdims: int(0) }), active); // [P]
+	const gWDec = b.add(scatterRows(b, n, d, col, b.mul(b.unsqueeze(values, [1]), gAtPairs)), scatterRows(b, n, d, deadIndices, aux.gDeadRows));
+	const xAtPairs = b.gather(xc, row); // [P, d]
+	const gWEncT = b.add(
+		scatterRows(b, n, d, col, b.mul(b.unsqueeze(gValues, [1]), xAtPairs)),
+		scatterRows(b, n, d, deadIndices, b.matMul(b.transpose(aux.gDeadPre, [1, 0]), xc)),
+	);
+	const gWEnc = b.transpose(gWEncT, [1, 0]);
+	const gBEnc = b.add(scatterVector(b, n, col, gValues), scatterVector(b, n, deadIndices, b.op('ReduceSum', [aux.gDeadPre, b.constInt64([0])], { keepdims: int(0) })));
+	const wEncT = b.transpose(wEnc, [1, 0]); // [n, d]
+	const gXc = b.add(scatterTokens(b.mul(b.unsqueeze(gValues, [1]), b.gather(wEncT, col))), b.matMul(aux.gDeadPre, b.gather(wEncT, deadIndices)));
+	const gBDec = b.op('ReduceSum', [b.sub(b.add(gRecon, aux.gAuxRecon), gXc), b.constInt64([0])], { keepdims: int(0) });
+
+	// --- optimizer -----------------------------------------------------------------------
+	const grads = [gWEnc, gBEnc, gWDec, gBDec];
+	const dims = [[d, n], [n], [n, d], [d]];
+	const { clipped, norm } = clipGradients(b, grads, o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
+	SAE_PARAMS.forEach((param, i) => {
+		let updated = adamUpdate(b, param, clipped[i]!, dims[i]!, step, lr, o.adam ?? SAELENS_ADAM);
+		if (param === 'W_dec') updated = b.div(updated, rowNorms(b, updated));
+		b.output(updated, DataType.FLOAT, dims[i]!, `new.${param}`);
+		if (o.outputGradients) b.output(grads[i]!, DataType.FLOAT, dims[i]!, `grad.${param}`);
+	});
+	// The smallest positive kept activation, for the running JumpReLU threshold.
+	const positiveOrInf = b.op('Where', [b.op('Greater', [values, b.constFloat([0])]), values, b.constFloat([Infinity])]);
+	b.output(b.op('ReduceMin', [positiveOrInf], { keepdims: int(0) }), DataType.FLOAT, [], 'min_active');
+	stepMetrics(b, { x, err, loss, mse, sparsityLoss: aux.loss, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, col, active), l0Sum: b.op('ReduceSum', [active], { keepdims: int(0) }) });
+	return b.build({ trainer: 'batchtopk', k: String(k) });
+}
