@@ -20,7 +20,7 @@ Usage:
       The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz).
   feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|batchtopk|standard|jumprelu
       --d-sae N (--k K | --l1 C | --l0 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S]
-      [--resume] [--json] [--context-size T] [--buffer-rows R]
+      [--resume] [--json] [--context-size T] [--buffer-rows R] [--exclude-special-tokens]
       Train a TopK or BatchTopK (AuxK), ReLU + L1 or JumpReLU (L0, straight-through) SAE;
       BatchTopK is saved as JumpReLU with its running threshold, as SAELens does. Writes
       run.json, metrics.jsonl, a checkpoint and the SAE in SAELens format to DIR. Ctrl-C stops
@@ -71,6 +71,7 @@ const OPTIONS = {
 	resume: { type: 'boolean' },
 	'context-size': { type: 'string' },
 	'buffer-rows': { type: 'string' },
+	'exclude-special-tokens': { type: 'boolean' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

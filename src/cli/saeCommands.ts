@@ -105,12 +105,12 @@ async function trainingSource(modelArg: string | undefined, values: CliValues, s
 	const model = LanguageModel.load(modelArg, settings, log);
 	const contextSize = intOption(values['context-size'], 'context-size', Math.min(128, model.cfg.nCtx), 2);
 	const source = await ModelActivationStore.create(model, corpusDocuments(values.corpus), {
-		hookName: values.hook, contextSize, prependBos: true, batchContexts: 8,
+		hookName: values.hook, contextSize, prependBos: true, batchContexts: 8, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
 		bufferRows: intOption(values['buffer-rows'], 'buffer-rows', 65536, 2), seed: intOption(values.seed, 'seed', 0),
 	});
 	const metadata: SaeMetadata = {
 		model_name: model.name, model_class_name: 'FeatureLens', hook_name: values.hook, hook_head_index: null,
-		context_size: contextSize, prepend_bos: true, dataset_path: values.corpus,
+		context_size: contextSize, prepend_bos: true, dataset_path: values.corpus, exclude_special_tokens: values['exclude-special-tokens'] ?? false,
 		// Feature Lens reads the raw (unprocessed) residual stream; say so for SAELens users.
 		model_from_pretrained_kwargs: { center_writing_weights: false, fold_ln: false },
 	};

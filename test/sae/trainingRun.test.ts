@@ -67,6 +67,18 @@ describe('training runs', () => {
 		assert.ok(inFirst < 10, `the first 31 served rows are mixed (${inFirst} from window 0)`);
 	});
 
+	it('with excludeSpecialTokens, EOS positions between documents are left out', async () => {
+		const docs = () => ['def a(): pass', 'def b(): pass', 'x = 1'];
+		const options = { hookName: HOOK, contextSize: 8, prependBos: true, bufferRows: 64, batchContexts: 4, seed: 1 };
+		const all = await ModelActivationStore.create(model, docs, options);
+		const without = await ModelActivationStore.create(model, docs, { ...options, excludeSpecialTokens: true });
+		// Both filled 64 rows; the filtered one skipped the EOS (id 0) separators on the way.
+		assert.equal(all.produced, 64);
+		assert.equal(without.produced, 64);
+		assert.equal(all.skippedSpecial, 0);
+		assert.ok(without.skippedSpecial >= 3, `skipped ${without.skippedSpecial}`);
+	});
+
 	it('trains into a run folder whose SAE loads in SAELens format and runs on the model', async () => {
 		const out = path.join(tmp, 'run');
 		const steps: number[] = [];

@@ -18,6 +18,8 @@ export interface StoreOptions {
 	bufferRows: number;
 	/** Context windows per model forward. */
 	batchContexts: number;
+	/** Leave out positions holding special tokens (BOS/EOS), as SAELens exclude_special_tokens. */
+	excludeSpecialTokens?: boolean;
 	seed: number;
 }
 
@@ -29,16 +31,21 @@ export class ModelActivationStore implements ActivationSource {
 	private readonly random: () => number;
 	private tokenStream: AsyncIterator<number[]>;
 	private readonly bos: number | undefined;
+	private readonly special: ReadonlySet<number>;
 	/** Tokens of activations produced so far (one corpus pass may be less than a training run). */
 	produced = 0;
 	/** Completed passes over the corpus. */
 	epochs = 0;
+	/** Special-token positions left out (with excludeSpecialTokens). */
+	skippedSpecial = 0;
 
 	private constructor(private readonly model: LanguageModel, private readonly documents: () => Iterable<string>, private readonly options: StoreOptions, dIn: number) {
 		this.dIn = dIn;
 		this.buffer = new Float32Array(options.bufferRows * dIn);
 		this.random = seededRandom(options.seed);
 		this.bos = options.prependBos ? model.cfg.bosTokenId : undefined;
+		const specialIds = [model.cfg.bosTokenId, ...model.cfg.eosTokenIds].filter((id): id is number => id !== undefined);
+		this.special = new Set(options.excludeSpecialTokens ? specialIds : []);
 		this.tokenStream = corpusWindows(model, documents, options.contextSize, options.prependBos);
 	}
 
@@ -99,6 +106,10 @@ export class ModelActivationStore implements ActivationSource {
 			const seq = batch[0]!.length;
 			for (let b = 0; b < batch.length && next < slots.length; b++) {
 				for (let t = skip; t < seq && next < slots.length; t++) {
+					if (this.special.has(batch[b]![t]!)) {
+						this.skippedSpecial++;
+						continue;
+					}
 					const slot = slots[next++]!;
 					this.buffer.set(act.subarray((b * seq + t) * this.dIn, (b * seq + t + 1) * this.dIn), slot * this.dIn);
 					this.produced++;
