@@ -1,44 +1,63 @@
-// `feature-lens demo` (`npm run demo`): the embedded demo model at work on a Python snippet.
+// `feature-lens demo` (`npm run demo`): the embedded demo model and SAE at work on a Python
+// snippet: the strongest dictionary features on every token, the SAE's evaluation on the demo
+// corpus, and a few greedy completions.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
-import { DEMO_MODEL } from '../engine/models/modelPaths';
-import { argmax } from '../engine/models/sampling';
+import { DEMO_MODEL, demoModelDir } from '../engine/models/modelPaths';
+import { evaluateSae } from '../engine/sae/evaluate';
+import { inspectText } from '../engine/sae/inspect';
+import { loadSae } from '../engine/sae/saeFormat';
+import { SaeRunner } from '../engine/sae/saeRunner';
+import { DEMO_CORPUS, corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
 import type { CliValues } from './main';
 import { sessionSettings } from './modelCommands';
 
 const SNIPPET = `import os
 
 def read_lines(path):
+    # one stripped line per entry
     with open(path) as f:
         return [line.rstrip() for line in f]
 `;
 
 const PROMPTS = ['def __init__(self', 'import os\nimport ', 'for i in range('];
 
+/** The demo SAE shipped with the demo model. */
+export function demoSaeDir(): string {
+	return path.join(demoModelDir(), 'saes', 'blocks.2.hook_resid_pre');
+}
+
 export async function demoCommand(values: CliValues): Promise<void> {
 	const t0 = performance.now();
-	const model = LanguageModel.load(DEMO_MODEL, sessionSettings(values), (m) => process.stderr.write(`${m}\n`));
+	const settings = sessionSettings(values);
+	const log = (m: string) => process.stderr.write(`${m}\n`);
+	const model = LanguageModel.load(DEMO_MODEL, settings, log);
 	const tokenizer = model.tokenizer!;
 	const { cfg } = model;
 	const out = (s: string): boolean => process.stdout.write(s);
 	out(`Feature Lens demo — model ${model.dir}\n`);
-	out(`  ${cfg.modelType}: ${cfg.nLayers} layers, d_model ${cfg.dModel}, ${cfg.nHeads} heads, vocab ${cfg.dVocab}, context ${cfg.nCtx}\n`);
-	out(`  ${model.hookPoints.length} hook points, e.g. blocks.${cfg.nLayers >> 1}.hook_resid_post\n\n`);
+	out(`  ${cfg.modelType}: ${cfg.nLayers} layers, d_model ${cfg.dModel}, ${cfg.nHeads} heads, vocab ${cfg.dVocab}, context ${cfg.nCtx}\n\n`);
 
-	const tokens = await tokenizer.encode(SNIPPET);
-	const hook = `blocks.${cfg.nLayers >> 1}.hook_resid_post`;
-	const result = await model.forward({ ids: [tokens.map((t) => t.id)], hooks: [hook], logits: 'all' });
-	const logits = result.logits!.data as Float32Array;
-	let correct = 0;
-	out('Next-token predictions on a snippet (token → model\'s top guess for the next one):\n');
-	for (let i = 0; i < tokens.length; i++) {
-		const guess = argmax(logits.subarray(i * cfg.dVocab, (i + 1) * cfg.dVocab));
-		const hit = i + 1 < tokens.length && guess === tokens[i + 1]!.id;
-		if (hit) correct++;
-		out(`  ${JSON.stringify(tokens[i]!.text).padEnd(14)} [${tokens[i]!.start},${tokens[i]!.end})  → ${JSON.stringify(await tokenizer.decode([guess])).padEnd(12)}${hit ? ' ✓' : ''}\n`);
+	if (fs.existsSync(demoSaeDir())) {
+		const sae = loadSae(demoSaeDir());
+		const runner = SaeRunner.forModel(sae, model, settings, log);
+		out(`SAE ${path.relative(model.dir, demoSaeDir())}: ${sae.cfg.architecture}${sae.cfg.k ? ` k=${sae.cfg.k}` : ''}, d_sae ${sae.cfg.d_sae}, at ${runner.hookName}\n`);
+		out('Top features on each token of a snippet ([feature] activation):\n');
+		for (const t of await inspectText(model, runner, SNIPPET, { topFeatures: 3 })) {
+			const features = t.features.map(([i, a]) => `[${i}] ${a.toFixed(2)}`).join('  ');
+			out(`  ${JSON.stringify(t.text).padEnd(14)} ${features || '—'}\n`);
+		}
+		const metrics = await evaluateSae(model, runner, corpusWindows(model, corpusDocuments(DEMO_CORPUS), 128), { tokens: 8192, contextSize: 128, batchContexts: 8 });
+		out(`\nEvaluation on ${metrics.tokens} demo-corpus tokens: L0 ${metrics.l0.toFixed(1)}, explained variance ${metrics.explained_variance.toFixed(3)}, `
+			+ `CE loss ${metrics.ce_loss_without_sae.toFixed(3)} clean / ${metrics.ce_loss_with_sae.toFixed(3)} with SAE / ${metrics.ce_loss_with_ablation.toFixed(3)} ablated `
+			+ `(CE-loss score ${metrics.ce_loss_score.toFixed(3)}), dead ${(100 * metrics.dead_fraction).toFixed(1)}%\n\n`);
+		await runner.dispose();
+	} else {
+		out(`(no demo SAE at ${demoSaeDir()})\n\n`);
 	}
-	out(`  top-1 accuracy ${correct}/${tokens.length - 1}; ${hook} has shape [${result.hooks[hook]!.dims.slice(1).join(', ')}]\n\n`);
 
 	out('Greedy completions (40 tokens):\n');
 	for (const prompt of PROMPTS) {
@@ -47,6 +66,6 @@ export async function demoCommand(values: CliValues): Promise<void> {
 		for await (const t of generate(model, ids, { maxNewTokens: 40, temperature: 0 })) generated.push(t.id);
 		out(`--- ${JSON.stringify(prompt)}\n${prompt}${await tokenizer.decode(generated)}\n`);
 	}
-	out(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s (SAE features arrive with the demo SAE)\n`);
+	out(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 	await model.dispose();
 }
