@@ -4,10 +4,15 @@
 import * as ort from 'onnxruntime-node';
 import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
-	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, LoadModelRequest,
-	LogNotification, RunRequest, ShutdownRequest,
+	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
+	LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest,
 } from '../protocol/engineProtocol';
-import type { GenerateParams, GenerateResult, InitializeParams, LogLevel, ModelInfo, RunParams, RunResult } from '../protocol/engineProtocol';
+import type {
+	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
+} from '../protocol/engineProtocol';
+import { InspectCancelled, inspectText } from './sae/inspect';
+import { loadSae } from './sae/saeFormat';
+import { SaeRunner } from './sae/saeRunner';
 import { GenerationCancelled, generate } from './models/generate';
 import { LanguageModel } from './models/languageModel';
 import { tokensFor } from './models/textInput';
@@ -32,6 +37,10 @@ console.error = (...args: unknown[]) => log('error', args.map(String).join(' '))
 
 let settings: SessionSettings = defaultSessionSettings;
 let model: LanguageModel | undefined;
+let sae: SaeRunner | undefined;
+
+/** JSON-RPC's "request cancelled" code, so clients can tell a cancel from a failure. */
+const REQUEST_CANCELLED = -32800;
 
 /** Runs a handler while reporting the engine busy, turning thrown errors into clear responses. */
 async function busy<T>(what: string, work: () => Promise<T>): Promise<T> {
@@ -61,6 +70,8 @@ connection.onRequest(InitializeRequest, (params: InitializeParams) => {
 
 connection.onRequest(LoadModelRequest, ({ model: name }) => busy(`loading ${name}`, async (): Promise<ModelInfo> => {
 	const next = LanguageModel.load(name, settings, (m) => log('info', m));
+	await sae?.dispose();
+	sae = undefined;
 	await model?.dispose();
 	model = next;
 	const { cfg } = next;
@@ -102,7 +113,7 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 			await new Promise((resolve) => setImmediate(resolve));
 		}
 	} catch (err) {
-		if (err instanceof GenerationCancelled) throw new ResponseError(-32800, 'generation cancelled');
+		if (err instanceof GenerationCancelled) throw new ResponseError(REQUEST_CANCELLED, 'generation cancelled');
 		throw err;
 	} finally {
 		subscription.dispose();
@@ -111,7 +122,40 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 	return { ids, text: m.tokenizer ? await m.tokenizer.decode(ids) : '', stopReason };
 }));
 
+connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async (): Promise<SaeInfo> => {
+	const m = currentModel();
+	const runner = SaeRunner.forModel(loadSae(path), m, settings, (message) => log('info', message));
+	await sae?.dispose();
+	sae = runner;
+	const { cfg } = runner.sae;
+	log('info', `loaded SAE ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}`);
+	return { source: path, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name };
+}));
+
+connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) => busy('inspecting', async (): Promise<InspectResult> => {
+	const m = currentModel();
+	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
+	const runner = sae;
+	const abort = new AbortController();
+	const subscription = token.onCancellationRequested(() => abort.abort());
+	try {
+		const tokens = await inspectText(m, runner, params.text, {
+			topFeatures: params.topFeatures,
+			signal: abort.signal,
+			onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
+		});
+		return { hookName: runner.hookName, tokens };
+	} catch (err) {
+		if (err instanceof InspectCancelled) throw new ResponseError(REQUEST_CANCELLED, 'inspection cancelled');
+		throw err;
+	} finally {
+		subscription.dispose();
+	}
+}));
+
 connection.onRequest(ShutdownRequest, async () => {
+	await sae?.dispose();
+	sae = undefined;
 	await model?.dispose();
 	model = undefined;
 });

@@ -83,6 +83,37 @@ export interface GenerateResult {
 	stopReason: 'eos' | 'maxTokens' | 'context';
 }
 
+export interface SaeInfo {
+	/** The folder or .npz file it was loaded from. */
+	source: string;
+	architecture: string;
+	hookName: string;
+	dIn: number;
+	dSae: number;
+	/** TopK's k, when it has one. */
+	k?: number;
+	/** Where the SAE says it was trained. */
+	modelName?: string;
+}
+
+export interface InspectParams {
+	text: string;
+	/** Strongest features kept per token. */
+	topFeatures: number;
+	/** Correlates `InspectProgressNotification`s with this request. */
+	requestId: string;
+}
+
+export interface InspectedTokenInfo extends TokenInfo {
+	/** [featureIndex, activation], strongest first; only features that fired. */
+	features: [number, number][];
+}
+
+export interface InspectResult {
+	hookName: string;
+	tokens: InspectedTokenInfo[];
+}
+
 export type EngineActivity = { state: 'idle' } | { state: 'busy'; what: string };
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -98,6 +129,15 @@ export const RunRequest = new RequestType<RunParams, RunResult, void>('model/run
 
 /** Host → engine: generates from a prompt, streaming tokens by `GenerateTokenNotification`; cancellable. */
 export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, void>('model/generate');
+
+/** Host → engine: loads an SAE (SAELens folder or Gemma Scope params.npz) for the current model, checking that it fits. */
+export const LoadSaeRequest = new RequestType<{ path: string }, SaeInfo, void>('sae/load');
+
+/** Host → engine: the strongest SAE features on every token of a text, in context windows; cancellable. */
+export const InspectRequest = new RequestType<InspectParams, InspectResult, void>('sae/inspect');
+
+/** Engine → host: tokens inspected so far, so long inspections show progress. */
+export const InspectProgressNotification = new NotificationType<{ requestId: string; done: number; total: number }>('sae/inspectProgress');
 
 /** Host → engine: releases sessions so the process can exit cleanly. */
 export const ShutdownRequest = new RequestType0<void, void>('engine/shutdown');

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { EngineProcess } from '../../src/extension/engineProcess';
 import type { EngineState } from '../../src/extension/engineProcess';
-import { GenerateRequest, GenerateTokenNotification, LoadModelRequest, RunRequest } from '../../src/protocol/engineProtocol';
+import { GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelRequest, LoadSaeRequest, RunRequest } from '../../src/protocol/engineProtocol';
 import { fixtureModel } from '../helpers';
 
 const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
@@ -58,6 +58,26 @@ describe('engine process', () => {
 		const cancel = new CancellationTokenSource();
 		const sub2 = running.connection.onNotification(GenerateTokenNotification, (t) => { if (t.requestId === 'g2' && t.id >= 0) cancel.cancel(); });
 		await assert.rejects(engine.request(GenerateRequest, { requestId: 'g2', ids: [5, 6, 7], maxNewTokens: 40, temperature: 0 }, cancel.token), /cancelled/);
+		sub.dispose();
+		sub2.dispose();
+	});
+
+	it('loads an SAE, inspects text with exact offsets and progress, and cancels a long inspection', async () => {
+		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
+		await assert.rejects(engine.request(LoadSaeRequest, { path: '/nonexistent/sae' }), /nonexistent/);
+		const info = await engine.request(LoadSaeRequest, { path: path.join(__dirname, '..', 'fixtures', 'sae', 'topk-v6') });
+		assert.equal(info.hookName, 'blocks.1.hook_resid_post');
+		const running = await engine.ensureStarted();
+		const progress: number[] = [];
+		const sub = running.connection.onNotification(InspectProgressNotification, (p) => { if (p.requestId === 'i1') progress.push(p.done); });
+		const text = 'def f(self):\n    return self.value  # 😀 done\n'.repeat(6);
+		const result = await engine.request(InspectRequest, { text, topFeatures: 3, requestId: 'i1' });
+		assert.equal(result.tokens.at(-1)!.end, text.length);
+		assert.ok(result.tokens.every((t) => text.slice(t.start, t.end) === t.text && t.features.length <= 3));
+		assert.ok(progress.length >= 2 && progress.at(-1) === result.tokens.length, `progress ${progress}`);
+		const cancel = new CancellationTokenSource();
+		const sub2 = running.connection.onNotification(InspectProgressNotification, (p) => { if (p.requestId === 'i2') cancel.cancel(); });
+		await assert.rejects(engine.request(InspectRequest, { text: text.repeat(20), topFeatures: 3, requestId: 'i2' }, cancel.token), /cancelled/);
 		sub.dispose();
 		sub2.dispose();
 	});
