@@ -11,18 +11,12 @@ import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
-import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
-import type { AdamHyper } from './optimizerGraph';
-import { SAE_PARAMS, STEP_INPUTS, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, auxkInputs, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import type { StepGraphOptions } from './stepGraphCommon';
 
-export interface BatchtopkStepOptions {
-	dIn: number;
-	dSae: number;
+export interface BatchtopkStepOptions extends StepGraphOptions {
 	/** Mean active latents per token. */
 	k: number;
-	adam?: AdamHyper;
-	maxGradNorm?: number;
-	outputGradients?: boolean;
 }
 
 const int = (value: number) => ({ kind: 'int' as const, value });
@@ -30,18 +24,10 @@ const int = (value: number) => ({ kind: 'int' as const, value });
 export function buildBatchtopkStepGraph(o: BatchtopkStepOptions): Buffer {
 	const b = new GraphBuilder('batchtopk_train_step');
 	const { dIn: d, dSae: n, k } = o;
-	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
-	const wEnc = b.input('W_enc', DataType.FLOAT, [d, n]);
-	const bEnc = b.input('b_enc', DataType.FLOAT, [n]);
-	const wDec = b.input('W_dec', DataType.FLOAT, [n, d]);
-	const bDec = b.input('b_dec', DataType.FLOAT, [d]);
-	const step = b.input(STEP_INPUTS.step, DataType.FLOAT, []);
-	const lr = b.input(STEP_INPUTS.lr, DataType.FLOAT, []);
-	const deadIndices = b.input(STEP_INPUTS.deadIndices, DataType.INT64, ['nd']);
-	const kAux = b.input(STEP_INPUTS.kAux, DataType.INT64, [1]);
-	const auxScale = b.input(STEP_INPUTS.auxScale, DataType.FLOAT, []);
+	const inputs = stepInputs(b, d, n);
+	const { x, wEnc, bEnc, wDec, bDec, batch } = inputs;
+	const { deadIndices, kAux, auxScale } = auxkInputs(b);
 	const batchInt = b.gather(b.shape(x), b.constInt64([0]));
-	const batch = b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT);
 
 	// --- forward -------------------------------------------------------------------------
 	const xc = b.sub(x, bDec);
@@ -77,15 +63,12 @@ export function buildBatchtopkStepGraph(o: BatchtopkStepOptions): Buffer {
 	const gBDec = b.op('ReduceSum', [b.sub(b.add(gRecon, aux.gAuxRecon), gXc), b.constInt64([0])], { keepdims: int(0) });
 
 	// --- optimizer -----------------------------------------------------------------------
-	const grads = [gWEnc, gBEnc, gWDec, gBDec];
-	const dims = [[d, n], [n], [n, d], [d]];
-	const { clipped, norm } = clipGradients(b, grads, o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
-	SAE_PARAMS.forEach((param, i) => {
-		let updated = adamUpdate(b, param, clipped[i]!, dims[i]!, step, lr, o.adam ?? SAELENS_ADAM);
-		if (param === 'W_dec') updated = b.div(updated, rowNorms(b, updated));
-		b.output(updated, DataType.FLOAT, dims[i]!, `new.${param}`);
-		if (o.outputGradients) b.output(grads[i]!, DataType.FLOAT, dims[i]!, `grad.${param}`);
-	});
+	const norm = optimize(b, inputs, [
+		{ name: 'W_enc', grad: gWEnc, dims: [d, n] },
+		{ name: 'b_enc', grad: gBEnc, dims: [n] },
+		{ name: 'W_dec', grad: gWDec, dims: [n, d], after: (w) => b.div(w, rowNorms(b, w)) },
+		{ name: 'b_dec', grad: gBDec, dims: [d] },
+	], o);
 	// The smallest positive kept activation, for the running JumpReLU threshold.
 	const positiveOrInf = b.op('Where', [b.op('Greater', [values, b.constFloat([0])]), values, b.constFloat([Infinity])]);
 	b.output(b.op('ReduceMin', [positiveOrInf], { keepdims: int(0) }), DataType.FLOAT, [], 'min_active');

@@ -8,18 +8,12 @@
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
-import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
-import type { AdamHyper } from './optimizerGraph';
-import { STEP_INPUTS, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, auxkInputs, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import type { StepGraphOptions } from './stepGraphCommon';
 
-export interface JumpreluStepOptions {
-	dIn: number;
-	dSae: number;
+export interface JumpreluStepOptions extends StepGraphOptions {
 	/** Width of the rectangle kernel of the threshold's pseudo-derivative (SAELens jumprelu_bandwidth). */
 	bandwidth: number;
-	adam?: AdamHyper;
-	maxGradNorm?: number;
-	outputGradients?: boolean;
 }
 
 export const JUMPRELU_PARAMS = ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'log_threshold'] as const;
@@ -29,16 +23,10 @@ const int = (value: number) => ({ kind: 'int' as const, value });
 export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 	const b = new GraphBuilder('jumprelu_train_step');
 	const { dIn: d, dSae: n } = o;
-	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
-	const wEnc = b.input('W_enc', DataType.FLOAT, [d, n]);
-	const bEnc = b.input('b_enc', DataType.FLOAT, [n]);
-	const wDec = b.input('W_dec', DataType.FLOAT, [n, d]);
-	const bDec = b.input('b_dec', DataType.FLOAT, [d]);
+	const inputs = stepInputs(b, d, n);
+	const { x, wEnc, bEnc, wDec, bDec, batch } = inputs;
 	const logThreshold = b.input('log_threshold', DataType.FLOAT, [n]);
-	const step = b.input(STEP_INPUTS.step, DataType.FLOAT, []);
-	const lr = b.input(STEP_INPUTS.lr, DataType.FLOAT, []);
 	const l0Coefficient = b.input(STEP_INPUTS.l0Coefficient, DataType.FLOAT, []);
-	const batch = b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT);
 	const colSum = (v: Value) => b.op('ReduceSum', [v, b.constInt64([0])], { keepdims: int(0) });
 
 	// --- forward -------------------------------------------------------------------------
@@ -72,16 +60,14 @@ export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 	const gBDec = colSum(b.sub(gRecon, gXc));
 
 	// --- optimizer -----------------------------------------------------------------------
-	const grads: Value[] = [gWEnc, gBEnc, gWDec, gBDec, gLogThreshold];
-	const dims = [[d, n], [n], [n, d], [d], [n]];
-	const { clipped, norm } = clipGradients(b, grads, o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
-	JUMPRELU_PARAMS.forEach((param, i) => {
-		const updated = adamUpdate(b, param, clipped[i]!, dims[i]!, step, lr, o.adam ?? SAELENS_ADAM);
-		b.output(updated, DataType.FLOAT, dims[i]!, `new.${param}`);
+	const norm = optimize(b, inputs, [
+		{ name: 'W_enc', grad: gWEnc, dims: [d, n] },
+		{ name: 'b_enc', grad: gBEnc, dims: [n] },
+		{ name: 'W_dec', grad: gWDec, dims: [n, d] },
+		{ name: 'b_dec', grad: gBDec, dims: [d] },
 		// SAELens saves θ itself; emitting it here keeps exp() in onnxruntime.
-		if (param === 'log_threshold') b.output(b.op('Exp', [updated]), DataType.FLOAT, [n], 'new.threshold');
-		if (o.outputGradients) b.output(grads[i]!, DataType.FLOAT, dims[i]!, `grad.${param}`);
-	});
+		{ name: 'log_threshold', grad: gLogThreshold, dims: [n], also: (u) => { b.output(b.op('Exp', [u]), DataType.FLOAT, [n], 'new.threshold'); } },
+	], o);
 	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l0Loss, gradNorm: norm, batch, n, fireCounts: colSum(open), l0Sum });
 	return b.build({ trainer: 'jumprelu' });
 }

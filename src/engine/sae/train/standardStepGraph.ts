@@ -7,16 +7,10 @@
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
-import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
-import type { AdamHyper } from './optimizerGraph';
-import { SAE_PARAMS, STEP_INPUTS, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, auxkInputs, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import type { StepGraphOptions } from './stepGraphCommon';
 
-export interface StandardStepOptions {
-	dIn: number;
-	dSae: number;
-	adam?: AdamHyper;
-	maxGradNorm?: number;
-	outputGradients?: boolean;
+export interface StandardStepOptions extends StepGraphOptions {
 }
 
 const int = (value: number) => ({ kind: 'int' as const, value });
@@ -24,15 +18,9 @@ const int = (value: number) => ({ kind: 'int' as const, value });
 export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const b = new GraphBuilder('standard_train_step');
 	const { dIn: d, dSae: n } = o;
-	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
-	const wEnc = b.input('W_enc', DataType.FLOAT, [d, n]);
-	const bEnc = b.input('b_enc', DataType.FLOAT, [n]);
-	const wDec = b.input('W_dec', DataType.FLOAT, [n, d]);
-	const bDec = b.input('b_dec', DataType.FLOAT, [d]);
-	const step = b.input(STEP_INPUTS.step, DataType.FLOAT, []);
-	const lr = b.input(STEP_INPUTS.lr, DataType.FLOAT, []);
+	const inputs = stepInputs(b, d, n);
+	const { x, wEnc, bEnc, wDec, bDec, batch } = inputs;
 	const l1 = b.input(STEP_INPUTS.l1Coefficient, DataType.FLOAT, []); // after warm-up scaling
-	const batch = b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT);
 
 	// --- forward -------------------------------------------------------------------------
 	const xc = b.sub(x, bDec);
@@ -60,13 +48,12 @@ export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const gBDec = b.op('ReduceSum', [b.sub(gRecon, gXc), b.constInt64([0])], { keepdims: int(0) });
 
 	// --- optimizer -----------------------------------------------------------------------
-	const grads: Value[] = [gWEnc, gBEnc, gWDec, gBDec];
-	const dims = [[d, n], [n], [n, d], [d]];
-	const { clipped, norm } = clipGradients(b, grads, o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
-	SAE_PARAMS.forEach((param, i) => {
-		b.output(adamUpdate(b, param, clipped[i]!, dims[i]!, step, lr, o.adam ?? SAELENS_ADAM), DataType.FLOAT, dims[i]!, `new.${param}`);
-		if (o.outputGradients) b.output(grads[i]!, DataType.FLOAT, dims[i]!, `grad.${param}`);
-	});
+	const norm = optimize(b, inputs, [
+		{ name: 'W_enc', grad: gWEnc, dims: [d, n] },
+		{ name: 'b_enc', grad: gBEnc, dims: [n] },
+		{ name: 'W_dec', grad: gWDec, dims: [n, d] },
+		{ name: 'b_dec', grad: gBDec, dims: [d] },
+	], o);
 
 	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, n]
 	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l1Loss, gradNorm: norm, batch, n, fireCounts: b.op('ReduceSum', [firing, b.constInt64([0])], { keepdims: int(0) }), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });

@@ -3,6 +3,8 @@
 
 import { DataType } from '../../onnx/onnxProto';
 import type { GraphBuilder, Value } from '../../onnx/graphBuilder';
+import { SAELENS_ADAM, SAELENS_MAX_GRAD_NORM, adamUpdate, clipGradients } from './optimizerGraph';
+import type { AdamHyper } from './optimizerGraph';
 
 /** The parameters every architecture trains here, by SAELens name. */
 export const SAE_PARAMS = ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const;
@@ -53,4 +55,76 @@ export function stepMetrics(b: GraphBuilder, m: MetricValues): void {
 	b.output(explained, DataType.FLOAT, [], 'explained_variance');
 	b.output(m.gradNorm, DataType.FLOAT, [], 'grad_norm');
 	b.output(m.fireCounts, DataType.FLOAT, [m.n], 'fire_counts');
+}
+
+/** Options every step graph takes. */
+export interface StepGraphOptions {
+	dIn: number;
+	dSae: number;
+	adam?: AdamHyper;
+	maxGradNorm?: number;
+	/** Also output the gradients (for checks against autograd). */
+	outputGradients?: boolean;
+}
+
+export interface StepInputs {
+	x: Value;
+	wEnc: Value;
+	bEnc: Value;
+	wDec: Value;
+	bDec: Value;
+	step: Value;
+	lr: Value;
+	/** B as a float scalar. */
+	batch: Value;
+}
+
+/** The inputs every step graph has: the batch, the SAE parameters, the Adam step and the learning rate. */
+export function stepInputs(b: GraphBuilder, d: number, n: number): StepInputs {
+	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
+	return {
+		x,
+		wEnc: b.input('W_enc', DataType.FLOAT, [d, n]),
+		bEnc: b.input('b_enc', DataType.FLOAT, [n]),
+		wDec: b.input('W_dec', DataType.FLOAT, [n, d]),
+		bDec: b.input('b_dec', DataType.FLOAT, [d]),
+		step: b.input(STEP_INPUTS.step, DataType.FLOAT, []),
+		lr: b.input(STEP_INPUTS.lr, DataType.FLOAT, []),
+		batch: b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT),
+	};
+}
+
+/** AuxK's inputs (TopK and BatchTopK). */
+export function auxkInputs(b: GraphBuilder): { deadIndices: Value; kAux: Value; auxScale: Value } {
+	return {
+		deadIndices: b.input(STEP_INPUTS.deadIndices, DataType.INT64, ['nd']),
+		kAux: b.input(STEP_INPUTS.kAux, DataType.INT64, [1]),
+		auxScale: b.input(STEP_INPUTS.auxScale, DataType.FLOAT, []),
+	};
+}
+
+export interface ParamUpdate {
+	name: string;
+	grad: Value;
+	dims: number[];
+	/** Applied to the Adam-updated value before it is output (e.g. unit-norm decoder rows). */
+	after?: (updated: Value) => Value;
+	/** Extra outputs derived from the updated value (e.g. θ from log θ). */
+	also?: (updated: Value) => void;
+}
+
+/**
+ * Clips all gradients together, applies Adam to each parameter and outputs `new.<param>`
+ * (and `grad.<param>` when asked). Returns the pre-clipping gradient norm.
+ */
+export function optimize(b: GraphBuilder, i: StepInputs, params: readonly ParamUpdate[], o: StepGraphOptions): Value {
+	const { clipped, norm } = clipGradients(b, params.map((p) => p.grad), o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
+	params.forEach((p, j) => {
+		let updated = adamUpdate(b, p.name, clipped[j]!, p.dims, i.step, i.lr, o.adam ?? SAELENS_ADAM);
+		if (p.after) updated = p.after(updated);
+		b.output(updated, DataType.FLOAT, p.dims, `new.${p.name}`);
+		p.also?.(updated);
+		if (o.outputGradients) b.output(p.grad, DataType.FLOAT, p.dims, `grad.${p.name}`);
+	});
+	return norm;
 }
