@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
 import { DEMO_MODEL, demoModelDir } from '../engine/models/modelPaths';
+import { healPrompt } from '../engine/models/tokenHealing';
 import { evaluateSae } from '../engine/sae/evaluate';
 import { inspectText } from '../engine/sae/inspect';
 import { loadSae } from '../engine/sae/saeFormat';
@@ -61,10 +62,10 @@ export async function demoCommand(values: CliValues): Promise<void> {
 
 	out('Greedy completions (40 tokens):\n');
 	for (const prompt of PROMPTS) {
-		const ids = (await tokenizer.encode(prompt)).map((t) => t.id);
+		const healed = await healPrompt(model, prompt);
 		const generated: number[] = [];
-		for await (const t of generate(model, ids, { maxNewTokens: 40, temperature: 0 })) generated.push(t.id);
-		out(`--- ${JSON.stringify(prompt)}\n${prompt}${await tokenizer.decode(generated)}\n`);
+		for await (const t of generate(model, healed.ids, { maxNewTokens: 40, temperature: 0, allowedFirst: healed.allowedFirst })) generated.push(t.id);
+		out(`--- ${JSON.stringify(prompt)}\n${healed.text}${await tokenizer.decode(generated)}\n`);
 	}
 	out(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 	await model.dispose();

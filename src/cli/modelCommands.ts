@@ -4,6 +4,7 @@ import type { SessionSettings } from '../engine/onnx/session';
 import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
 import { parseIds, tokensFor } from '../engine/models/textInput';
+import { healPrompt } from '../engine/models/tokenHealing';
 import type { ModelInput } from '../engine/models/textInput';
 import type { CliValues } from './main';
 import { CliError, intOption, numberOption } from './cliErrors';
@@ -59,12 +60,14 @@ export async function generateCommand(modelArg: string, values: CliValues): Prom
 		topP: numberOption(values['top-p'], 'top-p', 1, 0, 1),
 		seed: intOption(values.seed, 'seed', 0),
 	};
-	const promptIds = 'ids' in input ? [...input.ids] : (await tokensFor(model, input)).map((t) => t.id);
+	// Text prompts are token-healed (a trailing partial token is regenerated); explicit ids are kept as given.
+	const healed = 'ids' in input ? { ids: [...input.ids], allowedFirst: undefined } : await healPrompt(model, input.text);
+	const promptIds = healed.ids;
 	const ids = [...promptIds];
 	const stream = !values.json && model.tokenizer !== undefined;
 	let printed = stream ? await model.tokenizer!.decode(ids) : '';
 	if (stream) process.stdout.write(printed);
-	for await (const token of generate(model, promptIds, options)) {
+	for await (const token of generate(model, promptIds, { ...options, allowedFirst: healed.allowedFirst })) {
 		ids.push(token.id);
 		if (stream) {
 			// Decode the whole sequence so multi-byte characters split across tokens print whole.

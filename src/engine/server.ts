@@ -16,6 +16,7 @@ import { SaeRunner } from './sae/saeRunner';
 import { GenerationCancelled, generate } from './models/generate';
 import { LanguageModel } from './models/languageModel';
 import { tokensFor } from './models/textInput';
+import { healPrompt } from './models/tokenHealing';
 import { defaultSessionSettings } from './onnx/session';
 import type { SessionSettings } from './onnx/session';
 
@@ -97,14 +98,17 @@ connection.onRequest(RunRequest, (params: RunParams) => busy('running', async ()
 
 connection.onRequest(GenerateRequest, (params: GenerateParams, token: CancellationToken) => busy('generating', async (): Promise<GenerateResult> => {
 	const m = currentModel();
-	const prompt = params.prompt !== undefined ? { text: params.prompt } : { ids: params.ids ?? [] };
-	const promptIds = (await tokensFor(m, prompt)).map((t) => t.id);
+	// Text prompts are token-healed; explicit ids are kept as given.
+	const healed = params.prompt !== undefined && m.tokenizer
+		? await healPrompt(m, params.prompt)
+		: { ids: (await tokensFor(m, params.prompt !== undefined ? { text: params.prompt } : { ids: params.ids ?? [] })).map((t) => t.id), allowedFirst: undefined };
+	const promptIds = healed.ids;
 	const abort = new AbortController();
 	const subscription = token.onCancellationRequested(() => abort.abort());
 	const ids = [...promptIds];
 	let stopReason: GenerateResult['stopReason'] = 'maxTokens';
 	try {
-		for await (const t of generate(m, promptIds, { ...params, signal: abort.signal })) {
+		for await (const t of generate(m, promptIds, { ...params, allowedFirst: healed.allowedFirst, signal: abort.signal })) {
 			ids.push(t.id);
 			const text = m.tokenizer ? await m.tokenizer.decode([t.id]) : '';
 			void connection.sendNotification(GenerateTokenNotification, { requestId: params.requestId, id: t.id, text });

@@ -66,6 +66,21 @@ describe('feature-lens CLI', () => {
 		assert.equal(a.stdout, cli(...args).stdout);
 	});
 
+	it('generate demo --prompt "def " works out of the box and streams text', () => {
+		const r = spawnSync(process.execPath, [CLI, 'generate', 'demo', '--prompt', 'def ', '--max-new-tokens', '40'], { encoding: 'utf8' });
+		assert.equal(r.status, 0, r.stderr);
+		assert.match(r.stdout, /^def \S/, 'the healed prompt continues with a name');
+		assert.ok(r.stdout.length > 20);
+	});
+
+	it('npm run demo\'s command shows SAE features per token and the SAE\'s evaluation', () => {
+		const r = spawnSync(process.execPath, [CLI, 'demo', '--threads', '2'], { encoding: 'utf8' });
+		assert.equal(r.status, 0, r.stderr);
+		assert.match(r.stdout, /Top features on each token/);
+		assert.match(r.stdout, /"def"\s+\[\d+\] \d+\.\d+/);
+		assert.match(r.stdout, /CE-loss score 0\.\d+/);
+	});
+
 	const errorCases: [string, string[], RegExp][] = [
 		['missing model folder', ['run', '/nonexistent/model', '--ids', '1'], /no such folder/],
 		['folder without config.json', ['run', path.join(__dirname, '..', 'fixtures'), '--ids', '1'], /no config\.json/],

@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import { generate } from '../../src/engine/models/generate';
+import { healPrompt } from '../../src/engine/models/tokenHealing';
 import { fixtureModel, maxAbsDiff } from '../helpers';
 
 const IDS = [5, 61, 200, 17, 33, 256, 101, 7, 299, 42];
@@ -95,6 +96,31 @@ describe('gpt2 MLP: fused and hookable paths agree', () => {
 		const pre = explicit.hooks['blocks.1.mlp.hook_pre']!.data as Float32Array;
 		const geluNew = Array.from(pre, (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))));
 		assert.ok(maxAbsDiff(explicit.hooks[post]!.data as Float32Array, geluNew) < 1e-5);
+	});
+});
+
+describe('token healing', () => {
+	const model = LanguageModel.load(fixtureModel('gpt2-tiny'), { executionProvider: 'cpu', threads: 1 });
+	after(() => model.dispose());
+
+	it('backs off a trailing partial token and constrains the first new token to extend it', async () => {
+		const healed = await healPrompt(model, 'x = 1\nreturn t');
+		const full = await model.tokenizer!.encode('x = 1\nreturn t');
+		assert.deepEqual(healed.ids, full.slice(0, -1).map((t) => t.id));
+		assert.equal(healed.text, 'x = 1\nreturn');
+		// ' t' can be completed as ' t' itself or as ' the' (a merge in the fixture vocabulary).
+		const tokenOf = async (s: string) => (await model.tokenizer!.encode(s))[0]!.id;
+		assert.ok(healed.allowedFirst!.has(await tokenOf(' t')) && healed.allowedFirst!.has(await tokenOf(' the')));
+		assert.ok(!healed.allowedFirst!.has(await tokenOf(' a')));
+		const first: number[] = [];
+		for await (const t of generate(model, healed.ids, { maxNewTokens: 1, temperature: 0, allowedFirst: healed.allowedFirst })) first.push(t.id);
+		assert.ok(healed.allowedFirst!.has(first[0]!));
+	});
+
+	it('leaves a prompt whose last token cannot be extended as it is', async () => {
+		const healed = await healPrompt(model, 'x(');
+		assert.equal(healed.allowedFirst, undefined);
+		assert.equal(healed.text, 'x(');
 	});
 });
 

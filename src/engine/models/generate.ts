@@ -10,6 +10,8 @@ export interface GenerateOptions extends Partial<SamplingOptions> {
 	seed?: number;
 	/** Stop at the model's end-of-sequence token (default true). */
 	stopAtEos?: boolean;
+	/** Tokens the first generated one must be among (token healing). */
+	allowedFirst?: ReadonlySet<number>;
 	/** Additive interventions applied at every position, prompt and generated. */
 	interventions?: Readonly<Record<string, Intervention>>;
 	signal?: AbortSignal;
@@ -38,7 +40,9 @@ export async function* generate(model: LanguageModel, promptIds: readonly number
 		if (options.signal?.aborted) throw new GenerationCancelled();
 		const out = await model.forward({ ids: [input], past, logits: 'last', interventions: options.interventions });
 		past = out.present!;
-		const id = sampleToken(out.logits!.data as Float32Array, sampling, random);
+		let logits = out.logits!.data as Float32Array;
+		if (index === 0 && options.allowedFirst) logits = logits.map((v, id) => (options.allowedFirst!.has(id) ? v : -Infinity));
+		const id = sampleToken(logits, sampling, random);
 		yield { id, index };
 		if (eos.has(id)) return;
 		input = [id];
