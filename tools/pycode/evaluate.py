@@ -203,12 +203,20 @@ def main():
         steps = [r for r in recs if "loss" in r]
         head = recs[0]
         last = steps[-1]
+        resumes = [r for r in recs if "resumed_at" in r]
+        evals = [{"step": r["step"], "heldout_loss_64_windows": r["heldout_loss"]} for r in recs if "heldout_loss" in r]
+        ck_path, init_path2 = os.path.join(BUILD, "ckpt.pt"), os.path.join(BUILD, "init.pt")
         m["training"] = {
             "steps": last["step"], "tokens": last["tokens"], "tokens_per_step": head.get("tokens_per_step"),
-            "wall_seconds": last["elapsed"], "mean_tokens_per_sec": last["tokens"] / last["elapsed"],
+            # compute time inside train.py (excludes the minutes lost to a restart)
+            "train_seconds": last["elapsed"], "mean_tokens_per_sec": last["tokens"] / last["elapsed"],
+            # first step to last checkpoint, by file times
+            "wall_clock_seconds": (os.path.getmtime(ck_path) - os.path.getmtime(init_path2))
+            if os.path.exists(ck_path) and os.path.exists(init_path2) else None,
             "final_train_loss_last50_logged_mean": float(np.mean([r["loss"] for r in steps[-50:]])),
-            "step0_heldout_loss_64_windows": head.get("heldout_loss"),
-            "args": head.get("args"),
+            "initial_args": head.get("args"),
+            "resumes": resumes,
+            "heldout_curve": evals,
         }
     m["eval_seconds"] = round(time.time() - t0, 1)
     with open(os.path.join(MODEL_DIR, "metrics.json"), "w") as f:

@@ -141,6 +141,10 @@ def main():
         if ck["args"]["tokens"] != args.tokens or ck["args"]["batch"] != args.batch:
             print("warning: --tokens/--batch differ from the checkpoint's; schedule uses the new values")
         print(f"resumed at step {step}/{total_steps}")
+        with open(log_path, "a") as f:
+            f.write(json.dumps({"resumed_at": step, "total_steps": total_steps, "elapsed": elapsed_prev,
+                                "lr_at_resume": lr_at(step, total_steps, args.warmup, args.lr, args.min_lr_frac),
+                                "args": vars(args)}) + "\n")
     else:
         # keep the initial weights: evaluate.py reports the step-0 model's held-out loss
         torch.save({"model": model.state_dict(), "config": cfg}, os.path.join(out_dir, "init.pt"))
