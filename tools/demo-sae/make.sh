@@ -10,6 +10,7 @@ HOOK=blocks.2.hook_resid_pre
 RUN=tools/demo-sae/build/run
 OUT=models/pycode/saes/$HOOK
 rm -rf "$RUN"
+mkdir -p "$RUN"
 node dist/cli.js train demo --hook "$HOOK" --corpus demo --arch topk --d-sae 3072 --k 32 \
   --tokens 4000000 --batch 4096 --lr 1e-3 --context-size 128 --buffer-rows 262144 --seed 0 \
   --threads 2 --out "$RUN" --json > tools/demo-sae/build/train.json
