@@ -28,6 +28,9 @@ export class GraphBuilder {
 	private readonly outputs: ValueInfo[] = [];
 	private readonly names = new Set<string>();
 	private readonly constants = new Map<string, Value>();
+	/** Node outputs renamed to graph-output names, applied when the graph is built. */
+	private readonly aliases = new Map<Value, Value>();
+	private readonly nodeOutputs = new Set<Value>();
 	private scopeStack: string[] = [];
 	private counter = 0;
 
@@ -49,10 +52,18 @@ export class GraphBuilder {
 		return name;
 	}
 
+	/**
+	 * Marks a value as a graph output under `name`. A node's output is renamed in place (at
+	 * build time), because an Identity feeding a graph output is a real copy in onnxruntime.
+	 */
 	output(value: Value, dataType: DataType, dims: readonly Dim[], name: Value = value): Value {
 		if (name !== value) {
 			this.claim(name);
-			this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: `${name}/Identity` });
+			if (this.producedByNode(value) && !this.aliases.has(value)) {
+				this.aliases.set(value, name);
+			} else {
+				this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: `${name}/Identity` });
+			}
 		}
 		this.outputs.push({ name, dataType, dims });
 		return name;
@@ -79,19 +90,13 @@ export class GraphBuilder {
 		const prefix = this.scopeStack.join('');
 		const nodeName = `${prefix}/${opType}_${this.counter++}`;
 		const outputs = Array.from({ length: nOutputs }, (_, i) => `${nodeName}:${i}`);
+		for (const o of outputs) this.nodeOutputs.add(o);
 		this.nodes.push({ opType, inputs, outputs, name: nodeName, attributes, domain });
 		return outputs;
 	}
 
 	op(opType: string, inputs: readonly Value[], attributes: Attrs = {}, domain?: string): Value {
 		return this.node(opType, inputs, attributes, 1, domain)[0]!;
-	}
-
-	/** Renames a value by an Identity node so it can be fetched under a stable name (a hook name). */
-	named(value: Value, name: string): Value {
-		this.claim(name);
-		this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: `${name}/Identity` });
-		return name;
 	}
 
 	// --- elementwise and linear algebra -------------------------------------------------
@@ -159,10 +164,12 @@ export class GraphBuilder {
 
 	/** Serializes the graph with its weights to ONNX protobuf bytes. */
 	build(metadata: Record<string, string> = {}): Buffer {
+		const alias = (v: Value): Value => this.aliases.get(v) ?? v;
+		const nodes = this.nodes.map((n) => ({ ...n, inputs: n.inputs.map(alias), outputs: n.outputs.map(alias) }));
 		return encodeModel({
 			graph: {
 				name: this.graphName,
-				nodes: this.nodes,
+				nodes,
 				initializers: this.initializers,
 				inputs: this.inputs,
 				outputs: this.outputs,
@@ -184,6 +191,10 @@ export class GraphBuilder {
 		const name = this.initializer(`const_${this.constants.size}`, dataType, dims, raw);
 		this.constants.set(key, name);
 		return name;
+	}
+
+	private producedByNode(value: Value): boolean {
+		return this.nodeOutputs.has(value);
 	}
 
 	private claim(name: string): void {
