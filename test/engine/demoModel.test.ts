@@ -37,6 +37,11 @@ describe('the embedded demo model', () => {
 		assert.ok(bytes <= 25 * 2 ** 20, `${bytes} bytes`);
 	});
 
+	it('is the same model by name whether loaded as "demo" or by its folder, so its SAE fits either way', () => {
+		assert.equal(model.name, 'demo');
+		assert.equal(LanguageModel.load(DIR).name, 'demo');
+	});
+
 	it('tokenizes exactly as the training tokenizer did (ids and offsets)', async () => {
 		const check = JSON.parse(fs.readFileSync(path.join(DIR, 'tokenizer-check.json'), 'utf8')) as { items: { text: string; ids: number[]; offsets_utf16: [number, number][] }[] };
 		assert.ok(check.items.length >= 10);

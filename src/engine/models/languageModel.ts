@@ -15,7 +15,7 @@ import { INPUT_IDS, LOGITS, buildDecoderGraph, interventionName } from './decode
 import type { GraphRequest, LogitsMode } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
 import type { HookPoint } from './hookPoints';
-import { resolveModelPath } from './modelPaths';
+import { DEMO_MODEL, demoModelDir, resolveModelPath } from './modelPaths';
 import { WeightStore } from './weights';
 
 /** An additive intervention: `values` row-major with `dims` [batch|1, seq|1, width]. */
@@ -85,7 +85,9 @@ export class LanguageModel {
 		const weights = WeightStore.open(dir, arch.keyPrefixes);
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
-		return new LanguageModel(model === 'demo' ? 'demo' : path.basename(dir), dir, cfg, arch, weights, tokenizer, settings, log);
+		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
+		const name = path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir);
+		return new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
 	}
 
 	hookPoint(name: string): HookPoint {
