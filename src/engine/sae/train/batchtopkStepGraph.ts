@@ -11,7 +11,7 @@ import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
-import { STEP_INPUTS, auxkInputs, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import { auxkInputs, decoderBiasGrad, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface BatchtopkStepOptions extends StepGraphOptions {
@@ -58,9 +58,7 @@ export function buildBatchtopkStepGraph(o: BatchtopkStepOptions): Buffer {
 	);
 	const gWEnc = b.transpose(gWEncT, [1, 0]);
 	const gBEnc = b.add(scatterVector(b, n, col, gValues), scatterVector(b, n, deadIndices, b.op('ReduceSum', [aux.gDeadPre, b.constInt64([0])], { keepdims: int(0) })));
-	const wEncT = b.transpose(wEnc, [1, 0]); // [n, d]
-	const gXc = b.add(scatterTokens(b.mul(b.unsqueeze(gValues, [1]), b.gather(wEncT, col))), b.matMul(aux.gDeadPre, b.gather(wEncT, deadIndices)));
-	const gBDec = b.op('ReduceSum', [b.sub(b.add(gRecon, aux.gAuxRecon), gXc), b.constInt64([0])], { keepdims: int(0) });
+	const gBDec = decoderBiasGrad(b, b.add(gRecon, aux.gAuxRecon), wEnc, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
 	const norm = optimize(b, inputs, [

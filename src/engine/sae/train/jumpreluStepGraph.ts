@@ -8,7 +8,7 @@
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
-import { STEP_INPUTS, auxkInputs, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, decoderBiasGrad, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface JumpreluStepOptions extends StepGraphOptions {
@@ -56,8 +56,7 @@ export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 	const gWDec = b.matMul(b.transpose(acts, [1, 0]), gRecon);
 	const gWEnc = b.matMul(b.transpose(xc, [1, 0]), gPre);
 	const gBEnc = colSum(gPre);
-	const gXc = b.matMul(gPre, b.transpose(wEnc, [1, 0]));
-	const gBDec = colSum(b.sub(gRecon, gXc));
+	const gBDec = decoderBiasGrad(b, gRecon, wEnc, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
 	const norm = optimize(b, inputs, [

@@ -6,8 +6,7 @@
 
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
-import type { Value } from '../../onnx/graphBuilder';
-import { STEP_INPUTS, auxkInputs, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, decoderBiasGrad, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface StandardStepOptions extends StepGraphOptions {
@@ -44,8 +43,7 @@ export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const gWDec = b.add(b.matMul(b.transpose(acts, [1, 0]), gRecon), l1DecGrad); // [n, d]
 	const gWEnc = b.matMul(b.transpose(xc, [1, 0]), gPre); // [d, n]
 	const gBEnc = b.op('ReduceSum', [gPre, b.constInt64([0])], { keepdims: int(0) });
-	const gXc = b.matMul(gPre, b.transpose(wEnc, [1, 0])); // [B, d]
-	const gBDec = b.op('ReduceSum', [b.sub(gRecon, gXc), b.constInt64([0])], { keepdims: int(0) });
+	const gBDec = decoderBiasGrad(b, gRecon, wEnc, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
 	const norm = optimize(b, inputs, [

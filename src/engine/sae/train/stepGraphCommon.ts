@@ -128,3 +128,12 @@ export function optimize(b: GraphBuilder, i: StepInputs, params: readonly ParamU
 	});
 	return norm;
 }
+
+/**
+ * ∂loss/∂b_dec. x − b_dec feeds the encoder, so besides the reconstruction gradients it gets
+ * −Σ_b ∂pre[b]·W_encᵀ = −W_enc·∂b_enc: one matrix-vector product, no [B, d] intermediate.
+ */
+export function decoderBiasGrad(b: GraphBuilder, gReconTotal: Value, wEnc: Value, gBEnc: Value): Value {
+	const fromRecon = b.op('ReduceSum', [gReconTotal, b.constInt64([0])], { keepdims: { kind: 'int', value: 0 } }); // [d]
+	return b.sub(fromRecon, b.matMul(wEnc, gBEnc)); // [d, n] × [n] → [d]
+}

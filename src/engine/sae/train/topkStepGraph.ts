@@ -9,7 +9,7 @@ import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
-import { STEP_INPUTS, auxkInputs, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import { auxkInputs, decoderBiasGrad, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface TopkStepOptions extends StepGraphOptions {
@@ -62,10 +62,7 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 		scatterVector(b, n, topIndices, gActs),
 		scatterVector(b, n, deadIndices, b.op('ReduceSum', [gDeadPre, b.constInt64([0])], { keepdims: int(0) })),
 	); // [n]
-	// xc = x − b_dec feeds the encoder: ∂/∂xc = Σ ∂pre · W_enc[:, latent].
-	const wEncT = b.transpose(wEnc, [1, 0]); // [n, d]
-	const gXc = b.add(sparseDecode(b, gActs, b.gather(wEncT, topIndices)), b.matMul(gDeadPre, b.gather(wEncT, deadIndices))); // [B, d]
-	const gBDec = b.op('ReduceSum', [b.sub(b.add(gRecon, gAux), gXc), b.constInt64([0])], { keepdims: int(0) }); // [d]
+	const gBDec = decoderBiasGrad(b, b.add(gRecon, gAux), wEnc, gBEnc); // [d]
 
 	// --- optimizer -----------------------------------------------------------------------
 	const norm = optimize(b, inputs, [
