@@ -6,11 +6,14 @@ import { LoadModelRequest } from '../protocol/engineProtocol';
 import type { ExecutionProvider, ModelInfo } from '../protocol/engineProtocol';
 import { EngineProcess } from './engineProcess';
 import { EngineStatusItem } from './engineStatusItem';
+import { InspectionController } from './inspection/inspectionController';
 import { ModelPanel } from './modelPanel';
+import { ModelSession } from './modelSession';
 
 export const COMMANDS = {
 	selectModel: 'featureLens.selectModel',
 	showModel: 'featureLens.showModel',
+	loadSae: 'featureLens.loadSae',
 	restartEngine: 'featureLens.restartEngine',
 	showLog: 'featureLens.showLog',
 	statusMenu: 'featureLens.statusMenu',
@@ -41,6 +44,11 @@ export function activate(context: vscode.ExtensionContext): void {
 		},
 	});
 	const running = engine;
+	const session = new ModelSession(running, context.asAbsolutePath('models/pycode/saes/blocks.2.hook_resid_pre'), (loaded) => {
+		model = loaded.model;
+		status.update(running.current, `${loaded.model.name} · ${loaded.sae.architecture} ${loaded.sae.dSae} @ ${loaded.sae.hookName}`);
+		log.info(`ready: ${loaded.model.name} with SAE ${loaded.sae.source}`);
+	});
 
 	const loadModel = async (name: string): Promise<void> => {
 		model = await vscode.window.withProgress(
@@ -54,6 +62,19 @@ export function activate(context: vscode.ExtensionContext): void {
 	context.subscriptions.push(
 		log,
 		status,
+		new InspectionController(running, session),
+		vscode.commands.registerCommand(COMMANDS.loadSae, async () => {
+			const picked = await vscode.window.showOpenDialog({
+				canSelectFolders: true, canSelectFiles: true, canSelectMany: false, openLabel: 'Load SAE',
+				filters: { 'Gemma Scope params': ['npz'] }, title: 'A SAELens folder (cfg.json + sae_weights.safetensors) or a Gemma Scope params.npz',
+			});
+			if (!picked?.[0]) return;
+			await vscode.workspace.getConfiguration('featureLens').update('sae', picked[0].fsPath, vscode.ConfigurationTarget.Global);
+			await runReported(log, async () => {
+				const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: loading the SAE…' }, () => session.ensureReady());
+				void vscode.window.showInformationMessage(`Feature Lens: SAE ready (${loaded.sae.architecture}, ${loaded.sae.dSae} features at ${loaded.sae.hookName}).`);
+			});
+		}),
 		{ dispose: () => void running.stop() },
 		vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
 		vscode.commands.registerCommand(COMMANDS.restartEngine, async () => {
@@ -87,7 +108,9 @@ export function activate(context: vscode.ExtensionContext): void {
 		}),
 		vscode.commands.registerCommand(COMMANDS.statusMenu, async () => {
 			const items = [
+				{ label: '$(search) Inspect Selection', command: 'featureLens.inspectSelection' },
 				{ label: '$(info) Show Model', command: COMMANDS.showModel },
+				{ label: '$(library) Load SAE…', command: COMMANDS.loadSae },
 				{ label: '$(symbol-class) Select Model…', command: COMMANDS.selectModel },
 				{ label: '$(debug-restart) Restart Engine', command: COMMANDS.restartEngine },
 				{ label: '$(output) Show Log', command: COMMANDS.showLog },

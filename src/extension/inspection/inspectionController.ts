@@ -1,0 +1,144 @@
+// "Feature Lens: Inspect Selection": runs the selection (or the current line) through the model
+// and SAE in the engine, colours each token's exact range by activation, and answers hovers
+// with the token's top features. Highlights are dropped as soon as the document changes, so
+// they are never left on the wrong characters.
+
+import * as vscode from 'vscode';
+import { InspectProgressNotification, InspectRequest } from '../../protocol/engineProtocol';
+import type { InspectResult } from '../../protocol/engineProtocol';
+import type { EngineProcess } from '../engineProcess';
+import type { ModelSession } from '../modelSession';
+import { LEVELS, computeHighlights, escapeMarkdown, hoverLines, tokenAt } from './highlights';
+import type { HighlightMode } from './highlights';
+
+export const INSPECTION_COMMANDS = {
+	inspectSelection: 'featureLens.inspectSelection',
+	clearHighlights: 'featureLens.clearHighlights',
+	focusFeature: 'featureLens.focusFeature',
+} as const;
+
+interface Inspection {
+	document: vscode.TextDocument;
+	version: number;
+	/** Document offset where the inspected text starts. */
+	base: number;
+	result: InspectResult;
+	mode: HighlightMode;
+}
+
+let requestCounter = 0;
+
+export class InspectionController implements vscode.Disposable {
+	private readonly decorationTypes: vscode.TextEditorDecorationType[];
+	private readonly inspections = new Map<string, Inspection>();
+	private readonly disposables: vscode.Disposable[] = [];
+
+	constructor(private readonly engine: EngineProcess, private readonly session: ModelSession) {
+		this.decorationTypes = Array.from({ length: LEVELS }, (_, i) => vscode.window.createTextEditorDecorationType({
+			backgroundColor: new vscode.ThemeColor(`featureLens.activation${i + 1}`),
+			borderRadius: '2px',
+		}));
+		this.disposables.push(
+			vscode.commands.registerCommand(INSPECTION_COMMANDS.inspectSelection, () => this.inspectSelection()),
+			vscode.commands.registerCommand(INSPECTION_COMMANDS.clearHighlights, () => this.clear()),
+			vscode.commands.registerCommand(INSPECTION_COMMANDS.focusFeature, (featureIndex: number) => this.focus(featureIndex)),
+			vscode.languages.registerHoverProvider({ pattern: '**' }, { provideHover: (doc, pos) => this.hover(doc, pos) }),
+			vscode.workspace.onDidChangeTextDocument((e) => {
+				if (e.contentChanges.length > 0 && this.inspections.has(e.document.uri.toString())) this.clear(e.document);
+			}),
+			vscode.window.onDidChangeVisibleTextEditors(() => this.render()),
+		);
+	}
+
+	async inspectSelection(): Promise<void> {
+		const editor = vscode.window.activeTextEditor;
+		if (!editor) {
+			void vscode.window.showInformationMessage('Feature Lens: open a file and select some text to inspect.');
+			return;
+		}
+		const range = editor.selection.isEmpty ? editor.document.lineAt(editor.selection.active.line).range : editor.selection;
+		const text = editor.document.getText(range);
+		if (text.trim().length === 0) {
+			void vscode.window.showInformationMessage('Feature Lens: the selection is empty; select some text (or put the cursor on a non-empty line).');
+			return;
+		}
+		const document = editor.document;
+		const version = document.version;
+		const topFeatures = vscode.workspace.getConfiguration('featureLens').get<number>('hover.topFeatures', 5);
+		await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens', cancellable: true }, async (progress, token) => {
+			progress.report({ message: 'loading the model and SAE…' });
+			await this.session.ensureReady();
+			const requestId = `inspect-${++requestCounter}`;
+			const running = await this.engine.ensureStarted();
+			let reported = 0;
+			const sub = running.connection.onNotification(InspectProgressNotification, (p) => {
+				if (p.requestId !== requestId) return;
+				const pct = (100 * p.done) / p.total;
+				progress.report({ message: `inspecting ${p.done}/${p.total} tokens`, increment: pct - reported });
+				reported = pct;
+			});
+			try {
+				const result = await this.engine.request(InspectRequest, { text, topFeatures, requestId }, token);
+				if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
+				this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest' } });
+				this.render();
+			} finally {
+				sub.dispose();
+			}
+		}).then(undefined, (err: unknown) => {
+			const message = err instanceof Error ? err.message : String(err);
+			if (/cancelled/.test(message)) return;
+			void vscode.window.showErrorMessage(`Feature Lens: ${message}`);
+		});
+	}
+
+	/** Re-colours the inspected text by one feature. */
+	focus(featureIndex: number): void {
+		for (const inspection of this.inspections.values()) inspection.mode = { kind: 'feature', featureIndex };
+		this.render();
+		void vscode.window.setStatusBarMessage(`Feature Lens: colouring by feature ${featureIndex}`, 3000);
+	}
+
+	clear(document?: vscode.TextDocument): void {
+		if (document) this.inspections.delete(document.uri.toString());
+		else this.inspections.clear();
+		this.render();
+	}
+
+	private render(): void {
+		for (const editor of vscode.window.visibleTextEditors) {
+			const inspection = this.inspections.get(editor.document.uri.toString());
+			const byLevel: vscode.Range[][] = Array.from({ length: LEVELS }, () => []);
+			if (inspection) {
+				for (const h of computeHighlights(inspection.result.tokens, inspection.base, inspection.mode)) {
+					byLevel[h.level - 1]!.push(new vscode.Range(editor.document.positionAt(h.start), editor.document.positionAt(h.end)));
+				}
+			}
+			this.decorationTypes.forEach((type, i) => editor.setDecorations(type, byLevel[i]!));
+		}
+	}
+
+	private hover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+		const inspection = this.inspections.get(document.uri.toString());
+		if (!inspection || inspection.version !== document.version) return undefined;
+		const index = tokenAt(inspection.result.tokens, inspection.base, document.offsetAt(position));
+		if (index === undefined) return undefined;
+		const token = inspection.result.tokens[index]!;
+		const md = new vscode.MarkdownString(undefined, true);
+		md.isTrusted = { enabledCommands: [INSPECTION_COMMANDS.focusFeature] };
+		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(inspection.result.hookName)}\n\n`);
+		const rows = hoverLines(token);
+		if (rows.length === 0) md.appendMarkdown('No feature fires on this token.');
+		for (const row of rows) {
+			const link = `command:${INSPECTION_COMMANDS.focusFeature}?${encodeURIComponent(JSON.stringify([row.featureIndex]))}`;
+			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}\n`);
+		}
+		const start = document.positionAt(inspection.base + token.start);
+		const end = document.positionAt(inspection.base + token.end);
+		return new vscode.Hover(md, new vscode.Range(start, end));
+	}
+
+	dispose(): void {
+		for (const d of [...this.disposables, ...this.decorationTypes]) d.dispose();
+	}
+}
