@@ -25,6 +25,8 @@ export function activate(context: vscode.ExtensionContext): void {
 	const log = vscode.window.createOutputChannel('Feature Lens', { log: true });
 	const status = new EngineStatusItem(COMMANDS.statusMenu);
 	let model: ModelInfo | undefined;
+	/** What the status bar says is loaded: the model, and the SAE once one is. */
+	let loadedLabel: string | undefined;
 
 	engine = new EngineProcess({
 		enginePath: context.asAbsolutePath('dist/engine.js'),
@@ -35,8 +37,11 @@ export function activate(context: vscode.ExtensionContext): void {
 		},
 		log: (level, message) => log[level](message),
 		onState: (state) => {
-			if (state.kind !== 'ready' && state.kind !== 'busy') model = undefined;
-			status.update(state, model?.name);
+			if (state.kind !== 'ready' && state.kind !== 'busy') {
+				model = undefined;
+				loadedLabel = undefined;
+			}
+			status.update(state, loadedLabel);
 		},
 		onCrash: (reason) => {
 			void vscode.window.showErrorMessage(`Feature Lens engine stopped (${reason}). It restarts on the next request.`, 'Show Log')
@@ -46,7 +51,8 @@ export function activate(context: vscode.ExtensionContext): void {
 	const running = engine;
 	const session = new ModelSession(running, context.asAbsolutePath('models/pycode/saes/blocks.2.hook_resid_pre'), (loaded) => {
 		model = loaded.model;
-		status.update(running.current, `${loaded.model.name} · ${loaded.sae.architecture} ${loaded.sae.dSae} @ ${loaded.sae.hookName}`);
+		loadedLabel = `${loaded.model.name} · ${loaded.sae.architecture} ${loaded.sae.dSae} @ ${loaded.sae.hookName}`;
+		status.update(running.current, loadedLabel);
 		log.info(`ready: ${loaded.model.name} with SAE ${loaded.sae.source}`);
 	});
 
@@ -55,7 +61,8 @@ export function activate(context: vscode.ExtensionContext): void {
 			{ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${name}…` },
 			() => running.request(LoadModelRequest, { model: name }),
 		);
-		status.update(running.current, model.name);
+		loadedLabel = model.name;
+		status.update(running.current, loadedLabel);
 		void vscode.window.showInformationMessage(`Feature Lens: ${model.name} ready (${model.modelType}, ${model.nLayers} layers, ${model.hookPoints.length} hook points).`);
 	};
 

@@ -1,0 +1,87 @@
+// End-to-end smoke run in a real VS Code (code-server + Debian Chromium + playwright-core):
+// open a Python file, select lines, run "Feature Lens: Inspect Selection", and check that
+// decorations appear and the hover lists features. Screenshots go to test-results/e2e/.
+//
+//   node test/e2e/inspectSmoke.mjs --code-server DIR/node_modules/.bin/code-server --extensions-dir DIR/ext
+//
+// Every process it starts is stopped at the end; it binds only to 127.0.0.1.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const args = process.argv.slice(2);
+const arg = (flag) => args[args.indexOf(flag) + 1];
+const codeServer = arg('--code-server');
+const extensionsDir = arg('--extensions-dir');
+const port = 8000 + Math.floor(Math.random() * 1000);
+const shots = path.resolve('test-results', 'e2e');
+fs.mkdirSync(shots, { recursive: true });
+
+const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ws-'));
+fs.writeFileSync(path.join(workspace, 'a.py'), 'import os\n\n\ndef read_lines(path):\n    with open(path) as f:\n        return [line.rstrip() for line in f]\n');
+const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ud-'));
+
+const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+	'--extensions-dir', extensionsDir, '--user-data-dir', userData, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+let serverLog = '';
+server.stdout.on('data', (d) => { serverLog += d; });
+server.stderr.on('data', (d) => { serverLog += d; });
+
+const results = {};
+let browser;
+try {
+	await waitFor(() => serverLog.includes('HTTP server listening'), 30000, 'code-server to listen');
+	browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+	const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+	await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
+	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+	await page.click('.monaco-editor .view-lines');
+	await page.keyboard.press('Control+Home');
+	// Select lines 4–6 (the function).
+	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+	await page.keyboard.down('Shift');
+	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+	await page.keyboard.up('Shift');
+	await page.screenshot({ path: path.join(shots, '1-selection.png') });
+	const t0 = Date.now();
+	await page.keyboard.press('F1');
+	await page.keyboard.type('Feature Lens: Inspect Selection');
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('.monaco-editor [class*="ced-"]', { timeout: 120000 });
+	results.commandToDecorationsMs = Date.now() - t0;
+	results.decorations = await page.locator('.monaco-editor [class*="ced-"]').count();
+	await page.screenshot({ path: path.join(shots, '2-highlights.png') });
+	// Drop the selection, then rest the mouse on the token "read_lines".
+	await page.keyboard.press('ArrowRight');
+	const token = page.locator('.monaco-editor .view-lines span span').filter({ hasText: /^read_lines$/ }).first();
+	const box = await token.boundingBox();
+	await page.mouse.move(box.x + 4, box.y + box.height / 2);
+	await page.mouse.move(box.x + 8, box.y + box.height / 2);
+	const hover = page.locator('.monaco-hover-content', { hasText: 'Feature Lens' }).first();
+	await hover.waitFor({ state: 'visible', timeout: 20000 });
+	results.hover = (await hover.innerText()).slice(0, 300);
+	await page.screenshot({ path: path.join(shots, '3-hover.png') });
+	results.ok = results.decorations > 0 && /feature \d+/.test(results.hover);
+} catch (err) {
+	results.error = err instanceof Error ? err.message : String(err);
+	results.serverLogTail = serverLog.slice(-2000);
+} finally {
+	await browser?.close();
+	server.kill();
+}
+console.log(JSON.stringify(results, null, 2));
+process.exitCode = results.ok ? 0 : 1;
+
+async function waitFor(check, ms, what) {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		if (check()) return;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}
