@@ -19,7 +19,7 @@ if [ ! -x "$CACHE/node_modules/.bin/code-server" ]; then
   tar czf "$RG_CACHE/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" -C "$tmp" rg
   (cd "$CACHE" && { [ -f package.json ] || npm init -y >/dev/null; } \
     && node -e "const p=require('./package.json');p.allowScripts={'code-server':true,argon2:true};require('fs').writeFileSync('package.json',JSON.stringify(p,null,2))" \
-    && npm_config_yes=true npm install --no-audit --no-fund code-server@4.100.3 >/dev/null)
+    && npm_config_unsafe_perm=true npm_config_yes=true npm install --no-audit --no-fund code-server@4.100.3 >/dev/null)
 fi
 node esbuild.mjs
 npx vsce package --allow-missing-repository --skip-license -o "$CACHE/feature-lens.vsix" >/dev/null
