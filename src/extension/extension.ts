@@ -6,7 +6,8 @@ import { LoadModelRequest } from '../protocol/engineProtocol';
 import type { ExecutionProvider, ModelInfo } from '../protocol/engineProtocol';
 import { EngineProcess } from './engineProcess';
 import { EngineStatusItem } from './engineStatusItem';
-import { InspectionController } from './inspection/inspectionController';
+import { FeaturesTreeProvider } from './inspection/featuresTree';
+import { INSPECTION_COMMANDS, InspectionController } from './inspection/inspectionController';
 import { ModelPanel } from './modelPanel';
 import { ModelSession } from './modelSession';
 
@@ -49,9 +50,11 @@ export function activate(context: vscode.ExtensionContext): void {
 		},
 	});
 	const running = engine;
+	const features = new FeaturesTreeProvider(INSPECTION_COMMANDS.focusFeature);
 	const session = new ModelSession(running, context.asAbsolutePath('models/pycode/saes/blocks.2.hook_resid_pre'), (loaded) => {
 		model = loaded.model;
 		loadedLabel = `${loaded.model.name} · ${loaded.sae.architecture} ${loaded.sae.dSae} @ ${loaded.sae.hookName}`;
+		features.setLoaded(loaded.model, loaded.sae);
 		status.update(running.current, loadedLabel);
 		log.info(`ready: ${loaded.model.name} with SAE ${loaded.sae.source}`);
 	});
@@ -62,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): void {
 			() => running.request(LoadModelRequest, { model: name }),
 		);
 		loadedLabel = model.name;
+		features.setLoaded(model);
 		status.update(running.current, loadedLabel);
 		void vscode.window.showInformationMessage(`Feature Lens: ${model.name} ready (${model.modelType}, ${model.nLayers} layers, ${model.hookPoints.length} hook points).`);
 	};
@@ -69,7 +73,8 @@ export function activate(context: vscode.ExtensionContext): void {
 	context.subscriptions.push(
 		log,
 		status,
-		new InspectionController(running, session),
+		new InspectionController(running, session, (result) => features.setInspection(result)),
+		vscode.window.registerTreeDataProvider('featureLens.features', features),
 		vscode.commands.registerCommand(COMMANDS.loadSae, async () => {
 			const picked = await vscode.window.showOpenDialog({
 				canSelectFolders: true, canSelectFiles: true, canSelectMany: false, openLabel: 'Load SAE',

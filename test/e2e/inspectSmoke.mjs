@@ -66,7 +66,15 @@ try {
 	await hover.waitFor({ state: 'visible', timeout: 20000 });
 	results.hover = (await hover.innerText()).slice(0, 300);
 	await page.screenshot({ path: path.join(shots, '3-hover.png') });
-	results.ok = results.decorations > 0 && /feature \d+/.test(results.hover);
+	// The Features view in the Feature Lens activity-bar container lists the active features.
+	await page.keyboard.press('Escape');
+	await page.locator('.activitybar a[aria-label^="Feature Lens"]').first().click();
+	const featureItem = page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).first();
+	await featureItem.waitFor({ state: 'visible', timeout: 20000 });
+	results.featuresView = await page.locator('.monaco-list-row', { hasText: /Feature \d+/ }).count();
+	await featureItem.click();
+	await page.screenshot({ path: path.join(shots, '4-features-view.png') });
+	results.ok = results.decorations > 0 && /feature \d+/.test(results.hover) && results.featuresView > 0;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = serverLog.slice(-2000);

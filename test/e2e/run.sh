@@ -22,7 +22,7 @@ if [ ! -x "$CACHE/node_modules/.bin/code-server" ]; then
     && npm_config_unsafe_perm=true npm_config_yes=true npm install --no-audit --no-fund code-server@4.100.3 >/dev/null)
 fi
 node esbuild.mjs
-npx vsce package --allow-missing-repository --skip-license -o "$CACHE/feature-lens.vsix" >/dev/null
+npx vsce package --allow-missing-repository --skip-license --no-rewrite-relative-links -o "$CACHE/feature-lens.vsix" >/dev/null
 rm -rf "$CACHE/ext"
 "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --user-data-dir "$CACHE/ud" --install-extension "$CACHE/feature-lens.vsix" >/dev/null
 node test/e2e/inspectSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"

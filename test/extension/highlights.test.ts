@@ -2,7 +2,7 @@
 
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LEVELS, computeHighlights, escapeMarkdown, hoverLines, tokenAt, tokenActivation } from '../../src/extension/inspection/highlights';
+import { LEVELS, computeHighlights, escapeMarkdown, hoverLines, summarizeFeatures, tokenAt, tokenActivation } from '../../src/extension/inspection/highlights';
 import type { InspectedTokenInfo } from '../../src/protocol/engineProtocol';
 
 const tok = (start: number, end: number, text: string, features: [number, number][]): InspectedTokenInfo => ({ id: 0, start, end, text, features });
@@ -54,5 +54,10 @@ describe('inspection highlights', () => {
 		const escaped = escapeMarkdown(nasty);
 		assert.doesNotMatch(escaped, /(^|[^\\])[<>\[\]()`*]/);
 		assert.ok(escaped.endsWith('⏎'));
+	});
+
+	it('the Features view lists each active feature once, by its largest activation, with its token count', () => {
+		const summary = summarizeFeatures({ hookName: 'h', tokens: TOKENS });
+		assert.deepEqual(summary.map((f) => [f.featureIndex, f.max, f.tokens]), [[7, 4, 4], [2, 2, 2], [9, 1, 1]]);
 	});
 });

@@ -1,7 +1,7 @@
 // What an inspection looks like in the editor, computed without `vscode` so it is unit-tested:
 // which character ranges get which intensity level, and what each token's hover says.
 
-import type { InspectedTokenInfo } from '../../protocol/engineProtocol';
+import type { InspectResult, InspectedTokenInfo } from '../../protocol/engineProtocol';
 
 /** Number of background intensities (theme colours featureLens.activation1 … 5). */
 export const LEVELS = 5;
@@ -88,4 +88,26 @@ export function tokenAt(tokens: readonly InspectedTokenInfo[], base: number, off
 		}
 	}
 	return undefined;
+}
+
+export interface FeatureSummary {
+	featureIndex: number;
+	/** Largest activation over the inspected tokens. */
+	max: number;
+	/** Tokens it fired on. */
+	tokens: number;
+}
+
+/** Active features of an inspection, strongest (by max activation) first. */
+export function summarizeFeatures(result: InspectResult): FeatureSummary[] {
+	const byIndex = new Map<number, FeatureSummary>();
+	for (const token of result.tokens) {
+		for (const [featureIndex, activation] of token.features) {
+			const s = byIndex.get(featureIndex) ?? { featureIndex, max: 0, tokens: 0 };
+			s.max = Math.max(s.max, activation);
+			s.tokens++;
+			byIndex.set(featureIndex, s);
+		}
+	}
+	return [...byIndex.values()].sort((a, b) => b.max - a.max || a.featureIndex - b.featureIndex);
 }

@@ -33,7 +33,12 @@ export class InspectionController implements vscode.Disposable {
 	private readonly inspections = new Map<string, Inspection>();
 	private readonly disposables: vscode.Disposable[] = [];
 
-	constructor(private readonly engine: EngineProcess, private readonly session: ModelSession) {
+	constructor(
+		private readonly engine: EngineProcess,
+		private readonly session: ModelSession,
+		/** Told about each finished inspection (undefined when highlights are cleared). */
+		private readonly onInspected: (result: InspectResult | undefined) => void = () => {},
+	) {
 		this.decorationTypes = Array.from({ length: LEVELS }, (_, i) => vscode.window.createTextEditorDecorationType({
 			backgroundColor: new vscode.ThemeColor(`featureLens.activation${i + 1}`),
 			borderRadius: '2px',
@@ -82,6 +87,7 @@ export class InspectionController implements vscode.Disposable {
 				if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
 				this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest' } });
 				this.render();
+				this.onInspected(result);
 			} finally {
 				sub.dispose();
 			}
@@ -103,6 +109,7 @@ export class InspectionController implements vscode.Disposable {
 		if (document) this.inspections.delete(document.uri.toString());
 		else this.inspections.clear();
 		this.render();
+		if (this.inspections.size === 0) this.onInspected(undefined);
 	}
 
 	private render(): void {
