@@ -9,10 +9,9 @@ import { SaeRunner } from '../engine/sae/saeRunner';
 import type { SaeMetadata } from '../engine/sae/saeTypes';
 import { loadCachedActivations } from '../engine/sae/train/activationSource';
 import type { ActivationSource } from '../engine/sae/train/activationSource';
-import { ModelActivationStore } from '../engine/sae/train/activationStore';
 import { corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
 import { TRAIN_DEFAULTS } from '../engine/sae/train/saeTrainer';
-import type { TrainConfig } from '../engine/sae/train/saeTrainer';
+import { modelTrainingSource, trainConfigFor } from '../engine/sae/train/trainingJob';
 import type { StepMetrics } from '../engine/sae/train/saeTrainer';
 import { runTraining } from '../engine/sae/train/trainingRun';
 import type { CliValues } from './main';
@@ -55,22 +54,16 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 	const { source, metadata, model } = await trainingSource(modelArg, values, settings, log);
-	const dSae = intOption(values['d-sae'], 'd-sae', 0, 1);
-	const batchSize = intOption(values.batch, 'batch', TRAIN_DEFAULTS.batchSize, 1);
-	const totalTokens = intOption(values.tokens, 'tokens', 0, 1);
-	const steps = Math.ceil(totalTokens / batchSize);
-	const config: TrainConfig = {
-		...TRAIN_DEFAULTS,
-		architecture: arch, dIn: source.dIn, dSae, k: intOption(values.k, 'k', 32, 1), batchSize, totalTokens,
-		l1Coefficient: numberOption(values.l1, 'l1', TRAIN_DEFAULTS.l1Coefficient, 0), l1WarmupSteps: Math.floor(steps * 0.05),
-		l0Coefficient: numberOption(values.l0, 'l0', TRAIN_DEFAULTS.l0Coefficient, 0), l0WarmupSteps: Math.floor(steps * 0.05),
+	const config = trainConfigFor({
+		architecture: arch, dSae: intOption(values['d-sae'], 'd-sae', 0, 1), tokens: intOption(values.tokens, 'tokens', 0, 1),
+		k: values.k === undefined ? undefined : intOption(values.k, 'k', 32, 1),
+		l1: values.l1 === undefined ? undefined : numberOption(values.l1, 'l1', 0, 0),
+		l0: values.l0 === undefined ? undefined : numberOption(values.l0, 'l0', 0, 0),
+		batchSize: intOption(values.batch, 'batch', TRAIN_DEFAULTS.batchSize, 1),
 		lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
-		// SAELens-style schedule: 5% warm-up, linear decay over the last 20%.
-		warmupSteps: Math.floor(steps * 0.05), decaySteps: Math.floor(steps * 0.2),
-		deadWindow: Math.min(TRAIN_DEFAULTS.deadWindow, Math.max(10, Math.floor(steps / 4))),
 		seed: intOption(values.seed, 'seed', 0),
-	};
-	if (topkFamily && config.k > dSae) throw new CliError(`--k ${config.k} is larger than --d-sae ${dSae}`);
+	}, source.dIn);
+	const steps = Math.ceil(config.totalTokens / config.batchSize);
 	const abort = new AbortController();
 	const onSignal = () => abort.abort();
 	process.once('SIGINT', onSignal);
@@ -103,17 +96,11 @@ async function trainingSource(modelArg: string | undefined, values: CliValues, s
 	if (!values.hook) throw new CliError('train needs --hook H (a hook point; feature-lens hooks <model> lists them)');
 	if (!values.corpus) throw new CliError('train needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
 	const model = LanguageModel.load(modelArg, settings, log);
-	const contextSize = intOption(values['context-size'], 'context-size', Math.min(128, model.cfg.nCtx), 2);
-	const source = await ModelActivationStore.create(model, corpusDocuments(values.corpus), {
-		hookName: values.hook, contextSize, prependBos: true, batchContexts: 8, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
+	const { source, metadata } = await modelTrainingSource(model, {
+		hookName: values.hook, corpus: values.corpus, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
+		contextSize: values['context-size'] === undefined ? undefined : intOption(values['context-size'], 'context-size', 128, 2),
 		bufferRows: intOption(values['buffer-rows'], 'buffer-rows', 65536, 2), seed: intOption(values.seed, 'seed', 0),
 	});
-	const metadata: SaeMetadata = {
-		model_name: model.name, model_class_name: 'FeatureLens', hook_name: values.hook, hook_head_index: null,
-		context_size: contextSize, prepend_bos: true, dataset_path: values.corpus, exclude_special_tokens: values['exclude-special-tokens'] ?? false,
-		// Feature Lens reads the raw (unprocessed) residual stream; say so for SAELens users.
-		model_from_pretrained_kwargs: { center_writing_weights: false, fold_ln: false },
-	};
 	return { source, metadata, model };
 }
 

@@ -34,6 +34,15 @@ export function corpusDocuments(spec: string): () => Iterable<string> {
 	};
 }
 
+/** An explicit list of files (e.g. the workspace files the editor chose), skipping binary ones. */
+export function corpusFromFiles(files: readonly string[]): () => Iterable<string> {
+	const readable = files.filter((f) => fs.existsSync(f) && fs.statSync(f).isFile() && looksLikeText(f));
+	if (readable.length === 0) throw new ModelConfigError('the corpus has no readable text files');
+	return function* () {
+		for (const f of readable) yield fs.readFileSync(f, 'utf8');
+	};
+}
+
 /** "src/*.py" → ["src", /\.py$/]; a plain path has no pattern. */
 function splitPattern(spec: string): [string, RegExp | undefined] {
 	const star = spec.indexOf('*');
