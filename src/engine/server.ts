@@ -5,11 +5,14 @@ import * as ort from 'onnxruntime-node';
 import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
 	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
-	LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest,
+	LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../protocol/engineProtocol';
 import type {
 	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
+	TrainSaeParams, TrainSaeResult, TrainStepMetrics,
 } from '../protocol/engineProtocol';
+import { runTraining } from './sae/train/trainingRun';
+import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
 import { InspectCancelled, inspectText } from './sae/inspect';
 import { loadSae } from './sae/saeFormat';
 import { SaeRunner } from './sae/saeRunner';
@@ -152,6 +155,35 @@ connection.onRequest(InspectRequest, (params: InspectParams, token: Cancellation
 	} catch (err) {
 		if (err instanceof InspectCancelled) throw new ResponseError(REQUEST_CANCELLED, 'inspection cancelled');
 		throw err;
+	} finally {
+		subscription.dispose();
+	}
+}));
+
+connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
+	const m = currentModel();
+	const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus });
+	const config = trainConfigFor({ architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0 }, source.dIn);
+	const totalSteps = Math.ceil(config.totalTokens / config.batchSize);
+	const abort = new AbortController();
+	const subscription = token.onCancellationRequested(() => abort.abort());
+	let lastSent = 0;
+	const toWire = (x: { step: number; tokens: number; loss: number; mse: number; l0: number; explainedVariance: number; deadFraction: number; tokensPerSecond: number }): TrainStepMetrics => ({
+		step: x.step, totalSteps, tokens: x.tokens, loss: x.loss, mse: x.mse, l0: x.l0, explainedVariance: x.explainedVariance, deadFraction: x.deadFraction, tokensPerSecond: x.tokensPerSecond,
+	});
+	try {
+		const result = await runTraining(source, {
+			out: params.out, config, metadata, settings, resume: params.resume, checkpointEvery: 60, signal: abort.signal,
+			log: (message) => log('info', message),
+			onStep: (metrics) => {
+				const now = Date.now();
+				if (now - lastSent < 200 && metrics.step !== totalSteps) return;
+				lastSent = now;
+				void connection.sendNotification(TrainProgressNotification, { requestId: params.requestId, metrics: toWire(metrics) });
+			},
+		});
+		log('info', result.cancelled ? `training cancelled at step ${result.steps}; resume from ${params.out}` : `trained SAE saved to ${params.out}`);
+		return { out: result.saeDir, cancelled: result.cancelled, steps: result.steps, tokens: result.tokens, tokensPerSecond: result.tokensPerSecond, final: result.final && toWire(result.final) };
 	} finally {
 		subscription.dispose();
 	}

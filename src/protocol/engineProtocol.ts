@@ -114,6 +114,46 @@ export interface InspectResult {
 	tokens: InspectedTokenInfo[];
 }
 
+export interface TrainSaeParams {
+	/** Correlates `TrainProgressNotification`s with this request. */
+	requestId: string;
+	hookName: string;
+	architecture: 'topk' | 'batchtopk' | 'standard' | 'jumprelu';
+	dSae: number;
+	/** topk/batchtopk active latents; standard L1 and jumprelu L0 coefficients. */
+	k?: number;
+	l1?: number;
+	l0?: number;
+	tokens: number;
+	/** "demo", a folder or glob, a text/JSONL file, or an explicit list of files. */
+	corpus: string | string[];
+	/** Run folder; the SAE is saved here in SAELens format. */
+	out: string;
+	/** Continue from the run folder's checkpoint. */
+	resume: boolean;
+}
+
+export interface TrainStepMetrics {
+	step: number;
+	totalSteps: number;
+	tokens: number;
+	loss: number;
+	mse: number;
+	l0: number;
+	explainedVariance: number;
+	deadFraction: number;
+	tokensPerSecond: number;
+}
+
+export interface TrainSaeResult {
+	out: string;
+	cancelled: boolean;
+	steps: number;
+	tokens: number;
+	tokensPerSecond: number;
+	final?: TrainStepMetrics;
+}
+
 export type EngineActivity = { state: 'idle' } | { state: 'busy'; what: string };
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -138,6 +178,12 @@ export const InspectRequest = new RequestType<InspectParams, InspectResult, void
 
 /** Engine → host: tokens inspected so far, so long inspections show progress. */
 export const InspectProgressNotification = new NotificationType<{ requestId: string; done: number; total: number }>('sae/inspectProgress');
+
+/** Host → engine: trains an SAE on the current model's activations; cancellable, and a cancelled run resumes. */
+export const TrainSaeRequest = new RequestType<TrainSaeParams, TrainSaeResult, void>('sae/train');
+
+/** Engine → host: metrics after each training step (at most a few per second), for the training monitor. */
+export const TrainProgressNotification = new NotificationType<{ requestId: string; metrics: TrainStepMetrics }>('sae/trainProgress');
 
 /** Host → engine: releases sessions so the process can exit cleanly. */
 export const ShutdownRequest = new RequestType0<void, void>('engine/shutdown');

@@ -7,7 +7,12 @@ import { after, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { EngineProcess } from '../../src/extension/engineProcess';
 import type { EngineState } from '../../src/extension/engineProcess';
-import { GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelRequest, LoadSaeRequest, RunRequest } from '../../src/protocol/engineProtocol';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import {
+	GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelRequest, LoadSaeRequest, RunRequest,
+	TrainProgressNotification, TrainSaeRequest,
+} from '../../src/protocol/engineProtocol';
 import { fixtureModel } from '../helpers';
 
 const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
@@ -80,6 +85,31 @@ describe('engine process', () => {
 		await assert.rejects(engine.request(InspectRequest, { text: text.repeat(20), topFeatures: 3, requestId: 'i2' }, cancel.token), /cancelled/);
 		sub.dispose();
 		sub2.dispose();
+	});
+
+	it('trains an SAE with streamed metrics, cancels it, resumes it, and loads the result', async () => {
+		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
+		const out = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-engine-train-'));
+		const running = await engine.ensureStarted();
+		const steps: number[] = [];
+		const cancel = new CancellationTokenSource();
+		const sub = running.connection.onNotification(TrainProgressNotification, (p) => {
+			steps.push(p.metrics.step);
+			if (p.requestId === 't1' && p.metrics.step >= 3) cancel.cancel();
+		});
+		const params = { hookName: 'blocks.1.hook_resid_post', architecture: 'topk' as const, dSae: 64, k: 4, tokens: 4096 * 12, corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'), out, resume: false };
+		const first = await engine.request(TrainSaeRequest, { ...params, requestId: 't1' }, cancel.token);
+		assert.equal(first.cancelled, true);
+		assert.ok(first.steps >= 3 && first.steps < 12, `stopped at step ${first.steps}`);
+		const second = await engine.request(TrainSaeRequest, { ...params, requestId: 't2', resume: true });
+		assert.equal(second.cancelled, false);
+		assert.equal(second.steps, 12);
+		assert.equal(second.final!.totalSteps, 12);
+		assert.ok(steps.length >= 2);
+		const info = await engine.request(LoadSaeRequest, { path: out });
+		assert.equal(info.dSae, 64);
+		sub.dispose();
+		fs.rmSync(out, { recursive: true, force: true });
 	});
 
 	it('notices a killed engine once and restarts on the next request', async () => {
