@@ -10,6 +10,7 @@ import { FeaturesTreeProvider } from './inspection/featuresTree';
 import { INSPECTION_COMMANDS, InspectionController } from './inspection/inspectionController';
 import { ModelPanel } from './modelPanel';
 import { ModelSession } from './modelSession';
+import { TRAIN_SAE_COMMAND, trainSae } from './training/trainSaeCommand';
 
 export const COMMANDS = {
 	selectModel: 'featureLens.selectModel',
@@ -51,7 +52,10 @@ export function activate(context: vscode.ExtensionContext): void {
 	});
 	const running = engine;
 	const features = new FeaturesTreeProvider(INSPECTION_COMMANDS.focusFeature);
+	// Assigned below; the session clears highlights made with a previous SAE when a new one loads.
+	let inspection: InspectionController | undefined;
 	const session = new ModelSession(running, context.asAbsolutePath('models/pycode/saes/blocks.2.hook_resid_pre'), (loaded) => {
+		inspection?.clear();
 		model = loaded.model;
 		loadedLabel = `${loaded.model.name} · ${loaded.sae.architecture} ${loaded.sae.dSae} @ ${loaded.sae.hookName}`;
 		features.setLoaded(loaded.model, loaded.sae);
@@ -73,8 +77,12 @@ export function activate(context: vscode.ExtensionContext): void {
 	context.subscriptions.push(
 		log,
 		status,
-		new InspectionController(running, session, (result) => features.setInspection(result)),
+		(inspection = new InspectionController(running, session, (result) => features.setInspection(result))),
 		vscode.window.registerTreeDataProvider('featureLens.features', features),
+		vscode.commands.registerCommand(TRAIN_SAE_COMMAND, () => runReported(log, () => trainSae(running, () => session.invalidate(), async (saeDir) => {
+			await vscode.workspace.getConfiguration('featureLens').update('sae', saeDir, vscode.ConfigurationTarget.Global);
+			await session.ensureReady();
+		}))),
 		vscode.commands.registerCommand(COMMANDS.loadSae, async () => {
 			const picked = await vscode.window.showOpenDialog({
 				canSelectFolders: true, canSelectFiles: true, canSelectMany: false, openLabel: 'Load SAE',
@@ -123,6 +131,7 @@ export function activate(context: vscode.ExtensionContext): void {
 				{ label: '$(search) Inspect Selection', command: 'featureLens.inspectSelection' },
 				{ label: '$(info) Show Model', command: COMMANDS.showModel },
 				{ label: '$(library) Load SAE…', command: COMMANDS.loadSae },
+				{ label: '$(beaker) Train SAE…', command: TRAIN_SAE_COMMAND },
 				{ label: '$(symbol-class) Select Model…', command: COMMANDS.selectModel },
 				{ label: '$(debug-restart) Restart Engine', command: COMMANDS.restartEngine },
 				{ label: '$(output) Show Log', command: COMMANDS.showLog },

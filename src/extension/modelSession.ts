@@ -26,6 +26,11 @@ export class ModelSession {
 		return this.loaded?.value;
 	}
 
+	/** Forgets what is loaded, after something else changed the engine's model (e.g. training). */
+	invalidate(): void {
+		this.loaded = undefined;
+	}
+
 	/** The model and SAE the settings ask for, loaded in the running engine. */
 	async ensureReady(): Promise<Loaded> {
 		const cfg = vscode.workspace.getConfiguration('featureLens');

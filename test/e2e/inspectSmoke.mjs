@@ -74,7 +74,33 @@ try {
 	results.featuresView = await page.locator('.monaco-list-row', { hasText: /Feature \d+/ }).count();
 	await featureItem.click();
 	await page.screenshot({ path: path.join(shots, '4-features-view.png') });
-	results.ok = results.decorations > 0 && /feature \d+/.test(results.hover) && results.featuresView > 0;
+
+	// Train SAE…: defaults all the way, but a small width and token budget.
+	await page.click('.monaco-editor .view-lines');
+	await page.keyboard.press('F1');
+	await page.keyboard.type('Feature Lens: Train SAE');
+	await page.keyboard.press('Enter');
+	const answer = async (text) => {
+		await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 30000 });
+		await page.waitForTimeout(300);
+		if (text !== undefined) await page.keyboard.type(text);
+		await page.keyboard.press('Enter');
+		await page.waitForTimeout(300);
+	};
+	await answer(); // hook: the middle layer's resid_pre
+	await answer(); // architecture: topk
+	await answer('256'); // d_sae
+	await answer('8'); // k
+	await answer(); // corpus: the demo corpus
+	await answer('40960'); // tokens
+	await page.screenshot({ path: path.join(shots, '5-train-output-folder.png') });
+	await answer(); // output folder in the workspace
+	const trained = page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'SAE trained' }).first();
+	await trained.waitFor({ state: 'visible', timeout: 180000 });
+	results.trainNotification = await trained.innerText();
+	results.trainedSae = fs.existsSync(path.join(workspace, '.feature-lens', 'saes', 'blocks.2.hook_resid_pre-topk-256', 'sae_weights.safetensors'));
+	await page.screenshot({ path: path.join(shots, '6-trained.png') });
+	results.ok = results.decorations > 0 && /feature \d+/.test(results.hover) && results.featuresView > 0 && results.trainedSae;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = serverLog.slice(-2000);

@@ -1,0 +1,148 @@
+// "Feature Lens: Train SAE…": a guided flow (hook, architecture, width, sparsity, corpus, token
+// budget, output folder) whose defaults make it one Enter after another, then a cancellable,
+// resumable training run in the engine with live metrics; the trained SAE is loaded at the end.
+
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { LoadModelRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
+import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
+import type { EngineProcess } from '../engineProcess';
+
+export const TRAIN_SAE_COMMAND = 'featureLens.trainSae';
+
+type Architecture = TrainSaeParams['architecture'];
+
+interface Choice<T> extends vscode.QuickPickItem {
+	value: T;
+}
+
+let runCounter = 0;
+
+export async function trainSae(engine: EngineProcess, onModelReloaded: () => void, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
+	const modelName = vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo') || 'demo';
+	const model = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${modelName}…` },
+		() => engine.request(LoadModelRequest, { model: modelName }));
+	onModelReloaded();
+	const params = await askTrainingParams(model);
+	if (!params) return;
+	await runTraining(engine, params, onTrained);
+}
+
+async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams, 'requestId'> | undefined> {
+	const title = (step: number) => `Feature Lens: Train SAE (${step}/7)`;
+	const middle = Math.floor(model.nLayers / 2);
+	const hooks = model.hookPoints.filter((h) => h.shape.slice(1).every((d) => typeof d === 'number'));
+	// Residual-stream hooks first, the middle layer's resid_pre at the top.
+	hooks.sort((a, b) => score(b) - score(a));
+	function score(h: ModelInfo['hookPoints'][number]): number {
+		return (h.name === `blocks.${middle}.hook_resid_pre` ? 100 : 0) + (h.residual ? 10 : 0) - Math.abs(h.layer - middle) * 0.1;
+	}
+	const hook = await vscode.window.showQuickPick(hooks.map((h): Choice<string> => ({ label: h.name, description: `[${h.shape.join(', ')}]`, value: h.name })), { title: title(1), placeHolder: 'Hook point to train on' });
+	if (!hook) return undefined;
+	const architecture = await vscode.window.showQuickPick<Choice<Architecture>>([
+		{ label: 'topk', description: 'TopK with AuxK: exactly k latents per token (recommended)', value: 'topk' },
+		{ label: 'batchtopk', description: 'BatchTopK: k per token on average, saved as JumpReLU', value: 'batchtopk' },
+		{ label: 'standard', description: 'ReLU + L1 (decoder-norm weighted)', value: 'standard' },
+		{ label: 'jumprelu', description: 'JumpReLU with an L0 penalty', value: 'jumprelu' },
+	], { title: title(2), placeHolder: 'Architecture' });
+	if (!architecture) return undefined;
+	const dIn = hooks.find((h) => h.name === hook.value)!.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
+	const dSae = await askInt(title(3), 'Dictionary width d_sae (16 × d_in by default)', 16 * dIn, 1, 1 << 20);
+	if (dSae === undefined) return undefined;
+	const sparsity = await askSparsity(title(4), architecture.value, dSae);
+	if (!sparsity) return undefined;
+	const corpus = await askCorpus(title(5));
+	if (!corpus) return undefined;
+	const tokens = await askInt(title(6), 'Training tokens', 1_000_000, 4096, 10_000_000_000);
+	if (tokens === undefined) return undefined;
+	const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+	const defaultOut = path.join(folder ?? os.homedir(), '.feature-lens', 'saes', `${hook.value}-${architecture.value}-${dSae}`);
+	const out = await vscode.window.showInputBox({ title: title(7), prompt: 'Output folder (the run and the SAE, in SAELens format)', value: defaultOut, validateInput: (v) => (path.isAbsolute(v) ? undefined : 'Give an absolute folder path') });
+	if (!out) return undefined;
+	return { hookName: hook.value, architecture: architecture.value, dSae, ...sparsity, corpus, tokens, out, resume: false };
+}
+
+async function askInt(title: string, prompt: string, value: number, min: number, max: number): Promise<number | undefined> {
+	const text = await vscode.window.showInputBox({
+		title, prompt, value: String(value),
+		validateInput: (v) => {
+			const n = Number(v.replace(/[_,\s]/g, ''));
+			return Number.isInteger(n) && n >= min && n <= max ? undefined : `A whole number from ${min} to ${max}`;
+		},
+	});
+	return text === undefined ? undefined : Number(text.replace(/[_,\s]/g, ''));
+}
+
+async function askSparsity(title: string, architecture: Architecture, dSae: number): Promise<Pick<TrainSaeParams, 'k' | 'l1' | 'l0'> | undefined> {
+	if (architecture === 'topk' || architecture === 'batchtopk') {
+		const k = await askInt(title, 'k: active latents per token', Math.min(32, dSae), 1, dSae);
+		return k === undefined ? undefined : { k };
+	}
+	const name = architecture === 'standard' ? 'L1' : 'L0';
+	const text = await vscode.window.showInputBox({
+		title, prompt: `${name} coefficient`, value: architecture === 'standard' ? '5' : '1',
+		validateInput: (v) => (Number.isFinite(Number(v)) && Number(v) >= 0 ? undefined : 'A non-negative number'),
+	});
+	if (text === undefined) return undefined;
+	return architecture === 'standard' ? { l1: Number(text) } : { l0: Number(text) };
+}
+
+async function askCorpus(title: string): Promise<string | string[] | undefined> {
+	const kind = await vscode.window.showQuickPick<Choice<'demo' | 'workspace' | 'file'>>([
+		{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: 'demo' },
+		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude', value: 'workspace' },
+		{ label: 'A file…', description: 'a text file, or JSONL with a "text" field', value: 'file' },
+	], { title, placeHolder: 'Training text' });
+	if (!kind) return undefined;
+	if (kind.value === 'demo') return 'demo';
+	if (kind.value === 'file') {
+		const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Training text' });
+		return picked?.[0]?.fsPath;
+	}
+	const glob = await vscode.window.showInputBox({ title, prompt: 'Workspace files to train on (glob)', value: '**/*.py' });
+	if (!glob) return undefined;
+	const files = await vscode.workspace.findFiles(glob, undefined, 20_000);
+	if (files.length === 0) {
+		void vscode.window.showWarningMessage(`Feature Lens: no workspace files match ${glob}.`);
+		return undefined;
+	}
+	return files.map((f) => f.fsPath);
+}
+
+async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, 'requestId'>, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
+	const requestId = `train-${++runCounter}`;
+	let result: TrainSaeResult | undefined;
+	try {
+		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: training ${params.architecture} SAE at ${params.hookName}`, cancellable: true }, async (progress, token) => {
+			const running = await engine.ensureStarted();
+			let done = 0;
+			const sub = running.connection.onNotification(TrainProgressNotification, ({ requestId: id, metrics: m }) => {
+				if (id !== requestId) return;
+				const pct = (100 * m.step) / m.totalSteps;
+				progress.report({
+					increment: pct - done,
+					message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · dead ${(100 * m.deadFraction).toFixed(1)}% · ${Math.round(m.tokensPerSecond)} tok/s`,
+				});
+				done = pct;
+			});
+			try {
+				return await engine.request(TrainSaeRequest, { ...params, requestId }, token);
+			} finally {
+				sub.dispose();
+			}
+		});
+	} catch (err) {
+		void vscode.window.showErrorMessage(`Feature Lens: training failed: ${err instanceof Error ? err.message : String(err)}`);
+		return;
+	}
+	if (result.cancelled) {
+		const choice = await vscode.window.showInformationMessage(`Feature Lens: training stopped at step ${result.steps}; its checkpoint is in ${result.out}.`, 'Resume');
+		if (choice === 'Resume') await runTraining(engine, { ...params, resume: true }, onTrained);
+		return;
+	}
+	await onTrained(result.out);
+	const ev = result.final ? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}` : '';
+	const choice = await vscode.window.showInformationMessage(`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}) and loaded.`, 'Inspect Selection');
+	if (choice) await vscode.commands.executeCommand('featureLens.inspectSelection');
+}
