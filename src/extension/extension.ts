@@ -79,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): void {
 		status,
 		(inspection = new InspectionController(running, session, (result) => features.setInspection(result))),
 		vscode.window.registerTreeDataProvider('featureLens.features', features),
-		vscode.commands.registerCommand(TRAIN_SAE_COMMAND, () => runReported(log, () => trainSae(running, () => session.invalidate(), async (saeDir) => {
+		vscode.commands.registerCommand(TRAIN_SAE_COMMAND, () => runReported(log, () => trainSae(running, context.extensionUri, () => session.invalidate(), async (saeDir) => {
 			await vscode.workspace.getConfiguration('featureLens').update('sae', saeDir, vscode.ConfigurationTarget.Global);
 			await session.ensureReady();
 		}))),

@@ -9,7 +9,8 @@ export function webviewRoots(extensionUri: vscode.Uri): vscode.Uri[] {
 	return [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')];
 }
 
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, script: string, title: string): string {
+/** `styles` are extra stylesheets built beside the script (e.g. a bundled library's CSS). */
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, script: string, title: string, styles: readonly string[] = []): string {
 	const nonce = crypto.randomBytes(16).toString('base64');
 	const scriptUri = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', script));
 	const styleUri = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
@@ -20,6 +21,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+${styles.map((f) => `<link href="${webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', f))}" rel="stylesheet">`).join('\n')}
 <link href="${styleUri}" rel="stylesheet">
 <title>${escapeHtml(title)}</title>
 </head>

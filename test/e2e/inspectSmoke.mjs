@@ -99,8 +99,13 @@ try {
 	await trained.waitFor({ state: 'visible', timeout: 180000 });
 	results.trainNotification = await trained.innerText();
 	results.trainedSae = fs.existsSync(path.join(workspace, '.feature-lens', 'saes', 'blocks.2.hook_resid_pre-topk-256', 'sae_weights.safetensors'));
+	// The training monitor panel charted the run.
+	const monitor = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+	await monitor.locator('p.status', { hasText: 'done:' }).waitFor({ timeout: 30000 });
+	results.monitorStatus = await monitor.locator('p.status').innerText();
+	results.monitorCharts = await monitor.locator('.uplot').count();
 	await page.screenshot({ path: path.join(shots, '6-trained.png') });
-	results.ok = results.decorations > 0 && /feature \d+/.test(results.hover) && results.featuresView > 0 && results.trainedSae;
+	results.ok = results.decorations > 0 && /feature \d+/.test(results.hover) && results.featuresView > 0 && results.trainedSae && results.monitorCharts === 5;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = serverLog.slice(-2000);

@@ -1,6 +1,7 @@
 // "Feature Lens: Train SAE…": a guided flow (hook, architecture, width, sparsity, corpus, token
 // budget, output folder) whose defaults make it one Enter after another, then a cancellable,
-// resumable training run in the engine with live metrics; the trained SAE is loaded at the end.
+// resumable training run in the engine with live metrics (progress notification and the
+// training monitor panel); the trained SAE is loaded at the end.
 
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +9,7 @@ import * as vscode from 'vscode';
 import { LoadModelRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
 import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
 import type { EngineProcess } from '../engineProcess';
+import { TrainingMonitor } from './trainingMonitor';
 
 export const TRAIN_SAE_COMMAND = 'featureLens.trainSae';
 
@@ -19,14 +21,14 @@ interface Choice<T> extends vscode.QuickPickItem {
 
 let runCounter = 0;
 
-export async function trainSae(engine: EngineProcess, onModelReloaded: () => void, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
+export async function trainSae(engine: EngineProcess, extensionUri: vscode.Uri, onModelReloaded: () => void, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
 	const modelName = vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo') || 'demo';
 	const model = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${modelName}…` },
 		() => engine.request(LoadModelRequest, { model: modelName }));
 	onModelReloaded();
 	const params = await askTrainingParams(model);
 	if (!params) return;
-	await runTraining(engine, params, onTrained);
+	await runTraining(engine, params, onTrained, extensionUri);
 }
 
 async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams, 'requestId'> | undefined> {
@@ -110,35 +112,51 @@ async function askCorpus(title: string): Promise<string | string[] | undefined> 
 	return files.map((f) => f.fsPath);
 }
 
-async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, 'requestId'>, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
+async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, 'requestId'>, onTrained: (saeDir: string) => Promise<void>, extensionUri: vscode.Uri): Promise<void> {
 	const requestId = `train-${++runCounter}`;
+	const monitor = TrainingMonitor.show(extensionUri);
+	monitor.setResume(undefined);
+	monitor.post({ type: 'start', run: { hookName: params.hookName, architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, out: params.out }, resumed: params.resume });
+	const stop = new vscode.CancellationTokenSource();
+	const monitorCancel = monitor.onCancel(() => stop.cancel());
 	let result: TrainSaeResult | undefined;
 	try {
 		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: training ${params.architecture} SAE at ${params.hookName}`, cancellable: true }, async (progress, token) => {
+			const fromNotification = token.onCancellationRequested(() => stop.cancel());
 			const running = await engine.ensureStarted();
 			let done = 0;
 			const sub = running.connection.onNotification(TrainProgressNotification, ({ requestId: id, metrics: m }) => {
 				if (id !== requestId) return;
+				monitor.post({ type: 'metrics', metrics: m });
 				const pct = (100 * m.step) / m.totalSteps;
 				progress.report({
 					increment: pct - done,
-					message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · dead ${(100 * m.deadFraction).toFixed(1)}% · ${Math.round(m.tokensPerSecond)} tok/s`,
+					message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · ${Math.round(m.tokensPerSecond)} tok/s`,
 				});
 				done = pct;
 			});
 			try {
-				return await engine.request(TrainSaeRequest, { ...params, requestId }, token);
+				return await engine.request(TrainSaeRequest, { ...params, requestId }, stop.token);
 			} finally {
 				sub.dispose();
+				fromNotification.dispose();
 			}
 		});
 	} catch (err) {
-		void vscode.window.showErrorMessage(`Feature Lens: training failed: ${err instanceof Error ? err.message : String(err)}`);
+		const message = err instanceof Error ? err.message : String(err);
+		monitor.post({ type: 'finished', error: message });
+		void vscode.window.showErrorMessage(`Feature Lens: training failed: ${message}`);
 		return;
+	} finally {
+		monitorCancel.dispose();
+		stop.dispose();
 	}
+	monitor.post({ type: 'finished', result });
 	if (result.cancelled) {
+		const resume = () => runTraining(engine, { ...params, resume: true }, onTrained, extensionUri);
+		monitor.setResume(() => void resume());
 		const choice = await vscode.window.showInformationMessage(`Feature Lens: training stopped at step ${result.steps}; its checkpoint is in ${result.out}.`, 'Resume');
-		if (choice === 'Resume') await runTraining(engine, { ...params, resume: true }, onTrained);
+		if (choice === 'Resume') await resume();
 		return;
 	}
 	await onTrained(result.out);
