@@ -5,12 +5,14 @@ import * as ort from 'onnxruntime-node';
 import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
 	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
-	LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
+	EvaluateSaeRequest, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../protocol/engineProtocol';
 import type {
 	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
-	TrainSaeParams, TrainSaeResult, TrainStepMetrics,
+	SaeEvalMetrics, TrainSaeParams, TrainSaeResult, TrainStepMetrics,
 } from '../protocol/engineProtocol';
+import { EvalCancelled, evaluateSae } from './sae/evaluate';
+import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
 import { runTraining } from './sae/train/trainingRun';
 import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
 import { InspectCancelled, inspectText } from './sae/inspect';
@@ -184,6 +186,27 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 		});
 		log('info', result.cancelled ? `training cancelled at step ${result.steps}; resume from ${params.out}` : `trained SAE saved to ${params.out}`);
 		return { out: result.saeDir, cancelled: result.cancelled, steps: result.steps, tokens: result.tokens, tokensPerSecond: result.tokensPerSecond, final: result.final && toWire(result.final) };
+	} finally {
+		subscription.dispose();
+	}
+}));
+
+connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: CancellationToken) => busy('evaluating the SAE', async (): Promise<SaeEvalMetrics> => {
+	const m = currentModel();
+	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
+	const contextSize = Math.min(sae.sae.cfg.metadata.context_size ?? 128, m.cfg.nCtx);
+	const documents = typeof corpus === 'string' ? corpusDocuments(corpus) : corpusFromFiles(corpus);
+	const abort = new AbortController();
+	const subscription = token.onCancellationRequested(() => abort.abort());
+	try {
+		const r = await evaluateSae(m, sae, corpusWindows(m, documents, contextSize, sae.sae.cfg.metadata.prepend_bos !== false), { tokens, contextSize, batchContexts: 8, signal: abort.signal });
+		return {
+			tokens: r.tokens, l0: r.l0, explainedVariance: r.explained_variance, ceLossScore: r.ce_loss_score, ceLossWithoutSae: r.ce_loss_without_sae,
+			ceLossWithSae: r.ce_loss_with_sae, klDivScore: r.kl_div_score, deadFraction: r.dead_fraction,
+		};
+	} catch (err) {
+		if (err instanceof EvalCancelled) throw new ResponseError(REQUEST_CANCELLED, 'evaluation cancelled');
+		throw err;
 	} finally {
 		subscription.dispose();
 	}

@@ -154,6 +154,17 @@ export interface TrainSaeResult {
 	final?: TrainStepMetrics;
 }
 
+export interface SaeEvalMetrics {
+	tokens: number;
+	l0: number;
+	explainedVariance: number;
+	ceLossScore: number;
+	ceLossWithoutSae: number;
+	ceLossWithSae: number;
+	klDivScore: number;
+	deadFraction: number;
+}
+
 export type EngineActivity = { state: 'idle' } | { state: 'busy'; what: string };
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -184,6 +195,9 @@ export const TrainSaeRequest = new RequestType<TrainSaeParams, TrainSaeResult, v
 
 /** Engine → host: metrics after each training step (at most a few per second), for the training monitor. */
 export const TrainProgressNotification = new NotificationType<{ requestId: string; metrics: TrainStepMetrics }>('sae/trainProgress');
+
+/** Host → engine: evaluates the loaded SAE (L0, explained variance, CE-loss score, KL) on a corpus; cancellable. */
+export const EvaluateSaeRequest = new RequestType<{ corpus: string | string[]; tokens: number }, SaeEvalMetrics, void>('sae/evaluate');
 
 /** Host → engine: releases sessions so the process can exit cleanly. */
 export const ShutdownRequest = new RequestType0<void, void>('engine/shutdown');

@@ -1,6 +1,6 @@
 // Messages between the extension host and the training monitor webview (JSON-serializable).
 
-import type { TrainSaeResult, TrainStepMetrics } from './engineProtocol';
+import type { SaeEvalMetrics, TrainSaeResult, TrainStepMetrics } from './engineProtocol';
 
 export interface RunDescription {
 	hookName: string;
@@ -17,7 +17,9 @@ export type ToTrainingMonitor =
 	/** Metrics after a training step. */
 	| { type: 'metrics'; metrics: TrainStepMetrics }
 	/** The run ended: finished, cancelled (resumable) or failed. */
-	| { type: 'finished'; result?: TrainSaeResult; error?: string };
+	| { type: 'finished'; result?: TrainSaeResult; error?: string }
+	/** The trained SAE's evaluation on held-out text. */
+	| { type: 'evaluated'; metrics: SaeEvalMetrics };
 
 /** Webview → host. */
 export type FromTrainingMonitor =

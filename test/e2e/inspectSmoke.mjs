@@ -96,14 +96,17 @@ try {
 	await page.screenshot({ path: path.join(shots, '5-train-output-folder.png') });
 	await answer(); // output folder in the workspace
 	const trained = page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'SAE trained' }).first();
+	// (the message appears after the new SAE has been evaluated)
 	await trained.waitFor({ state: 'visible', timeout: 180000 });
 	results.trainNotification = await trained.innerText();
 	results.trainedSae = fs.existsSync(path.join(workspace, '.feature-lens', 'saes', 'blocks.2.hook_resid_pre-topk-256', 'sae_weights.safetensors'));
 	// The training monitor panel charted the run.
 	const monitor = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
 	await monitor.locator('p.status', { hasText: 'done:' }).waitFor({ timeout: 30000 });
-	results.monitorStatus = await monitor.locator('p.status').innerText();
+	results.monitorStatus = await monitor.locator('p.status', { hasText: 'done:' }).innerText();
 	results.monitorCharts = await monitor.locator('.uplot').count();
+	await monitor.locator('p.status', { hasText: 'Evaluation on' }).waitFor({ timeout: 60000 });
+	results.monitorEvaluation = await monitor.locator('p.status', { hasText: 'Evaluation on' }).innerText();
 	await page.screenshot({ path: path.join(shots, '6-trained.png') });
 	results.ok = results.decorations > 0 && /feature \d+/.test(results.hover) && results.featuresView > 0 && results.trainedSae && results.monitorCharts === 5;
 } catch (err) {

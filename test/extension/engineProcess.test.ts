@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import {
 	GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelRequest, LoadSaeRequest, RunRequest,
-	TrainProgressNotification, TrainSaeRequest,
+	EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../../src/protocol/engineProtocol';
 import { fixtureModel } from '../helpers';
 
@@ -108,6 +108,8 @@ describe('engine process', () => {
 		assert.ok(steps.length >= 2);
 		const info = await engine.request(LoadSaeRequest, { path: out });
 		assert.equal(info.dSae, 64);
+		const evaluation = await engine.request(EvaluateSaeRequest, { corpus: params.corpus, tokens: 2000 });
+		assert.ok(evaluation.tokens >= 2000 && evaluation.l0 <= 4 && evaluation.explainedVariance < 1 && Number.isFinite(evaluation.ceLossScore));
 		sub.dispose();
 		fs.rmSync(out, { recursive: true, force: true });
 	});

@@ -41,10 +41,11 @@ const resume = el('button', 'Resume');
 resume.disabled = true;
 cancel.addEventListener('click', () => { cancel.disabled = true; vscode.postMessage({ type: 'cancel' }); });
 resume.addEventListener('click', () => { resume.disabled = true; vscode.postMessage({ type: 'resume' }); });
+const evaluation = el('p', '', 'status');
 const controls = el('div', undefined, 'controls');
 controls.append(cancel, resume);
 const grid = el('div', undefined, 'charts');
-root.replaceChildren(header, details, status, controls, grid);
+root.replaceChildren(header, details, status, evaluation, controls, grid);
 
 function css(name: string, fallback: string): string {
 	return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -82,6 +83,7 @@ window.addEventListener('message', (event: MessageEvent<ToTrainingMonitor>) => {
 			values.forEach((v) => { v.length = 0; });
 		}
 		details.textContent = describe(message.run);
+		evaluation.textContent = '';
 		status.textContent = message.resumed ? 'resuming from the checkpoint…' : 'starting…';
 		cancel.disabled = false;
 		resume.disabled = true;
@@ -92,6 +94,10 @@ window.addEventListener('message', (event: MessageEvent<ToTrainingMonitor>) => {
 		SERIES.forEach((s, i) => values[i]!.push(s.scale ? s.scale(m[s.key]) : m[s.key]));
 		charts.forEach((c, i) => c.setData([steps, values[i]!]));
 		status.textContent = `step ${m.step} / ${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · dead ${(100 * m.deadFraction).toFixed(1)}% · ${Math.round(m.tokensPerSecond).toLocaleString()} tok/s`;
+	} else if (message.type === 'evaluated') {
+		const e = message.metrics;
+		evaluation.textContent = `Evaluation on ${e.tokens.toLocaleString()} tokens: L0 ${e.l0.toFixed(1)} · explained variance ${e.explainedVariance.toFixed(3)} · `
+			+ `CE loss ${e.ceLossWithoutSae.toFixed(3)} → ${e.ceLossWithSae.toFixed(3)} with the SAE (CE-loss score ${e.ceLossScore.toFixed(3)}) · KL score ${e.klDivScore.toFixed(3)} · dead ${(100 * e.deadFraction).toFixed(1)}%`;
 	} else {
 		cancel.disabled = true;
 		if (message.error) status.textContent = `failed: ${message.error}`;

@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LoadModelRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
+import { EvaluateSaeRequest, LoadModelRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
 import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
 import type { EngineProcess } from '../engineProcess';
 import { TrainingMonitor } from './trainingMonitor';
@@ -160,7 +160,13 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 		return;
 	}
 	await onTrained(result.out);
-	const ev = result.final ? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}` : '';
-	const choice = await vscode.window.showInformationMessage(`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}) and loaded.`, 'Inspect Selection');
+	// Evaluate on the demo corpus when that is what it trained on, else on the training text.
+	const evaluation = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: evaluating the new SAE…', cancellable: true },
+		(_, token) => engine.request(EvaluateSaeRequest, { corpus: params.corpus, tokens: 20_000 }, token)).then(undefined, () => undefined);
+	if (evaluation) monitor.post({ type: 'evaluated', metrics: evaluation });
+	const ev = evaluation
+		? `; on held-out text: explained variance ${evaluation.explainedVariance.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, CE-loss score ${evaluation.ceLossScore.toFixed(3)}`
+		: result.final ? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}` : '';
+	const choice = await vscode.window.showInformationMessage(`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}); it is loaded.`, 'Inspect Selection');
 	if (choice) await vscode.commands.executeCommand('featureLens.inspectSelection');
 }
