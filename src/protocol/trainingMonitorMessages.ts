@@ -18,7 +18,7 @@ export type ToTrainingMonitor =
 	| { type: 'metrics'; metrics: TrainStepMetrics }
 	/** The run ended: finished, cancelled (resumable) or failed. */
 	| { type: 'finished'; result?: TrainSaeResult; error?: string }
-	/** The trained SAE's evaluation on held-out text. */
+	/** The trained SAE's evaluation on the start of its training text. */
 	| { type: 'evaluated'; metrics: SaeEvalMetrics };
 
 /** Webview → host. */

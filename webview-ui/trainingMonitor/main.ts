@@ -96,7 +96,7 @@ window.addEventListener('message', (event: MessageEvent<ToTrainingMonitor>) => {
 		status.textContent = `step ${m.step} / ${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · dead ${(100 * m.deadFraction).toFixed(1)}% · ${Math.round(m.tokensPerSecond).toLocaleString()} tok/s`;
 	} else if (message.type === 'evaluated') {
 		const e = message.metrics;
-		evaluation.textContent = `Evaluation on ${e.tokens.toLocaleString()} tokens: L0 ${e.l0.toFixed(1)} · explained variance ${e.explainedVariance.toFixed(3)} · `
+		evaluation.textContent = `Evaluation on ${e.tokens.toLocaleString()} tokens of the training text: L0 ${e.l0.toFixed(1)} · explained variance ${e.explainedVariance.toFixed(3)} · `
 			+ `CE loss ${e.ceLossWithoutSae.toFixed(3)} → ${e.ceLossWithSae.toFixed(3)} with the SAE (CE-loss score ${e.ceLossScore.toFixed(3)}) · KL score ${e.klDivScore.toFixed(3)} · dead ${(100 * e.deadFraction).toFixed(1)}%`;
 	} else {
 		cancel.disabled = true;

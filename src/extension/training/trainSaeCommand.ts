@@ -160,12 +160,12 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 		return;
 	}
 	await onTrained(result.out);
-	// Evaluate on the demo corpus when that is what it trained on, else on the training text.
+	// Evaluated on (the start of) its own training text: a quick fit check, not generalization.
 	const evaluation = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: evaluating the new SAE…', cancellable: true },
 		(_, token) => engine.request(EvaluateSaeRequest, { corpus: params.corpus, tokens: 20_000 }, token)).then(undefined, () => undefined);
 	if (evaluation) monitor.post({ type: 'evaluated', metrics: evaluation });
 	const ev = evaluation
-		? `; on held-out text: explained variance ${evaluation.explainedVariance.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, CE-loss score ${evaluation.ceLossScore.toFixed(3)}`
+		? `; on 20k tokens of its training text: explained variance ${evaluation.explainedVariance.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, CE-loss score ${evaluation.ceLossScore.toFixed(3)}`
 		: result.final ? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}` : '';
 	const choice = await vscode.window.showInformationMessage(`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}); it is loaded.`, 'Inspect Selection');
 	if (choice) await vscode.commands.executeCommand('featureLens.inspectSelection');
