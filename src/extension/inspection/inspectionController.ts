@@ -52,6 +52,7 @@ export class InspectionController implements vscode.Disposable {
 				if (e.contentChanges.length > 0 && this.inspections.has(e.document.uri.toString())) this.clear(e.document);
 			}),
 			vscode.window.onDidChangeVisibleTextEditors(() => this.render()),
+			vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('featureLens.highlight')) this.render(); }),
 		);
 	}
 
@@ -117,7 +118,8 @@ export class InspectionController implements vscode.Disposable {
 			const inspection = this.inspections.get(editor.document.uri.toString());
 			const byLevel: vscode.Range[][] = Array.from({ length: LEVELS }, () => []);
 			if (inspection) {
-				for (const h of computeHighlights(inspection.result.tokens, inspection.base, inspection.mode)) {
+				const minFraction = vscode.workspace.getConfiguration('featureLens').get<number>('highlight.minFraction', 0.05);
+				for (const h of computeHighlights(inspection.result.tokens, inspection.base, inspection.mode, minFraction)) {
 					byLevel[h.level - 1]!.push(new vscode.Range(editor.document.positionAt(h.start), editor.document.positionAt(h.end)));
 				}
 			}

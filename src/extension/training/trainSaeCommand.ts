@@ -50,13 +50,15 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	], { title: title(2), placeHolder: 'Architecture' });
 	if (!architecture) return undefined;
 	const dIn = hooks.find((h) => h.name === hook.value)!.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
-	const dSae = await askInt(title(3), 'Dictionary width d_sae (16 × d_in by default)', 16 * dIn, 1, 1 << 20);
+	const defaults = vscode.workspace.getConfiguration('featureLens.training');
+	const expansion = defaults.get<number>('expansion', 16);
+	const dSae = await askInt(title(3), `Dictionary width d_sae (${expansion} × d_in by default)`, Math.round(expansion * dIn), 1, 1 << 20);
 	if (dSae === undefined) return undefined;
-	const sparsity = await askSparsity(title(4), architecture.value, dSae);
+	const sparsity = await askSparsity(title(4), architecture.value, dSae, defaults.get<number>('k', 32));
 	if (!sparsity) return undefined;
 	const corpus = await askCorpus(title(5));
 	if (!corpus) return undefined;
-	const tokens = await askInt(title(6), 'Training tokens', 1_000_000, 4096, 10_000_000_000);
+	const tokens = await askInt(title(6), 'Training tokens', defaults.get<number>('tokens', 1_000_000), 4096, 10_000_000_000);
 	if (tokens === undefined) return undefined;
 	const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 	const defaultOut = path.join(folder ?? os.homedir(), '.feature-lens', 'saes', `${hook.value}-${architecture.value}-${dSae}`);
@@ -76,9 +78,9 @@ async function askInt(title: string, prompt: string, value: number, min: number,
 	return text === undefined ? undefined : Number(text.replace(/[_,\s]/g, ''));
 }
 
-async function askSparsity(title: string, architecture: Architecture, dSae: number): Promise<Pick<TrainSaeParams, 'k' | 'l1' | 'l0'> | undefined> {
+async function askSparsity(title: string, architecture: Architecture, dSae: number, defaultK: number): Promise<Pick<TrainSaeParams, 'k' | 'l1' | 'l0'> | undefined> {
 	if (architecture === 'topk' || architecture === 'batchtopk') {
-		const k = await askInt(title, 'k: active latents per token', Math.min(32, dSae), 1, dSae);
+		const k = await askInt(title, 'k: active latents per token', Math.min(defaultK, dSae), 1, dSae);
 		return k === undefined ? undefined : { k };
 	}
 	const name = architecture === 'standard' ? 'L1' : 'L0';
