@@ -68,6 +68,9 @@ export function activate(context: vscode.ExtensionContext): void {
 			{ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${name}…` },
 			() => running.request(LoadModelRequest, { model: name }),
 		);
+		// Loading a model drops the engine's SAE: the next inspection loads it again.
+		session.invalidate();
+		inspection?.clear();
 		loadedLabel = model.name;
 		features.setLoaded(model);
 		status.update(running.current, loadedLabel);
