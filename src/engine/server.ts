@@ -138,7 +138,9 @@ connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async ():
 	sae = runner;
 	const { cfg } = runner.sae;
 	log('info', `loaded SAE ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}`);
-	return { source: path, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name };
+	const denseFeatures: number[] = [];
+	runner.sae.logSparsity?.forEach((logDensity, i) => { if (logDensity > -1) denseFeatures.push(i); });
+	return { source: path, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name, denseFeatures };
 }));
 
 connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) => busy('inspecting', async (): Promise<InspectResult> => {

@@ -94,6 +94,8 @@ export interface SaeInfo {
 	k?: number;
 	/** Where the SAE says it was trained. */
 	modelName?: string;
+	/** Features firing on more than 10% of tokens (from sparsity.safetensors), which say little about a token. */
+	denseFeatures: number[];
 }
 
 export interface InspectParams {

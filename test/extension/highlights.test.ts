@@ -25,6 +25,12 @@ describe('inspection highlights', () => {
 		assert.deepEqual(h.map((x) => [x.start, x.end, x.level]), [[100, 103, LEVELS], [103, 105, 3], [107, 109, 2], [110, 112, 5]]);
 	});
 
+	it('strongest-feature colouring can skip dense features', () => {
+		const h = computeHighlights(TOKENS, 0, { kind: 'strongest', ignore: new Set([7]) });
+		// Without feature 7, "def" is coloured by feature 2 and the emoji (only 7) stays plain.
+		assert.deepEqual(h.map((x) => [x.start, x.end, x.level]), [[0, 3, 3], [3, 5, 5], [7, 9, 3]]);
+	});
+
 	it('colour by one feature leaves tokens where it did not fire plain', () => {
 		const h = computeHighlights(TOKENS, 0, { kind: 'feature', featureIndex: 2 });
 		assert.deepEqual(h.map((x) => [x.start, x.end, x.level]), [[0, 3, 3], [3, 5, 5]]);

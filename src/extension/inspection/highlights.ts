@@ -6,8 +6,11 @@ import type { InspectResult, InspectedTokenInfo } from '../../protocol/enginePro
 /** Number of background intensities (theme colours featureLens.activation1 … 5). */
 export const LEVELS = 5;
 
-/** Colour by each token's strongest feature, or by one chosen feature. */
-export type HighlightMode = { kind: 'strongest' } | { kind: 'feature'; featureIndex: number };
+/**
+ * Colour by each token's strongest feature (leaving out `ignore`d ones, e.g. dense features
+ * that fire everywhere), or by one chosen feature.
+ */
+export type HighlightMode = { kind: 'strongest'; ignore?: ReadonlySet<number> } | { kind: 'feature'; featureIndex: number };
 
 export interface Highlight {
 	/** Offsets in the document (UTF-16), end exclusive. */
@@ -21,7 +24,7 @@ export interface Highlight {
 
 /** The activation a token is coloured by under `mode` (0 when the feature did not fire). */
 export function tokenActivation(token: InspectedTokenInfo, mode: HighlightMode): number {
-	if (mode.kind === 'strongest') return token.features[0]?.[1] ?? 0;
+	if (mode.kind === 'strongest') return token.features.find(([i]) => !mode.ignore?.has(i))?.[1] ?? 0;
 	return token.features.find(([i]) => i === mode.featureIndex)?.[1] ?? 0;
 }
 

@@ -86,7 +86,8 @@ export class InspectionController implements vscode.Disposable {
 			try {
 				const result = await this.engine.request(InspectRequest, { text, topFeatures, requestId }, token);
 				if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
-				this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest' } });
+				const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
+				this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest', ignore: dense } });
 				this.render();
 				this.onInspected(result);
 			} finally {
@@ -137,10 +138,11 @@ export class InspectionController implements vscode.Disposable {
 		md.isTrusted = { enabledCommands: [INSPECTION_COMMANDS.focusFeature] };
 		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(inspection.result.hookName)}\n\n`);
 		const rows = hoverLines(token);
+		const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
 		if (rows.length === 0) md.appendMarkdown('No feature fires on this token.');
 		for (const row of rows) {
 			const link = `command:${INSPECTION_COMMANDS.focusFeature}?${encodeURIComponent(JSON.stringify([row.featureIndex]))}`;
-			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}\n`);
+			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
 		}
 		const start = document.positionAt(inspection.base + token.start);
 		const end = document.positionAt(inspection.base + token.end);
