@@ -5,6 +5,7 @@ import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
 import { parseIds, tokensFor } from '../engine/models/textInput';
 import { healPrompt } from '../engine/models/tokenHealing';
+import { topIndices } from '../engine/models/sampling';
 import type { ModelInput } from '../engine/models/textInput';
 import type { CliValues } from './main';
 import { CliError, intOption, numberOption } from './cliErrors';
@@ -41,7 +42,7 @@ export async function runCommand(modelArg: string, values: CliValues): Promise<v
 		process.stdout.write(JSON.stringify({ model: model.name, tokens, logits_last: logitsLast, hooks: hookJson }) + '\n');
 	} else {
 		process.stdout.write(`${tokens.length} tokens: ${tokens.map((t) => JSON.stringify(t.text)).join(' ')}\n`);
-		const top = topK(logitsLast, 5);
+		const top = topIndices(logitsLast, 5);
 		const names = await Promise.all(top.map(async (i) => JSON.stringify(model.tokenizer ? await model.tokenizer.decode([i]) : String(i))));
 		process.stdout.write(`next token: ${top.map((i, j) => `${names[j]} ${logitsLast[i]!.toFixed(3)}`).join(', ')}\n`);
 		for (const h of hooks) process.stdout.write(`${h}: [${out.hooks[h]!.dims.slice(1).join(', ')}]\n`);
@@ -92,8 +93,4 @@ export async function hooksCommand(modelArg: string, values: CliValues): Promise
 	} else {
 		for (const h of model.hookPoints) process.stdout.write(`${h.name.padEnd(34)} [${h.shape.join(', ')}]\n`);
 	}
-}
-
-function topK(values: readonly number[], k: number): number[] {
-	return values.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, k).map(([, i]) => i);
 }

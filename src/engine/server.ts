@@ -20,6 +20,7 @@ import { loadSae } from './sae/saeFormat';
 import { SaeRunner } from './sae/saeRunner';
 import { GenerationCancelled, generate } from './models/generate';
 import { LanguageModel } from './models/languageModel';
+import { topIndices } from './models/sampling';
 import { tokensFor } from './models/textInput';
 import { healPrompt } from './models/tokenHealing';
 import { defaultSessionSettings } from './onnx/session';
@@ -94,7 +95,7 @@ connection.onRequest(RunRequest, (params: RunParams) => busy('running', async ()
 	const tokens = await tokensFor(m, input);
 	const out = await m.forward({ ids: [tokens.map((t) => t.id)], hooks: params.hooks, logits: 'last' });
 	const logits = out.logits!.data as Float32Array;
-	const top = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]!).slice(0, 10);
+	const top = topIndices(logits, 10);
 	const nextTokens = await Promise.all(top.map(async (id) => ({ id, text: m.tokenizer ? await m.tokenizer.decode([id]) : '', logit: logits[id]! })));
 	const hooks: RunResult['hooks'] = {};
 	for (const h of params.hooks) hooks[h] = { shape: out.hooks[h]!.dims.slice(1), values: Array.from(out.hooks[h]!.data as Float32Array) };

@@ -1,6 +1,7 @@
 // TransformerLens hook-point names and what each holds, so SAEs trained by SAELens find
 // their `hook_name` here.
 
+import { ModelConfigError } from './decoderConfig';
 import type { DecoderConfig } from './decoderConfig';
 
 export interface HookPoint {
@@ -42,4 +43,14 @@ export function listHookPoints(cfg: DecoderConfig, embedHooks: readonly string[]
 	for (let l = 0; l < cfg.nLayers; l++) hooks.push(...blockHooks(cfg, l, extraMlp));
 	hooks.push({ name: 'ln_final.hook_normalized', layer: cfg.nLayers, shape: ['pos', cfg.dModel], residual: false });
 	return hooks;
+}
+
+/**
+ * The number of values per token at a hook (hook_z's [heads, d_head] flattened, as SAELens
+ * reshapes it); `label` names the hook in the error for hooks that are not per-token.
+ */
+export function perTokenWidth(point: HookPoint, label: string): number {
+	const rest = point.shape.slice(1);
+	if (rest.some((d) => typeof d !== 'number')) throw new ModelConfigError(`${label} is not a per-token activation an SAE can read`);
+	return rest.reduce<number>((a, d) => a * (d as number), 1);
 }

@@ -22,6 +22,21 @@ export function seededRandom(seed: number): () => number {
 	};
 }
 
+/** A uniformly random permutation of 0 … n−1 (Fisher–Yates) drawn from `random`. */
+export function shuffledIndices(n: number, random: () => number): Uint32Array {
+	const order = Uint32Array.from({ length: n }, (_, i) => i);
+	for (let i = order.length - 1; i > 0; i--) {
+		const j = Math.floor(random() * (i + 1));
+		[order[i], order[j]] = [order[j]!, order[i]!];
+	}
+	return order;
+}
+
+/** Indices of the k largest values, largest first. */
+export function topIndices(values: ArrayLike<number>, k: number): number[] {
+	return Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[b]! - values[a]!).slice(0, k);
+}
+
 export function argmax(logits: ArrayLike<number>): number {
 	let best = 0;
 	for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;

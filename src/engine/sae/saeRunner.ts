@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
+import { perTokenWidth } from '../models/hookPoints';
 import { createSession } from '../onnx/session';
 import type { SessionSettings } from '../onnx/session';
 import { SAE_INPUT, buildSaeGraph } from './saeGraph';
@@ -53,10 +54,7 @@ export class SaeRunner {
 		if (!point) {
 			throw new ModelConfigError(`${sae.source}: the SAE reads hook "${hookName}", which this ${model.cfg.modelType} model with ${model.cfg.nLayers} layers does not have`);
 		}
-		if (point.shape.slice(1).some((d) => typeof d !== 'number')) {
-			throw new ModelConfigError(`${sae.source}: ${hookName} is not a per-token activation an SAE can read`);
-		}
-		const width = point.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
+		const width = perTokenWidth(point, `${sae.source}: ${hookName}`);
 		if (width !== sae.cfg.d_in) {
 			throw new ModelConfigError(`${sae.source}: the SAE expects d_in ${sae.cfg.d_in} at ${hookName}, but this model's ${hookName} has width ${width}`
 				+ (sae.cfg.metadata.model_name ? ` (the SAE was trained on ${sae.cfg.metadata.model_name})` : ''));

@@ -2,7 +2,7 @@
 // shuffling is index bookkeeping over rows held in memory.
 
 import * as ort from 'onnxruntime-node';
-import { seededRandom } from '../../models/sampling';
+import { seededRandom, shuffledIndices } from '../../models/sampling';
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import { readSafetensorsHeader, readTensor } from '../../models/safetensors';
@@ -45,14 +45,8 @@ export class InMemoryActivations implements ActivationSource {
 		}
 	}
 
-	/** Fisher–Yates over row indices. */
 	private shuffled(): Uint32Array {
-		const order = Uint32Array.from({ length: this.rows }, (_, i) => i);
-		for (let i = order.length - 1; i > 0; i--) {
-			const j = Math.floor(this.random() * (i + 1));
-			[order[i], order[j]] = [order[j]!, order[i]!];
-		}
-		return order;
+		return shuffledIndices(this.rows, this.random);
 	}
 }
 

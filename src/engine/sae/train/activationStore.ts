@@ -4,8 +4,9 @@
 // fresh activations, so batches mix tokens from many documents and positions.
 
 import { ModelConfigError } from '../../models/decoderConfig';
+import { perTokenWidth } from '../../models/hookPoints';
 import type { LanguageModel } from '../../models/languageModel';
-import { seededRandom } from '../../models/sampling';
+import { seededRandom, shuffledIndices } from '../../models/sampling';
 import type { ActivationSource } from './activationSource';
 import { corpusWindows } from './corpus';
 
@@ -50,11 +51,9 @@ export class ModelActivationStore implements ActivationSource {
 	}
 
 	static async create(model: LanguageModel, documents: () => Iterable<string>, options: StoreOptions): Promise<ModelActivationStore> {
-		const point = model.hookPoint(options.hookName);
-		if (point.shape.slice(1).some((d) => typeof d !== 'number')) throw new ModelConfigError(`${options.hookName} is not a per-token activation an SAE can read`);
+		const dIn = perTokenWidth(model.hookPoint(options.hookName), options.hookName);
 		if (!model.tokenizer) throw new ModelConfigError(`${model.dir} has no tokenizer.json, so a text corpus cannot be used`);
 		if (options.contextSize > model.cfg.nCtx) throw new ModelConfigError(`context size ${options.contextSize} is longer than the model's context of ${model.cfg.nCtx}`);
-		const dIn = point.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
 		const store = new ModelActivationStore(model, documents, options, dIn);
 		await store.fill(0, options.bufferRows);
 		store.reshuffle();
@@ -80,12 +79,7 @@ export class ModelActivationStore implements ActivationSource {
 	}
 
 	private reshuffle(): void {
-		const order = Uint32Array.from({ length: this.options.bufferRows }, (_, i) => i);
-		for (let i = order.length - 1; i > 0; i--) {
-			const j = Math.floor(this.random() * (i + 1));
-			[order[i], order[j]] = [order[j]!, order[i]!];
-		}
-		this.order = order;
+		this.order = shuffledIndices(this.options.bufferRows, this.random);
 		this.cursor = 0;
 	}
 

@@ -11,7 +11,7 @@ import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
-import { auxkInputs, decoderBiasGrad, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import { auxkInputs, decoderBiasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface BatchtopkStepOptions extends StepGraphOptions {
@@ -41,12 +41,11 @@ export function buildBatchtopkStepGraph(o: BatchtopkStepOptions): Buffer {
 	const scatterTokens = (updates: Value) => b.op('ScatterND', [zerosBd, b.unsqueeze(row, [1]), updates], { reduction: { kind: 'string', value: 'add' } }); // [P, d] → [B, d]
 	const recon = b.add(scatterTokens(b.mul(b.unsqueeze(values, [1]), decRows)), bDec);
 	const err = b.sub(recon, x);
-	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
+	const { mse, gRecon } = reconstructionLoss(b, err, batch);
 	const aux = auxk(b, { pre, wDec, bDec, err, deadIndices, kAux, auxScale, batch });
 	const loss = b.add(mse, aux.loss);
 
 	// --- backward over the P pairs --------------------------------------------------------
-	const gRecon = b.div(b.mul(err, b.constFloat([2])), batch); // [B, d]
 	const gAtPairs = b.gather(gRecon, row); // [P, d]
 	const active = b.cast(b.op('Greater', [values, b.constFloat([0])]), DataType.FLOAT); // [P]
 	const gValues = b.mul(b.op('ReduceSum', [b.mul(decRows, gAtPairs), b.constInt64([1])], { keepdims: int(0) }), active); // [P]
@@ -61,12 +60,7 @@ export function buildBatchtopkStepGraph(o: BatchtopkStepOptions): Buffer {
 	const gBDec = decoderBiasGrad(b, b.add(gRecon, aux.gAuxRecon), wEnc, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
-	const norm = optimize(b, inputs, [
-		{ name: 'W_enc', grad: gWEnc, dims: [d, n] },
-		{ name: 'b_enc', grad: gBEnc, dims: [n] },
-		{ name: 'W_dec', grad: gWDec, dims: [n, d], after: (w) => b.div(w, rowNorms(b, w)) },
-		{ name: 'b_dec', grad: gBDec, dims: [d] },
-	], o);
+	const norm = optimize(b, inputs, saeParamUpdates(d, n, { gWEnc, gBEnc, gWDec, gBDec }, (w) => b.div(w, rowNorms(b, w))), o);
 	// The smallest positive kept activation, for the running JumpReLU threshold.
 	const positiveOrInf = b.op('Where', [b.op('Greater', [values, b.constFloat([0])]), values, b.constFloat([Infinity])]);
 	b.output(b.op('ReduceMin', [positiveOrInf], { keepdims: int(0) }), DataType.FLOAT, [], 'min_active');

@@ -8,7 +8,7 @@
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
-import { STEP_INPUTS, decoderBiasGrad, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, decoderBiasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface JumpreluStepOptions extends StepGraphOptions {
@@ -37,13 +37,12 @@ export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 	const acts = b.mul(pre, open);
 	const recon = b.linear(acts, wDec, bDec);
 	const err = b.sub(recon, x);
-	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
+	const { mse, gRecon } = reconstructionLoss(b, err, batch);
 	const l0Sum = b.op('ReduceSum', [open], { keepdims: int(0) });
 	const l0Loss = b.mul(l0Coefficient, b.div(l0Sum, batch));
 	const loss = b.add(mse, l0Loss);
 
 	// --- backward ------------------------------------------------------------------------
-	const gRecon = b.div(b.mul(err, b.constFloat([2])), batch); // [B, d]
 	const gActs = b.matMul(gRecon, b.transpose(wDec, [1, 0])); // [B, n]
 	const gPre = b.mul(gActs, open); // no straight-through estimate on pre
 	// Rectangle kernel K((pre − θ)/ε) = 1[|pre − θ| < ε/2].
@@ -60,10 +59,7 @@ export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 
 	// --- optimizer -----------------------------------------------------------------------
 	const norm = optimize(b, inputs, [
-		{ name: 'W_enc', grad: gWEnc, dims: [d, n] },
-		{ name: 'b_enc', grad: gBEnc, dims: [n] },
-		{ name: 'W_dec', grad: gWDec, dims: [n, d] },
-		{ name: 'b_dec', grad: gBDec, dims: [d] },
+		...saeParamUpdates(d, n, { gWEnc, gBEnc, gWDec, gBDec }),
 		// SAELens saves θ itself; emitting it here keeps exp() in onnxruntime.
 		{ name: 'log_threshold', grad: gLogThreshold, dims: [n], also: (u) => { b.output(b.op('Exp', [u]), DataType.FLOAT, [n], 'new.threshold'); } },
 	], o);

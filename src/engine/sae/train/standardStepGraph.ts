@@ -6,7 +6,7 @@
 
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
-import { STEP_INPUTS, decoderBiasGrad, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, decoderBiasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface StandardStepOptions extends StepGraphOptions {
@@ -27,13 +27,12 @@ export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const acts = b.op('Relu', [pre]);
 	const recon = b.linear(acts, wDec, bDec); // [B, d]
 	const err = b.sub(recon, x);
-	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
+	const { mse, gRecon } = reconstructionLoss(b, err, batch);
 	const decNorm = b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: int(0) })); // [n]
 	const l1Loss = b.mul(l1, b.div(b.op('ReduceSum', [b.mul(acts, decNorm)], { keepdims: int(0) }), batch));
 	const loss = b.add(mse, l1Loss);
 
 	// --- backward ------------------------------------------------------------------------
-	const gRecon = b.div(b.mul(err, b.constFloat([2])), batch); // [B, d]
 	const l1PerFeature = b.div(b.mul(l1, decNorm), batch); // ∂l1/∂acts, the same for every token [n]
 	const gActs = b.add(b.matMul(gRecon, b.transpose(wDec, [1, 0])), l1PerFeature); // [B, n]
 	const gPre = b.mul(gActs, b.cast(b.op('Greater', [pre, b.constFloat([0])]), DataType.FLOAT));
@@ -46,12 +45,7 @@ export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const gBDec = decoderBiasGrad(b, gRecon, wEnc, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
-	const norm = optimize(b, inputs, [
-		{ name: 'W_enc', grad: gWEnc, dims: [d, n] },
-		{ name: 'b_enc', grad: gBEnc, dims: [n] },
-		{ name: 'W_dec', grad: gWDec, dims: [n, d] },
-		{ name: 'b_dec', grad: gBDec, dims: [d] },
-	], o);
+	const norm = optimize(b, inputs, saeParamUpdates(d, n, { gWEnc, gBEnc, gWDec, gBDec }), o);
 
 	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, n]
 	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l1Loss, gradNorm: norm, batch, n, fireCounts: b.op('ReduceSum', [firing, b.constInt64([0])], { keepdims: int(0) }), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });

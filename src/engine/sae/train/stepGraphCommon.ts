@@ -137,3 +137,28 @@ export function decoderBiasGrad(b: GraphBuilder, gReconTotal: Value, wEnc: Value
 	const fromRecon = b.op('ReduceSum', [gReconTotal, b.constInt64([0])], { keepdims: { kind: 'int', value: 0 } }); // [d]
 	return b.sub(fromRecon, b.matMul(wEnc, gBEnc)); // [d, n] × [n] → [d]
 }
+
+/** SAELens's MSE (summed over d_in, mean over tokens) of err = x̂ − x, and its gradient 2·err/B. */
+export function reconstructionLoss(b: GraphBuilder, err: Value, batch: Value): { mse: Value; gRecon: Value } {
+	return {
+		mse: b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: { kind: 'int', value: 0 } }), batch),
+		gRecon: b.div(b.mul(err, b.constFloat([2])), batch), // [B, d]
+	};
+}
+
+export interface SaeGrads {
+	gWEnc: Value;
+	gBEnc: Value;
+	gWDec: Value;
+	gBDec: Value;
+}
+
+/** The four SAE parameters' updates; `decoderAfter` post-processes W_dec (unit-norm rows). */
+export function saeParamUpdates(d: number, n: number, g: SaeGrads, decoderAfter?: (w: Value) => Value): ParamUpdate[] {
+	return [
+		{ name: 'W_enc', grad: g.gWEnc, dims: [d, n] },
+		{ name: 'b_enc', grad: g.gBEnc, dims: [n] },
+		{ name: 'W_dec', grad: g.gWDec, dims: [n, d], after: decoderAfter },
+		{ name: 'b_dec', grad: g.gBDec, dims: [d] },
+	];
+}

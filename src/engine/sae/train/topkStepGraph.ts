@@ -9,7 +9,7 @@ import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
-import { auxkInputs, decoderBiasGrad, optimize, stepInputs, stepMetrics } from './stepGraphCommon';
+import { auxkInputs, decoderBiasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface TopkStepOptions extends StepGraphOptions {
@@ -35,14 +35,12 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const rows = b.gather(wDec, topIndices); // [B, k, d]: the decoder rows of the active latents
 	const recon = b.add(sparseDecode(b, acts, rows), bDec); // [B, d]
 	const err = b.sub(recon, x); // [B, d]
-	const mse = b.div(b.op('ReduceSum', [b.mul(err, err)], { keepdims: int(0) }), batch);
+	const { mse, gRecon } = reconstructionLoss(b, err, batch);
 
 	const aux = auxk(b, { pre, wDec, bDec, err, deadIndices, kAux, auxScale, batch });
 	const loss = b.add(mse, aux.loss);
 
 	// --- backward (closed form, sparse) ----------------------------------------------------
-	const two = b.constFloat([2]);
-	const gRecon = b.div(b.mul(err, two), batch); // ∂mse/∂recon [B, d]
 	// ∂/∂acts = rows · g; the ReLU passes it where the value was positive.
 	const gActs = b.mul(rowDots(b, rows, gRecon), b.cast(b.op('Greater', [topValues, b.constFloat([0])]), DataType.FLOAT)); // [B, k]
 	const { gAuxRecon: gAux, gDeadPre } = aux;
@@ -65,12 +63,7 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const gBDec = decoderBiasGrad(b, b.add(gRecon, gAux), wEnc, gBEnc); // [d]
 
 	// --- optimizer -----------------------------------------------------------------------
-	const norm = optimize(b, inputs, [
-		{ name: 'W_enc', grad: gWEnc, dims: [d, n] },
-		{ name: 'b_enc', grad: gBEnc, dims: [n] },
-		{ name: 'W_dec', grad: gWDec, dims: [n, d], after: o.normalizeDecoder ? (w) => b.div(w, rowNorms(b, w)) : undefined },
-		{ name: 'b_dec', grad: gBDec, dims: [d] },
-	], o);
+	const norm = optimize(b, inputs, saeParamUpdates(d, n, { gWEnc, gBEnc, gWDec, gBDec }, o.normalizeDecoder ? (w) => b.div(w, rowNorms(b, w)) : undefined), o);
 
 	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, k]
 	stepMetrics(b, { x, err, loss, mse, sparsityLoss: aux.loss, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, topIndices, firing), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
