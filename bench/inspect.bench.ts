@@ -3,9 +3,8 @@
 //
 //   node --import tsx bench/inspect.bench.ts [--threads 2]
 
-import * as path from 'node:path';
 import { LanguageModel } from '../src/engine/models/languageModel';
-import { demoModelDir } from '../src/engine/models/modelPaths';
+import { demoSaeDir } from '../src/engine/models/modelPaths';
 import { inspectTokens } from '../src/engine/sae/inspect';
 import { loadSae } from '../src/engine/sae/saeFormat';
 import { SaeRunner } from '../src/engine/sae/saeRunner';
@@ -17,7 +16,7 @@ const threads = Number(args[args.indexOf('--threads') + 1] ?? 2) || 2;
 async function main(): Promise<void> {
 	const settings = { executionProvider: 'cpu' as const, threads };
 	const model = LanguageModel.load('demo', settings);
-	const runner = SaeRunner.forModel(loadSae(path.join(demoModelDir(), 'saes', 'blocks.2.hook_resid_pre')), model, settings);
+	const runner = SaeRunner.forModel(loadSae(demoSaeDir()), model, settings);
 	const text = [...corpusDocuments(DEMO_CORPUS)()][3]!;
 	const tokens = (await model.tokenizer!.encode(text)).slice(0, 256);
 	const times: number[] = [];

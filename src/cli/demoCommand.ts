@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
-import { DEMO_MODEL, demoModelDir } from '../engine/models/modelPaths';
+import { DEMO_MODEL, demoSaeDir } from '../engine/models/modelPaths';
 import { healPrompt } from '../engine/models/tokenHealing';
 import { evaluateSae } from '../engine/sae/evaluate';
 import { inspectText } from '../engine/sae/inspect';
@@ -25,11 +25,6 @@ def read_lines(path):
 `;
 
 const PROMPTS = ['def __init__(self', 'import os\nimport ', 'for i in range('];
-
-/** The demo SAE shipped with the demo model. */
-export function demoSaeDir(): string {
-	return path.join(demoModelDir(), 'saes', 'blocks.2.hook_resid_pre');
-}
 
 export async function demoCommand(values: CliValues): Promise<void> {
 	const t0 = performance.now();

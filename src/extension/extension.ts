@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { LoadModelRequest } from '../protocol/engineProtocol';
 import type { ExecutionProvider, ModelInfo } from '../protocol/engineProtocol';
+import { demoSaeDir } from '../engine/models/modelPaths';
 import { EngineProcess } from './engineProcess';
 import { EngineStatusItem } from './engineStatusItem';
 import { FeaturesTreeProvider } from './inspection/featuresTree';
@@ -54,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): void {
 	const features = new FeaturesTreeProvider(INSPECTION_COMMANDS.focusFeature);
 	// Assigned below; the session clears highlights made with a previous SAE when a new one loads.
 	let inspection: InspectionController | undefined;
-	const session = new ModelSession(running, context.asAbsolutePath('models/pycode/saes/blocks.2.hook_resid_pre'), (loaded) => {
+	const session = new ModelSession(running, demoSaeDir(), (loaded) => {
 		inspection?.clear();
 		model = loaded.model;
 		loadedLabel = `${loaded.model.name} · ${loaded.sae.architecture} ${loaded.sae.dSae} @ ${loaded.sae.hookName}`;

@@ -23,6 +23,11 @@ export function demoModelDir(): string {
 	return path.join(packageRoot(), 'models', 'pycode');
 }
 
+/** The demo SAE shipped with the demo model. */
+export function demoSaeDir(): string {
+	return path.join(demoModelDir(), 'saes', 'blocks.2.hook_resid_pre');
+}
+
 export function resolveModelPath(model: string): string {
 	const dir = model === DEMO_MODEL ? demoModelDir() : path.resolve(model);
 	if (!fs.existsSync(dir)) {
