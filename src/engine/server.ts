@@ -64,6 +64,23 @@ async function busy<T>(what: string, work: () => Promise<T>): Promise<T> {
 	}
 }
 
+/**
+ * Runs `work` with an AbortSignal tied to the request's cancellation token; the engine's
+ * cancellation errors become JSON-RPC's "request cancelled", so clients tell a cancel from a failure.
+ */
+async function cancellable<T>(token: CancellationToken, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+	const abort = new AbortController();
+	const subscription = token.onCancellationRequested(() => abort.abort());
+	try {
+		return await work(abort.signal);
+	} catch (err) {
+		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
+		throw err;
+	} finally {
+		subscription.dispose();
+	}
+}
+
 function currentModel(): LanguageModel {
 	if (!model) throw new ResponseError(USER_ERROR, 'no model is loaded (load one first)');
 	return model;
@@ -109,12 +126,10 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 		? await healPrompt(m, params.prompt)
 		: { ids: (await tokensFor(m, params.prompt !== undefined ? { text: params.prompt } : { ids: params.ids ?? [] })).map((t) => t.id), allowedFirst: undefined };
 	const promptIds = healed.ids;
-	const abort = new AbortController();
-	const subscription = token.onCancellationRequested(() => abort.abort());
 	const ids = [...promptIds];
-	let stopReason: GenerateResult['stopReason'] = 'maxTokens';
-	try {
-		for await (const t of generate(m, promptIds, { ...params, allowedFirst: healed.allowedFirst, signal: abort.signal })) {
+	let stopReason = 'maxTokens' as GenerateResult['stopReason'];
+	await cancellable(token, async (signal) => {
+		for await (const t of generate(m, promptIds, { ...params, allowedFirst: healed.allowedFirst, signal })) {
 			ids.push(t.id);
 			const text = m.tokenizer ? await m.tokenizer.decode([t.id]) : '';
 			void connection.sendNotification(GenerateTokenNotification, { requestId: params.requestId, id: t.id, text });
@@ -122,12 +137,7 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 			// Yield to the event loop so a cancellation message can arrive between tokens.
 			await new Promise((resolve) => setImmediate(resolve));
 		}
-	} catch (err) {
-		if (err instanceof GenerationCancelled) throw new ResponseError(REQUEST_CANCELLED, 'generation cancelled');
-		throw err;
-	} finally {
-		subscription.dispose();
-	}
+	});
 	if (stopReason !== 'eos' && ids.length >= m.cfg.nCtx) stopReason = 'context';
 	return { ids, text: m.tokenizer ? await m.tokenizer.decode(ids) : '', stopReason };
 }));
@@ -148,21 +158,12 @@ connection.onRequest(InspectRequest, (params: InspectParams, token: Cancellation
 	const m = currentModel();
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	const runner = sae;
-	const abort = new AbortController();
-	const subscription = token.onCancellationRequested(() => abort.abort());
-	try {
-		const tokens = await inspectText(m, runner, params.text, {
-			topFeatures: params.topFeatures,
-			signal: abort.signal,
-			onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
-		});
-		return { hookName: runner.hookName, tokens };
-	} catch (err) {
-		if (err instanceof InspectCancelled) throw new ResponseError(REQUEST_CANCELLED, 'inspection cancelled');
-		throw err;
-	} finally {
-		subscription.dispose();
-	}
+	const tokens = await cancellable(token, (signal) => inspectText(m, runner, params.text, {
+		topFeatures: params.topFeatures,
+		signal,
+		onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
+	}));
+	return { hookName: runner.hookName, tokens };
 }));
 
 connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
@@ -170,15 +171,13 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 	const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus });
 	const config = trainConfigFor({ architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0 }, source.dIn);
 	const totalSteps = Math.ceil(config.totalTokens / config.batchSize);
-	const abort = new AbortController();
-	const subscription = token.onCancellationRequested(() => abort.abort());
 	let lastSent = 0;
 	const toWire = (x: { step: number; tokens: number; loss: number; mse: number; l0: number; explainedVariance: number; deadFraction: number; tokensPerSecond: number }): TrainStepMetrics => ({
 		step: x.step, totalSteps, tokens: x.tokens, loss: x.loss, mse: x.mse, l0: x.l0, explainedVariance: x.explainedVariance, deadFraction: x.deadFraction, tokensPerSecond: x.tokensPerSecond,
 	});
-	try {
+	return cancellable(token, async (signal) => {
 		const result = await runTraining(source, {
-			out: params.out, config, metadata, settings, resume: params.resume, checkpointEvery: 60, signal: abort.signal,
+			out: params.out, config, metadata, settings, resume: params.resume, checkpointEvery: 60, signal,
 			log: (message) => log('info', message),
 			onStep: (metrics) => {
 				const now = Date.now();
@@ -189,9 +188,7 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 		});
 		log('info', result.cancelled ? `training cancelled at step ${result.steps}; resume from ${params.out}` : `trained SAE saved to ${params.out}`);
 		return { out: result.saeDir, cancelled: result.cancelled, steps: result.steps, tokens: result.tokens, tokensPerSecond: result.tokensPerSecond, final: result.final && toWire(result.final) };
-	} finally {
-		subscription.dispose();
-	}
+	});
 }));
 
 connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: CancellationToken) => busy('evaluating the SAE', async (): Promise<SaeEvalMetrics> => {
@@ -199,20 +196,12 @@ connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: Cancellatio
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	const contextSize = Math.min(sae.sae.cfg.metadata.context_size ?? 128, m.cfg.nCtx);
 	const documents = typeof corpus === 'string' ? corpusDocuments(corpus) : corpusFromFiles(corpus);
-	const abort = new AbortController();
-	const subscription = token.onCancellationRequested(() => abort.abort());
-	try {
-		const r = await evaluateSae(m, sae, corpusWindows(m, documents, contextSize, sae.sae.cfg.metadata.prepend_bos !== false), { tokens, contextSize, batchContexts: 8, signal: abort.signal });
-		return {
-			tokens: r.tokens, l0: r.l0, explainedVariance: r.explained_variance, ceLossScore: r.ce_loss_score, ceLossWithoutSae: r.ce_loss_without_sae,
-			ceLossWithSae: r.ce_loss_with_sae, klDivScore: r.kl_div_score, deadFraction: r.dead_fraction,
-		};
-	} catch (err) {
-		if (err instanceof EvalCancelled) throw new ResponseError(REQUEST_CANCELLED, 'evaluation cancelled');
-		throw err;
-	} finally {
-		subscription.dispose();
-	}
+	const runner = sae;
+	const r = await cancellable(token, (signal) => evaluateSae(m, runner, corpusWindows(m, documents, contextSize, runner.sae.cfg.metadata.prepend_bos !== false), { tokens, contextSize, batchContexts: 8, signal }));
+	return {
+		tokens: r.tokens, l0: r.l0, explainedVariance: r.explained_variance, ceLossScore: r.ce_loss_score, ceLossWithoutSae: r.ce_loss_without_sae,
+		ceLossWithSae: r.ce_loss_with_sae, klDivScore: r.kl_div_score, deadFraction: r.dead_fraction,
+	};
 }));
 
 connection.onRequest(ShutdownRequest, async () => {
