@@ -83,7 +83,6 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 			for (let i = 0; i < n; i++) {
 				spliceDelta[at + i] = -sae.error![from + i]!;
 				ablateDelta[at + i] = -x[at + i]!;
-				sumX[i % dIn]! += x[at + i]!;
 			}
 		}
 		for (let r = 0; r < rows; r++) {
@@ -94,6 +93,7 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 		}
 		sums.rows += rows;
 		for (let j = 0; j < dSae; j++) fireCounts[j]! += sae.stats!.fireCounts[j]!;
+		for (let i = 0; i < dIn; i++) sumX[i]! += sae.stats!.sumX[i]!;
 		const shape: [number, number, number] = [B, T, dIn];
 		const spliced = await model.forward({ ids, logits: 'all', interventions: { [hook]: { values: spliceDelta, dims: shape } } });
 		const ablated = await model.forward({ ids, logits: 'all', interventions: { [hook]: { values: ablateDelta, dims: shape } } });

@@ -22,7 +22,7 @@ export interface SaeGraphRequest {
 	centre: boolean;
 	/**
 	 * Evaluation statistics: per row `l0`, `sq_error` (‖x − x̂‖²), `cosine` (x·x̂ / ‖x‖‖x̂‖),
-	 * `sq_norm` (‖x‖²); per feature `fire_counts` [d_sae] (rows where it fired).
+	 * `sq_norm` (‖x‖²); per feature `fire_counts` [d_sae] (rows where it fired); `sum_x` [d_in].
 	 */
 	stats?: boolean;
 }
@@ -87,6 +87,7 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 			b.output(rowSum(b.mul(error, error)), DataType.FLOAT, ['rows'], 'sq_error');
 			b.output(b.div(dot, b.add(b.mul(b.sqrt(sqNorm), reconNorm), b.constFloat([1e-12]))), DataType.FLOAT, ['rows'], 'cosine');
 			b.output(sqNorm, DataType.FLOAT, ['rows'], 'sq_norm');
+			b.output(b.op('ReduceSum', [xView, b.constInt64([0])], keep), DataType.FLOAT, [cfg.d_in], 'sum_x');
 			b.output(b.op('ReduceSum', [fired, b.constInt64([0])], keep), DataType.FLOAT, [cfg.d_sae], 'fire_counts');
 		}
 	}

@@ -18,7 +18,7 @@ export interface SaeOutputs {
 	topIndices?: Int32Array;
 	recons?: Float32Array;
 	error?: Float32Array;
-	stats?: { l0: Float32Array; sqError: Float32Array; cosine: Float32Array; sqNorm: Float32Array; fireCounts: Float32Array };
+	stats?: { l0: Float32Array; sqError: Float32Array; cosine: Float32Array; sqNorm: Float32Array; fireCounts: Float32Array; sumX: Float32Array };
 }
 
 /** Hooks whose value TransformerLens centres when it processes LayerNorm models' weights. */
@@ -87,7 +87,7 @@ export class SaeRunner {
 		if (request.error) result.error = out.error!.data as Float32Array;
 		if (request.stats) {
 			const f = (name: string) => out[name]!.data as Float32Array;
-			result.stats = { l0: f('l0'), sqError: f('sq_error'), cosine: f('cosine'), sqNorm: f('sq_norm'), fireCounts: f('fire_counts') };
+			result.stats = { l0: f('l0'), sqError: f('sq_error'), cosine: f('cosine'), sqNorm: f('sq_norm'), fireCounts: f('fire_counts'), sumX: f('sum_x') };
 		}
 		return result;
 	}
