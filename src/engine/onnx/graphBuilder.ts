@@ -174,7 +174,7 @@ export class GraphBuilder {
 				inputs: this.inputs,
 				outputs: this.outputs,
 			},
-			opsets: [{ domain: '', version: OPSET }, ...(this.nodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
+			opsets: [{ domain: '', version: OPSET }, ...[...new Set(this.nodes.map((n) => n.domain).filter((d): d is string => !!d))].map((domain) => ({ domain, version: 1 }))],
 			producerName: 'feature-lens',
 			producerVersion: '0.1.0',
 			metadata,
