@@ -29,25 +29,29 @@ export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const err = b.sub(recon, x);
 	const { mse, gRecon } = reconstructionLoss(b, err, batch);
 	const decNorm = b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: int(0) })); // [n]
-	const l1Loss = b.mul(l1, b.div(b.op('ReduceSum', [b.mul(acts, decNorm)], { keepdims: int(0) }), batch));
+	const actsPerFeature = b.op('ReduceSum', [acts, b.constInt64([0])], { keepdims: int(0) }); // [n]
+	// Σ_b Σ_j acts[b, j]·‖W_dec[j]‖ taken per feature first: a [n] dot product instead of a [B, n] pass.
+	const l1Loss = b.mul(l1, b.div(b.op('ReduceSum', [b.mul(actsPerFeature, decNorm)], { keepdims: int(0) }), batch));
 	const loss = b.add(mse, l1Loss);
 
 	// --- backward ------------------------------------------------------------------------
 	const l1PerFeature = b.div(b.mul(l1, decNorm), batch); // ∂l1/∂acts, the same for every token [n]
 	const gActs = b.add(b.matMul(gRecon, b.transpose(wDec, [1, 0])), l1PerFeature); // [B, n]
-	const gPre = b.mul(gActs, b.cast(b.op('Greater', [pre, b.constFloat([0])]), DataType.FLOAT));
-	const actsPerFeature = b.op('ReduceSum', [acts, b.constInt64([0])], { keepdims: int(0) }); // [n]
+	// One 0/1 mask of the firing latents serves the ReLU gradient and the fire counts.
+	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, n]
+	const gPre = b.mul(gActs, firing);
 	// ∂l1/∂W_dec[j] = l1/B · Σ_b acts[b, j] · W_dec[j] / ‖W_dec[j]‖.
 	const l1DecGrad = b.mul(b.unsqueeze(b.div(b.mul(actsPerFeature, l1), b.mul(decNorm, batch)), [1]), wDec);
-	const gWDec = b.add(b.matMul(b.transpose(acts, [1, 0]), gRecon), l1DecGrad); // [n, d]
-	const gWEnc = b.matMul(b.transpose(xc, [1, 0]), gPre); // [d, n]
+	// Gemm with transA reads the [B, n] activations in place; a Transpose node would copy them.
+	const gWDec = b.op('Gemm', [acts, gRecon, l1DecGrad], { transA: int(1) }); // [n, d]
+	const gWEnc = b.op('Gemm', [xc, gPre], { transA: int(1) }); // [d, n]
 	const gBEnc = b.op('ReduceSum', [gPre, b.constInt64([0])], { keepdims: int(0) });
 	const gBDec = decoderBiasGrad(b, gRecon, wEnc, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
 	const norm = optimize(b, inputs, saeParamUpdates(d, n, { gWEnc, gBEnc, gWDec, gBDec }), o);
 
-	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, n]
-	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l1Loss, gradNorm: norm, batch, n, fireCounts: b.op('ReduceSum', [firing, b.constInt64([0])], { keepdims: int(0) }), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
+	const fireCounts = b.op('ReduceSum', [firing, b.constInt64([0])], { keepdims: int(0) }); // [n]
+	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l1Loss, gradNorm: norm, batch, n, fireCounts, l0Sum: b.op('ReduceSum', [fireCounts], { keepdims: int(0) }) });
 	return b.build({ trainer: 'standard' });
 }
