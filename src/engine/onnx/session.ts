@@ -26,10 +26,19 @@ type Log = (message: string) => void;
 /** Remembers a failed CUDA start so later sessions go straight to the CPU. */
 let cudaUnavailable: string | undefined;
 
-export async function createSession(model: Uint8Array, settings: SessionSettings, log: Log): Promise<CreatedSession> {
+/** Per-graph session tuning, as opposed to the user's settings. */
+export interface SessionTuning {
+	/** onnxruntime's CPU memory arena (default on): best for many small runs; off for a few huge ones such as training steps. */
+	memoryArena?: boolean;
+}
+
+export async function createSession(model: Uint8Array, settings: SessionSettings, log: Log, tuning: SessionTuning = {}): Promise<CreatedSession> {
 	const base: ort.InferenceSession.SessionOptions = {
 		graphOptimizationLevel: 'all',
 		executionMode: 'sequential',
+		// Without the arena, a step's large intermediates go back to the system after each run
+		// instead of being held at their peak for the life of the session.
+		...(tuning.memoryArena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
 		...(settings.threads > 0 ? { intraOpNumThreads: settings.threads, interOpNumThreads: 1 } : {}),
 	};
 	if (settings.executionProvider === 'auto' && cudaUnavailable === undefined && !cudaProviderInstalled()) {

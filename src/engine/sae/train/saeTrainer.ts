@@ -113,7 +113,9 @@ export class SaeTrainer {
 				: config.architecture === 'standard'
 				? buildStandardStepGraph({ dIn: config.dIn, dSae: config.dSae })
 				: buildJumpreluStepGraph({ dIn: config.dIn, dSae: config.dSae, bandwidth: config.jumpreluBandwidth });
-		const { session } = await createSession(graph, settings, log);
+		// A step's intermediates are hundreds of MB (e.g. TopK's [batch, k, d_in] gathered rows); with
+		// the arena they would stay allocated at their peak between steps (2.5 GB vs 1.1 GB RSS at d_sae 12288).
+		const { session } = await createSession(graph, settings, log, { memoryArena: false });
 		return new SaeTrainer(config, session);
 	}
 
@@ -186,6 +188,17 @@ export class SaeTrainer {
 		if (source.dIn !== d) throw new Error(`activations have width ${source.dIn}, the SAE expects d_in ${d}`);
 		const x = new Float32Array(B * d);
 		const dims: Record<string, number[]> = { W_enc: [d, n], b_enc: [n], W_dec: [n, d], b_dec: [d], log_threshold: [n] };
+		// Parameters and moments are double-buffered: a step reads one set and onnxruntime writes the
+		// next into the other (preallocated outputs), so training allocates nothing per step and
+		// memory stays flat instead of churning ~6 parameter-sized arrays through the GC each step.
+		const spare: Record<string, Float32Array> = {};
+		const fetches: Record<string, ort.Tensor | null> = Object.fromEntries(this.session.outputNames.map((o) => [o, null]));
+		for (const p of this.paramNames) {
+			for (const [state, output] of [[p, `new.${p}`], [stateNames(p).m, stateNames(p).newM], [stateNames(p).v, stateNames(p).newV]] as const) {
+				spare[state] = new Float32Array(this.params[p]!.length);
+				fetches[output] = new ort.Tensor('float32', spare[state]!, dims[p]!);
+			}
+		}
 		while (this.step < this.totalSteps) {
 			if (options.signal?.aborted) throw new TrainingCancelled();
 			const t0 = performance.now();
@@ -203,7 +216,7 @@ export class SaeTrainer {
 				feeds[stateNames(p).m] = new ort.Tensor('float32', this.moments[stateNames(p).m]!, dims[p]!);
 				feeds[stateNames(p).v] = new ort.Tensor('float32', this.moments[stateNames(p).v]!, dims[p]!);
 			}
-			const out = await this.session.run(feeds);
+			const out = await this.session.run(feeds, fetches);
 			if (out['new.threshold']) this.threshold = out['new.threshold'].data as Float32Array;
 			if (out.min_active) {
 				const minActive = (out.min_active.data as Float32Array)[0]!;
@@ -211,9 +224,13 @@ export class SaeTrainer {
 				if (Number.isFinite(minActive)) this.batchThreshold = (1 - rate) * this.batchThreshold + rate * minActive;
 			}
 			for (const p of this.paramNames) {
-				this.params[p] = out[`new.${p}`]!.data as Float32Array;
-				this.moments[stateNames(p).m] = out[stateNames(p).newM]!.data as Float32Array;
-				this.moments[stateNames(p).v] = out[stateNames(p).newV]!.data as Float32Array;
+				const { m, v, newParam, newM, newV } = stateNames(p);
+				[this.params[p], spare[p]] = [spare[p]!, this.params[p]!];
+				[this.moments[m], spare[m]] = [spare[m]!, this.moments[m]!];
+				[this.moments[v], spare[v]] = [spare[v]!, this.moments[v]!];
+				fetches[newParam] = new ort.Tensor('float32', spare[p]!, dims[p]!);
+				fetches[newM] = new ort.Tensor('float32', spare[m]!, dims[p]!);
+				fetches[newV] = new ort.Tensor('float32', spare[v]!, dims[p]!);
 			}
 			const fired = out.fire_counts!.data as Float32Array;
 			options.onFireCounts?.(fired);
