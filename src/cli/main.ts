@@ -21,6 +21,7 @@ Usage:
   feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|batchtopk|standard|jumprelu
       --d-sae N (--k K | --l1 C | --l0 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S]
       [--resume] [--json] [--context-size T] [--buffer-rows R] [--exclude-special-tokens]
+      [--b-dec-init geometric_median|mean|zeros]
       Train a TopK or BatchTopK (AuxK), ReLU + L1 or JumpReLU (L0, straight-through) SAE;
       BatchTopK is saved as JumpReLU with its running threshold, as SAELens does. Writes
       run.json, metrics.jsonl, a checkpoint and the SAE in SAELens format to DIR. Ctrl-C stops
@@ -72,6 +73,7 @@ const OPTIONS = {
 	'context-size': { type: 'string' },
 	'buffer-rows': { type: 'string' },
 	'exclude-special-tokens': { type: 'boolean' },
+	'b-dec-init': { type: 'string' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

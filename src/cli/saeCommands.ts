@@ -48,6 +48,8 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	if (arch !== 'jumprelu' && values.l0 !== undefined) throw new CliError('--l0 applies to jumprelu SAEs');
 	const topkFamily = arch === 'topk' || arch === 'batchtopk';
 	if (!topkFamily && values.k !== undefined) throw new CliError(`--k applies to topk and batchtopk SAEs; ${arch} takes --${arch === 'standard' ? 'l1' : 'l0'}`);
+	const bDecInit = values['b-dec-init'] ?? TRAIN_DEFAULTS.bDecInit;
+	if (bDecInit !== 'geometric_median' && bDecInit !== 'mean' && bDecInit !== 'zeros') throw new CliError(`--b-dec-init ${bDecInit}: choose geometric_median, mean or zeros`);
 	if (!values.out) throw new CliError('train needs --out DIR for the run folder and the trained SAE');
 	if (values['d-sae'] === undefined) throw new CliError('train needs --d-sae N (the dictionary width)');
 	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
@@ -62,6 +64,7 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 		batchSize: intOption(values.batch, 'batch', TRAIN_DEFAULTS.batchSize, 1),
 		lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
 		seed: intOption(values.seed, 'seed', 0),
+		bDecInit,
 	}, source.dIn);
 	const steps = Math.ceil(config.totalTokens / config.batchSize);
 	const abort = new AbortController();

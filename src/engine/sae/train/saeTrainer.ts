@@ -15,8 +15,11 @@ import { JUMPRELU_PARAMS, buildJumpreluStepGraph } from './jumpreluStepGraph';
 import { buildStandardStepGraph } from './standardStepGraph';
 import { SAE_PARAMS, STEP_INPUTS } from './stepGraphCommon';
 import { buildTopkStepGraph } from './topkStepGraph';
+import { geometricMedian } from './geometricMedian';
 
 export type TrainableArchitecture = 'topk' | 'batchtopk' | 'standard' | 'jumprelu';
+
+export type BDecInit = 'geometric_median' | 'mean' | 'zeros';
 
 export interface TrainConfig {
 	architecture: TrainableArchitecture;
@@ -44,6 +47,8 @@ export interface TrainConfig {
 	decaySteps: number;
 	/** AuxK coefficient (SAELens aux_loss_coefficient). */
 	auxCoefficient: number;
+	/** b_dec's starting point: the sample's geometric median (OpenAI TopK, pre-v6 SAELens), its mean, or zeros (SAELens v6). */
+	bDecInit: BDecInit;
 	/** A latent is dead after this many steps without firing (SAELens dead_feature_window). */
 	deadWindow: number;
 	seed: number;
@@ -51,7 +56,7 @@ export interface TrainConfig {
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'architecture' | 'dIn' | 'dSae' | 'totalTokens'> = {
 	k: 32, topkThresholdLr: 0.01, l1Coefficient: 5, l1WarmupSteps: 0, l0Coefficient: 1, l0WarmupSteps: 0, jumpreluInitThreshold: 0.001, jumpreluBandwidth: 0.001,
-	batchSize: 4096, lr: 3e-4, warmupSteps: 0, decaySteps: 0, auxCoefficient: 1, deadWindow: 1000, seed: 0,
+	batchSize: 4096, lr: 3e-4, warmupSteps: 0, decaySteps: 0, auxCoefficient: 1, bDecInit: 'geometric_median', deadWindow: 1000, seed: 0,
 };
 
 export interface StepMetrics {
@@ -121,8 +126,8 @@ export class SaeTrainer {
 
 	/**
 	 * Initializes parameters: random decoder rows of norm 1 (topk and batchtopk, kept unit-norm)
-	 * or 0.1 (standard and jumprelu, SAELens decoder_init_norm), encoder = decoderᵀ, zero encoder bias, and b_dec =
-	 * the mean of a data sample (computed by onnxruntime).
+	 * or 0.1 (standard and jumprelu, SAELens decoder_init_norm), encoder = decoderᵀ, zero encoder bias, and b_dec
+	 * from a data sample as `bDecInit` says (computed by onnxruntime).
 	 */
 	async initialize(sample: Float32Array): Promise<void> {
 		const { dIn: d, dSae: n, seed } = this.config;
@@ -137,7 +142,10 @@ export class SaeTrainer {
 		const init = await ort.InferenceSession.create(b.build());
 		const out = await init.run({ sample: new ort.Tensor('float32', sample, [sample.length / d, d]) });
 		await init.release();
-		this.params = { W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: out.b_dec!.data as Float32Array };
+		const bDec = this.config.bDecInit === 'zeros' ? new Float32Array(d)
+			: this.config.bDecInit === 'mean' ? out.b_dec!.data as Float32Array
+				: (await geometricMedian(sample, d)).median;
+		this.params = { W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: bDec };
 		if (this.config.architecture === 'jumprelu') this.params.log_threshold = new Float32Array(n).fill(Math.log(this.config.jumpreluInitThreshold));
 		this.moments = {};
 		for (const p of this.paramNames) {

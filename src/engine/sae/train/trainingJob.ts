@@ -9,7 +9,7 @@ import type { ActivationSource } from './activationSource';
 import { ModelActivationStore } from './activationStore';
 import { corpusDocuments, corpusFromFiles } from './corpus';
 import { TRAIN_DEFAULTS } from './saeTrainer';
-import type { TrainConfig, TrainableArchitecture } from './saeTrainer';
+import type { BDecInit, TrainConfig, TrainableArchitecture } from './saeTrainer';
 
 export interface TrainingRequestOptions {
 	architecture: TrainableArchitecture;
@@ -21,6 +21,7 @@ export interface TrainingRequestOptions {
 	batchSize?: number;
 	lr?: number;
 	seed?: number;
+	bDecInit?: BDecInit;
 }
 
 export const TRAINABLE: readonly TrainableArchitecture[] = ['topk', 'batchtopk', 'standard', 'jumprelu'];
@@ -39,6 +40,7 @@ export function trainConfigFor(o: TrainingRequestOptions, dIn: number): TrainCon
 		warmupSteps: Math.floor(steps * 0.05), decaySteps: Math.floor(steps * 0.2),
 		deadWindow: Math.min(TRAIN_DEFAULTS.deadWindow, Math.max(10, Math.floor(steps / 4))),
 		seed: o.seed ?? 0,
+		bDecInit: o.bDecInit ?? TRAIN_DEFAULTS.bDecInit,
 	};
 	if ((o.architecture === 'topk' || o.architecture === 'batchtopk') && config.k > o.dSae) {
 		throw new ModelConfigError(`k ${config.k} is larger than d_sae ${o.dSae}`);
