@@ -12,7 +12,7 @@ import { LanguageModel } from '../../src/engine/models/languageModel';
 import { loadSae } from '../../src/engine/sae/saeFormat';
 import { SaeRunner } from '../../src/engine/sae/saeRunner';
 import { ModelActivationStore } from '../../src/engine/sae/train/activationStore';
-import { corpusDocuments } from '../../src/engine/sae/train/corpus';
+import { corpusDocuments, corpusWindows } from '../../src/engine/sae/train/corpus';
 import { TRAIN_DEFAULTS } from '../../src/engine/sae/train/saeTrainer';
 import type { TrainConfig } from '../../src/engine/sae/train/saeTrainer';
 import { runTraining } from '../../src/engine/sae/train/trainingRun';
@@ -72,11 +72,41 @@ describe('training runs', () => {
 		const options = { hookName: HOOK, contextSize: 8, prependBos: true, bufferRows: 64, batchContexts: 4, seed: 1 };
 		const all = await ModelActivationStore.create(model, docs, options);
 		const without = await ModelActivationStore.create(model, docs, { ...options, excludeSpecialTokens: true });
+		await all.next(1, new Float32Array(32));
+		await without.next(1, new Float32Array(32));
 		// Both filled 64 rows; the filtered one skipped the EOS (id 0) separators on the way.
 		assert.equal(all.produced, 64);
 		assert.equal(without.produced, 64);
 		assert.equal(all.skippedSpecial, 0);
 		assert.ok(without.skippedSpecial >= 3, `skipped ${without.skippedSpecial}`);
+	});
+
+	it('a store that seeks to a saved position serves the activations of the windows after it', async () => {
+		const options = { hookName: HOOK, contextSize: 32, prependBos: true, bufferRows: 62, batchContexts: 1, seed: 1 };
+		const docs = corpusDocuments(`${CORPUS}/*.ts`);
+		const reader = await ModelActivationStore.create(model, docs, options);
+		await reader.next(31, new Float32Array(31 * 32)); // fills its buffer from windows 0 and 1
+		assert.deepEqual(reader.position(), { contexts: 2 });
+		const key = (row: Float32Array) => Array.from(row.subarray(0, 6), (v) => v.toFixed(3)).join();
+		// What a fresh store serves after seeking past those two windows...
+		const resumed = await ModelActivationStore.create(model, docs, options);
+		await resumed.seek(reader.position());
+		const served = new Float32Array(31 * 32);
+		await resumed.next(31, served); // half its buffer: served before any refill
+		// ...comes from windows 2 and 3 (computed directly), never from the windows already read.
+		const windows = corpusWindows(model, docs, 32, true);
+		const before = new Set<string>();
+		const after = new Set<string>();
+		for (let w = 0; w < 4; w++) {
+			const ids = (await windows.next()).value as number[];
+			const act = (await model.forward({ ids: [ids], hooks: [HOOK], logits: 'none' })).hooks[HOOK]!.data as Float32Array;
+			for (let t = 1; t < 32; t++) (w < 2 ? before : after).add(key(act.subarray(t * 32, (t + 1) * 32)));
+		}
+		for (let r = 0; r < 31; r++) {
+			const row = key(served.subarray(r * 32, (r + 1) * 32));
+			assert.ok(after.has(row) && !before.has(row), `row ${r} comes from windows 2-3`);
+		}
+		await assert.rejects(resumed.seek({ contexts: 9 }), /before its first batch/);
 	});
 
 	it('trains into a run folder whose SAE loads in SAELens format and runs on the model', async () => {
@@ -122,6 +152,7 @@ describe('training runs', () => {
 		});
 		assert.equal(second.cancelled, false);
 		assert.equal(resumedSteps[0], 13);
+		assert.match(fs.readFileSync(path.join(out, 'checkpoint.safetensors')).subarray(0, 4096).toString('latin1'), /"source_position":"\{\\"contexts\\":\d+\}"/);
 		assert.equal(second.steps, 30);
 		assert.equal(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 30);
 		assert.ok(fs.existsSync(path.join(out, 'sae_weights.safetensors')));

@@ -16,6 +16,15 @@ export interface ActivationSource {
 	next(count: number, out: Float32Array): void | Promise<void>;
 	/** Rows held out of training, for evaluation, if any. */
 	readonly held?: Float32Array;
+	/** Where a streaming source is in its corpus, saved in checkpoints so a resumed run reads on from there. */
+	position?(): SourcePosition;
+	/** Continues from a saved position; only before the first `next`. */
+	seek?(position: SourcePosition): Promise<void>;
+}
+
+/** A streaming source's place in its corpus: context windows read so far, over all passes. */
+export interface SourcePosition {
+	contexts: number;
 }
 
 /** Rows in memory, served in a seeded random order that is redrawn at every pass. */

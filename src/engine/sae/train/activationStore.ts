@@ -7,7 +7,7 @@ import { ModelConfigError } from '../../models/decoderConfig';
 import { perTokenWidth } from '../../models/hookPoints';
 import type { LanguageModel } from '../../models/languageModel';
 import { seededRandom, shuffledIndices } from '../../models/sampling';
-import type { ActivationSource } from './activationSource';
+import type { ActivationSource, SourcePosition } from './activationSource';
 import { corpusWindows } from './corpus';
 
 export interface StoreOptions {
@@ -39,6 +39,9 @@ export class ModelActivationStore implements ActivationSource {
 	epochs = 0;
 	/** Special-token positions left out (with excludeSpecialTokens). */
 	skippedSpecial = 0;
+	/** Context windows read from the corpus so far, over all passes. */
+	private contexts = 0;
+	private filled = false;
 
 	private constructor(private readonly model: LanguageModel, private readonly documents: () => Iterable<string>, private readonly options: StoreOptions, dIn: number) {
 		this.dIn = dIn;
@@ -54,10 +57,22 @@ export class ModelActivationStore implements ActivationSource {
 		const dIn = perTokenWidth(model.hookPoint(options.hookName), options.hookName);
 		if (!model.tokenizer) throw new ModelConfigError(`${model.dir} has no tokenizer.json, so a text corpus cannot be used`);
 		if (options.contextSize > model.cfg.nCtx) throw new ModelConfigError(`context size ${options.contextSize} is longer than the model's context of ${model.cfg.nCtx}`);
-		const store = new ModelActivationStore(model, documents, options, dIn);
-		await store.fill(0, options.bufferRows);
-		store.reshuffle();
-		return store;
+		// The buffer fills on the first batch, so a resumed run can seek the corpus first.
+		return new ModelActivationStore(model, documents, options, dIn);
+	}
+
+	position(): SourcePosition {
+		return { contexts: this.contexts };
+	}
+
+	/**
+	 * Skips the context windows an earlier run already read (tokenizing only, no forward), so a
+	 * resumed run trains on new text. Rows that were in that run's shuffle buffer but not yet
+	 * served are not revisited: at most one buffer of tokens.
+	 */
+	async seek(position: SourcePosition): Promise<void> {
+		if (this.filled) throw new Error('the activation store can only seek before its first batch');
+		while (this.contexts < position.contexts) await this.nextContext();
 	}
 
 	get rows(): number {
@@ -65,6 +80,11 @@ export class ModelActivationStore implements ActivationSource {
 	}
 
 	async next(count: number, out: Float32Array): Promise<void> {
+		if (!this.filled) {
+			this.filled = true;
+			await this.fill(0, this.options.bufferRows);
+			this.reshuffle();
+		}
 		const half = this.options.bufferRows >> 1;
 		for (let r = 0; r < count; r++) {
 			if (this.cursor === half) {
@@ -113,6 +133,7 @@ export class ModelActivationStore implements ActivationSource {
 	}
 
 	private async nextContext(): Promise<number[]> {
+		this.contexts++;
 		let r = await this.tokenStream.next();
 		if (r.done) {
 			this.epochs++;

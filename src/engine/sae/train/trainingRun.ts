@@ -8,7 +8,7 @@ import type { SessionSettings } from '../../onnx/session';
 import { writeAtomic } from '../../io/atomicWrite';
 import { saveSae } from '../saeFormat';
 import type { SaeMetadata } from '../saeTypes';
-import type { ActivationSource } from './activationSource';
+import type { ActivationSource, SourcePosition } from './activationSource';
 import { stateNames } from './optimizerGraph';
 import { SaeTrainer } from './saeTrainer';
 import type { StepMetrics, TrainConfig } from './saeTrainer';
@@ -39,7 +39,7 @@ export interface RunResult {
 
 const CHECKPOINT = 'checkpoint.safetensors';
 
-function saveCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array, tokensSeen: number): void {
+function saveCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array, tokensSeen: number, source: ActivationSource): void {
 	const f32 = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 	const tensors: Parameters<typeof encodeSafetensors>[0] = {};
 	for (const p of trainer.paramNames) {
@@ -48,10 +48,14 @@ function saveCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Arr
 	}
 	tensors.steps_since_fired = { dtype: 'U8', shape: [trainer.stepsSinceFired.byteLength], data: new Uint8Array(trainer.stepsSinceFired.buffer.slice(0)) };
 	tensors.fire_counts = { dtype: 'F64', shape: [fireCounts.length], data: new Uint8Array(fireCounts.buffer.slice(0)) };
-	writeAtomic(path.join(out, CHECKPOINT), encodeSafetensors(tensors, { step: String(trainer.step), tokens_seen: String(tokensSeen), batch_threshold: String(trainer.batchThreshold) }));
+	const position = source.position?.();
+	writeAtomic(path.join(out, CHECKPOINT), encodeSafetensors(tensors, {
+		step: String(trainer.step), tokens_seen: String(tokensSeen), batch_threshold: String(trainer.batchThreshold),
+		...(position ? { source_position: JSON.stringify(position) } : {}),
+	}));
 }
 
-function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array): number {
+function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array): { tokensSeen: number; position?: SourcePosition } {
 	const file = path.join(out, CHECKPOINT);
 	const { tensors, metadata } = readSafetensorsHeader(file);
 	const get = (name: string): Buffer => {
@@ -72,7 +76,7 @@ function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Arr
 	fireCounts.set(new Float64Array(counts.buffer, counts.byteOffset, counts.byteLength / 8));
 	trainer.step = Number(metadata.step);
 	trainer.batchThreshold = Number(metadata.batch_threshold ?? 0);
-	return Number(metadata.tokens_seen);
+	return { tokensSeen: Number(metadata.tokens_seen), position: metadata.source_position ? JSON.parse(metadata.source_position) as SourcePosition : undefined };
 }
 
 /** Trains (or resumes) an SAE into `options.out`; the final SAE is saved there in SAELens format. */
@@ -85,8 +89,10 @@ export async function runTraining(source: ActivationSource, options: RunOptions)
 	let tokensSeen = 0;
 	const resuming = options.resume && fs.existsSync(path.join(out, CHECKPOINT));
 	if (resuming) {
-		tokensSeen = loadCheckpoint(out, trainer, fireCounts);
-		log(`resuming from step ${trainer.step} of ${trainer.totalSteps}`);
+		const saved = loadCheckpoint(out, trainer, fireCounts);
+		tokensSeen = saved.tokensSeen;
+		if (saved.position && source.seek) await source.seek(saved.position);
+		log(`resuming from step ${trainer.step} of ${trainer.totalSteps}${saved.position ? ` at context window ${saved.position.contexts} of the corpus` : ''}`);
 	} else {
 		const sample = new Float32Array(Math.min(config.batchSize * 4, source.rows) * config.dIn);
 		await source.next(sample.length / config.dIn, sample);
@@ -108,7 +114,7 @@ export async function runTraining(source: ActivationSource, options: RunOptions)
 				fs.appendFileSync(path.join(out, 'metrics.jsonl'), JSON.stringify(m) + '\n');
 				options.onStep?.(m);
 				if (performance.now() - lastCheckpoint > options.checkpointEvery * 1000) {
-					saveCheckpoint(out, trainer, fireCounts, tokensSeen);
+					saveCheckpoint(out, trainer, fireCounts, tokensSeen, source);
 					lastCheckpoint = performance.now();
 				}
 			},
@@ -119,7 +125,7 @@ export async function runTraining(source: ActivationSource, options: RunOptions)
 		cancelled = true;
 	}
 	// A cancelled run keeps a checkpoint to resume from; a finished one writes the SAE.
-	saveCheckpoint(out, trainer, fireCounts, tokensSeen);
+	saveCheckpoint(out, trainer, fireCounts, tokensSeen, source);
 	if (!cancelled) {
 		const sae = trainer.toSae(options.metadata, out);
 		const tokens = Math.max(1, trainer.step * config.batchSize);
