@@ -20,6 +20,8 @@ export interface ActivationSource {
 	position?(): SourcePosition;
 	/** Continues from a saved position; only before the first `next`. */
 	seek?(position: SourcePosition): Promise<void>;
+	/** Stops background work (prefetching) once no more rows are wanted. */
+	close?(): void;
 }
 
 /** A streaming source's place in its corpus: context windows read so far, over all passes. */

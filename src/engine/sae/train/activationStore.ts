@@ -42,6 +42,9 @@ export class ModelActivationStore implements ActivationSource {
 	/** Context windows read from the corpus so far, over all passes. */
 	private contexts = 0;
 	private filled = false;
+	private closed = false;
+	/** The next half-buffer, being computed while the current one is served. */
+	private prefetch: Promise<Float32Array> | undefined;
 
 	private constructor(private readonly model: LanguageModel, private readonly documents: () => Iterable<string>, private readonly options: StoreOptions, dIn: number) {
 		this.dIn = dIn;
@@ -84,18 +87,47 @@ export class ModelActivationStore implements ActivationSource {
 			this.filled = true;
 			await this.fill(0, this.options.bufferRows);
 			this.reshuffle();
+			this.startPrefetch();
 		}
 		const half = this.options.bufferRows >> 1;
 		for (let r = 0; r < count; r++) {
 			if (this.cursor === half) {
-				// Refill the rows just served with new activations, then mix everything again.
-				const served = this.order.slice(0, half);
-				await this.fillRows(served);
+				// Put the fresh rows (computed while the trainer ran) where the rows just served were, then mix everything again.
+				const fresh = await this.takePrefetched();
+				const served = this.order.subarray(0, half);
+				for (let i = 0; i < half; i++) this.buffer.set(fresh.subarray(i * this.dIn, (i + 1) * this.dIn), served[i]! * this.dIn);
 				this.reshuffle();
 			}
 			const row = this.order[this.cursor++]!;
 			out.set(this.buffer.subarray(row * this.dIn, (row + 1) * this.dIn), r * this.dIn);
 		}
+	}
+
+	/** Stops a prefetch in progress, e.g. when training ends before the next refill. */
+	close(): void {
+		this.closed = true;
+	}
+
+	/**
+	 * The next half-buffer of activations. Its corpus pass starts as soon as the previous one is
+	 * taken, so tokenizing and the model forward overlap the training steps that serve the
+	 * current half (the trainer awaits onnxruntime, leaving the JS thread free).
+	 */
+	private async takePrefetched(): Promise<Float32Array> {
+		const fresh = await (this.prefetch ?? this.produce(this.options.bufferRows >> 1));
+		this.startPrefetch();
+		return fresh;
+	}
+
+	private startPrefetch(): void {
+		this.prefetch = this.produce(this.options.bufferRows >> 1);
+		this.prefetch.catch(() => {}); // a failure surfaces when it is taken
+	}
+
+	private async produce(count: number): Promise<Float32Array> {
+		const staging = new Float32Array(count * this.dIn);
+		await this.fillRows(Uint32Array.from({ length: count }, (_, i) => i), staging);
+		return staging;
 	}
 
 	private reshuffle(): void {
@@ -104,15 +136,16 @@ export class ModelActivationStore implements ActivationSource {
 	}
 
 	private async fill(start: number, count: number): Promise<void> {
-		await this.fillRows(Uint32Array.from({ length: count }, (_, i) => start + i));
+		await this.fillRows(Uint32Array.from({ length: count }, (_, i) => start + i), this.buffer);
 	}
 
-	/** Writes fresh activation rows into the given buffer slots. */
-	private async fillRows(slots: Uint32Array): Promise<void> {
+	/** Writes fresh activation rows into the given row slots of `target`. */
+	private async fillRows(slots: Uint32Array, target: Float32Array): Promise<void> {
 		const { hookName, batchContexts } = this.options;
 		const skip = this.bos === undefined ? 0 : 1;
 		let next = 0;
 		while (next < slots.length) {
+			if (this.closed) throw new Error('the activation store was closed');
 			const batch: number[][] = [];
 			for (let i = 0; i < batchContexts; i++) batch.push(await this.nextContext());
 			const out = await this.model.forward({ ids: batch, hooks: [hookName], logits: 'none' });
@@ -125,7 +158,7 @@ export class ModelActivationStore implements ActivationSource {
 						continue;
 					}
 					const slot = slots[next++]!;
-					this.buffer.set(act.subarray((b * seq + t) * this.dIn, (b * seq + t + 1) * this.dIn), slot * this.dIn);
+					target.set(act.subarray((b * seq + t) * this.dIn, (b * seq + t + 1) * this.dIn), slot * this.dIn);
 					this.produced++;
 				}
 			}

@@ -123,6 +123,8 @@ export async function runTraining(source: ActivationSource, options: RunOptions)
 	} catch (err) {
 		if (!options.signal?.aborted) throw err;
 		cancelled = true;
+	} finally {
+		source.close?.();
 	}
 	// A cancelled run keeps a checkpoint to resume from; a finished one writes the SAE.
 	saveCheckpoint(out, trainer, fireCounts, tokensSeen, source);
