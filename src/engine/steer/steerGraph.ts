@@ -27,6 +27,7 @@
 import { DataType } from '../onnx/onnxProto';
 import type { Value } from '../onnx/graphBuilder';
 import type { DecoderContext, HookExtension } from '../models/decoderGraph';
+import type { LanguageModel } from '../models/languageModel';
 import { encode, saeInputView, saeWeights } from '../sae/saeGraph';
 import type { SaeRunner } from '../sae/saeRunner';
 import type { Sae } from '../sae/saeTypes';
@@ -101,4 +102,11 @@ export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): Hoo
 			return b.add(x, b.mul(delta, b.unsqueeze(positions, [2])));
 		},
 	};
+}
+
+/** Releases the model's steering sessions built for this SAE (they embed its weights), e.g. when another SAE replaces it. */
+export async function releaseSteering(model: LanguageModel, runner: SaeRunner): Promise<void> {
+	for (const clamp of [false, true]) {
+		for (const cap of [false, true]) if (clamp || cap) await model.releaseExtension(steerExtensionKey(runner, { clamp, cap }));
+	}
 }
