@@ -6,8 +6,8 @@
 //
 // Semantics, all in the SAE's view of the activation (saeInputView: TransformerLens centring,
 // normalize_activations, b_dec):
-// - clamp: f_i(x) is the SAE's own encode of x, the full one: for TopK that is the TopK
-//   activation, 0 when feature i is not among the k largest (so clamping a feature the SAE
+// - clamp: f_i(x) is the SAE's own encode of x: for TopK that is the TopK activation, 0
+//   when feature i is not among the k largest (a tie with the k-th counts as selected) (so clamping a feature the SAE
 //   did not select adds v·d_i, exactly as SAELens/Neuronpedia's encode → set → decode with
 //   the error term kept). Several clamped features all read the same unsteered x. With
 //   activation normalization the latent change is taken back to activation units by the
@@ -28,9 +28,10 @@ import { DataType } from '../onnx/onnxProto';
 import type { Value } from '../onnx/graphBuilder';
 import type { DecoderContext, HookExtension } from '../models/decoderGraph';
 import type { LanguageModel } from '../models/languageModel';
-import { encode, saeInputView, saeWeights } from '../sae/saeGraph';
+import { saeInputView, saeWeights } from '../sae/saeGraph';
 import type { SaeRunner } from '../sae/saeRunner';
 import type { Sae } from '../sae/saeTypes';
+import type { GraphBuilder } from '../onnx/graphBuilder';
 
 /** Which activation-dependent modes a variant computes (the encoder is only built for clamp). */
 export interface SteerVariant {
@@ -83,8 +84,7 @@ export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): Hoo
 			const directions = b.gather(weight('W_dec'), features, 0); // [n, d_in]
 			const terms: Value[] = [];
 			if (variant.clamp) {
-				const acts = encode(b, sae, view.saeIn, weight); // [batch, seq, d_sae]
-				const current = b.gather(acts, features, 2); // [batch, seq, n]
+				const current = selectedActs(b, sae, view.saeIn, weight, features); // [batch, seq, n]
 				let c = b.mul(input('clamp', DataType.FLOAT, ['steer_n']), b.sub(values, current));
 				if (view.unscale) c = b.mul(c, view.unscale);
 				terms.push(c);
@@ -102,6 +102,47 @@ export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): Hoo
 			return b.add(x, b.mul(delta, b.unsqueeze(positions, [2])));
 		},
 	};
+}
+
+/**
+ * The SAE's activations of the `features` only, [batch, seq, n], equal to its full encode's
+ * (saeGraph.ts `encode`) at those indices. Feature-local encoders (ReLU, JumpReLU, gated) read
+ * n encoder columns, O(n·d_in) per token; TopK needs every pre-activation to know whether a
+ * feature is among the k largest, so it computes all of them and compares with the k-th.
+ */
+function selectedActs(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) => Value, features: Value): Value {
+	const { cfg } = sae;
+	const columns = (name: string) => b.gather(weight(name), features, 1); // [d_in, n]
+	const entries = (name: string) => b.gather(weight(name), features, 0); // [n]
+	switch (cfg.architecture) {
+		case 'standard':
+			return b.op('Relu', [b.linear(saeIn, columns('W_enc'), entries('b_enc'))]);
+		case 'jumprelu': {
+			const pre = b.linear(saeIn, columns('W_enc'), entries('b_enc'));
+			return b.mul(b.op('Relu', [pre]), b.cast(b.op('Greater', [pre, entries('threshold')]), DataType.FLOAT));
+		}
+		case 'gated': {
+			const projected = b.matMul(saeIn, columns('W_enc'));
+			const gate = b.cast(b.op('Greater', [b.add(projected, entries('b_gate')), b.constFloat([0])]), DataType.FLOAT);
+			const magnitude = b.op('Relu', [b.add(b.mul(projected, b.op('Exp', [entries('r_mag')])), entries('b_mag'))]);
+			return b.mul(gate, magnitude);
+		}
+		case 'topk': {
+			let pre = b.linear(saeIn, weight('W_enc'), weight('b_enc')); // [batch, seq, d_sae]
+			let decoderNorm: Value | undefined;
+			if (cfg.rescale_acts_by_decoder_norm) {
+				const wDec = weight('W_dec');
+				decoderNorm = b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: { kind: 'int', value: 0 } })); // [d_sae]
+				pre = b.mul(pre, decoderNorm);
+			}
+			const [values] = b.node('TopK', [pre, b.constInt64([Math.min(cfg.k!, cfg.d_sae)])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 0 } }, 2) as [Value, Value];
+			const kth = b.op('ReduceMin', [values], { axes: { kind: 'ints', value: [-1] }, keepdims: { kind: 'int', value: 1 } }); // [batch, seq, 1]
+			const selected = b.gather(pre, features, 2); // [batch, seq, n]
+			let acts = b.mul(b.op('Relu', [selected]), b.cast(b.op('GreaterOrEqual', [selected, kth]), DataType.FLOAT));
+			if (decoderNorm) acts = b.div(acts, b.gather(decoderNorm, features, 0));
+			return acts;
+		}
+	}
 }
 
 /** Releases the model's steering sessions built for this SAE (they embed its weights), e.g. when another SAE replaces it. */
