@@ -50,33 +50,39 @@ async function main(): Promise<void> {
 		},
 	};
 	const variants: [string, CompiledSteering | undefined][] = [['baseline', undefined], ...Object.entries(specs).map(([k, s]): [string, CompiledSteering] => [k, compileSteering(model, runner, s)])];
-	const run = async (steering: CompiledSteering | undefined): Promise<number> => {
+	const cpuRates = new Map<string, number[]>(variants.map(([k]) => [k, []]));
+	/** Tokens per wall second; also records tokens per CPU second of this process (less sensitive to other load on a shared machine). */
+	const run = async (steering: CompiledSteering | undefined, key?: string): Promise<number> => {
 		const t0 = performance.now();
+		const cpu0 = process.cpuUsage();
 		let n = 0;
 		for await (const _ of generate(model, promptIds, {
 			maxNewTokens: TOKENS, temperature: 0.5, seed: 16, stopAtEos: false,
 			...(steering ? { callInputs: (call) => steering.callInputs(call) } : {}),
 		})) n++;
+		const cpu = process.cpuUsage(cpu0);
+		if (key) cpuRates.get(key)!.push(n / ((cpu.user + cpu.system) / 1e6));
 		return n / ((performance.now() - t0) / 1000);
 	};
 	for (const [, s] of variants) await run(s); // build sessions, warm up
 	const rates = new Map<string, number[]>(variants.map(([k]) => [k, []]));
 	for (let round = 0; round < ROUNDS; round++) {
 		const order = round % 2 === 0 ? variants : [...variants].reverse();
-		for (const [k, s] of order) rates.get(k)!.push(await run(s));
+		for (const [k, s] of order) rates.get(k)!.push(await run(s, k));
 	}
-	const summary = (k: string) => ({ median: median(rates.get(k)!), best: Math.max(...rates.get(k)!) });
+	const summary = (k: string) => ({ median: median(rates.get(k)!), best: Math.max(...rates.get(k)!), cpu: median(cpuRates.get(k)!) });
 	const baseline = summary('baseline');
 	const round1 = (x: number) => Number(x.toFixed(1));
 	const result: Record<string, unknown> = {
 		model: model.name, sae: runner.hookName, threads, tokens: TOKENS, rounds: ROUNDS,
-		baseline: { tokens_per_s_median: round1(baseline.median), tokens_per_s_best: round1(baseline.best) },
+		baseline: { tokens_per_s_median: round1(baseline.median), tokens_per_s_best: round1(baseline.best), tokens_per_cpu_s: round1(baseline.cpu) },
 	};
 	for (const [k] of variants.slice(1)) {
 		const r = summary(k);
 		result[k] = {
-			tokens_per_s_median: round1(r.median), tokens_per_s_best: round1(r.best),
+			tokens_per_s_median: round1(r.median), tokens_per_s_best: round1(r.best), tokens_per_cpu_s: round1(r.cpu),
 			overhead_percent_median: round1(100 * (baseline.median / r.median - 1)), overhead_percent_best: round1(100 * (baseline.best / r.best - 1)),
+			cpu_overhead_percent: round1(100 * (baseline.cpu / r.cpu - 1)),
 		};
 	}
 	result.sessions = model.cachedGraphCount();
