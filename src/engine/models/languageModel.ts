@@ -142,7 +142,8 @@ export class LanguageModel {
 		for (const [requestKey, session] of [...this.sessions]) {
 			if (!((JSON.parse(requestKey) as GraphRequest).extensions ?? []).includes(key)) continue;
 			this.sessions.delete(requestKey);
-			await (await session).release();
+			// A session that failed to build has nothing to release.
+			await session.then((x) => x.release(), () => {});
 		}
 	}
 
