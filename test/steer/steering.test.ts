@@ -12,6 +12,7 @@ import { SaeRunner } from '../../src/engine/sae/saeRunner';
 import type { Sae } from '../../src/engine/sae/saeTypes';
 import { contrastVector } from '../../src/engine/steer/contrast';
 import { compileSteering } from '../../src/engine/steer/steering';
+import { releaseSteering } from '../../src/engine/steer/steerGraph';
 import { steerSweep, steeredGenerate } from '../../src/engine/steer/steeredGenerate';
 import { parseFeatureSteers } from '../../src/engine/steer/steerSpec';
 import { fixtureModel, maxAbsDiff } from '../helpers';
@@ -214,6 +215,20 @@ describe('steering graph inputs', () => {
 		}
 		await steerSweep(model, runner, { prompt: { ids: IDS }, feature: { featureIndex: 5, mode: 'clamp' }, strengths: [0, 4, 8, 16], steer: shapes(1)[2]!, ...options });
 		assert.equal(model.cachedGraphCount(), built);
+	});
+
+	it('releasing an SAE\'s steering drops exactly the sessions that embed it', async () => {
+		const a = bind(makeSae('topk'));
+		const b = bind(makeSae('topk'));
+		const options = { maxNewTokens: 2, temperature: 0, topP: 1, seed: 0, baseline: false };
+		const clampCap = spec([{ featureIndex: 1, mode: 'clamp', strength: 1 }, { featureIndex: 2, mode: 'cap', strength: 1 }]);
+		await steeredGenerate(model, a, { prompt: { ids: IDS }, steer: clampCap, ...options });
+		await steeredGenerate(model, b, { prompt: { ids: IDS }, steer: clampCap, ...options });
+		const before = model.cachedGraphCount();
+		await releaseSteering(model, a);
+		assert.equal(model.cachedGraphCount(), before - 1);
+		await steeredGenerate(model, b, { prompt: { ids: IDS }, steer: clampCap, ...options });
+		assert.equal(model.cachedGraphCount(), before - 1, 'the other SAE keeps its session');
 	});
 
 	it('a sweep gives one completion per strength, each as a single steered run would', async () => {
