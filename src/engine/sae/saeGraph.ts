@@ -128,8 +128,8 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 	return b.build({ architecture: cfg.architecture, hook_name: cfg.metadata.hook_name });
 }
 
-/** Feature activations [..., d_sae] for each architecture's encoder (any rank, d_in last). */
-export function encode(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) => Value): Value {
+/** Feature activations [rows, d_sae] for each architecture's encoder. */
+function encode(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) => Value): Value {
 	const { cfg } = sae;
 	switch (cfg.architecture) {
 		case 'standard':
