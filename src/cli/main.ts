@@ -14,6 +14,13 @@ Usage:
   feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --max-new-tokens N
       [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json]
       Generate with a KV cache (temperature 0 = greedy); streams text unless --json.
+  feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --steer "I:clamp=V,J:add=S,K:cap=C"
+      [--sae DIR] [--positions all|generated] [--baseline] [--max-new-tokens N] [--temperature T]
+      [--top-p P] [--seed S] [--json]
+      Steer with SAE features: add S·W_dec[J]; clamp feature I to V keeping the SAE error term;
+      cap the projection on feature K's direction at C. --baseline also prints the unsteered
+      completion from the same seed. Defaults as on Neuronpedia: 256 tokens, temperature 0.5,
+      seed 16. --sae defaults to the demo SAE for the demo model.
   feature-lens hooks <model> [--json]
       List the model's hook points (TransformerLens names) with their shapes.
   feature-lens inspect <model> --sae DIR --text "…" [--top K] [--json]
@@ -74,6 +81,9 @@ const OPTIONS = {
 	'buffer-rows': { type: 'string' },
 	'exclude-special-tokens': { type: 'boolean' },
 	'b-dec-init': { type: 'string' },
+	steer: { type: 'string' },
+	positions: { type: 'string' },
+	baseline: { type: 'boolean' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

@@ -9,6 +9,7 @@ import { topIndices } from '../engine/models/sampling';
 import type { ModelInput } from '../engine/models/textInput';
 import type { CliValues } from './main';
 import { CliError, intOption, numberOption } from './cliErrors';
+import { steerCommand } from './steerCommand';
 
 export function sessionSettings(values: CliValues): SessionSettings {
 	const ep = values.ep ?? 'auto';
@@ -51,6 +52,8 @@ export async function runCommand(modelArg: string, values: CliValues): Promise<v
 }
 
 export async function generateCommand(modelArg: string, values: CliValues): Promise<void> {
+	if (values.steer !== undefined) return steerCommand(modelArg, values);
+	for (const flag of ['sae', 'positions', 'baseline'] as const) if (values[flag] !== undefined) throw new CliError(`--${flag} goes with --steer "FEATURE:MODE=STRENGTH,…"`);
 	const model = loadModel(modelArg, values);
 	const input = modelInput(values, 'prompt');
 	if (values['max-new-tokens'] === undefined) throw new CliError('generate needs --max-new-tokens N');

@@ -1,0 +1,54 @@
+// `feature-lens generate <model> --steer "I:clamp=V,J:add=S" …`: steered completions (and the
+// unsteered baseline with the same seed) from the command line.
+
+import { LanguageModel } from '../engine/models/languageModel';
+import { DEMO_MODEL, demoSaeDir } from '../engine/models/modelPaths';
+import { parseIds } from '../engine/models/textInput';
+import { loadSae } from '../engine/sae/saeFormat';
+import { SaeRunner } from '../engine/sae/saeRunner';
+import { steeredGenerate } from '../engine/steer/steeredGenerate';
+import type { SteerPrompt } from '../engine/steer/steeredGenerate';
+import { STEER_DEFAULTS, describeSteer, parseFeatureSteers } from '../engine/steer/steerSpec';
+import type { SteerSpec } from '../protocol/steerProtocol';
+import type { CliValues } from './main';
+import { CliError, intOption, numberOption } from './cliErrors';
+import { sessionSettings } from './modelCommands';
+
+export async function steerCommand(modelArg: string, values: CliValues): Promise<void> {
+	const positions = values.positions ?? 'all';
+	if (positions !== 'all' && positions !== 'generated') throw new CliError(`--positions must be all or generated (got "${positions}")`);
+	const steer: SteerSpec = { features: parseFeatureSteers(values.steer ?? ''), vectors: [], positions };
+	if ((values.ids === undefined) === (values.prompt === undefined)) throw new CliError('give exactly one of --ids or --prompt');
+	const prompt: SteerPrompt = values.prompt !== undefined ? { text: values.prompt } : { ids: parseIds(values.ids!) };
+	const settings = sessionSettings(values);
+	const log = (m: string) => process.stderr.write(`${m}\n`);
+	const model = LanguageModel.load(modelArg, settings, log);
+	const saeDir = values.sae ?? (model.name === DEMO_MODEL ? demoSaeDir() : undefined);
+	if (!saeDir) throw new CliError('--steer needs --sae DIR (the SAE whose features you steer)');
+	const runner = SaeRunner.forModel(loadSae(saeDir), model, settings, log);
+	// Neuronpedia's steering defaults where the command line is silent.
+	const sampling = {
+		maxNewTokens: intOption(values['max-new-tokens'], 'max-new-tokens', STEER_DEFAULTS.maxNewTokens, 1),
+		temperature: numberOption(values.temperature, 'temperature', STEER_DEFAULTS.temperature, 0),
+		topP: numberOption(values['top-p'], 'top-p', STEER_DEFAULTS.topP, 0, 1),
+		seed: intOption(values.seed, 'seed', STEER_DEFAULTS.seed),
+	};
+	const withBaseline = values.baseline === true;
+	// Without a baseline the steered text streams as it is generated.
+	const stream = !values.json && !withBaseline;
+	const promptText = 'text' in prompt ? prompt.text : model.tokenizer ? await model.tokenizer.decode([...prompt.ids]) : '';
+	if (stream) process.stdout.write(`steered: ${describeSteer(steer)}\n${promptText}`);
+	const result = await steeredGenerate(model, runner, { prompt, steer, baseline: withBaseline, ...sampling }, {
+		topK: intOption(values['top-k'], 'top-k', 0),
+		onToken: (t) => { if (stream) process.stdout.write(t.text); },
+	});
+	if (values.json) {
+		process.stdout.write(JSON.stringify({ model: model.name, sae: saeDir, hook: runner.hookName, steer, sampling, prompt: promptText, steered: result.steered, baseline: result.baseline }) + '\n');
+	} else if (stream) {
+		process.stdout.write('\n');
+	} else {
+		process.stdout.write(`steered: ${describeSteer(steer)}\n${promptText}${result.steered.text}\n\nbaseline (same seed, no steering):\n${promptText}${result.baseline!.text}\n`);
+	}
+	await runner.dispose();
+	await model.dispose();
+}

@@ -1,0 +1,64 @@
+// `feature-lens generate --steer`, as scripts use it: JSON output, the baseline, Neuronpedia's
+// defaults, and clear errors.
+
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { fixtureModel } from '../helpers';
+
+const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+const TOPK_SAE = path.join(__dirname, '..', 'fixtures', 'sae', 'topk-v6');
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+	const r = spawnSync(process.execPath, [CLI, ...args, '--ep', 'cpu', '--threads', '1'], { encoding: 'utf8' });
+	return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface SteerJson {
+	steer: { features: { featureIndex: number; mode: string; strength: number }[]; positions: string };
+	sampling: { maxNewTokens: number; temperature: number; topP: number; seed: number };
+	prompt: string;
+	steered: { ids: number[]; text: string; stopReason: string };
+	baseline?: { ids: number[]; text: string; stopReason: string };
+}
+
+describe('feature-lens generate --steer', () => {
+	it('prints the steered completion and the same-seed baseline as JSON, with Neuronpedia defaults', () => {
+		const r = cli('generate', fixtureModel('gpt2-tiny'), '--sae', TOPK_SAE, '--prompt', 'def f(self):', '--steer', '3:clamp=40,9:add=25,4:cap=0',
+			'--positions', 'generated', '--baseline', '--max-new-tokens', '10', '--json');
+		assert.equal(r.status, 0, r.stderr);
+		const out = JSON.parse(r.stdout) as SteerJson;
+		assert.deepEqual(out.steer.features, [{ featureIndex: 3, mode: 'clamp', strength: 40 }, { featureIndex: 9, mode: 'add', strength: 25 }, { featureIndex: 4, mode: 'cap', strength: 0 }]);
+		assert.equal(out.steer.positions, 'generated');
+		assert.deepEqual(out.sampling, { maxNewTokens: 10, temperature: 0.5, topP: 1, seed: 16 });
+		assert.equal(out.steered.ids.length, 10);
+		assert.equal(out.baseline!.ids.length, 10);
+		assert.equal(out.steered.ids[0], out.baseline!.ids[0], 'generated-only steering starts from the unsteered prompt');
+		assert.notDeepEqual(out.steered.ids, out.baseline!.ids);
+		// The baseline is the ordinary generate command with the same settings.
+		const plain = cli('generate', fixtureModel('gpt2-tiny'), '--prompt', 'def f(self):', '--max-new-tokens', '10', '--temperature', '0.5', '--seed', '16', '--json');
+		assert.equal(plain.status, 0, plain.stderr);
+		assert.equal((JSON.parse(plain.stdout) as { text: string }).text, `def f(self):${out.baseline!.text}`);
+	});
+
+	it('streams the steered text without --baseline', () => {
+		const r = cli('generate', fixtureModel('gpt2-tiny'), '--sae', TOPK_SAE, '--prompt', 'x = ', '--steer', '5=10', '--max-new-tokens', '6');
+		assert.equal(r.status, 0, r.stderr);
+		assert.match(r.stdout, /^steered: 5:add=10 \(all positions\)\nx = /);
+	});
+
+	it('says what is wrong with bad steering arguments', () => {
+		const model = fixtureModel('gpt2-tiny');
+		const bad = (pattern: RegExp, ...args: string[]) => {
+			const r = cli('generate', model, '--prompt', 'x', ...args);
+			assert.equal(r.status, 2, r.stdout);
+			assert.match(r.stderr, pattern);
+		};
+		bad(/--steer needs --sae DIR/, '--steer', '1:add=2');
+		bad(/--sae goes with --steer/, '--sae', TOPK_SAE, '--max-new-tokens', '3');
+		bad(/unknown mode "boost"/, '--sae', TOPK_SAE, '--steer', '1:boost=2');
+		bad(/feature 64 is not in the SAE \(feature indices run 0\.\.63\)/, '--sae', TOPK_SAE, '--steer', '64:add=2');
+		bad(/--positions must be all or generated/, '--sae', TOPK_SAE, '--steer', '1:add=2', '--positions', 'prompt');
+	});
+});
