@@ -124,6 +124,14 @@ describe('feature analysis', () => {
 		compareWithBruteForce(a, await bruteForce(model, runner, a.windows), 64);
 		// Examples name their source file and a position in it.
 		assert.ok(a.table.doc.every((d) => a.sources[d]!.endsWith('.ts')));
+		// Pass 2 replays pass 1's outputs from memory; with no room (or room for two batches) it recomputes the rest: same result.
+		const batchBytes = 8 * 64 * (8 * 4 + 13);
+		for (const cacheBytes of [0, 2 * batchBytes]) {
+			const b = await analyzeFeatures(model, runner, namedCorpusDocuments(CORPUS), { tokens: BUDGET, topExamples: 6, perBand: 3, cacheBytes });
+			assert.deepEqual(b.table, a.table, `cache ${cacheBytes}`);
+			assert.deepEqual(b.histogram, a.histogram);
+			assert.deepEqual(b.bandCount, a.bandCount);
+		}
 	});
 
 	it('ReLU SAE: exact while the feature cap covers d_sae; saturated tokens counted when it does not', async () => {

@@ -6,7 +6,10 @@
 // histogram's log-spaced edges span [smallest, largest] activation; neither is known until
 // every token has been seen. Pass 1 only accumulates count/sum/max/min per feature; pass 2 then
 // samples each band with an exact reservoir and bins exactly. Both passes see identical
-// batches of the same token budget, so pass 2's activations equal pass 1's bit for bit.
+// batches of the same token budget, so pass 2's activations equal pass 1's bit for bit. Pass 1
+// keeps its sparse outputs in memory up to `cacheBytes` (default 256 MiB, about a million tokens of
+// a k = 32 SAE), and pass 2 replays them instead of running the model and SAE again; past that
+// bound pass 2 recomputes, so memory stays bounded whatever the budget.
 //
 // For TopK SAEs the encoder's k outputs are all a token's nonzero features, so the statistics
 // are exact. Other architectures are read through a graph TopK capped at `featureCap`
@@ -32,6 +35,8 @@ export interface AnalyzeOptions extends Partial<ExampleOptions> {
 	batchContexts?: number;
 	/** Features read per token for non-TopK SAEs. */
 	featureCap?: number;
+	/** Memory for pass 1's sparse outputs that pass 2 replays instead of recomputing. */
+	cacheBytes?: number;
 	signal?: AbortSignal;
 	/** Tokens processed so far over both passes. */
 	onProgress?: (done: number, total: number) => void;
@@ -73,6 +78,14 @@ export class AnalysisCancelled extends Error {
 }
 
 export const DEFAULT_FEATURE_CAP = 256;
+const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+
+type Encoded = { batch: SparseBatch; sources: BatchSources };
+
+function encodedBytes({ batch }: Encoded): number {
+	// values + indices, counted, and ids/doc/position.
+	return batch.rows * (8 * batch.width + 1 + 12);
+}
 
 /** Features read per token: all of a TopK SAE's k, else a cap. */
 export function featureCapFor(runner: SaeRunner, cap = DEFAULT_FEATURE_CAP): number {
@@ -89,7 +102,10 @@ export function specialTokenIds(model: LanguageModel): Set<number> {
 
 export async function analyzeFeatures(model: LanguageModel, runner: SaeRunner, documents: () => Iterable<CorpusDocument>, options: AnalyzeOptions): Promise<FeatureAnalysis> {
 	if (!Number.isInteger(options.tokens) || options.tokens < 1) throw new ModelConfigError(`the token budget must be a positive integer (got ${options.tokens})`);
-	const o: ExampleOptions = { ...DEFAULT_EXAMPLE_OPTIONS, ...definedOnly(options) };
+	const o: ExampleOptions = { ...DEFAULT_EXAMPLE_OPTIONS };
+	for (const key of Object.keys(o) as (keyof ExampleOptions)[]) {
+		if (options[key] !== undefined) (o as unknown as Record<string, unknown>)[key] = options[key];
+	}
 	for (const key of ['topExamples', 'bands', 'perBand', 'histogramBins', 'before', 'after'] as const) {
 		if (!Number.isInteger(o[key]) || o[key] < (key === 'before' || key === 'after' || key === 'topExamples' ? 0 : 1)) throw new ModelConfigError(`${key} must be a whole number (got ${o[key]})`);
 	}
@@ -106,7 +122,8 @@ export async function analyzeFeatures(model: LanguageModel, runner: SaeRunner, d
 	const encoder = new BatchEncoder(model, runner, cap, special, timing);
 	let windowsRead = 0;
 	let names: readonly string[] = [];
-	const batches = async function* (maxWindows: number): AsyncGenerator<{ batch: SparseBatch; sources: BatchSources }> {
+	/** Encoded batches of the corpus's windows up to `maxWindows`, skipping (not encoding) the first `skipWindows`. */
+	const batches = async function* (maxWindows: number, skipWindows = 0): AsyncGenerator<Encoded> {
 		let pending: SourcedWindow[] = [];
 		let first = 0;
 		const flush = async () => {
@@ -118,6 +135,10 @@ export async function analyzeFeatures(model: LanguageModel, runner: SaeRunner, d
 		for await (const w of corpusWindowsWithSources(model, documents, contextSize, prependBos)) {
 			if (options.signal?.aborted) throw new AnalysisCancelled();
 			names = w.names;
+			if (first < skipWindows) {
+				first++;
+				continue;
+			}
 			pending.push(w);
 			if (pending.length === batchContexts || first + pending.length === maxWindows) yield await flush();
 			if (first === maxWindows) return;
@@ -129,7 +150,17 @@ export async function analyzeFeatures(model: LanguageModel, runner: SaeRunner, d
 
 	// Pass 1: count, sum, max, smallest positive activation.
 	const totals = new FeatureTotals(cfg.d_sae);
-	for await (const { batch, sources } of batches(Infinity)) {
+	const cache: Encoded[] = [];
+	let cacheLeft = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+	let cachedWindows = 0;
+	for await (const encoded of batches(Infinity)) {
+		const { batch, sources } = encoded;
+		// Keep a prefix of whole batches for pass 2.
+		if (cachedWindows === sources.firstWindow && encodedBytes(encoded) <= cacheLeft) {
+			cache.push(encoded);
+			cacheLeft -= encodedBytes(encoded);
+			cachedWindows += batch.rows / sources.windowLength;
+		}
 		const t = performance.now();
 		totals.add(batch);
 		timing.bookkeepingMs += performance.now() - t;
@@ -142,7 +173,15 @@ export async function analyzeFeatures(model: LanguageModel, runner: SaeRunner, d
 	// Pass 2: the same windows again, now with exact bands and histogram edges.
 	const collector = new ExampleCollector(cfg.d_sae, totals.max, totals.minPositive, o);
 	let seen = 0;
-	for await (const { batch, sources } of batches(windowsRead)) {
+	const replayThenRecompute = async function* (): AsyncGenerator<Encoded> {
+		for (const encoded of cache.splice(0)) {
+			if (options.signal?.aborted) throw new AnalysisCancelled();
+			yield encoded;
+			await new Promise((resolve) => setImmediate(resolve));
+		}
+		if (cachedWindows < windowsRead) yield* batches(windowsRead, cachedWindows);
+	};
+	for await (const { batch, sources } of replayThenRecompute()) {
 		const t = performance.now();
 		collector.add(batch, sources);
 		timing.bookkeepingMs += performance.now() - t;
@@ -184,15 +223,11 @@ class BatchEncoder {
 		t = performance.now();
 		const sae = await this.runner.run(x, rows, { acts: false, topFeatures: this.cap, recons: false, error: false });
 		this.timing.saeMs += performance.now() - t;
-		const ids = windows.flatMap((w) => w.ids);
+		const ids = Int32Array.from(windows.flatMap((w) => w.ids));
 		const counted = Uint8Array.from(ids, (id) => (this.special.has(id) ? 0 : 1));
 		return {
 			batch: { rows, width: this.cap, values: sae.topValues!, indices: sae.topIndices!, counted },
-			sources: { windowLength: T, firstWindow, ids, doc: windows.flatMap((w) => w.doc), position: windows.flatMap((w) => w.position) },
+			sources: { windowLength: T, firstWindow, ids, doc: Int32Array.from(windows.flatMap((w) => w.doc)), position: Int32Array.from(windows.flatMap((w) => w.position)) },
 		};
 	}
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-	return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
