@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { runCommand, generateCommand, hooksCommand } from './modelCommands';
 import { demoCommand } from './demoCommand';
 import { evalCommand, inspectCommand, trainCommand } from './saeCommands';
+import { analyzeCommand, featureCommand } from './featureCommands';
 import { CliError, reportError } from './cliErrors';
 
 const USAGE = `feature-lens — sparse-autoencoder interpretability of language models, locally
@@ -37,6 +38,12 @@ Usage:
   feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       SAELens-style evaluation: L0, explained variance, MSE, cosine, dead/dense features,
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
+  feature-lens analyze <model> --sae DIR --corpus PATH --tokens N [--force] [--context-size T] [--json]
+      Analyse every SAE feature over a corpus (density, activation histogram, top and
+      quantile-band examples, automatic labels) and store it in DIR/feature-lens/; a stored
+      analysis of the same SAE, corpus and budget is reused unless --force. Ctrl-C cancels.
+  feature-lens feature <model> --sae DIR --index I [--json]
+      One feature's dashboard: label, density, logit lens, nearest features, examples.
   feature-lens demo
       Run the embedded demo model on a Python snippet.
 
@@ -84,6 +91,8 @@ const OPTIONS = {
 	steer: { type: 'string' },
 	positions: { type: 'string' },
 	baseline: { type: 'boolean' },
+	force: { type: 'boolean' },
+	index: { type: 'string' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -118,10 +127,14 @@ async function main(argv: string[]): Promise<void> {
 		case 'train':
 			if (rest.length > 1) throw new CliError('train takes at most one <model>');
 			return trainCommand(rest[0], values);
+		case 'analyze':
+			return analyzeCommand(requireModel(rest, command), values);
+		case 'feature':
+			return featureCommand(requireModel(rest, command), values);
 		case 'demo':
 			return demoCommand(values);
 		default:
-			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, eval, demo; see feature-lens --help)`);
+			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, eval, analyze, feature, demo; see feature-lens --help)`);
 	}
 }
 

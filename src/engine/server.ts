@@ -11,6 +11,10 @@ import type {
 	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
 	SaeEvalMetrics, TrainSaeParams, TrainSaeResult, TrainStepMetrics,
 } from '../protocol/engineProtocol';
+import {
+	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
+} from '../protocol/featureProtocol';
+import { FeatureService } from './features/featureService';
 import { EvalCancelled, evaluateSae } from './sae/evaluate';
 import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
 import { runTraining } from './sae/train/trainingRun';
@@ -50,6 +54,8 @@ console.error = (...args: unknown[]) => log('error', args.map(String).join(' '))
 let settings: SessionSettings = defaultSessionSettings;
 let model: LanguageModel | undefined;
 let sae: SaeRunner | undefined;
+/** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
+let features: FeatureService | undefined;
 
 /** JSON-RPC's "request cancelled" code, so clients can tell a cancel from a failure. */
 const REQUEST_CANCELLED = -32800;
@@ -234,7 +240,42 @@ connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) =
 	return { vector: Array.from(r.vector), norm: r.norm };
 }));
 
+/** The feature service for the loaded model and SAE, made anew when either changed. */
+async function currentFeatures(): Promise<FeatureService> {
+	const m = currentModel();
+	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
+	if (!features || features.model !== m || features.runner !== sae) {
+		await features?.dispose();
+		features = new FeatureService(m, sae, settings, (message) => log('info', message));
+	}
+	return features;
+}
+
+connection.onRequest(AnalyzeFeaturesRequest, (params, token: CancellationToken) => busy('analysing features', async () => {
+	const service = await currentFeatures();
+	let lastSent = 0;
+	return cancellable(token, (signal) => service.analyze({
+		corpus: params.corpus, tokens: params.tokens, force: params.force, signal,
+		onProgress: (done, total) => {
+			const now = Date.now();
+			if (now - lastSent < 200 && done !== total) return;
+			lastSent = now;
+			void connection.sendNotification(AnalyzeProgressNotification, { requestId: params.requestId, done, total });
+		},
+	}));
+}));
+
+connection.onRequest(FeatureDashboardRequest, ({ featureIndex }) => busy('opening a feature dashboard', async () => (await currentFeatures()).dashboard(featureIndex)));
+
+connection.onRequest(SearchFeaturesRequest, (params) => busy('searching features', async () => (await currentFeatures()).search(params)));
+
+connection.onRequest(SetFeatureLabelRequest, ({ featureIndex, label, notes }) => busy('saving a feature label', async () => (await currentFeatures()).setLabel(featureIndex, label, notes)));
+
+connection.onRequest(FeatureTextRequest, ({ featureIndex, text }) => busy('running a feature on text', async () => (await currentFeatures()).activationsOnText(featureIndex, text)));
+
 connection.onRequest(ShutdownRequest, async () => {
+	await features?.dispose();
+	features = undefined;
 	await sae?.dispose();
 	sae = undefined;
 	await model?.dispose();

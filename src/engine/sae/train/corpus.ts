@@ -17,29 +17,51 @@ export function demoCorpusPath(): string {
 const SKIP_DIRS = new Set(['node_modules', '.git', '__pycache__', '.venv', 'dist', 'out']);
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
 
+/** A corpus document and where it came from (a file path, or a JSONL record's path / file:line). */
+export interface CorpusDocument {
+	name: string;
+	text: string;
+}
+
 /** Lists the documents of a corpus argument, in a stable order. */
 export function corpusDocuments(spec: string): () => Iterable<string> {
+	return textsOf(namedCorpusDocuments(spec));
+}
+
+/** An explicit list of files (e.g. the workspace files the editor chose), skipping binary ones. */
+export function corpusFromFiles(files: readonly string[]): () => Iterable<string> {
+	return textsOf(namedCorpusFromFiles(files));
+}
+
+/** corpusDocuments with each document's name, for analyses that point back at their sources. */
+export function namedCorpusDocuments(spec: string): () => Iterable<CorpusDocument> {
 	const [base, pattern] = splitPattern(spec === DEMO_CORPUS ? demoCorpusPath() : spec);
 	if (!fs.existsSync(base)) throw new ModelConfigError(`corpus ${base}: no such file or folder`);
 	if (fs.statSync(base).isDirectory()) {
 		const files = walk(base, pattern);
 		if (files.length === 0) throw new ModelConfigError(`corpus ${spec}: no readable text files found`);
 		return function* () {
-			for (const f of files) yield fs.readFileSync(f, 'utf8');
+			for (const f of files) yield { name: f, text: fs.readFileSync(f, 'utf8') };
 		};
 	}
 	if (/\.jsonl(\.gz)?$/.test(base)) return () => jsonlTexts(base);
 	return function* () {
-		yield fs.readFileSync(base, 'utf8');
+		yield { name: base, text: fs.readFileSync(base, 'utf8') };
 	};
 }
 
-/** An explicit list of files (e.g. the workspace files the editor chose), skipping binary ones. */
-export function corpusFromFiles(files: readonly string[]): () => Iterable<string> {
+/** corpusFromFiles with each document's name. */
+export function namedCorpusFromFiles(files: readonly string[]): () => Iterable<CorpusDocument> {
 	const readable = files.filter((f) => fs.existsSync(f) && fs.statSync(f).isFile() && looksLikeText(f));
 	if (readable.length === 0) throw new ModelConfigError('the corpus has no readable text files');
 	return function* () {
-		for (const f of readable) yield fs.readFileSync(f, 'utf8');
+		for (const f of readable) yield { name: f, text: fs.readFileSync(f, 'utf8') };
+	};
+}
+
+function textsOf(documents: () => Iterable<CorpusDocument>): () => Iterable<string> {
+	return function* () {
+		for (const d of documents()) yield d.text;
 	};
 }
 
@@ -80,7 +102,7 @@ function looksLikeText(file: string): boolean {
 	}
 }
 
-function* jsonlTexts(file: string): Iterable<string> {
+function* jsonlTexts(file: string): Iterable<CorpusDocument> {
 	const raw = fs.readFileSync(file);
 	const text = file.endsWith('.gz') ? zlib.gunzipSync(raw).toString('utf8') : raw.toString('utf8');
 	let line = 0;
@@ -93,9 +115,9 @@ function* jsonlTexts(file: string): Iterable<string> {
 		} catch {
 			throw new ModelConfigError(`${file}:${line}: not valid JSON`);
 		}
-		const t = (record as { text?: unknown }).text;
+		const { text: t, path: p } = record as { text?: unknown; path?: unknown };
 		if (typeof t !== 'string') throw new ModelConfigError(`${file}:${line}: no "text" string in the record`);
-		yield t;
+		yield { name: typeof p === 'string' ? p : `${file}:${line}`, text: t };
 	}
 }
 
@@ -104,21 +126,57 @@ function* jsonlTexts(file: string): Iterable<string> {
  * `contextSize`-token windows that each start with BOS (when the model has one).
  */
 export async function* corpusWindows(model: LanguageModel, documents: () => Iterable<string>, contextSize: number, prependBos = true): AsyncGenerator<number[]> {
+	const named = function* () {
+		for (const text of documents()) yield { name: '', text };
+	};
+	for await (const w of corpusWindowsWithSources(model, named, contextSize, prependBos)) yield w.ids;
+}
+
+/** A context window and, per token, the index of the document it came from and its token position there. */
+export interface SourcedWindow {
+	ids: number[];
+	/** Index of the token's document in the corpus order; −1 for the BOS and EOS tokens added between documents. */
+	doc: number[];
+	position: number[];
+	/** Document names by index, shared by all windows (grows as documents are read). */
+	names: readonly string[];
+}
+
+/** corpusWindows, with each token's document and position kept (for examples that point back at their source). */
+export async function* corpusWindowsWithSources(model: LanguageModel, documents: () => Iterable<CorpusDocument>, contextSize: number, prependBos = true): AsyncGenerator<SourcedWindow> {
 	if (!model.tokenizer) throw new ModelConfigError(`${model.dir} has no tokenizer.json, so a text corpus cannot be used`);
 	const bos = prependBos ? model.cfg.bosTokenId : undefined;
 	const eos = model.cfg.eosTokenIds[0];
 	const width = contextSize - (bos === undefined ? 0 : 1);
+	const names: string[] = [];
 	let pending: number[] = [];
+	let pendingDoc: number[] = [];
+	let pendingPos: number[] = [];
 	let start = 0;
-	for (const doc of documents()) {
+	for (const { name, text } of documents()) {
 		pending = pending.slice(start);
+		pendingDoc = pendingDoc.slice(start);
+		pendingPos = pendingPos.slice(start);
 		start = 0;
-		for (const t of await model.tokenizer.encode(doc)) pending.push(t.id);
-		if (eos !== undefined) pending.push(eos);
+		const doc = names.length;
+		names.push(name);
+		let position = 0;
+		for (const t of await model.tokenizer.encode(text)) {
+			pending.push(t.id);
+			pendingDoc.push(doc);
+			pendingPos.push(position++);
+		}
+		if (eos !== undefined) {
+			pending.push(eos);
+			pendingDoc.push(-1);
+			pendingPos.push(-1);
+		}
 		while (pending.length - start >= width) {
-			const window = pending.slice(start, start + width);
+			const ids = pending.slice(start, start + width);
+			const docs = pendingDoc.slice(start, start + width);
+			const positions = pendingPos.slice(start, start + width);
 			start += width;
-			yield bos === undefined ? window : [bos, ...window];
+			yield bos === undefined ? { ids, doc: docs, position: positions, names } : { ids: [bos, ...ids], doc: [-1, ...docs], position: [-1, ...positions], names };
 		}
 	}
 }
