@@ -89,9 +89,11 @@ const topExamples = firing.slice(0, 10).map((x) => example(x.r, x.i));
 const htmlRun = runs[runs.length - 1]!;
 const htmlBest = htmlRun.tokens.map((t, i) => ({ i, a: act(t) })).sort((x, y) => y.a - x.a)[0]!;
 topExamples.push(example(htmlRun, htmlBest.i));
-const synthetic = example(runs[0]!, 6);
-HOSTILE.forEach((h, j) => { if (j < synthetic.tokens.length) synthetic.tokens[j] = h; });
-synthetic.tokens[synthetic.tokens.length - 1] = '\n\t  ';
+const host = firing.find((x) => x.i >= WINDOW && x.i + WINDOW < x.r.tokens.length && firing.indexOf(x) >= 10)!;
+const synthetic = example(host.r, host.i);
+// Inside the 5-token snippet around the focus, so they are on screen in every context size.
+HOSTILE.forEach((h, j) => { synthetic.tokens[synthetic.focusIndex - 5 + j] = h; });
+synthetic.tokens[synthetic.focusIndex + 1] = '\n\t  ';
 synthetic.source = 'corpus/<script>alert(1)</script>.py';
 topExamples.push(synthetic);
 

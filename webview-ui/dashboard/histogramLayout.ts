@@ -72,9 +72,11 @@ export function layoutHistogram(h: ActivationHistogram, width: number, height: n
 /** About `count` round values (1, 2 or 5 × 10^n steps) covering [min, max]. */
 export function niceTicks(min: number, max: number, count: number): number[] {
 	if (!(max > min)) return Number.isFinite(min) ? [min] : [];
+	// d3's tickIncrement: the 1-2-5 step nearest (in ratio) to range / count.
 	const rough = (max - min) / Math.max(1, count);
 	const pow = 10 ** Math.floor(Math.log10(rough));
-	const step = [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= rough) ?? 10 * pow;
+	const error = rough / pow;
+	const step = pow * (error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.sqrt(2) ? 2 : 1);
 	const out: number[] = [];
 	for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
 	return out;
