@@ -95,7 +95,7 @@ export function labelEditor(data: FeatureDashboardData, save: (label: string, no
 
 export function notAnalysed(analysing: boolean, analyse: () => void): HTMLElement {
 	const node = section('analysis', 'No corpus analysis yet', 'notice');
-	node.append(el('p', 'Density, the activation histogram and the example contexts come from one pass over a corpus. The logit lens and neighbours below need none.'));
+	node.append(el('p', 'Density, the activation histogram and the example contexts come from one pass over a corpus. The logit lens and the nearest features need none.'));
 	const row = el('div', undefined, 'controls');
 	row.append(button(analysing ? 'Analysing…' : 'Analyse corpus…', analyse, { disabled: analysing, ariaLabel: 'Analyse a corpus for this SAE' }));
 	if (analysing) row.append(progressRing('Analysing the corpus'));

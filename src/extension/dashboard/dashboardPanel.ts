@@ -29,7 +29,7 @@ export class FeatureDashboards implements vscode.Disposable {
 	constructor(private readonly extensionUri: vscode.Uri, readonly backend: DashboardBackend) {}
 
 	/** Shows feature `featureIndex`'s dashboard, creating its panel if needed. */
-	open(featureIndex: number, viewColumn: vscode.ViewColumn = vscode.ViewColumn.Active): void {
+	open(featureIndex: number, viewColumn: vscode.ViewColumn = vscode.ViewColumn.Beside): void {
 		const existing = this.panels.get(featureIndex);
 		if (existing) {
 			existing.panel.reveal(viewColumn);
