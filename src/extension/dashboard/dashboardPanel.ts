@@ -171,7 +171,8 @@ function panelTitle(data: FeatureDashboardData): string {
 	return label ? `Feature ${data.featureIndex} · ${label}` : `Feature ${data.featureIndex}`;
 }
 
-function describeError(err: unknown): string {
+/** A failure as the user should read it. */
+export function describeError(err: unknown): string {
 	const message = err instanceof Error ? err.message : String(err);
 	// An engine without the feature handlers (an older build) answers "Unhandled method features/…".
 	if (/Unhandled method features\//.test(message)) return `This engine cannot serve feature dashboards (${message}); update Feature Lens and restart the engine.`;
