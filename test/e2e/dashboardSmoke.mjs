@@ -80,9 +80,9 @@ try {
 	if (outcome === 'rendered') fs.copyFileSync(path.join(shots, 'dashboard-1.png'), path.resolve('media', 'screenshots', 'dashboard.png'));
 
 	// Test your own text: the feature's activation per token.
-	await dashboard.locator('#test-input').click();
-	await page.keyboard.type('def read_lines(path):');
-	await page.keyboard.press('Control+Enter');
+	const testInput = dashboard.locator('#test-input textarea');
+	await testInput.fill('def read_lines(path):');
+	await testInput.press('Control+Enter');
 	await dashboard.locator('#test-text .token').first().waitFor({ timeout: 60000 });
 	results.testTextTokens = await dashboard.locator('#test-text .token').count();
 
