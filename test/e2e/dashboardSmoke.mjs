@@ -1,0 +1,144 @@
+// End-to-end run of feature dashboards in a real VS Code (code-server + Debian Chromium +
+// playwright-core): inspect a selection, open a feature's dashboard from the hover's
+// "dashboard" link, check that its sections render with the demo SAE's data, reload the window
+// and check the panel serializer restores it, then search features by text. Screenshots go to
+// test-results/e2e/; the dashboard's also to media/screenshots/dashboard.png (README).
+//
+//   node test/e2e/dashboardSmoke.mjs --code-server DIR/node_modules/.bin/code-server --extensions-dir DIR/ext
+//
+// Every process it starts is stopped at the end; it binds only to 127.0.0.1.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const args = process.argv.slice(2);
+const arg = (flag) => args[args.indexOf(flag) + 1];
+const codeServer = arg('--code-server');
+const extensionsDir = arg('--extensions-dir');
+const port = 9000 + Math.floor(Math.random() * 1000);
+const shots = path.resolve('test-results', 'e2e');
+fs.mkdirSync(shots, { recursive: true });
+
+const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ws-'));
+fs.writeFileSync(path.join(workspace, 'a.py'), 'import os\n\n\ndef read_lines(path):\n    with open(path) as f:\n        return [line.rstrip() for line in f]\n');
+const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ud-'));
+
+const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+	'--extensions-dir', extensionsDir, '--user-data-dir', userData, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+let serverLog = '';
+server.stdout.on('data', (d) => { serverLog += d; });
+server.stderr.on('data', (d) => { serverLog += d; });
+
+const SECTIONS = ['label-editor', 'activations', 'logit-lens', 'neighbours', 'test-text', 'top-examples', 'quantile-0'];
+const results = {};
+let browser;
+try {
+	await waitFor(() => serverLog.includes('HTTP server listening'), 30000, 'code-server to listen');
+	browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+	const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+	await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
+	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+	await page.click('.monaco-editor .view-lines');
+	await page.keyboard.press('Control+Home');
+	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+	await page.keyboard.down('Shift');
+	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+	await page.keyboard.up('Shift');
+	await command(page, 'Feature Lens: Inspect Selection');
+	await page.waitForSelector('.monaco-editor [class*="ced-"]', { timeout: 120000 });
+	await page.keyboard.press('ArrowRight');
+	const token = page.locator('.monaco-editor .view-lines span span').filter({ hasText: /^read_lines$/ }).first();
+	const box = await token.boundingBox();
+	await page.mouse.move(box.x + 4, box.y + box.height / 2);
+	await page.mouse.move(box.x + 8, box.y + box.height / 2);
+	const hover = page.locator('.monaco-hover-content', { hasText: 'Feature Lens' }).first();
+	await hover.waitFor({ state: 'visible', timeout: 20000 });
+	const link = hover.locator('a', { hasText: 'dashboard' }).first();
+	results.hoverFeature = (await hover.innerText()).match(/feature (\d+)/)?.[1];
+	await link.click();
+
+	const dashboard = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+	const outcome = await Promise.race([
+		dashboard.locator('#top-examples .token').first().waitFor({ timeout: 120000 }).then(() => 'rendered'),
+		dashboard.locator('#analysis').first().waitFor({ timeout: 120000 }).then(() => 'not analysed'),
+		dashboard.locator('.load-error').first().waitFor({ timeout: 120000 }).then(() => 'error'),
+	]);
+	results.outcome = outcome;
+	if (outcome === 'error') throw new Error(`the dashboard could not load: ${await dashboard.locator('.load-error').innerText()}`);
+	results.title = await dashboard.locator('h1').first().innerText();
+	results.sections = [];
+	for (const id of SECTIONS) if (await dashboard.locator(`#${id}`).count()) results.sections.push(id);
+	results.exampleTokens = await dashboard.locator('#top-examples .token').count();
+	results.logitRows = await dashboard.locator('#logit-lens tr').count();
+	await page.waitForTimeout(500);
+	await page.screenshot({ path: path.join(shots, 'dashboard-1.png') });
+	if (outcome === 'rendered') fs.copyFileSync(path.join(shots, 'dashboard-1.png'), path.resolve('media', 'screenshots', 'dashboard.png'));
+
+	// Test your own text: the feature's activation per token.
+	const testInput = dashboard.locator('#test-input textarea');
+	await testInput.fill('def read_lines(path):');
+	await testInput.press('Control+Enter');
+	await dashboard.locator('#test-text .token').first().waitFor({ timeout: 60000 });
+	results.testTextTokens = await dashboard.locator('#test-text .token').count();
+
+	// A neighbour opens its own dashboard.
+	await dashboard.locator('#neighbours button.link').first().click();
+	await page.waitForFunction(() => document.querySelectorAll('.tabs-container .tab').length >= 3, undefined, { timeout: 30000 });
+	results.tabs = await page.locator('.tabs-container .tab').allInnerTexts();
+
+	// Reload the window: the serializer restores the open dashboards.
+	// (Developer: Reload Window shuts the workbench down properly, so its editor state is saved.)
+	await command(page, 'Developer: Reload Window');
+	await page.waitForTimeout(3000);
+	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+	const restored = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+	await restored.locator('h1').first().waitFor({ timeout: 120000 });
+	results.restoredTitle = await restored.locator('h1').first().innerText();
+	results.restoredTabs = await page.locator('.tabs-container .tab').allInnerTexts();
+
+	// Search Features by the text "return": a second quick pick ranks features firing on it.
+	await command(page, 'Feature Lens: Search Features');
+	await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 30000 });
+	await page.keyboard.type('return');
+	const byText = page.locator('.quick-input-list .monaco-list-row', { hasText: 'fire on' }).first();
+	await byText.waitFor({ timeout: 30000 });
+	await byText.click();
+	const hit = page.locator('.quick-input-list .monaco-list-row', { hasText: /Feature \d+/ }).first();
+	await hit.waitFor({ timeout: 60000 });
+	results.searchHit = await hit.innerText();
+	await page.screenshot({ path: path.join(shots, 'dashboard-2-search.png') });
+	await page.keyboard.press('Escape');
+
+	results.ok = outcome === 'rendered' && SECTIONS.every((s) => results.sections.includes(s)) && results.exampleTokens > 0 && results.testTextTokens > 0 && /^Feature \d+/.test(results.restoredTitle);
+} catch (err) {
+	results.error = err instanceof Error ? err.message : String(err);
+	results.serverLogTail = serverLog.slice(-1500);
+	await browser?.contexts()[0]?.pages()[0]?.screenshot({ path: path.join(shots, 'dashboard-failure.png') }).catch(() => undefined);
+} finally {
+	await browser?.close();
+	server.kill();
+}
+console.log(JSON.stringify(results, null, 2));
+process.exitCode = results.ok ? 0 : 1;
+
+async function command(page, title) {
+	await page.keyboard.press('F1');
+	await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 30000 });
+	await page.keyboard.type(title);
+	await page.waitForTimeout(300);
+	await page.keyboard.press('Enter');
+}
+
+async function waitFor(check, ms, what) {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		if (check()) return;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}
