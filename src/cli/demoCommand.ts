@@ -1,6 +1,6 @@
 // `feature-lens demo` (`npm run demo`): the embedded demo model and SAE at work on a Python
 // snippet: the strongest dictionary features on every token, the SAE's evaluation on the demo
-// corpus, and a few greedy completions.
+// corpus, a steered completion next to its baseline, and a few greedy completions.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +12,7 @@ import { evaluateSae } from '../engine/sae/evaluate';
 import { inspectText } from '../engine/sae/inspect';
 import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
+import { steeredGenerate } from '../engine/steer/steeredGenerate';
 import { DEMO_CORPUS, corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
 import type { CliValues } from './main';
 import { sessionSettings } from './modelCommands';
@@ -50,6 +51,7 @@ export async function demoCommand(values: CliValues): Promise<void> {
 		out(`\nEvaluation on ${metrics.tokens} demo-corpus tokens: L0 ${metrics.l0.toFixed(1)}, explained variance ${metrics.explained_variance.toFixed(3)}, `
 			+ `CE loss ${metrics.ce_loss_without_sae.toFixed(3)} clean / ${metrics.ce_loss_with_sae.toFixed(3)} with SAE / ${metrics.ce_loss_with_ablation.toFixed(3)} ablated `
 			+ `(CE-loss score ${metrics.ce_loss_score.toFixed(3)}), dead ${(100 * metrics.dead_fraction).toFixed(1)}%\n\n`);
+		await steeringDemo(model, runner, out);
 		await runner.dispose();
 	} else {
 		out(`(no demo SAE at ${demoSaeDir()})\n\n`);
@@ -65,3 +67,19 @@ export async function demoCommand(values: CliValues): Promise<void> {
 	out(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 	await model.dispose();
 }
+
+/** Feature #1132 fires on " #" comment markers (see test/steer/demoSteer.test.ts for how it was found). */
+const COMMENT_FEATURE = 1132;
+const STEER_PROMPT = 'import os\n\ndef main(argv):\n    ';
+
+/** Clamping the comment feature turns code into comments; the baseline shares the seed. */
+async function steeringDemo(model: LanguageModel, runner: SaeRunner, out: (s: string) => boolean): Promise<void> {
+	const result = await steeredGenerate(model, runner, {
+		prompt: { text: STEER_PROMPT },
+		steer: { features: [{ featureIndex: COMMENT_FEATURE, mode: 'clamp', strength: 20 }], vectors: [], positions: 'all' },
+		maxNewTokens: 32, temperature: 0.5, topP: 1, seed: 16,
+	});
+	out(`Steering: feature #${COMMENT_FEATURE} (comment markers) clamped to 20, temperature 0.5, seed 16, prompt ${JSON.stringify(STEER_PROMPT)}\n`);
+	out(`--- baseline\n${STEER_PROMPT}${result.baseline?.text ?? ''}\n--- steered\n${STEER_PROMPT}${result.steered.text}\n\n`);
+}
+
