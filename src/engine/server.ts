@@ -8,7 +8,7 @@ import {
 	EvaluateSaeRequest, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../protocol/engineProtocol';
 import type {
-	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
+	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, InspectedTokenInfo, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
 	SaeEvalMetrics, TrainSaeParams, TrainSaeResult, TrainStepMetrics,
 } from '../protocol/engineProtocol';
 import {
@@ -175,8 +175,21 @@ connection.onRequest(InspectRequest, (params: InspectParams, token: Cancellation
 		signal,
 		onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
 	}));
-	return { hookName: runner.hookName, tokens };
+	return { hookName: runner.hookName, tokens, labels: await featureLabels(tokens) };
 }));
+
+/** Labels of the features that fired, from the SAE's analysis and user labels, for hovers and the Features view. */
+async function featureLabels(tokens: readonly InspectedTokenInfo[]): Promise<Record<number, string>> {
+	const service = await currentFeatures();
+	const labels: Record<number, string> = {};
+	for (const t of tokens) {
+		for (const [featureIndex] of t.features) {
+			if (featureIndex in labels) continue;
+			labels[featureIndex] = service.summary(featureIndex).label;
+		}
+	}
+	return labels;
+}
 
 connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
 	const m = currentModel();

@@ -114,6 +114,8 @@ export interface InspectedTokenInfo extends TokenInfo {
 export interface InspectResult {
 	hookName: string;
 	tokens: InspectedTokenInfo[];
+	/** Labels (the user's, else the automatic one from a feature analysis) of the features that fired, by feature index. */
+	labels: Record<number, string>;
 }
 
 export interface TrainSaeParams {

@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { demoSaeDir } from '../../src/engine/models/modelPaths';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { EngineProcess } from '../../src/extension/engineProcess';
 import type { EngineState } from '../../src/extension/engineProcess';
@@ -80,11 +81,23 @@ describe('engine process', () => {
 		assert.equal(result.tokens.at(-1)!.end, text.length);
 		assert.ok(result.tokens.every((t) => text.slice(t.start, t.end) === t.text && t.features.length <= 3));
 		assert.ok(progress.length >= 2 && progress.at(-1) === result.tokens.length, `progress ${progress}`);
+		// Every feature that fired has a label entry (empty: this SAE has no analysis or user labels).
+		assert.ok(result.tokens.every((t) => t.features.every(([i]) => result.labels[i] === '')));
 		const cancel = new CancellationTokenSource();
 		const sub2 = running.connection.onNotification(InspectProgressNotification, (p) => { if (p.requestId === 'i2') cancel.cancel(); });
 		await assert.rejects(engine.request(InspectRequest, { text: text.repeat(20), topFeatures: 3, requestId: 'i2' }, cancel.token), /cancelled/);
 		sub.dispose();
 		sub2.dispose();
+	});
+
+	it('inspection results carry the labels from the SAE\'s stored analysis', async () => {
+		await engine.request(LoadModelRequest, { model: 'demo' });
+		await engine.request(LoadSaeRequest, { path: demoSaeDir() });
+		const result = await engine.request(InspectRequest, { text: 'import os\n    # read the file\n', topFeatures: 3, requestId: 'i3' });
+		const fired = new Set(result.tokens.flatMap((t) => t.features.map(([i]) => i)));
+		assert.deepEqual(new Set(Object.keys(result.labels).map(Number)), fired);
+		const labelled = [...fired].filter((i) => result.labels[i]!.length > 0);
+		assert.ok(labelled.length > fired.size / 2, `${labelled.length} of ${fired.size} features have automatic labels`);
 	});
 
 	it('trains an SAE with streamed metrics, cancels it, resumes it, and loads the result', async () => {

@@ -63,7 +63,7 @@ describe('inspection highlights', () => {
 	});
 
 	it('the Features view lists each active feature once, by its largest activation, with its token count', () => {
-		const summary = summarizeFeatures({ hookName: 'h', tokens: TOKENS });
+		const summary = summarizeFeatures({ hookName: 'h', tokens: TOKENS, labels: {} });
 		assert.deepEqual(summary.map((f) => [f.featureIndex, f.max, f.tokens]), [[7, 4, 4], [2, 2, 2], [9, 1, 1]]);
 	});
 });

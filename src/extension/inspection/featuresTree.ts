@@ -13,6 +13,7 @@ export class FeaturesTreeProvider implements vscode.TreeDataProvider<Node> {
 	readonly onDidChangeTreeData = this.changed.event;
 	private loaded: { model: ModelInfo; sae?: SaeInfo } | undefined;
 	private features: FeatureSummary[] = [];
+	private labels: Record<number, string> = {};
 
 	constructor(private readonly focusCommand: string) {}
 
@@ -23,6 +24,7 @@ export class FeaturesTreeProvider implements vscode.TreeDataProvider<Node> {
 
 	setInspection(result: InspectResult | undefined): void {
 		this.features = result ? summarizeFeatures(result).slice(0, 200) : [];
+		this.labels = result?.labels ?? {};
 		this.changed.fire();
 	}
 
@@ -48,7 +50,8 @@ export class FeaturesTreeProvider implements vscode.TreeDataProvider<Node> {
 			return item;
 		}
 		const { feature } = node;
-		const item = new vscode.TreeItem(`Feature ${feature.featureIndex}`);
+		const label = this.labels[feature.featureIndex];
+		const item = new vscode.TreeItem(`Feature ${feature.featureIndex}${label ? ` · ${label}` : ''}`);
 		item.description = `max ${feature.max.toFixed(2)} · ${feature.tokens} token${feature.tokens === 1 ? '' : 's'}`;
 		item.iconPath = new vscode.ThemeIcon('symbol-event');
 		// Menus (package.json view/item/context) offer the dashboard on feature items.

@@ -139,7 +139,7 @@ export class InspectionController implements vscode.Disposable {
 		const md = new vscode.MarkdownString(undefined, true);
 		md.isTrusted = { enabledCommands: [INSPECTION_COMMANDS.focusFeature, INSPECTION_COMMANDS.openDashboard] };
 		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(inspection.result.hookName)}\n\n`);
-		const rows = hoverLines(token);
+		const rows = hoverLines(token, new Map(Object.entries(inspection.result.labels ?? {}).map(([i, label]) => [Number(i), label])));
 		const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
 		if (rows.length === 0) md.appendMarkdown('No feature fires on this token.');
 		for (const row of rows) {
