@@ -191,22 +191,31 @@ export class SaeTrainer {
 		onStep?: (m: StepMetrics) => void | Promise<void>;
 		/** Tokens each latent fired on in the step, for density statistics. */
 		onFireCounts?: (counts: Float32Array) => void;
+		/** Update parameters and moments in their own arrays (default) rather than double-buffered ones. */
+		inPlace?: boolean;
 	} = {}): Promise<void> {
 		const { dIn: d, dSae: n, batchSize: B } = this.config;
 		if (source.dIn !== d) throw new Error(`activations have width ${source.dIn}, the SAE expects d_in ${d}`);
 		const x = new Float32Array(B * d);
 		const dims: Record<string, number[]> = { W_enc: [d, n], b_enc: [n], W_dec: [n, d], b_dec: [d], log_threshold: [n] };
-		// Parameters and moments are double-buffered: a step reads one set and onnxruntime writes the
-		// next into the other (preallocated outputs), so training allocates nothing per step and
-		// memory stays flat instead of churning ~6 parameter-sized arrays through the GC each step.
+		// onnxruntime writes the new parameters and moments straight into preallocated outputs, so a
+		// step allocates no parameter-sized arrays. By default the outputs are the input arrays
+		// themselves: every read of a parameter or moment is an ancestor of the clipped gradients,
+		// which every update waits for, so nothing reads an input after its new value is written
+		// (the sequential executor runs nodes in that order). `inPlace: false` double-buffers instead.
+		const inPlace = options.inPlace ?? true;
 		const spare: Record<string, Float32Array> = {};
 		const fetches: Record<string, ort.Tensor | null> = Object.fromEntries(this.session.outputNames.map((o) => [o, null]));
-		for (const p of this.paramNames) {
-			for (const [state, output] of [[p, `new.${p}`], [stateNames(p).m, stateNames(p).newM], [stateNames(p).v, stateNames(p).newV]] as const) {
-				spare[state] = new Float32Array(this.params[p]!.length);
-				fetches[output] = new ort.Tensor('float32', spare[state]!, dims[p]!);
+		const bindOutputs = (): void => {
+			for (const p of this.paramNames) {
+				const { m, v, newParam, newM, newV } = stateNames(p);
+				for (const [state, output, current] of [[p, newParam, this.params[p]!], [m, newM, this.moments[m]!], [v, newV, this.moments[v]!]] as const) {
+					if (!inPlace) spare[state] ??= new Float32Array(current.length);
+					fetches[output] = new ort.Tensor('float32', inPlace ? current : spare[state]!, dims[p]!);
+				}
 			}
-		}
+		};
+		bindOutputs();
 		while (this.step < this.totalSteps) {
 			if (options.signal?.aborted) throw new TrainingCancelled();
 			const t0 = performance.now();
@@ -231,14 +240,14 @@ export class SaeTrainer {
 				const rate = this.config.topkThresholdLr;
 				if (Number.isFinite(minActive)) this.batchThreshold = (1 - rate) * this.batchThreshold + rate * minActive;
 			}
-			for (const p of this.paramNames) {
-				const { m, v, newParam, newM, newV } = stateNames(p);
-				[this.params[p], spare[p]] = [spare[p]!, this.params[p]!];
-				[this.moments[m], spare[m]] = [spare[m]!, this.moments[m]!];
-				[this.moments[v], spare[v]] = [spare[v]!, this.moments[v]!];
-				fetches[newParam] = new ort.Tensor('float32', spare[p]!, dims[p]!);
-				fetches[newM] = new ort.Tensor('float32', spare[m]!, dims[p]!);
-				fetches[newV] = new ort.Tensor('float32', spare[v]!, dims[p]!);
+			if (!inPlace) {
+				for (const p of this.paramNames) {
+					const { m, v } = stateNames(p);
+					[this.params[p], spare[p]] = [spare[p]!, this.params[p]!];
+					[this.moments[m], spare[m]] = [spare[m]!, this.moments[m]!];
+					[this.moments[v], spare[v]] = [spare[v]!, this.moments[v]!];
+				}
+				bindOutputs();
 			}
 			const fired = out.fire_counts!.data as Float32Array;
 			options.onFireCounts?.(fired);
