@@ -24,6 +24,11 @@ import { topIndices } from './models/sampling';
 import { tokensFor } from './models/textInput';
 import { healPrompt } from './models/tokenHealing';
 import { defaultSessionSettings } from './onnx/session';
+import { ContrastVectorRequest, SteerTokenNotification, SteeredGenerateRequest, SweepRequest } from '../protocol/steerProtocol';
+import type { SteeredGenerateParams, SteeredGenerateResult, SweepParams } from '../protocol/steerProtocol';
+import { contrastVector } from './steer/contrast';
+import { steerSweep, steeredGenerate } from './steer/steeredGenerate';
+import { releaseSteering } from './steer/steerGraph';
 import type { SessionSettings } from './onnx/session';
 
 const ENGINE_VERSION = '0.1.0';
@@ -145,6 +150,7 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async (): Promise<SaeInfo> => {
 	const m = currentModel();
 	const runner = SaeRunner.forModel(loadSae(path), m, settings, (message) => log('info', message));
+	if (sae) await releaseSteering(m, sae);
 	await sae?.dispose();
 	sae = runner;
 	const { cfg } = runner.sae;
@@ -202,6 +208,30 @@ connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: Cancellatio
 		tokens: r.tokens, l0: r.l0, explainedVariance: r.explained_variance, ceLossScore: r.ce_loss_score, ceLossWithoutSae: r.ce_loss_without_sae,
 		ceLossWithSae: r.ce_loss_with_sae, klDivScore: r.kl_div_score, deadFraction: r.dead_fraction,
 	};
+}));
+
+connection.onRequest(SteeredGenerateRequest, (params: SteeredGenerateParams, token: CancellationToken) => busy('steering', async (): Promise<SteeredGenerateResult> => {
+	const m = currentModel();
+	const { requestId } = params;
+	// A cancel ends both runs and answers with what was generated so far (`cancelled: true`).
+	return cancellable(token, (signal) => steeredGenerate(m, sae, { ...params, prompt: { text: params.prompt } }, {
+		signal,
+		onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
+	}));
+}));
+
+connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToken) => busy('steering sweep', async () => {
+	const m = currentModel();
+	const { requestId } = params;
+	return cancellable(token, (signal) => steerSweep(m, sae, { ...params, prompt: { text: params.prompt } }, {
+		signal,
+		onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
+	}));
+}));
+
+connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) => busy('contrast vector', async () => {
+	const r = await contrastVector(currentModel(), hookName, positive, negative, settings);
+	return { vector: Array.from(r.vector), norm: r.norm };
 }));
 
 connection.onRequest(ShutdownRequest, async () => {

@@ -21,6 +21,20 @@ export interface GraphRequest {
 	logits: LogitsMode;
 	/** Adds `past.L.key/value` inputs and `present.L.key/value` outputs. */
 	kvCache: boolean;
+	/** Keys of the `HookExtension`s spliced in (absent: none). */
+	extensions?: readonly string[];
+}
+
+/**
+ * Extra computation spliced in at a hook, after its additive intervention (steering subgraphs
+ * that read the activation, e.g. an SAE clamp); it may add its own graph inputs.
+ */
+export interface HookExtension {
+	/** Identifies what `build` emits, for the session cache: same key ⇒ same graph. */
+	readonly key: string;
+	readonly hookName: string;
+	/** x: the hook's value [batch, seq, width] → the value the model continues with (same shape). */
+	build(ctx: DecoderContext, x: Value): Value;
 }
 
 export const INPUT_IDS = 'input_ids';
@@ -43,6 +57,7 @@ export class DecoderContext {
 		private readonly weights: WeightStore,
 		private readonly request: GraphRequest,
 		private readonly hookIndex: ReadonlyMap<string, HookPoint>,
+		private readonly extensions: ReadonlyMap<string, HookExtension> = new Map(),
 	) {
 		this.b = new GraphBuilder('decoder');
 		this.ids = this.b.input(INPUT_IDS, DataType.INT64, ['batch', 'seq']);
@@ -81,7 +96,7 @@ export class DecoderContext {
 
 	/** Whether a hook is read or intervened on, so a fused kernel that hides it must not be used. */
 	wantsHook(name: string): boolean {
-		return this.request.hooks.includes(name) || this.request.interventions.includes(name);
+		return this.request.hooks.includes(name) || this.request.interventions.includes(name) || this.extensions.has(name);
 	}
 
 	/**
@@ -96,6 +111,11 @@ export class DecoderContext {
 			const width = point.shape[point.shape.length - 1] as number;
 			const delta = this.b.input(interventionName(name), DataType.FLOAT, ['intervene_batch', 'intervene_seq', width]);
 			v = this.b.add(v, delta);
+		}
+		const extension = this.extensions.get(name);
+		if (extension) {
+			const input = v;
+			v = this.b.scope(`/${extension.hookName}.extension`, () => extension.build(this, input));
 		}
 		if (this.request.hooks.includes(name)) {
 			const dims = ['batch', ...point.shape.map((d) => (d === 'pos' ? 'seq' : d === 'kpos' ? 'total_seq' : d))];
@@ -175,10 +195,10 @@ export class DecoderContext {
 }
 
 /** The last block a request needs; the graph stops there (TransformerLens `stop_at_layer`). */
-export function lastLayerNeeded(cfg: DecoderConfig, request: GraphRequest, hookIndex: ReadonlyMap<string, HookPoint>): number {
+export function lastLayerNeeded(cfg: DecoderConfig, request: GraphRequest, hookIndex: ReadonlyMap<string, HookPoint>, extensionHooks: readonly string[] = []): number {
 	if (request.logits !== 'none') return cfg.nLayers;
 	let last = -1;
-	for (const name of [...request.hooks, ...request.interventions]) last = Math.max(last, hookIndex.get(name)!.layer);
+	for (const name of [...request.hooks, ...request.interventions, ...extensionHooks]) last = Math.max(last, hookIndex.get(name)!.layer);
 	return last;
 }
 
@@ -188,10 +208,19 @@ export function buildDecoderGraph(
 	weights: WeightStore,
 	request: GraphRequest,
 	hookIndex: ReadonlyMap<string, HookPoint>,
+	extensions: readonly HookExtension[] = [],
 ): Buffer {
-	const ctx = new DecoderContext(cfg, weights, request, hookIndex);
+	const keys = extensions.map((e) => e.key);
+	if (keys.join('\n') !== (request.extensions ?? []).join('\n')) throw new Error('internal: graph extensions do not match the request');
+	const byHook = new Map<string, HookExtension>();
+	for (const e of extensions) {
+		if (!hookIndex.has(e.hookName)) throw new Error(`internal: extension ${e.key} at unknown hook ${e.hookName}`);
+		if (byHook.has(e.hookName)) throw new Error(`internal: two extensions at ${e.hookName}`);
+		byHook.set(e.hookName, e);
+	}
+	const ctx = new DecoderContext(cfg, weights, request, hookIndex, byHook);
 	const b = ctx.b;
-	const last = lastLayerNeeded(cfg, request, hookIndex);
+	const last = lastLayerNeeded(cfg, request, hookIndex, [...byHook.keys()]);
 	let resid = b.scope('/embed', () => arch.embed(ctx));
 	for (let layer = 0; layer < Math.min(last + 1, cfg.nLayers); layer++) {
 		resid = b.scope(`/blocks.${layer}`, () => arch.block(ctx, layer, resid));

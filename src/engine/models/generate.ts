@@ -1,7 +1,7 @@
 // Autoregressive generation with a KV cache: one prefill over the prompt, then one token per
 // call, streaming each token as it is chosen.
 
-import type { Intervention, LanguageModel } from './languageModel';
+import type { ForwardOptions, Intervention, LanguageModel } from './languageModel';
 import { sampleToken, seededRandom } from './sampling';
 import type { SamplingOptions } from './sampling';
 
@@ -14,8 +14,16 @@ export interface GenerateOptions extends Partial<SamplingOptions> {
 	allowedFirst?: ReadonlySet<number>;
 	/** Additive interventions applied at every position, prompt and generated. */
 	interventions?: Readonly<Record<string, Intervention>>;
+	/**
+	 * Inputs that differ between calls (steering only generated positions): called before each
+	 * forward with `prompt` true for the prefill over the prompt and false for each generated
+	 * token fed back; replaces `interventions`.
+	 */
+	callInputs?: (call: { prompt: boolean; seq: number }) => CallInputs;
 	signal?: AbortSignal;
 }
+
+export type CallInputs = Pick<ForwardOptions, 'interventions' | 'extensions' | 'extensionInputs'>;
 
 export interface GeneratedToken {
 	id: number;
@@ -38,7 +46,8 @@ export async function* generate(model: LanguageModel, promptIds: readonly number
 	let input: readonly number[] = promptIds;
 	for (let index = 0; index < budget; index++) {
 		if (options.signal?.aborted) throw new GenerationCancelled();
-		const out = await model.forward({ ids: [input], past, logits: 'last', interventions: options.interventions });
+		const extra: CallInputs = options.callInputs ? options.callInputs({ prompt: index === 0, seq: input.length }) : { interventions: options.interventions };
+		const out = await model.forward({ ids: [input], past, logits: 'last', ...extra });
 		past = out.present!;
 		let logits = out.logits!.data as Float32Array;
 		if (index === 0 && options.allowedFirst) logits = logits.map((v, id) => (options.allowedFirst!.has(id) ? v : -Infinity));

@@ -12,7 +12,7 @@ import { architectureFor, supportedModelTypes } from './architectures';
 import { ModelConfigError } from './decoderConfig';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
 import { INPUT_IDS, LOGITS, buildDecoderGraph, interventionName } from './decoderGraph';
-import type { GraphRequest, LogitsMode } from './decoderGraph';
+import type { GraphRequest, HookExtension, LogitsMode } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
 import type { HookPoint } from './hookPoints';
 import { DEMO_MODEL, demoModelDir, resolveModelPath } from './modelPaths';
@@ -32,6 +32,10 @@ export interface ForwardOptions {
 	logits?: LogitsMode;
 	/** Per-layer key/value tensors from an earlier call (generation). */
 	past?: readonly ort.Tensor[];
+	/** Subgraphs spliced in at hooks (steering); each distinct set is one cached session. */
+	extensions?: readonly HookExtension[];
+	/** Feeds for the extensions' own graph inputs, by input name. */
+	extensionInputs?: Readonly<Record<string, ort.Tensor>>;
 }
 
 export interface ForwardResult {
@@ -101,14 +105,16 @@ export class LanguageModel {
 	}
 
 	async forward(options: ForwardOptions): Promise<ForwardResult> {
+		const extensions = [...(options.extensions ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 		const request: GraphRequest = {
 			hooks: [...new Set(options.hooks ?? [])].sort(),
 			interventions: Object.keys(options.interventions ?? {}).sort(),
 			logits: options.logits ?? 'all',
 			kvCache: options.past !== undefined,
+			...(extensions.length > 0 ? { extensions: extensions.map((e) => e.key) } : {}),
 		};
-		const feeds = this.feeds(options, request);
-		const session = await this.session(request);
+		const feeds = { ...this.feeds(options, request), ...options.extensionInputs };
+		const session = await this.session(request, extensions);
 		const out = await session.run(feeds);
 		const result: ForwardResult = { hooks: {} };
 		if (request.logits !== 'none') result.logits = out[LOGITS];
@@ -129,6 +135,15 @@ export class LanguageModel {
 	/** Number of distinct graphs built so far (one onnxruntime session each). */
 	cachedGraphCount(): number {
 		return this.sessions.size;
+	}
+
+	/** Releases the sessions built with extension `key` (e.g. when the SAE it embeds is unloaded). */
+	async releaseExtension(key: string): Promise<void> {
+		for (const [requestKey, session] of [...this.sessions]) {
+			if (!((JSON.parse(requestKey) as GraphRequest).extensions ?? []).includes(key)) continue;
+			this.sessions.delete(requestKey);
+			await (await session).release();
+		}
 	}
 
 	async dispose(): Promise<void> {
@@ -177,13 +192,13 @@ export class LanguageModel {
 		return feeds;
 	}
 
-	private session(request: GraphRequest): Promise<ort.InferenceSession> {
+	private session(request: GraphRequest, extensions: readonly HookExtension[] = []): Promise<ort.InferenceSession> {
 		const key = JSON.stringify(request);
 		let session = this.sessions.get(key);
 		if (!session) {
 			session = (async () => {
 				const t0 = performance.now();
-				const bytes = buildDecoderGraph(this.arch, this.cfg, this.weights, request, this.hookIndex);
+				const bytes = buildDecoderGraph(this.arch, this.cfg, this.weights, request, this.hookIndex, extensions);
 				const created = await createSession(bytes, this.settings, this.log);
 				this.provider = created.provider;
 				this.log(`built ${this.name} graph (${describe(request)}) on ${created.provider} in ${Math.round(performance.now() - t0)} ms`);
@@ -201,5 +216,6 @@ function describe(r: GraphRequest): string {
 	if (r.hooks.length) parts.push(`${r.hooks.length} hook(s)`);
 	if (r.interventions.length) parts.push(`interventions at ${r.interventions.join(', ')}`);
 	if (r.kvCache) parts.push('KV cache');
+	if (r.extensions?.length) parts.push(`extensions ${r.extensions.join(', ')}`);
 	return parts.join(', ');
 }

@@ -31,39 +31,73 @@ export const SAE_INPUT = 'sae_in';
 
 const ONNX_TYPES: Record<string, DataType> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 };
 
-export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
-	const { cfg } = sae;
-	const b = new GraphBuilder('sae');
-	const weight = (name: string): Value => {
+/** The SAE's weights as graph values (f16/bf16 cast to float32), initializers named `prefix` + SAELens name. */
+export function saeWeights(b: GraphBuilder, sae: Sae, prefix = ''): (name: string) => Value {
+	const made = new Map<string, Value>();
+	return (name: string): Value => {
+		const cached = made.get(name);
+		if (cached) return cached;
 		const t: SaeTensor | undefined = sae.weights[name];
 		if (!t) throw new Error(`internal: SAE weight ${name} missing after validation`);
 		const dataType = ONNX_TYPES[t.dtype];
 		if (dataType === undefined) throw new Error(`internal: SAE weight ${name} has dtype ${t.dtype}`);
-		const v = b.initializer(name, dataType, t.shape, t.data);
-		return dataType === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
+		const v = b.initializer(prefix + name, dataType, t.shape, t.data);
+		const out = dataType === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
+		made.set(name, out);
+		return out;
 	};
-	const x = b.input(SAE_INPUT, DataType.FLOAT, ['rows', cfg.d_in]);
+}
+
+/** How an activation becomes the SAE's input, and how its outputs map back. */
+export interface SaeInputView {
+	/** The activation in the SAE's view (centred for TransformerLens-processed SAEs), [..., d_in]. */
+	xView: Value;
+	/** What the encoder reads: normalized, minus b_dec when apply_b_dec_to_input, [..., d_in]. */
+	saeIn: Value;
+	/** Maps a reconstruction from the normalized space back to the view's space. */
+	undo: (r: Value) => Value;
+	/** [..., 1] factor taking a change made in normalized space to the view's space; absent without normalization. */
+	unscale?: Value;
+}
+
+/**
+ * SAELens's input processing, for activations of any rank with d_in last: the centred view,
+ * normalize_activations and b_dec subtraction.
+ */
+export function saeInputView(b: GraphBuilder, sae: Sae, x: Value, centre: boolean, weight: (name: string) => Value): SaeInputView {
+	const { cfg } = sae;
 	const rowMean = (v: Value): Value => b.op('ReduceMean', [v], { axes: { kind: 'ints', value: [-1] }, keepdims: { kind: 'int', value: 1 } });
-	const xView = request.centre ? b.sub(x, rowMean(x)) : x;
+	const xView = centre ? b.sub(x, rowMean(x)) : x;
 
 	// Normalization in (and its inverse on the way out), per SAELens normalize_activations.
 	let xIn = xView;
 	let undo = (r: Value): Value => r;
+	let unscale: Value | undefined;
 	if (cfg.normalize_activations === 'constant_norm_rescale') {
 		const norm = b.sqrt(b.op('ReduceSum', [b.mul(xView, xView), b.constInt64([-1])], { keepdims: { kind: 'int', value: 1 } }));
 		const scale = b.div(b.constFloat([Math.sqrt(cfg.d_in)]), norm); // [rows, 1]
 		xIn = b.mul(xView, scale);
 		undo = (r) => b.div(r, scale);
+		unscale = b.div(b.constFloat([1]), scale);
 	} else if (cfg.normalize_activations === 'layer_norm') {
 		const mu = rowMean(xView);
 		const centred = b.sub(xView, mu);
 		const std = b.sqrt(b.add(rowMean(b.mul(centred, centred)), b.constFloat([1e-5])));
 		xIn = b.div(centred, std);
 		undo = (r) => b.add(b.mul(r, std), mu);
+		unscale = std;
 	}
+	const saeIn = cfg.apply_b_dec_to_input ? b.sub(xIn, weight('b_dec')) : xIn;
+	return { xView, saeIn, undo, unscale };
+}
 
+export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
+	const { cfg } = sae;
+	const b = new GraphBuilder('sae');
+	const weight = saeWeights(b, sae);
+	const x = b.input(SAE_INPUT, DataType.FLOAT, ['rows', cfg.d_in]);
+	const { xView, saeIn, undo } = saeInputView(b, sae, x, request.centre, weight);
 	const bDec = weight('b_dec');
-	const saeIn = cfg.apply_b_dec_to_input ? b.sub(xIn, bDec) : xIn;
 	const acts = encode(b, sae, saeIn, weight); // [rows, d_sae]
 	if (request.acts) b.output(acts, DataType.FLOAT, ['rows', cfg.d_sae], 'acts');
 	if (request.topFeatures > 0) {
@@ -94,8 +128,8 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 	return b.build({ architecture: cfg.architecture, hook_name: cfg.metadata.hook_name });
 }
 
-/** Feature activations [rows, d_sae] for each architecture's encoder. */
-function encode(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) => Value): Value {
+/** Feature activations [..., d_sae] for each architecture's encoder (any rank, d_in last). */
+export function encode(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) => Value): Value {
 	const { cfg } = sae;
 	switch (cfg.architecture) {
 		case 'standard':

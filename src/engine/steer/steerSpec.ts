@@ -1,0 +1,78 @@
+// Steering specs (src/protocol/steerProtocol.ts) checked against the loaded model and SAE, the
+// CLI's `--steer "I:clamp=V,J:add=S"` syntax, and Neuronpedia's defaults where the protocol
+// leaves a choice to the engine.
+
+import { ModelConfigError } from '../models/decoderConfig';
+import { perTokenWidth } from '../models/hookPoints';
+import type { LanguageModel } from '../models/languageModel';
+import type { SaeRunner } from '../sae/saeRunner';
+import type { FeatureSteer, SamplingSettings, SteerMode, SteerSpec } from '../../protocol/steerProtocol';
+
+export const STEER_MODES: readonly SteerMode[] = ['add', 'clamp', 'cap'];
+
+/** Neuronpedia's steering defaults (apps/webapp/lib/utils/steer.ts): temperature 0.5, seed 16, 256 tokens. */
+export const STEER_DEFAULTS: SamplingSettings = { maxNewTokens: 256, temperature: 0.5, topP: 1, seed: 16 };
+
+export class SteerSpecError extends ModelConfigError {}
+
+/** Refuses specs the model or SAE cannot apply, with messages that say what to change. */
+export function validateSteerSpec(spec: SteerSpec, model: LanguageModel, runner: SaeRunner | undefined): void {
+	if (spec.positions !== 'all' && spec.positions !== 'generated') {
+		throw new SteerSpecError(`steering positions must be "all" or "generated" (got ${JSON.stringify(spec.positions)})`);
+	}
+	if (spec.features.length > 0 && !runner) throw new SteerSpecError('steering by feature needs an SAE (load one first)');
+	if (spec.features.length > 0 && model.hookPoint(runner!.hookName).shape.length !== 2) {
+		throw new SteerSpecError(`the SAE reads ${runner!.hookName}, which is not a [pos, width] hook; steering by feature supports residual, attn_out, mlp_out and MLP SAEs`);
+	}
+	const seen = new Set<number>();
+	for (const f of spec.features) {
+		const dSae = runner!.sae.cfg.d_sae;
+		if (!Number.isInteger(f.featureIndex) || f.featureIndex < 0 || f.featureIndex >= dSae) {
+			throw new SteerSpecError(`feature ${f.featureIndex} is not in the SAE (feature indices run 0..${dSae - 1})`);
+		}
+		if (!STEER_MODES.includes(f.mode)) throw new SteerSpecError(`feature ${f.featureIndex}: mode must be add, clamp or cap (got ${JSON.stringify(f.mode)})`);
+		if (!Number.isFinite(f.strength)) throw new SteerSpecError(`feature ${f.featureIndex}: strength must be a finite number (got ${f.strength})`);
+		if (seen.has(f.featureIndex)) throw new SteerSpecError(`feature ${f.featureIndex} is steered twice; give each feature one mode and strength`);
+		seen.add(f.featureIndex);
+	}
+	for (const v of spec.vectors) {
+		const point = model.hookPoint(v.hookName);
+		const width = perTokenWidth(point, `steering vector "${v.label}" at ${v.hookName}`);
+		if (point.shape.length !== 2) throw new SteerSpecError(`steering vector "${v.label}": ${v.hookName} is not a [pos, width] hook; steer a residual, attn_out, mlp_out or MLP hook`);
+		if (v.vector.length !== width) throw new SteerSpecError(`steering vector "${v.label}" has ${v.vector.length} values, but ${v.hookName} has width ${width}`);
+		if (!v.vector.every(Number.isFinite) || !Number.isFinite(v.strength)) throw new SteerSpecError(`steering vector "${v.label}": values and strength must be finite numbers`);
+	}
+}
+
+export function validateSampling(s: SamplingSettings): void {
+	if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1) throw new SteerSpecError(`maxNewTokens must be a positive integer (got ${s.maxNewTokens})`);
+	if (!Number.isFinite(s.temperature) || s.temperature < 0) throw new SteerSpecError(`temperature must be ≥ 0 (got ${s.temperature})`);
+	if (!Number.isFinite(s.topP) || s.topP <= 0 || s.topP > 1) throw new SteerSpecError(`topP must be in (0, 1] (got ${s.topP})`);
+	if (!Number.isSafeInteger(s.seed)) throw new SteerSpecError(`seed must be an integer (got ${s.seed})`);
+}
+
+/**
+ * Parses the CLI syntax `I:mode=V[,J:mode=V…]`, e.g. `123:clamp=40,7:add=-12,9:cap=3`;
+ * a bare `I=V` means add.
+ */
+export function parseFeatureSteers(text: string): FeatureSteer[] {
+	const entries = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+	if (entries.length === 0) throw new SteerSpecError('--steer: no features given (expected e.g. "123:clamp=40,7:add=12")');
+	return entries.map((entry) => {
+		const m = /^(\d+)(?::(\w+))?=(\S+)$/.exec(entry);
+		if (!m) throw new SteerSpecError(`--steer: "${entry}" is not FEATURE:MODE=STRENGTH (e.g. "123:clamp=40"; modes ${STEER_MODES.join(', ')})`);
+		const mode = (m[2] ?? 'add') as SteerMode;
+		if (!STEER_MODES.includes(mode)) throw new SteerSpecError(`--steer: "${entry}": unknown mode "${m[2]}" (modes: ${STEER_MODES.join(', ')})`);
+		const strength = Number(m[3]);
+		if (!Number.isFinite(strength)) throw new SteerSpecError(`--steer: "${entry}": "${m[3]}" is not a number`);
+		return { featureIndex: Number(m[1]), mode, strength };
+	});
+}
+
+export function describeSteer(spec: SteerSpec): string {
+	const parts = [
+		...spec.features.map((f) => `${f.featureIndex}:${f.mode}=${f.strength}`),
+		...spec.vectors.map((v) => `"${v.label}"@${v.hookName}×${v.strength}`),
+	];
+	return `${parts.join(', ') || 'nothing'} (${spec.positions === 'all' ? 'all positions' : 'generated positions only'})`;
+}

@@ -1,0 +1,105 @@
+// A steering spec compiled against the loaded model and SAE into per-call graph inputs:
+// additive steering (feature `add`, raw vectors) goes to the model graph's `intervene.<hook>`
+// inputs; clamp and cap to the SAE steering subgraph (steerGraph.ts). The graph structure
+// depends only on which hooks and modes are used, never on strengths or positions, so
+// changing those reuses the same onnxruntime session.
+
+import * as ort from 'onnxruntime-node';
+import type { CallInputs } from '../models/generate';
+import type { Intervention, LanguageModel } from '../models/languageModel';
+import type { SaeRunner } from '../sae/saeRunner';
+import type { SaeTensor } from '../sae/saeTypes';
+import type { SteerSpec } from '../../protocol/steerProtocol';
+import { saeSteerExtension, steerInputName } from './steerGraph';
+import type { SteerVariant } from './steerGraph';
+import { validateSteerSpec } from './steerSpec';
+
+export interface CompiledSteering {
+	readonly spec: SteerSpec;
+	/** Inputs for one forward call: `prompt` is the prefill over the prompt, otherwise a generated token. */
+	callInputs(call: { prompt: boolean; seq: number }): CallInputs;
+}
+
+export function compileSteering(model: LanguageModel, runner: SaeRunner | undefined, spec: SteerSpec): CompiledSteering {
+	validateSteerSpec(spec, model, runner);
+	// Σ strength·direction per hook: O(features × d_in) once per request, bookkeeping next to a forward pass.
+	const additive = new Map<string, Float64Array>();
+	const addTo = (hook: string, width: number, row: ArrayLike<number>, scale: number): void => {
+		let acc = additive.get(hook);
+		if (!acc) additive.set(hook, acc = new Float64Array(width));
+		for (let j = 0; j < width; j++) acc[j]! += scale * row[j]!;
+	};
+	const rows: { featureIndex: number; clamp: boolean; value: number }[] = [];
+	for (const f of spec.features) {
+		const r = runner!;
+		if (f.mode === 'add') addTo(r.hookName, r.sae.cfg.d_in, tensorRow(r.sae.weights.W_dec!, f.featureIndex, r.sae.cfg.d_in), f.strength);
+		else rows.push({ featureIndex: f.featureIndex, clamp: f.mode === 'clamp', value: f.strength });
+	}
+	for (const v of spec.vectors) addTo(v.hookName, v.vector.length, v.vector, v.strength);
+
+	const steered: Record<string, Intervention> = {};
+	const unsteered: Record<string, Intervention> = {};
+	for (const [hook, acc] of additive) {
+		steered[hook] = { values: Float32Array.from(acc), dims: [1, 1, acc.length] };
+		unsteered[hook] = { values: new Float32Array(acc.length), dims: [1, 1, acc.length] };
+	}
+
+	let extension: CallInputs['extensions'];
+	let steeredInputs: Record<string, ort.Tensor> = {};
+	let unsteeredInputs: Record<string, ort.Tensor> = {};
+	if (rows.length > 0) {
+		const r = runner!;
+		const variant: SteerVariant = { clamp: rows.some((x) => x.clamp), cap: rows.some((x) => !x.clamp) };
+		extension = [saeSteerExtension(r, variant)];
+		const n = rows.length;
+		const name = (part: Parameters<typeof steerInputName>[1]): string => steerInputName(r.hookName, part);
+		const common: Record<string, ort.Tensor> = {
+			[name('features')]: new ort.Tensor('int64', BigInt64Array.from(rows, (x) => BigInt(x.featureIndex)), [n]),
+			[name('values')]: new ort.Tensor('float32', Float32Array.from(rows, (x) => x.value), [n]),
+		};
+		if (variant.clamp) common[name('clamp')] = new ort.Tensor('float32', Float32Array.from(rows, (x) => (x.clamp ? 1 : 0)), [n]);
+		if (variant.cap) common[name('cap')] = new ort.Tensor('float32', Float32Array.from(rows, (x) => (x.clamp ? 0 : 1)), [n]);
+		steeredInputs = { ...common, [name('positions')]: new ort.Tensor('float32', Float32Array.of(1), [1, 1]) };
+		unsteeredInputs = { ...common, [name('positions')]: new ort.Tensor('float32', Float32Array.of(0), [1, 1]) };
+	}
+
+	return {
+		spec,
+		callInputs({ prompt }) {
+			// "generated" leaves the prompt's positions alone: the prefill gets zero steering through
+			// the same graph inputs (same session); every generated token's position is steered.
+			const on = spec.positions === 'all' || !prompt;
+			return { interventions: on ? steered : unsteered, extensions: extension, extensionInputs: on ? steeredInputs : unsteeredInputs };
+		},
+	};
+}
+
+/** Row `row` of a [rows, width] SAE tensor as float32 (f16 and bf16 widened). */
+export function tensorRow(t: SaeTensor, row: number, width: number): Float32Array {
+	const out = new Float32Array(width);
+	const data = t.data;
+	if (t.dtype === 'F32') {
+		for (let j = 0; j < width; j++) out[j] = data.readFloatLE(4 * (row * width + j));
+	} else if (t.dtype === 'BF16') {
+		const bits = new Uint32Array(1);
+		const f = new Float32Array(bits.buffer);
+		for (let j = 0; j < width; j++) {
+			bits[0] = data.readUInt16LE(2 * (row * width + j)) << 16;
+			out[j] = f[0]!;
+		}
+	} else if (t.dtype === 'F16') {
+		for (let j = 0; j < width; j++) out[j] = halfToFloat(data.readUInt16LE(2 * (row * width + j)));
+	} else {
+		throw new Error(`internal: SAE tensor dtype ${t.dtype}`);
+	}
+	return out;
+}
+
+function halfToFloat(h: number): number {
+	const sign = h & 0x8000 ? -1 : 1;
+	const exp = (h >>> 10) & 0x1f;
+	const mant = h & 0x3ff;
+	if (exp === 0) return sign * mant * 2 ** -24;
+	if (exp === 31) return mant ? NaN : sign * Infinity;
+	return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
