@@ -9,6 +9,8 @@ import { EngineProcess } from './engineProcess';
 import { EngineStatusItem } from './engineStatusItem';
 import { FeaturesTreeProvider } from './inspection/featuresTree';
 import { INSPECTION_COMMANDS, InspectionController } from './inspection/inspectionController';
+import { registerFeatureDashboards } from './dashboard/dashboardCommands';
+import type { FeatureDashboards } from './dashboard/dashboardPanel';
 import { ModelPanel } from './modelPanel';
 import { ModelSession } from './modelSession';
 import { TRAIN_SAE_COMMAND, trainSae } from './training/trainSaeCommand';
@@ -55,11 +57,13 @@ export function activate(context: vscode.ExtensionContext): void {
 	const features = new FeaturesTreeProvider(INSPECTION_COMMANDS.focusFeature);
 	// Assigned below; the session clears highlights made with a previous SAE when a new one loads.
 	let inspection: InspectionController | undefined;
+	let dashboards: FeatureDashboards | undefined;
 	const session = new ModelSession(running, demoSaeDir(), (loaded) => {
 		inspection?.clear();
 		model = loaded.model;
 		loadedLabel = `${loaded.model.name} · ${loaded.sae.architecture} ${loaded.sae.dSae} @ ${loaded.sae.hookName}`;
 		features.setLoaded(loaded.model, loaded.sae);
+		dashboards?.saeLoaded(loaded.sae.source);
 		status.update(running.current, loadedLabel);
 		log.info(`ready: ${loaded.model.name} with SAE ${loaded.sae.source}`);
 	});
@@ -78,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): void {
 		void vscode.window.showInformationMessage(`Feature Lens: ${model.name} ready (${model.modelType}, ${model.nLayers} layers, ${model.hookPoints.length} hook points).`);
 	};
 
+	dashboards = registerFeatureDashboards(context, running, session, log);
 	context.subscriptions.push(
 		log,
 		status,
@@ -136,6 +141,8 @@ export function activate(context: vscode.ExtensionContext): void {
 				{ label: '$(info) Show Model', command: COMMANDS.showModel },
 				{ label: '$(library) Load SAE…', command: COMMANDS.loadSae },
 				{ label: '$(beaker) Train SAE…', command: TRAIN_SAE_COMMAND },
+				{ label: '$(graph) Open Feature Dashboard…', command: 'featureLens.openFeatureDashboard' },
+				{ label: '$(list-filter) Search Features…', command: 'featureLens.searchFeatures' },
 				{ label: '$(symbol-class) Select Model…', command: COMMANDS.selectModel },
 				{ label: '$(debug-restart) Restart Engine', command: COMMANDS.restartEngine },
 				{ label: '$(output) Show Log', command: COMMANDS.showLog },

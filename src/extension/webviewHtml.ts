@@ -3,6 +3,7 @@
 
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewDocument } from './webviewDocument';
 
 /** Roots a webview may load from: the built webview scripts and the media folder. */
 export function webviewRoots(extensionUri: vscode.Uri): vscode.Uri[] {
@@ -11,27 +12,13 @@ export function webviewRoots(extensionUri: vscode.Uri): vscode.Uri[] {
 
 /** `styles` are extra stylesheets built beside the script (e.g. a bundled library's CSS). */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, script: string, title: string, styles: readonly string[] = []): string {
-	const nonce = crypto.randomBytes(16).toString('base64');
-	const scriptUri = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', script));
-	const styleUri = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
-	const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
-	return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-${styles.map((f) => `<link href="${webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', f))}" rel="stylesheet">`).join('\n')}
-<link href="${styleUri}" rel="stylesheet">
-<title>${escapeHtml(title)}</title>
-</head>
-<body>
-<main id="root"><p>Loading…</p></main>
-<script nonce="${nonce}" src="${scriptUri}"></script>
-</body>
-</html>`;
-}
-
-function escapeHtml(text: string): string {
-	return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+	const asUri = (...segments: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString();
+	return webviewDocument({
+		cspSource: webview.cspSource,
+		nonce: crypto.randomBytes(16).toString('base64'),
+		scriptUri: asUri('dist', 'webview', script),
+		// Bundled styles first, then the shared panel.css (as before).
+		styleUris: [...styles.map((f) => asUri('dist', 'webview', f)), asUri('media', 'panel.css')],
+		title,
+	});
 }

@@ -4,6 +4,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { TrainStepMetrics } from '../../src/protocol/engineProtocol';
+import { button } from '../components/controls';
 import type { FromTrainingMonitor, RunDescription, ToTrainingMonitor } from '../../src/protocol/trainingMonitorMessages';
 
 interface VsCodeApi {
@@ -36,11 +37,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, classN
 const header = el('h1', 'Training an SAE');
 const details = el('p', '', 'details');
 const status = el('p', 'waiting for the first step…', 'status');
-const cancel = el('button', 'Cancel');
-const resume = el('button', 'Resume');
-resume.disabled = true;
-cancel.addEventListener('click', () => { cancel.disabled = true; vscode.postMessage({ type: 'cancel' }); });
-resume.addEventListener('click', () => { resume.disabled = true; vscode.postMessage({ type: 'resume' }); });
+const cancel = button('Cancel', () => { cancel.disabled = true; vscode.postMessage({ type: 'cancel' }); }, { ariaLabel: 'Stop the run (its checkpoint is kept)' });
+const resume = button('Resume', () => { resume.disabled = true; vscode.postMessage({ type: 'resume' }); }, { appearance: 'secondary', disabled: true, ariaLabel: 'Continue the run from its checkpoint' });
 const evaluation = el('p', '', 'status');
 const controls = el('div', undefined, 'controls');
 controls.append(cancel, resume);

@@ -51,6 +51,8 @@ export class FeaturesTreeProvider implements vscode.TreeDataProvider<Node> {
 		const item = new vscode.TreeItem(`Feature ${feature.featureIndex}`);
 		item.description = `max ${feature.max.toFixed(2)} · ${feature.tokens} token${feature.tokens === 1 ? '' : 's'}`;
 		item.iconPath = new vscode.ThemeIcon('symbol-event');
+		// Menus (package.json view/item/context) offer the dashboard on feature items.
+		item.contextValue = 'feature';
 		item.command = { command: this.focusCommand, title: 'Colour by this feature', arguments: [feature.featureIndex] };
 		return item;
 	}

@@ -15,6 +15,8 @@ export const INSPECTION_COMMANDS = {
 	inspectSelection: 'featureLens.inspectSelection',
 	clearHighlights: 'featureLens.clearHighlights',
 	focusFeature: 'featureLens.focusFeature',
+	/** Registered by the dashboard module; the hover links to it. */
+	openDashboard: 'featureLens.openFeatureDashboard',
 } as const;
 
 interface Inspection {
@@ -135,14 +137,16 @@ export class InspectionController implements vscode.Disposable {
 		if (index === undefined) return undefined;
 		const token = inspection.result.tokens[index]!;
 		const md = new vscode.MarkdownString(undefined, true);
-		md.isTrusted = { enabledCommands: [INSPECTION_COMMANDS.focusFeature] };
+		md.isTrusted = { enabledCommands: [INSPECTION_COMMANDS.focusFeature, INSPECTION_COMMANDS.openDashboard] };
 		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(inspection.result.hookName)}\n\n`);
 		const rows = hoverLines(token);
 		const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
 		if (rows.length === 0) md.appendMarkdown('No feature fires on this token.');
 		for (const row of rows) {
-			const link = `command:${INSPECTION_COMMANDS.focusFeature}?${encodeURIComponent(JSON.stringify([row.featureIndex]))}`;
-			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
+			const args = encodeURIComponent(JSON.stringify([row.featureIndex]));
+			const link = `command:${INSPECTION_COMMANDS.focusFeature}?${args}`;
+			const dashboard = `[dashboard](command:${INSPECTION_COMMANDS.openDashboard}?${args} "Open this feature's dashboard")`;
+			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${dashboard} · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
 		}
 		const start = document.positionAt(inspection.base + token.start);
 		const end = document.positionAt(inspection.base + token.end);

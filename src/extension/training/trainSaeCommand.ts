@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EvaluateSaeRequest, LoadModelRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
 import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
+import { askCorpus } from '../corpusPicker';
 import type { EngineProcess } from '../engineProcess';
 import { TrainingMonitor } from './trainingMonitor';
 
@@ -56,7 +57,7 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	if (dSae === undefined) return undefined;
 	const sparsity = await askSparsity(title(4), architecture.value, dSae, defaults.get<number>('k', 32));
 	if (!sparsity) return undefined;
-	const corpus = await askCorpus(title(5));
+	const corpus = await askCorpus(title(5), 'Training text');
 	if (!corpus) return undefined;
 	const tokens = await askInt(title(6), 'Training tokens', defaults.get<number>('tokens', 1_000_000), 4096, 10_000_000_000);
 	if (tokens === undefined) return undefined;
@@ -90,28 +91,6 @@ async function askSparsity(title: string, architecture: Architecture, dSae: numb
 	});
 	if (text === undefined) return undefined;
 	return architecture === 'standard' ? { l1: Number(text) } : { l0: Number(text) };
-}
-
-async function askCorpus(title: string): Promise<string | string[] | undefined> {
-	const kind = await vscode.window.showQuickPick<Choice<'demo' | 'workspace' | 'file'>>([
-		{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: 'demo' },
-		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude', value: 'workspace' },
-		{ label: 'A file…', description: 'a text file, or JSONL with a "text" field', value: 'file' },
-	], { title, placeHolder: 'Training text' });
-	if (!kind) return undefined;
-	if (kind.value === 'demo') return 'demo';
-	if (kind.value === 'file') {
-		const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Training text' });
-		return picked?.[0]?.fsPath;
-	}
-	const glob = await vscode.window.showInputBox({ title, prompt: 'Workspace files to train on (glob)', value: '**/*.py' });
-	if (!glob) return undefined;
-	const files = await vscode.workspace.findFiles(glob, undefined, 20_000);
-	if (files.length === 0) {
-		void vscode.window.showWarningMessage(`Feature Lens: no workspace files match ${glob}.`);
-		return undefined;
-	}
-	return files.map((f) => f.fsPath);
 }
 
 async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, 'requestId'>, onTrained: (saeDir: string) => Promise<void>, extensionUri: vscode.Uri): Promise<void> {

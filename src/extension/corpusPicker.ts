@@ -1,0 +1,31 @@
+// Choosing a corpus: the demo corpus, workspace files by glob (honouring files.exclude), or a
+// file. Shared by Train SAE… and Analyse Features…, so both offer the same choices.
+
+import * as vscode from 'vscode';
+
+interface Choice<T> extends vscode.QuickPickItem {
+	value: T;
+}
+
+/** "demo", a file path, or the matching workspace files; undefined when the user backs out. `purpose` names the text, e.g. "Training text". */
+export async function askCorpus(title: string, purpose: string): Promise<string | string[] | undefined> {
+	const kind = await vscode.window.showQuickPick<Choice<'demo' | 'workspace' | 'file'>>([
+		{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: 'demo' },
+		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude', value: 'workspace' },
+		{ label: 'A file…', description: 'a text file, or JSONL with a "text" field', value: 'file' },
+	], { title, placeHolder: purpose });
+	if (!kind) return undefined;
+	if (kind.value === 'demo') return 'demo';
+	if (kind.value === 'file') {
+		const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: purpose });
+		return picked?.[0]?.fsPath;
+	}
+	const glob = await vscode.window.showInputBox({ title, prompt: `${purpose}: workspace files (glob)`, value: '**/*.py' });
+	if (!glob) return undefined;
+	const files = await vscode.workspace.findFiles(glob, undefined, 20_000);
+	if (files.length === 0) {
+		void vscode.window.showWarningMessage(`Feature Lens: no workspace files match ${glob}.`);
+		return undefined;
+	}
+	return files.map((f) => f.fsPath);
+}
