@@ -87,7 +87,7 @@ const presetsHost = el('div', undefined, 'presets');
 const problemsBox = el('p', '', 'problems error');
 problemsBox.setAttribute('aria-live', 'polite');
 
-const prompt = textArea({ label: 'Prompt', rows: 4, value: state.prompt, placeholder: 'Text for the model to continue ("Feature Lens: Steer Selection" fills it from the editor)', onInput: (v) => { state.prompt = v; saveState(); updateProblems(); } });
+const prompt = textArea({ label: 'Text for the model to continue', rows: 4, value: state.prompt, placeholder: '"Feature Lens: Steer Selection" fills it from the editor', onInput: (v) => { state.prompt = v; saveState(); updateProblems(); } });
 prompt.id = 'prompt';
 
 function samplingField(key: keyof SamplingSettings, label: string, step: number, integer: boolean): HTMLElement {
@@ -151,7 +151,7 @@ const positionsRow = el('label', undefined, 'setting wide');
 positionsRow.append(el('span', 'Steer'), positions);
 root.replaceChildren(
 	saeLine,
-	section('Features', search, hitsBox, entriesHost, positionsRow, presetsHost),
+	section('Steer with', search, hitsBox, entriesHost, positionsRow, presetsHost),
 	section('Prompt', prompt, samplingBox, problemsBox, actions, notice, inlineBox),
 	resultsHost,
 	sweepBox,
