@@ -26,3 +26,4 @@ npx vsce package --allow-missing-repository --skip-license --no-rewrite-relative
 rm -rf "$CACHE/ext"
 "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --user-data-dir "$CACHE/ud" --install-extension "$CACHE/feature-lens.vsix" >/dev/null
 node test/e2e/inspectSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
+node test/e2e/steeringSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"

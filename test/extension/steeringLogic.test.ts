@@ -9,6 +9,7 @@ import { describe, it, mock } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { DebouncedRequests, delayUnlessCancelled } from '../../src/extension/steering/debounce';
 import { MIN_CHARS_PER_TOKEN, ghostText, inlinePrompt } from '../../src/extension/steering/inlinePrompt';
+import { insertionText } from '../../src/extension/steering/insertion';
 import { PRESETS_KEY, PresetStore, parsePreset, presetNameError, serializePreset } from '../../src/extension/steering/presets';
 import type { KeyValueStore } from '../../src/extension/steering/presets';
 import { parseFromSteeringView } from '../../src/extension/steering/steeringMessageGuard';
@@ -368,5 +369,15 @@ describe('debounced, cancellable requests', () => {
 		} finally {
 			mock.timers.reset();
 		}
+	});
+});
+
+describe('inserting a completion', () => {
+	it('adds a line break only when text follows on the line and the completion does not end one', () => {
+		assert.equal(insertionText('    # note', '    with open(p) as f:'), '    # note\n');
+		assert.equal(insertionText('    # note\n', '    with open(p) as f:'), '    # note\n');
+		assert.equal(insertionText(' = 1', ''), ' = 1');
+		assert.equal(insertionText(' = 1', '   '), ' = 1');
+		assert.equal(insertionText('', 'x'), '');
 	});
 });

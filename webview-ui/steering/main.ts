@@ -132,7 +132,8 @@ const sweepBox = el('details', undefined, 'sweep-box');
 const sweepBody = el('div', undefined, 'sweep-body');
 sweepBox.append(el('summary', 'Sweep one feature\'s strength'), sweepBody);
 
-const inlineBox: CheckboxElement = checkbox('Steered inline completions in the editor', false, () => post({ type: 'toggleInline' }));
+// Setting `checked` from a host message fires `change` too: only a change away from the host's state is the user's.
+const inlineBox: CheckboxElement = checkbox('Steered inline completions in the editor', false, (checked) => { if (checked !== inlineEnabled) post({ type: 'toggleInline' }); });
 inlineBox.id = 'inline-toggle';
 inlineBox.title = 'Ghost-text completions at the cursor from the local model with this steering ("Feature Lens: Toggle Steered Inline Completions")';
 
@@ -191,6 +192,9 @@ function addEntry(featureIndex: number, label: string): void {
 		renderEntries();
 		saveState();
 	}
+	// Drop the pending search and any answer still on its way.
+	clearTimeout(searchTimer);
+	lastQuery = '';
 	search.value = '';
 	hitsBox.replaceChildren();
 	const box = entriesHost.querySelector<HTMLElement>(`li.entry[data-feature="${featureIndex}"] .strength-box`);

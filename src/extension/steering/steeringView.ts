@@ -13,6 +13,7 @@ import type { EngineProcess } from '../engineProcess';
 import type { Loaded, ModelSession } from '../modelSession';
 import { webviewHtml, webviewRoots } from '../webviewHtml';
 import type { CurrentSteering } from './currentSteering';
+import { insertionText } from './insertion';
 import { presetNameError } from './presets';
 import type { PresetStore } from './presets';
 import type { SteerTokenRouter } from './steerTokenRouter';
@@ -293,7 +294,8 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 		if (!editor || editor.document.isClosed) throw new Error('no editor to insert into: click into a file first');
 		// After the selection (the selection is usually the prompt, so the completion continues it).
 		const at = editor.selection.end;
-		const ok = await editor.edit((edit) => edit.insert(at, text));
+		const inserted = insertionText(text, editor.document.lineAt(at.line).text.slice(at.character));
+		const ok = await editor.edit((edit) => edit.insert(at, inserted));
 		if (!ok) throw new Error('the editor refused the edit (is the file read-only?)');
 		const end = editor.document.positionAt(editor.document.offsetAt(at) + text.length);
 		editor.selection = new vscode.Selection(end, end);
