@@ -49,6 +49,14 @@ function stub(args: { payloads: string[] }): void {
 			}
 			if (m.type === 'search') reply({ type: 'searchResults', query: m.query, hits: [{ featureIndex: 7, label: args.payloads[0], detail: 'density 1.2% · max 9.0' }] });
 			if (m.type === 'lookupLabel') reply({ type: 'featureLabel', featureIndex: m.featureIndex, label: args.payloads[1] });
+			if (m.type === 'sweep') {
+				const sweep = m as unknown as { strengths: number[]; featureIndex: number };
+				const run = { kind: 'sweep', runId: 's1', prompt: m.prompt, featureIndex: sweep.featureIndex, mode: 'add', strengths: sweep.strengths, entries: sweep.strengths.map(() => []) };
+				reply({ type: 'runStarted', run });
+				const entries = sweep.strengths.map((_, i) => [{ id: 1, text: 'x' }, { id: 10 + i, text: i ? ` # ${args.payloads[2]}` : ' = 1' }]);
+				entries.forEach((tokens, i) => reply({ type: 'tokens', runId: 's1', which: 'steered', sweepIndex: i, tokens }, 20 + 10 * i));
+				reply({ type: 'runEnded', run: { ...run, entries, done: { cancelled: false } } }, 80);
+			}
 			if (m.type === 'generate') {
 				const runId = 'r1';
 				const run = { kind: 'compare', runId, prompt: m.prompt, baseline: [], steered: [] };
@@ -170,6 +178,23 @@ async function main(): Promise<void> {
 		assert.equal(safety.foreign, 0, 'elements created from payloads');
 		assert.deepEqual(safety.violations, [], 'our own code triggered CSP violations');
 		await page.screenshot({ path: path.join(shots, 'steering-fixture.png'), fullPage: true });
+
+		// A sweep over #7's strength, the other feature held fixed.
+		await page.locator('.sweep-box summary').click();
+		await page.locator('#sweep-strengths input').fill('-10, 0 25');
+		await page.locator('#run-sweep').click();
+		await page.waitForFunction(() => document.querySelectorAll('.results.sweep .column').length === 3 && !document.querySelector('.results.sweep .caption')?.textContent, undefined, { timeout: 5000 });
+		const sweepPosted = await page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted.find((m) => m.type === 'sweep') as unknown as { strengths: number[]; featureIndex: number });
+		assert.deepEqual(sweepPosted.strengths, [-10, 0, 25], 'the typed strengths are sent');
+		assert.equal(sweepPosted.featureIndex, 1132, 'the first listed feature is swept by default');
+		const sweepRows = await page.evaluate(() => Array.from(document.querySelectorAll('.results.sweep .column')).map((c) => c.querySelector('h3')?.textContent + ': ' + c.querySelector('.tokens')?.textContent));
+		assert.deepEqual(sweepRows, ['Strength -10: x = 1', `Strength 0: x # ${PAYLOADS[2]}`, `Strength 25: x # ${PAYLOADS[2]}`]);
+		await page.screenshot({ path: path.join(shots, 'steering-fixture-sweep.png'), fullPage: true });
+		results['sweep'] = sweepRows;
+		assert.equal(await page.evaluate(() => (window as unknown as Record<string, unknown>)['__pwned'] ?? document.querySelectorAll('svg, img').length), 0, 'sweep tokens rendered as text');
+		// Back to the comparison for the reload check.
+		await page.locator('#generate').click();
+		await page.waitForFunction(() => document.querySelectorAll('.column.steered .tok').length === 4 && document.querySelector('.column.steered .caption')?.textContent === '', undefined, { timeout: 5000 });
 
 		// Reload: features, prompt and the run come back from getState.
 		await page.reload();

@@ -84,6 +84,18 @@ describe('steering runs through the engine process (demo model)', () => {
 		assert.equal(runs.running, false);
 	});
 
+	it('a new run replaces a running one: the old one is cancelled and ends quietly', async () => {
+		const before = recorder.events.length;
+		const first = runs.compare({ prompt: PROMPT, setup: steer(20), sampling: { ...SAMPLING, maxNewTokens: 200 } });
+		while (!runs.view || runs.view.kind !== 'compare' || runs.view.steered.length < 1) await new Promise((r) => setTimeout(r, 5));
+		const second = runs.compare({ prompt: PROMPT, setup: steer(10), sampling: SAMPLING });
+		const [a, b] = await Promise.all([first, second]);
+		assert.equal(a.kind === 'compare' && a.done?.cancelled, true);
+		assert.equal(b.kind === 'compare' && b.done?.cancelled, false);
+		assert.deepEqual(recorder.events.slice(before), ['started compare', 'started compare', 'ended compare']);
+		assert.equal(runs.view?.runId, b.runId);
+	});
+
 	it('a sweep streams one completion per strength; strength 0 is the baseline', async () => {
 		const baseline = await runs.compare({ prompt: PROMPT, setup: steer(0), sampling: SAMPLING });
 		const sweep = await runs.sweep({ prompt: PROMPT, setup: steer(20), sampling: SAMPLING, featureIndex: COMMENT_FEATURE, strengths: [0, 40] });

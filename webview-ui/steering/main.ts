@@ -402,6 +402,7 @@ window.addEventListener('message', (event: MessageEvent<ToSteeringView>) => {
 			break;
 		}
 		case 'runEnded':
+			if (state.run && running && state.run.runId !== message.run.runId) break;
 			state.run = message.run;
 			setRunning(false);
 			saveState();

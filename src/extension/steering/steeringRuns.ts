@@ -129,7 +129,9 @@ export class SteeringRuns {
 			cancel.dispose();
 			if (this.current === mine) this.current = undefined;
 		}
-		if (!this.current) this.last = run;
+		// A run replaced by a newer one ends quietly: the view already shows the newer one.
+		if (this.current) return run;
+		this.last = run;
 		this.listener.ended(cloneRun(run));
 		return run;
 	}
