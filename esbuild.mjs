@@ -24,7 +24,7 @@ const builds = [
 	{ ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 	{
 		bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning',
-		entryPoints: { modelPanel: 'webview-ui/modelPanel/main.ts', trainingMonitor: 'webview-ui/trainingMonitor/main.ts', dashboard: 'webview-ui/dashboard/main.ts' }, outdir: 'dist/webview',
+		entryPoints: { modelPanel: 'webview-ui/modelPanel/main.ts', trainingMonitor: 'webview-ui/trainingMonitor/main.ts', dashboard: 'webview-ui/dashboard/main.ts', steering: 'webview-ui/steering/main.ts' }, outdir: 'dist/webview',
 	},
 ];
 

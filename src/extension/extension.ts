@@ -13,6 +13,8 @@ import { registerFeatureDashboards } from './dashboard/dashboardCommands';
 import type { FeatureDashboards } from './dashboard/dashboardPanel';
 import { ModelPanel } from './modelPanel';
 import { ModelSession } from './modelSession';
+import { registerSteering } from './steering/steeringCommands';
+import type { Steering } from './steering/steeringCommands';
 import { TRAIN_SAE_COMMAND, trainSae } from './training/trainSaeCommand';
 
 export const COMMANDS = {
@@ -58,12 +60,14 @@ export function activate(context: vscode.ExtensionContext): void {
 	// Assigned below; the session clears highlights made with a previous SAE when a new one loads.
 	let inspection: InspectionController | undefined;
 	let dashboards: FeatureDashboards | undefined;
+	let steering: Steering | undefined;
 	const session = new ModelSession(running, demoSaeDir(), (loaded) => {
 		inspection?.clear();
 		model = loaded.model;
 		loadedLabel = `${loaded.model.name} · ${loaded.sae.architecture} ${loaded.sae.dSae} @ ${loaded.sae.hookName}`;
 		features.setLoaded(loaded.model, loaded.sae);
 		dashboards?.saeLoaded(loaded.sae.source);
+		steering?.saeLoaded();
 		status.update(running.current, loadedLabel);
 		log.info(`ready: ${loaded.model.name} with SAE ${loaded.sae.source}`);
 	});
@@ -83,6 +87,7 @@ export function activate(context: vscode.ExtensionContext): void {
 	};
 
 	dashboards = registerFeatureDashboards(context, running, session, log);
+	steering = registerSteering(context, running, session, log);
 	context.subscriptions.push(
 		log,
 		status,
@@ -143,6 +148,7 @@ export function activate(context: vscode.ExtensionContext): void {
 				{ label: '$(beaker) Train SAE…', command: TRAIN_SAE_COMMAND },
 				{ label: '$(graph) Open Feature Dashboard…', command: 'featureLens.openFeatureDashboard' },
 				{ label: '$(list-filter) Search Features…', command: 'featureLens.searchFeatures' },
+				{ label: '$(sparkle) Steer Selection', command: 'featureLens.steerSelection' },
 				{ label: '$(symbol-class) Select Model…', command: COMMANDS.selectModel },
 				{ label: '$(debug-restart) Restart Engine', command: COMMANDS.restartEngine },
 				{ label: '$(output) Show Log', command: COMMANDS.showLog },

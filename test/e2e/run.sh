@@ -24,8 +24,11 @@ fi
 node esbuild.mjs
 # The dashboard webview alone in Chromium, fed HTML/script payloads (no code-server needed).
 node --import tsx test/e2e/dashboardXss.ts
+# The steering sidebar webview alone in Chromium: payloads inert, keyboard, diff marks, state after reload.
+node --import tsx test/e2e/steeringView.ts
 npx vsce package --allow-missing-repository --skip-license --no-rewrite-relative-links -o "$CACHE/feature-lens.vsix" >/dev/null
 rm -rf "$CACHE/ext"
 "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --user-data-dir "$CACHE/ud" --install-extension "$CACHE/feature-lens.vsix" >/dev/null
 node test/e2e/inspectSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
 node test/e2e/dashboardSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
+node test/e2e/steeringSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"

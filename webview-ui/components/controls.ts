@@ -160,3 +160,76 @@ export function badge(text: string, title?: string): HTMLElement {
 	if (title) node.title = title;
 	return node;
 }
+
+export interface SliderOptions {
+	min: number;
+	max: number;
+	step: number;
+	value: number;
+	ariaLabel: string;
+	/** Called while the thumb moves (and on arrow keys) with the new value. */
+	onInput: (value: number) => void;
+}
+
+/**
+ * A slider. The toolkit has none, so this is the native range input, coloured by the theme
+ * (accent: the button colour) and keyboard-operable as browsers make it (arrows, Page Up/Down,
+ * Home/End). Values outside [min, max] are shown at the nearest end.
+ */
+export function slider(options: SliderOptions): HTMLInputElement {
+	const node = document.createElement('input');
+	node.type = 'range';
+	node.min = String(options.min);
+	node.max = String(options.max);
+	node.step = String(options.step);
+	node.value = String(Math.min(options.max, Math.max(options.min, options.value)));
+	node.setAttribute('aria-label', options.ariaLabel);
+	node.className = 'fl-slider';
+	// CSSOM, not a style attribute: the CSP allows the former only.
+	node.style.accentColor = 'var(--vscode-button-background)';
+	node.style.minWidth = '0';
+	node.addEventListener('input', () => options.onInput(Number(node.value)));
+	return node;
+}
+
+export interface NumberFieldOptions {
+	value: number;
+	ariaLabel: string;
+	/** Arrow keys change the value by this much. */
+	step: number;
+	/** Width in characters. */
+	size?: number;
+	/** Called with every edit that is a finite number; other text marks the field invalid until fixed. */
+	onChange: (value: number) => void;
+	/** Parses the typed text (default: a finite decimal number). */
+	parse?: (text: string) => number | undefined;
+}
+
+/** A compact numeric box without a visible label (the toolkit's text field, which has no number type). */
+export function numberField(options: NumberFieldOptions): ValueElement {
+	const node = create<ValueElement>('vscode-text-field', options.ariaLabel);
+	node.setAttribute('inputmode', 'decimal');
+	node.setAttribute('size', String(options.size ?? 6));
+	node.value = String(options.value);
+	const parse = options.parse ?? ((text: string) => {
+		const v = text.trim() === '' ? Number.NaN : Number(text);
+		return Number.isFinite(v) ? v : undefined;
+	});
+	const changed = () => {
+		const v = parse(node.value);
+		node.toggleAttribute('aria-invalid', v === undefined);
+		node.classList.toggle('invalid', v === undefined);
+		if (v !== undefined) options.onChange(v);
+	};
+	node.addEventListener('input', changed);
+	node.addEventListener('keydown', (event) => {
+		if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return;
+		const v = parse(node.value);
+		if (v === undefined) return;
+		event.preventDefault();
+		const next = Number((v + (event.key === 'ArrowUp' ? options.step : -options.step)).toPrecision(12));
+		node.value = String(next);
+		changed();
+	});
+	return node;
+}

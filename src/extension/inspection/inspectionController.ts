@@ -17,6 +17,8 @@ export const INSPECTION_COMMANDS = {
 	focusFeature: 'featureLens.focusFeature',
 	/** Registered by the dashboard module; the hover links to it. */
 	openDashboard: 'featureLens.openFeatureDashboard',
+	/** Registered by the steering module; the hover links to it. */
+	steerFeature: 'featureLens.steerFeature',
 } as const;
 
 interface Inspection {
@@ -137,7 +139,7 @@ export class InspectionController implements vscode.Disposable {
 		if (index === undefined) return undefined;
 		const token = inspection.result.tokens[index]!;
 		const md = new vscode.MarkdownString(undefined, true);
-		md.isTrusted = { enabledCommands: [INSPECTION_COMMANDS.focusFeature, INSPECTION_COMMANDS.openDashboard] };
+		md.isTrusted = { enabledCommands: [INSPECTION_COMMANDS.focusFeature, INSPECTION_COMMANDS.openDashboard, INSPECTION_COMMANDS.steerFeature] };
 		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(inspection.result.hookName)}\n\n`);
 		const rows = hoverLines(token, new Map(Object.entries(inspection.result.labels ?? {}).map(([i, label]) => [Number(i), label])));
 		const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
@@ -146,7 +148,8 @@ export class InspectionController implements vscode.Disposable {
 			const args = encodeURIComponent(JSON.stringify([row.featureIndex]));
 			const link = `command:${INSPECTION_COMMANDS.focusFeature}?${args}`;
 			const dashboard = `[dashboard](command:${INSPECTION_COMMANDS.openDashboard}?${args} "Open this feature's dashboard")`;
-			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${dashboard} · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
+			const steer = `[steer](command:${INSPECTION_COMMANDS.steerFeature}?${args} "Steer with this feature")`;
+			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${dashboard} · ${steer} · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
 		}
 		const start = document.positionAt(inspection.base + token.start);
 		const end = document.positionAt(inspection.base + token.end);

@@ -1,0 +1,123 @@
+// Steered completions at the cursor: an inline completion provider (off by default) that asks
+// the local model for a short continuation of the text before the cursor with the sidebar's
+// steering applied, shown as ghost text. Requests are debounced and only the newest runs; the
+// editor's cancellation (the next keystroke) cancels the JSON-RPC request, so typing never
+// waits on the model. A status-bar item shows whether it is on and toggles it.
+
+import * as vscode from 'vscode';
+import { SteeredGenerateRequest } from '../../protocol/steerProtocol';
+import type { EngineProcess } from '../engineProcess';
+import type { ModelSession } from '../modelSession';
+import type { CurrentSteering } from './currentSteering';
+import { DebouncedRequests } from './debounce';
+import { ghostText, inlinePrompt } from './inlinePrompt';
+import { setupProblems, toSteerSpec } from './steeringSetup';
+
+export const INLINE_COMMANDS = {
+	toggle: 'featureLens.toggleInlineSteering',
+} as const;
+
+const SECTION = 'featureLens';
+const ENABLED = 'inlineSteering.enabled';
+const MAX_TOKENS = 'inlineSteering.maxNewTokens';
+/** Wait this long after a keystroke before asking the model (a newer keystroke restarts it). */
+const DEBOUNCE_MS = 300;
+/** Lines before the cursor read from the document; the prompt is cut to the context after that. */
+const MAX_LINES = 400;
+
+let inlineCounter = 0;
+
+export function inlineSteeringEnabled(): boolean {
+	return vscode.workspace.getConfiguration(SECTION).get<boolean>(ENABLED, false);
+}
+
+/** Switches steered inline completions on or off (in the scope where the setting is set, else for the user). */
+export async function toggleInlineSteering(): Promise<boolean> {
+	const cfg = vscode.workspace.getConfiguration(SECTION);
+	const next = !inlineSteeringEnabled();
+	const inspect = cfg.inspect<boolean>(ENABLED);
+	const target = inspect?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
+		: inspect?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+	await cfg.update(ENABLED, next, target);
+	return next;
+}
+
+export class SteeredInlineCompletions implements vscode.InlineCompletionItemProvider {
+	private readonly requests = new DebouncedRequests(DEBOUNCE_MS);
+	private lastProblem: string | undefined;
+
+	constructor(
+		private readonly engine: EngineProcess,
+		private readonly session: ModelSession,
+		private readonly steering: CurrentSteering,
+		private readonly log: vscode.LogOutputChannel,
+	) {}
+
+	async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
+		if (!inlineSteeringEnabled()) return undefined;
+		const before = document.getText(new vscode.Range(Math.max(0, position.line - MAX_LINES), 0, position.line, position.character));
+		if (before.trim().length === 0) return undefined;
+		const maxNewTokens = Math.max(1, Math.min(64, vscode.workspace.getConfiguration(SECTION).get<number>(MAX_TOKENS, 16)));
+		try {
+			const text = await this.requests.run(token, async (requestToken) => {
+				const loaded = await this.session.ensureReady();
+				const prompt = inlinePrompt(before, { nCtx: loaded.model.nCtx, maxNewTokens });
+				if (prompt === undefined || requestToken.isCancellationRequested) return undefined;
+				const { setup, sampling } = this.steering;
+				const problems = setupProblems(setup, loaded.sae.dSae);
+				if (problems.length) {
+					this.report(`steered inline completions are paused until the sidebar's steering is fixed: ${problems.join('; ')}`);
+					return undefined;
+				}
+				const result = await this.engine.request(SteeredGenerateRequest, {
+					requestId: `inline-${process.pid}-${++inlineCounter}`, prompt, steer: toSteerSpec(setup), baseline: false,
+					maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed,
+				}, requestToken);
+				return result.cancelled ? undefined : ghostText(result.steered.text);
+			});
+			if (!text) return undefined;
+			return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];
+		} catch (err) {
+			// A cancelled request is the normal fate of most of them; anything else goes to the log once.
+			const message = err instanceof Error ? err.message : String(err);
+			if (!token.isCancellationRequested && !/cancel/i.test(message)) this.report(`steered inline completion failed: ${message}`);
+			return undefined;
+		}
+	}
+
+	dispose(): void {
+		this.requests.cancel();
+	}
+
+	/** Logs a problem once until it changes, since the provider runs on every pause in typing. */
+	private report(problem: string): void {
+		if (problem === this.lastProblem) return;
+		this.lastProblem = problem;
+		this.log.warn(problem);
+	}
+}
+
+/** The status-bar item: "Steer on/off"; clicking toggles. */
+export class InlineSteeringStatus implements vscode.Disposable {
+	private readonly item = vscode.window.createStatusBarItem('featureLens.inlineSteering', vscode.StatusBarAlignment.Right, 99);
+
+	constructor(private readonly steering: CurrentSteering) {
+		this.item.name = 'Feature Lens: Steered Inline Completions';
+		this.item.command = INLINE_COMMANDS.toggle;
+		this.update();
+		this.item.show();
+	}
+
+	update(): void {
+		const on = inlineSteeringEnabled();
+		this.item.text = on ? '$(sparkle) Steer: on' : '$(circle-slash) Steer: off';
+		this.item.tooltip = on
+			? `Steered inline completions are on (${this.steering.describe()}). Click to turn them off.`
+			: 'Steered inline completions are off. Click to turn them on (they apply the Steering sidebar\'s features).';
+		this.item.accessibilityInformation = { label: `Steered inline completions ${on ? 'on' : 'off'}`, role: 'button' };
+	}
+
+	dispose(): void {
+		this.item.dispose();
+	}
+}

@@ -1,0 +1,84 @@
+// Named steering presets, kept per SAE (by its source path) in a key-value store (the host
+// passes ExtensionContext.globalState, so a preset follows its SAE across workspaces). Stored
+// values are read back through the same checks as webview input: a preset written by an older
+// version or edited by hand is skipped, never trusted. Free of `vscode`, unit-tested.
+
+import { STEERING_LIMITS } from '../../protocol/steeringViewMessages';
+import type { SteeringPreset, SteeringSetup } from '../../protocol/steeringViewMessages';
+import { parseSetup } from './steeringSetup';
+
+/** The part of vscode.Memento the presets use. */
+export interface KeyValueStore {
+	get<T>(key: string): T | undefined;
+	update(key: string, value: unknown): PromiseLike<void>;
+}
+
+export const PRESETS_KEY = 'featureLens.steering.presets';
+
+/** A preset as stored: the setup plus its name and time, as plain JSON. */
+export function serializePreset(name: string, setup: SteeringSetup, savedAt: number): SteeringPreset {
+	const error = presetNameError(name);
+	if (error) throw new Error(error);
+	return { name: name.trim(), savedAt, positions: setup.positions, entries: setup.entries.map((e) => ({ ...e })) };
+}
+
+/** A stored preset, or undefined when the value is not one. */
+export function parsePreset(value: unknown): SteeringPreset | undefined {
+	if (typeof value !== 'object' || value === null) return undefined;
+	const v = value as Record<string, unknown>;
+	const name = v['name'];
+	if (typeof name !== 'string' || presetNameError(name)) return undefined;
+	const setup = parseSetup(v);
+	if (!setup) return undefined;
+	const savedAt = typeof v['savedAt'] === 'number' && Number.isFinite(v['savedAt']) ? v['savedAt'] : 0;
+	return { name: name.trim(), savedAt, ...setup };
+}
+
+/** Why a preset name is unusable, or undefined when it is fine. */
+export function presetNameError(name: string): string | undefined {
+	const n = name.trim();
+	if (!n) return 'give the preset a name';
+	if (n.length > STEERING_LIMITS.presetName) return `a preset name has at most ${STEERING_LIMITS.presetName} characters`;
+	return undefined;
+}
+
+export class PresetStore {
+	constructor(private readonly store: KeyValueStore) {}
+
+	/** The SAE's presets, newest first (malformed stored entries are left out). */
+	list(saeSource: string): SteeringPreset[] {
+		const raw = this.all()[saeSource];
+		if (!Array.isArray(raw)) return [];
+		return raw.map(parsePreset).filter((p): p is SteeringPreset => p !== undefined).sort((a, b) => b.savedAt - a.savedAt);
+	}
+
+	get(saeSource: string, name: string): SteeringPreset | undefined {
+		return this.list(saeSource).find((p) => p.name === name.trim());
+	}
+
+	/** Saves (or replaces) a preset for the SAE. */
+	async save(saeSource: string, name: string, setup: SteeringSetup, savedAt = Date.now()): Promise<SteeringPreset> {
+		const preset = serializePreset(name, setup, savedAt);
+		const all = this.all();
+		all[saeSource] = [...this.list(saeSource).filter((p) => p.name !== preset.name), preset];
+		await this.store.update(PRESETS_KEY, all);
+		return preset;
+	}
+
+	/** Removes a preset; true when there was one. */
+	async remove(saeSource: string, name: string): Promise<boolean> {
+		const before = this.list(saeSource);
+		const after = before.filter((p) => p.name !== name.trim());
+		if (after.length === before.length) return false;
+		const all = this.all();
+		if (after.length) all[saeSource] = after;
+		else delete all[saeSource];
+		await this.store.update(PRESETS_KEY, all);
+		return true;
+	}
+
+	private all(): Record<string, unknown> {
+		const stored = this.store.get<unknown>(PRESETS_KEY);
+		return typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? { ...(stored as Record<string, unknown>) } : {};
+	}
+}

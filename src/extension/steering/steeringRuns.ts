@@ -1,0 +1,170 @@
+// The sidebar's generations: a baseline/steered comparison or a sweep over one feature's
+// strength, sent to the engine, streamed into a RunView as tokens arrive, and cancelled through
+// the JSON-RPC request's token. One run at a time: starting one cancels the last. The host keeps
+// the RunView so a sidebar that was hidden (its webview destroyed) shows the run again, still
+// streaming, when it comes back. Free of `vscode`: tested against the real engine process.
+
+import { CancellationTokenSource } from 'vscode-jsonrpc';
+import { SteeredGenerateRequest, SweepRequest } from '../../protocol/steerProtocol';
+import type { Completion, SamplingSettings } from '../../protocol/steerProtocol';
+import type { RunView, SteeringSetup, StreamedToken } from '../../protocol/steeringViewMessages';
+import type { EngineProcess } from '../engineProcess';
+import type { SteerTokenEvent, SteerTokenRouter } from './steerTokenRouter';
+import { toSteerSpec } from './steeringSetup';
+
+export interface RunListener {
+	started(run: RunView): void;
+	/** Tokens in arrival order for one column (or sweep entry). */
+	tokens(runId: string, which: 'baseline' | 'steered', sweepIndex: number | undefined, tokens: StreamedToken[]): void;
+	ended(run: RunView): void;
+}
+
+export interface CompareRequest {
+	prompt: string;
+	setup: SteeringSetup;
+	sampling: SamplingSettings;
+}
+
+export interface SweepRunRequest extends CompareRequest {
+	featureIndex: number;
+	strengths: number[];
+}
+
+let runCounter = 0;
+
+export class SteeringRuns {
+	private current: { run: RunView; cancel: CancellationTokenSource } | undefined;
+	private last: RunView | undefined;
+
+	constructor(private readonly engine: EngineProcess, private readonly router: SteerTokenRouter, private readonly listener: RunListener) {}
+
+	/** The running run, or the last one that ended. */
+	get view(): RunView | undefined {
+		return this.current?.run ?? this.last;
+	}
+
+	get running(): boolean {
+		return this.current !== undefined;
+	}
+
+	cancel(): void {
+		this.current?.cancel.cancel();
+	}
+
+	/** Baseline and steered completions with the same seed. Resolves when the run has ended. */
+	async compare(request: CompareRequest): Promise<RunView> {
+		const runId = `steer-${process.pid}-${++runCounter}`;
+		const run: RunView = { kind: 'compare', runId, prompt: request.prompt, baseline: [], steered: [] };
+		return this.execute(run, async (token) => {
+			const result = await this.engine.request(SteeredGenerateRequest, {
+				requestId: runId, prompt: request.prompt, steer: toSteerSpec(request.setup), baseline: true, ...request.sampling,
+			}, token);
+			if (run.kind !== 'compare') return;
+			// The final answer is authoritative: notifications can trail the response, or be lost with a hidden view.
+			run.steered = finalTokens(result.steered, run.steered);
+			if (result.baseline) run.baseline = finalTokens(result.baseline, run.baseline);
+			run.done = { steeredStop: result.steered.stopReason, baselineStop: result.baseline?.stopReason, cancelled: result.cancelled };
+		});
+	}
+
+	/** One steered completion per strength of `featureIndex`, the setup's other enabled entries held fixed. */
+	async sweep(request: SweepRunRequest): Promise<RunView> {
+		const entry = request.setup.entries.find((e) => e.featureIndex === request.featureIndex);
+		if (!entry) throw new Error(`feature ${request.featureIndex} is not in the steering list`);
+		const runId = `sweep-${process.pid}-${++runCounter}`;
+		const run: RunView = {
+			kind: 'sweep', runId, prompt: request.prompt, featureIndex: request.featureIndex, mode: entry.mode,
+			strengths: [...request.strengths], entries: request.strengths.map(() => []),
+		};
+		const others: SteeringSetup = { ...request.setup, entries: request.setup.entries.filter((e) => e.featureIndex !== request.featureIndex) };
+		return this.execute(run, async (token) => {
+			const results = await this.engine.request(SweepRequest, {
+				requestId: runId, prompt: request.prompt, feature: { featureIndex: request.featureIndex, mode: entry.mode },
+				strengths: request.strengths, steer: toSteerSpec(others), ...request.sampling,
+			}, token);
+			if (run.kind !== 'sweep') return;
+			results.forEach((r, i) => {
+				const streamed = run.entries[i] ?? [];
+				run.entries[i] = finalTokens(r.completion, streamed);
+			});
+			run.done = { cancelled: false };
+		});
+	}
+
+	private async execute(run: RunView, work: (token: CancellationTokenSource['token']) => Promise<void>): Promise<RunView> {
+		this.current?.cancel.cancel();
+		const cancel = new CancellationTokenSource();
+		const mine = { run, cancel };
+		this.current = mine;
+		this.listener.started(cloneRun(run));
+		const pending: { which: 'baseline' | 'steered'; sweepIndex: number | undefined; tokens: StreamedToken[] }[] = [];
+		let flushTimer: ReturnType<typeof setTimeout> | undefined;
+		const flush = () => {
+			flushTimer = undefined;
+			for (const p of pending.splice(0)) this.listener.tokens(run.runId, p.which, p.sweepIndex, p.tokens);
+		};
+		const onToken = (t: SteerTokenEvent) => {
+			const token = { id: t.id, text: t.text };
+			const column = columnOf(run, t);
+			if (!column) return;
+			column.push(token);
+			// Batch the tokens of one tick into one webview message per column.
+			const last = pending.at(-1);
+			if (last && last.which === t.which && last.sweepIndex === t.sweepIndex) last.tokens.push(token);
+			else pending.push({ which: t.which, sweepIndex: t.sweepIndex, tokens: [token] });
+			flushTimer ??= setTimeout(flush, 16);
+		};
+		let subscription: { dispose(): void } | undefined;
+		try {
+			subscription = await this.router.listen(run.runId, onToken);
+			await work(cancel.token);
+		} catch (err) {
+			const message = err instanceof Error ? err.message : String(err);
+			if (cancel.token.isCancellationRequested && /cancel/i.test(message)) run.done = { cancelled: true };
+			else run.error = describeError(message);
+		} finally {
+			subscription?.dispose();
+			if (flushTimer) clearTimeout(flushTimer);
+			flush();
+			cancel.dispose();
+			if (this.current === mine) this.current = undefined;
+		}
+		// A run replaced by a newer one ends quietly: the view already shows the newer one.
+		if (this.current) return run;
+		this.last = run;
+		this.listener.ended(cloneRun(run));
+		return run;
+	}
+}
+
+function columnOf(run: RunView, t: SteerTokenEvent): StreamedToken[] | undefined {
+	if (run.kind === 'compare') return t.sweepIndex === undefined ? run[t.which] : undefined;
+	return t.sweepIndex !== undefined ? run.entries[t.sweepIndex] : undefined;
+}
+
+/**
+ * The streamed tokens when they add up to the final completion (they do: the engine sends them
+ * before its answer, in order); otherwise the final ids, with the whole text on the first token
+ * so nothing is lost from view.
+ */
+export function finalTokens(completion: Completion, streamed: readonly StreamedToken[]): StreamedToken[] {
+	const sameIds = streamed.length === completion.ids.length && streamed.every((t, i) => t.id === completion.ids[i]);
+	const joined = streamed.map((t) => t.text).join('');
+	if (sameIds && joined === completion.text) return [...streamed];
+	// A last token that ends inside a multi-byte character streams '' and the answer decodes it as U+FFFD.
+	if (sameIds && streamed.length > 0 && completion.text.startsWith(joined)) {
+		const tokens = [...streamed];
+		tokens[tokens.length - 1] = { ...tokens.at(-1)!, text: tokens.at(-1)!.text + completion.text.slice(joined.length) };
+		return tokens;
+	}
+	return completion.ids.map((id, i) => ({ id, text: i === 0 ? completion.text : '' }));
+}
+
+function cloneRun(run: RunView): RunView {
+	return JSON.parse(JSON.stringify(run)) as RunView;
+}
+
+function describeError(message: string): string {
+	if (/Unhandled method steer\//.test(message)) return `This engine cannot steer (${message}); update Feature Lens and restart the engine.`;
+	return message;
+}

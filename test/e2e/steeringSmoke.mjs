@@ -1,0 +1,175 @@
+// End-to-end steering in a real VS Code (code-server + Debian Chromium + playwright-core): select
+// a function in a Python file, run "Feature Lens: Steer Selection" (the Steering sidebar opens
+// with the selection as its prompt), add the demo SAE's comment feature #1132 by number, set its
+// strength, Generate, and check that the baseline and steered columns both fill and differ;
+// insert the steered completion into the editor; then turn on steered inline completions, type,
+// wait for ghost text and accept it with Tab. Screenshots: test-results/e2e/ and, with
+// --screenshots DIR, DIR/steering-sidebar.png and DIR/inline-steering.png.
+//
+//   node test/e2e/steeringSmoke.mjs --code-server DIR/node_modules/.bin/code-server --extensions-dir DIR/ext [--screenshots media/screenshots]
+//
+// Every process it starts is stopped at the end; it binds only to 127.0.0.1.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const args = process.argv.slice(2);
+const arg = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+const codeServer = arg('--code-server');
+const extensionsDir = arg('--extensions-dir');
+const readmeShots = arg('--screenshots');
+const port = 8000 + Math.floor(Math.random() * 1000);
+const shots = path.resolve('test-results', 'e2e');
+fs.mkdirSync(shots, { recursive: true });
+
+const FEATURE = 1132;
+const STRENGTH = 30;
+const SOURCE = 'import os\n\n\ndef read_lines(path):\n    """Read a file and return its lines."""\n    with open(path) as f:\n        return [line.rstrip() for line in f]\n\n\ndef count_words(text):\n';
+const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ws-'));
+fs.writeFileSync(path.join(workspace, 'a.py'), SOURCE);
+const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ud-'));
+// Inline suggestions on (the default) and no other completion UI in the way of Tab.
+fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
+	'editor.inlineSuggest.enabled': true, 'editor.quickSuggestions': { other: false, comments: false, strings: false },
+	'editor.suggestOnTriggerCharacters': false, 'workbench.startupEditor': 'none', 'editor.minimap.enabled': false,
+}));
+
+const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+	'--extensions-dir', extensionsDir, '--user-data-dir', userData, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+let serverLog = '';
+server.stdout.on('data', (d) => { serverLog += d; });
+server.stderr.on('data', (d) => { serverLog += d; });
+
+const results = {};
+let browser;
+try {
+	await waitFor(() => serverLog.includes('HTTP server listening'), 30000, 'code-server to listen');
+	browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+	const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+	await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
+	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+	await page.click('.monaco-editor .view-lines');
+	await page.keyboard.press('Control+Home');
+	// Select lines 1–5: the imports, the def line and the docstring.
+	await page.keyboard.down('Shift');
+	for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowDown');
+	await page.keyboard.up('Shift');
+	await runCommand(page, 'Feature Lens: Steer Selection');
+
+	// The Steering sidebar opens with the selection as its prompt.
+	const view = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+	await view.locator('#feature-search').waitFor({ timeout: 60000 });
+	await waitUntil(async () => (await view.locator('#prompt').evaluate((e) => e.value)).includes('def read_lines'), 30000, 'the prompt to hold the selection');
+	results.prompt = await view.locator('#prompt').evaluate((e) => e.value);
+	// For the screenshot: the Features view collapsed and a wider sidebar, so the columns sit side by side.
+	await page.locator('.pane-header', { hasText: /^Features/i }).first().click();
+	const sidebar = await page.locator('.part.sidebar').boundingBox();
+	await page.mouse.move(sidebar.x + sidebar.width, sidebar.y + 200);
+	await page.mouse.down();
+	await page.mouse.move(sidebar.x + 360, sidebar.y + 200, { steps: 5 });
+	await page.mouse.move(sidebar.x + 640, sidebar.y + 200, { steps: 5 });
+	await page.mouse.up();
+	// Add the feature by number (no label search needed) and set its strength in the box.
+	await view.locator('#feature-search input').click();
+	await page.keyboard.type(String(FEATURE));
+	await page.keyboard.press('Enter');
+	const entry = view.locator(`li.entry[data-feature="${FEATURE}"]`);
+	await entry.waitFor({ timeout: 60000 });
+	await entry.locator('.strength-box input').fill(String(STRENGTH));
+	await waitUntil(async () => (await entry.locator('input[type=range]').evaluate((e) => e.value)) === String(STRENGTH), 10000, 'the slider to follow the box');
+	results.strength = STRENGTH;
+
+	const t0 = Date.now();
+	await view.locator('#generate').click();
+	await waitUntil(async () => (await view.locator('.diff-summary').count()) > 0 && (await view.locator('.column.steered .caption').innerText()) !== 'generating…', 120000, 'the completions');
+	results.generateMs = Date.now() - t0;
+	results.baseline = await view.locator('.column.baseline .tokens').innerText();
+	results.steered = await view.locator('.column.steered .tokens').innerText();
+	results.diffSummary = await view.locator('.diff-summary').innerText();
+	results.markedTokens = await view.locator('.column.steered .tok.added').count();
+	const error = await view.locator('.notice.error').count() ? await view.locator('.notice.error').innerText() : '';
+	if (error) results.viewError = error;
+	await view.locator('.results').scrollIntoViewIfNeeded();
+	await page.screenshot({ path: path.join(shots, 'steering-sidebar.png') });
+	if (readmeShots) await page.screenshot({ path: path.join(readmeShots, 'steering-sidebar.png') });
+
+	// Insert the steered completion at the end of the selection.
+	await view.locator('.column.steered vscode-button', { hasText: 'Insert' }).click();
+	await waitUntil(async () => (await saved(page)).length > SOURCE.length, 20000, 'the insertion');
+	const inserted = await saved(page);
+	results.insertedChars = inserted.length - SOURCE.length;
+
+	// Steered inline completions: turn on, type at the end of the file, accept the ghost text with Tab.
+	await runCommand(page, 'Feature Lens: Toggle Steered Inline Completions');
+	await page.locator('.statusbar-item', { hasText: 'Steer: on' }).first().waitFor({ timeout: 20000 });
+	await page.click('.monaco-editor .view-lines');
+	await page.keyboard.press('Control+End');
+	await page.keyboard.type('    words = text.');
+	const ghost = page.locator('.monaco-editor .ghost-text, .monaco-editor .ghost-text-decoration').first();
+	await ghost.waitFor({ state: 'visible', timeout: 60000 });
+	results.ghostText = await page.locator('.monaco-editor .ghost-text, .monaco-editor .ghost-text-decoration').allInnerTexts();
+	await page.screenshot({ path: path.join(shots, 'inline-steering.png') });
+	if (readmeShots) await page.screenshot({ path: path.join(readmeShots, 'inline-steering.png') });
+	await page.keyboard.press('Tab');
+	const typed = `${inserted}    words = text.`;
+	await waitUntil(async () => (await saved(page)).length > typed.length, 10000, 'Tab to accept the inline completion');
+	const afterTab = await saved(page);
+	results.acceptedLine = afterTab.split('\n').find((l) => l.includes('words = text.'));
+	results.acceptedChars = afterTab.length - typed.length;
+
+	results.ok = results.prompt.includes('def read_lines') && results.baseline.trim().length > 0 && results.steered.trim().length > 0
+		&& results.baseline !== results.steered && results.markedTokens > 0 && results.insertedChars > 0 && results.acceptedChars > 0;
+} catch (err) {
+	results.error = err instanceof Error ? err.message : String(err);
+	results.serverLogTail = serverLog.slice(-2000);
+	try {
+		const pages = browser?.contexts()[0]?.pages() ?? [];
+		if (pages[0]) await pages[0].screenshot({ path: path.join(shots, 'steering-failure.png') });
+	} catch { /* the browser is gone */ }
+} finally {
+	await browser?.close();
+	server.kill();
+}
+console.log(JSON.stringify(results, null, 2));
+process.exitCode = results.ok ? 0 : 1;
+
+async function runCommand(page, title) {
+	await page.keyboard.press('F1');
+	await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 20000 });
+	await page.keyboard.type(title);
+	await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^Feature Lens: /, '') }).first().waitFor({ timeout: 20000 });
+	await page.keyboard.press('Enter');
+}
+
+/** The file's text after saving the editor (what is on screen would include ghost text). */
+async function saved(page) {
+	await page.keyboard.press('Control+S');
+	await new Promise((r) => setTimeout(r, 300));
+	return fs.readFileSync(path.join(workspace, 'a.py'), 'utf8');
+}
+
+async function waitFor(check, ms, what) {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		if (check()) return;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}
+
+async function waitUntil(check, ms, what) {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		try {
+			if (await check()) return;
+		} catch { /* not there yet */ }
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,0 +1,117 @@
+// The sidebar's runs against the real engine process with the demo model and SAE: tokens stream
+// into both columns and add up to the answer, the baseline is the same whatever the steering,
+// steering the demo SAE's comment feature (#1132) changes the completion, Cancel ends a run with
+// what it had, a sweep streams one completion per strength, and two requests' tokens never mix
+// (the router dispatches by request id). Needs dist/engine.js (node esbuild.mjs).
+
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EngineProcess } from '../../src/extension/engineProcess';
+import { SteerTokenRouter } from '../../src/extension/steering/steerTokenRouter';
+import { SteeringRuns } from '../../src/extension/steering/steeringRuns';
+import type { RunListener } from '../../src/extension/steering/steeringRuns';
+import { demoSaeDir } from '../../src/engine/models/modelPaths';
+import { LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProtocol';
+import type { RunView, SteeringSetup, StreamedToken } from '../../src/protocol/steeringViewMessages';
+
+const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
+const PROMPT = 'import os\n\n\ndef read_lines(path):\n';
+const SAMPLING = { maxNewTokens: 24, temperature: 0.5, topP: 1, seed: 16 };
+const COMMENT_FEATURE = 1132;
+const steer = (strength: number): SteeringSetup => ({ entries: [{ featureIndex: COMMENT_FEATURE, label: '', mode: 'add', strength, enabled: true }], positions: 'all' });
+
+class Recorder implements RunListener {
+	readonly events: string[] = [];
+	readonly streamed = new Map<string, StreamedToken[]>();
+	started(run: RunView): void {
+		this.events.push(`started ${run.kind}`);
+	}
+	tokens(runId: string, which: 'baseline' | 'steered', sweepIndex: number | undefined, tokens: StreamedToken[]): void {
+		const key = `${runId}/${which}/${sweepIndex ?? ''}`;
+		this.streamed.set(key, [...(this.streamed.get(key) ?? []), ...tokens]);
+	}
+	ended(run: RunView): void {
+		this.events.push(`ended ${run.kind}${run.error ? ` error ${run.error}` : ''}`);
+	}
+}
+
+const text = (tokens: readonly StreamedToken[]) => tokens.map((t) => t.text).join('');
+
+describe('steering runs through the engine process (demo model)', () => {
+	const engine = new EngineProcess({
+		enginePath: ENGINE, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
+		log: () => {}, onState: () => {}, onCrash: () => {},
+	});
+	const router = new SteerTokenRouter(engine);
+	const recorder = new Recorder();
+	const runs = new SteeringRuns(engine, router, recorder);
+	before(async () => {
+		await engine.request(LoadModelRequest, { model: 'demo' });
+		await engine.request(LoadSaeRequest, { path: demoSaeDir() });
+	});
+	after(() => engine.stop());
+
+	it('streams baseline and steered tokens that add up to the answer; steering #1132 changes the completion, the baseline stays', async () => {
+		const steered = await runs.compare({ prompt: PROMPT, setup: steer(20), sampling: SAMPLING });
+		assert.equal(steered.kind, 'compare');
+		if (steered.kind !== 'compare') return;
+		assert.equal(steered.error, undefined);
+		assert.equal(steered.done?.cancelled, false);
+		assert.ok(steered.baseline.length > 0 && steered.steered.length > 0, 'both columns filled');
+		assert.deepEqual(recorder.streamed.get(`${steered.runId}/baseline/`), steered.baseline, 'the listener saw every baseline token');
+		assert.deepEqual(recorder.streamed.get(`${steered.runId}/steered/`), steered.steered, 'the listener saw every steered token');
+		assert.notEqual(text(steered.steered), text(steered.baseline), 'steering changed the completion');
+
+		const plain = await runs.compare({ prompt: PROMPT, setup: steer(0), sampling: SAMPLING });
+		if (plain.kind !== 'compare') return;
+		assert.deepEqual(plain.baseline, steered.baseline, 'same seed, same baseline');
+		assert.deepEqual(plain.steered.map((t) => t.id), plain.baseline.map((t) => t.id), 'strength 0 is the baseline');
+		assert.deepEqual(runs.view, plain, 'the last run is kept for a view that comes back');
+		console.log(`# baseline: ${JSON.stringify(text(steered.baseline))}\n# #1132 add 20: ${JSON.stringify(text(steered.steered))}`);
+	});
+
+	it('Cancel ends a run with the tokens it had, marked cancelled', async () => {
+		const long = runs.compare({ prompt: PROMPT, setup: steer(20), sampling: { ...SAMPLING, maxNewTokens: 200 } });
+		// Cancel once some tokens have arrived.
+		while (!runs.view || runs.view.kind !== 'compare' || runs.view.steered.length < 2) await new Promise((r) => setTimeout(r, 5));
+		assert.equal(runs.running, true);
+		runs.cancel();
+		const run = await long;
+		if (run.kind !== 'compare') return;
+		assert.equal(run.done?.cancelled, true);
+		assert.ok(run.steered.length >= 2 && run.steered.length < 200, `${run.steered.length} tokens`);
+		assert.equal(runs.running, false);
+	});
+
+	it('a new run replaces a running one: the old one is cancelled and ends quietly', async () => {
+		const before = recorder.events.length;
+		const first = runs.compare({ prompt: PROMPT, setup: steer(20), sampling: { ...SAMPLING, maxNewTokens: 200 } });
+		while (!runs.view || runs.view.kind !== 'compare' || runs.view.steered.length < 1) await new Promise((r) => setTimeout(r, 5));
+		const second = runs.compare({ prompt: PROMPT, setup: steer(10), sampling: SAMPLING });
+		const [a, b] = await Promise.all([first, second]);
+		assert.equal(a.kind === 'compare' && a.done?.cancelled, true);
+		assert.equal(b.kind === 'compare' && b.done?.cancelled, false);
+		assert.deepEqual(recorder.events.slice(before), ['started compare', 'started compare', 'ended compare']);
+		assert.equal(runs.view?.runId, b.runId);
+	});
+
+	it('a sweep streams one completion per strength; strength 0 is the baseline', async () => {
+		const baseline = await runs.compare({ prompt: PROMPT, setup: steer(0), sampling: SAMPLING });
+		const sweep = await runs.sweep({ prompt: PROMPT, setup: steer(20), sampling: SAMPLING, featureIndex: COMMENT_FEATURE, strengths: [0, 40] });
+		assert.equal(sweep.kind, 'sweep');
+		if (sweep.kind !== 'sweep' || baseline.kind !== 'compare') return;
+		assert.equal(sweep.error, undefined);
+		assert.equal(sweep.entries.length, 2);
+		assert.deepEqual(recorder.streamed.get(`${sweep.runId}/steered/0`), sweep.entries[0]);
+		assert.deepEqual(recorder.streamed.get(`${sweep.runId}/steered/1`), sweep.entries[1]);
+		assert.deepEqual(sweep.entries[0]!.map((t) => t.id), baseline.baseline.map((t) => t.id));
+		assert.notDeepEqual(sweep.entries[1]!.map((t) => t.id), sweep.entries[0]!.map((t) => t.id));
+	});
+
+	it('an engine error (feature beyond the SAE) ends the run with the message', async () => {
+		const run = await runs.compare({ prompt: PROMPT, setup: { entries: [{ featureIndex: 999_999, label: '', mode: 'add', strength: 1, enabled: true }], positions: 'all' }, sampling: SAMPLING });
+		assert.match(run.error ?? '', /feature 999999/);
+		assert.match(recorder.events.at(-1) ?? '', /^ended compare error/);
+	});
+});
