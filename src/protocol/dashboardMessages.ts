@@ -33,7 +33,9 @@ export type FromDashboard =
 	/** Run a corpus analysis for the loaded SAE (asks for the corpus), then refresh. */
 	| { type: 'analyze' }
 	/** Load this feature's data again. */
-	| { type: 'refresh' };
+	| { type: 'refresh' }
+	/** Add this panel's feature to the Steering view. */
+	| { type: 'steer' };
 
 /** How much context around the focus token an example shows (Neuronpedia's Snippet / Full). */
 export type ContextSize = 'snippet' | 'wide' | 'full';

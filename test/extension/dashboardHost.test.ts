@@ -18,6 +18,7 @@ describe('dashboard messages from the webview', () => {
 		assert.deepEqual(parseFromDashboard({ type: 'ready' }), { type: 'ready' });
 		assert.deepEqual(parseFromDashboard({ type: 'analyze', extra: 1 }), { type: 'analyze' });
 		assert.deepEqual(parseFromDashboard({ type: 'refresh' }), { type: 'refresh' });
+		assert.deepEqual(parseFromDashboard({ type: 'steer', featureIndex: 99 }), { type: 'steer' }, 'the feature is the panel\'s own, never the webview\'s');
 		assert.deepEqual(parseFromDashboard({ type: 'openFeature', featureIndex: 7 }), { type: 'openFeature', featureIndex: 7 });
 		assert.deepEqual(parseFromDashboard({ type: 'saveLabel', label: 'dict keys', notes: '', x: 1 }), { type: 'saveLabel', label: 'dict keys', notes: '' });
 		assert.deepEqual(parseFromDashboard({ type: 'testText', text: 'def f(x):' }), { type: 'testText', text: 'def f(x):' });

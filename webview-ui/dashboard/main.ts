@@ -91,7 +91,7 @@ function render(d: FeatureDashboardData): void {
 	const columns = el('div', undefined, 'columns');
 	columns.append(side, main);
 	const top = el('div', undefined, 'top');
-	top.append(header(d), editor.node);
+	top.append(header(d, () => post({ type: 'steer' })), editor.node);
 	root.replaceChildren(top, columns);
 }
 

@@ -24,7 +24,7 @@ function section(id: string, title: string, className = ''): HTMLElement {
 	return node;
 }
 
-export function header(data: FeatureDashboardData): HTMLElement {
+export function header(data: FeatureDashboardData, steer: () => void): HTMLElement {
 	const node = el('header', undefined, 'header');
 	const title = el('div', undefined, 'title-row');
 	title.append(el('h1', `Feature ${data.featureIndex}`));
@@ -33,6 +33,7 @@ export function header(data: FeatureDashboardData): HTMLElement {
 	title.append(label);
 	if (data.dead) title.append(badge('dead', 'Never fired on the analysed tokens'));
 	if (data.dense) title.append(badge('dense', 'Fires on more than 10% of tokens'));
+	title.append(button('Steer with this feature', steer, { ariaLabel: `Add feature ${data.featureIndex} to the Steering view` }));
 	node.append(title);
 	node.append(el('p', `${data.hookName} · ${data.dSae.toLocaleString('en-US')} features · ${data.saeSource}`, 'details'));
 	const stats = el('dl', undefined, 'stats');

@@ -14,6 +14,7 @@ export function parseFromDashboard(value: unknown): FromDashboard | undefined {
 		case 'ready': return { type: 'ready' };
 		case 'analyze': return { type: 'analyze' };
 		case 'refresh': return { type: 'refresh' };
+		case 'steer': return { type: 'steer' };
 		case 'openFeature': {
 			const i = m['featureIndex'];
 			return typeof i === 'number' && Number.isInteger(i) && i >= 0 ? { type: 'openFeature', featureIndex: i } : undefined;

@@ -4,6 +4,7 @@
 // feature's data and forwards the webview's requests (label, test text, neighbours, analysis).
 
 import * as vscode from 'vscode';
+import { STEERING_COMMANDS } from '../steering/steeringCommands';
 import type { FromDashboard, ToDashboard } from '../../protocol/dashboardMessages';
 import type { FeatureDashboardData, FeatureSummary, FeatureTextActivations } from '../../protocol/featureProtocol';
 import { webviewHtml, webviewRoots } from '../webviewHtml';
@@ -145,6 +146,9 @@ class DashboardPanel {
 				return;
 			}
 			case 'analyze': return this.owner.backend.analyze();
+			case 'steer':
+				await vscode.commands.executeCommand(STEERING_COMMANDS.steerFeature, this.featureIndex);
+				return;
 			case 'saveLabel':
 				try {
 					const summary = await this.owner.backend.setLabel(this.featureIndex, message.label, message.notes);
