@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
+import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
 const arg = (flag) => args[args.indexOf(flag) + 1];
@@ -62,7 +63,7 @@ try {
 	results.hoverFeature = (await hover.innerText()).match(/feature (\d+)/)?.[1];
 	await link.click();
 
-	const dashboard = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+	const dashboard = await webviewWith(page, '#top-examples .token, #analysis, .load-error', 120000);
 	const outcome = await Promise.race([
 		dashboard.locator('#top-examples .token').first().waitFor({ timeout: 120000 }).then(() => 'rendered'),
 		dashboard.locator('#analysis').first().waitFor({ timeout: 120000 }).then(() => 'not analysed'),
@@ -96,7 +97,7 @@ try {
 	await command(page, 'Developer: Reload Window');
 	await page.waitForTimeout(3000);
 	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
-	const restored = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+	const restored = await webviewWith(page, 'header h1', 120000);
 	await restored.locator('h1').first().waitFor({ timeout: 120000 });
 	results.restoredTitle = await restored.locator('h1').first().innerText();
 	results.restoredTabs = await page.locator('.tabs-container .tab').allInnerTexts();

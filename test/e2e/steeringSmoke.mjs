@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
+import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
 const arg = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
@@ -63,8 +64,7 @@ try {
 	await runCommand(page, 'Feature Lens: Steer Selection');
 
 	// The Steering sidebar opens with the selection as its prompt.
-	const view = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
-	await view.locator('#feature-search').waitFor({ timeout: 60000 });
+	const view = await webviewWith(page, '#feature-search', 60000);
 	await waitUntil(async () => (await view.locator('#prompt').evaluate((e) => e.value)).includes('def read_lines'), 30000, 'the prompt to hold the selection');
 	results.prompt = await view.locator('#prompt').evaluate((e) => e.value);
 	// For the screenshot: the Features view collapsed and a wider sidebar, so the columns sit side by side.
