@@ -106,7 +106,13 @@ export class EngineProcess {
 			env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
 			stdio: ['pipe', 'pipe', 'pipe'],
 		});
-		const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+		const reader = new StreamMessageReader(child.stdout!);
+		// When the stream stops inside a message (an engine killed between the writer's header and
+		// body writes), the reader re-arms a 10 s "partial message" timer forever, and disposing the
+		// connection does not clear it: the host process could then never exit. Nothing here listens
+		// for partial-message events, so the timer is switched off.
+		reader.partialMessageTimeout = 0;
+		const connection = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));
 		const running: Running = { child, connection, ready: Promise.resolve(undefined as never), stopping: false };
 		child.stderr!.setEncoding('utf8');
 		child.stderr!.on('data', (chunk: string) => {

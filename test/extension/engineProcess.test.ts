@@ -133,4 +133,24 @@ describe('engine process', () => {
 		await assert.rejects(pending, /engine stopped while working|disposed|closed/);
 		assert.equal(crashes.length, 2);
 	});
+
+	it('an engine that dies in the middle of a message leaves no timer behind (the host could never exit)', async () => {
+		// A stand-in engine that writes a header and part of a body, then exits: what a kill
+		// between the JSON-RPC writer's header and body writes looks like to the host.
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-partial-'));
+		const script = path.join(dir, 'engine.js');
+		fs.writeFileSync(script, `process.stdout.write(${JSON.stringify('Content-Length: 100\r\n\r\n{"jsonrpc"')}, () => process.exit(3));\n`);
+		const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+		const before = timers();
+		const partialCrashes: string[] = [];
+		const partial = new EngineProcess({
+			enginePath: script, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
+			log: () => {}, onState: () => {}, onCrash: (reason) => partialCrashes.push(reason),
+		});
+		await assert.rejects(partial.ensureStarted(), /disposed|closed/);
+		await new Promise((r) => setTimeout(r, 200));
+		assert.deepEqual(partialCrashes, ['exit code 3']);
+		assert.equal(timers(), before, `timers before ${before}, after ${timers()}: ${process.getActiveResourcesInfo().join(', ')}`);
+		fs.rmSync(dir, { recursive: true, force: true });
+	});
 });
