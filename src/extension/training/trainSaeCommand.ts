@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { EvaluateSaeRequest, LoadModelRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
 import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
 import type { EngineProcess } from '../engineProcess';
+import { filterGitignored } from './gitignoreFilter';
 import { TrainingMonitor } from './trainingMonitor';
 
 export const TRAIN_SAE_COMMAND = 'featureLens.trainSae';
@@ -95,7 +96,7 @@ async function askSparsity(title: string, architecture: Architecture, dSae: numb
 async function askCorpus(title: string): Promise<string | string[] | undefined> {
 	const kind = await vscode.window.showQuickPick<Choice<'demo' | 'workspace' | 'file'>>([
 		{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: 'demo' },
-		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude', value: 'workspace' },
+		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude and .gitignore', value: 'workspace' },
 		{ label: 'A file…', description: 'a text file, or JSONL with a "text" field', value: 'file' },
 	], { title, placeHolder: 'Training text' });
 	if (!kind) return undefined;
@@ -106,12 +107,16 @@ async function askCorpus(title: string): Promise<string | string[] | undefined> 
 	}
 	const glob = await vscode.window.showInputBox({ title, prompt: 'Workspace files to train on (glob)', value: '**/*.py' });
 	if (!glob) return undefined;
-	const files = await vscode.workspace.findFiles(glob, undefined, 20_000);
+	// findFiles leaves out files.exclude; .gitignore is applied here.
+	const found = (await vscode.workspace.findFiles(glob, undefined, 50_000)).filter((f) => f.scheme === 'file').map((f) => f.fsPath);
+	const files = filterGitignored(found, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
 	if (files.length === 0) {
-		void vscode.window.showWarningMessage(`Feature Lens: no workspace files match ${glob}.`);
+		void vscode.window.showWarningMessage(found.length === 0
+			? `Feature Lens: no workspace files match ${glob}.`
+			: `Feature Lens: all ${found.length} workspace files matching ${glob} are ignored by .gitignore.`);
 		return undefined;
 	}
-	return files.map((f) => f.fsPath);
+	return files;
 }
 
 async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, 'requestId'>, onTrained: (saeDir: string) => Promise<void>, extensionUri: vscode.Uri): Promise<void> {
