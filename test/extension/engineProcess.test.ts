@@ -114,6 +114,24 @@ describe('engine process', () => {
 		fs.rmSync(out, { recursive: true, force: true });
 	});
 
+	it('a cancel while the engine fills its first activation buffer stops it there, before any step', async () => {
+		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
+		const out = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-engine-train-'));
+		const running = await engine.ensureStarted();
+		const steps: number[] = [];
+		const sub = running.connection.onNotification(TrainProgressNotification, (p) => { if (p.requestId === 't3') steps.push(p.metrics.step); });
+		const cancel = new CancellationTokenSource();
+		const params = { requestId: 't3', hookName: 'blocks.1.hook_resid_post', architecture: 'topk' as const, dSae: 64, k: 4, tokens: 4096 * 4, corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'), out, resume: false };
+		const pending = engine.request(TrainSaeRequest, params, cancel.token);
+		cancel.cancel();
+		// Without a cancellable fill, the buffer of 65,536 rows would be filled first and the run would return as "cancelled at step 0".
+		await assert.rejects(pending, /training cancelled/);
+		assert.deepEqual(steps, []);
+		assert.equal(fs.existsSync(path.join(out, 'run.json')), false);
+		sub.dispose();
+		fs.rmSync(out, { recursive: true, force: true });
+	});
+
 	it('notices a killed engine once and restarts on the next request', async () => {
 		const pid = engine.pid!;
 		process.kill(pid, 'SIGKILL');
