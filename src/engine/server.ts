@@ -72,6 +72,9 @@ async function busy<T>(what: string, work: () => Promise<T>): Promise<T> {
 async function cancellable<T>(token: CancellationToken, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
 	const abort = new AbortController();
 	const subscription = token.onCancellationRequested(() => abort.abort());
+	// A request cancelled before it was dispatched (sent while the engine was busy) arrives with
+	// CancellationToken.Cancelled, whose onCancellationRequested never fires.
+	if (token.isCancellationRequested) abort.abort();
 	try {
 		return await work(abort.signal);
 	} catch (err) {

@@ -48,6 +48,8 @@ export class EngineProcess {
 	/** Sends a request, starting the engine first if it is not running. Rejects if the engine dies meanwhile. */
 	async request<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<R> {
 		const running = await this.ensureStarted();
+		// vscode-jsonrpc sends no cancellation for a token that is already cancelled: the engine would do all the work.
+		if (token?.isCancellationRequested) throw new Error('request cancelled before it was sent');
 		let onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
 		const exited = new Promise<never>((_, reject) => {
 			onExit = (code, signal) => reject(new Error(`the engine stopped while working (${describeExit(code, signal)})`));

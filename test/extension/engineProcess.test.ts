@@ -114,6 +114,20 @@ describe('engine process', () => {
 		fs.rmSync(out, { recursive: true, force: true });
 	});
 
+	it('a request cancelled before the engine got to it is cancelled, not run', async () => {
+		// Written together, the three messages reach the engine together: it queues the request and
+		// learns of its cancellation before dispatching it, so the handler starts with a cancelled token.
+		const running = await engine.ensureStarted();
+		const load = running.connection.sendRequest(LoadModelRequest, { model: fixtureModel('llama-tiny') });
+		const cancel = new CancellationTokenSource();
+		const generated = running.connection.sendRequest(GenerateRequest, { requestId: 'g4', ids: [1, 2], maxNewTokens: 60, temperature: 0 }, cancel.token);
+		cancel.cancel();
+		await load;
+		await assert.rejects(generated, /cancelled/);
+		// A token already cancelled when the request would be sent: vscode-jsonrpc would send no cancellation, so nothing is sent.
+		await assert.rejects(engine.request(GenerateRequest, { requestId: 'g5', ids: [1, 2], maxNewTokens: 60, temperature: 0 }, cancel.token), /cancelled before it was sent/);
+	});
+
 	it('a cancel while the engine fills its first activation buffer stops it there, before any step', async () => {
 		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
 		const out = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-engine-train-'));
@@ -123,7 +137,8 @@ describe('engine process', () => {
 		const cancel = new CancellationTokenSource();
 		const params = { requestId: 't3', hookName: 'blocks.1.hook_resid_post', architecture: 'topk' as const, dSae: 64, k: 4, tokens: 4096 * 4, corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'), out, resume: false };
 		const pending = engine.request(TrainSaeRequest, params, cancel.token);
-		cancel.cancel();
+		// Soon after it is sent; the fill of 65,536 rows takes far longer.
+		setTimeout(() => cancel.cancel(), 20);
 		// Without a cancellable fill, the buffer of 65,536 rows would be filled first and the run would return as "cancelled at step 0".
 		await assert.rejects(pending, /training cancelled/);
 		assert.deepEqual(steps, []);
