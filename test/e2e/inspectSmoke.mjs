@@ -1,9 +1,11 @@
 // End-to-end run in a real VS Code (code-server + Debian Chromium + playwright-core): open a
 // Python file, select lines, run "Feature Lens: Inspect Selection" from the command palette,
-// check that decorations sit exactly on the model's token boundaries inside the selection and
-// that the hover lists features; the Features view; then "Train SAE…" on the workspace files
-// (honouring files.exclude and .gitignore) with a tiny budget, cancelled from the progress
-// notification, resumed, evaluated, loaded, and "Inspect Selection" offered at the end.
+// check that decorations sit exactly on the model's token boundaries inside the selection, that
+// text on them stays readable (4.5:1) in the default dark, high-contrast, high-contrast light
+// and light themes, that Ctrl+Alt+I and the editor context menu run it too, and that the hover
+// lists features; the Features view; then "Train SAE…" on the workspace files (honouring
+// files.exclude and .gitignore) with a small budget, cancelled from the progress notification,
+// resumed, evaluated, loaded, and "Inspect Selection" offered at the end.
 // Screenshots of every step go to test-results/e2e/, with failure.png and the extension's
 // log when a step fails; the measured numbers go to test-results/e2e/results.json.
 //
@@ -86,12 +88,37 @@ try {
 	await page.screenshot({ path: path.join(shots, '2-highlights.png') });
 	results.decorated = await step('decorations sit on token boundaries inside the selection', checkDecorationPlacement);
 
-	// Warm: clear, select again, inspect again.
+	// Readable in every kind of theme: the decorations' real colours over the editor background, against the editor's text colour.
+	await page.keyboard.press('ArrowRight'); // drop the selection (the cursor goes to its end)
+	results.themes = {};
+	for (const [theme, kind] of [['Default Dark Modern', 'vs-dark'], ['Default High Contrast', 'hc-black'], ['Default High Contrast Light', 'hc-light'], ['Default Light Modern', 'vs']]) {
+		await setColorTheme(theme, kind);
+		results.themes[theme] = await step(`highlights readable in ${theme}`, checkHighlightContrast, 2);
+		await page.screenshot({ path: path.join(shots, `2-highlights-${kind}.png`) });
+	}
+
+	// Warm, from the keybinding: clear, select again, Ctrl+Alt+I.
 	await runCommand('Feature Lens: Clear Highlights');
 	await step('highlights cleared', () => waitForCount(decorations(), 0, 10_000));
-	t0 = await runCommand('Feature Lens: Inspect Selection');
-	await step('decorations appear again', () => decorations().first().waitFor({ timeout: 60_000 }));
+	await step('select lines 4-6 again', selectFunction, 2);
+	t0 = Date.now();
+	await page.keyboard.press('Control+Alt+KeyI');
+	await step('Ctrl+Alt+I decorates the selection', () => decorations().first().waitFor({ timeout: 60_000 }));
 	results.commandToDecorationsWarmMs = Date.now() - t0;
+
+	// From the editor's context menu.
+	await runCommand('Feature Lens: Clear Highlights');
+	await step('highlights cleared again', () => waitForCount(decorations(), 0, 10_000));
+	await step('editor context menu: Inspect Selection', async () => {
+		const { lines, charWidth } = await editorGeometry();
+		if (await page.locator('.context-view .monaco-menu').isVisible()) await page.keyboard.press('Escape');
+		await page.mouse.click(lines[4].left + 6 * charWidth, (lines[4].top + lines[4].bottom) / 2, { button: 'right' });
+		// Pointing at the entry focuses it; Enter runs it (the menu's own mouse handling ignores synthetic clicks).
+		const entry = page.locator('.context-view .monaco-menu .action-item', { hasText: 'Inspect Selection' }).first();
+		await entry.hover({ timeout: 10_000 });
+		await page.keyboard.press('Enter');
+		await decorations().first().waitFor({ timeout: 30_000 });
+	}, 2);
 
 	// Hover on "read_lines": the hover names the token under the mouse and lists features.
 	await page.keyboard.press('ArrowRight'); // drop the selection (the cursor goes to its end)
@@ -113,6 +140,7 @@ try {
 		if (token !== want?.text) throw new Error(`the hover is for token "${token}", the mouse is on "${want?.text}"`);
 		return text.slice(0, 300);
 	}, 3);
+	await page.waitForTimeout(500); // the hover has faded in
 	await page.screenshot({ path: path.join(shots, '3-hover.png') });
 
 	// The Features view in the Feature Lens activity-bar container lists the active features.
@@ -178,11 +206,18 @@ try {
 	});
 	results.monitorCharts = await monitor.locator('.uplot').count();
 	await page.screenshot({ path: path.join(shots, '7-trained.png') });
+	// No progress notification is left behind once the work is done.
+	results.progressLeftOpenMs = await step('progress notifications close', async () => {
+		const t = Date.now();
+		await page.locator('.notifications-toasts .notification-list-item', { hasText: /loading the model and SAE|inspecting|training topk|evaluating/ }).first().waitFor({ state: 'hidden', timeout: 15_000 });
+		return Date.now() - t;
+	});
 	results.statusBar = await page.locator('.statusbar-item', { hasText: 'Feature Lens' }).first().innerText();
 	await page.screenshot({ path: path.join(shots, '8-inspect-with-new-sae.png') });
 
 	const checks = {
 		'decorations on token boundaries': results.decorated.count > 0,
+		'highlights readable in four themes': Object.keys(results.themes).length === 4,
 		'hover lists features': /feature \d+/.test(results.hover),
 		'Features view': results.featuresView > 0,
 		'checkpoint kept after Cancel': results.checkpointAfterCancel,
@@ -286,6 +321,72 @@ async function selectFunction() {
 	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
 	await page.keyboard.up('Shift');
 	await page.locator('.statusbar-item', { hasText: `(${SELECTED.length} selected)` }).waitFor({ timeout: 5000 });
+}
+
+/** Switches the colour theme with the palette's theme picker (clicking the exact entries) and waits until the workbench shows it. */
+async function setColorTheme(theme, kind) {
+	const widget = page.locator('.quick-input-widget:not(.hidden)');
+	// An entry's accessible name is "label" or "label, description"; themes are "Dark Modern, Default Dark Modern".
+	const option = async (label) => {
+		const exact = new RegExp(`(^|, )${label}(,|$)`);
+		const row = widget.getByRole('option', { name: exact }).first();
+		await row.waitFor({ timeout: 15_000 }).catch(async () => {
+			const labels = await widget.getByRole('option').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+			throw new Error(`no entry "${label}" among ${JSON.stringify(labels)}`);
+		});
+		await row.click();
+	};
+	await step(`colour theme ${theme}`, async () => {
+		const input = widget.locator('input');
+		if (await input.isVisible()) await page.keyboard.press('Escape');
+		await page.keyboard.press('F1');
+		await input.fill('>Preferences: Color Theme');
+		await option('Preferences: Color Theme');
+		await input.fill(theme);
+		await option(theme);
+		await page.locator(`.monaco-workbench.${kind}`).waitFor({ timeout: 10_000 });
+		await page.waitForTimeout(300); // the new colours are painted
+	}, 2);
+}
+
+/** The contrast of the editor's text colour with each highlight colour drawn over the editor background (WCAG AA: 4.5). */
+async function checkHighlightContrast() {
+	const seen = await page.evaluate(() => {
+		const css = getComputedStyle(document.querySelector('.monaco-workbench'));
+		const colours = [...document.querySelectorAll('.monaco-editor [class*="ced-"]')].map((el) => getComputedStyle(el).backgroundColor);
+		return { background: css.getPropertyValue('--vscode-editor-background').trim(), foreground: css.getPropertyValue('--vscode-editor-foreground').trim(), colours: [...new Set(colours)] };
+	});
+	const background = parseColour(seen.background);
+	const foreground = parseColour(seen.foreground);
+	if (seen.colours.length === 0) throw new Error('no highlights to measure');
+	const ratios = seen.colours.map((c) => {
+		const { rgb, alpha } = parseColour(c);
+		const shown = rgb.map((v, i) => alpha * v + (1 - alpha) * background.rgb[i]);
+		return Number(contrast(shown, foreground.rgb).toFixed(2));
+	});
+	const worst = Math.min(...ratios);
+	if (!(worst >= 4.5)) throw new Error(`text on a highlight has contrast ${worst} (< 4.5) with ${seen.foreground} on ${seen.background}: ${seen.colours.join(', ')}`);
+	return { levels: seen.colours.length, worstContrast: worst };
+}
+
+function parseColour(text) {
+	const hex = /^#([0-9a-f]{6})([0-9a-f]{2})?$/i.exec(text);
+	if (hex) return { rgb: [0, 2, 4].map((i) => parseInt(hex[1].slice(i, i + 2), 16)), alpha: hex[2] ? parseInt(hex[2], 16) / 255 : 1 };
+	const fn = /^rgba?\(([^)]*)\)$/.exec(text);
+	if (fn) {
+		const [r, g, b, a] = fn[1].split(/[,\s/]+/).filter(Boolean).map(Number);
+		return { rgb: [r, g, b], alpha: a ?? 1 };
+	}
+	throw new Error(`cannot read the colour "${text}"`);
+}
+
+function contrast(a, b) {
+	const lum = (rgb) => {
+		const [r, g, bl] = rgb.map((c) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4));
+		return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+	};
+	const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+	return (hi + 0.05) / (lo + 0.05);
 }
 
 function decorations() {
