@@ -215,6 +215,15 @@ try {
 	results.statusBar = await page.locator('.statusbar-item', { hasText: 'Feature Lens' }).first().innerText();
 	await page.screenshot({ path: path.join(shots, '8-inspect-with-new-sae.png') });
 
+	// An edit drops the highlights of the edited document (they would sit on the wrong characters).
+	await step('an edit clears the highlights', async () => {
+		await page.locator('.monaco-editor .view-lines').first().click();
+		await page.keyboard.press('Control+End');
+		await page.keyboard.type('x');
+		await waitForCount(decorations(), 0, 10_000);
+		await page.keyboard.press('Control+Z');
+	});
+
 	const checks = {
 		'decorations on token boundaries': results.decorated.count > 0,
 		'highlights readable in four themes': Object.keys(results.themes).length === 4,

@@ -37,6 +37,10 @@ export CHROMIUM
 
 if [ ! -x "$CACHE/node_modules/.bin/code-server" ]; then
   echo "e2e: installing code-server $CODE_SERVER_VERSION into $CACHE (once)"
+  # Its native modules build with node-gyp, which downloads Node's headers from nodejs.org
+  # (unreachable here) unless told where they are: use those installed with this node.
+  node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node.h" ]; then export npm_config_nodedir=$node_prefix; fi
   mkdir -p "$CACHE"
   # @vscode/ripgrep downloads a binary unless its cache already holds the archive: use Debian's rg.
   RG_CACHE="$(node -p "require('os').tmpdir()")/vscode-ripgrep-cache-1.15.11"
