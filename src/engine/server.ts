@@ -18,6 +18,7 @@ import { FeatureService } from './features/featureService';
 import { EvalCancelled, evaluateSae } from './sae/evaluate';
 import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
 import { runTraining } from './sae/train/trainingRun';
+import { TrainingCancelled } from './sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
 import { InspectCancelled, inspectText } from './sae/inspect';
 import { loadSae } from './sae/saeFormat';
@@ -82,10 +83,13 @@ async function busy<T>(what: string, work: () => Promise<T>): Promise<T> {
 async function cancellable<T>(token: CancellationToken, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
 	const abort = new AbortController();
 	const subscription = token.onCancellationRequested(() => abort.abort());
+	// A request cancelled before it was dispatched (sent while the engine was busy) arrives with
+	// CancellationToken.Cancelled, whose onCancellationRequested never fires.
+	if (token.isCancellationRequested) abort.abort();
 	try {
 		return await work(abort.signal);
 	} catch (err) {
-		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
+		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
 		throw err;
 	} finally {
 		subscription.dispose();
@@ -193,14 +197,15 @@ async function featureLabels(tokens: readonly InspectedTokenInfo[]): Promise<Rec
 
 connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
 	const m = currentModel();
-	const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus });
-	const config = trainConfigFor({ architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0 }, source.dIn);
-	const totalSteps = Math.ceil(config.totalTokens / config.batchSize);
-	let lastSent = 0;
-	const toWire = (x: { step: number; tokens: number; loss: number; mse: number; l0: number; explainedVariance: number; deadFraction: number; tokensPerSecond: number }): TrainStepMetrics => ({
-		step: x.step, totalSteps, tokens: x.tokens, loss: x.loss, mse: x.mse, l0: x.l0, explainedVariance: x.explainedVariance, deadFraction: x.deadFraction, tokensPerSecond: x.tokensPerSecond,
-	});
 	return cancellable(token, async (signal) => {
+		// The activation buffer's first fill is many model forwards: a cancel stops it too.
+		const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus, signal });
+		const config = trainConfigFor({ architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0 }, source.dIn);
+		const totalSteps = Math.ceil(config.totalTokens / config.batchSize);
+		let lastSent = 0;
+		const toWire = (x: { step: number; tokens: number; loss: number; mse: number; l0: number; explainedVariance: number; deadFraction: number; tokensPerSecond: number }): TrainStepMetrics => ({
+			step: x.step, totalSteps, tokens: x.tokens, loss: x.loss, mse: x.mse, l0: x.l0, explainedVariance: x.explainedVariance, deadFraction: x.deadFraction, tokensPerSecond: x.tokensPerSecond,
+		});
 		const result = await runTraining(source, {
 			out: params.out, config, metadata, settings, resume: params.resume, checkpointEvery: 60, signal,
 			log: (message) => log('info', message),

@@ -1,7 +1,8 @@
-// Choosing a corpus: the demo corpus, workspace files by glob (honouring files.exclude), or a
-// file. Shared by Train SAE… and Analyse Features…, so both offer the same choices.
+// Choosing a corpus: the demo corpus, workspace files by glob (honouring files.exclude and
+// .gitignore), or a file. Shared by Train SAE… and Analyse Features…, so both offer the same choices.
 
 import * as vscode from 'vscode';
+import { filterGitignored } from './training/gitignoreFilter';
 
 interface Choice<T> extends vscode.QuickPickItem {
 	value: T;
@@ -11,7 +12,7 @@ interface Choice<T> extends vscode.QuickPickItem {
 export async function askCorpus(title: string, purpose: string): Promise<string | string[] | undefined> {
 	const kind = await vscode.window.showQuickPick<Choice<'demo' | 'workspace' | 'file'>>([
 		{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: 'demo' },
-		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude', value: 'workspace' },
+		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude and .gitignore', value: 'workspace' },
 		{ label: 'A file…', description: 'a text file, or JSONL with a "text" field', value: 'file' },
 	], { title, placeHolder: purpose });
 	if (!kind) return undefined;
@@ -22,10 +23,14 @@ export async function askCorpus(title: string, purpose: string): Promise<string 
 	}
 	const glob = await vscode.window.showInputBox({ title, prompt: `${purpose}: workspace files (glob)`, value: '**/*.py' });
 	if (!glob) return undefined;
-	const files = await vscode.workspace.findFiles(glob, undefined, 20_000);
+	// findFiles leaves out files.exclude; .gitignore is applied here.
+	const found = (await vscode.workspace.findFiles(glob, undefined, 50_000)).filter((f) => f.scheme === 'file').map((f) => f.fsPath);
+	const files = filterGitignored(found, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
 	if (files.length === 0) {
-		void vscode.window.showWarningMessage(`Feature Lens: no workspace files match ${glob}.`);
+		void vscode.window.showWarningMessage(found.length === 0
+			? `Feature Lens: no workspace files match ${glob}.`
+			: `Feature Lens: all ${found.length} workspace files matching ${glob} are ignored by .gitignore.`);
 		return undefined;
 	}
-	return files.map((f) => f.fsPath);
+	return files;
 }

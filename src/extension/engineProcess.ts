@@ -48,6 +48,8 @@ export class EngineProcess {
 	/** Sends a request, starting the engine first if it is not running. Rejects if the engine dies meanwhile. */
 	async request<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<R> {
 		const running = await this.ensureStarted();
+		// vscode-jsonrpc sends no cancellation for a token that is already cancelled: the engine would do all the work.
+		if (token?.isCancellationRequested) throw new Error('request cancelled before it was sent');
 		let onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
 		const exited = new Promise<never>((_, reject) => {
 			onExit = (code, signal) => reject(new Error(`the engine stopped while working (${describeExit(code, signal)})`));
@@ -106,7 +108,13 @@ export class EngineProcess {
 			env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
 			stdio: ['pipe', 'pipe', 'pipe'],
 		});
-		const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+		const reader = new StreamMessageReader(child.stdout!);
+		// When the stream stops inside a message (an engine killed between the writer's header and
+		// body writes), the reader re-arms a 10 s "partial message" timer forever, and disposing the
+		// connection does not clear it: the host process could then never exit. Nothing here listens
+		// for partial-message events, so the timer is switched off.
+		reader.partialMessageTimeout = 0;
+		const connection = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));
 		const running: Running = { child, connection, ready: Promise.resolve(undefined as never), stopping: false };
 		child.stderr!.setEncoding('utf8');
 		child.stderr!.on('data', (chunk: string) => {

@@ -16,8 +16,8 @@ export type ToTrainingMonitor =
 	| { type: 'start'; run: RunDescription; resumed: boolean }
 	/** Metrics after a training step. */
 	| { type: 'metrics'; metrics: TrainStepMetrics }
-	/** The run ended: finished, cancelled (resumable) or failed. */
-	| { type: 'finished'; result?: TrainSaeResult; error?: string }
+	/** The run ended: finished, cancelled (resumable), cancelled before its first step (nothing to resume), or failed. */
+	| { type: 'finished'; result?: TrainSaeResult; error?: string; cancelledBeforeStart?: boolean }
 	/** The trained SAE's evaluation on the start of its training text. */
 	| { type: 'evaluated'; metrics: SaeEvalMetrics };
 

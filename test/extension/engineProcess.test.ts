@@ -128,6 +128,39 @@ describe('engine process', () => {
 		fs.rmSync(out, { recursive: true, force: true });
 	});
 
+	it('a request cancelled before the engine got to it is cancelled, not run', async () => {
+		// Written together, the three messages reach the engine together: it queues the request and
+		// learns of its cancellation before dispatching it, so the handler starts with a cancelled token.
+		const running = await engine.ensureStarted();
+		const load = running.connection.sendRequest(LoadModelRequest, { model: fixtureModel('llama-tiny') });
+		const cancel = new CancellationTokenSource();
+		const generated = running.connection.sendRequest(GenerateRequest, { requestId: 'g4', ids: [1, 2], maxNewTokens: 60, temperature: 0 }, cancel.token);
+		cancel.cancel();
+		await load;
+		await assert.rejects(generated, /cancelled/);
+		// A token already cancelled when the request would be sent: vscode-jsonrpc would send no cancellation, so nothing is sent.
+		await assert.rejects(engine.request(GenerateRequest, { requestId: 'g5', ids: [1, 2], maxNewTokens: 60, temperature: 0 }, cancel.token), /cancelled before it was sent/);
+	});
+
+	it('a cancel while the engine fills its first activation buffer stops it there, before any step', async () => {
+		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
+		const out = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-engine-train-'));
+		const running = await engine.ensureStarted();
+		const steps: number[] = [];
+		const sub = running.connection.onNotification(TrainProgressNotification, (p) => { if (p.requestId === 't3') steps.push(p.metrics.step); });
+		const cancel = new CancellationTokenSource();
+		const params = { requestId: 't3', hookName: 'blocks.1.hook_resid_post', architecture: 'topk' as const, dSae: 64, k: 4, tokens: 4096 * 4, corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'), out, resume: false };
+		const pending = engine.request(TrainSaeRequest, params, cancel.token);
+		// Soon after it is sent; the fill of 65,536 rows takes far longer.
+		setTimeout(() => cancel.cancel(), 20);
+		// Without a cancellable fill, the buffer of 65,536 rows would be filled first and the run would return as "cancelled at step 0".
+		await assert.rejects(pending, /training cancelled/);
+		assert.deepEqual(steps, []);
+		assert.equal(fs.existsSync(path.join(out, 'run.json')), false);
+		sub.dispose();
+		fs.rmSync(out, { recursive: true, force: true });
+	});
+
 	it('notices a killed engine once and restarts on the next request', async () => {
 		const pid = engine.pid!;
 		process.kill(pid, 'SIGKILL');
@@ -146,5 +179,25 @@ describe('engine process', () => {
 		setTimeout(() => process.kill(engine.pid!, 'SIGKILL'), 5);
 		await assert.rejects(pending, /engine stopped while working|disposed|closed/);
 		assert.equal(crashes.length, 2);
+	});
+
+	it('an engine that dies in the middle of a message leaves no timer behind (the host could never exit)', async () => {
+		// A stand-in engine that writes a header and part of a body, then exits: what a kill
+		// between the JSON-RPC writer's header and body writes looks like to the host.
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-partial-'));
+		const script = path.join(dir, 'engine.js');
+		fs.writeFileSync(script, `process.stdout.write(${JSON.stringify('Content-Length: 100\r\n\r\n{"jsonrpc"')}, () => process.exit(3));\n`);
+		const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+		const before = timers();
+		const partialCrashes: string[] = [];
+		const partial = new EngineProcess({
+			enginePath: script, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
+			log: () => {}, onState: () => {}, onCrash: (reason) => partialCrashes.push(reason),
+		});
+		await assert.rejects(partial.ensureStarted(), /disposed|closed/);
+		await new Promise((r) => setTimeout(r, 200));
+		assert.deepEqual(partialCrashes, ['exit code 3']);
+		assert.equal(timers(), before, `timers before ${before}, after ${timers()}: ${process.getActiveResourcesInfo().join(', ')}`);
+		fs.rmSync(dir, { recursive: true, force: true });
 	});
 });

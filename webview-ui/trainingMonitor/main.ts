@@ -98,7 +98,8 @@ window.addEventListener('message', (event: MessageEvent<ToTrainingMonitor>) => {
 			+ `CE loss ${e.ceLossWithoutSae.toFixed(3)} → ${e.ceLossWithSae.toFixed(3)} with the SAE (CE-loss score ${e.ceLossScore.toFixed(3)}) · KL score ${e.klDivScore.toFixed(3)} · dead ${(100 * e.deadFraction).toFixed(1)}%`;
 	} else {
 		cancel.disabled = true;
-		if (message.error) status.textContent = `failed: ${message.error}`;
+		if (message.cancelledBeforeStart) status.textContent = 'cancelled before the first step';
+		else if (message.error) status.textContent = `failed: ${message.error}`;
 		else if (message.result?.cancelled) {
 			status.textContent = `stopped at step ${message.result.steps}; the checkpoint is kept, Resume continues from it`;
 			resume.disabled = false;

@@ -78,6 +78,7 @@ export class InspectionController implements vscode.Disposable {
 		await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens', cancellable: true }, async (progress, token) => {
 			progress.report({ message: 'loading the model and SAE…' });
 			await this.session.ensureReady();
+			if (token.isCancellationRequested) return; // cancelled while the model and SAE were loading
 			const requestId = `inspect-${++requestCounter}`;
 			const running = await this.engine.ensureStarted();
 			let reported = 0;

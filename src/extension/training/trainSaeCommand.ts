@@ -125,6 +125,12 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 		});
 	} catch (err) {
 		const message = err instanceof Error ? err.message : String(err);
+		if (stop.token.isCancellationRequested && /cancelled/.test(message)) {
+			// Cancelled while the engine was still filling its first activation buffer: no checkpoint yet.
+			monitor.post({ type: 'finished', cancelledBeforeStart: true });
+			void vscode.window.showInformationMessage('Feature Lens: training cancelled before its first step.');
+			return;
+		}
 		monitor.post({ type: 'finished', error: message });
 		void vscode.window.showErrorMessage(`Feature Lens: training failed: ${message}`);
 		return;
@@ -146,7 +152,7 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 		(_, token) => engine.request(EvaluateSaeRequest, { corpus: params.corpus, tokens: 20_000 }, token)).then(undefined, () => undefined);
 	if (evaluation) monitor.post({ type: 'evaluated', metrics: evaluation });
 	const ev = evaluation
-		? `; on 20k tokens of its training text: explained variance ${evaluation.explainedVariance.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, CE-loss score ${evaluation.ceLossScore.toFixed(3)}`
+		? `; on ${evaluation.tokens.toLocaleString()} tokens of its training text: explained variance ${evaluation.explainedVariance.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, CE-loss score ${evaluation.ceLossScore.toFixed(3)}`
 		: result.final ? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}` : '';
 	const choice = await vscode.window.showInformationMessage(`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}); it is loaded.`, 'Inspect Selection');
 	if (choice) await vscode.commands.executeCommand('featureLens.inspectSelection');

@@ -9,6 +9,7 @@ import type { LanguageModel } from '../../models/languageModel';
 import { seededRandom, shuffledIndices } from '../../models/sampling';
 import type { ActivationSource, SourcePosition } from './activationSource';
 import { corpusWindows } from './corpus';
+import { TrainingCancelled } from './saeTrainer';
 
 export interface StoreOptions {
 	hookName: string;
@@ -22,6 +23,8 @@ export interface StoreOptions {
 	/** Leave out positions holding special tokens (BOS/EOS), as SAELens exclude_special_tokens. */
 	excludeSpecialTokens?: boolean;
 	seed: number;
+	/** Stops filling the buffer (TrainingCancelled) between model forwards: a fill is many of them. */
+	signal?: AbortSignal;
 }
 
 export class ModelActivationStore implements ActivationSource {
@@ -146,6 +149,7 @@ export class ModelActivationStore implements ActivationSource {
 		let next = 0;
 		while (next < slots.length) {
 			if (this.closed) throw new Error('the activation store was closed');
+			if (this.options.signal?.aborted) throw new TrainingCancelled();
 			const batch: number[][] = [];
 			for (let i = 0; i < batchContexts; i++) batch.push(await this.nextContext());
 			const out = await this.model.forward({ ids: batch, hooks: [hookName], logits: 'none' });

@@ -56,6 +56,8 @@ export interface ModelSourceOptions {
 	bufferRows?: number;
 	excludeSpecialTokens?: boolean;
 	seed?: number;
+	/** Cancels the activation buffer's fills, the first one (made here) included. */
+	signal?: AbortSignal;
 }
 
 /** Model activations at a hook over a corpus, and the SAELens metadata describing them. */
@@ -64,7 +66,7 @@ export async function modelTrainingSource(model: LanguageModel, o: ModelSourceOp
 	const documents = typeof o.corpus === 'string' ? corpusDocuments(o.corpus) : corpusFromFiles(o.corpus);
 	const source = await ModelActivationStore.create(model, documents, {
 		hookName: o.hookName, contextSize, prependBos: true, batchContexts: 8, excludeSpecialTokens: o.excludeSpecialTokens ?? false,
-		bufferRows: o.bufferRows ?? 65536, seed: o.seed ?? 0,
+		bufferRows: o.bufferRows ?? 65536, seed: o.seed ?? 0, signal: o.signal,
 	});
 	const metadata: SaeMetadata = {
 		model_name: model.name, model_class_name: 'FeatureLens', hook_name: o.hookName, hook_head_index: null,
