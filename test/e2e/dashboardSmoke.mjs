@@ -128,8 +128,17 @@ console.log(JSON.stringify(results, null, 2));
 process.exitCode = results.ok ? 0 : 1;
 
 async function command(page, title) {
-	await page.keyboard.press('F1');
-	await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 30000 });
+	// A webview holding the focus may swallow F1: give the focus back to the workbench and retry.
+	for (let attempt = 1; ; attempt++) {
+		await page.keyboard.press('F1');
+		try {
+			await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 5000 });
+			break;
+		} catch (err) {
+			if (attempt === 4) throw err;
+			await page.locator('.tabs-container .tab', { hasText: 'a.py' }).first().click();
+		}
+	}
 	await page.keyboard.type(title);
 	await page.waitForTimeout(300);
 	await page.keyboard.press('Enter');
