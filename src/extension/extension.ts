@@ -3,7 +3,7 @@
 
 import * as vscode from 'vscode';
 import { LoadModelRequest } from '../protocol/engineProtocol';
-import type { ExecutionProvider, ModelInfo } from '../protocol/engineProtocol';
+import type { ExecutionProvider, InspectResult, ModelInfo } from '../protocol/engineProtocol';
 import { demoSaeDir } from '../engine/models/modelPaths';
 import { EngineProcess } from './engineProcess';
 import { EngineStatusItem } from './engineStatusItem';
@@ -28,7 +28,14 @@ export const COMMANDS = {
 
 let engine: EngineProcess | undefined;
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What `activate` returns to other extensions and to tests run inside VS Code (test/vscode). */
+export interface FeatureLensApi {
+	/** The latest Inspect Selection result (tokens, offsets, features, labels), if any. */
+	lastInspection(): InspectResult | undefined;
+}
+
+export function activate(context: vscode.ExtensionContext): FeatureLensApi {
+	let lastInspection: InspectResult | undefined;
 	const log = vscode.window.createOutputChannel('Feature Lens', { log: true });
 	const status = new EngineStatusItem(COMMANDS.statusMenu);
 	let model: ModelInfo | undefined;
@@ -91,7 +98,10 @@ export function activate(context: vscode.ExtensionContext): void {
 	context.subscriptions.push(
 		log,
 		status,
-		(inspection = new InspectionController(running, session, (result) => features.setInspection(result))),
+		(inspection = new InspectionController(running, session, (result) => {
+			lastInspection = result;
+			features.setInspection(result);
+		})),
 		vscode.window.registerTreeDataProvider('featureLens.features', features),
 		vscode.commands.registerCommand(TRAIN_SAE_COMMAND, () => runReported(log, () => trainSae(running, context.extensionUri, () => session.invalidate(), async (saeDir) => {
 			await vscode.workspace.getConfiguration('featureLens').update('sae', saeDir, vscode.ConfigurationTarget.Global);
@@ -157,6 +167,7 @@ export function activate(context: vscode.ExtensionContext): void {
 			if (pick) await vscode.commands.executeCommand(pick.command);
 		}),
 	);
+	return { lastInspection: () => lastInspection };
 }
 
 export async function deactivate(): Promise<void> {
