@@ -28,17 +28,19 @@ let cudaUnavailable: string | undefined;
 
 /** Per-graph session tuning, as opposed to the user's settings. */
 export interface SessionTuning {
-	/** onnxruntime's CPU memory arena (default on): best for many small runs; off for a few huge ones such as training steps. */
-	memoryArena?: boolean;
+	/**
+	 * onnxruntime's memory pattern (default on) plans one block for all of a run's intermediates;
+	 * for graphs whose intermediates are hundreds of MB each (training steps) it holds far more
+	 * than the step ever has live at once.
+	 */
+	memoryPattern?: boolean;
 }
 
 export async function createSession(model: Uint8Array, settings: SessionSettings, log: Log, tuning: SessionTuning = {}): Promise<CreatedSession> {
 	const base: ort.InferenceSession.SessionOptions = {
 		graphOptimizationLevel: 'all',
 		executionMode: 'sequential',
-		// Without the arena, a step's large intermediates go back to the system after each run
-		// instead of being held at their peak for the life of the session.
-		...(tuning.memoryArena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
+		...(tuning.memoryPattern === false ? { enableMemPattern: false } : {}),
 		...(settings.threads > 0 ? { intraOpNumThreads: settings.threads, interOpNumThreads: 1 } : {}),
 	};
 	if (settings.executionProvider === 'auto' && cudaUnavailable === undefined && !cudaProviderInstalled()) {
