@@ -78,7 +78,6 @@ try {
 	results.logitRows = await dashboard.locator('#logit-lens tr').count();
 	await page.waitForTimeout(500);
 	await page.screenshot({ path: path.join(shots, 'dashboard-1.png') });
-	if (outcome === 'rendered') fs.copyFileSync(path.join(shots, 'dashboard-1.png'), path.resolve('media', 'screenshots', 'dashboard.png'));
 
 	// Test your own text: the feature's activation per token.
 	const testInput = dashboard.locator('#test-input textarea');
@@ -114,6 +113,27 @@ try {
 	results.searchHit = await hit.innerText();
 	await page.screenshot({ path: path.join(shots, 'dashboard-2-search.png') });
 	await page.keyboard.press('Escape');
+
+	// The README's picture: the comment-marker feature #1132 (the one the steering demo uses),
+	// opened by number from the command palette, in one editor group with the side bar hidden so
+	// both of its columns show.
+	await command(page, 'Feature Lens: Open Feature Dashboard');
+	await page.waitForSelector('.quick-input-widget:not(.hidden) input', { timeout: 30000 });
+	await page.keyboard.type('1132');
+	await page.keyboard.press('Enter');
+	const readme = await webviewWith(page, 'header h1', 120000, 'Feature 1132');
+	await readme.locator('#top-examples .token').first().waitFor({ timeout: 60000 });
+	await command(page, 'View: Join All Editor Groups');
+	await page.waitForTimeout(500);
+	await command(page, 'View: Toggle Primary Side Bar Visibility');
+	await page.waitForTimeout(1500);
+	// Moving a webview re-creates its frame.
+	const maximized = await webviewWith(page, 'header h1', 60000, 'Feature 1132');
+	await maximized.locator('#top-examples .token').first().waitFor({ timeout: 60000 });
+	await page.waitForTimeout(500);
+	results.readmeTitle = await maximized.locator('h1').first().innerText();
+	await page.screenshot({ path: path.join(shots, 'dashboard-3-readme.png') });
+	if (outcome === 'rendered') fs.copyFileSync(path.join(shots, 'dashboard-3-readme.png'), path.resolve('media', 'screenshots', 'dashboard.png'));
 
 	results.ok = outcome === 'rendered' && SECTIONS.every((s) => results.sections.includes(s)) && results.exampleTokens > 0 && results.testTextTokens > 0 && /^Feature \d+/.test(results.restoredTitle);
 } catch (err) {

@@ -145,6 +145,7 @@ describe('dashboard histogram layout', () => {
 	it('ticks: round 1-2-5 steps inside the range; powers of ten on log axes (1-2-5 when the range is under a decade)', () => {
 		assert.deepEqual(niceTicks(0, 23.1, 4), [0, 5, 10, 15, 20]);
 		assert.deepEqual(niceTicks(-0.47, 0.6, 4), [-0.4, -0.2, 0, 0.2, 0.4, 0.6]);
+		assert.deepEqual(niceTicks(-0.61, 0.5, 5), [-0.6, -0.4, -0.2, 0, 0.2, 0.4], 'zero is exactly 0, not a rounding residue');
 		assert.deepEqual(niceTicks(0, 30, 3), [0, 10, 20, 30]);
 		assert.deepEqual(logTicks(0.05, 250), [0.1, 1, 10, 100]);
 		assert.deepEqual(logTicks(1.5, 9), [2, 5]);

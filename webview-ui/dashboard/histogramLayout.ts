@@ -78,7 +78,8 @@ export function niceTicks(min: number, max: number, count: number): number[] {
 	const error = rough / pow;
 	const step = pow * (error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.sqrt(2) ? 2 : 1);
 	const out: number[] = [];
-	for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+	// Multiples of the step, not a running sum, so 0 is exactly 0 (a sum from -0.6 reaches -6e-17).
+	for (let i = Math.ceil(min / step); i * step <= max + step * 1e-9; i++) out.push(Number((i * step).toPrecision(12)));
 	return out;
 }
 
