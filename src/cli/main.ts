@@ -22,6 +22,9 @@ Usage:
       cap the projection on feature K's direction at C. --baseline also prints the unsteered
       completion from the same seed. Defaults as on Neuronpedia: 256 tokens, temperature 0.5,
       seed 16. --sae defaults to the demo SAE for the demo model.
+      --contrast-positive TEXT --contrast-negative TEXT [--contrast-strength S] [--contrast-hook H]
+      adds S × (mean activation on the positive text − on the negative) at hook H (default: the
+      SAE's hook): contrastive activation addition, alone or with --steer.
   feature-lens hooks <model> [--json]
       List the model's hook points (TransformerLens names) with their shapes.
   feature-lens inspect <model> --sae DIR --text "…" [--top K] [--json]
@@ -91,6 +94,10 @@ const OPTIONS = {
 	steer: { type: 'string' },
 	positions: { type: 'string' },
 	baseline: { type: 'boolean' },
+	'contrast-positive': { type: 'string' },
+	'contrast-negative': { type: 'string' },
+	'contrast-strength': { type: 'string' },
+	'contrast-hook': { type: 'string' },
 	force: { type: 'boolean' },
 	index: { type: 'string' },
 	help: { type: 'boolean', short: 'h', default: false },

@@ -52,7 +52,7 @@ export async function runCommand(modelArg: string, values: CliValues): Promise<v
 }
 
 export async function generateCommand(modelArg: string, values: CliValues): Promise<void> {
-	if (values.steer !== undefined) return steerCommand(modelArg, values);
+	if (values.steer !== undefined || values['contrast-positive'] !== undefined || values['contrast-negative'] !== undefined) return steerCommand(modelArg, values);
 	for (const flag of ['sae', 'positions', 'baseline'] as const) if (values[flag] !== undefined) throw new CliError(`--${flag} goes with --steer "FEATURE:MODE=STRENGTH,…"`);
 	const model = loadModel(modelArg, values);
 	const input = modelInput(values, 'prompt');

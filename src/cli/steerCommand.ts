@@ -6,6 +6,7 @@ import { DEMO_MODEL, demoSaeDir } from '../engine/models/modelPaths';
 import { parseIds } from '../engine/models/textInput';
 import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
+import { contrastVector } from '../engine/steer/contrast';
 import { steeredGenerate } from '../engine/steer/steeredGenerate';
 import type { SteerPrompt } from '../engine/steer/steeredGenerate';
 import { STEER_DEFAULTS, describeSteer, parseFeatureSteers } from '../engine/steer/steerSpec';
@@ -17,15 +18,25 @@ import { sessionSettings } from './modelCommands';
 export async function steerCommand(modelArg: string, values: CliValues): Promise<void> {
 	const positions = values.positions ?? 'all';
 	if (positions !== 'all' && positions !== 'generated') throw new CliError(`--positions must be all or generated (got "${positions}")`);
-	const steer: SteerSpec = { features: parseFeatureSteers(values.steer ?? ''), vectors: [], positions };
+	const steer: SteerSpec = { features: values.steer === undefined ? [] : parseFeatureSteers(values.steer), vectors: [], positions };
+	const contrast = contrastOptions(values);
 	if ((values.ids === undefined) === (values.prompt === undefined)) throw new CliError('give exactly one of --ids or --prompt');
 	const prompt: SteerPrompt = values.prompt !== undefined ? { text: values.prompt } : { ids: parseIds(values.ids!) };
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
 	const model = LanguageModel.load(modelArg, settings, log);
 	const saeDir = values.sae ?? (model.name === DEMO_MODEL ? demoSaeDir() : undefined);
-	if (!saeDir) throw new CliError('--steer needs --sae DIR (the SAE whose features you steer)');
-	const runner = SaeRunner.forModel(loadSae(saeDir), model, settings, log);
+	if (!saeDir && (steer.features.length > 0 || (contrast && !contrast.hookName))) {
+		throw new CliError(steer.features.length > 0 ? '--steer needs --sae DIR (the SAE whose features you steer)' : '--contrast-positive needs --contrast-hook H (or --sae DIR, whose hook it then uses)');
+	}
+	const runner = saeDir ? SaeRunner.forModel(loadSae(saeDir), model, settings, log) : undefined;
+	if (contrast) {
+		// Contrastive activation addition: mean(positive) − mean(negative) at the hook, times the strength.
+		const hookName = contrast.hookName ?? runner!.hookName;
+		const { vector, norm } = await contrastVector(model, hookName, contrast.positive, contrast.negative, settings);
+		log(`contrast vector at ${hookName}: norm ${norm.toFixed(3)}, strength ${contrast.strength}`);
+		steer.vectors.push({ hookName, vector: Array.from(vector), strength: contrast.strength, label: `${JSON.stringify(contrast.positive)} − ${JSON.stringify(contrast.negative)}` });
+	}
 	// Neuronpedia's steering defaults where the command line is silent.
 	const sampling = {
 		maxNewTokens: intOption(values['max-new-tokens'], 'max-new-tokens', STEER_DEFAULTS.maxNewTokens, 1),
@@ -43,12 +54,28 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 		onToken: (t) => { if (stream) process.stdout.write(t.text); },
 	});
 	if (values.json) {
-		process.stdout.write(JSON.stringify({ model: model.name, sae: saeDir, hook: runner.hookName, steer, sampling, prompt: promptText, steered: result.steered, baseline: result.baseline }) + '\n');
+		const vectors = steer.vectors.map(({ hookName, strength, label }) => ({ hookName, strength, label }));
+		process.stdout.write(JSON.stringify({ model: model.name, sae: saeDir ?? null, hook: runner?.hookName ?? null, steer: { ...steer, vectors }, sampling, prompt: promptText, steered: result.steered, baseline: result.baseline }) + '\n');
 	} else if (stream) {
 		process.stdout.write('\n');
 	} else {
 		process.stdout.write(`steered: ${describeSteer(steer)}\n${promptText}${result.steered.text}\n\nbaseline (same seed, no steering):\n${promptText}${result.baseline!.text}\n`);
 	}
-	await runner.dispose();
+	await runner?.dispose();
 	await model.dispose();
+}
+
+interface ContrastOptions {
+	positive: string;
+	negative: string;
+	strength: number;
+	hookName?: string;
+}
+
+function contrastOptions(values: CliValues): ContrastOptions | undefined {
+	const positive = values['contrast-positive'];
+	const negative = values['contrast-negative'];
+	if (positive === undefined && negative === undefined) return undefined;
+	if (positive === undefined || negative === undefined) throw new CliError('a contrast vector needs both --contrast-positive TEXT and --contrast-negative TEXT');
+	return { positive, negative, strength: numberOption(values['contrast-strength'], 'contrast-strength', 1, -Infinity), hookName: values['contrast-hook'] };
 }

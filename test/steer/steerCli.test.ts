@@ -61,4 +61,23 @@ describe('feature-lens generate --steer', () => {
 		bad(/feature 64 is not in the SAE \(feature indices run 0\.\.63\)/, '--sae', TOPK_SAE, '--steer', '64:add=2');
 		bad(/--positions must be all or generated/, '--sae', TOPK_SAE, '--steer', '1:add=2', '--positions', 'prompt');
 	});
+	it('steers with a contrast vector alone (no SAE needed with --contrast-hook) and checks its flags', () => {
+		const args = ['generate', fixtureModel('gpt2-tiny'), '--prompt', 'def f(self):', '--contrast-positive', '# a comment', '--contrast-negative', 'x = 1',
+			'--contrast-hook', 'blocks.0.hook_resid_post', '--contrast-strength', '7.5', '--baseline', '--max-new-tokens', '8', '--json'];
+		const r = cli(...args);
+		assert.equal(r.status, 0, r.stderr);
+		const out = JSON.parse(r.stdout) as SteerJson & { steer: { vectors: { hookName: string; strength: number; label: string }[] } };
+		assert.deepEqual(out.steer.features, []);
+		assert.deepEqual(out.steer.vectors, [{ hookName: 'blocks.0.hook_resid_post', strength: 7.5, label: '"# a comment" − "x = 1"' }]);
+		assert.notDeepEqual(out.steered.ids, out.baseline!.ids, 'the vector changes the completion');
+		// Strength 0 is the baseline exactly.
+		const zero = JSON.parse(cli(...args.map((a) => (a === '7.5' ? '0' : a))).stdout) as SteerJson;
+		assert.deepEqual(zero.steered.ids, zero.baseline!.ids);
+		const half = cli('generate', fixtureModel('gpt2-tiny'), '--prompt', 'x', '--contrast-positive', 'a', '--contrast-hook', 'blocks.0.hook_resid_post', '--max-new-tokens', '2');
+		assert.equal(half.status, 2);
+		assert.match(half.stderr, /needs both --contrast-positive TEXT and --contrast-negative TEXT/);
+		const noHook = cli('generate', fixtureModel('gpt2-tiny'), '--prompt', 'x', '--contrast-positive', 'a', '--contrast-negative', 'b', '--max-new-tokens', '2');
+		assert.equal(noHook.status, 2);
+		assert.match(noHook.stderr, /--contrast-hook H/);
+	});
 });
