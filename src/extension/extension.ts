@@ -2,6 +2,7 @@
 // commands). Stays thin: no onnxruntime, no tensor math in the extension host.
 
 import * as vscode from 'vscode';
+import { runReported } from './runReported';
 import { LoadModelRequest } from '../protocol/engineProtocol';
 import type { ExecutionProvider, InspectResult, ModelInfo } from '../protocol/engineProtocol';
 import { demoSaeDir } from '../engine/models/modelPaths';
@@ -172,14 +173,4 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 
 export async function deactivate(): Promise<void> {
 	await engine?.stop();
-}
-
-async function runReported(log: vscode.LogOutputChannel, work: () => Promise<void>): Promise<void> {
-	try {
-		await work();
-	} catch (err) {
-		const message = err instanceof Error ? err.message : String(err);
-		log.error(message);
-		void vscode.window.showErrorMessage(`Feature Lens: ${message}`, 'Show Log').then((c) => { if (c) log.show(); });
-	}
 }

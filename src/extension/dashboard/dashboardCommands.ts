@@ -3,6 +3,7 @@
 // the backend that answers the panels through the engine.
 
 import * as vscode from 'vscode';
+import { runReported } from '../runReported';
 import { FeatureDashboardRequest, FeatureTextRequest, SetFeatureLabelRequest } from '../../protocol/featureProtocol';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
@@ -35,7 +36,7 @@ export function registerFeatureDashboards(context: vscode.ExtensionContext, engi
 			await inRange(featureIndex);
 			return engine.request(FeatureTextRequest, { featureIndex, text });
 		},
-		analyze: () => reported(log, async () => { await analyzeFeatures(engine, session, dashboards); }),
+		analyze: () => runReported(log, async () => { await analyzeFeatures(engine, session, dashboards); }),
 		log: (message) => log.warn(message),
 	});
 
@@ -58,19 +59,9 @@ export function registerFeatureDashboards(context: vscode.ExtensionContext, engi
 		vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
 			deserializeWebviewPanel: async (panel, state: unknown) => { dashboards.revive(panel, state); },
 		}),
-		vscode.commands.registerCommand(OPEN_FEATURE_DASHBOARD_COMMAND, (arg: unknown) => reported(log, () => open(arg))),
-		vscode.commands.registerCommand(SEARCH_FEATURES_COMMAND, () => reported(log, () => searchFeatures(engine, session, (i) => dashboards.open(i)))),
-		vscode.commands.registerCommand(ANALYZE_FEATURES_COMMAND, () => reported(log, async () => { await analyzeFeatures(engine, session, dashboards); })),
+		vscode.commands.registerCommand(OPEN_FEATURE_DASHBOARD_COMMAND, (arg: unknown) => runReported(log, () => open(arg))),
+		vscode.commands.registerCommand(SEARCH_FEATURES_COMMAND, () => runReported(log, () => searchFeatures(engine, session, (i) => dashboards.open(i)))),
+		vscode.commands.registerCommand(ANALYZE_FEATURES_COMMAND, () => runReported(log, async () => { await analyzeFeatures(engine, session, dashboards); })),
 	);
 	return dashboards;
-}
-
-async function reported(log: vscode.LogOutputChannel, work: () => Promise<void>): Promise<void> {
-	try {
-		await work();
-	} catch (err) {
-		const message = err instanceof Error ? err.message : String(err);
-		log.error(message);
-		void vscode.window.showErrorMessage(`Feature Lens: ${message}`, 'Show Log').then((c) => { if (c) log.show(); });
-	}
 }

@@ -3,6 +3,7 @@
 // completions with their toggle command and status-bar item.
 
 import * as vscode from 'vscode';
+import { runReported } from '../runReported';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { featureIndexFromArg, featureNumberError } from '../dashboard/featureArgs';
@@ -49,11 +50,11 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 			status.update();
 			view.inlineChanged();
 		}),
-		vscode.commands.registerCommand(STEERING_COMMANDS.toggleInline, () => reported(log, async () => {
+		vscode.commands.registerCommand(STEERING_COMMANDS.toggleInline, () => runReported(log, async () => {
 			const on = await toggleInlineSteering();
 			vscode.window.setStatusBarMessage(`Feature Lens: steered inline completions ${on ? 'on' : 'off'}`, 3000);
 		})),
-		vscode.commands.registerCommand(STEERING_COMMANDS.steerSelection, () => reported(log, async () => {
+		vscode.commands.registerCommand(STEERING_COMMANDS.steerSelection, () => runReported(log, async () => {
 			const editor = vscode.window.activeTextEditor;
 			if (!editor) throw new Error('open a file and select the text to steer from');
 			const { selection, document } = editor;
@@ -65,7 +66,7 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 			if (prompt.length > STEERING_LIMITS.prompt) throw new Error(`the selection is longer than ${STEERING_LIMITS.prompt} characters; select less (the model only sees its context anyway)`);
 			await view.steerPrompt(prompt);
 		})),
-		vscode.commands.registerCommand(STEERING_COMMANDS.steerFeature, (arg: unknown) => reported(log, async () => {
+		vscode.commands.registerCommand(STEERING_COMMANDS.steerFeature, (arg: unknown) => runReported(log, async () => {
 			let featureIndex = featureIndexFromArg(arg);
 			if (featureIndex === undefined) {
 				const loaded = await session.ensureReady();
@@ -80,14 +81,4 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 		})),
 	);
 	return { saeLoaded: () => view.saeLoaded() };
-}
-
-async function reported(log: vscode.LogOutputChannel, work: () => Promise<void>): Promise<void> {
-	try {
-		await work();
-	} catch (err) {
-		const message = err instanceof Error ? err.message : String(err);
-		log.error(message);
-		void vscode.window.showErrorMessage(`Feature Lens: ${message}`, 'Show Log').then((c) => { if (c) log.show(); });
-	}
 }
