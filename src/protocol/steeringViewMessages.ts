@@ -15,10 +15,22 @@ export interface SteeringEntry {
 	enabled: boolean;
 }
 
+/**
+ * Contrastive activation addition from the sidebar: strength × (mean activation on `positive`
+ * − mean on `negative`) at the SAE's hook, added with the features.
+ */
+export interface ContrastSetup {
+	positive: string;
+	negative: string;
+	strength: number;
+	enabled: boolean;
+}
+
 /** The sidebar's current steering: what a steered completion (sidebar or inline) applies. */
 export interface SteeringSetup {
 	entries: SteeringEntry[];
 	positions: 'all' | 'generated';
+	contrast?: ContrastSetup;
 }
 
 /** A named steering setup saved for one SAE. */

@@ -109,6 +109,18 @@ describe('steer spec from the sidebar state', () => {
 		assert.deepEqual(setupProblems(setup), []);
 	});
 
+	it('a contrast vector needs both texts and a sane strength when enabled; it survives untrusted JSON, cut to size', () => {
+		const contrast = { positive: '# explain', negative: 'x = 1', strength: 4, enabled: true };
+		assert.deepEqual(setupProblems({ ...setup, contrast }, 3072), []);
+		assert.match(setupProblems({ ...setup, contrast: { ...contrast, negative: '  ' } }).join(), /a text to steer towards and one to steer away from/);
+		assert.match(setupProblems({ ...setup, contrast: { ...contrast, strength: Number.POSITIVE_INFINITY } }).join(), /contrast strength must be a number/);
+		assert.deepEqual(setupProblems({ ...setup, contrast: { ...contrast, positive: '', enabled: false } }), [], 'a disabled contrast is not checked');
+		assert.deepEqual(parseSetup({ ...setup, contrast })?.contrast, contrast);
+		assert.equal(parseSetup({ ...setup, contrast: { ...contrast, positive: 'a'.repeat(STEERING_LIMITS.prompt + 5) } })?.contrast?.positive.length, STEERING_LIMITS.prompt);
+		assert.equal(parseSetup({ ...setup, contrast: { positive: 1, negative: 'x', strength: 1, enabled: true } })?.contrast, undefined, 'a malformed contrast is dropped');
+		assert.equal(toSteerSpec({ ...setup, contrast }).vectors.length, 0, 'the vector itself comes from the engine');
+	});
+
 	it('sampling settings: Neuronpedia\'s temperature and seed by default; ranges checked, room left for the prompt', () => {
 		assert.equal(SIDEBAR_SAMPLING.temperature, 0.5);
 		assert.equal(SIDEBAR_SAMPLING.seed, 16);

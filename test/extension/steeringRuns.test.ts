@@ -10,9 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import { EngineProcess } from '../../src/extension/engineProcess';
 import { SteerTokenRouter } from '../../src/extension/steering/steerTokenRouter';
 import { SteeringRuns } from '../../src/extension/steering/steeringRuns';
+import { ContrastVectors } from '../../src/extension/steering/contrastVectors';
 import type { RunListener } from '../../src/extension/steering/steeringRuns';
 import { demoSaeDir } from '../../src/engine/models/modelPaths';
 import { LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProtocol';
+import { ContrastVectorRequest } from '../../src/protocol/steerProtocol';
 import type { RunView, SteeringSetup, StreamedToken } from '../../src/protocol/steeringViewMessages';
 
 const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
@@ -69,6 +71,24 @@ describe('steering runs through the engine process (demo model)', () => {
 		assert.deepEqual(plain.steered.map((t) => t.id), plain.baseline.map((t) => t.id), 'strength 0 is the baseline');
 		assert.deepEqual(runs.view, plain, 'the last run is kept for a view that comes back');
 		console.log(`# baseline: ${JSON.stringify(text(steered.baseline))}\n# #1132 add 20: ${JSON.stringify(text(steered.steered))}`);
+	});
+
+	it('a contrast vector from the sidebar is computed once by the engine and steers like a feature; strength 0 is the baseline', async () => {
+		let computed = 0;
+		const counting = { request: ((type, params, token) => { if (type === ContrastVectorRequest) computed++; return engine.request(type, params, token); }) as EngineProcess['request'] };
+		const contrast = new ContrastVectors(counting, () => 'blocks.2.hook_resid_pre');
+		const withContrast = new SteeringRuns(engine, router, recorder, (setup) => contrast.vectorsFor(setup));
+		const setup = (strength: number): SteeringSetup => ({ entries: [], positions: 'all', contrast: { positive: '# explain the code\n# in a comment', negative: 'x = f(y)\nreturn x', strength, enabled: true } });
+		const pushed = await withContrast.compare({ prompt: PROMPT, setup: setup(6), sampling: SAMPLING });
+		const zero = await withContrast.compare({ prompt: PROMPT, setup: setup(0), sampling: SAMPLING });
+		if (pushed.kind !== 'compare' || zero.kind !== 'compare') return;
+		assert.equal(pushed.error, undefined);
+		assert.notEqual(text(pushed.steered), text(pushed.baseline), 'the contrast vector changed the completion');
+		assert.deepEqual(zero.steered.map((t) => t.id), zero.baseline.map((t) => t.id), 'strength 0 is the baseline');
+		assert.equal(computed, 1, 'the vector was computed once for both runs');
+		const off = await contrast.vectorsFor({ ...setup(6), contrast: { ...setup(6).contrast!, enabled: false } });
+		assert.deepEqual(off, []);
+		await assert.rejects(new ContrastVectors(counting, () => undefined).vectorsFor(setup(1)), /load an SAE first/);
 	});
 
 	it('Cancel ends a run with the tokens it had, marked cancelled', async () => {

@@ -9,9 +9,9 @@ import { button, checkbox, dropdown, numberField, textArea, textField } from '..
 import type { ButtonElement, CheckboxElement } from '../components/controls';
 import { el } from '../components/dom';
 import { DEFAULT_STRENGTH, SIDEBAR_SAMPLING } from '../../src/protocol/steeringViewMessages';
-import type { FromSteeringView, PickerHit, RunView, SteeringEntry, SteeringSaeInfo, SteeringViewState, ToSteeringView } from '../../src/protocol/steeringViewMessages';
+import type { ContrastSetup, FromSteeringView, PickerHit, RunView, SteeringEntry, SteeringSaeInfo, SteeringViewState, ToSteeringView } from '../../src/protocol/steeringViewMessages';
 import type { SamplingSettings } from '../../src/protocol/steerProtocol';
-import { parseSampling, parseSetup, parseStrengths, samplingProblems, setupProblems, typedFeatureNumber } from '../../src/extension/steering/steeringSetup';
+import { parseSampling, parseSetup, parseStrength, parseStrengths, samplingProblems, setupProblems, typedFeatureNumber } from '../../src/extension/steering/steeringSetup';
 import { entriesView, showLabel } from './entriesView';
 import { renderRun } from './resultsView';
 import './steering.css';
@@ -150,9 +150,40 @@ const actions = el('div', undefined, 'actions');
 actions.append(generateButton, cancelButton);
 const positionsRow = el('label', undefined, 'setting wide');
 positionsRow.append(el('span', 'Steer'), positions);
+// ---- contrast vector ----
+
+const CONTRAST_DEFAULT: ContrastSetup = { positive: '', negative: '', strength: 4, enabled: false };
+const contrastBox = el('details', undefined, 'contrast-box');
+contrastBox.id = 'contrast';
+contrastBox.append(el('summary', 'Contrast vector: towards one text, away from another'));
+if (state.setup.contrast?.enabled) contrastBox.open = true;
+
+function contrastState(): ContrastSetup {
+	state.setup.contrast ??= { ...CONTRAST_DEFAULT };
+	return state.setup.contrast;
+}
+
+function renderContrast(): void {
+	contrastBox.querySelector('.contrast-body')?.remove();
+	const c = state.setup.contrast ?? CONTRAST_DEFAULT;
+	const body = el('div', undefined, 'contrast-body');
+	const towards = textArea({ label: 'Towards', rows: 2, value: c.positive, placeholder: 'e.g. # explain what the code does', onInput: (v) => { contrastState().positive = v; setupChanged(); } });
+	towards.id = 'contrast-positive';
+	const away = textArea({ label: 'Away from', rows: 2, value: c.negative, placeholder: 'e.g. x = f(y)', onInput: (v) => { contrastState().negative = v; setupChanged(); } });
+	away.id = 'contrast-negative';
+	const strengthRow = el('label', undefined, 'setting');
+	const strength = numberField({ value: c.strength, ariaLabel: 'Contrast vector strength', step: 1, size: 6, parse: parseStrength, onChange: (v) => { contrastState().strength = v; setupChanged(); } });
+	strength.id = 'contrast-strength';
+	strengthRow.append(el('span', 'Strength'), strength);
+	const enabled = checkbox('Add it to the steering', c.enabled, (checked) => { contrastState().enabled = checked; setupChanged(); });
+	enabled.id = 'contrast-enabled';
+	body.append(el('p', 'Adds strength × (mean activation on the first text − mean on the second) at the SAE\'s hook: contrastive activation addition, with the features above.', 'hint'), towards, away, strengthRow, enabled);
+	contrastBox.append(body);
+}
+
 root.replaceChildren(
 	saeLine,
-	section('Steer with', search, hitsBox, entriesHost, positionsRow, presetsHost),
+	section('Steer with', search, hitsBox, entriesHost, positionsRow, contrastBox, presetsHost),
 	section('Prompt', prompt, samplingBox, problemsBox, actions, notice, inlineBox),
 	resultsHost,
 	sweepBox,
@@ -359,6 +390,7 @@ window.addEventListener('message', (event: MessageEvent<ToSteeringView>) => {
 				renderSamplingFields();
 			}
 			renderEntries();
+			renderContrast();
 			setupChanged();
 			break;
 		}
@@ -416,6 +448,7 @@ window.addEventListener('message', (event: MessageEvent<ToSteeringView>) => {
 });
 
 renderEntries();
+renderContrast();
 if (state.run) renderResults();
 updateProblems();
 post({ type: 'ready' });

@@ -12,6 +12,7 @@ import type { CurrentSteering } from './currentSteering';
 import { DebouncedRequests } from './debounce';
 import { ghostText, inlinePrompt } from './inlinePrompt';
 import { setupProblems, toSteerSpec } from './steeringSetup';
+import type { ContrastVectors } from './contrastVectors';
 
 export const INLINE_COMMANDS = {
 	toggle: 'featureLens.toggleInlineSteering',
@@ -51,6 +52,7 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 		private readonly session: ModelSession,
 		private readonly steering: CurrentSteering,
 		private readonly log: vscode.LogOutputChannel,
+		private readonly contrast: ContrastVectors,
 	) {}
 
 	async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
@@ -70,7 +72,7 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 					return undefined;
 				}
 				const result = await this.engine.request(SteeredGenerateRequest, {
-					requestId: `inline-${process.pid}-${++inlineCounter}`, prompt, steer: toSteerSpec(setup), baseline: false,
+					requestId: `inline-${process.pid}-${++inlineCounter}`, prompt, steer: { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) }, baseline: false,
 					maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed,
 				}, requestToken);
 				return result.cancelled ? undefined : ghostText(result.steered.text);

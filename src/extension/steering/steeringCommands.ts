@@ -8,6 +8,7 @@ import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { featureIndexFromArg, featureNumberError } from '../dashboard/featureArgs';
 import { CurrentSteering } from './currentSteering';
+import { ContrastVectors } from './contrastVectors';
 import { INLINE_COMMANDS, InlineSteeringStatus, SteeredInlineCompletions, inlineSteeringEnabled, toggleInlineSteering } from './inlineSteering';
 import { PresetStore } from './presets';
 import { SteerTokenRouter } from './steerTokenRouter';
@@ -29,13 +30,14 @@ export interface Steering {
 
 export function registerSteering(context: vscode.ExtensionContext, engine: EngineProcess, session: ModelSession, log: vscode.LogOutputChannel): Steering {
 	const current = new CurrentSteering(context.workspaceState);
+	const contrast = new ContrastVectors(engine, () => session.current?.sae.hookName);
 	const status = new InlineSteeringStatus(current);
 	const view = new SteeringViewProvider({
 		extensionUri: context.extensionUri, engine, session, router: new SteerTokenRouter(engine), current,
-		presets: new PresetStore(context.globalState), inlineEnabled: inlineSteeringEnabled,
+		presets: new PresetStore(context.globalState), inlineEnabled: inlineSteeringEnabled, contrast,
 		commands: { openDashboard: STEERING_COMMANDS.openDashboard, toggleInline: STEERING_COMMANDS.toggleInline }, log,
 	});
-	const inline = new SteeredInlineCompletions(engine, session, current, log);
+	const inline = new SteeredInlineCompletions(engine, session, current, log, contrast);
 
 	context.subscriptions.push(
 		current,
@@ -80,5 +82,11 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 			await view.steerFeature(featureIndex);
 		})),
 	);
-	return { saeLoaded: () => view.saeLoaded() };
+	return {
+		saeLoaded: () => {
+			// Vectors were taken with the previous model or at the previous SAE's hook.
+			contrast.clear();
+			view.saeLoaded();
+		},
+	};
 }

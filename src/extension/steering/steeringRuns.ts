@@ -6,7 +6,7 @@
 
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { SteeredGenerateRequest, SweepRequest } from '../../protocol/steerProtocol';
-import type { Completion, SamplingSettings } from '../../protocol/steerProtocol';
+import type { Completion, SamplingSettings, VectorSteer } from '../../protocol/steerProtocol';
 import type { RunView, SteeringSetup, StreamedToken } from '../../protocol/steeringViewMessages';
 import type { EngineProcess } from '../engineProcess';
 import type { SteerTokenEvent, SteerTokenRouter } from './steerTokenRouter';
@@ -36,7 +36,13 @@ export class SteeringRuns {
 	private current: { run: RunView; cancel: CancellationTokenSource } | undefined;
 	private last: RunView | undefined;
 
-	constructor(private readonly engine: EngineProcess, private readonly router: SteerTokenRouter, private readonly listener: RunListener) {}
+	/** `vectors` gives the raw steering vectors a setup adds (its contrast vector), computed by the engine. */
+	constructor(
+		private readonly engine: EngineProcess,
+		private readonly router: SteerTokenRouter,
+		private readonly listener: RunListener,
+		private readonly vectors: (setup: SteeringSetup) => Promise<VectorSteer[]> = async () => [],
+	) {}
 
 	/** The running run, or the last one that ended. */
 	get view(): RunView | undefined {
@@ -57,7 +63,7 @@ export class SteeringRuns {
 		const run: RunView = { kind: 'compare', runId, prompt: request.prompt, baseline: [], steered: [] };
 		return this.execute(run, async (token) => {
 			const result = await this.engine.request(SteeredGenerateRequest, {
-				requestId: runId, prompt: request.prompt, steer: toSteerSpec(request.setup), baseline: true, ...request.sampling,
+				requestId: runId, prompt: request.prompt, steer: { ...toSteerSpec(request.setup), vectors: await this.vectors(request.setup) }, baseline: true, ...request.sampling,
 			}, token);
 			if (run.kind !== 'compare') return;
 			// The final answer is authoritative: notifications can trail the response, or be lost with a hidden view.
@@ -80,7 +86,7 @@ export class SteeringRuns {
 		return this.execute(run, async (token) => {
 			const results = await this.engine.request(SweepRequest, {
 				requestId: runId, prompt: request.prompt, feature: { featureIndex: request.featureIndex, mode: entry.mode },
-				strengths: request.strengths, steer: toSteerSpec(others), ...request.sampling,
+				strengths: request.strengths, steer: { ...toSteerSpec(others), vectors: await this.vectors(others) }, ...request.sampling,
 			}, token);
 			if (run.kind !== 'sweep') return;
 			results.forEach((r, i) => {

@@ -5,7 +5,7 @@
 // `vscode` and of the DOM: the host and the webview both use it, and it is unit-tested.
 
 import { STEERING_LIMITS } from '../../protocol/steeringViewMessages';
-import type { SteeringEntry, SteeringSetup } from '../../protocol/steeringViewMessages';
+import type { ContrastSetup, SteeringEntry, SteeringSetup } from '../../protocol/steeringViewMessages';
 import type { SamplingSettings, SteerMode, SteerSpec } from '../../protocol/steerProtocol';
 
 export const MODES: readonly SteerMode[] = ['add', 'clamp', 'cap'];
@@ -35,7 +35,21 @@ export function setupProblems(setup: SteeringSetup, dSae?: number): string[] {
 		}
 	}
 	if (setup.positions !== 'all' && setup.positions !== 'generated') problems.push('positions must be "all" or "generated"');
+	const c = setup.contrast;
+	if (c?.enabled) {
+		if (!c.positive.trim() || !c.negative.trim()) problems.push('the contrast vector needs a text to steer towards and one to steer away from');
+		if (!Number.isFinite(c.strength)) problems.push('the contrast strength must be a number');
+		else if (Math.abs(c.strength) > STEERING_LIMITS.strength) problems.push(`a contrast strength beyond ±${STEERING_LIMITS.strength} only blows the residual stream up`);
+	}
 	return problems;
+}
+
+/** The contrast texts and strength from untrusted JSON (strings cut to the prompt limit), or undefined. */
+export function parseContrast(value: unknown): ContrastSetup | undefined {
+	if (!isRecord(value)) return undefined;
+	const { positive, negative, strength, enabled } = value;
+	if (typeof positive !== 'string' || typeof negative !== 'string' || typeof strength !== 'number' || !Number.isFinite(strength)) return undefined;
+	return { positive: positive.slice(0, STEERING_LIMITS.prompt), negative: negative.slice(0, STEERING_LIMITS.prompt), strength, enabled: enabled === true };
 }
 
 /** What is wrong with the sampling settings for a model with context `nCtx` (when known); empty when fine. */
@@ -100,7 +114,8 @@ export function parseSetup(value: unknown): SteeringSetup | undefined {
 		if (!e) return undefined;
 		entries.push(e);
 	}
-	return { entries, positions };
+	const contrast = parseContrast(value['contrast']);
+	return contrast ? { entries, positions, contrast } : { entries, positions };
 }
 
 /** Sampling settings from untrusted JSON (types only; ranges are `samplingProblems`'), or undefined. */

@@ -17,6 +17,7 @@ import { insertionText } from './insertion';
 import { presetNameError } from './presets';
 import type { PresetStore } from './presets';
 import type { SteerTokenRouter } from './steerTokenRouter';
+import type { ContrastVectors } from './contrastVectors';
 import { parseFromSteeringView } from './steeringMessageGuard';
 import { SteeringRuns } from './steeringRuns';
 import { samplingProblems, setupProblems, typedFeatureNumber } from './steeringSetup';
@@ -33,6 +34,7 @@ export interface SteeringViewDeps {
 	current: CurrentSteering;
 	presets: PresetStore;
 	inlineEnabled: () => boolean;
+	contrast: ContrastVectors;
 	/** Commands the view's buttons run (registered elsewhere). */
 	commands: { openDashboard: string; toggleInline: string };
 	log: vscode.LogOutputChannel;
@@ -53,7 +55,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 			started: (run) => this.post({ type: 'runStarted', run }),
 			tokens: (runId, which, sweepIndex, tokens) => this.post({ type: 'tokens', runId, which, ...(sweepIndex !== undefined ? { sweepIndex } : {}), tokens }),
 			ended: (run) => this.post({ type: 'runEnded', run }),
-		});
+		}, (setup) => deps.contrast.vectorsFor(setup));
 		this.lastEditor = vscode.window.activeTextEditor;
 		this.disposables.push(vscode.window.onDidChangeActiveTextEditor((e) => { if (e) this.lastEditor = e; }));
 	}
