@@ -12,8 +12,6 @@
 import * as ort from 'onnxruntime-node';
 import type { LanguageModel } from '../models/languageModel';
 import { architectureFor } from '../models/architectures';
-import { gpt2 } from '../models/gpt2';
-import { llama } from '../models/llama';
 import { ModelConfigError } from '../models/decoderConfig';
 import { WeightStore } from '../models/weights';
 import type { RawWeight } from '../models/weights';
@@ -29,13 +27,13 @@ const FEATURE = 'feature';
 /** Hooks whose values live in the residual stream, where W_dec rows can be read through the unembedding. */
 const RESIDUAL_SPACE = /^(hook_embed|hook_pos_embed|blocks\.\d+\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out))$/;
 
-/** Checkpoint names of the final norm's gain and the output embedding ([d_vocab, d_model]) per architecture. */
+/** Checkpoint names of the final norm's gain and the output embedding ([d_vocab, d_model]), from the architecture. */
 function unembedNames(model: LanguageModel, weights: WeightStore): { gain: string; unembed: string; centres: boolean } {
 	const arch = architectureFor(model.cfg.modelType);
-	const tiedName = arch === gpt2 ? 'wte.weight' : arch === llama ? 'embed_tokens.weight' : undefined;
-	if (!arch || tiedName === undefined) throw new ModelConfigError(`the logit lens does not know ${model.cfg.modelType}'s unembedding yet`);
-	const unembed = !model.cfg.tiedEmbeddings || weights.has('lm_head.weight') ? 'lm_head.weight' : tiedName;
-	return arch === gpt2 ? { gain: 'ln_f.weight', unembed, centres: true } : { gain: 'norm.weight', unembed, centres: false };
+	if (!arch) throw new ModelConfigError(`the logit lens does not know ${model.cfg.modelType}'s unembedding`);
+	const { finalNormGain, tiedEmbedding, normCentres } = arch.unembedding;
+	const unembed = !model.cfg.tiedEmbeddings || weights.has('lm_head.weight') ? 'lm_head.weight' : tiedEmbedding;
+	return { gain: finalNormGain, unembed, centres: normCentres };
 }
 
 function initializer(b: GraphBuilder, name: string, w: RawWeight): Value {

@@ -14,6 +14,8 @@ export interface Architecture {
 	readonly embedHooks: readonly string[];
 	/** MLP hooks beyond hook_pre / hook_post (gated MLPs add hook_pre_linear). */
 	readonly extraMlpHooks: readonly string[];
+	/** What the logit lens reads: checkpoint names (after prefix stripping) of the final norm's gain and the input embedding a tied checkpoint also unembeds with, and whether the final norm centres (LayerNorm) or not (RMSNorm). */
+	readonly unembedding: { readonly finalNormGain: string; readonly tiedEmbedding: string; readonly normCentres: boolean };
 	config(raw: RawConfig): DecoderConfig;
 	/** Token (+ position) embedding: the residual stream entering block 0, [batch, seq, d_model]. */
 	embed(ctx: DecoderContext): Value;

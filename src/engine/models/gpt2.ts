@@ -13,6 +13,7 @@ const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu'] as const;
 export const gpt2: Architecture = {
 	modelTypes: ['gpt2'],
 	keyPrefixes: ['transformer.'],
+	unembedding: { finalNormGain: 'ln_f.weight', tiedEmbedding: 'wte.weight', normCentres: true },
 	embedHooks: ['hook_embed', 'hook_pos_embed'],
 	extraMlpHooks: [],
 

@@ -11,6 +11,7 @@ import type { DecoderContext } from './decoderGraph';
 export const llama: Architecture = {
 	modelTypes: ['llama', 'mistral', 'qwen2'],
 	keyPrefixes: ['model.'],
+	unembedding: { finalNormGain: 'norm.weight', tiedEmbedding: 'embed_tokens.weight', normCentres: false },
 	embedHooks: ['hook_embed'],
 	extraMlpHooks: ['mlp.hook_pre_linear'],
 
