@@ -8,11 +8,10 @@
 //
 // Every process it starts is stopped at the end; it binds only to 127.0.0.1.
 
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, runCommand, startCodeServer } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -27,20 +26,16 @@ const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ws-'));
 fs.writeFileSync(path.join(workspace, 'a.py'), 'import os\n\n\ndef read_lines(path):\n    with open(path) as f:\n        return [line.rstrip() for line in f]\n');
 const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ud-'));
 
-const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-	'--extensions-dir', extensionsDir, '--user-data-dir', userData, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
-let serverLog = '';
-server.stdout.on('data', (d) => { serverLog += d; });
-server.stderr.on('data', (d) => { serverLog += d; });
+const server = startCodeServer({ codeServer, extensionsDir, userData, workspace, port });
 
 const SECTIONS = ['label-editor', 'activations', 'logit-lens', 'neighbours', 'test-text', 'top-examples', 'quantile-0'];
 const results = {};
 let browser;
 try {
-	await waitFor(() => serverLog.includes('HTTP server listening'), 30000, 'code-server to listen');
-	browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+	await server.listening(30000);
+	browser = await launchChromium();
 	const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-	await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+	await page.goto(server.url);
 	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
 	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
 	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
@@ -50,7 +45,7 @@ try {
 	await page.keyboard.down('Shift');
 	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
 	await page.keyboard.up('Shift');
-	await command(page, 'Feature Lens: Inspect Selection');
+	await runCommand(page, 'Feature Lens: Inspect Selection');
 	await page.waitForSelector('.monaco-editor [class*="ced-"]', { timeout: 120000 });
 	await page.keyboard.press('ArrowRight');
 	const token = page.locator('.monaco-editor .view-lines span span').filter({ hasText: /^read_lines$/ }).first();
@@ -93,7 +88,7 @@ try {
 
 	// Reload the window: the serializer restores the open dashboards.
 	// (Developer: Reload Window shuts the workbench down properly, so its editor state is saved.)
-	await command(page, 'Developer: Reload Window');
+	await runCommand(page, 'Developer: Reload Window');
 	await page.waitForTimeout(3000);
 	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
 	const restored = await webviewWith(page, 'header h1', 120000);
@@ -102,7 +97,7 @@ try {
 	results.restoredTabs = await page.locator('.tabs-container .tab').allInnerTexts();
 
 	// Search Features by the text "return": a second quick pick ranks features firing on it.
-	await command(page, 'Feature Lens: Search Features');
+	await runCommand(page, 'Feature Lens: Search Features');
 	await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 30000 });
 	await page.keyboard.type('return');
 	const byText = page.locator('.quick-input-list .monaco-list-row', { hasText: 'fire on' }).first();
@@ -117,15 +112,15 @@ try {
 	// The README's picture: the comment-marker feature #1132 (the one the steering demo uses),
 	// opened by number from the command palette, in one editor group with the side bar hidden so
 	// both of its columns show.
-	await command(page, 'Feature Lens: Open Feature Dashboard');
+	await runCommand(page, 'Feature Lens: Open Feature Dashboard');
 	await page.waitForSelector('.quick-input-widget:not(.hidden) input', { timeout: 30000 });
 	await page.keyboard.type('1132');
 	await page.keyboard.press('Enter');
 	const readme = await webviewWith(page, 'header h1', 120000, 'Feature 1132');
 	await readme.locator('#top-examples .token').first().waitFor({ timeout: 60000 });
-	await command(page, 'View: Join All Editor Groups');
+	await runCommand(page, 'View: Join All Editor Groups');
 	await page.waitForTimeout(500);
-	await command(page, 'View: Toggle Primary Side Bar Visibility');
+	await runCommand(page, 'View: Toggle Primary Side Bar Visibility');
 	await page.waitForTimeout(1500);
 	// Moving a webview re-creates its frame.
 	const maximized = await webviewWith(page, 'header h1', 60000, 'Feature 1132');
@@ -138,7 +133,7 @@ try {
 	results.ok = outcome === 'rendered' && SECTIONS.every((s) => results.sections.includes(s)) && results.exampleTokens > 0 && results.testTextTokens > 0 && /^Feature \d+/.test(results.restoredTitle);
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
-	results.serverLogTail = serverLog.slice(-1500);
+	results.serverLogTail = server.log().slice(-1500);
 	await browser?.contexts()[0]?.pages()[0]?.screenshot({ path: path.join(shots, 'dashboard-failure.png') }).catch(() => undefined);
 } finally {
 	await browser?.close();
@@ -147,28 +142,3 @@ try {
 console.log(JSON.stringify(results, null, 2));
 process.exitCode = results.ok ? 0 : 1;
 
-async function command(page, title) {
-	// A webview holding the focus may swallow F1: give the focus back to the workbench and retry.
-	for (let attempt = 1; ; attempt++) {
-		await page.keyboard.press('F1');
-		try {
-			await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 5000 });
-			break;
-		} catch (err) {
-			if (attempt === 4) throw err;
-			await page.locator('.tabs-container .tab', { hasText: 'a.py' }).first().click();
-		}
-	}
-	await page.keyboard.type(title);
-	await page.waitForTimeout(300);
-	await page.keyboard.press('Enter');
-}
-
-async function waitFor(check, ms, what) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (check()) return;
-		await new Promise((r) => setTimeout(r, 200));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-}

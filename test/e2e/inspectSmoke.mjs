@@ -13,18 +13,17 @@
 //
 // Every process it starts is stopped at the end; it binds only to 127.0.0.1.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, startCodeServer } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
 const arg = (flag) => args[args.indexOf(flag) + 1];
 const codeServer = arg('--code-server');
 const extensionsDir = arg('--extensions-dir');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const port = 8000 + Math.floor(Math.random() * 1000);
 const shots = path.resolve('test-results', 'e2e');
 fs.rmSync(shots, { recursive: true, force: true });
@@ -56,22 +55,18 @@ const cliTokens = JSON.parse(execFileSync(process.execPath, ['dist/cli.js', 'run
 const boundaries = new Set(cliTokens.flatMap((t) => [SELECTION_START + t.start, SELECTION_START + t.end]));
 
 const results = { steps: [] };
-let serverLog = '';
 let page;
 let currentStep = '';
-const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-	'--extensions-dir', extensionsDir, '--user-data-dir', userData, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
-server.stdout.on('data', (d) => { serverLog += d; });
-server.stderr.on('data', (d) => { serverLog += d; });
+const server = startCodeServer({ codeServer, extensionsDir, userData, workspace, port });
 
 let browser;
 try {
-	await step('code-server listens', () => waitFor(() => serverLog.includes('HTTP server listening'), 60_000, 'code-server to listen'));
-	browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+	await step('code-server listens', () => server.listening(60_000));
+	browser = await launchChromium();
 	page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 	page.setDefaultTimeout(30_000);
 	await step('open the workbench', async () => {
-		await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`, { timeout: 60_000 });
+		await page.goto(server.url, { timeout: 60_000 });
 		await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
 	});
 	await step('open a.py', async () => {
@@ -246,7 +241,7 @@ try {
 	results.failedStep = currentStep;
 	results.error = err instanceof Error ? err.message.split('\n')[0] : String(err);
 	await page?.screenshot({ path: path.join(shots, 'failure.png') }).catch(() => undefined);
-	results.serverLogTail = serverLog.slice(-2000);
+	results.serverLogTail = server.log().slice(-2000);
 	const extLog = findFile(userData, /Feature Lens\.log$/);
 	if (extLog) {
 		fs.copyFileSync(extLog, path.join(shots, 'feature-lens.log'));
@@ -465,11 +460,3 @@ function findFile(dir, pattern) {
 	return undefined;
 }
 
-async function waitFor(check, ms, what) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (check()) return;
-		await new Promise((r) => setTimeout(r, 200));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-}

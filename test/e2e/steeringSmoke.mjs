@@ -10,11 +10,10 @@
 //
 // Every process it starts is stopped at the end; it binds only to 127.0.0.1.
 
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, runCommand, startCodeServer, waitUntil } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -39,19 +38,15 @@ fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
 	'editor.suggestOnTriggerCharacters': false, 'workbench.startupEditor': 'none', 'editor.minimap.enabled': false,
 }));
 
-const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-	'--extensions-dir', extensionsDir, '--user-data-dir', userData, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
-let serverLog = '';
-server.stdout.on('data', (d) => { serverLog += d; });
-server.stderr.on('data', (d) => { serverLog += d; });
+const server = startCodeServer({ codeServer, extensionsDir, userData, workspace, port });
 
 const results = {};
 let browser;
 try {
-	await waitFor(() => serverLog.includes('HTTP server listening'), 30000, 'code-server to listen');
-	browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+	await server.listening(30000);
+	browser = await launchChromium();
 	const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-	await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+	await page.goto(server.url);
 	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
 	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
 	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
@@ -127,7 +122,7 @@ try {
 		&& results.baseline !== results.steered && results.markedTokens > 0 && results.insertedChars > 0 && results.acceptedChars > 0;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
-	results.serverLogTail = serverLog.slice(-2000);
+	results.serverLogTail = server.log().slice(-2000);
 	try {
 		const pages = browser?.contexts()[0]?.pages() ?? [];
 		if (pages[0]) await pages[0].screenshot({ path: path.join(shots, 'steering-failure.png') });
@@ -139,14 +134,6 @@ try {
 console.log(JSON.stringify(results, null, 2));
 process.exitCode = results.ok ? 0 : 1;
 
-async function runCommand(page, title) {
-	await page.keyboard.press('F1');
-	await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 20000 });
-	await page.keyboard.type(title);
-	await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^Feature Lens: /, '') }).first().waitFor({ timeout: 20000 });
-	await page.keyboard.press('Enter');
-}
-
 /** The file's text after saving the editor (what is on screen would include ghost text). */
 async function saved(page) {
 	await page.keyboard.press('Control+S');
@@ -154,22 +141,3 @@ async function saved(page) {
 	return fs.readFileSync(path.join(workspace, 'a.py'), 'utf8');
 }
 
-async function waitFor(check, ms, what) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (check()) return;
-		await new Promise((r) => setTimeout(r, 200));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-}
-
-async function waitUntil(check, ms, what) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		try {
-			if (await check()) return;
-		} catch { /* not there yet */ }
-		await new Promise((r) => setTimeout(r, 250));
-	}
-	throw new Error(`timed out waiting for ${what}`);
-}

@@ -10,13 +10,10 @@
 //   node esbuild.mjs && node --import tsx test/e2e/steeringView.ts
 
 import * as assert from 'node:assert/strict';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { chromium } from 'playwright-core';
-import { webviewDocument } from '../../src/extension/webviewDocument';
+import { launchChromium } from './browser.mjs';
+import { serveWebview } from './webviewPage';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const shots = path.join(ROOT, 'test-results', 'e2e');
@@ -88,30 +85,10 @@ function stubSource(args: Parameters<typeof stub>[0]): { content: string } {
 }
 
 async function main(): Promise<void> {
-	const nonce = crypto.randomBytes(16).toString('base64');
-	const server = http.createServer((req, res) => {
-		const url = new URL(req.url ?? '/', 'http://x');
-		const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-		if (url.pathname === '/') {
-			const html = webviewDocument({
-				cspSource: origin, nonce, title: 'Steering',
-				scriptUri: `${origin}/dist/webview/steering.js`, styleUris: [`${origin}/dist/webview/steering.css`, `${origin}/media/panel.css`],
-			});
-			res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-			return;
-		}
-		const file = path.join(ROOT, path.normalize(url.pathname));
-		const allowed = [path.join(ROOT, 'dist', 'webview') + path.sep, path.join(ROOT, 'media') + path.sep].some((d) => file.startsWith(d));
-		if (!allowed || !fs.existsSync(file)) {
-			res.writeHead(404).end();
-			return;
-		}
-		res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'application/octet-stream' }).end(fs.readFileSync(file));
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	const server = await serveWebview({ bundle: 'steering', title: 'Steering' });
+	const { base } = server;
 	const results: Record<string, unknown> = {};
-	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+	const browser = await launchChromium();
 	try {
 		const page = await browser.newPage({ viewport: { width: 380, height: 1100 } });
 		const errors: string[] = [];

@@ -1,0 +1,13 @@
+// Types of browser.mjs for the TypeScript end-to-end scripts.
+import type { Browser } from 'playwright-core';
+
+export declare function launchChromium(): Promise<Browser>;
+export declare function startCodeServer(options: { codeServer: string; extensionsDir: string; userData: string; workspace: string; port: number }): {
+	url: string;
+	log(): string;
+	listening(ms: number): Promise<void>;
+	kill(): void;
+};
+export declare function waitFor(check: () => boolean, ms: number, what: string): Promise<void>;
+export declare function waitUntil(check: () => Promise<boolean>, ms: number, what: string): Promise<void>;
+export declare function runCommand(page: import('playwright-core').Page, title: string, refocusTab?: string): Promise<void>;

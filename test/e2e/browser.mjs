@@ -1,0 +1,70 @@
+// What every end-to-end script shares: Debian's Chromium launched the same way (CHROMIUM
+// overrides its path), code-server started with its log kept for failure reports, and polling
+// waits for conditions Playwright's locators cannot express.
+
+import { spawn } from 'node:child_process';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function launchChromium() {
+	return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** code-server on 127.0.0.1:`port` with the extensions in `extensionsDir`, opening `workspace`. */
+export function startCodeServer({ codeServer, extensionsDir, userData, workspace, port }) {
+	const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+		'--extensions-dir', extensionsDir, '--user-data-dir', userData, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+	let log = '';
+	server.stdout.on('data', (d) => { log += d; });
+	server.stderr.on('data', (d) => { log += d; });
+	return {
+		url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`,
+		/** Everything code-server printed so far. */
+		log: () => log,
+		listening: (ms) => waitFor(() => log.includes('HTTP server listening'), ms, 'code-server to listen'),
+		kill: () => server.kill(),
+	};
+}
+
+/** Polls a synchronous check every 200 ms. */
+export async function waitFor(check, ms, what) {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		if (check()) return;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Polls an asynchronous check every 250 ms; a check that throws counts as not yet. */
+export async function waitUntil(check, ms, what) {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		try {
+			if (await check()) return;
+		} catch { /* not there yet */ }
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Runs a command from the palette (F1), once a row for it shows. A webview holding the focus
+ * may swallow F1: then the focus goes back to the editor tab `refocusTab` and F1 is retried.
+ */
+export async function runCommand(page, title, refocusTab = 'a.py') {
+	for (let attempt = 1; ; attempt++) {
+		await page.keyboard.press('F1');
+		try {
+			await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 5000 });
+			break;
+		} catch (err) {
+			if (attempt === 4) throw err;
+			await page.locator('.tabs-container .tab', { hasText: refocusTab }).first().click();
+		}
+	}
+	await page.keyboard.type(title);
+	await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^Feature Lens: /, '') }).first().waitFor({ timeout: 20000 });
+	await page.keyboard.press('Enter');
+}
