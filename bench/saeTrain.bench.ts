@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DataType } from '../src/engine/onnx/onnxProto';
 import { GraphBuilder } from '../src/engine/onnx/graphBuilder';
-import { seededRandom } from '../src/engine/models/sampling';
+import { gaussian } from '../tools/fixtures/random';
 import { InMemoryActivations } from '../src/engine/sae/train/activationSource';
 import { TRAIN_DEFAULTS, SaeTrainer } from '../src/engine/sae/train/saeTrainer';
 
@@ -33,8 +33,8 @@ function median(xs: number[]): number {
 }
 
 function randomRows(rows: number, seed: number): Float32Array {
-	const u = seededRandom(seed);
-	return Float32Array.from({ length: rows * D_IN }, () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()));
+	const normal = gaussian(seed);
+	return Float32Array.from({ length: rows * D_IN }, normal);
 }
 
 /** GFLOP/s of the encoder-shaped product [batch, d_in] × [d_in, d_sae] alone. */

@@ -5,19 +5,18 @@
 // (the router dispatches by request id). Needs dist/engine.js (node esbuild.mjs).
 
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EngineProcess } from '../../src/extension/engineProcess';
+import type { EngineProcess } from '../../src/extension/engineProcess';
 import { SteerTokenRouter } from '../../src/extension/steering/steerTokenRouter';
 import { SteeringRuns } from '../../src/extension/steering/steeringRuns';
 import { ContrastVectors } from '../../src/extension/steering/contrastVectors';
 import type { RunListener } from '../../src/extension/steering/steeringRuns';
+import { testEngine } from '../helpers';
 import { demoSaeDir } from '../../src/engine/models/modelPaths';
 import { LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProtocol';
 import { ContrastVectorRequest } from '../../src/protocol/steerProtocol';
 import type { RunView, SteeringSetup, StreamedToken } from '../../src/protocol/steeringViewMessages';
 
-const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
 const PROMPT = 'import os\n\n\ndef read_lines(path):\n';
 const SAMPLING = { maxNewTokens: 24, temperature: 0.5, topP: 1, seed: 16 };
 const COMMENT_FEATURE = 1132;
@@ -41,10 +40,7 @@ class Recorder implements RunListener {
 const text = (tokens: readonly StreamedToken[]) => tokens.map((t) => t.text).join('');
 
 describe('steering runs through the engine process (demo model)', () => {
-	const engine = new EngineProcess({
-		enginePath: ENGINE, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
-		log: () => {}, onState: () => {}, onCrash: () => {},
-	});
+	const engine = testEngine();
 	const router = new SteerTokenRouter(engine);
 	const recorder = new Recorder();
 	const runs = new SteeringRuns(engine, router, recorder);

@@ -7,25 +7,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
-import { EngineProcess } from '../../src/extension/engineProcess';
 import { LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProtocol';
 import {
 	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
 } from '../../src/protocol/featureProtocol';
-import { fixtureModel } from '../helpers';
+import { fixtureModel, testEngine } from '../helpers';
 
-const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
 const CORPUS = path.join(__dirname, '..', '..', 'src', 'engine', 'models', '*.ts');
 
 describe('feature requests through the engine process', () => {
-	const engine = new EngineProcess({
-		enginePath: ENGINE,
-		nodePath: process.execPath,
-		initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
-		log: () => {},
-		onState: () => {},
-		onCrash: () => {},
-	});
+	const engine = testEngine();
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-server-'));
 	after(() => {
 		engine.stop();

@@ -3,52 +3,22 @@
 import * as assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/engine/models/languageModel';
-import { seededRandom } from '../../src/engine/models/sampling';
 import { inspectText } from '../../src/engine/sae/inspect';
 import { SaeRunner, usesCentredView } from '../../src/engine/sae/saeRunner';
 import type { Sae, SaeArchitecture, SaeConfig } from '../../src/engine/sae/saeTypes';
 import { toF16 } from '../../tools/fixtures/random';
 import { fixtureModel, maxAbsDiff } from '../helpers';
+import { f32, gaussianArray, inMemorySae, tensor } from '../saeFixtures';
 
 const CPU = { executionProvider: 'cpu', threads: 1 } as const;
 const D_IN = 32;
 const D_SAE = 96;
 
-function gaussianArray(n: number, seed: number, std = 1, mean = 0): Float32Array {
-	const u = seededRandom(seed);
-	return Float32Array.from({ length: n }, () => mean + std * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()));
-}
-
-function tensor(data: Float32Array, shape: number[]): Sae['weights'][string] {
-	return { dtype: 'F32', shape, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-/** An in-memory SAE with seeded random weights. */
+/** In-memory SAEs at hook_resid_post of gpt2-tiny, k 5. */
 export function makeSae(architecture: SaeArchitecture, extra: Partial<SaeConfig> = {}, hookName = 'blocks.1.hook_resid_post'): Sae {
-	const cfg: SaeConfig = {
-		d_in: D_IN, d_sae: D_SAE, dtype: 'float32', architecture, apply_b_dec_to_input: true, normalize_activations: 'none',
-		reshape_activations: 'none', metadata: { hook_name: hookName, model_name: 'gpt2-tiny', model_from_pretrained_kwargs: { center_writing_weights: false } },
-		...(architecture === 'topk' ? { k: 5 } : {}), ...extra,
-	};
-	const weights: Sae['weights'] = {
-		W_enc: tensor(gaussianArray(D_IN * D_SAE, 1, 0.3), [D_IN, D_SAE]),
-		W_dec: tensor(gaussianArray(D_SAE * D_IN, 2, 0.3), [D_SAE, D_IN]),
-		b_dec: tensor(gaussianArray(D_IN, 3, 0.1), [D_IN]),
-	};
-	if (architecture === 'gated') {
-		weights.b_gate = tensor(gaussianArray(D_SAE, 4, 0.2), [D_SAE]);
-		weights.b_mag = tensor(gaussianArray(D_SAE, 5, 0.2), [D_SAE]);
-		weights.r_mag = tensor(gaussianArray(D_SAE, 6, 0.2), [D_SAE]);
-	} else {
-		weights.b_enc = tensor(gaussianArray(D_SAE, 4, 0.2), [D_SAE]);
-	}
-	if (architecture === 'jumprelu') weights.threshold = tensor(Float32Array.from(gaussianArray(D_SAE, 7, 0.3), Math.abs), [D_SAE]);
-	return { source: `in-memory ${architecture} SAE`, cfg, weights, rawConfig: {} };
+	return inMemorySae(architecture, { hookName, dSae: D_SAE, k: 5, encoderStd: 0.3 }, extra);
 }
 
-const f32 = (sae: Sae, name: string): Float32Array => new Float32Array(sae.weights[name]!.data.buffer.slice(sae.weights[name]!.data.byteOffset, sae.weights[name]!.data.byteOffset + sae.weights[name]!.data.byteLength));
-
-/** The SAELens encode, written out directly: x' = x − b_dec; pre = x'W_enc + b_enc; act(pre). */
 function referenceActs(sae: Sae, x: Float32Array, rows: number): Float32Array {
 	const { cfg } = sae;
 	const wEnc = f32(sae, 'W_enc');

@@ -1,51 +1,18 @@
-// Shared pieces of the steering tests: in-memory SAEs with seeded weights, reading SAE tensors
-// back as float32, and one forward pass with a compiled steering spec.
+// Shared pieces of the steering tests: their in-memory SAEs (seeded, see ../saeFixtures.ts), an
+// SAE whose encoder inverts its decoder, and one forward pass with a compiled steering spec.
 
 import type { ForwardResult, LanguageModel } from '../../src/engine/models/languageModel';
-import { seededRandom } from '../../src/engine/models/sampling';
 import type { SaeRunner } from '../../src/engine/sae/saeRunner';
 import type { Sae, SaeArchitecture, SaeConfig } from '../../src/engine/sae/saeTypes';
 import { compileSteering } from '../../src/engine/steer/steering';
 import type { SteerSpec } from '../../src/protocol/steerProtocol';
+import { gaussianArray, inMemorySae, tensor } from '../saeFixtures';
 
 export const CPU = { executionProvider: 'cpu', threads: 1 } as const;
 
-export function gaussianArray(n: number, seed: number, std = 1, mean = 0): Float32Array {
-	const u = seededRandom(seed);
-	return Float32Array.from({ length: n }, () => mean + std * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()));
-}
-
-export function tensor(data: Float32Array, shape: number[]): Sae['weights'][string] {
-	return { dtype: 'F32', shape, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-export function f32(sae: Sae, name: string): Float32Array {
-	const t = sae.weights[name]!;
-	return new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
-}
-
-/** An in-memory SAE with seeded random weights on gpt2-tiny (d_model 32). */
+/** The steering tests' SAE: hook_resid_pre of gpt2-tiny, k 6. */
 export function makeSae(architecture: SaeArchitecture, extra: Partial<SaeConfig> = {}, hookName = 'blocks.1.hook_resid_pre', dSae = 96): Sae {
-	const dIn = 32;
-	const cfg: SaeConfig = {
-		d_in: dIn, d_sae: dSae, dtype: 'float32', architecture, apply_b_dec_to_input: true, normalize_activations: 'none',
-		reshape_activations: 'none', metadata: { hook_name: hookName, model_name: 'gpt2-tiny', model_from_pretrained_kwargs: { center_writing_weights: false } },
-		...(architecture === 'topk' ? { k: 6 } : {}), ...extra,
-	};
-	const weights: Sae['weights'] = {
-		W_enc: tensor(gaussianArray(dIn * dSae, 1, 0.4), [dIn, dSae]),
-		W_dec: tensor(gaussianArray(dSae * dIn, 2, 0.3), [dSae, dIn]),
-		b_dec: tensor(gaussianArray(dIn, 3, 0.1), [dIn]),
-	};
-	if (architecture === 'gated') {
-		weights.b_gate = tensor(gaussianArray(dSae, 4, 0.2), [dSae]);
-		weights.b_mag = tensor(gaussianArray(dSae, 5, 0.2), [dSae]);
-		weights.r_mag = tensor(gaussianArray(dSae, 6, 0.2), [dSae]);
-	} else {
-		weights.b_enc = tensor(gaussianArray(dSae, 4, 0.2), [dSae]);
-	}
-	if (architecture === 'jumprelu') weights.threshold = tensor(Float32Array.from(gaussianArray(dSae, 7, 0.3), Math.abs), [dSae]);
-	return { source: `in-memory ${architecture} SAE`, cfg, weights, rawConfig: {} };
+	return inMemorySae(architecture, { hookName, dSae, k: 6, encoderStd: 0.4 }, extra);
 }
 
 /**

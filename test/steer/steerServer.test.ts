@@ -6,24 +6,15 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
-import { EngineProcess } from '../../src/extension/engineProcess';
 import { GenerateRequest, LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProtocol';
 import { ContrastVectorRequest, SteerTokenNotification, SteeredGenerateRequest, SweepRequest } from '../../src/protocol/steerProtocol';
 import type { SteerSpec } from '../../src/protocol/steerProtocol';
-import { fixtureModel } from '../helpers';
+import { fixtureModel, testEngine } from '../helpers';
 
-const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
 const SAMPLING = { maxNewTokens: 12, temperature: 0.5, topP: 1, seed: 16 };
 
 describe('steering through the engine process', () => {
-	const engine = new EngineProcess({
-		enginePath: ENGINE,
-		nodePath: process.execPath,
-		initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
-		log: () => {},
-		onState: () => {},
-		onCrash: () => {},
-	});
+	const engine = testEngine();
 	after(() => engine.stop());
 
 	const collect = async (requestId: string) => {

@@ -16,7 +16,8 @@ import { releaseSteering } from '../../src/engine/steer/steerGraph';
 import { steerSweep, steeredGenerate } from '../../src/engine/steer/steeredGenerate';
 import { parseFeatureSteers } from '../../src/engine/steer/steerSpec';
 import { fixtureModel, maxAbsDiff } from '../helpers';
-import { CPU, f32, gaussianArray, invertibleSae, makeSae, spec, steeredForward } from './steerFixtures';
+import { f32, gaussianArray } from '../saeFixtures';
+import { CPU, invertibleSae, makeSae, spec, steeredForward } from './steerFixtures';
 
 const H = 'blocks.1.hook_resid_pre';
 const D = 32;

@@ -1,0 +1,53 @@
+// In-memory SAEs with seeded random weights for tests, on gpt2-tiny (d_model 32), and reading
+// an SAE's tensors back as float32.
+
+import type { Sae, SaeArchitecture, SaeConfig } from '../src/engine/sae/saeTypes';
+import { gaussian } from '../tools/fixtures/random';
+
+export function gaussianArray(n: number, seed: number, std = 1, mean = 0): Float32Array {
+	const normal = gaussian(seed);
+	return Float32Array.from({ length: n }, () => mean + std * normal());
+}
+
+export function tensor(data: Float32Array, shape: number[]): Sae['weights'][string] {
+	return { dtype: 'F32', shape, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+export function f32(sae: Sae, name: string): Float32Array {
+	const t = sae.weights[name]!;
+	return new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
+}
+
+export interface InMemorySaeOptions {
+	hookName: string;
+	dSae: number;
+	/** TopK's k. */
+	k: number;
+	/** Standard deviation of the encoder weights. */
+	encoderStd: number;
+}
+
+/** Every parameter seeded (the same seed per tensor name), so a given set of options always gives the same SAE. */
+export function inMemorySae(architecture: SaeArchitecture, o: InMemorySaeOptions, extra: Partial<SaeConfig> = {}): Sae {
+	const dIn = 32;
+	const { dSae } = o;
+	const cfg: SaeConfig = {
+		d_in: dIn, d_sae: dSae, dtype: 'float32', architecture, apply_b_dec_to_input: true, normalize_activations: 'none',
+		reshape_activations: 'none', metadata: { hook_name: o.hookName, model_name: 'gpt2-tiny', model_from_pretrained_kwargs: { center_writing_weights: false } },
+		...(architecture === 'topk' ? { k: o.k } : {}), ...extra,
+	};
+	const weights: Sae['weights'] = {
+		W_enc: tensor(gaussianArray(dIn * dSae, 1, o.encoderStd), [dIn, dSae]),
+		W_dec: tensor(gaussianArray(dSae * dIn, 2, 0.3), [dSae, dIn]),
+		b_dec: tensor(gaussianArray(dIn, 3, 0.1), [dIn]),
+	};
+	if (architecture === 'gated') {
+		weights.b_gate = tensor(gaussianArray(dSae, 4, 0.2), [dSae]);
+		weights.b_mag = tensor(gaussianArray(dSae, 5, 0.2), [dSae]);
+		weights.r_mag = tensor(gaussianArray(dSae, 6, 0.2), [dSae]);
+	} else {
+		weights.b_enc = tensor(gaussianArray(dSae, 4, 0.2), [dSae]);
+	}
+	if (architecture === 'jumprelu') weights.threshold = tensor(Float32Array.from(gaussianArray(dSae, 7, 0.3), Math.abs), [dSae]);
+	return { source: `in-memory ${architecture} SAE`, cfg, weights, rawConfig: {} };
+}
