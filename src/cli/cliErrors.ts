@@ -2,7 +2,7 @@
 // anything unexpected prints its message too, with the stack only under FEATURE_LENS_DEBUG.
 
 import { ModelConfigError } from '../engine/models/decoderConfig';
-import { SafetensorsError } from '../engine/models/safetensors';
+import { SafetensorsError } from '../engine/io/safetensors';
 import { TokenizerError } from '../engine/tokenize/tokenizer';
 import { SaeFormatError } from '../engine/sae/saeTypes';
 

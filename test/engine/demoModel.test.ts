@@ -10,7 +10,7 @@ import { LanguageModel } from '../../src/engine/models/languageModel';
 import { generate } from '../../src/engine/models/generate';
 import { healPrompt } from '../../src/engine/models/tokenHealing';
 import { demoModelDir } from '../../src/engine/models/modelPaths';
-import { readSafetensorsHeader } from '../../src/engine/models/safetensors';
+import { readSafetensorsHeader } from '../../src/engine/io/safetensors';
 import { TokenLoss } from '../../src/engine/models/tokenLoss';
 import { maxAbsDiff } from '../helpers';
 

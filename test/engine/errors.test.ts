@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ModelConfigError } from '../../src/engine/models/decoderConfig';
 import { LanguageModel } from '../../src/engine/models/languageModel';
-import { SafetensorsError } from '../../src/engine/models/safetensors';
+import { SafetensorsError } from '../../src/engine/io/safetensors';
 import { parseIds } from '../../src/engine/models/textInput';
 import { fixtureModel } from '../helpers';
 

@@ -26,8 +26,10 @@ for (const name of ['gpt2-tiny', 'llama-tiny', 'qwen2-tiny']) {
 			for (let pos = 4; pos < IDS.length; pos++) {
 				step = await model.forward({ ids: [[IDS[pos]!]], logits: 'last', past: step.present! });
 				assert.equal(step.present![0]!.dims[2], pos + 1);
+				// One-row steps run onnxruntime's single-row product kernel, whose summation order differs
+				// from the full pass's blocked one: equal to float32 rounding (logits here reach ±6).
 				const diff = maxAbsDiff(step.logits!.data as Float32Array, want(pos));
-				assert.ok(diff < 1e-5, `position ${pos}: max |Δ| = ${diff}`);
+				assert.ok(diff < 5e-5, `position ${pos}: max |Δ| = ${diff}`);
 			}
 		});
 

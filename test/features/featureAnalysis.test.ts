@@ -15,7 +15,7 @@ import { FeatureService } from '../../src/engine/features/featureService';
 import { autoLabel, searchLabels, visibleToken } from '../../src/engine/features/labels';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import { seededRandom } from '../../src/engine/models/sampling';
-import { WeightStore } from '../../src/engine/models/weights';
+import { readSafetensorsHeader, readTensor } from '../../src/engine/io/safetensors';
 import { inspectText } from '../../src/engine/sae/inspect';
 import { loadSae, saveSae } from '../../src/engine/sae/saeFormat';
 import { SaeRunner } from '../../src/engine/sae/saeRunner';
@@ -212,10 +212,10 @@ describe('feature analysis', () => {
 	it('logit lens matches W_dec[i] · gain · W_U computed directly (centred as TransformerLens processes GPT-2)', async () => {
 		const service = new FeatureService(model, runner, CPU);
 		const sae = runner.sae;
-		const store = WeightStore.open(fixtureModel('gpt2-tiny'), ['transformer.']);
-		const raw = (name: string, shape: number[]) => new Float32Array(new Uint8Array(store.get(name, shape).raw).buffer);
-		const wte = raw('wte.weight', [300, 32]);
-		const gain = raw('ln_f.weight', [32]);
+		const tensors = readSafetensorsHeader(path.join(fixtureModel('gpt2-tiny'), 'model.safetensors')).tensors;
+		const raw = (name: string) => new Float32Array(new Uint8Array(readTensor(tensors.find((t) => t.name === `transformer.${name}`)!).data).buffer);
+		const wte = raw('wte.weight');
+		const gain = raw('ln_f.weight');
 		const wDec = f32(sae, 'W_dec');
 		for (const i of [0, 17, 63]) {
 			const dir = Array.from(wDec.subarray(i * 32, (i + 1) * 32));

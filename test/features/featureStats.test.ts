@@ -9,7 +9,7 @@ import { ExampleCollector, bandOf, histogramEdges } from '../../src/engine/featu
 import type { BatchSources, ExampleOptions } from '../../src/engine/features/exampleCollector';
 import { FeatureTotals } from '../../src/engine/features/featureTotals';
 import type { SparseBatch } from '../../src/engine/features/featureTotals';
-import { fromHalf, toHalf } from '../../src/engine/features/half';
+import { fromHalf, toHalf } from '../../src/engine/io/halfFloats';
 
 const D_SAE = 12;
 const WIDTH = 3;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../../src/engine/models/safetensors';
+import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../../src/engine/io/safetensors';
 import { listNpz, readNpz } from '../../src/engine/sae/npz';
 import { inferGemmaScope, loadSae, saeLensConfig, saveSae } from '../../src/engine/sae/saeFormat';
 import { SaeFormatError } from '../../src/engine/sae/saeTypes';

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { readSafetensorsHeader, readTensor } from '../../src/engine/models/safetensors';
+import { readSafetensorsHeader, readTensor } from '../../src/engine/io/safetensors';
 import { SAE_PARAMS, STEP_INPUTS } from '../../src/engine/sae/train/stepGraphCommon';
 import { buildBatchtopkStepGraph } from '../../src/engine/sae/train/batchtopkStepGraph';
 import { JUMPRELU_PARAMS, buildJumpreluStepGraph } from '../../src/engine/sae/train/jumpreluStepGraph';

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { encodeSafetensors } from '../../src/engine/models/safetensors';
+import { encodeSafetensors } from '../../src/engine/io/safetensors';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import { loadSae } from '../../src/engine/sae/saeFormat';
 import { SaeRunner } from '../../src/engine/sae/saeRunner';

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { readSafetensorsHeader, readTensor } from '../../src/engine/models/safetensors';
+import { readSafetensorsHeader, readTensor } from '../../src/engine/io/safetensors';
 import type { ActivationExample, ActivationHistogram, FeatureDashboardData, QuantileBand } from '../../src/protocol/featureProtocol';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -9,12 +9,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { syncDir, writeAtomic } from '../io/atomicWrite';
-import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../models/safetensors';
-import type { SafetensorsDtype, TensorToWrite } from '../models/safetensors';
+import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../io/safetensors';
+import type { SafetensorsDtype, TensorToWrite } from '../io/safetensors';
 import { GEMMA_SCOPE_FILENAME, SAE_CFG_FILENAME, SAE_WEIGHTS_FILENAME } from '../sae/saeFormat';
 import type { FeatureAnalysis } from './analyzeFeatures';
 import type { ExampleOptions, ExampleTable } from './exampleCollector';
-import { decodeHalf, encodeHalf } from './half';
+import { decodeHalf, encodeHalf } from '../io/halfFloats';
 
 export const FEATURE_LENS_DIRNAME = 'feature-lens';
 /** Bumped whenever the files' layout or meaning changes; older analyses are recomputed. */

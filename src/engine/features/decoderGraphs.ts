@@ -13,12 +13,12 @@ import * as ort from 'onnxruntime-node';
 import type { LanguageModel } from '../models/languageModel';
 import { architectureFor } from '../models/architectures';
 import { ModelConfigError } from '../models/decoderConfig';
-import { WeightStore } from '../models/weights';
-import type { RawWeight } from '../models/weights';
+import type { BuiltGraph } from '../models/decoderGraph';
 import { DataType } from '../onnx/onnxProto';
-import { GraphBuilder } from '../onnx/graphBuilder';
+import { GraphBuilder, MS_DOMAIN, attr } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
 import { createSession } from '../onnx/session';
+import type { WeightedSession } from '../onnx/weightedSession';
 import type { SessionSettings } from '../onnx/session';
 import type { Sae } from '../sae/saeTypes';
 
@@ -28,23 +28,19 @@ const FEATURE = 'feature';
 const RESIDUAL_SPACE = /^(hook_embed|hook_pos_embed|blocks\.\d+\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out))$/;
 
 /** Checkpoint names of the final norm's gain and the output embedding ([d_vocab, d_model]), from the architecture. */
-function unembedNames(model: LanguageModel, weights: WeightStore): { gain: string; unembed: string; centres: boolean } {
+function unembedNames(model: LanguageModel): { gain: string; unembed: string; centres: boolean } {
 	const arch = architectureFor(model.cfg.modelType);
 	if (!arch) throw new ModelConfigError(`the logit lens does not know ${model.cfg.modelType}'s unembedding`);
 	const { finalNormGain, tiedEmbedding, normCentres } = arch.unembedding;
-	const unembed = !model.cfg.tiedEmbeddings || weights.has('lm_head.weight') ? 'lm_head.weight' : tiedEmbedding;
+	const unembed = !model.cfg.tiedEmbeddings || model.hasWeight('lm_head.weight') ? 'lm_head.weight' : tiedEmbedding;
 	return { gain: finalNormGain, unembed, centres: normCentres };
-}
-
-function initializer(b: GraphBuilder, name: string, w: RawWeight): Value {
-	const v = b.initializer(name, w.dataType, w.dims, w.raw);
-	return w.dataType === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
 }
 
 function decoderRows(b: GraphBuilder, sae: Sae): Value {
 	const t = sae.weights.W_dec!;
 	const dataType = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 }[t.dtype as 'F32' | 'F16' | 'BF16'];
-	return initializer(b, 'W_dec', { dataType, dims: t.shape, raw: t.data });
+	const v = b.initializer('W_dec', dataType, t.shape, t.data);
+	return dataType === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
 }
 
 export interface LogitLensRow {
@@ -56,19 +52,21 @@ export interface LogitLensRow {
 	all: Float32Array;
 }
 
-/** Builds the logit-lens graph: feature indices [n] → centred logit weights [n, d_vocab] and their top/bottom tokens. */
-export function buildLogitLensGraph(model: LanguageModel, sae: Sae, count: number): Buffer {
+/**
+ * Builds the logit-lens graph: feature indices [n] → centred logit weights [n, d_vocab] and their
+ * top/bottom tokens. The unembedding is the model's own weight, shared with its sessions.
+ */
+export function buildLogitLensGraph(model: LanguageModel, sae: Sae, count: number): BuiltGraph {
 	const { cfg } = model;
-	const store = WeightStore.open(model.dir, architectureFor(cfg.modelType)!.keyPrefixes);
-	const names = unembedNames(model, store);
+	const names = unembedNames(model);
 	const b = new GraphBuilder('logit_lens');
 	const feature = b.input(FEATURE, DataType.INT64, ['n']);
 	let dir = b.gather(decoderRows(b, sae), feature); // [n, d_model]
 	const mean = (v: Value) => b.op('ReduceMean', [v], { axes: { kind: 'ints', value: [-1] }, keepdims: { kind: 'int', value: 1 } });
 	if (names.centres) dir = b.sub(dir, mean(dir));
-	dir = b.mul(dir, initializer(b, 'gain', store.get(names.gain, [cfg.dModel]))); // fold_ln
-	const wU = initializer(b, 'W_U', store.get(names.unembed, [cfg.dVocab, cfg.dModel])); // [d_vocab, d_model]
-	let logits = b.matMul(dir, b.transpose(wU, [1, 0])); // [n, d_vocab]
+	dir = b.mul(dir, model.weightValue(b, names.gain, [cfg.dModel])); // fold_ln
+	const wU = model.weightValue(b, names.unembed, [cfg.dVocab, cfg.dModel]); // [d_vocab, d_model]
+	let logits = b.op('FusedMatMul', [dir, wU], { transB: attr.int(1) }, MS_DOMAIN); // [n, d_vocab]
 	logits = b.sub(logits, mean(logits)); // centre_unembed
 	b.output(logits, DataType.FLOAT, ['n', cfg.dVocab], 'logits');
 	const k = b.constInt64([Math.min(count, cfg.dVocab)]);
@@ -79,7 +77,7 @@ export function buildLogitLensGraph(model: LanguageModel, sae: Sae, count: numbe
 	};
 	topK(1, 'positive');
 	topK(0, 'negative');
-	return b.build({ hook_name: sae.cfg.metadata.hook_name });
+	return { bytes: b.build({ hook_name: sae.cfg.metadata.hook_name }), weightInputs: [...b.weightInputNames()] };
 }
 
 /** Builds the neighbour graph: feature indices [n] → the `count` most cosine-similar decoder rows [n, count]. */
@@ -99,7 +97,7 @@ export function buildNeighbourGraph(sae: Sae, count: number): Buffer {
 
 /** Both decoder views for one model and SAE, with their sessions built on first use. */
 export class DecoderViews {
-	private lens?: Promise<ort.InferenceSession>;
+	private lens?: Promise<WeightedSession>;
 	private neighbours?: Promise<ort.InferenceSession>;
 
 	constructor(
@@ -118,7 +116,7 @@ export class DecoderViews {
 
 	async logitLens(featureIndex: number): Promise<LogitLensRow | undefined> {
 		if (!this.hasLogitLens()) return undefined;
-		this.lens ??= this.create(() => buildLogitLensGraph(this.model, this.sae, this.lensCount));
+		this.lens ??= this.model.createSession(buildLogitLensGraph(this.model, this.sae, this.lensCount));
 		const out = await (await this.lens).run({ [FEATURE]: feature(featureIndex) });
 		const pairs = (name: string) => {
 			const values = out[`${name}_values`]!.data as Float32Array;

@@ -23,6 +23,6 @@ export interface Architecture {
 	block(ctx: DecoderContext, layer: number, residPre: Value): Value;
 	/** Final norm of the residual stream, [batch, seq, d_model] → [batch, seq, d_model]. */
 	finalNorm(ctx: DecoderContext, resid: Value): Value;
-	/** The unembedding as a [d_model, d_vocab] value. */
-	unembed(ctx: DecoderContext): Value;
+	/** Logits from the final-normed residual stream: [batch, seq, d_model] → [batch, seq, d_vocab] (tied or untied unembedding, soft-capping where the family has it). */
+	logits(ctx: DecoderContext, x: Value): Value;
 }

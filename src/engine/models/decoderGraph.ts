@@ -3,12 +3,12 @@
 // intervention inputs and the layer at which the graph can stop.
 
 import { DataType } from '../onnx/onnxProto';
-import { GraphBuilder } from '../onnx/graphBuilder';
+import { GraphBuilder, MS_DOMAIN, attr } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
 import type { Architecture } from './architecture';
 import type { DecoderConfig } from './decoderConfig';
 import type { HookPoint } from './hookPoints';
-import type { WeightStore } from './weights';
+import type { ModelWeights } from './weights';
 
 export type LogitsMode = 'all' | 'last' | 'none';
 
@@ -54,7 +54,7 @@ export class DecoderContext {
 
 	constructor(
 		readonly cfg: DecoderConfig,
-		private readonly weights: WeightStore,
+		private readonly weights: ModelWeights,
 		private readonly request: GraphRequest,
 		private readonly hookIndex: ReadonlyMap<string, HookPoint>,
 		private readonly extensions: ReadonlyMap<string, HookExtension> = new Map(),
@@ -64,26 +64,24 @@ export class DecoderContext {
 		this.positions = this.b.scope('/positions', () => this.b.range(this.pastLength(), this.totalLength(), this.b.constInt64([1], [])));
 	}
 
-	/** A checkpoint weight as float32, checked against the shape the config implies. */
+	/** A checkpoint weight as a float32 value, checked against the shape the config implies (never copied into the graph). */
 	weight(name: string, shape: readonly number[]): Value {
 		const cached = this.weightValues.get(name);
 		if (cached) return cached;
-		const t = this.weights.get(name, shape);
-		let v = this.b.initializer(name, t.dataType, t.dims, t.raw);
-		// f16/bf16 weights become float32 by a Cast that onnxruntime folds at load time.
-		if (t.dataType !== DataType.FLOAT) v = this.b.cast(v, DataType.FLOAT);
+		const v = this.weights.declare(this.b, name, shape);
 		this.weightValues.set(name, v);
 		return v;
 	}
 
-	/** A torch Linear weight [out, in] as the [in, out] matrix MatMul wants (transpose folded by onnxruntime). */
-	linearWeight(name: string, outFeatures: number, inFeatures: number): Value {
-		const key = `${name}^T`;
-		const cached = this.weightValues.get(key);
-		if (cached) return cached;
-		const v = this.b.transpose(this.weight(name, [outFeatures, inFeatures]), [1, 0]);
-		this.weightValues.set(key, v);
-		return v;
+	/**
+	 * x @ Wᵀ (+ bias) for a torch Linear weight stored [out, in]: onnxruntime reads W transposed
+	 * in place (FusedMatMul transB), so no transposed copy of the weight is ever made.
+	 * x: [..., in] → [..., out].
+	 */
+	linear(x: Value, weightName: string, outFeatures: number, inFeatures: number, biasName?: string): Value {
+		const w = this.weight(weightName, [outFeatures, inFeatures]);
+		const y = this.b.op('FusedMatMul', [x, w], { transB: attr.int(1) }, MS_DOMAIN);
+		return biasName === undefined ? y : this.b.add(y, this.weight(biasName, [outFeatures]));
 	}
 
 	hasWeight(name: string): boolean {
@@ -205,11 +203,11 @@ export function lastLayerNeeded(cfg: DecoderConfig, request: GraphRequest, hookI
 export function buildDecoderGraph(
 	arch: Architecture,
 	cfg: DecoderConfig,
-	weights: WeightStore,
+	weights: ModelWeights,
 	request: GraphRequest,
 	hookIndex: ReadonlyMap<string, HookPoint>,
 	extensions: readonly HookExtension[] = [],
-): Buffer {
+): BuiltGraph {
 	const keys = extensions.map((e) => e.key);
 	if (keys.join('\n') !== (request.extensions ?? []).join('\n')) throw new Error('internal: graph extensions do not match the request');
 	const byHook = new Map<string, HookExtension>();
@@ -232,11 +230,18 @@ export function buildDecoderGraph(
 				x = b.slice(x, b.constInt64([-1]), b.constInt64([Number.MAX_SAFE_INTEGER]), [1]); // [batch, 1, d_model]
 			}
 			if (request.logits !== 'none') {
-				const logits = b.matMul(x, arch.unembed(ctx)); // [batch, seq|1, d_vocab]
+				const logits = arch.logits(ctx, x); // [batch, seq|1, d_vocab]
 				b.output(logits, DataType.FLOAT, ['batch', request.logits === 'last' ? 1 : 'seq', cfg.dVocab], LOGITS);
 			}
 		});
 	}
-	return b.build({ model_type: cfg.modelType, hooks: request.hooks.join(','), interventions: request.interventions.join(',') });
+	const bytes = b.build({ model_type: cfg.modelType, hooks: request.hooks.join(','), interventions: request.interventions.join(',') });
+	return { bytes, weightInputs: [...b.weightInputNames()] };
+}
+
+/** A serialized graph and the weight inputs each of its runs is fed. */
+export interface BuiltGraph {
+	bytes: Buffer;
+	weightInputs: readonly string[];
 }
 

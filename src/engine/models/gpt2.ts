@@ -97,10 +97,10 @@ export const gpt2: Architecture = {
 		return ctx.b.layerNorm(resid, ctx.weight('ln_f.weight', [d]), ctx.weight('ln_f.bias', [d]), ctx.cfg.normEps);
 	},
 
-	unembed(ctx: DecoderContext): Value {
+	logits(ctx: DecoderContext, x: Value): Value {
 		const { cfg } = ctx;
-		if (!cfg.tiedEmbeddings || ctx.hasWeight('lm_head.weight')) return ctx.linearWeight('lm_head.weight', cfg.dVocab, cfg.dModel);
-		return ctx.b.transpose(ctx.weight('wte.weight', [cfg.dVocab, cfg.dModel]), [1, 0]);
+		const tied = cfg.tiedEmbeddings && !ctx.hasWeight('lm_head.weight');
+		return ctx.linear(x, tied ? 'wte.weight' : 'lm_head.weight', cfg.dVocab, cfg.dModel);
 	},
 };
 

@@ -1,22 +1,27 @@
 // A loaded checkpoint: config, weights, tokenizer and a cache of onnxruntime sessions, one per
-// distinct GraphRequest (hook set, intervention set, logits mode, KV cache).
+// distinct GraphRequest (hook set, intervention set, logits mode, KV cache). Every session
+// refers to the same weights (ModelWeights): on the CPU one float32 copy fed to all of them.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { createSession, defaultSessionSettings } from '../onnx/session';
+import type { GraphBuilder, Value } from '../onnx/graphBuilder';
+import { createSession, defaultSessionSettings, weightBindingFor } from '../onnx/session';
 import type { SessionSettings } from '../onnx/session';
+import { WeightedSession } from '../onnx/weightedSession';
+import { availableMemoryBytes, formatBytes } from '../io/systemMemory';
 import { Tokenizer } from '../tokenize/tokenizer';
 import type { Architecture } from './architecture';
 import { architectureFor, supportedModelTypes } from './architectures';
 import { ModelConfigError } from './decoderConfig';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
 import { INPUT_IDS, LOGITS, buildDecoderGraph, interventionName } from './decoderGraph';
-import type { GraphRequest, HookExtension, LogitsMode } from './decoderGraph';
+import type { BuiltGraph, GraphRequest, HookExtension, LogitsMode } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
 import type { HookPoint } from './hookPoints';
 import { DEMO_MODEL, demoModelDir, resolveModelPath } from './modelPaths';
-import { WeightStore } from './weights';
+import { ModelWeights } from './weights';
+import type { LoadWeightsOptions } from './weights';
 
 /** An additive intervention: `values` row-major with `dims` [batch|1, seq|1, width]. */
 export interface Intervention {
@@ -48,10 +53,18 @@ export interface ForwardResult {
 
 type Log = (message: string) => void;
 
+export interface LoadModelOptions {
+	/** Bytes the weights may take (default: what the system has available now). */
+	memoryAvailable?: number;
+}
+
 export class LanguageModel {
 	readonly hookPoints: readonly HookPoint[];
 	private readonly hookIndex: ReadonlyMap<string, HookPoint>;
-	private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+	private readonly sessions = new Map<string, Promise<WeightedSession>>();
+	/** The checkpoint weights a full forward reads (what loading reads). */
+	private readonly weightNames: readonly string[];
+	private loading: Promise<void> | undefined;
 	/** The provider the last session was created on. */
 	provider: 'cpu' | 'cuda' | undefined;
 
@@ -60,17 +73,24 @@ export class LanguageModel {
 		readonly dir: string,
 		readonly cfg: DecoderConfig,
 		private readonly arch: Architecture,
-		private readonly weights: WeightStore,
+		private readonly weights: ModelWeights,
 		readonly tokenizer: Tokenizer | undefined,
 		private readonly settings: SessionSettings,
 		private readonly log: Log,
 	) {
 		this.hookPoints = listHookPoints(cfg, arch.embedHooks, arch.extraMlpHooks);
 		this.hookIndex = new Map(this.hookPoints.map((h) => [h.name, h]));
+		// Building the whole graph once (kilobytes, no weight bytes) checks every weight's name,
+		// shape and dtype against the config, and lists what loading must read.
+		this.weightNames = this.build({ hooks: [], interventions: [], logits: 'all', kvCache: false }).weightInputs;
 	}
 
-	/** Loads a Hugging Face checkpoint folder (or `demo`). Weights are read when a graph is first built. */
-	static load(model: string, settings: SessionSettings = defaultSessionSettings, log: Log = () => {}): LanguageModel {
+	/**
+	 * Opens a Hugging Face checkpoint folder (or `demo`): config, tokenizer and shard headers are
+	 * read and checked, and a model whose float32 weights would not fit in memory is refused
+	 * with the numbers. Weight bytes are read by `loadWeights` (or the first forward).
+	 */
+	static load(model: string, settings: SessionSettings = defaultSessionSettings, log: Log = () => {}, options: LoadModelOptions = {}): LanguageModel {
 		const dir = resolveModelPath(model);
 		const configFile = path.join(dir, 'config.json');
 		if (!fs.existsSync(configFile)) throw new ModelConfigError(`${dir}: no config.json (expected a Hugging Face checkpoint folder)`);
@@ -86,12 +106,47 @@ export class LanguageModel {
 			throw new ModelConfigError(`${configFile}: unsupported model_type ${JSON.stringify(modelType)} (supported: ${supportedModelTypes().join(', ')})`);
 		}
 		const cfg = arch.config(raw);
-		const weights = WeightStore.open(dir, arch.keyPrefixes);
+		const weights = ModelWeights.open(dir, arch.keyPrefixes, weightBindingFor(settings));
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
 		const name = path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir);
-		return new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
+		const loaded = new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
+		if (weights.binding === 'feed') {
+			const needed = loaded.weightBytes();
+			const available = options.memoryAvailable ?? availableMemoryBytes();
+			if (needed > available) {
+				throw new ModelConfigError(`${dir}: the model's weights take ${formatBytes(needed)} as float32 `
+					+ `(${(needed / 4e9).toFixed(2)}B parameters), but only ${formatBytes(available)} of memory is available; `
+					+ 'close other programs or choose a smaller model');
+			}
+		}
+		return loaded;
+	}
+
+	/** Bytes the weights take in memory once loaded (float32). */
+	weightBytes(): number {
+		return this.weights.float32Bytes(this.weightNames);
+	}
+
+	/** Whether the weights are in memory, so a forward runs without loading first. */
+	get weightsLoaded(): boolean {
+		return this.weights.isLoaded(this.weightNames);
+	}
+
+	/**
+	 * Reads the weights into memory with progress; `signal` cancels, keeping nothing. Concurrent
+	 * calls (and forwards) share one load.
+	 */
+	loadWeights(options: LoadWeightsOptions = {}): Promise<void> {
+		if (this.weightsLoaded) return Promise.resolve();
+		if (!this.loading) {
+			const t0 = performance.now();
+			this.loading = this.weights.load(this.weightNames, options).then(() => {
+				this.log(`read ${this.name}'s weights (${formatBytes(this.weightBytes())} as float32) in ${Math.round(performance.now() - t0)} ms`);
+			}).finally(() => { this.loading = undefined; });
+		}
+		return this.loading;
 	}
 
 	hookPoint(name: string): HookPoint {
@@ -114,6 +169,7 @@ export class LanguageModel {
 			...(extensions.length > 0 ? { extensions: extensions.map((e) => e.key) } : {}),
 		};
 		const feeds = { ...this.feeds(options, request), ...options.extensionInputs };
+		await this.loadWeights();
 		const session = await this.session(request, extensions);
 		const out = await session.run(feeds);
 		const result: ForwardResult = { hooks: {} };
@@ -150,7 +206,31 @@ export class LanguageModel {
 	async dispose(): Promise<void> {
 		const sessions = [...this.sessions.values()];
 		this.sessions.clear();
-		for (const s of sessions) await (await s).release();
+		for (const s of sessions) await s.then((x) => x.release(), () => {});
+		this.weights.release();
+	}
+
+	/** Declares one of this model's weights in another graph (the logit lens reads the unembedding): shared, never copied. */
+	weightValue(b: GraphBuilder, name: string, shape: readonly number[]): Value {
+		return this.weights.declare(b, name, shape);
+	}
+
+	/** Whether the checkpoint has a weight (after prefix stripping). */
+	hasWeight(name: string): boolean {
+		return this.weights.has(name);
+	}
+
+	/** A session for a graph whose model weights were declared with `weightValue`, fed them on every run. */
+	async createSession(graph: BuiltGraph): Promise<WeightedSession> {
+		await this.weights.load(graph.weightInputs);
+		const tuning = this.weights.binding === 'external' ? { externalDataFolder: this.weights.externalFolder } : {};
+		const created = await createSession(graph.bytes, this.settings, this.log, tuning);
+		this.provider = created.provider;
+		return new WeightedSession(created.session, this.weights.feeds(graph.weightInputs), created.provider);
+	}
+
+	private build(request: GraphRequest, extensions: readonly HookExtension[] = []): BuiltGraph {
+		return buildDecoderGraph(this.arch, this.cfg, this.weights, request, this.hookIndex, extensions);
 	}
 
 	private feeds(options: ForwardOptions, request: GraphRequest): Record<string, ort.Tensor> {
@@ -193,17 +273,15 @@ export class LanguageModel {
 		return feeds;
 	}
 
-	private session(request: GraphRequest, extensions: readonly HookExtension[] = []): Promise<ort.InferenceSession> {
+	private session(request: GraphRequest, extensions: readonly HookExtension[] = []): Promise<WeightedSession> {
 		const key = JSON.stringify(request);
 		let session = this.sessions.get(key);
 		if (!session) {
 			session = (async () => {
 				const t0 = performance.now();
-				const bytes = buildDecoderGraph(this.arch, this.cfg, this.weights, request, this.hookIndex, extensions);
-				const created = await createSession(bytes, this.settings, this.log);
-				this.provider = created.provider;
+				const created = await this.createSession(this.build(request, extensions));
 				this.log(`built ${this.name} graph (${describe(request)}) on ${created.provider} in ${Math.round(performance.now() - t0)} ms`);
-				return created.session;
+				return created;
 			})();
 			session.catch(() => this.sessions.delete(key));
 			this.sessions.set(key, session);

@@ -61,10 +61,8 @@ export const llama: Architecture = {
 		const p = `layers.${layer}.`;
 		const hook = (name: string, v: Value): Value => ctx.hook(`blocks.${layer}.${name}`, v);
 		const norm = (name: string, x: Value): Value => b.rmsNorm(x, ctx.weight(`${p}${name}.weight`, [d]), cfg.normEps);
-		const proj = (name: string, x: Value, outF: number, inF: number): Value => {
-			const bias = ctx.hasWeight(`${p}${name}.bias`) ? ctx.weight(`${p}${name}.bias`, [outF]) : undefined;
-			return b.linear(x, ctx.linearWeight(`${p}${name}.weight`, outF, inF), bias);
-		};
+		const proj = (name: string, x: Value, outF: number, inF: number): Value =>
+			ctx.linear(x, `${p}${name}.weight`, outF, inF, ctx.hasWeight(`${p}${name}.bias`) ? `${p}${name}.bias` : undefined);
 		const qDim = cfg.nHeads * cfg.dHead;
 		const kvDim = cfg.nKvHeads * cfg.dHead;
 
@@ -89,10 +87,10 @@ export const llama: Architecture = {
 		return ctx.b.rmsNorm(resid, ctx.weight('norm.weight', [ctx.cfg.dModel]), ctx.cfg.normEps);
 	},
 
-	unembed(ctx: DecoderContext): Value {
+	logits(ctx: DecoderContext, x: Value): Value {
 		const { cfg } = ctx;
-		if (!cfg.tiedEmbeddings || ctx.hasWeight('lm_head.weight')) return ctx.linearWeight('lm_head.weight', cfg.dVocab, cfg.dModel);
-		return ctx.b.transpose(ctx.weight('embed_tokens.weight', [cfg.dVocab, cfg.dModel]), [1, 0]);
+		const tied = cfg.tiedEmbeddings && !ctx.hasWeight('lm_head.weight');
+		return ctx.linear(x, tied ? 'embed_tokens.weight' : 'lm_head.weight', cfg.dVocab, cfg.dModel);
 	},
 };
 

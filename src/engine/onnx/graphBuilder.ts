@@ -2,7 +2,7 @@
 // NodeProto and returns its output name, so model code reads like the math it implements.
 
 import { DataType, encodeModel } from './onnxProto';
-import type { AttributeValue, Dim, NodeInit, TensorInit, ValueInfo } from './onnxProto';
+import type { AttributeValue, Dim, ExternalData, NodeInit, TensorInit, ValueInfo } from './onnxProto';
 
 /** A tensor in the graph under construction, named as in the ONNX graph. */
 export type Value = string;
@@ -26,6 +26,8 @@ export class GraphBuilder {
 	private readonly initializers: TensorInit[] = [];
 	private readonly inputs: ValueInfo[] = [];
 	private readonly outputs: ValueInfo[] = [];
+	/** Graph inputs that carry weights (fed from memory shared by every session), in declaration order. */
+	private readonly weightInputs: string[] = [];
 	private readonly names = new Set<string>();
 	private readonly constants = new Map<string, Value>();
 	/** Node outputs renamed to graph-output names, applied when the graph is built. */
@@ -49,6 +51,28 @@ export class GraphBuilder {
 	input(name: string, dataType: DataType, dims: readonly Dim[]): Value {
 		this.claim(name);
 		this.inputs.push({ name, dataType, dims });
+		return name;
+	}
+
+	/**
+	 * A float32 weight passed as a graph input: every session built over the same weights is fed
+	 * the same memory, so a model's weights are held once however many graph variants are open.
+	 */
+	weightInput(name: string, dims: readonly number[]): Value {
+		this.input(name, DataType.FLOAT, dims);
+		this.weightInputs.push(name);
+		return name;
+	}
+
+	/** The weight inputs declared so far (what a session of this graph must be fed besides its own inputs). */
+	weightInputNames(): readonly string[] {
+		return this.weightInputs;
+	}
+
+	/** An initializer whose bytes stay in a file (ONNX external data), so they never pass through the protobuf. */
+	externalInitializer(name: string, dataType: DataType, dims: readonly number[], external: ExternalData): Value {
+		this.claim(name);
+		this.initializers.push({ name, dataType, dims, external });
 		return name;
 	}
 

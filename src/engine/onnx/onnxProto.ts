@@ -23,8 +23,20 @@ export interface TensorInit {
 	name: string;
 	dataType: DataType;
 	dims: readonly number[];
-	/** Little-endian row-major payload (TensorProto.raw_data). */
-	raw: Uint8Array;
+	/** Little-endian row-major payload (TensorProto.raw_data); absent for external data. */
+	raw?: Uint8Array;
+	/** Where the payload lives instead (TensorProto.external_data, data_location EXTERNAL). */
+	external?: ExternalData;
+}
+
+/**
+ * A tensor's bytes in a file beside the graph (ONNX external data): `location` is a relative
+ * POSIX path, resolved by onnxruntime against the session's external-initializer folder.
+ */
+export interface ExternalData {
+	location: string;
+	offset: number;
+	length: number;
 }
 
 export interface ValueInfo {
@@ -70,10 +82,22 @@ const IR_VERSION = 8;
 
 const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 
+const DATA_LOCATION_EXTERNAL = 1;
+
 function tensor(t: TensorInit): MessageWriter {
 	const w = new MessageWriter();
 	if (t.dims.length > 0) w.packedVarints(1, t.dims);
-	w.varint(2, t.dataType).string(8, t.name).bytes(9, t.raw);
+	w.varint(2, t.dataType).string(8, t.name);
+	if (t.external) {
+		const entry = (key: string, value: string) => new MessageWriter().string(1, key).string(2, value);
+		w.message(13, entry('location', t.external.location));
+		w.message(13, entry('offset', String(t.external.offset)));
+		w.message(13, entry('length', String(t.external.length)));
+		w.varint(14, DATA_LOCATION_EXTERNAL);
+	} else {
+		if (!t.raw) throw new Error(`internal: tensor ${t.name} has neither raw data nor an external location`);
+		w.bytes(9, t.raw);
+	}
 	return w;
 }
 

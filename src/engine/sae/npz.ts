@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import type { SafetensorsDtype } from '../models/safetensors';
+import type { SafetensorsDtype } from '../io/safetensors';
 
 export class NpzError extends Error {}
 

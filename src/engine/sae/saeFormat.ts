@@ -6,8 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { syncDir, writeAtomic } from '../io/atomicWrite';
-import { encodeSafetensors, readSafetensorsHeader, readTensor, SafetensorsError } from '../models/safetensors';
-import type { SafetensorsDtype, TensorToWrite } from '../models/safetensors';
+import { encodeSafetensors, readSafetensorsHeader, readTensor, SafetensorsError } from '../io/safetensors';
+import type { SafetensorsDtype, TensorToWrite } from '../io/safetensors';
+import { STORED_FLOAT_BYTES, toFloat32 } from '../io/halfFloats';
 import { NpzError, readNpz } from './npz';
 import type { NpyArray } from './npz';
 import { SaeFormatError } from './saeTypes';
@@ -511,30 +512,11 @@ function toNumbers(t: { dtype: SafetensorsDtype; data: Buffer }): number[] | und
 			for (let i = 0; i + 8 <= data.length; i += 8) out.push(data.readDoubleLE(i));
 			return out;
 		case 'F32':
-			for (let i = 0; i + 4 <= data.length; i += 4) out.push(data.readFloatLE(i));
-			return out;
 		case 'F16':
-			for (let i = 0; i + 2 <= data.length; i += 2) out.push(halfToNumber(data.readUInt16LE(i)));
-			return out;
-		case 'BF16': {
-			const b = Buffer.alloc(4);
-			for (let i = 0; i + 2 <= data.length; i += 2) {
-				b.writeUInt32LE(data.readUInt16LE(i) << 16 >>> 0);
-				out.push(b.readFloatLE(0));
-			}
-			return out;
-		}
+		case 'BF16':
+			return Array.from(toFloat32(t.dtype, data.subarray(0, data.length - (data.length % STORED_FLOAT_BYTES[t.dtype]))));
 		default:
 			return undefined;
 	}
-}
-
-function halfToNumber(h: number): number {
-	const sign = h & 0x8000 ? -1 : 1;
-	const exp = (h >> 10) & 0x1f;
-	const frac = h & 0x3ff;
-	if (exp === 0) return sign * frac * 2 ** -24;
-	if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-	return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 

@@ -1,7 +1,7 @@
 // An SAE as loaded from disk: its SAELens config and raw weight tensors. Shared by the format
 // readers/writers (saeFormat.ts, npz.ts) and the graph builders (saeGraph.ts).
 
-import type { SafetensorsDtype } from '../models/safetensors';
+import type { SafetensorsDtype } from '../io/safetensors';
 
 /** Inference architectures, as SAELens writes them in cfg.json (BatchTopK is saved as jumprelu). */
 export type SaeArchitecture = 'standard' | 'topk' | 'jumprelu' | 'gated';

@@ -9,6 +9,7 @@ import type { CallInputs } from '../models/generate';
 import type { Intervention, LanguageModel } from '../models/languageModel';
 import type { SaeRunner } from '../sae/saeRunner';
 import type { SaeTensor } from '../sae/saeTypes';
+import { STORED_FLOAT_BYTES, widenToFloat32 } from '../io/halfFloats';
 import type { SteerSpec } from '../../protocol/steerProtocol';
 import { saeSteerExtension, steerInputName } from './steerGraph';
 import type { SteerVariant } from './steerGraph';
@@ -76,30 +77,8 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 
 /** Row `row` of a [rows, width] SAE tensor as float32 (f16 and bf16 widened). */
 export function tensorRow(t: SaeTensor, row: number, width: number): Float32Array {
+	if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new Error(`internal: SAE tensor dtype ${t.dtype}`);
 	const out = new Float32Array(width);
-	const data = t.data;
-	if (t.dtype === 'F32') {
-		for (let j = 0; j < width; j++) out[j] = data.readFloatLE(4 * (row * width + j));
-	} else if (t.dtype === 'BF16') {
-		const bits = new Uint32Array(1);
-		const f = new Float32Array(bits.buffer);
-		for (let j = 0; j < width; j++) {
-			bits[0] = data.readUInt16LE(2 * (row * width + j)) << 16;
-			out[j] = f[0]!;
-		}
-	} else if (t.dtype === 'F16') {
-		for (let j = 0; j < width; j++) out[j] = halfToFloat(data.readUInt16LE(2 * (row * width + j)));
-	} else {
-		throw new Error(`internal: SAE tensor dtype ${t.dtype}`);
-	}
+	widenToFloat32(t.dtype, t.data, row * width * STORED_FLOAT_BYTES[t.dtype], width, out, 0);
 	return out;
-}
-
-function halfToFloat(h: number): number {
-	const sign = h & 0x8000 ? -1 : 1;
-	const exp = (h >>> 10) & 0x1f;
-	const mant = h & 0x3ff;
-	if (exp === 0) return sign * mant * 2 ** -24;
-	if (exp === 31) return mant ? NaN : sign * Infinity;
-	return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }

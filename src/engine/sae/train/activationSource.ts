@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { seededRandom, shuffledIndices } from '../../models/sampling';
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
-import { readSafetensorsHeader, readTensor } from '../../models/safetensors';
+import { readSafetensorsHeader, readTensor } from '../../io/safetensors';
 import { SaeFormatError } from '../saeTypes';
 
 export interface ActivationSource {

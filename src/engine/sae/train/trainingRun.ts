@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../../models/safetensors';
+import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../../io/safetensors';
 import type { SessionSettings } from '../../onnx/session';
 import { writeAtomic } from '../../io/atomicWrite';
 import { saveSae } from '../saeFormat';

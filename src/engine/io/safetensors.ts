@@ -45,22 +45,26 @@ export function readSafetensorsHeader(file: string): { tensors: TensorEntry[]; m
 		}
 		const headerBuf = Buffer.alloc(headerLen);
 		fs.readSync(fd, headerBuf, 0, headerLen, 8);
-		let header: Record<string, unknown>;
+		let header: unknown;
 		try {
-			header = JSON.parse(headerBuf.toString('utf8')) as Record<string, unknown>;
+			header = JSON.parse(headerBuf.toString('utf8'));
 		} catch {
 			throw new SafetensorsError(`${file}: corrupt safetensors header (not valid JSON)`);
+		}
+		if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+			throw new SafetensorsError(`${file}: corrupt safetensors header (expected a JSON object of tensors)`);
 		}
 		const dataStart = 8 + headerLen;
 		const tensors: TensorEntry[] = [];
 		let metadata: Record<string, string> = {};
-		for (const [name, info] of Object.entries(header)) {
+		for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
 			if (name === '__metadata__') {
 				metadata = (info ?? {}) as Record<string, string>;
 				continue;
 			}
 			tensors.push(parseEntry(file, name, info, dataStart, size));
 		}
+		checkTiling(file, tensors, dataStart, size);
 		return { tensors, metadata };
 	} finally {
 		fs.closeSync(fd);
@@ -68,21 +72,46 @@ export function readSafetensorsHeader(file: string): { tensors: TensorEntry[]; m
 }
 
 function parseEntry(file: string, name: string, info: unknown, dataStart: number, size: number): TensorEntry {
-	const i = info as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-	if (!i || typeof i.dtype !== 'string' || !Array.isArray(i.shape) || !Array.isArray(i.data_offsets)) {
-		throw new SafetensorsError(`${file}: corrupt safetensors header entry for "${name}"`);
+	const i = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+	if (!i || typeof i !== 'object' || typeof i.dtype !== 'string' || !Array.isArray(i.shape) || !Array.isArray(i.data_offsets)) {
+		throw new SafetensorsError(`${file}: corrupt safetensors header entry for "${name}" (expected dtype, shape and data_offsets)`);
 	}
 	if (!(i.dtype in BYTES)) throw new SafetensorsError(`${file}: tensor "${name}" has unsupported dtype ${i.dtype}`);
 	const dtype = i.dtype as SafetensorsDtype;
-	const [b, e] = i.data_offsets;
-	const count = i.shape.reduce((a, d) => a * d, 1);
+	const shape = i.shape as unknown[];
+	if (!shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+		throw new SafetensorsError(`${file}: tensor "${name}" has shape ${JSON.stringify(shape)}; dimensions must be non-negative integers`);
+	}
+	const offsets = i.data_offsets as unknown[];
+	if (offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0) || (offsets[0] as number) > (offsets[1] as number)) {
+		throw new SafetensorsError(`${file}: tensor "${name}" has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 ≤ begin ≤ end`);
+	}
+	const [b, e] = offsets as [number, number];
+	const count = (shape as number[]).reduce((a, d) => a * d, 1);
 	if (e - b !== count * BYTES[dtype]) {
-		throw new SafetensorsError(`${file}: tensor "${name}" byte range ${b}..${e} does not match shape [${i.shape}] of ${dtype}`);
+		throw new SafetensorsError(`${file}: tensor "${name}" byte range ${b}..${e} does not match shape [${shape}] of ${dtype}`);
 	}
 	if (dataStart + e > size) {
 		throw new SafetensorsError(`${file}: truncated: tensor "${name}" ends at byte ${dataStart + e} but the file has ${size} bytes`);
 	}
-	return { name, dtype, shape: i.shape, begin: dataStart + b, end: dataStart + e, file };
+	return { name, dtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e, file };
+}
+
+/** As the safetensors library requires: the tensors cover the data region exactly, without gaps or overlaps. */
+function checkTiling(file: string, tensors: readonly TensorEntry[], dataStart: number, size: number): void {
+	const sorted = [...tensors].sort((x, y) => x.begin - y.begin || x.end - y.end);
+	let at = dataStart;
+	for (const t of sorted) {
+		if (t.begin !== at) {
+			throw new SafetensorsError(t.begin < at
+				? `${file}: tensor "${t.name}" overlaps the tensor before it (bytes ${t.begin - dataStart}..${t.end - dataStart})`
+				: `${file}: ${t.begin - at} bytes before tensor "${t.name}" belong to no tensor (corrupt header)`);
+		}
+		at = t.end;
+	}
+	if (at !== size) {
+		throw new SafetensorsError(`${file}: the header describes ${at - dataStart} bytes of tensor data but the file holds ${size - dataStart}`);
+	}
 }
 
 /** Reads one tensor's bytes. */

@@ -1,0 +1,101 @@
+// IEEE 754 half-precision and bfloat16: rounding to half for stored example activations, and
+// widening stored f16/bf16 tensors (checkpoints, SAEs) to the float32 the CPU computes in.
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Rounds a float to the nearest half (ties to even); overflow becomes ±∞. */
+export function toHalf(value: number): number {
+	f32[0] = value;
+	const x = u32[0]!;
+	const sign = (x >>> 16) & 0x8000;
+	const exp = (x >>> 23) & 0xff;
+	let mant = x & 0x7fffff;
+	if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+	let e = exp - 127 + 15;
+	if (e >= 0x1f) return sign | 0x7c00;
+	if (e <= 0) {
+		if (e < -10) return sign;
+		// Subnormal half: shift the implicit bit in, round to nearest even.
+		mant |= 0x800000;
+		const shift = 14 - e;
+		const half = 1 << (shift - 1);
+		let m = mant >>> shift;
+		const rest = mant & ((1 << shift) - 1);
+		if (rest > half || (rest === half && (m & 1))) m++;
+		return sign | m;
+	}
+	let m = mant >>> 13;
+	const rest = mant & 0x1fff;
+	if (rest > 0x1000 || (rest === 0x1000 && (m & 1))) {
+		m++;
+		if (m === 0x400) {
+			m = 0;
+			e++;
+			if (e >= 0x1f) return sign | 0x7c00;
+		}
+	}
+	return sign | (e << 10) | m;
+}
+
+export function fromHalf(h: number): number {
+	const sign = h & 0x8000 ? -1 : 1;
+	const exp = (h >>> 10) & 0x1f;
+	const mant = h & 0x3ff;
+	if (exp === 0) return sign * mant * 2 ** -24;
+	if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+	return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+export function encodeHalf(values: ArrayLike<number>): Uint16Array {
+	return Uint16Array.from({ length: values.length }, (_, i) => toHalf(values[i]!));
+}
+
+export function decodeHalf(bits: Uint16Array): Float32Array {
+	return Float32Array.from(bits, fromHalf);
+}
+
+/** Stored float formats that widen to float32 exactly. */
+export type StoredFloat = 'F32' | 'F16' | 'BF16';
+
+/** Bytes per element of a stored float format. */
+export const STORED_FLOAT_BYTES: Readonly<Record<StoredFloat, number>> = { F32: 4, F16: 2, BF16: 2 };
+
+let halfTable: Float32Array | undefined;
+
+/** All 65,536 halves as float32, so widening a tensor is one table lookup per element. */
+function halfToFloatTable(): Float32Array {
+	halfTable ??= Float32Array.from({ length: 65536 }, (_, h) => fromHalf(h));
+	return halfTable;
+}
+
+/**
+ * Widens `count` little-endian stored floats from `src` (byte offset `srcByte`) into `dst` at
+ * element `dstIndex`. bf16 is the top half of a float32, so its bits shift into place; f16
+ * goes through a lookup table. Exact in both cases.
+ */
+export function widenToFloat32(dtype: StoredFloat, src: Uint8Array, srcByte: number, count: number, dst: Float32Array, dstIndex: number): void {
+	if (dtype === 'F32') {
+		new Uint8Array(dst.buffer, dst.byteOffset + 4 * dstIndex, 4 * count).set(src.subarray(srcByte, srcByte + 4 * count));
+		return;
+	}
+	// Reading 16-bit words through a typed array needs 2-byte alignment; copy when it is off.
+	const aligned = (src.byteOffset + srcByte) % 2 === 0 ? src : src.slice(srcByte, srcByte + 2 * count);
+	const start = aligned === src ? srcByte : 0;
+	const words = new Uint16Array(aligned.buffer, aligned.byteOffset + start, count);
+	if (dtype === 'BF16') {
+		const bits = new Uint32Array(dst.buffer, dst.byteOffset + 4 * dstIndex, count);
+		for (let i = 0; i < count; i++) bits[i] = words[i]! << 16;
+	} else {
+		const table = halfToFloatTable();
+		for (let i = 0; i < count; i++) dst[dstIndex + i] = table[words[i]!]!;
+	}
+}
+
+/** A whole stored tensor as float32. */
+export function toFloat32(dtype: StoredFloat, bytes: Uint8Array): Float32Array {
+	const count = bytes.byteLength / STORED_FLOAT_BYTES[dtype];
+	const out = new Float32Array(count);
+	widenToFloat32(dtype, bytes, 0, count, out, 0);
+	return out;
+}
