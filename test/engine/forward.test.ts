@@ -74,13 +74,18 @@ for (const name of ['gpt2-tiny', 'llama-tiny', 'qwen2-tiny']) {
 			assert.ok(maxAbsDiff((batch.logits!.data as Float32Array).subarray(n), one.logits!.data as Float32Array) < 1e-5);
 		});
 
-		it('the session for a graph request is built once and reused', async () => {
-			await model.forward({ ids: [IDS], hooks: ['blocks.0.hook_resid_post'], logits: 'none' });
-			const before = model.cachedGraphCount();
-			await model.forward({ ids: [IDS.slice(0, 3)], hooks: ['blocks.0.hook_resid_post'], logits: 'none' });
-			assert.equal(model.cachedGraphCount(), before);
-			await model.forward({ ids: [IDS], hooks: ['blocks.0.hook_resid_pre'], logits: 'none' });
-			assert.equal(model.cachedGraphCount(), before + 1);
+		it('one trunk session holds the model; the residual stream needs no other, a hook inside a block one variant of that block', async () => {
+			const model = LanguageModel.load(fixtureModel(name), { executionProvider: 'cpu', threads: 1 });
+			after(() => model.dispose());
+			await model.prepare();
+			const plain = model.cachedGraphCount();
+			assert.equal(plain, 1, 'the trunk');
+			await model.forward({ ids: [IDS.slice(0, 3)], hooks: ['blocks.0.hook_resid_post', 'blocks.1.hook_resid_pre'], logits: 'all' });
+			assert.equal(model.cachedGraphCount(), plain);
+			await model.forward({ ids: [IDS], hooks: ['blocks.0.hook_mlp_out'], logits: 'none' });
+			assert.equal(model.cachedGraphCount(), plain + 1);
+			await model.forward({ ids: [IDS.slice(0, 5)], hooks: ['blocks.0.hook_mlp_out', 'blocks.0.hook_resid_post'], logits: 'last' });
+			assert.equal(model.cachedGraphCount(), plain + 1);
 		});
 	});
 }

@@ -13,12 +13,10 @@ import * as ort from 'onnxruntime-node';
 import type { LanguageModel } from '../models/languageModel';
 import { architectureFor } from '../models/architectures';
 import { ModelConfigError } from '../models/decoderConfig';
-import type { BuiltGraph } from '../models/decoderGraph';
 import { DataType } from '../onnx/onnxProto';
-import { GraphBuilder, MS_DOMAIN, attr } from '../onnx/graphBuilder';
+import { GraphBuilder } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
 import { createSession } from '../onnx/session';
-import type { WeightedSession } from '../onnx/weightedSession';
 import type { SessionSettings } from '../onnx/session';
 import type { Sae } from '../sae/saeTypes';
 
@@ -53,23 +51,30 @@ export interface LogitLensRow {
 }
 
 /**
- * Builds the logit-lens graph: feature indices [n] → centred logit weights [n, d_vocab] and their
- * top/bottom tokens. The unembedding is the model's own weight, shared with its sessions.
+ * The logit lens's first half: feature indices [n] → directions in the unembedding's input
+ * space [n, d_model] (W_dec rows, centred for LayerNorm models, times the final norm's gain).
+ * The model's own unembedding stage takes them to the vocabulary (LanguageModel.unembedRows).
  */
-export function buildLogitLensGraph(model: LanguageModel, sae: Sae, count: number): BuiltGraph {
+export function buildLensDirectionGraph(model: LanguageModel, sae: Sae): Buffer {
 	const { cfg } = model;
 	const names = unembedNames(model);
-	const b = new GraphBuilder('logit_lens');
+	const b = new GraphBuilder('logit_lens_directions');
 	const feature = b.input(FEATURE, DataType.INT64, ['n']);
 	let dir = b.gather(decoderRows(b, sae), feature); // [n, d_model]
-	const mean = (v: Value) => b.op('ReduceMean', [v], { axes: { kind: 'ints', value: [-1] }, keepdims: { kind: 'int', value: 1 } });
-	if (names.centres) dir = b.sub(dir, mean(dir));
-	dir = b.mul(dir, model.weightValue(b, names.gain, [cfg.dModel])); // fold_ln
-	const wU = model.weightValue(b, names.unembed, [cfg.dVocab, cfg.dModel]); // [d_vocab, d_model]
-	let logits = b.op('FusedMatMul', [dir, wU], { transB: attr.int(1) }, MS_DOMAIN); // [n, d_vocab]
-	logits = b.sub(logits, mean(logits)); // centre_unembed
-	b.output(logits, DataType.FLOAT, ['n', cfg.dVocab], 'logits');
-	const k = b.constInt64([Math.min(count, cfg.dVocab)]);
+	if (names.centres) dir = b.sub(dir, rowMean(b, dir));
+	const gain = model.readWeight(names.gain, [cfg.dModel]);
+	dir = b.mul(dir, b.initializer('gain', DataType.FLOAT, [cfg.dModel], new Uint8Array(gain.buffer, gain.byteOffset, gain.byteLength))); // fold_ln
+	b.output(dir, DataType.FLOAT, ['n', cfg.dModel], 'directions');
+	return b.build({ hook_name: sae.cfg.metadata.hook_name });
+}
+
+/** The logit lens's second half: logit weights [n, d_vocab] → centred over the vocabulary (centre_unembed), and their top/bottom `count` tokens. */
+export function buildLensTopGraph(dVocab: number, count: number): Buffer {
+	const b = new GraphBuilder('logit_lens_top');
+	const raw = b.input('raw_logits', DataType.FLOAT, ['n', dVocab]);
+	const logits = b.sub(raw, rowMean(b, raw));
+	b.output(logits, DataType.FLOAT, ['n', dVocab], 'logits');
+	const k = b.constInt64([Math.min(count, dVocab)]);
 	const topK = (largest: number, name: string) => {
 		const [values, indices] = b.node('TopK', [logits, k], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: largest }, sorted: { kind: 'int', value: 1 } }, 2) as [Value, Value];
 		b.output(values, DataType.FLOAT, ['n', 'k'], `${name}_values`);
@@ -77,7 +82,11 @@ export function buildLogitLensGraph(model: LanguageModel, sae: Sae, count: numbe
 	};
 	topK(1, 'positive');
 	topK(0, 'negative');
-	return { bytes: b.build({ hook_name: sae.cfg.metadata.hook_name }), weightInputs: [...b.weightInputNames()] };
+	return b.build();
+}
+
+function rowMean(b: GraphBuilder, v: Value): Value {
+	return b.op('ReduceMean', [v], { axes: { kind: 'ints', value: [-1] }, keepdims: { kind: 'int', value: 1 } });
 }
 
 /** Builds the neighbour graph: feature indices [n] → the `count` most cosine-similar decoder rows [n, count]. */
@@ -97,7 +106,8 @@ export function buildNeighbourGraph(sae: Sae, count: number): Buffer {
 
 /** Both decoder views for one model and SAE, with their sessions built on first use. */
 export class DecoderViews {
-	private lens?: Promise<WeightedSession>;
+	private lensDirections?: Promise<ort.InferenceSession>;
+	private lensTop?: Promise<ort.InferenceSession>;
 	private neighbours?: Promise<ort.InferenceSession>;
 
 	constructor(
@@ -116,8 +126,11 @@ export class DecoderViews {
 
 	async logitLens(featureIndex: number): Promise<LogitLensRow | undefined> {
 		if (!this.hasLogitLens()) return undefined;
-		this.lens ??= this.model.createSession(buildLogitLensGraph(this.model, this.sae, this.lensCount));
-		const out = await (await this.lens).run({ [FEATURE]: feature(featureIndex) });
+		this.lensDirections ??= this.create(() => buildLensDirectionGraph(this.model, this.sae));
+		this.lensTop ??= this.create(() => buildLensTopGraph(this.model.cfg.dVocab, this.lensCount));
+		const direction = (await (await this.lensDirections).run({ [FEATURE]: feature(featureIndex) })).directions!.data as Float32Array;
+		const raw = await this.model.unembedRows(direction, 1);
+		const out = await (await this.lensTop).run({ raw_logits: new ort.Tensor('float32', raw, [1, this.model.cfg.dVocab]) });
 		const pairs = (name: string) => {
 			const values = out[`${name}_values`]!.data as Float32Array;
 			const ids = out[`${name}_indices`]!.data as BigInt64Array;
@@ -137,10 +150,11 @@ export class DecoderViews {
 	}
 
 	async dispose(): Promise<void> {
-		for (const s of [this.lens, this.neighbours]) {
+		for (const s of [this.lensDirections, this.lensTop, this.neighbours]) {
 			if (s) await (await s.catch(() => undefined))?.release();
 		}
-		this.lens = undefined;
+		this.lensDirections = undefined;
+		this.lensTop = undefined;
 		this.neighbours = undefined;
 	}
 

@@ -23,6 +23,11 @@ export interface Architecture {
 	block(ctx: DecoderContext, layer: number, residPre: Value): Value;
 	/** Final norm of the residual stream, [batch, seq, d_model] → [batch, seq, d_model]. */
 	finalNorm(ctx: DecoderContext, resid: Value): Value;
-	/** Logits from the final-normed residual stream: [batch, seq, d_model] → [batch, seq, d_vocab] (tied or untied unembedding, soft-capping where the family has it). */
-	logits(ctx: DecoderContext, x: Value): Value;
+	/**
+	 * Logits from the final-normed residual stream, [batch, seq, d_model] → [batch, seq, d_vocab]
+	 * (tied or untied unembedding); `uncapped` too for families that soft-cap the final logits.
+	 */
+	logits(ctx: DecoderContext, x: Value): { logits: Value; uncapped?: Value };
+	/** Whether `logits` soft-caps (and so also returns the uncapped values). */
+	capsFinalLogits(cfg: DecoderConfig): boolean;
 }

@@ -1,6 +1,22 @@
-// Builds an instrumented decoder graph: the architecture supplies embeddings, blocks and the
-// final norm; this module supplies inputs, the KV cache, causal attention, hook outputs,
-// intervention inputs and the layer at which the graph can stop.
+// Builds a decoder LM as onnxruntime graphs. The architecture supplies the maths; this module
+// supplies inputs, the KV cache, causal attention, hook outputs, intervention inputs, splices,
+// and the two shapes a model takes:
+//
+// - The trunk: the whole model in one graph, every block behind an If on a layer range given
+//   at run time, and the embedding and the head behind Ifs too. It is the one session that
+//   holds the weights (onnxruntime prepacks them from the shards into memory it owns), so they
+//   are in memory once. One run can start from a residual stream instead of the tokens, stop
+//   after any block (TransformerLens stop_at_layer), and compute logits for the positions asked for.
+// - Stage variants: one block (or the embedding, or the final norm) alone, with hooks read
+//   inside it, interventions or steering splices. A variant holds a copy of that stage's
+//   weights only; the trunk runs the blocks before and after it.
+//
+// Why not a graph per request, as before: onnxruntime prepacks a session's MatMul weights into
+// memory the session owns, so every variant of a whole-model graph held the whole model again.
+// Why not a session per block: sessions run back to back each wake their own thread pool, which
+// cost 35% of GPT-2-small's generation speed here; If branches in one session cost nothing
+// measurable. The residual stream between blocks is hook_resid_post of one block and
+// hook_resid_pre of the next, so reading it only splits the trunk's run there.
 
 import { DataType } from '../onnx/onnxProto';
 import { GraphBuilder, MS_DOMAIN, attr } from '../onnx/graphBuilder';
@@ -12,18 +28,20 @@ import type { ModelWeights } from './weights';
 
 export type LogitsMode = 'all' | 'last' | 'none';
 
-/** What a graph computes; sessions are cached by this. */
-export interface GraphRequest {
-	/** Hook points returned as outputs, by TransformerLens name. */
+/** A piece of the model a variant graph covers: the embedding, one block, or the final norm. */
+export type Stage = { kind: 'embed' } | { kind: 'block'; layer: number } | { kind: 'finalNorm' };
+
+/** What a variant graph computes beyond the plain stage; sessions are cached by stage and this. */
+export interface StageRequest {
+	/** Hook points inside the stage returned as outputs, by TransformerLens name. */
 	hooks: readonly string[];
 	/** Hook points that take an additive input `intervene.<hook>` of shape [b|1, t|1, width]. */
 	interventions: readonly string[];
-	logits: LogitsMode;
-	/** Adds `past.L.key/value` inputs and `present.L.key/value` outputs. */
-	kvCache: boolean;
-	/** Keys of the `HookExtension`s spliced in (absent: none). */
-	extensions?: readonly string[];
+	/** Keys of the `HookExtension`s spliced in. */
+	extensions: readonly string[];
 }
+
+export const PLAIN: StageRequest = { hooks: [], interventions: [], extensions: [] };
 
 /**
  * Extra computation spliced in at a hook, after its additive intervention (steering subgraphs
@@ -37,40 +55,123 @@ export interface HookExtension {
 	build(ctx: DecoderContext, x: Value): Value;
 }
 
+/** Graph inputs and outputs. */
 export const INPUT_IDS = 'input_ids';
+/** Absolute positions of this call's tokens, int64 [seq] (the cache length onwards). */
+export const POSITION_IDS = 'position_ids';
+/** A variant's incoming residual stream, [batch, seq, d_model]. */
+export const RESID = 'resid';
+/** The residual stream handed on (embedding: hook_embed (+ pos); a block: hook_resid_post). */
+export const RESID_OUT = 'resid_out';
+/** The final norm's output, [batch, seq, d_model] (ln_final.hook_normalized). */
+export const NORMALIZED = 'normalized';
 export const LOGITS = 'logits';
+/** Logits before final soft-capping, for families that cap (the logit lens reads directions, not predictions). */
+export const LOGITS_UNCAPPED = 'logits_uncapped';
+/** Trunk: the first and last block to run (int64 scalars; last < first runs none). */
+export const FIRST_LAYER = 'first_layer';
+export const LAST_LAYER = 'last_layer';
+/** Trunk: the residual stream to start from, [batch, seq, d_model]; empty (seq 0) starts from the tokens. */
+export const RESID_IN = 'resid_in';
+/** Trunk: what the head computes (int64 scalar, a `Head` value). */
+export const HEAD = 'head';
+/** Trunk: logits are computed for positions from this index on (int64 scalar; seq for none). */
+export const LOGITS_FROM = 'logits_from';
+/** The trunk's head: nothing; the final norm then the unembedding; or the unembedding of resid_in as given (normed elsewhere, or logit-lens directions). */
+export const Head = { none: 0, normed: 1, raw: 2 } as const;
 export const pastName = (layer: number, kind: 'key' | 'value'): string => `past.${layer}.${kind}`;
 export const presentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
 export const interventionName = (hook: string): string => `intervene.${hook}`;
 
+/** The stage that computes a hook point (by its layer: -1 embedding, nLayers final norm). */
+export function stageOf(point: HookPoint, nLayers: number): Stage {
+	if (point.layer < 0) return { kind: 'embed' };
+	if (point.layer >= nLayers) return { kind: 'finalNorm' };
+	return { kind: 'block', layer: point.layer };
+}
+
+export function stageKey(stage: Stage): string {
+	return stage.kind === 'block' ? `block.${stage.layer}` : stage.kind;
+}
+
 /** What architecture code sees while it builds: the builder plus model-level services. */
 export class DecoderContext {
-	readonly b: GraphBuilder;
-	/** Absolute positions of this call's tokens, int64 [seq]. */
-	readonly positions: Value;
-	private readonly ids: Value;
-	private maskBias?: Value;
-	private readonly weightValues = new Map<string, Value>();
+	/** The graph being built: inputs, outputs and weights are declared here. */
+	readonly root: GraphBuilder;
+	/** Where nodes go: the graph itself, or the trunk's If branch being built. */
+	b: GraphBuilder;
+	private idsInput?: Value;
+	private positionsInput?: Value;
+	private readonly sharedValues = new Map<string, unknown>();
+	private readonly presents = new Map<number, [Value, Value]>();
+	private readonly emitted = new Set<string>();
+	/** Checkpoint weights the graph materializes as float32 (the memory its session holds). */
+	readonly materialized = new Set<string>();
+	/** Checkpoint weights the graph only gathers rows from (mapped from the shard, never copied whole). */
+	readonly gathered = new Set<string>();
 
 	constructor(
 		readonly cfg: DecoderConfig,
 		private readonly weights: ModelWeights,
-		private readonly request: GraphRequest,
+		/** A variant's stage, or undefined for the trunk (whose present outputs go back through its If branches). */
+		readonly stage: Stage | undefined,
+		private readonly request: StageRequest,
 		private readonly hookIndex: ReadonlyMap<string, HookPoint>,
 		private readonly extensions: ReadonlyMap<string, HookExtension> = new Map(),
 	) {
-		this.b = new GraphBuilder('decoder');
-		this.ids = this.b.input(INPUT_IDS, DataType.INT64, ['batch', 'seq']);
-		this.positions = this.b.scope('/positions', () => this.b.range(this.pastLength(), this.totalLength(), this.b.constInt64([1], [])));
+		this.root = new GraphBuilder(stage ? stageKey(stage) : 'trunk');
+		this.b = this.root;
+	}
+
+	/** Builds `body`'s nodes into `g` (an If branch of the graph). */
+	within<T>(g: GraphBuilder, body: () => T): T {
+		const outer = this.b;
+		this.b = g;
+		try {
+			return body();
+		} finally {
+			this.b = outer;
+		}
+	}
+
+	/**
+	 * A value built once per graph, at its top level rather than in the branch being built, so
+	 * every block can read it (rotary tables, the causal mask, past inputs).
+	 */
+	shared<T>(key: string, build: () => T): T {
+		if (!this.sharedValues.has(key)) this.sharedValues.set(key, this.within(this.root, build));
+		return this.sharedValues.get(key) as T;
 	}
 
 	/** A checkpoint weight as a float32 value, checked against the shape the config implies (never copied into the graph). */
 	weight(name: string, shape: readonly number[]): Value {
-		const cached = this.weightValues.get(name);
-		if (cached) return cached;
-		const v = this.weights.declare(this.b, name, shape);
-		this.weightValues.set(name, v);
-		return v;
+		return this.shared(`weight:${name}`, () => {
+			this.materialized.add(name);
+			// f16/bf16 pass through a Cast that onnxruntime folds when the session is created (the
+			// CPU computes in float32); the folded copy is what the session then prepacks and keeps.
+			const { value, dataType } = this.stored(name, shape);
+			return dataType === DataType.FLOAT ? value : this.root.cast(value, DataType.FLOAT);
+		});
+	}
+
+	/** A weight in its stored dtype: an external initializer pointing into its shard, declared once per graph. */
+	private stored(name: string, shape: readonly number[]): { value: Value; dataType: DataType } {
+		return this.shared(`stored:${name}`, () => this.weights.declareStored(this.root, name, shape));
+	}
+
+	/**
+	 * Rows of an embedding matrix [rows, width] as float32 [..., width]: gathered in the stored
+	 * dtype, then widened, so onnxruntime never makes a float32 copy of the whole matrix (for a
+	 * 128k-token vocabulary that would be gigabytes for a handful of rows).
+	 */
+	embeddingRows(name: string, shape: readonly [number, number], indices: Value): Value {
+		// Its own initializer even when the matrix also unembeds (tied embeddings): onnxruntime
+		// drops a weight's mapping once its only user has prepacked it, and keeps it while a Gather
+		// reads it, so one shared initializer would stay mapped whole beside its packed copy.
+		const { value, dataType } = this.shared(`rows:${name}`, () => this.weights.declareStored(this.root, name, shape, `rows:${name}`));
+		this.gathered.add(name);
+		const rows = this.b.gather(value, indices);
+		return dataType === DataType.FLOAT ? rows : this.b.cast(rows, DataType.FLOAT);
 	}
 
 	/**
@@ -88,8 +189,16 @@ export class DecoderContext {
 		return this.weights.has(name);
 	}
 
+	/** Token ids, int64 [batch, seq]. */
 	tokenIds(): Value {
-		return this.ids;
+		this.idsInput ??= this.root.input(INPUT_IDS, DataType.INT64, ['batch', 'seq']);
+		return this.idsInput;
+	}
+
+	/** Absolute positions of this call's tokens, int64 [seq]. */
+	get positions(): Value {
+		this.positionsInput ??= this.root.input(POSITION_IDS, DataType.INT64, ['seq']);
+		return this.positionsInput;
 	}
 
 	/** Whether a hook is read or intervened on, so a fused kernel that hides it must not be used. */
@@ -98,16 +207,17 @@ export class DecoderContext {
 	}
 
 	/**
-	 * A hook point: adds the intervention input when one is requested, emits the hook as an
-	 * output when asked for, and returns the (possibly intervened) value to continue with.
+	 * A hook point: adds the intervention input when one is requested, splices an extension,
+	 * emits the hook as an output when asked for, and returns the (possibly changed) value.
 	 */
 	hook(name: string, value: Value): Value {
 		const point = this.hookIndex.get(name);
 		if (!point) throw new Error(`internal: unknown hook point ${name}`);
+		this.emitted.add(name);
 		let v = value;
 		if (this.request.interventions.includes(name)) {
 			const width = point.shape[point.shape.length - 1] as number;
-			const delta = this.b.input(interventionName(name), DataType.FLOAT, ['intervene_batch', 'intervene_seq', width]);
+			const delta = this.root.input(interventionName(name), DataType.FLOAT, ['intervene_batch', 'intervene_seq', width]);
 			v = this.b.add(v, delta);
 		}
 		const extension = this.extensions.get(name);
@@ -117,15 +227,27 @@ export class DecoderContext {
 		}
 		if (this.request.hooks.includes(name)) {
 			const dims = ['batch', ...point.shape.map((d) => (d === 'pos' ? 'seq' : d === 'kpos' ? 'total_seq' : d))];
-			this.b.output(v, DataType.FLOAT, dims, name);
+			this.root.output(v, DataType.FLOAT, dims, name);
 		}
 		return v;
 	}
 
+	/** The block's past key or value input, [batch, n_kv_heads, past_seq, d_head] (empty when there is no cache). */
+	past(layer: number, kind: 'key' | 'value'): Value {
+		return this.shared(pastName(layer, kind), () => this.root.input(pastName(layer, kind), DataType.FLOAT, ['batch', this.cfg.nKvHeads, 'past_seq', this.cfg.dHead]));
+	}
+
+	/** The keys and values a block's attention read (past and new), [batch, n_kv_heads, total_seq, d_head]: its KV cache from now on. */
+	present(layer: number): [Value, Value] {
+		const kv = this.presents.get(layer);
+		if (!kv) throw new Error(`internal: block ${layer} built no attention`);
+		return kv;
+	}
+
 	/**
-	 * Causal self-attention over this call's tokens and the cached ones.
+	 * Causal self-attention over this call's tokens and the cached ones (`past.L.*`; empty when
+	 * there is no cache). Returns z: [batch, seq, n_heads, d_head].
 	 * q: [batch, seq, n_heads, d_head]; k, v: [batch, seq, n_kv_heads, d_head] (rotary already applied).
-	 * Returns z: [batch, seq, n_heads, d_head].
 	 */
 	attention(layer: number, q: Value, k: Value, v: Value): Value {
 		const { b, cfg } = this;
@@ -134,13 +256,12 @@ export class DecoderContext {
 		const D = cfg.dHead;
 		const toHeadsFirst = (x: Value): Value => b.transpose(x, [0, 2, 1, 3]);
 		let qh = toHeadsFirst(q); // [batch, H, seq, D]
-		let kh = toHeadsFirst(k); // [batch, KV, seq, D]
-		let vh = toHeadsFirst(v);
-		if (this.request.kvCache) {
-			kh = b.concat([b.input(pastName(layer, 'key'), DataType.FLOAT, ['batch', KV, 'past_seq', D]), kh], 2);
-			vh = b.concat([b.input(pastName(layer, 'value'), DataType.FLOAT, ['batch', KV, 'past_seq', D]), vh], 2);
-			b.output(kh, DataType.FLOAT, ['batch', KV, 'total_seq', D], presentName(layer, 'key'));
-			b.output(vh, DataType.FLOAT, ['batch', KV, 'total_seq', D], presentName(layer, 'value'));
+		const kh = b.concat([this.past(layer, 'key'), toHeadsFirst(k)], 2); // [batch, KV, total_seq, D]
+		const vh = b.concat([this.past(layer, 'value'), toHeadsFirst(v)], 2);
+		this.presents.set(layer, [kh, vh]);
+		if (this.stage) {
+			this.root.output(kh, DataType.FLOAT, ['batch', KV, 'total_seq', D], presentName(layer, 'key'));
+			this.root.output(vh, DataType.FLOAT, ['batch', KV, 'total_seq', D], presentName(layer, 'value'));
 		}
 		// Grouped-query attention without copying K/V: fold the query heads of each group into
 		// the sequence axis, so one K/V head serves `rep` query heads in a single MatMul.
@@ -149,7 +270,7 @@ export class DecoderContext {
 		// A scalar Mul right after the MatMul is fused by onnxruntime into the product (FusedMatMul alpha).
 		let scores = b.mul(b.matMul(qh, b.transpose(kh, [0, 1, 3, 2])), b.constFloat([1 / Math.sqrt(D)])); // [batch, KV, rep*seq, total_seq]
 		if (rep > 1) scores = b.reshape(scores, [0, H, -1, 0]); // [batch, H, seq, total_seq]
-		scores = b.add(scores, this.causalMask());
+		scores = b.add(scores, this.causalMask(layer));
 		let pattern = this.hook(`blocks.${layer}.attn.hook_pattern`, b.softmax(scores, -1));
 		if (rep > 1) pattern = b.reshape(pattern, [0, KV, -1, 0]);
 		let z = b.matMul(pattern, vh); // [batch, KV, rep*seq, D]
@@ -167,81 +288,127 @@ export class DecoderContext {
 		return this.b.reshape(x, [0, 0, -1]);
 	}
 
-	/** Number of cached positions before this call, int64 scalar. */
-	pastLength(): Value {
-		if (!this.request.kvCache) return this.b.constInt64([0], []);
-		return this.b.gather(this.b.shape(pastName(0, 'key')), this.b.constInt64([2], []));
+	/** The hooks and interventions the request named that the graph never reached (a bug in the request). */
+	missing(): string[] {
+		return [...this.request.hooks, ...this.request.interventions, ...this.extensions.keys()].filter((h) => !this.emitted.has(h));
 	}
 
-	private totalLength(): Value {
-		const seq = this.b.gather(this.b.shape(this.ids), this.b.constInt64([1], []));
-		return this.b.add(this.pastLength(), seq);
-	}
-
-	/** Additive mask [seq, total_seq]: 0 where key position ≤ query position, −∞ elsewhere. */
-	private causalMask(): Value {
-		if (this.maskBias) return this.maskBias;
-		const b = this.b;
-		this.maskBias = b.scope('/causal_mask', () => {
+	/**
+	 * Additive mask [seq, total_seq]: 0 where key position ≤ query position, −∞ elsewhere. Every
+	 * block's cache has the same length, so the first block's past gives it for all.
+	 */
+	private causalMask(layer: number): Value {
+		return this.shared('causal_mask', () => this.b.scope('/causal_mask', () => {
+			const b = this.b;
+			const past = b.gather(b.shape(this.past(layer, 'key')), b.constInt64([2], []));
+			const seq = b.gather(b.shape(this.positions), b.constInt64([0], []));
 			const query = b.unsqueeze(this.positions, [1]); // [seq, 1]
-			const keys = b.range(b.constInt64([0], []), this.totalLength(), b.constInt64([1], [])); // [total_seq]
+			const keys = b.range(b.constInt64([0], []), b.add(past, seq), b.constInt64([1], [])); // [total_seq]
 			const allowed = b.op('LessOrEqual', [keys, query]); // [seq, total_seq]
 			return b.op('Where', [allowed, b.constFloat([0]), b.constFloat([-Infinity])]);
-		});
-		return this.maskBias;
+		}));
 	}
 }
 
-/** The last block a request needs; the graph stops there (TransformerLens `stop_at_layer`). */
-export function lastLayerNeeded(cfg: DecoderConfig, request: GraphRequest, hookIndex: ReadonlyMap<string, HookPoint>, extensionHooks: readonly string[] = []): number {
-	if (request.logits !== 'none') return cfg.nLayers;
-	let last = -1;
-	for (const name of [...request.hooks, ...request.interventions, ...extensionHooks]) last = Math.max(last, hookIndex.get(name)!.layer);
-	return last;
+/** A serialized graph and what its session holds. */
+export interface BuiltGraph {
+	bytes: Buffer;
+	/** Weights materialized as float32 (prepacked by onnxruntime): the session's share of the model. */
+	materialized: readonly string[];
+	/** Weights only gathered from (mapped from the shard). */
+	gathered: readonly string[];
 }
 
-export function buildDecoderGraph(
+export function buildStageGraph(
 	arch: Architecture,
 	cfg: DecoderConfig,
 	weights: ModelWeights,
-	request: GraphRequest,
+	stage: Stage,
+	request: StageRequest,
 	hookIndex: ReadonlyMap<string, HookPoint>,
 	extensions: readonly HookExtension[] = [],
 ): BuiltGraph {
 	const keys = extensions.map((e) => e.key);
-	if (keys.join('\n') !== (request.extensions ?? []).join('\n')) throw new Error('internal: graph extensions do not match the request');
+	if (keys.join('\n') !== request.extensions.join('\n')) throw new Error('internal: stage extensions do not match the request');
 	const byHook = new Map<string, HookExtension>();
 	for (const e of extensions) {
 		if (!hookIndex.has(e.hookName)) throw new Error(`internal: extension ${e.key} at unknown hook ${e.hookName}`);
 		if (byHook.has(e.hookName)) throw new Error(`internal: two extensions at ${e.hookName}`);
 		byHook.set(e.hookName, e);
 	}
-	const ctx = new DecoderContext(cfg, weights, request, hookIndex, byHook);
-	const b = ctx.b;
-	const last = lastLayerNeeded(cfg, request, hookIndex, [...byHook.keys()]);
-	let resid = b.scope('/embed', () => arch.embed(ctx));
-	for (let layer = 0; layer < Math.min(last + 1, cfg.nLayers); layer++) {
-		resid = b.scope(`/blocks.${layer}`, () => arch.block(ctx, layer, resid));
+	const ctx = new DecoderContext(cfg, weights, stage, request, hookIndex, byHook);
+	const b = ctx.root;
+	const dims = ['batch', 'seq', cfg.dModel];
+	switch (stage.kind) {
+		case 'embed':
+			b.output(b.scope('/embed', () => arch.embed(ctx)), DataType.FLOAT, dims, RESID_OUT);
+			break;
+		case 'block': {
+			const resid = b.input(RESID, DataType.FLOAT, dims);
+			b.output(b.scope(`/blocks.${stage.layer}`, () => arch.block(ctx, stage.layer, resid)), DataType.FLOAT, dims, RESID_OUT);
+			break;
+		}
+		case 'finalNorm': {
+			const resid = b.input(RESID, DataType.FLOAT, dims);
+			b.output(ctx.hook('ln_final.hook_normalized', b.scope('/ln_final', () => arch.finalNorm(ctx, resid))), DataType.FLOAT, dims, NORMALIZED);
+			break;
+		}
 	}
-	if (last >= cfg.nLayers) {
-		b.scope('/unembed', () => {
-			let x = ctx.hook('ln_final.hook_normalized', arch.finalNorm(ctx, resid));
-			if (request.logits === 'last') {
-				x = b.slice(x, b.constInt64([-1]), b.constInt64([Number.MAX_SAFE_INTEGER]), [1]); // [batch, 1, d_model]
-			}
-			if (request.logits !== 'none') {
-				const logits = arch.logits(ctx, x); // [batch, seq|1, d_vocab]
-				b.output(logits, DataType.FLOAT, ['batch', request.logits === 'last' ? 1 : 'seq', cfg.dVocab], LOGITS);
-			}
-		});
-	}
-	const bytes = b.build({ model_type: cfg.modelType, hooks: request.hooks.join(','), interventions: request.interventions.join(',') });
-	return { bytes, weightInputs: [...b.weightInputNames()] };
+	const missing = ctx.missing();
+	if (missing.length) throw new Error(`internal: ${stageKey(stage)} never reached ${missing.join(', ')}`);
+	return {
+		bytes: b.build({ model_type: cfg.modelType, stage: stageKey(stage), hooks: request.hooks.join(','), interventions: request.interventions.join(',') }),
+		materialized: [...ctx.materialized],
+		gathered: [...ctx.gathered],
+	};
 }
 
-/** A serialized graph and the weight inputs each of its runs is fed. */
-export interface BuiltGraph {
-	bytes: Buffer;
-	weightInputs: readonly string[];
-}
+/**
+ * The whole model in one graph, each part behind an If on the run's inputs (FIRST_LAYER,
+ * LAST_LAYER, RESID_IN, HEAD, LOGITS_FROM): the one session that holds the model's weights.
+ */
+export function buildTrunkGraph(arch: Architecture, cfg: DecoderConfig, weights: ModelWeights, hookIndex: ReadonlyMap<string, HookPoint>): BuiltGraph {
+	const ctx = new DecoderContext(cfg, weights, undefined, PLAIN, hookIndex);
+	const b = ctx.root;
+	const F = DataType.FLOAT;
+	const scalar = (name: string) => b.input(name, DataType.INT64, []);
+	const first = scalar(FIRST_LAYER);
+	const last = scalar(LAST_LAYER);
+	const head = scalar(HEAD);
+	const logitsFrom = scalar(LOGITS_FROM);
+	const residIn = b.input(RESID_IN, F, ['batch', 'resid_seq', cfg.dModel]);
+	// What a branch that does not run its part returns in place of a tensor.
+	const empty = (rank: number) => b.constFloat([], Array.from({ length: rank }, () => 0));
 
+	// The embedding runs when no residual stream is given.
+	const fromTokens = b.op('Equal', [b.gather(b.shape(residIn), b.constInt64([1], [])), b.constInt64([0], [])]);
+	let [resid] = b.ifElse(fromTokens, [F], (g) => ctx.within(g, () => [g.scope('/embed', () => arch.embed(ctx))]), () => [residIn]) as [Value];
+	for (let layer = 0; layer < cfg.nLayers; layer++) {
+		const l = b.constInt64([layer], []);
+		const runs = b.op('And', [b.op('LessOrEqual', [first, l]), b.op('LessOrEqual', [l, last])]);
+		const before = resid;
+		const [out, key, value] = b.ifElse(runs, [F, F, F],
+			(g) => ctx.within(g, () => [g.scope(`/blocks.${layer}`, () => arch.block(ctx, layer, before)), ...ctx.present(layer)]),
+			() => [before, empty(4), empty(4)]) as [Value, Value, Value];
+		resid = out;
+		b.output(key, F, undefined, presentName(layer, 'key'));
+		b.output(value, F, undefined, presentName(layer, 'value'));
+	}
+	b.output(resid, F, ['batch', 'seq', cfg.dModel], RESID_OUT);
+
+	// The head: the final norm (or resid_in as given), then the unembedding of positions logitsFrom on.
+	const [normalized] = b.ifElse(b.op('Equal', [head, b.constInt64([Head.normed], [])]), [F],
+		(g) => ctx.within(g, () => [g.scope('/ln_final', () => arch.finalNorm(ctx, resid))]), () => [residIn]) as [Value];
+	b.output(normalized, F, undefined, NORMALIZED);
+	const types = arch.capsFinalLogits(cfg) ? [F, F] : [F];
+	const logits = b.ifElse(b.op('Greater', [head, b.constInt64([Head.none], [])]), types,
+		(g) => ctx.within(g, () => g.scope('/unembed', () => {
+			const x = g.slice(normalized, g.unsqueeze(logitsFrom, [0]), g.constInt64([Number.MAX_SAFE_INTEGER]), [1]);
+			const out = arch.logits(ctx, x);
+			return out.uncapped !== undefined ? [out.logits, out.uncapped] : [out.logits];
+		})),
+		() => types.map(() => empty(3)));
+	b.output(logits[0]!, F, undefined, LOGITS);
+	if (logits[1] !== undefined) b.output(logits[1], F, undefined, LOGITS_UNCAPPED);
+	return { bytes: b.build({ model_type: cfg.modelType, stage: 'trunk' }), materialized: [...ctx.materialized], gathered: [...ctx.gathered] };
+}

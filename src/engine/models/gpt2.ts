@@ -48,8 +48,8 @@ export const gpt2: Architecture = {
 
 	embed(ctx: DecoderContext): Value {
 		const { b, cfg } = ctx;
-		const tokens = ctx.hook('hook_embed', b.gather(ctx.weight('wte.weight', [cfg.dVocab, cfg.dModel]), ctx.tokenIds()));
-		const positions = b.gather(ctx.weight('wpe.weight', [cfg.nCtx, cfg.dModel]), ctx.positions); // [seq, d_model]
+		const tokens = ctx.hook('hook_embed', ctx.embeddingRows('wte.weight', [cfg.dVocab, cfg.dModel], ctx.tokenIds()));
+		const positions = ctx.embeddingRows('wpe.weight', [cfg.nCtx, cfg.dModel], ctx.positions); // [seq, d_model]
 		// TransformerLens shapes hook_pos_embed [batch, pos, d_model]; broadcast to match.
 		const posEmbed = ctx.hook('hook_pos_embed', b.op('Expand', [positions, b.shape(tokens)]));
 		return b.add(tokens, posEmbed);
@@ -97,10 +97,12 @@ export const gpt2: Architecture = {
 		return ctx.b.layerNorm(resid, ctx.weight('ln_f.weight', [d]), ctx.weight('ln_f.bias', [d]), ctx.cfg.normEps);
 	},
 
-	logits(ctx: DecoderContext, x: Value): Value {
+	capsFinalLogits: () => false,
+
+	logits(ctx: DecoderContext, x: Value): { logits: Value } {
 		const { cfg } = ctx;
 		const tied = cfg.tiedEmbeddings && !ctx.hasWeight('lm_head.weight');
-		return ctx.linear(x, tied ? 'wte.weight' : 'lm_head.weight', cfg.dVocab, cfg.dModel);
+		return { logits: ctx.linear(x, tied ? 'wte.weight' : 'lm_head.weight', cfg.dVocab, cfg.dModel) };
 	},
 };
 

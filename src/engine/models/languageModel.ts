@@ -1,27 +1,31 @@
-// A loaded checkpoint: config, weights, tokenizer and a cache of onnxruntime sessions, one per
-// distinct GraphRequest (hook set, intervention set, logits mode, KV cache). Every session
-// refers to the same weights (ModelWeights): on the CPU one float32 copy fed to all of them.
+// A loaded checkpoint: config, weights, tokenizer, and its sessions: the trunk (the whole model
+// in one graph whose parts run by the inputs of each run; decoderGraph.ts) and stage variants
+// for what the trunk does not expose (hooks inside a block, interventions, steering splices).
+//
+// Memory: the trunk owns the weights (onnxruntime prepacks them from the shards), so the model
+// is held once however it is used. A variant holds a copy of its stage only; variants are kept
+// in a least-recently-used cache bounded in bytes.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { GraphBuilder, Value } from '../onnx/graphBuilder';
-import { createSession, defaultSessionSettings, weightBindingFor } from '../onnx/session';
-import type { SessionSettings } from '../onnx/session';
-import { WeightedSession } from '../onnx/weightedSession';
 import { availableMemoryBytes, formatBytes } from '../io/systemMemory';
+import { createSession, defaultSessionSettings } from '../onnx/session';
+import type { SessionSettings, SessionTuning } from '../onnx/session';
 import { Tokenizer } from '../tokenize/tokenizer';
 import type { Architecture } from './architecture';
 import { architectureFor, supportedModelTypes } from './architectures';
 import { ModelConfigError } from './decoderConfig';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
-import { INPUT_IDS, LOGITS, buildDecoderGraph, interventionName } from './decoderGraph';
-import type { BuiltGraph, GraphRequest, HookExtension, LogitsMode } from './decoderGraph';
+import {
+	FIRST_LAYER, HEAD, Head, INPUT_IDS, LAST_LAYER, LOGITS, LOGITS_FROM, LOGITS_UNCAPPED, NORMALIZED, POSITION_IDS, RESID, RESID_IN, RESID_OUT,
+	buildStageGraph, buildTrunkGraph, interventionName, pastName, presentName, stageKey, stageOf,
+} from './decoderGraph';
+import type { BuiltGraph, HookExtension, LogitsMode, Stage, StageRequest } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
 import type { HookPoint } from './hookPoints';
 import { DEMO_MODEL, demoModelDir, resolveModelPath } from './modelPaths';
 import { ModelWeights } from './weights';
-import type { LoadWeightsOptions } from './weights';
 
 /** An additive intervention: `values` row-major with `dims` [batch|1, seq|1, width]. */
 export interface Intervention {
@@ -34,10 +38,11 @@ export interface ForwardOptions {
 	ids: readonly (readonly number[])[];
 	hooks?: readonly string[];
 	interventions?: Readonly<Record<string, Intervention>>;
+	/** Which positions' logits to compute (default all): a 128k-token vocabulary makes them the largest tensor of a run. */
 	logits?: LogitsMode;
 	/** Per-layer key/value tensors from an earlier call (generation). */
 	past?: readonly ort.Tensor[];
-	/** Subgraphs spliced in at hooks (steering); each distinct set is one cached session. */
+	/** Subgraphs spliced in at hooks (steering); each distinct set at a stage is one cached session of that stage. */
 	extensions?: readonly HookExtension[];
 	/** Feeds for the extensions' own graph inputs, by input name. */
 	extensionInputs?: Readonly<Record<string, ort.Tensor>>;
@@ -51,20 +56,60 @@ export interface ForwardResult {
 	present?: ort.Tensor[];
 }
 
-type Log = (message: string) => void;
+/** How far loading has got: reading the weights from the shards (bytes, cancellable), then packing them into the trunk session. */
+export interface PrepareProgress {
+	phase: 'reading' | 'packing';
+	bytesDone: number;
+	bytesTotal: number;
+}
+
+export interface PrepareOptions {
+	onProgress?: (progress: PrepareProgress) => void;
+	signal?: AbortSignal;
+}
 
 export interface LoadModelOptions {
 	/** Bytes the weights may take (default: what the system has available now). */
 	memoryAvailable?: number;
 }
 
+export class ModelLoadCancelled extends Error {
+	constructor() {
+		super('model loading cancelled');
+	}
+}
+
+type Log = (message: string) => void;
+
+interface ModelSession {
+	session: ort.InferenceSession;
+	inputs: ReadonlySet<string>;
+	outputs: ReadonlySet<string>;
+	/** float32 bytes of the weights this session holds. */
+	bytes: number;
+}
+
+/** Variants may hold this share of the model's bytes (at least VARIANT_MIN_BYTES) before the least recently used go. */
+const VARIANT_SHARE = 0.25;
+const VARIANT_MIN_BYTES = 64 << 20;
+const TRUNK = 'trunk';
+/** Bytes read per step while warming the weights before packing. */
+const READ_CHUNK = 16 << 20;
+
 export class LanguageModel {
 	readonly hookPoints: readonly HookPoint[];
 	private readonly hookIndex: ReadonlyMap<string, HookPoint>;
-	private readonly sessions = new Map<string, Promise<WeightedSession>>();
-	/** The checkpoint weights a full forward reads (what loading reads). */
-	private readonly weightNames: readonly string[];
-	private loading: Promise<void> | undefined;
+	/** The trunk's graph, built (and checked against the checkpoint) at load, dropped once its session exists. */
+	private trunkGraph: BuiltGraph | undefined;
+	private readonly trunkBytes: number;
+	private readonly trunkWeights: readonly string[];
+	private readonly sessions = new Map<string, Promise<ModelSession>>();
+	/** Variant session keys, least recently used first. */
+	private variantOrder: string[] = [];
+	/** Forwards that asked for a session and have not finished with it, by session key: a variant is never released under one. */
+	private readonly users = new Map<string, number>();
+	private readonly emptyPast = new Map<number, ort.Tensor>();
+	private preparing: Promise<void> | undefined;
 	/** The provider the last session was created on. */
 	provider: 'cpu' | 'cuda' | undefined;
 
@@ -80,15 +125,16 @@ export class LanguageModel {
 	) {
 		this.hookPoints = listHookPoints(cfg, arch.embedHooks, arch.extraMlpHooks);
 		this.hookIndex = new Map(this.hookPoints.map((h) => [h.name, h]));
-		// Building the whole graph once (kilobytes, no weight bytes) checks every weight's name,
-		// shape and dtype against the config, and lists what loading must read.
-		this.weightNames = this.build({ hooks: [], interventions: [], logits: 'all', kvCache: false }).weightInputs;
+		// Building the trunk (kilobytes, no weight bytes) checks every weight's name, shape and
+		// dtype against the config before anything is read.
+		this.trunkGraph = buildTrunkGraph(arch, cfg, weights, this.hookIndex);
+		this.trunkWeights = this.trunkGraph.materialized;
+		this.trunkBytes = weights.float32Bytes(this.trunkWeights);
 	}
-
 	/**
 	 * Opens a Hugging Face checkpoint folder (or `demo`): config, tokenizer and shard headers are
 	 * read and checked, and a model whose float32 weights would not fit in memory is refused
-	 * with the numbers. Weight bytes are read by `loadWeights` (or the first forward).
+	 * with the numbers. Weights are read by `prepare` (or by the first forward that needs them).
 	 */
 	static load(model: string, settings: SessionSettings = defaultSessionSettings, log: Log = () => {}, options: LoadModelOptions = {}): LanguageModel {
 		const dir = resolveModelPath(model);
@@ -106,47 +152,59 @@ export class LanguageModel {
 			throw new ModelConfigError(`${configFile}: unsupported model_type ${JSON.stringify(modelType)} (supported: ${supportedModelTypes().join(', ')})`);
 		}
 		const cfg = arch.config(raw);
-		const weights = ModelWeights.open(dir, arch.keyPrefixes, weightBindingFor(settings));
+		const weights = ModelWeights.open(dir, arch.keyPrefixes);
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
 		const name = path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir);
 		const loaded = new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
-		if (weights.binding === 'feed') {
-			const needed = loaded.weightBytes();
-			const available = options.memoryAvailable ?? availableMemoryBytes();
-			if (needed > available) {
-				throw new ModelConfigError(`${dir}: the model's weights take ${formatBytes(needed)} as float32 `
-					+ `(${(needed / 4e9).toFixed(2)}B parameters), but only ${formatBytes(available)} of memory is available; `
-					+ 'close other programs or choose a smaller model');
-			}
+		const needed = loaded.weightBytes();
+		const available = options.memoryAvailable ?? availableMemoryBytes();
+		if (needed > available) {
+			throw new ModelConfigError(`${dir}: the model's weights take ${formatBytes(needed)} as float32 `
+				+ `(${(needed / 4e9).toFixed(2)}B parameters), but only ${formatBytes(available)} of memory is available; `
+				+ 'close other programs or choose a smaller model');
 		}
 		return loaded;
 	}
 
-	/** Bytes the weights take in memory once loaded (float32). */
+	/** Bytes the weights take in memory once loaded (float32, held by the trunk session). */
 	weightBytes(): number {
-		return this.weights.float32Bytes(this.weightNames);
+		return this.trunkBytes;
 	}
 
-	/** Whether the weights are in memory, so a forward runs without loading first. */
-	get weightsLoaded(): boolean {
-		return this.weights.isLoaded(this.weightNames);
+	/** Whether the trunk session exists, so a forward reads no weights first. */
+	get ready(): boolean {
+		return this.sessions.has(TRUNK) && this.trunkGraph === undefined;
 	}
 
 	/**
-	 * Reads the weights into memory with progress; `signal` cancels, keeping nothing. Concurrent
-	 * calls (and forwards) share one load.
+	 * Loads the weights: reads them from the shards (asynchronously, in chunks, with progress in
+	 * bytes; the engine answers other requests meanwhile and `signal` cancels), then creates the
+	 * trunk session, which widens and packs them (one native step). Concurrent calls share one load.
 	 */
-	loadWeights(options: LoadWeightsOptions = {}): Promise<void> {
-		if (this.weightsLoaded) return Promise.resolve();
-		if (!this.loading) {
-			const t0 = performance.now();
-			this.loading = this.weights.load(this.weightNames, options).then(() => {
-				this.log(`read ${this.name}'s weights (${formatBytes(this.weightBytes())} as float32) in ${Math.round(performance.now() - t0)} ms`);
-			}).finally(() => { this.loading = undefined; });
-		}
-		return this.loading;
+	prepare(options: PrepareOptions = {}): Promise<void> {
+		if (this.ready) return Promise.resolve();
+		this.preparing ??= this.prepareTrunk(options).finally(() => { this.preparing = undefined; });
+		return this.preparing;
+	}
+
+	private async prepareTrunk(options: PrepareOptions): Promise<void> {
+		const t0 = performance.now();
+		const bytesTotal = this.weights.storedBytes(this.trunkWeights);
+		let bytesDone = 0;
+		options.onProgress?.({ phase: 'reading', bytesDone, bytesTotal });
+		// Reading first puts the shards in the page cache, where onnxruntime then finds them: the
+		// slow part of a first load (the disk) reports progress and can be cancelled.
+		await this.weights.read(this.trunkWeights, READ_CHUNK, (n) => {
+			bytesDone += n;
+			options.onProgress?.({ phase: 'reading', bytesDone, bytesTotal });
+		}, options.signal);
+		if (options.signal?.aborted) throw new ModelLoadCancelled();
+		options.onProgress?.({ phase: 'packing', bytesDone, bytesTotal });
+		const t1 = performance.now();
+		await this.session(TRUNK);
+		this.log(`${this.name} ready: ${formatBytes(this.trunkBytes)} of weights, read in ${Math.round(t1 - t0)} ms, packed in ${Math.round(performance.now() - t1)} ms`);
 	}
 
 	hookPoint(name: string): HookPoint {
@@ -160,59 +218,148 @@ export class LanguageModel {
 	}
 
 	async forward(options: ForwardOptions): Promise<ForwardResult> {
+		const { cfg } = this;
+		const logits = options.logits ?? 'all';
+		const hooks = [...new Set(options.hooks ?? [])].sort();
+		const interventions = options.interventions ?? {};
 		const extensions = [...(options.extensions ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-		const request: GraphRequest = {
-			hooks: [...new Set(options.hooks ?? [])].sort(),
-			interventions: Object.keys(options.interventions ?? {}).sort(),
-			logits: options.logits ?? 'all',
-			kvCache: options.past !== undefined,
-			...(extensions.length > 0 ? { extensions: extensions.map((e) => e.key) } : {}),
+		const { ids, batch, seq, pastLength } = this.checkInputs(options, hooks);
+		const kvCache = options.past !== undefined;
+
+		// Stages that need a variant: what a hook, intervention or splice inside them asks for.
+		const variants = new Map<string, { stage: Stage; hooks: string[]; interventions: string[]; extensions: HookExtension[] }>();
+		const variantAt = (hook: string) => {
+			const stage = stageOf(this.hookPoint(hook), cfg.nLayers);
+			let v = variants.get(stageKey(stage));
+			if (!v) variants.set(stageKey(stage), (v = { stage, hooks: [], interventions: [], extensions: [] }));
+			return v;
 		};
-		const feeds = { ...this.feeds(options, request), ...options.extensionInputs };
-		await this.loadWeights();
-		const session = await this.session(request, extensions);
-		const out = await session.run(feeds);
-		const result: ForwardResult = { hooks: {} };
-		if (request.logits !== 'none') result.logits = out[LOGITS];
-		for (const h of request.hooks) result.hooks[h] = out[h]!;
-		if (request.kvCache) {
-			result.present = [];
-			for (let l = 0; l < this.cfg.nLayers; l++) result.present.push(out[`present.${l}.key`]!, out[`present.${l}.value`]!);
+		for (const h of Object.keys(interventions).sort()) variantAt(h).interventions.push(h);
+		for (const e of extensions) variantAt(e.hookName).extensions.push(e);
+		// The residual stream between blocks is read where the trunk's run stops, unless a variant
+		// changes it at that very hook (then the variant returns it).
+		const boundaryAfter = new Set<number>();
+		const after = new Map<string, number>();
+		for (const h of hooks) {
+			const { layer } = this.hookPoint(h);
+			const changed = h in interventions || extensions.some((e) => e.hookName === h);
+			if (h === `blocks.${layer}.hook_resid_post`) after.set(h, layer);
+			else if (h === `blocks.${layer}.hook_resid_pre` && !changed) after.set(h, layer - 1);
+			else if (h !== 'ln_final.hook_normalized') variantAt(h).hooks.push(h);
 		}
+		for (const layer of after.values()) boundaryAfter.add(layer);
+
+		const normHook = hooks.includes('ln_final.hook_normalized');
+		const wantsHead = logits !== 'none' || normHook || variants.has('finalNorm');
+		// The last block this run needs: all of them for logits or a KV cache, else the deepest hook.
+		let lastBlock = wantsHead || kvCache ? cfg.nLayers - 1 : -1;
+		for (const v of variants.values()) if (v.stage.kind === 'block') lastBlock = Math.max(lastBlock, v.stage.layer);
+		for (const layer of boundaryAfter) lastBlock = Math.max(lastBlock, layer);
+
+		const result: ForwardResult = { hooks: {} };
+		const present: [ort.Tensor, ort.Tensor][] = [];
+		const positions = new ort.Tensor('int64', BigInt64Array.from({ length: seq }, (_, i) => BigInt(pastLength + i)), [seq]);
+		const pastFeeds: Record<string, ort.Tensor> = {};
+		for (let l = 0; l < cfg.nLayers; l++) {
+			pastFeeds[pastName(l, 'key')] = options.past?.[2 * l] ?? this.emptyCache1(batch);
+			pastFeeds[pastName(l, 'value')] = options.past?.[2 * l + 1] ?? this.emptyCache1(batch);
+		}
+		const common: Record<string, ort.Tensor> = {
+			...this.interventionFeeds(interventions, batch, seq), ...options.extensionInputs, ...pastFeeds, [INPUT_IDS]: ids, [POSITION_IDS]: positions,
+		};
+		const observe = (layer: number, resid: ort.Tensor) => {
+			for (const [h, l] of after) if (l === layer) result.hooks[h] = resid;
+		};
+
+		// The embedding: in the trunk's first run, or a variant when a hook or change is inside it.
+		let resid: ort.Tensor | undefined;
+		const embedVariant = variants.get('embed');
+		if (embedVariant) resid = (await this.runVariant(embedVariant, common, [RESID_OUT], result))[RESID_OUT]!;
+
+		// Blocks: trunk runs over the ranges between variants and read boundaries.
+		let start = 0;
+		const runTrunk = async (first: number, last: number, head: boolean): Promise<ort.InferenceSession.ReturnType> => {
+			const fetch = [RESID_OUT];
+			if (kvCache) for (let l = first; l <= last; l++) fetch.push(presentName(l, 'key'), presentName(l, 'value'));
+			const feeds: Record<string, ort.Tensor> = { [FIRST_LAYER]: scalar(first), [LAST_LAYER]: scalar(last), [RESID_IN]: resid ?? this.emptyResid(batch) };
+			if (head) {
+				fetch.push(...(normHook ? [NORMALIZED] : []), ...(logits !== 'none' ? [LOGITS] : []));
+				feeds[HEAD] = scalar(Head.normed);
+				feeds[LOGITS_FROM] = scalar(logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq);
+			} else {
+				feeds[HEAD] = scalar(Head.none);
+				feeds[LOGITS_FROM] = scalar(seq);
+			}
+			const out = await this.runTrunk({ ...common, ...feeds }, fetch);
+			resid = out[RESID_OUT]!;
+			if (kvCache) for (let l = first; l <= last; l++) present[l] = [out[presentName(l, 'key')]!, out[presentName(l, 'value')]!];
+			return out;
+		};
+		const headInTrunk = wantsHead && !variants.has('finalNorm');
+		let headDone = false;
+		if (boundaryAfter.has(-1)) {
+			if (!resid) await runTrunk(0, -1, false); // the embedding alone
+			observe(-1, resid!);
+		}
+		for (let layer = 0; layer <= lastBlock; layer++) {
+			const variant = variants.get(`block.${layer}`);
+			if (variant) {
+				if (start < layer) await runTrunk(start, layer - 1, false);
+				const out = await this.runVariant(variant, { ...common, [RESID]: resid ?? (await runTrunk(0, -1, false))[RESID_OUT]! }, kvCache ? [RESID_OUT, presentName(layer, 'key'), presentName(layer, 'value')] : [RESID_OUT], result);
+				resid = out[RESID_OUT]!;
+				if (kvCache) present[layer] = [out[presentName(layer, 'key')]!, out[presentName(layer, 'value')]!];
+				start = layer + 1;
+				observe(layer, resid);
+			} else if (boundaryAfter.has(layer) || layer === lastBlock) {
+				const withHead = headInTrunk && layer === cfg.nLayers - 1;
+				const out = await runTrunk(start, layer, withHead);
+				if (withHead) headDone = this.takeHead(out, result, normHook, logits);
+				start = layer + 1;
+				observe(layer, resid!);
+			}
+		}
+
+		if (wantsHead && !headDone) {
+			const normVariant = variants.get('finalNorm');
+			if (normVariant) {
+				// The final norm as a variant, then the trunk's raw head on its output.
+				const x = logits === 'all' || normHook || normVariant.hooks.length ? resid! : lastPosition(resid!);
+				const normed = (await this.runVariant(normVariant, { ...common, [RESID]: x }, [NORMALIZED], result))[NORMALIZED]!;
+				if (normHook) result.hooks['ln_final.hook_normalized'] = normed;
+				if (logits !== 'none') {
+					const from = logits === 'last' ? normed.dims[1]! - 1 : 0;
+					const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: normed, [HEAD]: scalar(Head.raw), [LOGITS_FROM]: scalar(from) }, [LOGITS]);
+					result.logits = out[LOGITS];
+				}
+			} else {
+				const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: resid!, [HEAD]: scalar(Head.normed), [LOGITS_FROM]: scalar(logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq) }, [...(normHook ? [NORMALIZED] : []), ...(logits !== 'none' ? [LOGITS] : [])]);
+				this.takeHead(out, result, normHook, logits);
+			}
+		}
+		if (kvCache) result.present = present.flat();
 		return result;
 	}
 
-	/** Empty per-layer caches to start generation from, [batch, n_kv_heads, 0, d_head] each. */
-	emptyCache(batch: number): ort.Tensor[] {
-		const dims = [batch, this.cfg.nKvHeads, 0, this.cfg.dHead];
-		return Array.from({ length: 2 * this.cfg.nLayers }, () => new ort.Tensor('float32', new Float32Array(0), dims));
+	/**
+	 * The unembedding of `rows` residual-space vectors ([rows, d_model], already final-normed),
+	 * before any soft-capping: the logit lens reads directions through the model's own W_U.
+	 */
+	async unembedRows(x: Float32Array, rows: number): Promise<Float32Array> {
+		const { cfg } = this;
+		const feeds: Record<string, ort.Tensor> = {
+			[INPUT_IDS]: new ort.Tensor('int64', new BigInt64Array(rows), [1, rows]),
+			[POSITION_IDS]: new ort.Tensor('int64', new BigInt64Array(rows), [rows]),
+			[FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1),
+			[RESID_IN]: new ort.Tensor('float32', x, [1, rows, cfg.dModel]), [HEAD]: scalar(Head.raw), [LOGITS_FROM]: scalar(0),
+		};
+		for (let l = 0; l < cfg.nLayers; l++) feeds[pastName(l, 'key')] = feeds[pastName(l, 'value')] = this.emptyCache1(1);
+		const fetch = this.arch.capsFinalLogits(cfg) ? LOGITS_UNCAPPED : LOGITS;
+		return (await this.runTrunk(feeds, [fetch]))[fetch]!.data as Float32Array;
 	}
 
-	/** Number of distinct graphs built so far (one onnxruntime session each). */
-	cachedGraphCount(): number {
-		return this.sessions.size;
-	}
-
-	/** Releases the sessions built with extension `key` (e.g. when the SAE it embeds is unloaded). */
-	async releaseExtension(key: string): Promise<void> {
-		for (const [requestKey, session] of [...this.sessions]) {
-			if (!((JSON.parse(requestKey) as GraphRequest).extensions ?? []).includes(key)) continue;
-			this.sessions.delete(requestKey);
-			// A session that failed to build has nothing to release.
-			await session.then((x) => x.release(), () => {});
-		}
-	}
-
-	async dispose(): Promise<void> {
-		const sessions = [...this.sessions.values()];
-		this.sessions.clear();
-		for (const s of sessions) await s.then((x) => x.release(), () => {});
-		this.weights.release();
-	}
-
-	/** Declares one of this model's weights in another graph (the logit lens reads the unembedding): shared, never copied. */
-	weightValue(b: GraphBuilder, name: string, shape: readonly number[]): Value {
-		return this.weights.declare(b, name, shape);
+	/** A small weight as float32 (the final norm's gain for the logit lens). */
+	readWeight(name: string, shape: readonly number[]): Float32Array {
+		return this.weights.readFloat32(name, shape);
 	}
 
 	/** Whether the checkpoint has a weight (after prefix stripping). */
@@ -220,22 +367,138 @@ export class LanguageModel {
 		return this.weights.has(name);
 	}
 
-	/** A session for a graph whose model weights were declared with `weightValue`, fed them on every run. */
-	async createSession(graph: BuiltGraph): Promise<WeightedSession> {
-		await this.weights.load(graph.weightInputs);
-		const tuning = this.weights.binding === 'external' ? { externalDataFolder: this.weights.externalFolder } : {};
-		const created = await createSession(graph.bytes, this.settings, this.log, tuning);
-		this.provider = created.provider;
-		return new WeightedSession(created.session, this.weights.feeds(graph.weightInputs), created.provider);
+	/** Empty per-layer caches to start generation from, [batch, n_kv_heads, 0, d_head] each. */
+	emptyCache(batch: number): ort.Tensor[] {
+		return Array.from({ length: 2 * this.cfg.nLayers }, () => this.emptyCache1(batch));
 	}
 
-	private build(request: GraphRequest, extensions: readonly HookExtension[] = []): BuiltGraph {
-		return buildDecoderGraph(this.arch, this.cfg, this.weights, request, this.hookIndex, extensions);
+	/** Number of sessions open (the trunk and stage variants). */
+	cachedGraphCount(): number {
+		return this.sessions.size;
 	}
 
-	private feeds(options: ForwardOptions, request: GraphRequest): Record<string, ort.Tensor> {
+	/** Releases the sessions built with extension `key` (e.g. when the SAE it embeds is unloaded). */
+	async releaseExtension(key: string): Promise<void> {
+		for (const sessionId of [...this.sessions.keys()]) {
+			if (sessionId === TRUNK) continue;
+			if ((JSON.parse(sessionId.slice(sessionId.indexOf('|') + 1)) as StageRequest).extensions.includes(key)) await this.releaseKey(sessionId);
+		}
+	}
+
+	async dispose(): Promise<void> {
+		for (const key of [...this.sessions.keys()]) await this.releaseKey(key);
+	}
+
+	private takeHead(out: ort.InferenceSession.ReturnType, result: ForwardResult, normHook: boolean, logits: LogitsMode): boolean {
+		if (normHook) result.hooks['ln_final.hook_normalized'] = out[NORMALIZED]!;
+		if (logits !== 'none') result.logits = out[LOGITS];
+		return true;
+	}
+
+	private async runTrunk(feeds: Record<string, ort.Tensor>, fetch: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
+		await this.prepare();
+		return this.withSession(TRUNK, () => this.session(TRUNK), (s) => s.session.run(feeds, [...fetch]));
+	}
+
+	private async runVariant(
+		v: { stage: Stage; hooks: string[]; interventions: string[]; extensions: HookExtension[] },
+		feeds: Record<string, ort.Tensor>,
+		fetch: readonly string[],
+		result: ForwardResult,
+	): Promise<ort.InferenceSession.ReturnType> {
+		const request: StageRequest = { hooks: v.hooks, interventions: v.interventions, extensions: v.extensions.map((e) => e.key) };
+		const key = `${stageKey(v.stage)}|${JSON.stringify(request)}`;
+		return this.withSession(key, () => this.session(key, () => buildStageGraph(this.arch, this.cfg, this.weights, v.stage, request, this.hookIndex, v.extensions)), async (s) => {
+			const mine: Record<string, ort.Tensor> = {};
+			for (const [name, t] of Object.entries(feeds)) if (s.inputs.has(name)) mine[name] = t;
+			const out = await s.session.run(mine, [...fetch, ...v.hooks]);
+			for (const h of v.hooks) result.hooks[h] = out[h]!;
+			return out;
+		});
+	}
+
+	/** Runs `work` on a session, which stays open until it is done (registered before the first await, so eviction never races it). */
+	private async withSession<T>(key: string, open: () => Promise<ModelSession>, work: (s: ModelSession) => Promise<T>): Promise<T> {
+		this.users.set(key, (this.users.get(key) ?? 0) + 1);
+		try {
+			return await work(await open());
+		} finally {
+			const n = this.users.get(key)! - 1;
+			if (n === 0) this.users.delete(key);
+			else this.users.set(key, n);
+		}
+	}
+
+	private emptyCache1(batch: number): ort.Tensor {
+		let t = this.emptyPast.get(batch);
+		if (!t) this.emptyPast.set(batch, (t = new ort.Tensor('float32', new Float32Array(0), [batch, this.cfg.nKvHeads, 0, this.cfg.dHead])));
+		return t;
+	}
+
+	private emptyResid(batch: number): ort.Tensor {
+		return new ort.Tensor('float32', new Float32Array(0), [batch, 0, this.cfg.dModel]);
+	}
+
+	/** The session under `key` (the trunk, or a variant built by `build`), created on first use. */
+	private session(key: string, build?: () => BuiltGraph): Promise<ModelSession> {
+		const isTrunk = key === TRUNK;
+		let session = this.sessions.get(key);
+		if (session) {
+			if (!isTrunk) this.variantOrder = [...this.variantOrder.filter((k) => k !== key), key];
+			return session;
+		}
+		session = (async () => {
+			const t0 = performance.now();
+			const built = isTrunk ? this.trunkGraph ?? buildTrunkGraph(this.arch, this.cfg, this.weights, this.hookIndex) : build!();
+			// Variants run between the trunk's runs: their threads must not spin after a run, taking
+			// the cores the trunk needs next.
+			const tuning: SessionTuning = { externalDataFolder: this.weights.externalFolder, ...(isTrunk ? {} : { spinning: false }) };
+			const created = await createSession(built.bytes, this.settings, this.log, tuning);
+			if (isTrunk) this.trunkGraph = undefined;
+			this.provider = created.provider;
+			const bytes = this.weights.float32Bytes(built.materialized);
+			if (!isTrunk) this.log(`built ${this.name} variant ${key} on ${created.provider} in ${Math.round(performance.now() - t0)} ms (${formatBytes(bytes)} of weights)`);
+			return { session: created.session, inputs: new Set(created.session.inputNames), outputs: new Set(created.session.outputNames), bytes };
+		})();
+		session.catch(() => this.sessions.delete(key));
+		this.sessions.set(key, session);
+		if (!isTrunk) {
+			this.variantOrder.push(key);
+			void session.then(() => this.evictVariants(key), () => {});
+		}
+		return session;
+	}
+
+	/** Releases least recently used variants (never `keep`, never one in use) while they hold more than their budget. */
+	private async evictVariants(keep: string): Promise<void> {
+		const budget = Math.max(VARIANT_SHARE * this.trunkBytes, VARIANT_MIN_BYTES);
+		const sizes = new Map<string, ModelSession>();
+		for (const k of this.variantOrder) {
+			const s = await this.sessions.get(k)?.catch(() => undefined);
+			if (s) sizes.set(k, s);
+		}
+		let total = [...sizes.values()].reduce((a, s) => a + s.bytes, 0);
+		for (const k of [...this.variantOrder]) {
+			if (total <= budget) break;
+			const s = sizes.get(k);
+			if (k === keep || !s || this.users.has(k)) continue;
+			total -= s.bytes;
+			await this.releaseKey(k);
+		}
+	}
+
+	private async releaseKey(key: string): Promise<void> {
+		const session = this.sessions.get(key);
+		if (!session) return;
+		this.sessions.delete(key);
+		this.variantOrder = this.variantOrder.filter((k) => k !== key);
+		// A session that failed to build has nothing to release.
+		await session.then((s) => s.session.release(), () => {});
+	}
+
+	private checkInputs(options: ForwardOptions, hooks: readonly string[]): { ids: ort.Tensor; batch: number; seq: number; pastLength: number } {
 		const { cfg } = this;
-		for (const h of request.hooks) this.hookPoint(h);
+		for (const h of hooks) this.hookPoint(h);
 		const batch = options.ids.length;
 		const seq = options.ids[0]?.length ?? 0;
 		if (batch === 0 || seq === 0) throw new ModelConfigError('no tokens to run (empty input)');
@@ -249,12 +512,19 @@ export class LanguageModel {
 				flat[r * seq + c] = BigInt(id);
 			});
 		});
-		const pastLen = options.past?.[0]?.dims[2] ?? 0;
-		if (pastLen + seq > cfg.nCtx) {
-			throw new ModelConfigError(`sequence of ${pastLen + seq} tokens is longer than the model's context of ${cfg.nCtx}`);
+		if (options.past !== undefined && options.past.length !== 2 * cfg.nLayers) {
+			throw new Error(`internal: a KV cache has ${2 * cfg.nLayers} tensors (got ${options.past.length})`);
 		}
-		const feeds: Record<string, ort.Tensor> = { [INPUT_IDS]: new ort.Tensor('int64', flat, [batch, seq]) };
-		for (const [hook, iv] of Object.entries(options.interventions ?? {})) {
+		const pastLength = options.past?.[0]?.dims[2] ?? 0;
+		if (pastLength + seq > cfg.nCtx) {
+			throw new ModelConfigError(`sequence of ${pastLength + seq} tokens is longer than the model's context of ${cfg.nCtx}`);
+		}
+		return { ids: new ort.Tensor('int64', flat, [batch, seq]), batch, seq, pastLength };
+	}
+
+	private interventionFeeds(interventions: Readonly<Record<string, Intervention>>, batch: number, seq: number): Record<string, ort.Tensor> {
+		const feeds: Record<string, ort.Tensor> = {};
+		for (const [hook, iv] of Object.entries(interventions)) {
 			const point = this.hookPoint(hook);
 			const width = point.shape[point.shape.length - 1];
 			if (point.shape.length !== 2 || iv.dims[2] !== width) {
@@ -267,34 +537,20 @@ export class LanguageModel {
 			if (iv.values.length !== iv.dims[0] * iv.dims[1] * iv.dims[2]) throw new ModelConfigError(`intervention at ${hook}: ${iv.values.length} values for shape [${iv.dims}]`);
 			feeds[interventionName(hook)] = new ort.Tensor('float32', iv.values, iv.dims);
 		}
-		options.past?.forEach((t, i) => {
-			feeds[`past.${i >> 1}.${i % 2 === 0 ? 'key' : 'value'}`] = t;
-		});
 		return feeds;
-	}
-
-	private session(request: GraphRequest, extensions: readonly HookExtension[] = []): Promise<WeightedSession> {
-		const key = JSON.stringify(request);
-		let session = this.sessions.get(key);
-		if (!session) {
-			session = (async () => {
-				const t0 = performance.now();
-				const created = await this.createSession(this.build(request, extensions));
-				this.log(`built ${this.name} graph (${describe(request)}) on ${created.provider} in ${Math.round(performance.now() - t0)} ms`);
-				return created;
-			})();
-			session.catch(() => this.sessions.delete(key));
-			this.sessions.set(key, session);
-		}
-		return session;
 	}
 }
 
-function describe(r: GraphRequest): string {
-	const parts = [`logits ${r.logits}`];
-	if (r.hooks.length) parts.push(`${r.hooks.length} hook(s)`);
-	if (r.interventions.length) parts.push(`interventions at ${r.interventions.join(', ')}`);
-	if (r.kvCache) parts.push('KV cache');
-	if (r.extensions?.length) parts.push(`extensions ${r.extensions.join(', ')}`);
-	return parts.join(', ');
+function scalar(value: number): ort.Tensor {
+	return new ort.Tensor('int64', BigInt64Array.from([BigInt(value)]), []);
+}
+
+/** The last position of a [batch, seq, width] tensor, as [batch, 1, width]. */
+function lastPosition(t: ort.Tensor): ort.Tensor {
+	const [batch, seq, width] = t.dims as [number, number, number];
+	if (seq === 1) return t;
+	const data = t.data as Float32Array;
+	const out = new Float32Array(batch * width);
+	for (let r = 0; r < batch; r++) out.set(data.subarray((r * seq + seq - 1) * width, (r * seq + seq) * width), r * width);
+	return new ort.Tensor('float32', out, [batch, 1, width]);
 }

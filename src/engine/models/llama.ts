@@ -51,8 +51,8 @@ export const llama: Architecture = {
 	},
 
 	embed(ctx: DecoderContext): Value {
-		const { b, cfg } = ctx;
-		return ctx.hook('hook_embed', b.gather(ctx.weight('embed_tokens.weight', [cfg.dVocab, cfg.dModel]), ctx.tokenIds()));
+		const { cfg } = ctx;
+		return ctx.hook('hook_embed', ctx.embeddingRows('embed_tokens.weight', [cfg.dVocab, cfg.dModel], ctx.tokenIds()));
 	},
 
 	block(ctx: DecoderContext, layer: number, residPre: Value): Value {
@@ -87,10 +87,12 @@ export const llama: Architecture = {
 		return ctx.b.rmsNorm(resid, ctx.weight('norm.weight', [ctx.cfg.dModel]), ctx.cfg.normEps);
 	},
 
-	logits(ctx: DecoderContext, x: Value): Value {
+	capsFinalLogits: () => false,
+
+	logits(ctx: DecoderContext, x: Value): { logits: Value } {
 		const { cfg } = ctx;
 		const tied = cfg.tiedEmbeddings && !ctx.hasWeight('lm_head.weight');
-		return ctx.linear(x, tied ? 'embed_tokens.weight' : 'lm_head.weight', cfg.dVocab, cfg.dModel);
+		return { logits: ctx.linear(x, tied ? 'embed_tokens.weight' : 'lm_head.weight', cfg.dVocab, cfg.dModel) };
 	},
 };
 
@@ -107,23 +109,19 @@ function rotary(ctx: DecoderContext, x: Value): Value {
 	return b.add(b.mul(x, cos), b.mul(rotated, sin));
 }
 
-const tables = new WeakMap<DecoderContext, { cos: Value; sin: Value }>();
-
-/** cos/sin of position × inverse frequency, [seq, 1, d_head], built once per graph. */
+/** cos/sin of position × inverse frequency, [seq, 1, d_head], built once per graph for every block. */
 function rotaryTables(ctx: DecoderContext): { cos: Value; sin: Value } {
-	const cached = tables.get(ctx);
-	if (cached) return cached;
-	const { b, cfg } = ctx;
-	const D = cfg.dHead;
-	const theta = cfg.ropeTheta ?? 10000;
-	// Inverse frequencies as torch computes them in float32: 1 / θ^(2i/D).
-	const invFreq = Array.from({ length: D / 2 }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / D))));
-	const result = b.scope('/rotary', () => {
-		const pos = b.unsqueeze(b.cast(ctx.positions, DataType.FLOAT), [1]); // [seq, 1] float
-		const angles = b.mul(pos, b.constFloat(invFreq, [1, D / 2])); // [seq, D/2]
-		const full = b.unsqueeze(b.concat([angles, angles], -1), [1]); // [seq, 1, D]
-		return { cos: b.cos(full), sin: b.sin(full) };
+	return ctx.shared('rotary', () => {
+		const { b, cfg } = ctx;
+		const D = cfg.dHead;
+		const theta = cfg.ropeTheta ?? 10000;
+		// Inverse frequencies as torch computes them in float32: 1 / θ^(2i/D).
+		const invFreq = Array.from({ length: D / 2 }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / D))));
+		return b.scope('/rotary', () => {
+			const pos = b.unsqueeze(b.cast(ctx.positions, DataType.FLOAT), [1]); // [seq, 1] float
+			const angles = b.mul(pos, b.constFloat(invFreq, [1, D / 2])); // [seq, D/2]
+			const full = b.unsqueeze(b.concat([angles, angles], -1), [1]); // [seq, 1, D]
+			return { cos: b.cos(full), sin: b.sin(full) };
+		});
 	});
-	tables.set(ctx, result);
-	return result;
 }

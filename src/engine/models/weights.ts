@@ -1,61 +1,35 @@
 // Checkpoint weights: one or many *.safetensors files (with model.safetensors.index.json), keys
 // normalized by stripping the prefixes real checkpoints use. Graphs never embed the weights:
-// they declare each one by name (weightBinding), and either every session is fed the same
-// float32 copy held here (`feed`, the CPU) or onnxruntime reads the bytes straight from the
-// shards as external data (`external`, CUDA).
+// each is an ONNX external-data initializer pointing straight into its shard (file, offset,
+// length; safetensors data is raw little-endian row-major already), so a graph is kilobytes,
+// there is no 2 GB protobuf cap, and onnxruntime reads each weight once, when the session that
+// owns it is created.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { STORED_FLOAT_BYTES, widenToFloat32 } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, toFloat32 } from '../io/halfFloats';
 import type { StoredFloat } from '../io/halfFloats';
 import { resolveInside } from '../io/safePaths';
-import { readSafetensorsHeader, SafetensorsError } from '../io/safetensors';
+import { readSafetensorsHeader, readTensor } from '../io/safetensors';
 import type { TensorEntry } from '../io/safetensors';
 import { DataType } from '../onnx/onnxProto';
 import type { GraphBuilder, Value } from '../onnx/graphBuilder';
-import type { WeightBinding } from '../onnx/session';
 import { ModelConfigError } from './decoderConfig';
 
 const ONNX_TYPE: Readonly<Record<StoredFloat, DataType>> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 };
 
-/** Bytes read per step while loading: the engine answers other requests between steps. */
-const CHUNK_BYTES = 16 << 20;
-
-/** Progress of a weight load, in bytes read from the shards. */
-export interface WeightLoadProgress {
-	bytesDone: number;
-	bytesTotal: number;
-	tensorsDone: number;
-	tensorsTotal: number;
-}
-
-export interface LoadWeightsOptions {
-	onProgress?: (progress: WeightLoadProgress) => void;
-	signal?: AbortSignal;
-}
-
-export class WeightLoadCancelled extends Error {
-	constructor() {
-		super('model loading cancelled');
-	}
-}
-
 export class ModelWeights {
-	/** float32 copies of loaded weights (`feed`), as onnxruntime tensors reused by every run. */
-	private readonly loaded = new Map<string, ort.Tensor>();
-
 	private constructor(
 		private readonly entries: ReadonlyMap<string, TensorEntry>,
 		readonly files: readonly string[],
-		readonly binding: WeightBinding,
-		/** `external`: the folder that every shard's real path lies in, and each shard's location relative to it. */
+		/** The folder that every shard's real path lies in: onnxruntime resolves external data against it. */
 		readonly externalFolder: string,
+		/** Each shard's location relative to `externalFolder`, as ONNX external data names it. */
 		private readonly locations: ReadonlyMap<string, string>,
 	) {}
 
 	/** Indexes every tensor in the folder's safetensors files under its prefix-stripped name, reading headers only. */
-	static open(dir: string, keyPrefixes: readonly string[], binding: WeightBinding): ModelWeights {
+	static open(dir: string, keyPrefixes: readonly string[]): ModelWeights {
 		const files = safetensorsFiles(dir);
 		const entries = new Map<string, TensorEntry>();
 		for (const file of files) {
@@ -67,12 +41,13 @@ export class ModelWeights {
 			}
 		}
 		checkIndex(dir, entries);
-		// onnxruntime resolves external data against one folder and refuses locations that leave
-		// it, after following symlinks: in a Hugging Face cache the shards link into ../../blobs.
+		// onnxruntime refuses external data outside its folder after following symlinks, and in a
+		// Hugging Face cache snapshot the shards are links into ../../blobs: use the common folder
+		// of the real paths.
 		const reals = new Map(files.map((f) => [f, fs.realpathSync(f)]));
 		const folder = commonFolder([...reals.values()]);
 		const locations = new Map([...reals].map(([f, real]) => [f, path.relative(folder, real).split(path.sep).join('/')]));
-		return new ModelWeights(entries, files, binding, folder, locations);
+		return new ModelWeights(entries, files, folder, locations);
 	}
 
 	has(name: string): boolean {
@@ -99,22 +74,21 @@ export class ModelWeights {
 	}
 
 	/**
-	 * Declares a weight in a graph under construction, as a float32 value: a graph input fed
-	 * from this store (`feed`), or an external initializer in the shard, cast to float32 when
-	 * stored as f16/bf16 (`external`).
+	 * Declares a weight in a graph under construction in its stored dtype, as an external
+	 * initializer in its shard (named `graphName` in the graph).
 	 */
-	declare(b: GraphBuilder, name: string, shape: readonly number[]): Value {
+	declareStored(b: GraphBuilder, name: string, shape: readonly number[], graphName = name): { value: Value; dataType: DataType } {
 		const entry = this.entry(name, shape);
-		if (this.binding === 'feed') return b.weightInput(name, shape);
-		const stored = b.externalInitializer(name, ONNX_TYPE[entry.dtype], shape, {
+		const dataType = ONNX_TYPE[entry.dtype];
+		const value = b.externalInitializer(graphName, dataType, shape, {
 			location: this.locations.get(entry.file)!,
 			offset: entry.begin,
 			length: entry.end - entry.begin,
 		});
-		return entry.dtype === 'F32' ? stored : b.cast(stored, DataType.FLOAT);
+		return { value, dataType };
 	}
 
-	/** Bytes the named weights take once widened to float32 (what `feed` holds in memory). */
+	/** Bytes the named weights take as float32. */
 	float32Bytes(names: Iterable<string>): number {
 		let bytes = 0;
 		for (const name of names) {
@@ -124,92 +98,53 @@ export class ModelWeights {
 		return bytes;
 	}
 
-	/** Whether every named weight is ready to be fed (always, for `external`). */
-	isLoaded(names: Iterable<string>): boolean {
-		if (this.binding === 'external') return true;
-		for (const name of names) if (!this.loaded.has(name)) return false;
-		return true;
+	/** Bytes the named weights take in their shards (what creating their sessions reads). */
+	storedBytes(names: Iterable<string>): number {
+		let bytes = 0;
+		for (const name of names) {
+			const e = this.entries.get(name);
+			if (e) bytes += e.end - e.begin;
+		}
+		return bytes;
 	}
 
 	/**
-	 * Reads the named weights into float32 memory, tensor by tensor and in chunks, widening f16 and
-	 * bf16 as it goes, so the model is never held twice. Reads are asynchronous and the event loop
-	 * runs between chunks: the engine stays responsive, and `signal` cancels (keeping nothing).
+	 * Reads the named weights' bytes from their shards in chunks, asynchronously, calling
+	 * `onBytes` as it goes; `signal` stops it. What is read is dropped: this puts the shards in
+	 * the page cache (where onnxruntime then finds them) with progress, and proves every byte
+	 * readable.
 	 */
-	async load(names: Iterable<string>, options: LoadWeightsOptions = {}): Promise<void> {
-		if (this.binding === 'external') return;
-		const todo = [...new Set(names)].filter((n) => !this.loaded.has(n)).map((n) => ({ name: n, entry: this.entries.get(n)! }));
-		const progress: WeightLoadProgress = { bytesDone: 0, bytesTotal: 0, tensorsDone: 0, tensorsTotal: todo.length };
-		for (const t of todo) progress.bytesTotal += t.entry.end - t.entry.begin;
-		options.onProgress?.({ ...progress });
-		const done: string[] = [];
-		const scratch = Buffer.allocUnsafe(CHUNK_BYTES);
-		const handles = new Map<string, fs.promises.FileHandle>();
-		try {
-			for (const { name, entry } of todo) {
-				const dtype = entry.dtype as StoredFloat;
-				const elementBytes = STORED_FLOAT_BYTES[dtype];
-				const count = (entry.end - entry.begin) / elementBytes;
-				let values: Float32Array;
-				try {
-					values = new Float32Array(count);
-				} catch {
-					throw new ModelConfigError(`${path.basename(entry.file)}: weight "${entry.name}" (${count} values) is larger than one float32 array can hold in Node`);
+	async read(names: readonly string[], chunk: number, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
+		const byFile = new Map<string, TensorEntry[]>();
+		for (const n of names) {
+			const e = this.entries.get(n);
+			if (!e) continue;
+			if (!byFile.has(e.file)) byFile.set(e.file, []);
+			byFile.get(e.file)!.push(e);
+		}
+		const scratch = Buffer.allocUnsafe(chunk);
+		for (const [file, entries] of byFile) {
+			const handle = await fs.promises.open(file, 'r');
+			try {
+				for (const e of entries.sort((x, y) => x.begin - y.begin)) {
+					for (let at = e.begin; at < e.end;) {
+						if (signal?.aborted) return;
+						const { bytesRead } = await handle.read(scratch, 0, Math.min(chunk, e.end - at), at);
+						if (bytesRead === 0) throw new ModelConfigError(`${file}: truncated while reading "${e.name}" (the file shrank after it was opened)`);
+						at += bytesRead;
+						onBytes(bytesRead);
+					}
 				}
-				let handle = handles.get(entry.file);
-				if (!handle) {
-					handle = await fs.promises.open(entry.file, 'r');
-					handles.set(entry.file, handle);
-				}
-				const step = Math.floor(CHUNK_BYTES / elementBytes);
-				for (let at = 0; at < count; at += step) {
-					if (options.signal?.aborted) throw new WeightLoadCancelled();
-					const n = Math.min(step, count - at);
-					const position = entry.begin + at * elementBytes;
-					// f32 reads straight into the destination; f16/bf16 read into scratch and widen.
-					const target = dtype === 'F32' ? new Uint8Array(values.buffer, at * 4, n * 4) : scratch.subarray(0, n * elementBytes);
-					await readFully(handle, target, position, entry);
-					if (dtype !== 'F32') widenToFloat32(dtype, target, 0, n, values, at);
-					progress.bytesDone += n * elementBytes;
-					options.onProgress?.({ ...progress });
-				}
-				this.loaded.set(name, new ort.Tensor('float32', values, entry.shape));
-				done.push(name);
-				progress.tensorsDone++;
+			} finally {
+				await handle.close();
 			}
-		} catch (err) {
-			// Nothing half-loaded: a failed or cancelled load drops what it read.
-			for (const name of done) this.loaded.delete(name);
-			throw err;
-		} finally {
-			for (const h of handles.values()) await h.close();
 		}
-		options.onProgress?.({ ...progress });
 	}
 
-	/** The loaded float32 weights to feed a session whose graph declared `names`. */
-	feeds(names: readonly string[]): Record<string, ort.Tensor> {
-		const feeds: Record<string, ort.Tensor> = {};
-		for (const name of names) {
-			const t = this.loaded.get(name);
-			if (!t) throw new Error(`internal: weight ${name} fed before it was loaded`);
-			feeds[name] = t;
-		}
-		return feeds;
-	}
-
-	/** Drops the float32 copies (the model is being unloaded). */
-	release(): void {
-		this.loaded.clear();
-	}
-}
-
-async function readFully(handle: fs.promises.FileHandle, target: Uint8Array, position: number, entry: TensorEntry): Promise<void> {
-	let off = 0;
-	while (off < target.length) {
-		const { bytesRead } = await handle.read(target, off, target.length - off, position + off);
-		if (bytesRead === 0) throw new SafetensorsError(`${entry.file}: truncated while reading "${entry.name}" (the file shrank after it was opened)`);
-		off += bytesRead;
+	/** A small weight read into memory as float32 (a norm's gain for the logit lens). */
+	readFloat32(name: string, shape: readonly number[]): Float32Array {
+		const entry = this.entry(name, shape);
+		return toFloat32(entry.dtype, readTensor(entry).data);
 	}
 }
 

@@ -2,7 +2,7 @@
 // NodeProto and returns its output name, so model code reads like the math it implements.
 
 import { DataType, encodeModel } from './onnxProto';
-import type { AttributeValue, Dim, ExternalData, NodeInit, TensorInit, ValueInfo } from './onnxProto';
+import type { AttributeValue, Dim, ExternalData, GraphInit, NodeInit, TensorInit, ValueInfo } from './onnxProto';
 
 /** A tensor in the graph under construction, named as in the ONNX graph. */
 export type Value = string;
@@ -21,22 +21,55 @@ export const attr = {
 	string: (value: string): AttributeValue => ({ kind: 'string', value }),
 };
 
+/** Names and node numbering shared by a graph and its subgraphs: ONNX values live in one namespace across nesting levels. */
+interface Namespace {
+	names: Set<string>;
+	counter: number;
+	/** Node outputs renamed to graph-output names, applied in every graph of the model when it is built. */
+	aliases: Map<Value, Value>;
+}
+
 export class GraphBuilder {
 	private readonly nodes: NodeInit[] = [];
 	private readonly initializers: TensorInit[] = [];
 	private readonly inputs: ValueInfo[] = [];
 	private readonly outputs: ValueInfo[] = [];
-	/** Graph inputs that carry weights (fed from memory shared by every session), in declaration order. */
-	private readonly weightInputs: string[] = [];
-	private readonly names = new Set<string>();
+	private readonly namespace: Namespace;
 	private readonly constants = new Map<string, Value>();
-	/** Node outputs renamed to graph-output names, applied when the graph is built. */
-	private readonly aliases = new Map<Value, Value>();
 	private readonly nodeOutputs = new Set<Value>();
+	/** If nodes' branches, turned into subgraph attributes when the graph is built (after every rename is known). */
+	private readonly branches = new Map<NodeInit, { then: GraphBuilder; else: GraphBuilder }>();
 	private scopeStack: string[] = [];
-	private counter = 0;
 
-	constructor(private readonly graphName: string) {}
+	constructor(private readonly graphName: string, parent?: GraphBuilder) {
+		this.namespace = parent ? parent.namespace : { names: new Set(), counter: 0, aliases: new Map() };
+		if (parent) this.scopeStack = [...parent.scopeStack];
+	}
+
+	/**
+	 * ONNX If: runs `thenBranch` or `elseBranch` (each building a subgraph that may read this
+	 * graph's values) by a boolean scalar, returning the chosen branch's outputs. Branch outputs
+	 * must agree in number and element type; shapes may differ.
+	 */
+	ifElse(cond: Value, types: readonly DataType[], thenBranch: (g: GraphBuilder) => readonly Value[], elseBranch: (g: GraphBuilder) => readonly Value[]): Value[] {
+		const branch = (label: string, body: (g: GraphBuilder) => readonly Value[]): GraphBuilder => {
+			const g = new GraphBuilder(label, this);
+			const outs = body(g);
+			if (outs.length !== types.length) throw new Error(`internal: ${label} returned ${outs.length} values, expected ${types.length}`);
+			outs.forEach((v, i) => {
+				// A branch output must be produced inside the branch; pass outer values through Identity.
+				const name = g.producedByNode(v) ? v : g.op('Identity', [v]);
+				g.outputs.push({ name, dataType: types[i]! });
+			});
+			return g;
+		};
+		const id = this.namespace.counter++;
+		const thenGraph = branch(`then_${id}`, thenBranch);
+		const elseGraph = branch(`else_${id}`, elseBranch);
+		const outputs = this.node('If', [cond], {}, types.length);
+		this.branches.set(this.nodes[this.nodes.length - 1]!, { then: thenGraph, else: elseGraph });
+		return outputs;
+	}
 
 	/** Runs `body` with node names prefixed by `scope` (e.g. `/blocks.3/attn`), for readable graphs. */
 	scope<T>(scope: string, body: () => T): T {
@@ -54,21 +87,6 @@ export class GraphBuilder {
 		return name;
 	}
 
-	/**
-	 * A float32 weight passed as a graph input: every session built over the same weights is fed
-	 * the same memory, so a model's weights are held once however many graph variants are open.
-	 */
-	weightInput(name: string, dims: readonly number[]): Value {
-		this.input(name, DataType.FLOAT, dims);
-		this.weightInputs.push(name);
-		return name;
-	}
-
-	/** The weight inputs declared so far (what a session of this graph must be fed besides its own inputs). */
-	weightInputNames(): readonly string[] {
-		return this.weightInputs;
-	}
-
 	/** An initializer whose bytes stay in a file (ONNX external data), so they never pass through the protobuf. */
 	externalInitializer(name: string, dataType: DataType, dims: readonly number[], external: ExternalData): Value {
 		this.claim(name);
@@ -80,16 +98,16 @@ export class GraphBuilder {
 	 * Marks a value as a graph output under `name`. A node's output is renamed in place (at
 	 * build time), because an Identity feeding a graph output is a real copy in onnxruntime.
 	 */
-	output(value: Value, dataType: DataType, dims: readonly Dim[], name: Value = value): Value {
+	output(value: Value, dataType: DataType, dims: readonly Dim[] | undefined, name: Value = value): Value {
 		if (name !== value) {
 			this.claim(name);
-			if (this.producedByNode(value) && !this.aliases.has(value)) {
-				this.aliases.set(value, name);
+			if (this.producedByNode(value) && !this.namespace.aliases.has(value)) {
+				this.namespace.aliases.set(value, name);
 			} else {
 				this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: `${name}/Identity` });
 			}
 		}
-		this.outputs.push({ name, dataType, dims });
+		this.outputs.push({ name, dataType, ...(dims ? { dims } : {}) });
 		return name;
 	}
 
@@ -112,7 +130,7 @@ export class GraphBuilder {
 	/** Emits one node; returns its outputs. */
 	node(opType: string, inputs: readonly Value[], attributes: Attrs = {}, nOutputs = 1, domain?: string): Value[] {
 		const prefix = this.scopeStack.join('');
-		const nodeName = `${prefix}/${opType}_${this.counter++}`;
+		const nodeName = `${prefix}/${opType}_${this.namespace.counter++}`;
 		const outputs = Array.from({ length: nOutputs }, (_, i) => `${nodeName}:${i}`);
 		for (const o of outputs) this.nodeOutputs.add(o);
 		this.nodes.push({ opType, inputs, outputs, name: nodeName, attributes, domain });
@@ -186,18 +204,23 @@ export class GraphBuilder {
 		return this.mul(this.div(x, rms), gain);
 	}
 
+	/** The graph as built so far, for a subgraph attribute (If, Loop) of an enclosing graph. */
+	graphInit(): GraphInit {
+		const alias = (v: Value): Value => this.namespace.aliases.get(v) ?? v;
+		const nodes = this.nodes.map((n) => {
+			const branches = this.branches.get(n);
+			const attributes: NodeInit['attributes'] = branches
+				? { then_branch: { kind: 'graph', value: branches.then.graphInit() }, else_branch: { kind: 'graph', value: branches.else.graphInit() } }
+				: n.attributes;
+			return { ...n, inputs: n.inputs.map(alias), outputs: n.outputs.map(alias), attributes };
+		});
+		return { name: this.graphName, nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs.map((o) => ({ ...o, name: alias(o.name) })) };
+	}
+
 	/** Serializes the graph with its weights to ONNX protobuf bytes. */
 	build(metadata: Record<string, string> = {}): Buffer {
-		const alias = (v: Value): Value => this.aliases.get(v) ?? v;
-		const nodes = this.nodes.map((n) => ({ ...n, inputs: n.inputs.map(alias), outputs: n.outputs.map(alias) }));
 		return encodeModel({
-			graph: {
-				name: this.graphName,
-				nodes,
-				initializers: this.initializers,
-				inputs: this.inputs,
-				outputs: this.outputs,
-			},
+			graph: this.graphInit(),
 			opsets: [{ domain: '', version: OPSET }, ...[...new Set(this.nodes.map((n) => n.domain).filter((d): d is string => !!d))].map((domain) => ({ domain, version: 1 }))],
 			producerName: 'feature-lens',
 			producerVersion: '0.1.0',
@@ -212,7 +235,7 @@ export class GraphBuilder {
 		const raw = dataType === DataType.INT64
 			? new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer)
 			: new Uint8Array(Float32Array.from(values).buffer);
-		const name = this.initializer(`const_${this.constants.size}`, dataType, dims, raw);
+		const name = this.initializer(`const_${this.namespace.counter++}`, dataType, dims, raw);
 		this.constants.set(key, name);
 		return name;
 	}
@@ -222,7 +245,7 @@ export class GraphBuilder {
 	}
 
 	private claim(name: string): void {
-		if (this.names.has(name)) throw new Error(`duplicate graph value name: ${name}`);
-		this.names.add(name);
+		if (this.namespace.names.has(name)) throw new Error(`duplicate graph value name: ${name}`);
+		this.namespace.names.add(name);
 	}
 }

@@ -42,7 +42,8 @@ export interface ExternalData {
 export interface ValueInfo {
 	name: string;
 	dataType: DataType;
-	dims: readonly Dim[];
+	/** Absent: rank unknown (a subgraph output whose branches differ in shape). */
+	dims?: readonly Dim[];
 }
 
 export type AttributeValue =
@@ -51,7 +52,8 @@ export type AttributeValue =
 	| { kind: 'string'; value: string }
 	| { kind: 'ints'; value: readonly number[] }
 	| { kind: 'floats'; value: readonly number[] }
-	| { kind: 'tensor'; value: TensorInit };
+	| { kind: 'tensor'; value: TensorInit }
+	| { kind: 'graph'; value: GraphInit };
 
 export interface NodeInit {
 	opType: string;
@@ -80,7 +82,7 @@ export interface ModelInit {
 
 const IR_VERSION = 8;
 
-const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 const DATA_LOCATION_EXTERNAL = 1;
 
@@ -102,14 +104,17 @@ function tensor(t: TensorInit): MessageWriter {
 }
 
 function valueInfo(v: ValueInfo): MessageWriter {
-	const shape = new MessageWriter();
-	for (const d of v.dims) {
-		const dim = new MessageWriter();
-		if (typeof d === 'number') dim.varint(1, d);
-		else dim.string(2, d);
-		shape.message(1, dim);
+	const tensorType = new MessageWriter().varint(1, v.dataType);
+	if (v.dims) {
+		const shape = new MessageWriter();
+		for (const d of v.dims) {
+			const dim = new MessageWriter();
+			if (typeof d === 'number') dim.varint(1, d);
+			else dim.string(2, d);
+			shape.message(1, dim);
+		}
+		tensorType.message(2, shape);
 	}
-	const tensorType = new MessageWriter().varint(1, v.dataType).message(2, shape);
 	const type = new MessageWriter().message(1, tensorType);
 	return new MessageWriter().string(1, v.name).message(2, type);
 }
@@ -125,6 +130,8 @@ function attribute(name: string, a: AttributeValue): MessageWriter {
 			return w.string(4, a.value).varint(20, AttributeType.STRING);
 		case 'tensor':
 			return w.message(5, tensor(a.value)).varint(20, AttributeType.TENSOR);
+		case 'graph':
+			return w.message(6, graph(a.value)).varint(20, AttributeType.GRAPH);
 		case 'floats':
 			for (const f of a.value) w.float(7, f);
 			return w.varint(20, AttributeType.FLOATS);

@@ -11,27 +11,6 @@ export interface SessionSettings {
 	executionProvider: ExecutionProviderSetting;
 	/** Intra-op threads; 0 lets onnxruntime choose (one per physical core). */
 	threads: number;
-	/** How graphs get model weights (default: weightBindingFor the provider); tests set it to exercise both. */
-	weightBinding?: WeightBinding;
-}
-
-/**
- * How a graph gets a model's weights.
- * - `feed`: float32 graph inputs, fed on every run from one copy in the engine's memory that all
- *   sessions share (onnxruntime takes input tensors without copying). The CPU default: a model
- *   is held once however many graph variants are open, and f16/bf16 checkpoints are widened
- *   once at load.
- * - `external`: initializers whose bytes stay in the checkpoint's safetensors shards (ONNX
- *   external data: file, offset, length), in their stored dtype. For CUDA, where an input
- *   would be copied to the device on every run while an initializer is copied once.
- */
-export type WeightBinding = 'feed' | 'external';
-
-/** The binding for these settings: initializers when the graph will run on CUDA, shared inputs on the CPU. */
-export function weightBindingFor(settings: SessionSettings): WeightBinding {
-	if (settings.weightBinding) return settings.weightBinding;
-	if (settings.executionProvider === 'cpu' || cudaUnavailable !== undefined) return 'feed';
-	return settings.executionProvider === 'cuda' || cudaProviderInstalled() ? 'external' : 'feed';
 }
 
 export const defaultSessionSettings: SessionSettings = { executionProvider: 'auto', threads: 0 };
@@ -57,6 +36,18 @@ export interface SessionTuning {
 	memoryPattern?: boolean;
 	/** The folder that external-data locations are relative to (graphs with external initializers). */
 	externalDataFolder?: string;
+	/**
+	 * onnxruntime's per-session activation arena (default on). A model runs as a chain of
+	 * sessions, one per block: an arena each would hold one block's peak activations per
+	 * session for good, where malloc lets the blocks share the memory.
+	 */
+	arena?: boolean;
+	/**
+	 * Whether intra-op threads spin after a run (default on). Sessions run one after another
+	 * (the blocks of a model) must not: the previous session's spinning threads would compete
+	 * with the next one's for the cores.
+	 */
+	spinning?: boolean;
 }
 
 export async function createSession(model: Uint8Array, settings: SessionSettings, log: Log, tuning: SessionTuning = {}): Promise<CreatedSession> {
@@ -67,7 +58,14 @@ export async function createSession(model: Uint8Array, settings: SessionSettings
 		...(settings.threads > 0 ? { intraOpNumThreads: settings.threads, interOpNumThreads: 1 } : {}),
 		// A graph built in memory finds its external data only through this folder (else onnxruntime
 		// resolves it against the working directory and refuses paths that leave it).
-		...(tuning.externalDataFolder ? { extra: { session: { model_external_initializers_file_folder_path: tuning.externalDataFolder } } } : {}),
+		...(tuning.arena === false ? { enableCpuMemArena: false } : {}),
+		...(process.env.ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.ORT_PROFILE } : {}),
+		extra: {
+			session: {
+				...(tuning.externalDataFolder ? { model_external_initializers_file_folder_path: tuning.externalDataFolder } : {}),
+				...(tuning.spinning === false ? { 'intra_op.allow_spinning': '0' } : {}),
+			},
+		},
 	};
 	if (settings.executionProvider === 'auto' && cudaUnavailable === undefined && !cudaProviderInstalled()) {
 		cudaUnavailable = 'the onnxruntime-node CUDA provider library is not installed';
