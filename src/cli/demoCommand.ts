@@ -3,6 +3,7 @@
 // corpus, a steered completion next to its baseline, and a few greedy completions.
 
 import * as fs from 'node:fs';
+import { openModel } from './openModel';
 import * as path from 'node:path';
 import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
@@ -31,7 +32,7 @@ export async function demoCommand(values: CliValues): Promise<void> {
 	const t0 = performance.now();
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = LanguageModel.load(DEMO_MODEL, settings, log);
+	const model = await openModel(DEMO_MODEL, settings, log);
 	const tokenizer = model.tokenizer!;
 	const { cfg } = model;
 	const out = (s: string): boolean => process.stdout.write(s);

@@ -2,11 +2,11 @@
 // feature's dashboard data, from the command line.
 
 import { FeatureService } from '../engine/features/featureService';
-import { LanguageModel } from '../engine/models/languageModel';
 import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import type { ActivationExample, FeatureDashboardData } from '../protocol/featureProtocol';
 import type { CliValues } from './main';
+import { openModel } from './openModel';
 import { CliError, intOption } from './cliErrors';
 import { sessionSettings } from './modelCommands';
 
@@ -14,7 +14,7 @@ async function open(modelArg: string, values: CliValues, command: string): Promi
 	if (!values.sae) throw new CliError(`${command} needs --sae DIR (a SAELens-format SAE folder or a Gemma Scope params.npz)`);
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
-	const model = LanguageModel.load(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const runner = SaeRunner.forModel(loadSae(values.sae), model, settings, log);
 	const service = new FeatureService(model, runner, settings, log);
 	return {

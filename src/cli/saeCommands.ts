@@ -15,6 +15,7 @@ import { modelTrainingSource, trainConfigFor } from '../engine/sae/train/trainin
 import type { StepMetrics } from '../engine/sae/train/saeTrainer';
 import { runTraining } from '../engine/sae/train/trainingRun';
 import type { CliValues } from './main';
+import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
 import { sessionSettings } from './modelCommands';
 
@@ -23,7 +24,7 @@ export async function inspectCommand(modelArg: string, values: CliValues): Promi
 	if (values.text === undefined) throw new CliError('inspect needs --text "…"');
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = LanguageModel.load(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const runner = SaeRunner.forModel(loadSae(values.sae), model, settings, log);
 	const top = intOption(values.top, 'top', 5, 1);
 	const tokens = await inspectText(model, runner, values.text, { topFeatures: top });
@@ -98,7 +99,7 @@ async function trainingSource(modelArg: string | undefined, values: CliValues, s
 	if (modelArg === undefined) throw new CliError('train needs <model> --hook H --corpus PATH, or --activations FILE');
 	if (!values.hook) throw new CliError('train needs --hook H (a hook point; feature-lens hooks <model> lists them)');
 	if (!values.corpus) throw new CliError('train needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
-	const model = LanguageModel.load(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const { source, metadata } = await modelTrainingSource(model, {
 		hookName: values.hook, corpus: values.corpus, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
 		contextSize: values['context-size'] === undefined ? undefined : intOption(values['context-size'], 'context-size', 128, 2),
@@ -124,7 +125,7 @@ export async function evalCommand(modelArg: string, values: CliValues): Promise<
 	if (!values.corpus) throw new CliError('eval needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
-	const model = LanguageModel.load(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const sae = loadSae(values.sae);
 	const runner = SaeRunner.forModel(sae, model, settings, log);
 	const contextSize = intOption(values['context-size'], 'context-size', Math.min(sae.cfg.metadata.context_size ?? 128, model.cfg.nCtx), 2);

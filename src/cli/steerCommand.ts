@@ -1,7 +1,6 @@
 // `feature-lens generate <model> --steer "I:clamp=V,J:add=S" …`: steered completions (and the
 // unsteered baseline with the same seed) from the command line.
 
-import { LanguageModel } from '../engine/models/languageModel';
 import { DEMO_MODEL, demoSaeDir } from '../engine/models/modelPaths';
 import { parseIds } from '../engine/models/textInput';
 import { loadSae } from '../engine/sae/saeFormat';
@@ -12,6 +11,7 @@ import type { SteerPrompt } from '../engine/steer/steeredGenerate';
 import { STEER_DEFAULTS, describeSteer, parseFeatureSteers } from '../engine/steer/steerSpec';
 import type { SteerSpec } from '../protocol/steerProtocol';
 import type { CliValues } from './main';
+import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
 import { sessionSettings } from './modelCommands';
 
@@ -24,7 +24,7 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	const prompt: SteerPrompt = values.prompt !== undefined ? { text: values.prompt } : { ids: parseIds(values.ids!) };
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = LanguageModel.load(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const saeDir = values.sae ?? (model.name === DEMO_MODEL ? demoSaeDir() : undefined);
 	if (!saeDir && (steer.features.length > 0 || (contrast && !contrast.hookName))) {
 		throw new CliError(steer.features.length > 0 ? '--steer needs --sae DIR (the SAE whose features you steer)' : '--contrast-positive needs --contrast-hook H (or --sae DIR, whose hook it then uses)');

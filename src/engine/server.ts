@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
 	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
-	EvaluateSaeRequest, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
+	EvaluateSaeRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../protocol/engineProtocol';
 import type {
 	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, InspectedTokenInfo, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
@@ -24,7 +24,8 @@ import { InspectCancelled, inspectText } from './sae/inspect';
 import { loadSae } from './sae/saeFormat';
 import { SaeRunner } from './sae/saeRunner';
 import { GenerationCancelled, generate } from './models/generate';
-import { LanguageModel } from './models/languageModel';
+import { LanguageModel, ModelLoadCancelled } from './models/languageModel';
+import { availableMemoryBytes, formatBytes } from './io/systemMemory';
 import { topIndices } from './models/sampling';
 import { tokensFor } from './models/textInput';
 import { healPrompt } from './models/tokenHealing';
@@ -89,14 +90,19 @@ async function cancellable<T>(token: CancellationToken, work: (signal: AbortSign
 	try {
 		return await work(abort.signal);
 	} catch (err) {
-		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
+		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled
+			|| err instanceof ModelLoadCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
 		throw err;
 	} finally {
 		subscription.dispose();
 	}
 }
 
-function currentModel(): LanguageModel {
+/** A model load in progress: requests that need the model wait for it rather than find none. */
+let modelLoading: Promise<unknown> | undefined;
+
+async function currentModel(): Promise<LanguageModel> {
+	while (modelLoading) await modelLoading.catch(() => undefined);
 	if (!model) throw new ResponseError(USER_ERROR, 'no model is loaded (load one first)');
 	return model;
 }
@@ -107,22 +113,63 @@ connection.onRequest(InitializeRequest, (params: InitializeParams) => {
 	return { engineVersion: ENGINE_VERSION, onnxruntimeVersion: ort.env.versions.common, pid: process.pid };
 });
 
-connection.onRequest(LoadModelRequest, ({ model: name }) => busy(`loading ${name}`, async (): Promise<ModelInfo> => {
-	const next = LanguageModel.load(name, settings, (m) => log('info', m));
+connection.onRequest(LoadModelRequest, ({ model: name, requestId }, token: CancellationToken) => busy(`loading ${name}`, async (): Promise<ModelInfo> => {
+	// One load at a time, and requests that need the model wait for it.
+	while (modelLoading) await modelLoading.catch(() => undefined);
+	const loading = loadModel(name, requestId, token);
+	modelLoading = loading;
+	try {
+		return await loading;
+	} finally {
+		if (modelLoading === loading) modelLoading = undefined;
+	}
+}));
+
+async function loadModel(name: string, requestId: string | undefined, token: CancellationToken): Promise<ModelInfo> {
+	// The new model's config, headers and graph are checked before anything is unloaded; its
+	// weights may use the memory the current model frees, so that one goes before they are read.
+	const available = availableMemoryBytes() + (model?.weightBytes() ?? 0);
+	const next = LanguageModel.load(name, settings, (m) => log('info', m), { memoryAvailable: available });
+	// A cancel sent with the request (or while it was checked) keeps the current model: let the
+	// messages already received be handled before deciding.
+	await new Promise((resolve) => setImmediate(resolve));
+	if (token.isCancellationRequested) throw new ResponseError(REQUEST_CANCELLED, 'model loading cancelled');
+	await unloadModel();
+	let lastSent = 0;
+	await cancellable(token, (signal) => next.prepare({
+		signal,
+		onProgress: (p) => {
+			const now = Date.now();
+			if (!requestId || (now - lastSent < 100 && p.phase === 'reading' && p.bytesDone < p.bytesTotal)) return;
+			lastSent = now;
+			void connection.sendNotification(LoadModelProgressNotification, { requestId, ...p });
+		},
+	})).catch(async (err: unknown) => {
+		// Nothing half-loaded: a cancelled or failed load leaves no model.
+		await next.dispose();
+		throw err;
+	});
+	model = next;
+	const { cfg } = next;
+	log('info', `loaded ${next.name} (${cfg.modelType}, ${cfg.nLayers} layers, d_model ${cfg.dModel}, ${formatBytes(next.weightBytes())} of weights) from ${next.dir}`);
+	return {
+		name: next.name, dir: next.dir, modelType: cfg.modelType, nLayers: cfg.nLayers, dModel: cfg.dModel, dVocab: cfg.dVocab, nCtx: cfg.nCtx,
+		hookPoints: [...next.hookPoints], hasTokenizer: next.tokenizer !== undefined, weightBytes: next.weightBytes(),
+	};
+}
+
+/** Drops the model and everything bound to it (SAE, dashboards). */
+async function unloadModel(): Promise<void> {
+	await features?.dispose();
+	features = undefined;
 	await sae?.dispose();
 	sae = undefined;
 	await model?.dispose();
-	model = next;
-	const { cfg } = next;
-	log('info', `loaded ${next.name} (${cfg.modelType}, ${cfg.nLayers} layers, d_model ${cfg.dModel}) from ${next.dir}`);
-	return {
-		name: next.name, dir: next.dir, modelType: cfg.modelType, nLayers: cfg.nLayers, dModel: cfg.dModel,
-		dVocab: cfg.dVocab, nCtx: cfg.nCtx, hookPoints: [...next.hookPoints], hasTokenizer: next.tokenizer !== undefined,
-	};
-}));
+	model = undefined;
+}
 
 connection.onRequest(RunRequest, (params: RunParams) => busy('running', async (): Promise<RunResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	const input = params.text !== undefined ? { text: params.text } : { ids: params.ids ?? [] };
 	const tokens = await tokensFor(m, input);
 	const out = await m.forward({ ids: [tokens.map((t) => t.id)], hooks: params.hooks, logits: 'last' });
@@ -135,7 +182,7 @@ connection.onRequest(RunRequest, (params: RunParams) => busy('running', async ()
 }));
 
 connection.onRequest(GenerateRequest, (params: GenerateParams, token: CancellationToken) => busy('generating', async (): Promise<GenerateResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	// Text prompts are token-healed; explicit ids are kept as given.
 	const healed = params.prompt !== undefined && m.tokenizer
 		? await healPrompt(m, params.prompt)
@@ -158,7 +205,7 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 }));
 
 connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async (): Promise<SaeInfo> => {
-	const m = currentModel();
+	const m = await currentModel();
 	const runner = SaeRunner.forModel(loadSae(path), m, settings, (message) => log('info', message));
 	if (sae) await releaseSteering(m, sae);
 	await sae?.dispose();
@@ -171,7 +218,7 @@ connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async ():
 }));
 
 connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) => busy('inspecting', async (): Promise<InspectResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	const runner = sae;
 	const tokens = await cancellable(token, (signal) => inspectText(m, runner, params.text, {
@@ -196,7 +243,7 @@ async function featureLabels(tokens: readonly InspectedTokenInfo[]): Promise<Rec
 }
 
 connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	return cancellable(token, async (signal) => {
 		// The activation buffer's first fill is many model forwards: a cancel stops it too.
 		const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus, signal });
@@ -222,7 +269,7 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 }));
 
 connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: CancellationToken) => busy('evaluating the SAE', async (): Promise<SaeEvalMetrics> => {
-	const m = currentModel();
+	const m = await currentModel();
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	const contextSize = Math.min(sae.sae.cfg.metadata.context_size ?? 128, m.cfg.nCtx);
 	const documents = typeof corpus === 'string' ? corpusDocuments(corpus) : corpusFromFiles(corpus);
@@ -235,7 +282,7 @@ connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: Cancellatio
 }));
 
 connection.onRequest(SteeredGenerateRequest, (params: SteeredGenerateParams, token: CancellationToken) => busy('steering', async (): Promise<SteeredGenerateResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	const { requestId } = params;
 	// A cancel ends both runs and answers with what was generated so far (`cancelled: true`).
 	return cancellable(token, (signal) => steeredGenerate(m, sae, { ...params, prompt: { text: params.prompt } }, {
@@ -245,7 +292,7 @@ connection.onRequest(SteeredGenerateRequest, (params: SteeredGenerateParams, tok
 }));
 
 connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToken) => busy('steering sweep', async () => {
-	const m = currentModel();
+	const m = await currentModel();
 	const { requestId } = params;
 	return cancellable(token, (signal) => steerSweep(m, sae, { ...params, prompt: { text: params.prompt } }, {
 		signal,
@@ -254,13 +301,13 @@ connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToke
 }));
 
 connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) => busy('contrast vector', async () => {
-	const r = await contrastVector(currentModel(), hookName, positive, negative, settings);
+	const r = await contrastVector(await currentModel(), hookName, positive, negative, settings);
 	return { vector: Array.from(r.vector), norm: r.norm };
 }));
 
 /** The feature service for the loaded model and SAE, made anew when either changed. */
 async function currentFeatures(): Promise<FeatureService> {
-	const m = currentModel();
+	const m = await currentModel();
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	if (!features || features.model !== m || features.runner !== sae) {
 		await features?.dispose();
@@ -291,14 +338,7 @@ connection.onRequest(SetFeatureLabelRequest, ({ featureIndex, label, notes }) =>
 
 connection.onRequest(FeatureTextRequest, ({ featureIndex, text }) => busy('running a feature on text', async () => (await currentFeatures()).activationsOnText(featureIndex, text)));
 
-connection.onRequest(ShutdownRequest, async () => {
-	await features?.dispose();
-	features = undefined;
-	await sae?.dispose();
-	sae = undefined;
-	await model?.dispose();
-	model = undefined;
-});
+connection.onRequest(ShutdownRequest, unloadModel);
 
 connection.onClose(() => process.exit(0));
 connection.listen();

@@ -35,6 +35,23 @@ export interface ModelInfo {
 	nCtx: number;
 	hookPoints: HookPointInfo[];
 	hasTokenizer: boolean;
+	/** Bytes the weights take in the engine's memory (float32). */
+	weightBytes: number;
+}
+
+export interface LoadModelParams {
+	/** A checkpoint folder or `demo`. */
+	model: string;
+	/** Correlates `LoadModelProgressNotification`s with this request. */
+	requestId?: string;
+}
+
+export interface LoadModelProgress {
+	requestId: string;
+	/** `reading`: the weights from the shards (cancellable); `packing`: onnxruntime widens and packs them (one step the engine waits on). */
+	phase: 'reading' | 'packing';
+	bytesDone: number;
+	bytesTotal: number;
 }
 
 export interface TokenInfo {
@@ -176,8 +193,11 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 /** Host → engine, first message: sets session options and returns the engine's identity. */
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('engine/initialize');
 
-/** Host → engine: loads a checkpoint folder (or `demo`) as the current model, replacing any other. */
-export const LoadModelRequest = new RequestType<{ model: string }, ModelInfo, void>('model/load');
+/** Host → engine: loads a checkpoint folder (or `demo`) as the current model, replacing any other; reports progress and is cancellable. */
+export const LoadModelRequest = new RequestType<LoadModelParams, ModelInfo, void>('model/load');
+
+/** Engine → host: how far a model load has got, so a large model shows progress. */
+export const LoadModelProgressNotification = new NotificationType<LoadModelProgress>('model/loadProgress');
 
 /** Host → engine: runs text or ids through the current model and returns tokens, next-token guesses and hooks. */
 export const RunRequest = new RequestType<RunParams, RunResult, void>('model/run');

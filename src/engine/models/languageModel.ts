@@ -71,6 +71,8 @@ export interface PrepareOptions {
 export interface LoadModelOptions {
 	/** Bytes the weights may take (default: what the system has available now). */
 	memoryAvailable?: number;
+	/** Bytes of weights stage variants may hold together (default: a quarter of the model's, at least 64 MB). */
+	variantBudget?: number;
 }
 
 export class ModelLoadCancelled extends Error {
@@ -110,6 +112,7 @@ export class LanguageModel {
 	private readonly users = new Map<string, number>();
 	private readonly emptyPast = new Map<number, ort.Tensor>();
 	private preparing: Promise<void> | undefined;
+	private variantBudget: number;
 	/** The provider the last session was created on. */
 	provider: 'cpu' | 'cuda' | undefined;
 
@@ -130,6 +133,7 @@ export class LanguageModel {
 		this.trunkGraph = buildTrunkGraph(arch, cfg, weights, this.hookIndex);
 		this.trunkWeights = this.trunkGraph.materialized;
 		this.trunkBytes = weights.float32Bytes(this.trunkWeights);
+		this.variantBudget = Math.max(VARIANT_SHARE * this.trunkBytes, VARIANT_MIN_BYTES);
 	}
 	/**
 	 * Opens a Hugging Face checkpoint folder (or `demo`): config, tokenizer and shard headers are
@@ -158,6 +162,7 @@ export class LanguageModel {
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
 		const name = path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir);
 		const loaded = new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
+		if (options.variantBudget !== undefined) loaded.variantBudget = options.variantBudget;
 		const needed = loaded.weightBytes();
 		const available = options.memoryAvailable ?? availableMemoryBytes();
 		if (needed > available) {
@@ -471,7 +476,7 @@ export class LanguageModel {
 
 	/** Releases least recently used variants (never `keep`, never one in use) while they hold more than their budget. */
 	private async evictVariants(keep: string): Promise<void> {
-		const budget = Math.max(VARIANT_SHARE * this.trunkBytes, VARIANT_MIN_BYTES);
+		const budget = this.variantBudget;
 		const sizes = new Map<string, ModelSession>();
 		for (const k of this.variantOrder) {
 			const s = await this.sessions.get(k)?.catch(() => undefined);

@@ -6,7 +6,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EvaluateSaeRequest, LoadModelRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
+import { EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
+import { loadModelWithProgress } from '../modelLoading';
 import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
 import { askCorpus } from '../corpusPicker';
 import type { EngineProcess } from '../engineProcess';
@@ -24,8 +25,7 @@ let runCounter = 0;
 
 export async function trainSae(engine: EngineProcess, extensionUri: vscode.Uri, onModelReloaded: () => void, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
 	const modelName = vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo') || 'demo';
-	const model = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${modelName}…` },
-		() => engine.request(LoadModelRequest, { model: modelName }));
+	const model = await loadModelWithProgress(engine, modelName);
 	onModelReloaded();
 	const params = await askTrainingParams(model);
 	if (!params) return;
