@@ -126,29 +126,33 @@ connection.onRequest(LoadModelRequest, ({ model: name, requestId }, token: Cance
 }));
 
 async function loadModel(name: string, requestId: string | undefined, token: CancellationToken): Promise<ModelInfo> {
-	// The new model's config, headers and graph are checked before anything is unloaded; its
-	// weights may use the memory the current model frees, so that one goes before they are read.
-	const available = availableMemoryBytes() + (model?.weightBytes() ?? 0);
-	const next = LanguageModel.load(name, settings, (m) => log('info', m), { memoryAvailable: available });
-	// A cancel sent with the request (or while it was checked) keeps the current model: let the
-	// messages already received be handled before deciding.
-	await new Promise((resolve) => setImmediate(resolve));
-	if (token.isCancellationRequested) throw new ResponseError(REQUEST_CANCELLED, 'model loading cancelled');
-	await unloadModel();
+	// The new model's config, headers and graph are checked before anything is unloaded. If its
+	// weights fit beside the current model's, that one stays until the new one is ready (a failed
+	// or cancelled load then changes nothing); if they need its memory, it goes first.
+	const free = availableMemoryBytes();
+	const next = LanguageModel.load(name, settings, (m) => log('info', m), { memoryAvailable: free + (model?.weightBytes() ?? 0) });
+	const keepCurrent = next.weightBytes() <= 0.9 * free;
+	if (!keepCurrent) {
+		log('info', `unloading ${model?.name ?? 'the current model'} first: ${next.name} needs its memory`);
+		await unloadModel();
+	}
 	let lastSent = 0;
-	await cancellable(token, (signal) => next.prepare({
-		signal,
-		onProgress: (p) => {
-			const now = Date.now();
-			if (!requestId || (now - lastSent < 100 && p.phase === 'reading' && p.bytesDone < p.bytesTotal)) return;
-			lastSent = now;
-			void connection.sendNotification(LoadModelProgressNotification, { requestId, ...p });
-		},
-	})).catch(async (err: unknown) => {
-		// Nothing half-loaded: a cancelled or failed load leaves no model.
+	try {
+		await cancellable(token, (signal) => next.prepare({
+			signal,
+			onProgress: (p) => {
+				const now = Date.now();
+				if (!requestId || (now - lastSent < 100 && p.phase === 'reading' && p.bytesDone < p.bytesTotal)) return;
+				lastSent = now;
+				void connection.sendNotification(LoadModelProgressNotification, { requestId, ...p });
+			},
+		}));
+	} catch (err) {
+		// Nothing half-loaded.
 		await next.dispose();
 		throw err;
-	});
+	}
+	await unloadModel();
 	model = next;
 	const { cfg } = next;
 	log('info', `loaded ${next.name} (${cfg.modelType}, ${cfg.nLayers} layers, d_model ${cfg.dModel}, ${formatBytes(next.weightBytes())} of weights) from ${next.dir}`);

@@ -128,7 +128,7 @@ describe('engine process', () => {
 		fs.rmSync(out, { recursive: true, force: true });
 	});
 
-	it('loads a model with its progress routed to the request; a load cancelled before it started keeps the current model', async () => {
+	it('loads a model with its progress routed to the request; a cancelled load keeps the current model', async () => {
 		const events: { phase: string; bytesDone: number; bytesTotal: number }[] = [];
 		const info = await engine.requestWithProgress(LoadModelRequest, { model: fixtureModel('llama-tiny-bf16') }, LoadModelProgressNotification, (p) => events.push(p));
 		assert.equal(info.modelType, 'llama');
@@ -136,7 +136,7 @@ describe('engine process', () => {
 		assert.ok(events.length >= 2, `${events.length} progress notifications`);
 		assert.equal(events.at(-1)!.phase, 'packing');
 		assert.ok(events.every((e) => e.bytesTotal === events[0]!.bytesTotal && e.bytesDone <= e.bytesTotal));
-		// Sent together with its cancellation, the load starts with a cancelled token.
+		// Cancelled at once: the new model fits beside the current one, which stays until a load succeeds.
 		const running = await engine.ensureStarted();
 		const cancel = new CancellationTokenSource();
 		const load = running.connection.sendRequest(LoadModelRequest, { model: fixtureModel('gpt2-tiny') }, cancel.token);

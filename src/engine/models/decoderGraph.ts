@@ -28,8 +28,12 @@ import type { ModelWeights } from './weights';
 
 export type LogitsMode = 'all' | 'last' | 'none';
 
-/** A piece of the model a variant graph covers: the embedding, one block, or the final norm. */
-export type Stage = { kind: 'embed' } | { kind: 'block'; layer: number } | { kind: 'finalNorm' };
+/**
+ * A piece of the model a variant graph covers: the embedding, one block, the final norm, or a
+ * splice on the residual stream between blocks (an intervention or steering at
+ * hook_resid_pre / hook_resid_post, which needs none of the model's weights).
+ */
+export type Stage = { kind: 'embed' } | { kind: 'block'; layer: number } | { kind: 'finalNorm' } | { kind: 'splice'; hookName: string };
 
 /** What a variant graph computes beyond the plain stage; sessions are cached by stage and this. */
 export interface StageRequest {
@@ -91,7 +95,14 @@ export function stageOf(point: HookPoint, nLayers: number): Stage {
 }
 
 export function stageKey(stage: Stage): string {
-	return stage.kind === 'block' ? `block.${stage.layer}` : stage.kind;
+	if (stage.kind === 'block') return `block.${stage.layer}`;
+	if (stage.kind === 'splice') return `splice:${stage.hookName}`;
+	return stage.kind;
+}
+
+/** Whether a hook is the residual stream between blocks (hook_resid_pre / hook_resid_post), changed by a splice rather than a block variant. */
+export function isResidualBoundary(point: HookPoint): boolean {
+	return point.name === `blocks.${point.layer}.hook_resid_pre` || point.name === `blocks.${point.layer}.hook_resid_post`;
 }
 
 /** What architecture code sees while it builds: the builder plus model-level services. */
@@ -351,6 +362,11 @@ export function buildStageGraph(
 		case 'finalNorm': {
 			const resid = b.input(RESID, DataType.FLOAT, dims);
 			b.output(ctx.hook('ln_final.hook_normalized', b.scope('/ln_final', () => arch.finalNorm(ctx, resid))), DataType.FLOAT, dims, NORMALIZED);
+			break;
+		}
+		case 'splice': {
+			const resid = b.input(RESID, DataType.FLOAT, dims);
+			b.output(ctx.hook(stage.hookName, resid), DataType.FLOAT, dims, RESID_OUT);
 			break;
 		}
 	}

@@ -19,7 +19,7 @@ import { ModelConfigError } from './decoderConfig';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
 import {
 	FIRST_LAYER, HEAD, Head, INPUT_IDS, LAST_LAYER, LOGITS, LOGITS_FROM, LOGITS_UNCAPPED, NORMALIZED, POSITION_IDS, RESID, RESID_IN, RESID_OUT,
-	buildStageGraph, buildTrunkGraph, interventionName, pastName, presentName, stageKey, stageOf,
+	buildStageGraph, buildTrunkGraph, interventionName, isResidualBoundary, pastName, presentName, stageKey, stageOf,
 } from './decoderGraph';
 import type { BuiltGraph, HookExtension, LogitsMode, Stage, StageRequest } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
@@ -82,6 +82,14 @@ export class ModelLoadCancelled extends Error {
 }
 
 type Log = (message: string) => void;
+
+/** A variant graph one run needs: its stage and what it adds there. */
+interface VariantPlan {
+	stage: Stage;
+	hooks: string[];
+	interventions: string[];
+	extensions: HookExtension[];
+}
 
 interface ModelSession {
 	session: ort.InferenceSession;
@@ -231,35 +239,49 @@ export class LanguageModel {
 		const { ids, batch, seq, pastLength } = this.checkInputs(options, hooks);
 		const kvCache = options.past !== undefined;
 
-		// Stages that need a variant: what a hook, intervention or splice inside them asks for.
-		const variants = new Map<string, { stage: Stage; hooks: string[]; interventions: string[]; extensions: HookExtension[] }>();
-		const variantAt = (hook: string) => {
-			const stage = stageOf(this.hookPoint(hook), cfg.nLayers);
+		// Stages that need a variant: what a hook, intervention or extension inside them asks for.
+		// Changes to the residual stream between blocks are splices there instead, and reading it
+		// needs nothing: the trunk's run stops at that boundary.
+		const variants = new Map<string, VariantPlan>();
+		const variantAt = (stage: Stage) => {
 			let v = variants.get(stageKey(stage));
 			if (!v) variants.set(stageKey(stage), (v = { stage, hooks: [], interventions: [], extensions: [] }));
 			return v;
 		};
-		for (const h of Object.keys(interventions).sort()) variantAt(h).interventions.push(h);
-		for (const e of extensions) variantAt(e.hookName).extensions.push(e);
-		// The residual stream between blocks is read where the trunk's run stops, unless a variant
-		// changes it at that very hook (then the variant returns it).
-		const boundaryAfter = new Set<number>();
-		const after = new Map<string, number>();
+		/** Boundary l is after block l (-1: after the embedding): its splices and reads, in the order TransformerLens applies them. */
+		const boundaries = new Map<number, { splices: VariantPlan[]; reads: string[] }>();
+		const boundaryOf = (point: HookPoint) => (point.name.endsWith('hook_resid_pre') ? point.layer - 1 : point.layer);
+		const atBoundary = (l: number) => {
+			let b = boundaries.get(l);
+			if (!b) boundaries.set(l, (b = { splices: [], reads: [] }));
+			return b;
+		};
+		const spliceAt = (point: HookPoint) => {
+			const splices = atBoundary(boundaryOf(point)).splices;
+			let v = splices.find((x) => x.stage.kind === 'splice' && x.stage.hookName === point.name);
+			if (!v) splices.push((v = { stage: { kind: 'splice', hookName: point.name }, hooks: [], interventions: [], extensions: [] }));
+			return v;
+		};
+		const planFor = (hook: string) => {
+			const point = this.hookPoint(hook);
+			return isResidualBoundary(point) ? spliceAt(point) : variantAt(stageOf(point, cfg.nLayers));
+		};
+		for (const h of Object.keys(interventions).sort()) planFor(h).interventions.push(h);
+		for (const e of extensions) planFor(e.hookName).extensions.push(e);
 		for (const h of hooks) {
-			const { layer } = this.hookPoint(h);
-			const changed = h in interventions || extensions.some((e) => e.hookName === h);
-			if (h === `blocks.${layer}.hook_resid_post`) after.set(h, layer);
-			else if (h === `blocks.${layer}.hook_resid_pre` && !changed) after.set(h, layer - 1);
-			else if (h !== 'ln_final.hook_normalized') variantAt(h).hooks.push(h);
+			const point = this.hookPoint(h);
+			if (isResidualBoundary(point)) atBoundary(boundaryOf(point)).reads.push(h);
+			else if (h !== 'ln_final.hook_normalized') variantAt(stageOf(point, cfg.nLayers)).hooks.push(h);
 		}
-		for (const layer of after.values()) boundaryAfter.add(layer);
+		// At a boundary, hook_resid_post's splice comes before hook_resid_pre's (the next block reads what the first left).
+		for (const b of boundaries.values()) b.splices.sort((x, y) => Number(x.stage.kind === 'splice' && x.stage.hookName.endsWith('hook_resid_pre')) - Number(y.stage.kind === 'splice' && y.stage.hookName.endsWith('hook_resid_pre')));
 
 		const normHook = hooks.includes('ln_final.hook_normalized');
 		const wantsHead = logits !== 'none' || normHook || variants.has('finalNorm');
 		// The last block this run needs: all of them for logits or a KV cache, else the deepest hook.
 		let lastBlock = wantsHead || kvCache ? cfg.nLayers - 1 : -1;
 		for (const v of variants.values()) if (v.stage.kind === 'block') lastBlock = Math.max(lastBlock, v.stage.layer);
-		for (const layer of boundaryAfter) lastBlock = Math.max(lastBlock, layer);
+		for (const l of boundaries.keys()) lastBlock = Math.max(lastBlock, l);
 
 		const result: ForwardResult = { hooks: {} };
 		const present: [ort.Tensor, ort.Tensor][] = [];
@@ -272,16 +294,13 @@ export class LanguageModel {
 		const common: Record<string, ort.Tensor> = {
 			...this.interventionFeeds(interventions, batch, seq), ...options.extensionInputs, ...pastFeeds, [INPUT_IDS]: ids, [POSITION_IDS]: positions,
 		};
-		const observe = (layer: number, resid: ort.Tensor) => {
-			for (const [h, l] of after) if (l === layer) result.hooks[h] = resid;
-		};
 
 		// The embedding: in the trunk's first run, or a variant when a hook or change is inside it.
 		let resid: ort.Tensor | undefined;
 		const embedVariant = variants.get('embed');
 		if (embedVariant) resid = (await this.runVariant(embedVariant, common, [RESID_OUT], result))[RESID_OUT]!;
 
-		// Blocks: trunk runs over the ranges between variants and read boundaries.
+		// Blocks: trunk runs over the ranges between variants and boundaries.
 		let start = 0;
 		const runTrunk = async (first: number, last: number, head: boolean): Promise<ort.InferenceSession.ReturnType> => {
 			const fetch = [RESID_OUT];
@@ -300,27 +319,40 @@ export class LanguageModel {
 			if (kvCache) for (let l = first; l <= last; l++) present[l] = [out[presentName(l, 'key')]!, out[presentName(l, 'value')]!];
 			return out;
 		};
-		const headInTrunk = wantsHead && !variants.has('finalNorm');
+		/** Splices and reads at boundary l, on the residual stream there. */
+		const atEnd = async (l: number) => {
+			const b = boundaries.get(l);
+			if (!b) return;
+			for (const splice of b.splices) {
+				const hook = (splice.stage as { hookName: string }).hookName;
+				resid = (await this.runVariant(splice, { ...common, [RESID]: resid! }, [RESID_OUT], result))[RESID_OUT]!;
+				// A read of the spliced hook gets the value after the splice.
+				if (b.reads.includes(hook)) result.hooks[hook] = resid;
+			}
+			for (const h of b.reads) if (!(h in result.hooks)) result.hooks[h] = resid!;
+		};
+		const headInTrunk = wantsHead && !variants.has('finalNorm') && !(boundaries.get(cfg.nLayers - 1)?.splices.length);
 		let headDone = false;
-		if (boundaryAfter.has(-1)) {
+		if (boundaries.has(-1)) {
 			if (!resid) await runTrunk(0, -1, false); // the embedding alone
-			observe(-1, resid!);
+			await atEnd(-1);
 		}
 		for (let layer = 0; layer <= lastBlock; layer++) {
 			const variant = variants.get(`block.${layer}`);
 			if (variant) {
 				if (start < layer) await runTrunk(start, layer - 1, false);
-				const out = await this.runVariant(variant, { ...common, [RESID]: resid ?? (await runTrunk(0, -1, false))[RESID_OUT]! }, kvCache ? [RESID_OUT, presentName(layer, 'key'), presentName(layer, 'value')] : [RESID_OUT], result);
+				if (!resid) await runTrunk(0, -1, false);
+				const out = await this.runVariant(variant, { ...common, [RESID]: resid! }, kvCache ? [RESID_OUT, presentName(layer, 'key'), presentName(layer, 'value')] : [RESID_OUT], result);
 				resid = out[RESID_OUT]!;
 				if (kvCache) present[layer] = [out[presentName(layer, 'key')]!, out[presentName(layer, 'value')]!];
 				start = layer + 1;
-				observe(layer, resid);
-			} else if (boundaryAfter.has(layer) || layer === lastBlock) {
+				await atEnd(layer);
+			} else if (boundaries.has(layer) || layer === lastBlock) {
 				const withHead = headInTrunk && layer === cfg.nLayers - 1;
 				const out = await runTrunk(start, layer, withHead);
 				if (withHead) headDone = this.takeHead(out, result, normHook, logits);
 				start = layer + 1;
-				observe(layer, resid!);
+				await atEnd(layer);
 			}
 		}
 
@@ -406,7 +438,7 @@ export class LanguageModel {
 	}
 
 	private async runVariant(
-		v: { stage: Stage; hooks: string[]; interventions: string[]; extensions: HookExtension[] },
+		v: VariantPlan,
 		feeds: Record<string, ort.Tensor>,
 		fetch: readonly string[],
 		result: ForwardResult,
