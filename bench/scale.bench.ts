@@ -1,8 +1,9 @@
 // Real models at real scale: random-weight checkpoints with real models' exact configs, names
 // and shapes (../shared/bench/make_scale_checkpoint.py), loaded as a user would, then used the
 // way the editor uses them (inspect with an SAE, hooks, generation, steering) in one engine,
-// with the time until the model is ready, the peak RSS and PSS of the process over all of it,
-// and parity with the PyTorch reference (logits and hooks, greedy tokens).
+// with the time until the model is ready, the peak RSS and PSS of the process over all of it
+// (and after the model-only steps, before an SAE's sessions add theirs), and parity with the
+// PyTorch reference (logits and hooks, greedy tokens).
 //
 //   npm run bench:scale                       (all three models)
 //   node --import tsx bench/scale.bench.ts gpt2-small [llama-3.2-1b qwen2.5-0.5b] [--threads 2] [--no-reference]
@@ -32,6 +33,8 @@ const NEW_TOKENS = 16;
 
 interface ChildReport {
 	ready_ms: number;
+	/** Peak RSS (VmHWM) once loaded, after the model-only steps (hooks, generation), and at the end (with the SAE's sessions). */
+	peak_rss_bytes: { ready: number; model_only: number; with_sae: number };
 	weight_bytes: number;
 	steps_ms: Record<string, number>;
 	gen_tokens_per_s: number;
@@ -102,20 +105,23 @@ async function child(dir: string, threads: number): Promise<void> {
 	const saeHook = `blocks.${Math.floor(cfg.nLayers / 2)}.hook_resid_pre`;
 	const runner = SaeRunner.forModel(randomSae(saeHook, cfg.dModel, model.name), model, { executionProvider: 'cpu', threads });
 
-	await time(steps, 'inspect', async () => {
-		const out = await model.forward({ ids: [ids], hooks: [saeHook], logits: 'none' });
-		return runner.run(out.hooks[saeHook]!.data as Float32Array, ids.length, { acts: false, topFeatures: 5, recons: false, error: false });
-	});
+	const peakReady = peakRss();
 	const golden = await time(steps, 'hooks', () => model.forward({ ids: [ids], hooks, logits: 'last' }));
 	const greedy: number[] = [];
 	await time(steps, 'generate', async () => {
 		for await (const t of generate(model, ids, { maxNewTokens: NEW_TOKENS, temperature: 0, stopAtEos: false })) greedy.push(t.id);
 	});
 	const genTokensPerS = (NEW_TOKENS / steps.generate!) * 1000;
+	const peakModelOnly = peakRss();
+	await time(steps, 'inspect', async () => {
+		const out = await model.forward({ ids: [ids], hooks: [saeHook], logits: 'none' });
+		return runner.run(out.hooks[saeHook]!.data as Float32Array, ids.length, { acts: false, topFeatures: 5, recons: false, error: false });
+	});
 	await time(steps, 'steer_add', () => steeredGenerate(model, runner, { prompt: { ids }, steer: { features: [{ featureIndex: 3, mode: 'add', strength: 8 }], vectors: [], positions: 'all' }, maxNewTokens: 8, temperature: 0, topP: 1, seed: 16, baseline: false }));
 	await time(steps, 'steer_clamp', () => steeredGenerate(model, runner, { prompt: { ids }, steer: { features: [{ featureIndex: 3, mode: 'clamp', strength: 8 }], vectors: [], positions: 'all' }, maxNewTokens: 8, temperature: 0, topP: 1, seed: 16, baseline: false }));
 	const report: ChildReport = {
 		ready_ms: Math.round(readyMs),
+		peak_rss_bytes: { ready: peakReady, model_only: peakModelOnly, with_sae: peakRss() },
 		weight_bytes: model.weightBytes(),
 		steps_ms: steps,
 		gen_tokens_per_s: Number(genTokensPerS.toFixed(2)),
@@ -128,6 +134,11 @@ async function child(dir: string, threads: number): Promise<void> {
 	process.stdout.write(JSON.stringify(report));
 	await runner.dispose();
 	await model.dispose();
+}
+
+/** This process's peak resident set so far (VmHWM). */
+function peakRss(): number {
+	return Number(/^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
 }
 
 function memoryOf(pid: number): { rss: number; pss: number } | undefined {
@@ -182,6 +193,9 @@ async function main(): Promise<void> {
 			peak_rss_gb: Number((peakRss / 1e9).toFixed(3)),
 			peak_pss_gb: Number((peakPss / 1e9).toFixed(3)),
 			peak_rss_vs_weights: Number((peakRss / f32Bytes).toFixed(3)),
+			// The same peaks read by the process itself: once ready, after the model-only steps, and with the SAE's sessions too.
+			peak_rss_gb_by_phase: Object.fromEntries(Object.entries(report.peak_rss_bytes).map(([k, v]) => [k, Number((v / 1e9).toFixed(3))])),
+			model_only_peak_rss_vs_weights: Number((report.peak_rss_bytes.model_only / f32Bytes).toFixed(3)),
 			steps_ms: report.steps_ms,
 			gen_tokens_per_s: report.gen_tokens_per_s,
 			sessions_open_at_end: report.sessions_open,
