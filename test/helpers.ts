@@ -1,5 +1,7 @@
 // Shared test utilities.
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineProcess } from '../src/extension/engineProcess';
 
@@ -14,12 +16,19 @@ export function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): num
 	return max;
 }
 
+/** A fresh user-data folder (labels, analyses), removed when the test process exits, so tests never write into the user's own. */
+export function testDataDir(): string {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-data-'));
+	process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+	return dir;
+}
+
 /** The built engine (dist/engine.js) as the extension runs it, on one CPU thread, with no logging: for tests that drive it over JSON-RPC. */
-export function testEngine(): EngineProcess {
+export function testEngine(userDataDir = testDataDir()): EngineProcess {
 	return new EngineProcess({
 		enginePath: path.join(__dirname, '..', 'dist', 'engine.js'),
 		nodePath: process.execPath,
-		initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
+		initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir }),
 		log: () => {},
 		onState: () => {},
 		onCrash: () => {},

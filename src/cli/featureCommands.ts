@@ -9,6 +9,7 @@ import type { CliValues } from './main';
 import { openModel } from './openModel';
 import { CliError, intOption } from './cliErrors';
 import { sessionSettings } from './modelCommands';
+import { cliDataDir } from './dataDir';
 
 async function open(modelArg: string, values: CliValues, command: string): Promise<{ service: FeatureService; close: () => Promise<void> }> {
 	if (!values.sae) throw new CliError(`${command} needs --sae DIR (a SAELens-format SAE folder or a Gemma Scope params.npz)`);
@@ -16,7 +17,7 @@ async function open(modelArg: string, values: CliValues, command: string): Promi
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 	const model = await openModel(modelArg, settings, log);
 	const runner = SaeRunner.forModel(loadSae(values.sae), model, settings, log);
-	const service = new FeatureService(model, runner, settings, log);
+	const service = new FeatureService(model, runner, settings, cliDataDir(), log);
 	return {
 		service,
 		close: async () => {
@@ -49,11 +50,12 @@ export async function analyzeCommand(modelArg: string, values: CliValues): Promi
 			},
 		});
 		if (process.stderr.isTTY) process.stderr.write('\n');
-		if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
+		const exported = values.export && !result.cancelled ? service.exportAnalysis() : undefined;
+		if (values.json) process.stdout.write(JSON.stringify(exported ? { ...result, exported } : result) + '\n');
 		else if (result.cancelled) process.stderr.write('cancelled; nothing was written\n');
 		else {
 			process.stdout.write(`${result.reused ? 'reused the stored analysis' : 'analysed'}: ${result.tokens} tokens, ${result.dead} dead and ${result.dense} dense features`
-				+ `${result.reused ? '' : `, ${result.tokensPerSecond} tokens/s`}\n${result.dir}\n`);
+				+ `${result.reused ? '' : `, ${result.tokensPerSecond} tokens/s`}\n${result.dir}\n${exported ? `exported to ${exported}\n` : ''}`);
 		}
 		if (result.cancelled) process.exitCode = 130;
 	} finally {

@@ -41,10 +41,12 @@ Usage:
   feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       SAELens-style evaluation: L0, explained variance, MSE, cosine, dead/dense features,
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
-  feature-lens analyze <model> --sae DIR --corpus PATH --tokens N [--force] [--context-size T] [--json]
+  feature-lens analyze <model> --sae DIR --corpus PATH --tokens N [--force] [--export] [--context-size T] [--json]
       Analyse every SAE feature over a corpus (density, activation histogram, top and
-      quantile-band examples, automatic labels) and store it in DIR/feature-lens/; a stored
-      analysis of the same SAE, corpus and budget is reused unless --force. Ctrl-C cancels.
+      quantile-band examples, automatic labels) and store it in the data folder, by the SAE's
+      content hash; a stored analysis of the same SAE, corpus and budget is reused unless
+      --force. --export also copies it beside the SAE (DIR/feature-lens/) to share it with the
+      SAE; one found there is used. Ctrl-C cancels.
   feature-lens feature <model> --sae DIR --index I [--json]
       One feature's dashboard: label, density, logit lens, nearest features, examples.
   feature-lens demo
@@ -52,6 +54,10 @@ Usage:
 
 <model> is a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
 or "demo" for the embedded demo model.
+
+Labels, notes and analyses are kept in $FEATURE_LENS_DATA_DIR, else the user's cache folder
+(~/.cache/feature-lens, $XDG_CACHE_HOME/feature-lens, ~/Library/Caches/feature-lens, or
+%LOCALAPPDATA%\\feature-lens\\Cache).
 
 Common options:
   --ep auto|cpu|cuda   execution provider (default auto: CUDA when its libraries load)
@@ -99,6 +105,7 @@ const OPTIONS = {
 	'contrast-strength': { type: 'string' },
 	'contrast-hook': { type: 'string' },
 	force: { type: 'boolean' },
+	export: { type: 'boolean' },
 	index: { type: 'string' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;

@@ -1,6 +1,7 @@
 // The engine process: serves the protocol over stdio. Spawned by the extension host (or any
 // client speaking src/protocol/engineProtocol.ts); all model work happens here.
 
+import { isAbsolute } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
@@ -15,6 +16,7 @@ import {
 	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
 } from '../protocol/featureProtocol';
 import { FeatureService } from './features/featureService';
+import { cachedSaeKey } from './features/saeUserData';
 import { EvalCancelled, evaluateSae } from './sae/evaluate';
 import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
 import { runTraining } from './sae/train/trainingRun';
@@ -54,6 +56,8 @@ console.warn = (...args: unknown[]) => log('warn', args.map(String).join(' '));
 console.error = (...args: unknown[]) => log('error', args.map(String).join(' '));
 
 let settings: SessionSettings = defaultSessionSettings;
+/** Where labels, notes and analyses are kept (InitializeParams.userDataDir). */
+let userDataDir: string | undefined;
 let model: LanguageModel | undefined;
 let sae: SaeRunner | undefined;
 /** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
@@ -108,7 +112,11 @@ async function currentModel(): Promise<LanguageModel> {
 }
 
 connection.onRequest(InitializeRequest, (params: InitializeParams) => {
+	if (typeof params.userDataDir !== 'string' || !isAbsolute(params.userDataDir)) {
+		throw new ResponseError(USER_ERROR, `initialize needs userDataDir, an absolute folder for labels and analyses (got ${JSON.stringify(params.userDataDir)})`);
+	}
 	settings = { executionProvider: params.executionProvider, threads: params.threads };
+	userDataDir = params.userDataDir;
 	log('info', `engine ${ENGINE_VERSION} (pid ${process.pid}), onnxruntime ${ort.env.versions.common}, provider setting ${settings.executionProvider}`);
 	return { engineVersion: ENGINE_VERSION, onnxruntimeVersion: ort.env.versions.common, pid: process.pid };
 });
@@ -211,6 +219,13 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async (): Promise<SaeInfo> => {
 	const m = await currentModel();
 	const runner = SaeRunner.forModel(loadSae(path), m, settings, (message) => log('info', message));
+	let contentHash: string;
+	try {
+		contentHash = cachedSaeKey(dataDir(), path).sha256;
+	} catch (err) {
+		await runner.dispose();
+		throw err;
+	}
 	if (sae) await releaseSteering(m, sae);
 	await sae?.dispose();
 	sae = runner;
@@ -218,7 +233,7 @@ connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async ():
 	log('info', `loaded SAE ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}`);
 	const denseFeatures: number[] = [];
 	runner.sae.logSparsity?.forEach((logDensity, i) => { if (logDensity > -1) denseFeatures.push(i); });
-	return { source: path, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name, denseFeatures };
+	return { source: path, contentHash, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name, denseFeatures };
 }));
 
 connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) => busy('inspecting', async (): Promise<InspectResult> => {
@@ -309,13 +324,18 @@ connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) =
 	return { vector: Array.from(r.vector), norm: r.norm };
 }));
 
+function dataDir(): string {
+	if (!userDataDir) throw new ResponseError(USER_ERROR, 'the engine was not initialized with a user-data folder');
+	return userDataDir;
+}
+
 /** The feature service for the loaded model and SAE, made anew when either changed. */
 async function currentFeatures(): Promise<FeatureService> {
 	const m = await currentModel();
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	if (!features || features.model !== m || features.runner !== sae) {
 		await features?.dispose();
-		features = new FeatureService(m, sae, settings, (message) => log('info', message));
+		features = new FeatureService(m, sae, settings, dataDir(), (message) => log('info', message));
 	}
 	return features;
 }

@@ -48,7 +48,8 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 		nodePath: process.execPath,
 		initialize: () => {
 			const cfg = vscode.workspace.getConfiguration('featureLens');
-			return { executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'auto'), threads: cfg.get<number>('threads', 0) };
+			// Labels, notes and analyses go to global storage, which survives updates of the extension.
+			return { executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'auto'), threads: cfg.get<number>('threads', 0), userDataDir: context.globalStorageUri.fsPath };
 		},
 		log: (level, message) => log[level](message),
 		onState: (state) => {

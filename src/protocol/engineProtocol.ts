@@ -9,6 +9,12 @@ export interface InitializeParams {
 	executionProvider: ExecutionProvider;
 	/** Intra-op threads for onnxruntime; 0 = its default. */
 	threads: number;
+	/**
+	 * Absolute folder for the user's data about SAEs (labels, notes, analyses), kept by SAE
+	 * content hash: the extension's global storage, never the installed extension, so it
+	 * survives updates.
+	 */
+	userDataDir: string;
 }
 
 export interface InitializeResult {
@@ -103,6 +109,8 @@ export interface GenerateResult {
 export interface SaeInfo {
 	/** The folder or .npz file it was loaded from. */
 	source: string;
+	/** SHA-256 of the SAE's files: what the user's data about it (labels, analyses, steering presets) is kept under. */
+	contentHash: string;
 	architecture: string;
 	hookName: string;
 	dIn: number;

@@ -102,7 +102,7 @@ export interface AnalyzeParams {
 }
 
 export interface AnalyzeResult {
-	/** The `feature-lens/` folder the analysis lives in. */
+	/** The folder the analysis lives in: the SAE's user-data folder, or beside the SAE for an exported one that was reused. */
 	dir: string;
 	/** True when a stored analysis was reused instead of recomputed. */
 	reused: boolean;

@@ -14,7 +14,7 @@ import {
 	GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, RunRequest,
 	EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../../src/protocol/engineProtocol';
-import { fixtureModel } from '../helpers';
+import { fixtureModel, testDataDir } from '../helpers';
 
 const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
 
@@ -25,7 +25,7 @@ describe('engine process', () => {
 	const engine = new EngineProcess({
 		enginePath: ENGINE,
 		nodePath: process.execPath,
-		initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
+		initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
 		log: (level, message) => logs.push(`${level}: ${message}`),
 		onState: (s) => states.push(s.kind),
 		onCrash: (reason) => crashes.push(reason),
@@ -210,7 +210,7 @@ describe('engine process', () => {
 		const before = timers();
 		const partialCrashes: string[] = [];
 		const partial = new EngineProcess({
-			enginePath: script, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1 }),
+			enginePath: script, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
 			log: () => {}, onState: () => {}, onCrash: (reason) => partialCrashes.push(reason),
 		});
 		await assert.rejects(partial.ensureStarted(), /disposed|closed/);

@@ -185,28 +185,47 @@ describe('steering presets', () => {
 		}
 	});
 
+	const saeA = { contentHash: 'a'.repeat(64), source: '/ext-0.1.0/saes/a' };
+	const saeB = { contentHash: 'b'.repeat(64), source: '/saes/b' };
+
 	it('are kept per SAE, newest first; saving a name again replaces it; removing the last drops the SAE\'s key', async () => {
 		const store = new MemoryStore();
 		const presets = new PresetStore(store);
-		await presets.save('/saes/a', 'first', setup, 1);
-		await presets.save('/saes/a', 'second', { ...setup, positions: 'generated' }, 2);
-		await presets.save('/saes/b', 'first', { entries: [], positions: 'all' }, 3);
-		assert.deepEqual(presets.list('/saes/a').map((p) => p.name), ['second', 'first']);
-		assert.deepEqual(presets.list('/saes/b').map((p) => p.name), ['first']);
-		await presets.save('/saes/a', 'first', { ...setup, entries: [{ ...setup.entries[0]!, strength: -5 }] }, 4);
-		assert.deepEqual(presets.list('/saes/a').map((p) => p.name), ['first', 'second']);
-		assert.equal(presets.get('/saes/a', 'first')?.entries[0]?.strength, -5);
-		assert.equal(await presets.remove('/saes/b', 'first'), true);
-		assert.equal(await presets.remove('/saes/b', 'first'), false);
-		assert.deepEqual(Object.keys(store.get<Record<string, unknown>>(PRESETS_KEY)!), ['/saes/a']);
+		await presets.save(saeA, 'first', setup, 1);
+		await presets.save(saeA, 'second', { ...setup, positions: 'generated' }, 2);
+		await presets.save(saeB, 'first', { entries: [], positions: 'all' }, 3);
+		assert.deepEqual(presets.list(saeA).map((p) => p.name), ['second', 'first']);
+		assert.deepEqual(presets.list(saeB).map((p) => p.name), ['first']);
+		await presets.save(saeA, 'first', { ...setup, entries: [{ ...setup.entries[0]!, strength: -5 }] }, 4);
+		assert.deepEqual(presets.list(saeA).map((p) => p.name), ['first', 'second']);
+		assert.equal(presets.get(saeA, 'first')?.entries[0]?.strength, -5);
+		assert.equal(await presets.remove(saeB, 'first'), true);
+		assert.equal(await presets.remove(saeB, 'first'), false);
+		assert.deepEqual(Object.keys(store.get<Record<string, unknown>>(PRESETS_KEY)!), [saeA.contentHash]);
+	});
+
+	it('follow the SAE\'s content, not its path: an update that moves the SAE keeps them; ones kept by path move under the hash', async () => {
+		const store = new MemoryStore();
+		const presets = new PresetStore(store);
+		await presets.save(saeA, 'mine', setup, 1);
+		// The next version of the extension installs the same SAE in another folder.
+		assert.deepEqual(presets.list({ ...saeA, source: '/ext-0.1.1/saes/a' }).map((p) => p.name), ['mine']);
+		// A retrained SAE at the same path is another SAE.
+		assert.deepEqual(presets.list({ ...saeA, contentHash: 'c'.repeat(64) }), []);
+		// Presets saved by path are listed, and the next change keeps them under the hash only.
+		await store.update(PRESETS_KEY, { [saeB.source]: [{ name: 'old', savedAt: 1, ...setup }] });
+		assert.deepEqual(presets.list(saeB).map((p) => p.name), ['old']);
+		await presets.save(saeB, 'new', setup, 2);
+		assert.deepEqual(Object.keys(store.get<Record<string, unknown>>(PRESETS_KEY)!), [saeB.contentHash]);
+		assert.deepEqual(presets.list(saeB).map((p) => p.name), ['new', 'old']);
 	});
 
 	it('skips corrupt stored entries instead of failing', async () => {
 		const store = new MemoryStore();
-		await store.update(PRESETS_KEY, { '/saes/a': [{ name: 'ok', savedAt: 1, ...setup }, { name: 'bad', entries: 'x' }, 42] });
-		assert.deepEqual(new PresetStore(store).list('/saes/a').map((p) => p.name), ['ok']);
+		await store.update(PRESETS_KEY, { [saeA.contentHash]: [{ name: 'ok', savedAt: 1, ...setup }, { name: 'bad', entries: 'x' }, 42] });
+		assert.deepEqual(new PresetStore(store).list(saeA).map((p) => p.name), ['ok']);
 		await store.update(PRESETS_KEY, 'garbage');
-		assert.deepEqual(new PresetStore(store).list('/saes/a'), []);
+		assert.deepEqual(new PresetStore(store).list(saeA), []);
 	});
 });
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { analyzeFeatures } from '../../src/engine/features/analyzeFeatures';
 import type { FeatureAnalysis } from '../../src/engine/features/analyzeFeatures';
-import { featureLensDir, loadAnalysis } from '../../src/engine/features/analysisStore';
+import { featureLensDir, loadAnalysis, saeKey } from '../../src/engine/features/analysisStore';
 import { FeatureService } from '../../src/engine/features/featureService';
 import { autoLabel, searchLabels, visibleToken } from '../../src/engine/features/labels';
 import { LanguageModel } from '../../src/engine/models/languageModel';
@@ -105,6 +105,8 @@ describe('feature analysis', () => {
 	const model = LanguageModel.load(fixtureModel('gpt2-tiny'), CPU);
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-analysis-'));
 	const saeDir = path.join(tmp, 'topk');
+	/** The user-data folder (the extension's global storage). */
+	const data = path.join(tmp, 'data');
 	let runner: SaeRunner;
 	before(() => {
 		fs.cpSync(TOPK_SAE, saeDir, { recursive: true });
@@ -151,18 +153,18 @@ describe('feature analysis', () => {
 		}
 	});
 
-	it('stores the analysis beside the SAE, reuses it, and recomputes when the SAE or corpus changes', async () => {
-		const service = new FeatureService(model, runner, CPU);
+	it('stores the analysis in the user-data folder by the SAE\'s content hash, reuses it, and recomputes when the SAE or corpus changes', async () => {
+		const service = new FeatureService(model, runner, CPU, data);
 		const first = await service.analyze({ corpus: CORPUS, tokens: 600 });
 		assert.equal(first.reused, false);
-		assert.equal(first.dir, path.join(saeDir, 'feature-lens'));
-		assert.equal(featureLensDir(saeDir), first.dir);
+		assert.equal(first.dir, path.join(data, 'saes', saeKey(saeDir).sha256));
+		assert.equal(fs.existsSync(featureLensDir(saeDir)), false, 'nothing is written beside the SAE');
 		for (const f of ['analysis.json', 'features.safetensors', 'examples.safetensors']) assert.ok(fs.existsSync(path.join(first.dir, f)), f);
 		const again = await service.analyze({ corpus: CORPUS, tokens: 600 });
 		assert.equal(again.reused, true);
 		assert.equal(again.tokens, first.tokens);
 		// A new service (a restarted engine) reuses it too.
-		const fresh = new FeatureService(model, runner, CPU);
+		const fresh = new FeatureService(model, runner, CPU, data);
 		assert.equal((await fresh.analyze({ corpus: CORPUS, tokens: 600 })).reused, true);
 		assert.equal((await fresh.analyze({ corpus: CORPUS, tokens: 600, force: true })).reused, false);
 		assert.equal((await fresh.analyze({ corpus: CORPUS, tokens: 700 })).reused, false, 'another budget');
@@ -183,7 +185,7 @@ describe('feature analysis', () => {
 		saveSae(saeDir, changed);
 		const other = SaeRunner.forModel(loadSae(saeDir), model, CPU);
 		try {
-			const stale = new FeatureService(model, other, CPU);
+			const stale = new FeatureService(model, other, CPU, data);
 			assert.equal(stale.analysis(), undefined);
 			assert.equal((await stale.dashboard(0)).analysed, false);
 			assert.equal((await stale.analyze({ corpus: CORPUS, tokens: 700 })).reused, false);
@@ -196,21 +198,68 @@ describe('feature analysis', () => {
 		await fresh.dispose();
 	});
 
+	it('exports an analysis beside the SAE, which a new user (or machine) uses; labels follow the SAE\'s content wherever it is installed', async () => {
+		const v1 = path.join(tmp, 'ext-0.1.0', 'sae');
+		fs.cpSync(TOPK_SAE, v1, { recursive: true });
+		const r1 = SaeRunner.forModel(loadSae(v1), model, CPU);
+		const own = new FeatureService(model, r1, CPU, path.join(tmp, 'maker-data'));
+		assert.throws(() => own.exportAnalysis(), /has no analysis to export/);
+		const made = await own.analyze({ corpus: CORPUS, tokens: 500 });
+		assert.equal(own.exportAnalysis(), featureLensDir(v1));
+		assert.equal(loadAnalysis(featureLensDir(v1))!.meta.id, loadAnalysis(made.dir)!.meta.id);
+
+		// Someone else's data folder: the exported analysis is used as it is, and labels go to their folder.
+		const theirs = path.join(tmp, 'user-data');
+		const user = new FeatureService(model, r1, CPU, theirs);
+		const reused = await user.analyze({ corpus: CORPUS, tokens: 500 });
+		assert.deepEqual([reused.reused, reused.dir], [true, featureLensDir(v1)]);
+		assert.equal((await user.dashboard(3)).analysed, true);
+		user.setLabel(3, 'mine', 'kept across updates');
+		assert.ok(fs.existsSync(path.join(theirs, 'saes', saeKey(v1).sha256, 'labels.json')));
+		assert.equal(fs.existsSync(path.join(featureLensDir(v1), 'labels.json')), false);
+		// Another analysis of theirs is theirs; asking for the exported one again brings it back.
+		await user.analyze({ corpus: CORPUS, tokens: 400 });
+		assert.equal(user.analysis()!.meta.requestedTokens, 400);
+		assert.equal((await user.analyze({ corpus: CORPUS, tokens: 500 })).reused, true);
+		assert.equal(user.analysis()!.meta.requestedTokens, 500);
+
+		// An update installs the same SAE in a new folder: the label is still there.
+		const v2 = path.join(tmp, 'ext-0.1.1', 'sae');
+		fs.cpSync(v1, v2, { recursive: true });
+		fs.rmSync(v1, { recursive: true });
+		const r2 = SaeRunner.forModel(loadSae(v2), model, CPU);
+		const updated = new FeatureService(model, r2, CPU, theirs);
+		assert.deepEqual([(await updated.dashboard(3)).userLabel, (await updated.dashboard(3)).notes], ['mine', 'kept across updates']);
+
+		// Labels that development builds wrote beside the SAE are read until the first change, which writes them to the data folder.
+		fs.writeFileSync(path.join(featureLensDir(v2), 'labels.json'), JSON.stringify({ formatVersion: 1, features: { 7: { label: 'old', notes: '' } } }));
+		const fresh = new FeatureService(model, r2, CPU, path.join(tmp, 'fresh-data'));
+		assert.equal((await fresh.dashboard(7)).userLabel, 'old');
+		fresh.setLabel(8, 'new', '');
+		const written = JSON.parse(fs.readFileSync(path.join(fresh.dir, 'labels.json'), 'utf8')) as { features: Record<string, { label: string }> };
+		assert.deepEqual(Object.keys(written.features), ['7', '8']);
+		for (const s of [own, user, updated, fresh]) await s.dispose();
+		await r1.dispose();
+		await r2.dispose();
+	});
+
 	it('cancellation stops the analysis and writes nothing', async () => {
 		const dir = path.join(tmp, 'cancel');
 		fs.cpSync(TOPK_SAE, dir, { recursive: true });
 		const r = SaeRunner.forModel(loadSae(dir), model, CPU);
 		const abort = new AbortController();
-		const service = new FeatureService(model, r, CPU);
+		const cancelData = path.join(tmp, 'cancel-data');
+		const service = new FeatureService(model, r, CPU, cancelData);
 		const result = await service.analyze({ corpus: CORPUS, tokens: 100_000, signal: abort.signal, onProgress: (done) => { if (done > 0) abort.abort(); } });
 		assert.equal(result.cancelled, true);
-		assert.equal(fs.existsSync(path.join(dir, 'feature-lens', 'analysis.json')), false);
+		assert.equal(fs.existsSync(path.join(service.dir, 'analysis.json')), false);
+		assert.equal(fs.existsSync(featureLensDir(dir)), false);
 		await service.dispose();
 		await r.dispose();
 	});
 
 	it('logit lens matches W_dec[i] · gain · W_U computed directly (centred as TransformerLens processes GPT-2)', async () => {
-		const service = new FeatureService(model, runner, CPU);
+		const service = new FeatureService(model, runner, CPU, data);
 		const sae = runner.sae;
 		const tensors = readSafetensorsHeader(path.join(fixtureModel('gpt2-tiny'), 'model.safetensors')).tensors;
 		const raw = (name: string) => new Float32Array(new Uint8Array(readTensor(tensors.find((t) => t.name === `transformer.${name}`)!).data).buffer);
@@ -237,7 +286,7 @@ describe('feature analysis', () => {
 	});
 
 	it('nearest features are the most cosine-similar decoder rows', async () => {
-		const service = new FeatureService(model, runner, CPU);
+		const service = new FeatureService(model, runner, CPU, data);
 		const wDec = f32(runner.sae, 'W_dec');
 		const row = (i: number) => Array.from(wDec.subarray(i * 32, (i + 1) * 32));
 		const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -252,17 +301,17 @@ describe('feature analysis', () => {
 		await service.dispose();
 	});
 
-	it('labels: automatic ones, user labels saved beside the SAE, search by label, number and text', async () => {
+	it('labels: automatic ones, user labels saved in the user-data folder, search by label, number and text', async () => {
 		assert.equal(autoLabel([' return', 'return', ' yield', '\n', ' yield', 'x']), 'return | yield');
 		assert.equal(autoLabel(['\n\n', 'a']), '↵↵');
 		assert.equal(visibleToken('  '), '··');
-		const service = new FeatureService(model, runner, CPU);
+		const service = new FeatureService(model, runner, CPU, data);
 		await service.analyze({ corpus: CORPUS, tokens: 700 });
 		const summary = service.setLabel(5, '  Docstring opener ', 'fires on """');
 		assert.equal(summary.label, 'Docstring opener');
-		const saved = JSON.parse(fs.readFileSync(path.join(saeDir, 'feature-lens', 'labels.json'), 'utf8')) as { features: Record<string, { label: string; notes: string }> };
+		const saved = JSON.parse(fs.readFileSync(path.join(service.dir, 'labels.json'), 'utf8')) as { features: Record<string, { label: string; notes: string }> };
 		assert.deepEqual(saved.features['5'], { label: 'Docstring opener', notes: 'fires on """' });
-		const reloaded = new FeatureService(model, runner, CPU);
+		const reloaded = new FeatureService(model, runner, CPU, data);
 		const d = await reloaded.dashboard(5);
 		assert.equal(d.userLabel, 'Docstring opener');
 		assert.equal(d.notes, 'fires on """');
@@ -292,7 +341,7 @@ describe('feature analysis', () => {
 	});
 
 	it('bad input gets clear errors', async () => {
-		const service = new FeatureService(model, runner, CPU);
+		const service = new FeatureService(model, runner, CPU, data);
 		await assert.rejects(service.dashboard(64), /feature 64 is out of range: this SAE has 64 features \(0–63\)/);
 		await assert.rejects(service.dashboard(-1), /out of range/);
 		assert.throws(() => service.setLabel(1.5, 'x', ''), /out of range/);

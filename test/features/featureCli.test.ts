@@ -8,13 +8,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AnalyzeResult, FeatureDashboardData } from '../../src/protocol/featureProtocol';
-import { fixtureModel } from '../helpers';
+import { saeKey } from '../../src/engine/features/analysisStore';
+import { DATA_DIR_ENV, cliDataDir } from '../../src/cli/dataDir';
+import { fixtureModel, testDataDir } from '../helpers';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const DEMO_SAE = path.join(__dirname, '..', '..', 'models', 'pycode', 'saes', 'blocks.2.hook_resid_pre');
 
+const DATA = testDataDir();
+
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-	const r = spawnSync(process.execPath, [CLI, ...args, '--ep', 'cpu', '--threads', '1'], { encoding: 'utf8' });
+	const r = spawnSync(process.execPath, [CLI, ...args, '--ep', 'cpu', '--threads', '1'], { encoding: 'utf8', env: { ...process.env, [DATA_DIR_ENV]: DATA } });
 	return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -31,13 +35,26 @@ describe('feature-lens analyze / feature', () => {
 		const r1 = JSON.parse(first.stdout) as AnalyzeResult;
 		assert.equal(r1.reused, false);
 		assert.ok(r1.tokens >= 500);
-		const second = JSON.parse(cli('analyze', fixtureModel('gpt2-tiny'), '--sae', sae, '--corpus', corpus, '--tokens', '500', '--json').stdout) as AnalyzeResult;
+		assert.equal(r1.dir, path.join(DATA, 'saes', saeKey(sae).sha256));
+		assert.equal(fs.existsSync(path.join(sae, 'feature-lens')), false);
+		const second = JSON.parse(cli('analyze', fixtureModel('gpt2-tiny'), '--sae', sae, '--corpus', corpus, '--tokens', '500', '--json', '--export').stdout) as AnalyzeResult & { exported: string };
 		assert.equal(second.reused, true);
+		assert.equal(second.exported, path.join(sae, 'feature-lens'));
+		assert.ok(fs.existsSync(path.join(sae, 'feature-lens', 'analysis.json')));
 		const human = cli('feature', fixtureModel('gpt2-tiny'), '--sae', sae, '--index', '2');
 		assert.equal(human.status, 0, human.stderr);
 		assert.match(human.stdout, /^feature 2 of 64 at blocks\.1\.hook_resid_post/);
 		assert.match(human.stdout, /logit lens \+: /);
 		assert.match(human.stdout, /neighbours: #\d+/);
+	});
+
+	it('keeps its data in $FEATURE_LENS_DATA_DIR, else the platform\'s per-user cache folder', () => {
+		assert.equal(cliDataDir({ [DATA_DIR_ENV]: '/srv/lens' }, 'linux', '/home/u'), '/srv/lens');
+		assert.equal(cliDataDir({}, 'linux', '/home/u'), '/home/u/.cache/feature-lens');
+		assert.equal(cliDataDir({ XDG_CACHE_HOME: '/var/cache/u' }, 'linux', '/home/u'), '/var/cache/u/feature-lens');
+		assert.equal(cliDataDir({ XDG_CACHE_HOME: 'relative' }, 'linux', '/home/u'), '/home/u/.cache/feature-lens', 'the XDG spec ignores relative paths');
+		assert.equal(cliDataDir({}, 'darwin', '/Users/u'), '/Users/u/Library/Caches/feature-lens');
+		assert.equal(cliDataDir({ LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32', 'C:\\Users\\u'), 'C:\\Users\\u\\AppData\\Local\\feature-lens\\Cache');
 	});
 
 	it('explains bad arguments', () => {

@@ -11,12 +11,14 @@ import { LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProto
 import {
 	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
 } from '../../src/protocol/featureProtocol';
-import { fixtureModel, testEngine } from '../helpers';
+import { saeKey } from '../../src/engine/features/analysisStore';
+import { fixtureModel, testDataDir, testEngine } from '../helpers';
 
 const CORPUS = path.join(__dirname, '..', '..', 'src', 'engine', 'models', '*.ts');
 
 describe('feature requests through the engine process', () => {
-	const engine = testEngine();
+	const data = testDataDir();
+	const engine = testEngine(data);
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-server-'));
 	after(() => {
 		engine.stop();
@@ -28,7 +30,8 @@ describe('feature requests through the engine process', () => {
 		await assert.rejects(engine.request(FeatureDashboardRequest, { featureIndex: 0 }), /no SAE is loaded/);
 		const saeDir = path.join(tmp, 'sae');
 		fs.cpSync(path.join(__dirname, '..', 'fixtures', 'sae', 'topk-v6'), saeDir, { recursive: true });
-		await engine.request(LoadSaeRequest, { path: saeDir });
+		const info = await engine.request(LoadSaeRequest, { path: saeDir });
+		assert.equal(info.contentHash, saeKey(saeDir).sha256);
 
 		const running = await engine.ensureStarted();
 		const progress: { done: number; total: number }[] = [];
@@ -37,7 +40,7 @@ describe('feature requests through the engine process', () => {
 		assert.equal(result.cancelled, false);
 		assert.equal(result.reused, false);
 		assert.ok(result.tokens >= 800);
-		assert.equal(result.dir, path.join(saeDir, 'feature-lens'));
+		assert.equal(result.dir, path.join(data, 'saes', info.contentHash));
 		assert.ok(progress.length >= 1 && progress.at(-1)!.done === progress.at(-1)!.total, JSON.stringify(progress));
 		assert.equal((await engine.request(AnalyzeFeaturesRequest, { requestId: 'a2', corpus: CORPUS, tokens: 800 })).reused, true);
 

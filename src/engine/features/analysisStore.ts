@@ -1,5 +1,6 @@
-// Feature analyses on disk, beside the SAE: `<saeDir>/feature-lens/` (for a Gemma Scope npz,
-// beside the file). analysis.json holds the format version, what was analysed (a content key
+// Feature analyses on disk: in the SAE's user-data folder (saeUserData.ts), or exported beside
+// the SAE in `<saeDir>/feature-lens/` (for a Gemma Scope npz, beside the file) to share it with
+// the SAE, as the demo SAE ships with its own. analysis.json holds the format version, what was analysed (a content key
 // of the SAE, the corpus, the token count) and the example sources; features.safetensors the
 // per-feature arrays; examples.safetensors the example windows (token ids stored once for
 // overlapping windows, nonzero activations as f16). Every file is written atomically and
@@ -23,7 +24,7 @@ const META_FILE = 'analysis.json';
 const FEATURES_FILE = 'features.safetensors';
 const EXAMPLES_FILE = 'examples.safetensors';
 
-/** Where an SAE's analysis and labels live. */
+/** Where an analysis exported with an SAE lives, beside it. */
 export function featureLensDir(saeSource: string): string {
 	const isFile = fs.existsSync(saeSource) && fs.statSync(saeSource).isFile();
 	if (!isFile) return path.join(saeSource, FEATURE_LENS_DIRNAME);
@@ -235,6 +236,14 @@ interface Loaded {
 	dtype: SafetensorsDtype;
 	/** An aligned copy of the payload. */
 	bytes: Uint8Array;
+}
+
+/** Copies the analysis in `from` to `to` (analysis.json last, so a reader never sees a half-copied one). */
+export function copyAnalysis(from: string, to: string): void {
+	if (!readAnalysisMeta(from)) throw new Error(`${from} holds no analysis to copy`);
+	fs.mkdirSync(to, { recursive: true });
+	for (const name of [FEATURES_FILE, EXAMPLES_FILE, META_FILE]) writeAtomic(path.join(to, name), fs.readFileSync(path.join(from, name)));
+	syncDir(to);
 }
 
 function readTensors(file: string, id: string): Map<string, Loaded> | undefined {

@@ -1,6 +1,8 @@
 // Feature dashboards for one loaded model and SAE: runs and reuses corpus analyses, and
 // answers dashboard, search, label and "test your own text" requests in the shapes of
-// src/protocol/featureProtocol.ts. Used by the engine server and the CLI alike.
+// src/protocol/featureProtocol.ts. Used by the engine server and the CLI alike. Analyses and
+// labels are written to the SAE's user-data folder (saeUserData.ts); an analysis exported
+// beside the SAE is read from there until one is made here.
 
 import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
@@ -14,11 +16,12 @@ import type {
 } from '../../protocol/featureProtocol';
 import { AnalysisCancelled, analyzeFeatures, featureCapFor } from './analyzeFeatures';
 import type { AnalyzeOptions } from './analyzeFeatures';
-import { analysisMatches, featureLensDir, loadAnalysis, readAnalysisMeta, saeKey, saveAnalysis } from './analysisStore';
+import { analysisMatches, copyAnalysis, featureLensDir, loadAnalysis, readAnalysisMeta, saveAnalysis } from './analysisStore';
 import type { SaeKey, StoredAnalysis } from './analysisStore';
 import { DecoderViews } from './decoderGraphs';
 import { histogramEdges } from './exampleCollector';
 import { UserLabels, autoLabel, searchLabels } from './labels';
+import { cachedSaeKey, saeDataDir } from './saeUserData';
 
 /** Features firing on more than this share of tokens are "dense" (as SaeInfo.denseFeatures: log10 density > −1). */
 export const DENSE_DENSITY = 0.1;
@@ -32,17 +35,28 @@ export interface AnalyzeRequest extends Omit<AnalyzeOptions, 'tokens' | 'onProgr
 }
 
 export class FeatureService {
-	readonly dir: string;
+	/** Where an analysis exported with the SAE lives (read, and written only by `exportAnalysis`). */
+	readonly exportedDir: string;
 	readonly views: DecoderViews;
 	private key?: SaeKey;
-	/** The stored analysis for this SAE (null: none, or one for other weights). */
+	/** The analysis in use for this SAE (null: none, or only ones for other weights) and its folder. */
 	private stored?: StoredAnalysis | null;
+	private storedDir?: string;
 	private labels?: UserLabels;
 	private readonly tokenTexts = new Map<number, Promise<string>>();
 
-	constructor(readonly model: LanguageModel, readonly runner: SaeRunner, readonly settings: SessionSettings, private readonly log: (m: string) => void = () => {}) {
-		this.dir = featureLensDir(runner.sae.source);
+	/** `dataDir`: the user-data root (the extension's global storage, the CLI's cache folder). */
+	constructor(
+		readonly model: LanguageModel, readonly runner: SaeRunner, readonly settings: SessionSettings, private readonly dataDir: string,
+		private readonly log: (m: string) => void = () => {},
+	) {
+		this.exportedDir = featureLensDir(runner.sae.source);
 		this.views = new DecoderViews(model, runner.sae, settings, 10, 10, log);
+	}
+
+	/** The SAE's user-data folder: its labels and the analyses made on this machine. */
+	get dir(): string {
+		return saeDataDir(this.dataDir, this.saeKey());
 	}
 
 	get dSae(): number {
@@ -51,10 +65,20 @@ export class FeatureService {
 
 	/** Analyses every feature over a corpus and stores the result, unless a stored one for this SAE, corpus and budget exists. */
 	async analyze(request: AnalyzeRequest): Promise<AnalyzeResult> {
-		const meta = readAnalysisMeta(this.dir);
-		const key = this.saeKey(meta?.sae);
-		if (!request.force && meta && analysisMatches(meta, key, request.corpus, request.tokens) && this.analysis()) {
-			return { dir: this.dir, reused: true, cancelled: false, ...this.counts(), tokensPerSecond: meta.tokensPerSecond };
+		const key = this.saeKey();
+		if (!request.force) {
+			const own = readAnalysisMeta(this.dir);
+			const exported = readAnalysisMeta(this.exportedDir);
+			const ownMatches = own !== undefined && analysisMatches(own, key, request.corpus, request.tokens);
+			if (!ownMatches && own && exported && analysisMatches(exported, key, request.corpus, request.tokens)) {
+				// The user's own analysis (of another corpus) is read first: make the exported one theirs.
+				copyAnalysis(this.exportedDir, this.dir);
+				this.stored = undefined;
+			}
+			const current = this.analysis();
+			if (current && analysisMatches(current.meta, key, request.corpus, request.tokens)) {
+				return { dir: this.storedDir!, reused: true, cancelled: false, ...this.counts(), tokensPerSecond: current.meta.tokensPerSecond };
+			}
 		}
 		const documents = typeof request.corpus === 'string' ? namedCorpusDocuments(request.corpus) : namedCorpusFromFiles(request.corpus);
 		let analysis;
@@ -85,18 +109,33 @@ export class FeatureService {
 		return { dir: this.dir, reused: false, cancelled: false, ...this.counts(), tokensPerSecond: saved.tokensPerSecond };
 	}
 
-	/** The stored analysis, if one exists for these SAE weights. */
+	/** The stored analysis for these SAE weights, if there is one: the user's own, else one exported beside the SAE. */
 	analysis(): StoredAnalysis | undefined {
 		if (this.stored === undefined) {
-			const meta = readAnalysisMeta(this.dir);
 			this.stored = null;
-			if (meta && meta.sae.sha256 === this.saeKey(meta.sae).sha256 && meta.dSae === this.dSae) {
-				this.stored = loadAnalysis(this.dir) ?? null;
-			} else if (meta) {
-				this.log(`${this.dir}: the stored analysis is for other SAE weights; analyse again to use it`);
+			for (const dir of [this.dir, this.exportedDir]) {
+				const meta = readAnalysisMeta(dir);
+				if (!meta) continue;
+				if (meta.sae.sha256 !== this.saeKey().sha256 || meta.dSae !== this.dSae) {
+					this.log(`${dir}: the analysis there is for other SAE weights; analyse again to use it`);
+					continue;
+				}
+				const loaded = loadAnalysis(dir);
+				if (loaded) {
+					this.stored = loaded;
+					this.storedDir = dir;
+					break;
+				}
 			}
 		}
 		return this.stored ?? undefined;
+	}
+
+	/** Copies the analysis in use beside the SAE (`<sae>/feature-lens/`), to share it with the SAE; returns that folder. */
+	exportAnalysis(): string {
+		if (!this.analysis()) throw new ModelConfigError(`${this.runner.sae.source} has no analysis to export (analyse it first)`);
+		if (this.storedDir !== this.exportedDir) copyAnalysis(this.storedDir!, this.exportedDir);
+		return this.exportedDir;
 	}
 
 	summary(featureIndex: number): FeatureSummary {
@@ -285,12 +324,12 @@ export class FeatureService {
 	}
 
 	private userLabels(): UserLabels {
-		this.labels ??= UserLabels.load(this.dir);
+		this.labels ??= UserLabels.load(this.dir, this.exportedDir);
 		return this.labels;
 	}
 
-	private saeKey(known?: SaeKey): SaeKey {
-		this.key ??= saeKey(this.runner.sae.source, known);
+	private saeKey(): SaeKey {
+		this.key ??= cachedSaeKey(this.dataDir, this.runner.sae.source);
 		return this.key;
 	}
 

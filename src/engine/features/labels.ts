@@ -1,6 +1,6 @@
 // Feature labels: an automatic one from the tokens a feature fires on most strongly, the
-// user's own label and notes (labels.json beside the analysis, written atomically), and
-// search over them by substring or feature number.
+// user's own label and notes (labels.json in the SAE's user-data folder, written atomically),
+// and search over them by substring or feature number.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -43,29 +43,19 @@ export interface UserLabel {
 	notes: string;
 }
 
-/** User labels and notes of one SAE, kept in `<feature-lens dir>/labels.json`. */
+/** User labels and notes of one SAE, kept in `<SAE user-data folder>/labels.json`. */
 export class UserLabels {
 	private constructor(private readonly file: string, private readonly entries: Map<number, UserLabel>) {}
 
-	static load(dir: string): UserLabels {
+	/**
+	 * The labels in `dir`. Until that file exists, a labels.json in `fallbackDir` (beside the SAE,
+	 * where development builds wrote them) is read instead; the first change writes them to `dir`.
+	 */
+	static load(dir: string, fallbackDir?: string): UserLabels {
 		const file = path.join(dir, LABELS_FILENAME);
-		const entries = new Map<number, UserLabel>();
-		if (fs.existsSync(file)) {
-			let raw: { formatVersion?: unknown; features?: Record<string, Partial<UserLabel>> };
-			try {
-				raw = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof raw;
-			} catch (e) {
-				throw new ModelConfigError(`${file}: not valid JSON (${(e as Error).message}); fix or delete it`);
-			}
-			if (typeof raw.formatVersion === 'number' && raw.formatVersion > LABELS_VERSION) {
-				throw new ModelConfigError(`${file}: written by a newer Feature Lens (format ${raw.formatVersion}); update the extension`);
-			}
-			for (const [k, v] of Object.entries(raw.features ?? {})) {
-				const index = Number(k);
-				if (Number.isInteger(index) && index >= 0) entries.set(index, { label: String(v.label ?? ''), notes: String(v.notes ?? '') });
-			}
-		}
-		return new UserLabels(file, entries);
+		const fallback = fallbackDir === undefined ? undefined : path.join(fallbackDir, LABELS_FILENAME);
+		const source = fs.existsSync(file) || fallback === undefined || !fs.existsSync(fallback) ? file : fallback;
+		return new UserLabels(file, fs.existsSync(source) ? readLabels(source) : new Map());
 	}
 
 	get(featureIndex: number): UserLabel {
@@ -86,6 +76,24 @@ export class UserLabels {
 	labelled(): number[] {
 		return [...this.entries.keys()];
 	}
+}
+
+function readLabels(file: string): Map<number, UserLabel> {
+	const entries = new Map<number, UserLabel>();
+	let raw: { formatVersion?: unknown; features?: Record<string, Partial<UserLabel>> };
+	try {
+		raw = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof raw;
+	} catch (e) {
+		throw new ModelConfigError(`${file}: not valid JSON (${(e as Error).message}); fix or delete it`);
+	}
+	if (typeof raw.formatVersion === 'number' && raw.formatVersion > LABELS_VERSION) {
+		throw new ModelConfigError(`${file}: written by a newer Feature Lens (format ${raw.formatVersion}); update the extension`);
+	}
+	for (const [k, v] of Object.entries(raw.features ?? {})) {
+		const index = Number(k);
+		if (Number.isInteger(index) && index >= 0) entries.set(index, { label: String(v.label ?? ''), notes: String(v.notes ?? '') });
+	}
+	return entries;
 }
 
 export interface LabelMatch {

@@ -1,7 +1,10 @@
-// Named steering presets, kept per SAE (by its source path) in a key-value store (the host
-// passes ExtensionContext.globalState, so a preset follows its SAE across workspaces). Stored
-// values are read back through the same checks as webview input: a preset written by an older
-// version or edited by hand is skipped, never trusted. Free of `vscode`, unit-tested.
+// Named steering presets, kept per SAE in a key-value store (the host passes
+// ExtensionContext.globalState, so a preset follows its SAE across workspaces and updates).
+// They are keyed by the SAE's content hash, not its path: the demo SAE's path changes with
+// every update of the extension. Presets saved by path (development builds) are still listed,
+// and move under the hash at the next change. Stored values are read back through the same
+// checks as webview input: a preset written by an older version or edited by hand is skipped,
+// never trusted. Free of `vscode`, unit-tested.
 
 import { STEERING_LIMITS } from '../../protocol/steeringViewMessages';
 import type { SteeringPreset, SteeringSetup } from '../../protocol/steeringViewMessages';
@@ -42,39 +45,50 @@ export function presetNameError(name: string): string | undefined {
 	return undefined;
 }
 
+/** Which SAE presets belong to (SaeInfo has both). */
+export interface PresetOwner {
+	contentHash: string;
+	source: string;
+}
+
 export class PresetStore {
 	constructor(private readonly store: KeyValueStore) {}
 
 	/** The SAE's presets, newest first (malformed stored entries are left out). */
-	list(saeSource: string): SteeringPreset[] {
-		const raw = this.all()[saeSource];
+	list(sae: PresetOwner): SteeringPreset[] {
+		const all = this.all();
+		const raw = all[sae.contentHash] ?? all[sae.source];
 		if (!Array.isArray(raw)) return [];
 		return raw.map(parsePreset).filter((p): p is SteeringPreset => p !== undefined).sort((a, b) => b.savedAt - a.savedAt);
 	}
 
-	get(saeSource: string, name: string): SteeringPreset | undefined {
-		return this.list(saeSource).find((p) => p.name === name.trim());
+	get(sae: PresetOwner, name: string): SteeringPreset | undefined {
+		return this.list(sae).find((p) => p.name === name.trim());
 	}
 
 	/** Saves (or replaces) a preset for the SAE. */
-	async save(saeSource: string, name: string, setup: SteeringSetup, savedAt = Date.now()): Promise<SteeringPreset> {
+	async save(sae: PresetOwner, name: string, setup: SteeringSetup, savedAt = Date.now()): Promise<SteeringPreset> {
 		const preset = serializePreset(name, setup, savedAt);
-		const all = this.all();
-		all[saeSource] = [...this.list(saeSource).filter((p) => p.name !== preset.name), preset];
-		await this.store.update(PRESETS_KEY, all);
+		await this.write(sae, [...this.list(sae).filter((p) => p.name !== preset.name), preset]);
 		return preset;
 	}
 
 	/** Removes a preset; true when there was one. */
-	async remove(saeSource: string, name: string): Promise<boolean> {
-		const before = this.list(saeSource);
+	async remove(sae: PresetOwner, name: string): Promise<boolean> {
+		const before = this.list(sae);
 		const after = before.filter((p) => p.name !== name.trim());
 		if (after.length === before.length) return false;
-		const all = this.all();
-		if (after.length) all[saeSource] = after;
-		else delete all[saeSource];
-		await this.store.update(PRESETS_KEY, all);
+		await this.write(sae, after);
 		return true;
+	}
+
+	private async write(sae: PresetOwner, presets: SteeringPreset[]): Promise<void> {
+		const all = this.all();
+		// Presets kept by path move under the hash.
+		if (sae.source !== sae.contentHash) delete all[sae.source];
+		if (presets.length) all[sae.contentHash] = presets;
+		else delete all[sae.contentHash];
+		await this.store.update(PRESETS_KEY, all);
 	}
 
 	private all(): Record<string, unknown> {

@@ -135,7 +135,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 	}
 
 	private postPresets(): void {
-		const sae = this.deps.session.current?.sae.source;
+		const sae = this.deps.session.current?.sae;
 		this.post({ type: 'presets', names: sae ? this.deps.presets.list(sae).map((p) => p.name) : [] });
 	}
 
@@ -203,7 +203,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 			case 'savePreset': return this.savePreset(message.setup, message.name);
 			case 'loadPreset': {
 				const loaded = await this.deps.session.ensureReady();
-				const preset = this.deps.presets.get(loaded.sae.source, message.name);
+				const preset = this.deps.presets.get(loaded.sae, message.name);
 				if (!preset) throw new Error(`no preset "${message.name}" for this SAE`);
 				const setup: SteeringSetup = { entries: preset.entries, positions: preset.positions };
 				current.set(setup, current.sampling);
@@ -215,7 +215,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				const loaded = await this.deps.session.ensureReady();
 				const choice = await vscode.window.showWarningMessage(`Delete the steering preset "${message.name}"?`, { modal: true }, 'Delete');
 				if (choice !== 'Delete') return;
-				await this.deps.presets.remove(loaded.sae.source, message.name);
+				await this.deps.presets.remove(loaded.sae, message.name);
 				this.postPresets();
 				this.notice(`Deleted preset "${message.name}".`);
 				return;
@@ -307,14 +307,14 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 
 	private async savePreset(setup: SteeringSetup, typed?: string): Promise<void> {
 		const loaded = await this.deps.session.ensureReady();
-		const existing = this.deps.presets.list(loaded.sae.source).map((p) => p.name);
+		const existing = this.deps.presets.list(loaded.sae).map((p) => p.name);
 		const name = typed ?? await vscode.window.showInputBox({
 			title: 'Feature Lens: Save Steering Preset', prompt: `A name for this steering (saved for the SAE at ${loaded.sae.hookName})`,
 			value: setup.entries.filter((e) => e.enabled).map((e) => `#${e.featureIndex} ${e.mode} ${e.strength}`).join(', ').slice(0, 60),
 			validateInput: (v) => presetNameError(v) ?? (existing.includes(v.trim()) ? { message: 'Replaces the preset of this name', severity: vscode.InputBoxValidationSeverity.Warning } : undefined),
 		});
 		if (name === undefined) return;
-		const preset = await this.deps.presets.save(loaded.sae.source, name, setup);
+		const preset = await this.deps.presets.save(loaded.sae, name, setup);
 		this.postPresets();
 		this.notice(`Saved preset "${preset.name}"${existing.includes(preset.name) ? ' (replaced)' : ''}.`);
 	}
