@@ -31,7 +31,7 @@ import { availableMemoryBytes, formatBytes } from './io/systemMemory';
 import { topIndices } from './models/sampling';
 import { tokensFor } from './models/textInput';
 import { healPrompt } from './models/tokenHealing';
-import { defaultSessionSettings } from './onnx/session';
+import { defaultSessionSettings, describeProviderChoice } from './onnx/session';
 import { ContrastVectorRequest, SteerTokenNotification, SteeredGenerateRequest, SweepRequest } from '../protocol/steerProtocol';
 import type { SteeredGenerateParams, SteeredGenerateResult, SweepParams } from '../protocol/steerProtocol';
 import { contrastVector } from './steer/contrast';
@@ -117,7 +117,7 @@ connection.onRequest(InitializeRequest, (params: InitializeParams) => {
 	}
 	settings = { executionProvider: params.executionProvider, threads: params.threads };
 	userDataDir = params.userDataDir;
-	log('info', `engine ${ENGINE_VERSION} (pid ${process.pid}), onnxruntime ${ort.env.versions.common}, provider setting ${settings.executionProvider}`);
+	log('info', `engine ${ENGINE_VERSION} (pid ${process.pid}), onnxruntime ${ort.env.versions.common}; ${describeProviderChoice(settings)}`);
 	return { engineVersion: ENGINE_VERSION, onnxruntimeVersion: ort.env.versions.common, pid: process.pid };
 });
 

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { describeProviderChoice } from '../../src/engine/onnx/session';
 import { fixtureModel, maxAbsDiff } from '../helpers';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -38,6 +39,22 @@ describe('feature-lens CLI', () => {
 			assert.deepEqual(out.hooks[h]!.shape, g.golden.hooks[h]!.shape);
 			assert.ok(maxAbsDiff(out.hooks[h]!.values, g.golden.hooks[h]!.values) < 1e-4, h);
 		}
+	});
+
+	// On a machine with onnxruntime-node's CUDA provider `auto` means the GPU; this checks the CPU-only case.
+	const cudaInstalled = fs.existsSync(path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch,
+		process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
+	it('--ep auto on a CPU-only machine runs on the CPU without a CUDA notice; the engine log says once why', { skip: cudaInstalled && 'the CUDA provider is installed here' }, () => {
+		const r = spawnSync(process.execPath, [CLI, 'run', fixtureModel('gpt2-tiny'), '--ids', '1,2', '--ep', 'auto', '--threads', '1'], { encoding: 'utf8' });
+		assert.equal(r.status, 0, r.stderr);
+		assert.doesNotMatch(r.stderr, /CUDA/);
+		assert.match(describeProviderChoice({ executionProvider: 'auto', threads: 0 }), /^execution provider: CPU \(setting "auto", and onnxruntime-node's CUDA provider is not installed; for an NVIDIA GPU, install it with/);
+		assert.match(describeProviderChoice({ executionProvider: 'cuda', threads: 0 }), /^execution provider: CPU, although the setting is "cuda"/);
+		assert.equal(describeProviderChoice({ executionProvider: 'cpu', threads: 0 }), 'execution provider: CPU (setting "cpu")');
+		// Asking for CUDA explicitly still explains, once.
+		const cuda = spawnSync(process.execPath, [CLI, 'generate', fixtureModel('gpt2-tiny'), '--ids', '1,2', '--max-new-tokens', '3', '--ep', 'cuda', '--threads', '1'], { encoding: 'utf8' });
+		assert.equal(cuda.status, 0, cuda.stderr);
+		assert.equal(cuda.stderr.match(/CUDA execution provider unavailable/g)?.length, 1, cuda.stderr);
 	});
 
 	it('run --text gives character offsets into the text', () => {

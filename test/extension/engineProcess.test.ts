@@ -44,6 +44,8 @@ describe('engine process', () => {
 		assert.deepEqual(states.slice(0, 2), ['starting', 'ready']);
 		assert.ok(states.includes('busy'));
 		assert.ok(logs.some((l) => l.includes('loaded gpt2-tiny')));
+		assert.equal(logs.filter((l) => l.includes('execution provider:')).length, 1, 'the provider is named once, when the engine starts');
+		assert.ok(logs.some((l) => l.startsWith('info: ') && l.endsWith('execution provider: CPU (setting "cpu")')));
 	});
 
 	it('reports bad input as a clear error and keeps working', async () => {

@@ -25,6 +25,28 @@ type Log = (message: string) => void;
 
 /** Remembers a failed CUDA start so later sessions go straight to the CPU. */
 let cudaUnavailable: string | undefined;
+/** A fallback the user asked to avoid (`cuda`, or `auto` with the provider installed) is logged once per process, not per session. */
+let fallbackLogged = false;
+
+const CUDA_INSTALL_HINT = 'install it with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` (needs CUDA 12 and cuDNN 9)';
+
+/**
+ * Which provider the settings lead to, and why, before any session exists: one line for the
+ * log when the engine starts. `auto` without onnxruntime-node's CUDA provider is the CPU,
+ * which is what `auto` means on a machine without a GPU, not something to warn about.
+ */
+export function describeProviderChoice(settings: SessionSettings): string {
+	if (settings.executionProvider === 'cpu') return 'execution provider: CPU (setting "cpu")';
+	const installed = cudaProviderInstalled();
+	if (settings.executionProvider === 'auto') {
+		return installed
+			? 'execution provider: CUDA (setting "auto", and onnxruntime-node\'s CUDA provider is installed; the CPU if it does not load)'
+			: `execution provider: CPU (setting "auto", and onnxruntime-node's CUDA provider is not installed; for an NVIDIA GPU, ${CUDA_INSTALL_HINT})`;
+	}
+	return installed
+		? 'execution provider: CUDA (setting "cuda"; the CPU if it does not load)'
+		: `execution provider: CPU, although the setting is "cuda": onnxruntime-node's CUDA provider is not installed; ${CUDA_INSTALL_HINT}`;
+}
 
 /** Per-graph session tuning, as opposed to the user's settings. */
 export interface SessionTuning {
@@ -67,22 +89,22 @@ export async function createSession(model: Uint8Array, settings: SessionSettings
 			},
 		},
 	};
-	if (settings.executionProvider === 'auto' && cudaUnavailable === undefined && !cudaProviderInstalled()) {
-		cudaUnavailable = 'the onnxruntime-node CUDA provider library is not installed';
-		log(`CUDA: ${cudaUnavailable}; using CPU. Install it with \`npm install onnxruntime-node --onnxruntime-node-install=cuda12\` (needs CUDA 12 and cuDNN 9).`);
+	if (settings.executionProvider !== 'cpu' && cudaUnavailable === undefined && !cudaProviderInstalled()) {
+		// `auto` then simply means the CPU (describeProviderChoice says so once); `cuda` was asked for.
+		cudaUnavailable = 'onnxruntime-node\'s CUDA provider library is not installed';
 	}
-	const wantCuda = settings.executionProvider === 'cuda' || (settings.executionProvider === 'auto' && cudaUnavailable === undefined);
-	if (wantCuda && cudaUnavailable === undefined) {
+	if (settings.executionProvider !== 'cpu' && cudaUnavailable === undefined) {
 		try {
 			const session = await ort.InferenceSession.create(model, { ...base, executionProviders: [{ name: 'cuda', deviceId: 0 }, 'cpu'] });
 			return { session, provider: 'cuda' };
 		} catch (err) {
 			cudaUnavailable = firstLine(err);
-			log(`CUDA execution provider unavailable (${cudaUnavailable}); falling back to CPU. `
-				+ 'Install the CUDA 12 provider with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` and CUDA 12 + cuDNN 9 to use the GPU.');
+			fallbackLogged = true;
+			log(`CUDA execution provider unavailable (${cudaUnavailable}); using the CPU. To use the GPU, ${CUDA_INSTALL_HINT}.`);
 		}
-	} else if (settings.executionProvider === 'cuda') {
-		log(`CUDA execution provider unavailable (${cudaUnavailable}); using CPU.`);
+	} else if (settings.executionProvider === 'cuda' && !fallbackLogged) {
+		fallbackLogged = true;
+		log(`CUDA execution provider unavailable (${cudaUnavailable}); using the CPU. To use the GPU, ${CUDA_INSTALL_HINT}.`);
 	}
 	const session = await ort.InferenceSession.create(model, { ...base, executionProviders: ['cpu'] });
 	return { session, provider: 'cpu' };
