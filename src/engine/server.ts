@@ -5,7 +5,7 @@ import { isAbsolute } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
-	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
+	USER_ERROR, ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
 	EvaluateSaeRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../protocol/engineProtocol';
 import type {
@@ -40,8 +40,6 @@ import { releaseSteering } from './steer/steerGraph';
 import type { SessionSettings } from './onnx/session';
 
 const ENGINE_VERSION = '0.1.0';
-/** Error code for problems with the user's input or files (as opposed to engine bugs). */
-const USER_ERROR = 1;
 
 const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
 
