@@ -13,7 +13,9 @@ export type EngineState =
 	| { kind: 'starting' }
 	| { kind: 'ready'; info: InitializeResult }
 	| { kind: 'busy'; info: InitializeResult; what: string }
-	| { kind: 'crashed'; reason: string };
+	| { kind: 'crashed'; reason: string }
+	/** The engine runs but refused to initialize (e.g. a machine onnxruntime-node has no build for); every request fails with `reason`. */
+	| { kind: 'unusable'; reason: string };
 
 export interface EngineProcessOptions {
 	/** The bundled engine script (dist/engine.js). */
@@ -169,8 +171,10 @@ export class EngineProcess {
 			if (this.running === running) this.setState({ kind: 'ready', info });
 			return info;
 		});
-		// A spawn failure rejects `ready` through onExit; avoid an unhandled rejection before anyone awaits it.
-		running.ready.catch(() => undefined);
+		running.ready.catch((err: unknown) => {
+			// A spawn failure also rejects `ready` (through onExit, which sets the state); otherwise the engine said why it cannot work.
+			if (this.running === running && running.child.exitCode === null) this.setState({ kind: 'unusable', reason: err instanceof Error ? err.message : String(err) });
+		});
 		return running;
 	}
 

@@ -39,5 +39,7 @@ function describe(state: EngineState, modelName: string | undefined): { text: st
 			return { text: `$(loading~spin) Feature Lens${model}`, tooltip: `Feature Lens engine: ${state.what}` };
 		case 'crashed':
 			return { text: '$(error) Feature Lens', tooltip: `Feature Lens engine stopped (${state.reason}); it restarts on the next request`, error: true };
+		case 'unusable':
+			return { text: '$(error) Feature Lens', tooltip: state.reason, error: true };
 	}
 }
