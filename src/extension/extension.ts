@@ -17,6 +17,7 @@ import { loadModelWithProgress } from './modelLoading';
 import { registerSteering } from './steering/steeringCommands';
 import type { Steering } from './steering/steeringCommands';
 import { TRAIN_SAE_COMMAND, trainSae } from './training/trainSaeCommand';
+import { registerFirstRun } from './firstRun';
 
 export const COMMANDS = {
 	selectModel: 'featureLens.selectModel',
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 		void vscode.window.showInformationMessage(`Feature Lens: ${model.name} ready (${model.modelType}, ${model.nLayers} layers, ${model.hookPoints.length} hook points).`);
 	};
 
+	registerFirstRun(context);
 	dashboards = registerFeatureDashboards(context, running, session, log);
 	steering = registerSteering(context, running, session, log);
 	context.subscriptions.push(

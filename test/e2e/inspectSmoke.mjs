@@ -2,7 +2,7 @@
 // Python file, select lines, run "Feature Lens: Inspect Selection" from the command palette,
 // check that decorations sit exactly on the model's token boundaries inside the selection, that
 // text on them stays readable (4.5:1) in the default dark, high-contrast, high-contrast light
-// and light themes, that Ctrl+Alt+I and the editor context menu run it too, and that the hover
+// and light themes, that its shortcut (the chord Ctrl+K Shift+I) and the editor context menu run it too, and that the hover
 // lists features; the Features view; then "Train SAE…" on the workspace files (honouring
 // files.exclude and .gitignore) with a small budget, cancelled from the progress notification,
 // resumed, evaluated, loaded, and "Inspect Selection" offered at the end.
@@ -93,13 +93,14 @@ try {
 		await page.screenshot({ path: path.join(shots, `2-highlights-${kind}.png`) });
 	}
 
-	// Warm, from the keybinding: clear, select again, Ctrl+Alt+I.
+	// Warm, from the keybinding: clear, select again, Ctrl+K Shift+I.
 	await runCommand('Feature Lens: Clear Highlights');
 	await step('highlights cleared', () => waitForCount(decorations(), 0, 10_000));
 	await step('select lines 4-6 again', selectFunction, 2);
 	t0 = Date.now();
-	await page.keyboard.press('Control+Alt+KeyI');
-	await step('Ctrl+Alt+I decorates the selection', () => decorations().first().waitFor({ timeout: 60_000 }));
+	await page.keyboard.press('Control+KeyK');
+	await page.keyboard.press('Shift+KeyI');
+	await step('Ctrl+K Shift+I decorates the selection', () => decorations().first().waitFor({ timeout: 60_000 }));
 	results.commandToDecorationsWarmMs = Date.now() - t0;
 
 	// From the editor's context menu.

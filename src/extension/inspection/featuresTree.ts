@@ -29,6 +29,8 @@ export class FeaturesTreeProvider implements vscode.TreeDataProvider<Node> {
 	}
 
 	getChildren(): Node[] {
+		// Empty until something is loaded, so the view shows its welcome content (contributes.viewsWelcome).
+		if (!this.loaded && this.features.length === 0) return [];
 		const nodes: Node[] = [];
 		if (this.loaded) nodes.push({ kind: 'model', ...this.loaded });
 		if (this.features.length === 0) nodes.push({ kind: 'hint', text: 'Select text and run "Feature Lens: Inspect Selection"' });
