@@ -24,6 +24,12 @@ export function startCodeServer({ codeServer, extensionsDir, userData, workspace
 		log: () => log,
 		listening: (ms) => waitFor(() => log.includes('HTTP server listening'), ms, 'code-server to listen'),
 		kill: () => server.kill(),
+		/** Stops it and waits until it has exited (its profile is then free for the next one). */
+		stop: () => new Promise((resolve) => {
+			if (server.exitCode !== null || server.signalCode !== null) return resolve();
+			server.once('exit', () => resolve());
+			server.kill();
+		}),
 	};
 }
 

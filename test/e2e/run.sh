@@ -2,7 +2,8 @@
 # End-to-end tests in a real VS Code: code-server (VS Code web, from the npm registry) driven
 # by playwright-core in Debian's Chromium (see ../shared/recipes/real-vscode.md). Installs
 # what it needs (Debian packages, with sudo when not root; code-server in a cache folder
-# outside the project), packages the extension as a .vsix, installs it, and runs the test.
+# outside the project), builds this platform's package as `npm run package` does, installs it,
+# and runs the tests; the first-run test also installs the next version over it.
 # Screenshots and results.json: test-results/e2e/.
 #   FEATURE_LENS_E2E_CACHE  where code-server and the .vsix go (default ~/.cache/feature-lens-e2e)
 #   CHROMIUM                the browser (default /usr/bin/chromium)
@@ -61,9 +62,17 @@ node esbuild.mjs
 node --import tsx test/e2e/dashboardXss.ts
 # The steering sidebar webview alone in Chromium: payloads inert, keyboard, diff marks, state after reload.
 node --import tsx test/e2e/steeringView.ts
-npx vsce package --allow-missing-repository --skip-license --no-rewrite-relative-links -o "$CACHE/feature-lens.vsix" >/dev/null
+# The package for this machine, and the same build as the next patch version, to test an update.
+TARGET=$(node -p "process.platform + '-' + process.arch")
+VERSION=$(node -p "require('./package.json').version")
+NEXT=$(node -p "const [a, b, c] = '$VERSION'.split('.').map(Number); [a, b, c + 1].join('.')")
+npm run --silent package -- "$TARGET" --out "$CACHE/packages"
+npm run --silent package -- "$TARGET" --out "$CACHE/packages-next" --version "$NEXT"
+VSIX="$CACHE/packages/feature-lens-$TARGET-$VERSION.vsix"
 rm -rf "$CACHE/ext"
-"$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --user-data-dir "$CACHE/ud" --install-extension "$CACHE/feature-lens.vsix" >/dev/null
+"$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --user-data-dir "$CACHE/ud" --install-extension "$VSIX" >/dev/null
 node test/e2e/inspectSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
 node test/e2e/dashboardSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
 node test/e2e/steeringSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --screenshots media/screenshots
+node test/e2e/firstRunSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext-update" \
+  --vsix "$VSIX" --next-vsix "$CACHE/packages-next/feature-lens-$TARGET-$NEXT.vsix"
