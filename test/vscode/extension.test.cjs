@@ -21,7 +21,7 @@ describe('Feature Lens in VS Code', function () {
 
 	it('contributes its commands', async () => {
 		const commands = await vscode.commands.getCommands(true);
-		for (const id of ['featureLens.inspectSelection', 'featureLens.trainSae', 'featureLens.openFeatureDashboard', 'featureLens.steerSelection']) {
+		for (const id of ['featureLens.inspectSelection', 'featureLens.inspectDemo', 'featureLens.openWalkthrough', 'featureLens.trainSae', 'featureLens.openFeatureDashboard', 'featureLens.steerSelection']) {
 			assert.ok(commands.includes(id), id);
 		}
 	});
