@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { syncDir, writeAtomic } from '../io/atomicWrite';
 import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../io/safetensors';
 import type { SafetensorsDtype, TensorToWrite } from '../io/safetensors';
-import { GEMMA_SCOPE_FILENAME, SAE_CFG_FILENAME, SAE_WEIGHTS_FILENAME } from '../sae/saeFormat';
+import { GEMMA_SCOPE_FILENAME } from '../sae/gemmaScopeFormat';
+import { saeSourceFiles } from '../sae/saeFormat';
 import type { FeatureAnalysis } from './analyzeFeatures';
 import type { ExampleOptions, ExampleTable } from './exampleCollector';
 import { decodeHalf, encodeHalf } from '../io/halfFloats';
@@ -40,25 +41,19 @@ export interface SaeKey {
 	files: { name: string; size: number; mtimeMs: number }[];
 }
 
-function saeFiles(saeSource: string): string[] {
-	if (fs.statSync(saeSource).isFile()) return [saeSource];
-	const cfg = path.join(saeSource, SAE_CFG_FILENAME);
-	return fs.existsSync(cfg) ? [cfg, path.join(saeSource, SAE_WEIGHTS_FILENAME)] : [path.join(saeSource, GEMMA_SCOPE_FILENAME)];
-}
-
 /**
  * The SAE's key. When `known` lists the same files with the same sizes and mtimes, its hash is
  * reused; otherwise (a fresh clone, a retrained SAE) the files are hashed again. mtimes alone
  * would invalidate a committed analysis on every checkout; content alone is slow for big SAEs.
  */
 export function saeKey(saeSource: string, known?: SaeKey): SaeKey {
-	const files = saeFiles(saeSource).map((f) => {
+	const files = saeSourceFiles(saeSource).map((f) => {
 		const st = fs.statSync(f);
 		return { name: path.basename(f), size: st.size, mtimeMs: Math.round(st.mtimeMs) };
 	});
 	if (known && JSON.stringify(known.files) === JSON.stringify(files)) return { sha256: known.sha256, files };
 	const hash = crypto.createHash('sha256');
-	for (const f of saeFiles(saeSource)) {
+	for (const f of saeSourceFiles(saeSource)) {
 		hash.update(path.basename(f));
 		const fd = fs.openSync(f, 'r');
 		try {
