@@ -2,20 +2,19 @@
 // feature's dashboard data, from the command line.
 
 import { FeatureService } from '../engine/features/featureService';
-import { LanguageModel } from '../engine/models/languageModel';
-import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import type { ActivationExample, FeatureDashboardData } from '../protocol/featureProtocol';
 import type { CliValues } from './main';
 import { CliError, intOption } from './cliErrors';
+import { cliModel, cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
 
 async function open(modelArg: string, values: CliValues, command: string): Promise<{ service: FeatureService; close: () => Promise<void> }> {
-	if (!values.sae) throw new CliError(`${command} needs --sae DIR (a SAELens-format SAE folder or a Gemma Scope params.npz)`);
+	if (!values.sae) throw new CliError(`${command} needs --sae DIR (an SAE folder or file, hf:… or release:…)`);
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
-	const model = LanguageModel.load(modelArg, settings, log);
-	const runner = SaeRunner.forModel(loadSae(values.sae), model, settings, log);
+	const model = await cliModel(modelArg, settings, log);
+	const runner = SaeRunner.forModel(await cliSae(values.sae, log), model, settings, log);
 	const service = new FeatureService(model, runner, settings, log);
 	return {
 		service,

@@ -6,6 +6,7 @@ import { demoCommand } from './demoCommand';
 import { evalCommand, inspectCommand, trainCommand } from './saeCommands';
 import { analyzeCommand, featureCommand } from './featureCommands';
 import { CliError, reportError } from './cliErrors';
+import { releasesCommand } from './hubCommands';
 
 const USAGE = `feature-lens — sparse-autoencoder interpretability of language models, locally
 
@@ -47,11 +48,19 @@ Usage:
       analysis of the same SAE, corpus and budget is reused unless --force. Ctrl-C cancels.
   feature-lens feature <model> --sae DIR --index I [--json]
       One feature's dashboard: label, density, logit lens, nearest features, examples.
+  feature-lens releases [--model M] [--release R] [--json]
+      The published SAE releases (SAELens's registry): for a model, and one release's SAEs
+      with hook, width, L0 and Neuronpedia id. --refresh FILE|hf:org/repo/pretrained_saes.yaml
+      replaces the registry by a newer SAELens pretrained_saes.yaml.
   feature-lens demo
       Run the embedded demo model on a Python snippet.
 
-<model> is a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
-or "demo" for the embedded demo model.
+<model> is a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json),
+"demo" for the embedded demo model, or hf:org/name[@revision][/folder] to fetch it from the
+Hugging Face Hub into its shared cache. An SAE (--sae) is a folder or file (SAELens, Gemma
+Scope params.npz, Gemma Scope 2 params.safetensors, Llama Scope), hf:org/name[@rev]/folder,
+or release:<release>/<sae id> from the SAE registry. HF_ENDPOINT, HF_HUB_CACHE, HF_HOME,
+HF_TOKEN and HF_HUB_OFFLINE work as for Python's huggingface_hub.
 
 Common options:
   --ep auto|cpu|cuda   execution provider (default auto: CUDA when its libraries load)
@@ -100,6 +109,9 @@ const OPTIONS = {
 	'contrast-hook': { type: 'string' },
 	force: { type: 'boolean' },
 	index: { type: 'string' },
+	model: { type: 'string' },
+	release: { type: 'string' },
+	refresh: { type: 'string' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -138,15 +150,18 @@ async function main(argv: string[]): Promise<void> {
 			return analyzeCommand(requireModel(rest, command), values);
 		case 'feature':
 			return featureCommand(requireModel(rest, command), values);
+		case 'releases':
+			if (rest.length > 0) throw new CliError('releases takes no <model>; use --model M');
+			return releasesCommand(values);
 		case 'demo':
 			return demoCommand(values);
 		default:
-			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, eval, analyze, feature, demo; see feature-lens --help)`);
+			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, eval, analyze, feature, releases, demo; see feature-lens --help)`);
 	}
 }
 
 function requireModel(rest: string[], command: string): string {
-	if (rest.length !== 1) throw new CliError(`${command} takes exactly one <model> (a checkpoint folder or "demo")`);
+	if (rest.length !== 1) throw new CliError(`${command} takes exactly one <model> (a checkpoint folder, "demo" or hf:org/name)`);
 	return rest[0]!;
 }
 

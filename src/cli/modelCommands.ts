@@ -1,7 +1,7 @@
 // run, generate and hooks: the model-level CLI commands.
 
 import type { SessionSettings } from '../engine/onnx/session';
-import { LanguageModel } from '../engine/models/languageModel';
+import type { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
 import { parseIds, tokensFor } from '../engine/models/textInput';
 import { healPrompt } from '../engine/models/tokenHealing';
@@ -10,6 +10,7 @@ import type { ModelInput } from '../engine/models/textInput';
 import type { CliValues } from './main';
 import { CliError, intOption, numberOption } from './cliErrors';
 import { steerCommand } from './steerCommand';
+import { cliModel } from './hubCommands';
 
 export function sessionSettings(values: CliValues): SessionSettings {
 	const ep = values.ep ?? 'auto';
@@ -17,8 +18,8 @@ export function sessionSettings(values: CliValues): SessionSettings {
 	return { executionProvider: ep, threads: intOption(values.threads, 'threads', 0) };
 }
 
-function loadModel(model: string, values: CliValues): LanguageModel {
-	return LanguageModel.load(model, sessionSettings(values), (m) => process.stderr.write(`${m}\n`));
+function loadModel(model: string, values: CliValues): Promise<LanguageModel> {
+	return cliModel(model, sessionSettings(values), (m) => process.stderr.write(`${m}\n`));
 }
 
 function modelInput(values: CliValues, textFlag: 'text' | 'prompt'): ModelInput {
@@ -28,7 +29,7 @@ function modelInput(values: CliValues, textFlag: 'text' | 'prompt'): ModelInput 
 }
 
 export async function runCommand(modelArg: string, values: CliValues): Promise<void> {
-	const model = loadModel(modelArg, values);
+	const model = await loadModel(modelArg, values);
 	const tokens = await tokensFor(model, modelInput(values, 'text'));
 	const hooks = (values.hooks ?? '').split(',').map((h) => h.trim()).filter(Boolean);
 	for (const h of hooks) model.hookPoint(h);
@@ -54,7 +55,7 @@ export async function runCommand(modelArg: string, values: CliValues): Promise<v
 export async function generateCommand(modelArg: string, values: CliValues): Promise<void> {
 	if (values.steer !== undefined || values['contrast-positive'] !== undefined || values['contrast-negative'] !== undefined) return steerCommand(modelArg, values);
 	for (const flag of ['sae', 'positions', 'baseline'] as const) if (values[flag] !== undefined) throw new CliError(`--${flag} goes with --steer "FEATURE:MODE=STRENGTH,…"`);
-	const model = loadModel(modelArg, values);
+	const model = await loadModel(modelArg, values);
 	const input = modelInput(values, 'prompt');
 	if (values['max-new-tokens'] === undefined) throw new CliError('generate needs --max-new-tokens N');
 	const options = {
@@ -90,7 +91,7 @@ export async function generateCommand(modelArg: string, values: CliValues): Prom
 }
 
 export async function hooksCommand(modelArg: string, values: CliValues): Promise<void> {
-	const model = loadModel(modelArg, values);
+	const model = await loadModel(modelArg, values);
 	if (values.json) {
 		process.stdout.write(JSON.stringify(model.hookPoints) + '\n');
 	} else {

@@ -1,10 +1,9 @@
 // train and inspect: the SAE-level CLI commands.
 
 import * as path from 'node:path';
-import { LanguageModel } from '../engine/models/languageModel';
+import type { LanguageModel } from '../engine/models/languageModel';
 import { evaluateSae } from '../engine/sae/evaluate';
 import { inspectText } from '../engine/sae/inspect';
-import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import type { SaeMetadata } from '../engine/sae/saeTypes';
 import { loadCachedActivations } from '../engine/sae/train/activationSource';
@@ -16,15 +15,16 @@ import type { StepMetrics } from '../engine/sae/train/saeTrainer';
 import { runTraining } from '../engine/sae/train/trainingRun';
 import type { CliValues } from './main';
 import { CliError, intOption, numberOption } from './cliErrors';
+import { cliModel, cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
 
 export async function inspectCommand(modelArg: string, values: CliValues): Promise<void> {
-	if (!values.sae) throw new CliError('inspect needs --sae DIR (a SAELens-format SAE folder or a Gemma Scope params.npz)');
+	if (!values.sae) throw new CliError('inspect needs --sae DIR (an SAE folder or file, hf:… or release:…)');
 	if (values.text === undefined) throw new CliError('inspect needs --text "…"');
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = LanguageModel.load(modelArg, settings, log);
-	const runner = SaeRunner.forModel(loadSae(values.sae), model, settings, log);
+	const model = await cliModel(modelArg, settings, log);
+	const runner = SaeRunner.forModel(await cliSae(values.sae, log), model, settings, log);
 	const top = intOption(values.top, 'top', 5, 1);
 	const tokens = await inspectText(model, runner, values.text, { topFeatures: top });
 	if (values.json) {
@@ -98,7 +98,7 @@ async function trainingSource(modelArg: string | undefined, values: CliValues, s
 	if (modelArg === undefined) throw new CliError('train needs <model> --hook H --corpus PATH, or --activations FILE');
 	if (!values.hook) throw new CliError('train needs --hook H (a hook point; feature-lens hooks <model> lists them)');
 	if (!values.corpus) throw new CliError('train needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
-	const model = LanguageModel.load(modelArg, settings, log);
+	const model = await cliModel(modelArg, settings, log);
 	const { source, metadata } = await modelTrainingSource(model, {
 		hookName: values.hook, corpus: values.corpus, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
 		contextSize: values['context-size'] === undefined ? undefined : intOption(values['context-size'], 'context-size', 128, 2),
@@ -124,8 +124,8 @@ export async function evalCommand(modelArg: string, values: CliValues): Promise<
 	if (!values.corpus) throw new CliError('eval needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
-	const model = LanguageModel.load(modelArg, settings, log);
-	const sae = loadSae(values.sae);
+	const model = await cliModel(modelArg, settings, log);
+	const sae = await cliSae(values.sae, log);
 	const runner = SaeRunner.forModel(sae, model, settings, log);
 	const contextSize = intOption(values['context-size'], 'context-size', Math.min(sae.cfg.metadata.context_size ?? 128, model.cfg.nCtx), 2);
 	const tokens = intOption(values.tokens, 'tokens', 100_000, 1);

@@ -1,10 +1,8 @@
 // `feature-lens generate <model> --steer "I:clamp=V,J:add=S" …`: steered completions (and the
 // unsteered baseline with the same seed) from the command line.
 
-import { LanguageModel } from '../engine/models/languageModel';
 import { DEMO_MODEL, demoSaeDir } from '../engine/models/modelPaths';
 import { parseIds } from '../engine/models/textInput';
-import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import { contrastVector } from '../engine/steer/contrast';
 import { steeredGenerate } from '../engine/steer/steeredGenerate';
@@ -13,6 +11,7 @@ import { STEER_DEFAULTS, describeSteer, parseFeatureSteers } from '../engine/ste
 import type { SteerSpec } from '../protocol/steerProtocol';
 import type { CliValues } from './main';
 import { CliError, intOption, numberOption } from './cliErrors';
+import { cliModel, cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
 
 export async function steerCommand(modelArg: string, values: CliValues): Promise<void> {
@@ -24,12 +23,12 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	const prompt: SteerPrompt = values.prompt !== undefined ? { text: values.prompt } : { ids: parseIds(values.ids!) };
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = LanguageModel.load(modelArg, settings, log);
+	const model = await cliModel(modelArg, settings, log);
 	const saeDir = values.sae ?? (model.name === DEMO_MODEL ? demoSaeDir() : undefined);
 	if (!saeDir && (steer.features.length > 0 || (contrast && !contrast.hookName))) {
 		throw new CliError(steer.features.length > 0 ? '--steer needs --sae DIR (the SAE whose features you steer)' : '--contrast-positive needs --contrast-hook H (or --sae DIR, whose hook it then uses)');
 	}
-	const runner = saeDir ? SaeRunner.forModel(loadSae(saeDir), model, settings, log) : undefined;
+	const runner = saeDir ? SaeRunner.forModel(await cliSae(saeDir, log), model, settings, log) : undefined;
 	if (contrast) {
 		// Contrastive activation addition: mean(positive) − mean(negative) at the hook, times the strength.
 		const hookName = contrast.hookName ?? runner!.hookName;

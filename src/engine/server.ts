@@ -14,17 +14,19 @@ import type {
 import {
 	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
 } from '../protocol/featureProtocol';
+import { ConfigureHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../protocol/hubProtocol';
 import { FeatureService } from './features/featureService';
+import { HubCancelled } from './hub/hubErrors';
+import { HubService } from './hub/hubService';
 import { EvalCancelled, evaluateSae } from './sae/evaluate';
 import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
 import { runTraining } from './sae/train/trainingRun';
 import { TrainingCancelled } from './sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
 import { InspectCancelled, inspectText } from './sae/inspect';
-import { loadSae } from './sae/saeFormat';
 import { SaeRunner } from './sae/saeRunner';
 import { GenerationCancelled, generate } from './models/generate';
-import { LanguageModel } from './models/languageModel';
+import type { LanguageModel } from './models/languageModel';
 import { topIndices } from './models/sampling';
 import { tokensFor } from './models/textInput';
 import { healPrompt } from './models/tokenHealing';
@@ -53,6 +55,8 @@ console.warn = (...args: unknown[]) => log('warn', args.map(String).join(' '));
 console.error = (...args: unknown[]) => log('error', args.map(String).join(' '));
 
 let settings: SessionSettings = defaultSessionSettings;
+/** Hub downloads (hf: models and SAEs, release: SAEs) and the SAE release registry. */
+const hub = new HubService((p) => void connection.sendNotification(HubProgressNotification, p), (m) => log('info', m));
 let model: LanguageModel | undefined;
 let sae: SaeRunner | undefined;
 /** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
@@ -89,7 +93,7 @@ async function cancellable<T>(token: CancellationToken, work: (signal: AbortSign
 	try {
 		return await work(abort.signal);
 	} catch (err) {
-		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
+		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled || err instanceof HubCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
 		throw err;
 	} finally {
 		subscription.dispose();
@@ -107,8 +111,8 @@ connection.onRequest(InitializeRequest, (params: InitializeParams) => {
 	return { engineVersion: ENGINE_VERSION, onnxruntimeVersion: ort.env.versions.common, pid: process.pid };
 });
 
-connection.onRequest(LoadModelRequest, ({ model: name }) => busy(`loading ${name}`, async (): Promise<ModelInfo> => {
-	const next = LanguageModel.load(name, settings, (m) => log('info', m));
+connection.onRequest(LoadModelRequest, ({ model: name, requestId }, token: CancellationToken) => busy(`loading ${name}`, async (): Promise<ModelInfo> => {
+	const next = await cancellable(token, (signal) => hub.loadModel(name, settings, { requestId, signal }));
 	await sae?.dispose();
 	sae = undefined;
 	await model?.dispose();
@@ -157,9 +161,10 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 	return { ids, text: m.tokenizer ? await m.tokenizer.decode(ids) : '', stopReason };
 }));
 
-connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async (): Promise<SaeInfo> => {
+connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationToken) => busy('loading SAE', async (): Promise<SaeInfo> => {
 	const m = currentModel();
-	const runner = SaeRunner.forModel(loadSae(path), m, settings, (message) => log('info', message));
+	const loaded = await cancellable(token, (signal) => hub.loadSae(path, { requestId, signal }));
+	const runner = SaeRunner.forModel(loaded, m, settings, (message) => log('info', message));
 	if (sae) await releaseSteering(m, sae);
 	await sae?.dispose();
 	sae = runner;
@@ -167,7 +172,8 @@ connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async ():
 	log('info', `loaded SAE ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}`);
 	const denseFeatures: number[] = [];
 	runner.sae.logSparsity?.forEach((logDensity, i) => { if (logDensity > -1) denseFeatures.push(i); });
-	return { source: path, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name, denseFeatures };
+	const neuronpediaId = typeof cfg.metadata.neuronpedia_id === 'string' ? cfg.metadata.neuronpedia_id : undefined;
+	return { source: path, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name, denseFeatures, neuronpediaId };
 }));
 
 connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) => busy('inspecting', async (): Promise<InspectResult> => {
@@ -257,6 +263,12 @@ connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) =
 	const r = await contrastVector(currentModel(), hookName, positive, negative, settings);
 	return { vector: Array.from(r.vector), norm: r.norm };
 }));
+
+connection.onRequest(ConfigureHubRequest, (params) => hub.configure(params));
+
+connection.onRequest(ListSaeReleasesRequest, ({ model: name }) => busy('listing SAE releases', async () => hub.listReleases(name)));
+
+connection.onRequest(RefreshSaeReleasesRequest, ({ from, requestId }, token: CancellationToken) => busy('refreshing SAE releases', () => cancellable(token, (signal) => hub.refreshReleases(from, { requestId, signal }))));
 
 /** The feature service for the loaded model and SAE, made anew when either changed. */
 async function currentFeatures(): Promise<FeatureService> {

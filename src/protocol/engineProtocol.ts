@@ -96,6 +96,8 @@ export interface SaeInfo {
 	modelName?: string;
 	/** Features firing on more than 10% of tokens (from sparsity.safetensors), which say little about a token. */
 	denseFeatures: number[];
+	/** Neuronpedia's id for the SAE (feature i is at https://www.neuronpedia.org/<id>/<i>), when it has one. */
+	neuronpediaId?: string;
 }
 
 export interface InspectParams {
@@ -176,8 +178,13 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 /** Host → engine, first message: sets session options and returns the engine's identity. */
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('engine/initialize');
 
-/** Host → engine: loads a checkpoint folder (or `demo`) as the current model, replacing any other. */
-export const LoadModelRequest = new RequestType<{ model: string }, ModelInfo, void>('model/load');
+/** Where to load from: a folder, `demo`, `hf:org/name[@rev][/folder]` or (SAEs) `release:<release>/<sae id>`; Hub downloads report HubProgressNotification with `requestId`. */
+export interface LoadParams {
+	requestId?: string;
+}
+
+/** Host → engine: loads a checkpoint folder, `demo` or `hf:` model (downloading it; cancellable) as the current model, replacing any other. */
+export const LoadModelRequest = new RequestType<{ model: string } & LoadParams, ModelInfo, void>('model/load');
 
 /** Host → engine: runs text or ids through the current model and returns tokens, next-token guesses and hooks. */
 export const RunRequest = new RequestType<RunParams, RunResult, void>('model/run');
@@ -185,8 +192,8 @@ export const RunRequest = new RequestType<RunParams, RunResult, void>('model/run
 /** Host → engine: generates from a prompt, streaming tokens by `GenerateTokenNotification`; cancellable. */
 export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, void>('model/generate');
 
-/** Host → engine: loads an SAE (SAELens folder or Gemma Scope params.npz) for the current model, checking that it fits. */
-export const LoadSaeRequest = new RequestType<{ path: string }, SaeInfo, void>('sae/load');
+/** Host → engine: loads an SAE (a folder or file in any supported format, `hf:` or `release:`; downloads are cancellable) for the current model, checking that it fits. */
+export const LoadSaeRequest = new RequestType<{ path: string } & LoadParams, SaeInfo, void>('sae/load');
 
 /** Host → engine: the strongest SAE features on every token of a text, in context windows; cancellable. */
 export const InspectRequest = new RequestType<InspectParams, InspectResult, void>('sae/inspect');

@@ -71,6 +71,8 @@ export interface PrepareOptions {
 export interface LoadModelOptions {
 	/** Bytes the weights may take (default: what the system has available now). */
 	memoryAvailable?: number;
+	/** The model's name instead of its folder's (a Hub repository id, whose snapshot folder is named by a commit). */
+	name?: string;
 }
 
 export class ModelLoadCancelled extends Error {
@@ -156,7 +158,7 @@ export class LanguageModel {
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
-		const name = path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir);
+		const name = options.name ?? (path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir));
 		const loaded = new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
 		const needed = loaded.weightBytes();
 		const available = options.memoryAvailable ?? availableMemoryBytes();

@@ -43,7 +43,7 @@ export const SAE_LAYOUTS_TEXT = 'a SAELens folder (cfg.json + sae_weights.safete
 const NORMALIZE: readonly NormalizeActivations[] = ['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'];
 
 /** Pre-6 top-level keys that SAELens 6 keeps under `metadata` (its LLM_METADATA_KEYS, the LLM-side facts). */
-const METADATA_KEYS = [
+export const METADATA_KEYS: readonly string[] = [
 	'model_name', 'hook_name', 'hook_head_index', 'context_size', 'prepend_bos', 'model_class_name',
 	'dataset_path', 'model_from_pretrained_kwargs', 'sae_lens_version', 'sae_lens_training_version', 'neuronpedia_id',
 	'seqpos_slice', 'exclude_special_tokens', 'sequence_separator_token', 'disable_concat_sequences',

@@ -1,0 +1,78 @@
+// The engine's Hub requests: the settings the host gives (over the environment's), model and
+// SAE arguments resolved with progress reported by requestId and cancelled by AbortSignal,
+// and the SAE release registry (list for a model, refresh).
+
+import type { LanguageModel } from '../models/languageModel';
+import type { SessionSettings } from '../onnx/session';
+import { userDataDir } from '../io/userDataDir';
+import type { Sae } from '../sae/saeTypes';
+import type { HubProgress, HubSettings, ListSaeReleasesResult } from '../../protocol/hubProtocol';
+import { hubEnvironment } from './hubEnvironment';
+import type { HubEnvironment } from './hubEnvironment';
+import type { HubFetchProgress } from './hubSnapshot';
+import { loadModelArgument, loadSaeArgument } from './hubSources';
+import type { SourceOptions } from './hubSources';
+import { refreshSaeReleases } from './saeReleaseRefresh';
+import { isLoadable, loadSaeReleases, releasesFor } from './saeReleases';
+
+/** Progress notifications at most this often, except when a phase begins or ends. */
+const PROGRESS_INTERVAL_MS = 200;
+
+export class HubService {
+	private settings: HubSettings = {};
+
+	constructor(private readonly notify: (p: HubProgress) => void, private readonly log: (m: string) => void) {}
+
+	configure(settings: HubSettings): void {
+		this.settings = { ...settings };
+	}
+
+	environment(): HubEnvironment {
+		const { cacheDir, token, offline } = this.settings;
+		return hubEnvironment(process.env, { cacheDir: cacheDir || undefined, token: token || undefined, offline });
+	}
+
+	dataDir(): string {
+		return this.settings.dataDir || userDataDir();
+	}
+
+	loadModel(arg: string, settings: SessionSettings, request: { requestId?: string; signal: AbortSignal }): Promise<LanguageModel> {
+		return loadModelArgument(arg, settings, this.log, this.options(request));
+	}
+
+	loadSae(arg: string, request: { requestId?: string; signal: AbortSignal }): Promise<Sae> {
+		return loadSaeArgument(arg, this.options(request));
+	}
+
+	listReleases(model?: string): ListSaeReleasesResult {
+		const registry = loadSaeReleases(this.dataDir());
+		const { source } = registry;
+		return {
+			source: `${source.from}${source.commit ? ` @ ${source.commit.slice(0, 8)}` : ''}${source.version ? ` (sae-lens ${source.version})` : ''}, converted ${source.converted}`,
+			releases: releasesFor(registry, model).map(([release, r]) => ({
+				release, repoId: r.repoId, model: r.model,
+				saes: r.saes.map((s) => ({ id: s.id, path: s.path, hookName: s.hook, width: s.width, l0: s.l0, neuronpediaId: s.neuronpedia, loadable: isLoadable(r, s) })),
+			})),
+		};
+	}
+
+	async refreshReleases(from: string, request: { requestId: string; signal: AbortSignal }): Promise<{ releases: number; saes: number; file: string }> {
+		const { registry, file } = await refreshSaeReleases(from, this.dataDir(), { ...this.options(request), env: this.environment() });
+		const releases = Object.values(registry.releases);
+		return { releases: releases.length, saes: releases.reduce((a, r) => a + r.saes.length, 0), file };
+	}
+
+	private options(request: { requestId?: string; signal: AbortSignal }): SourceOptions {
+		let last = 0;
+		let lastPhase = '';
+		const onProgress = (p: HubFetchProgress): void => {
+			if (request.requestId === undefined) return;
+			const now = Date.now();
+			if (p.phase === lastPhase && now - last < PROGRESS_INTERVAL_MS && p.bytesDone < p.bytesTotal) return;
+			last = now;
+			lastPhase = p.phase;
+			this.notify({ requestId: request.requestId, ...p });
+		};
+		return { env: this.environment(), releasesDir: this.dataDir(), signal: request.signal, log: this.log, onProgress };
+	}
+}
