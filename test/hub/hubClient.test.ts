@@ -31,7 +31,7 @@ function env(extra: Partial<HubEnvironment> = {}): HubEnvironment {
 
 async function fetchModel(arg: string, e = env(), onProgress?: (p: HubFetchProgress) => void, signal?: AbortSignal) {
 	const ref = parseHubRef(arg);
-	return fetchRepoFiles(ref, modelFileSelector(arg, ref.path), { env: e, retryBaseMs: 5, onProgress, signal });
+	return fetchRepoFiles(ref, modelFileSelector(arg, ref.path), { env: e, retryBaseMs: 5, downloadIdleMs: 300, onProgress, signal });
 }
 
 before(async () => {
@@ -184,6 +184,13 @@ describe('resuming and verifying', () => {
 		const got = await fetchModel(`hf:${REPO}`);
 		const ranges = hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range);
 		assert.deepEqual(ranges, [undefined, 'bytes=1000-']);
+		assert.ok(fs.readFileSync(path.join(got.dir, 'model.safetensors')).equals(gpt2Files['model.safetensors']!));
+	});
+
+	it('a response that stops sending is dropped after the idle timeout and resumed', async () => {
+		hub.faults.push({ match: /^\/blobs\//, stallAfter: 3000, times: 1 });
+		const got = await fetchModel(`hf:${REPO}`);
+		assert.deepEqual(hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range), [undefined, 'bytes=3000-']);
 		assert.ok(fs.readFileSync(path.join(got.dir, 'model.safetensors')).equals(gpt2Files['model.safetensors']!));
 	});
 

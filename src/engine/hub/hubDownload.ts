@@ -30,10 +30,12 @@ export interface BlobToFetch {
 
 /** Tries in a row that bring no new byte before a download gives up. */
 const MAX_STALLS = 5;
+/** A response that sends nothing for this long is dropped and resumed (huggingface_hub's HF_HUB_DOWNLOAD_TIMEOUT is 10 s). */
+export const DOWNLOAD_IDLE_MS = 10_000;
 const MAX_REDIRECTS = 10;
 
 /** Downloads `file` into its blob; `onProgress` gets the bytes of it on disk so far (resumed bytes included). */
-export async function downloadBlob(ctx: HubRequestContext, file: BlobToFetch, onProgress: (bytes: number) => void): Promise<void> {
+export async function downloadBlob(ctx: HubRequestContext, file: BlobToFetch, onProgress: (bytes: number) => void, idleMs = DOWNLOAD_IDLE_MS): Promise<void> {
 	const incomplete = `${file.blob}.incomplete`;
 	fs.mkdirSync(path.dirname(file.blob), { recursive: true });
 	await withLock(`${file.blob}.lock`, file, async () => {
@@ -45,8 +47,11 @@ export async function downloadBlob(ctx: HubRequestContext, file: BlobToFetch, on
 		let stalls = 0;
 		while (have < file.size) {
 			const before = have;
+			// This try's own abort (an idle connection), besides the caller's cancel.
+			const attempt = new AbortController();
+			const tryCtx = { ...ctx, signal: ctx.signal ? AbortSignal.any([ctx.signal, attempt.signal]) : attempt.signal };
 			try {
-				const res = await open(ctx, file, have);
+				const res = await open(tryCtx, file, have);
 				if (res.status === 416) {
 					// The server says there is nothing past `have`: the file changed or our part is bad.
 					await res.body?.cancel();
@@ -61,7 +66,7 @@ export async function downloadBlob(ctx: HubRequestContext, file: BlobToFetch, on
 						}
 					}
 					onProgress(have);
-					await append(res, incomplete, (n) => {
+					await append(res, incomplete, attempt, idleMs, (n) => {
 						have += n;
 						onProgress(have);
 					});
@@ -130,16 +135,23 @@ export function normalizeEtag(etag: string | null): string | undefined {
 	return etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : undefined;
 }
 
-/** Appends the body to `file`, reporting each chunk once it is written, so what was reported is on disk even if the stream breaks. */
-async function append(res: Response, file: string, onBytes: (n: number) => void): Promise<void> {
+/**
+ * Appends the body to `file`, reporting each chunk once it is written, so what was reported is
+ * on disk even if the stream breaks; a body idle for `idleMs` is aborted (and then resumed).
+ */
+async function append(res: Response, file: string, attempt: AbortController, idleMs: number, onBytes: (n: number) => void): Promise<void> {
 	if (!res.body) throw new HubError(`${res.url}: empty response`);
 	const fd = fs.openSync(file, 'a');
+	let idle = setTimeout(() => attempt.abort(new Error(`no data for ${idleMs / 1000} s`)), idleMs);
 	try {
 		for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
+			clearTimeout(idle);
+			idle = setTimeout(() => attempt.abort(new Error(`no data for ${idleMs / 1000} s`)), idleMs);
 			fs.writeSync(fd, chunk as Buffer);
 			onBytes((chunk as Buffer).length);
 		}
 	} finally {
+		clearTimeout(idle);
 		fs.closeSync(fd);
 	}
 }

@@ -63,15 +63,31 @@ export class HubService {
 	}
 
 	private options(request: { requestId?: string; signal: AbortSignal }): SourceOptions {
+		// At most one notification per interval; the latest one held back is sent when the
+		// interval ends, so a download that stalls still shows how far it got.
 		let last = 0;
 		let lastPhase = '';
+		let held: HubFetchProgress | undefined;
+		let timer: NodeJS.Timeout | undefined;
+		const send = (p: HubFetchProgress): void => {
+			last = Date.now();
+			lastPhase = p.phase;
+			held = undefined;
+			this.notify({ requestId: request.requestId!, ...p });
+		};
 		const onProgress = (p: HubFetchProgress): void => {
 			if (request.requestId === undefined) return;
-			const now = Date.now();
-			if (p.phase === lastPhase && now - last < PROGRESS_INTERVAL_MS && p.bytesDone < p.bytesTotal) return;
-			last = now;
-			lastPhase = p.phase;
-			this.notify({ requestId: request.requestId, ...p });
+			if (p.phase !== lastPhase || Date.now() - last >= PROGRESS_INTERVAL_MS || p.bytesDone >= p.bytesTotal) {
+				clearTimeout(timer);
+				timer = undefined;
+				send(p);
+				return;
+			}
+			held = p;
+			timer ??= setTimeout(() => {
+				timer = undefined;
+				if (held && !request.signal.aborted) send(held);
+			}, PROGRESS_INTERVAL_MS - (Date.now() - last));
 		};
 		return { env: this.environment(), releasesDir: this.dataDir(), signal: request.signal, log: this.log, onProgress };
 	}

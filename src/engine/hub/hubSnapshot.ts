@@ -53,6 +53,8 @@ export interface HubFetchOptions {
 	onProgress?: (p: HubFetchProgress) => void;
 	/** First retry wait (tests shorten it). */
 	retryBaseMs?: number;
+	/** How long a download may receive nothing before it is dropped and resumed (default 10 s). */
+	downloadIdleMs?: number;
 }
 
 export interface FetchedFiles {
@@ -124,7 +126,7 @@ export async function fetchRepoFiles(ref: HubRef, select: FileSelector, options:
 			await downloadBlob(ctx, { repoPath: file.path, url, blob, etag: file.etag, size: file.size, lfs: file.lfs, commit }, (bytes) => {
 				onBytes(bytes - last);
 				last = bytes;
-			});
+			}, options.downloadIdleMs);
 			downloadedBytes += file.size;
 		}
 		linkBlob(blob, pointer);
