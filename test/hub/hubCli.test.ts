@@ -117,6 +117,16 @@ describe('feature-lens with hf: and release:', () => {
 		assert.deepEqual(JSON.parse(byPath.stdout).tokens, JSON.parse(local.stdout).tokens);
 	});
 
+	it('an analysis of an SAE in the Hub cache goes to Feature Lens\'s data folder, not into the cache', async () => {
+		const corpus = path.join(home, 'corpus.txt');
+		fs.writeFileSync(corpus, 'def f(x):\n    return x + 1\n'.repeat(100));
+		const r = await cli(['analyze', 'hf:test-org/gpt2-tiny', '--sae', 'release:gpt2-tiny-test/blocks.1.hook_resid_post', '--corpus', corpus, '--tokens', '1500', '--json']);
+		assert.equal(r.status, 0, r.stderr);
+		assert.ok(fs.existsSync(path.join(home, 'cache', 'feature-lens', 'analyses', 'models--test-org--gpt2-tiny-saes', 'saes', 'blocks.1.hook_resid_post', 'feature-lens', 'analysis.json')));
+		const inCache = fs.readdirSync(path.join(home, 'hub'), { recursive: true }).map(String).filter((f) => f.includes('feature-lens'));
+		assert.deepEqual(inCache, []);
+	});
+
 	it('the shipped registry lists SAELens releases; unknown releases and unsupported formats are named', async () => {
 		const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-noreg-'));
 		const shipped = await cli(['releases', '--model', 'gpt2-small', '--release', 'gpt2-small-res-jb'], { XDG_CACHE_HOME: fresh });

@@ -13,6 +13,7 @@ import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../io/safe
 import type { SafetensorsDtype, TensorToWrite } from '../io/safetensors';
 import { GEMMA_SCOPE_FILENAME } from '../sae/gemmaScopeFormat';
 import { saeSourceFiles } from '../sae/saeFormat';
+import { userDataDir } from '../io/userDataDir';
 import type { FeatureAnalysis } from './analyzeFeatures';
 import type { ExampleOptions, ExampleTable } from './exampleCollector';
 import { decodeHalf, encodeHalf } from '../io/halfFloats';
@@ -24,8 +25,10 @@ const META_FILE = 'analysis.json';
 const FEATURES_FILE = 'features.safetensors';
 const EXAMPLES_FILE = 'examples.safetensors';
 
-/** Where an SAE's analysis and labels live. */
+/** Where an SAE's analysis and labels live: beside it, except for an SAE in the shared Hugging Face cache. */
 export function featureLensDir(saeSource: string): string {
+	const cached = hubCacheAnalysisDir(saeSource);
+	if (cached) return cached;
 	const isFile = fs.existsSync(saeSource) && fs.statSync(saeSource).isFile();
 	if (!isFile) return path.join(saeSource, FEATURE_LENS_DIRNAME);
 	const base = path.basename(saeSource);
@@ -33,6 +36,19 @@ export function featureLensDir(saeSource: string): string {
 	return base === GEMMA_SCOPE_FILENAME
 		? path.join(path.dirname(saeSource), FEATURE_LENS_DIRNAME)
 		: path.join(path.dirname(saeSource), FEATURE_LENS_DIRNAME, base.replace(/\.npz$/, ''));
+}
+
+/**
+ * An SAE inside a Hub cache snapshot (`…/models--org--name/snapshots/<commit>/<path>`) keeps its
+ * analysis in Feature Lens's own data folder instead, under the repository and path (not the
+ * commit: the analysis is keyed by the SAE's content anyway), so the cache Python shares holds
+ * only what the Hub serves.
+ */
+function hubCacheAnalysisDir(saeSource: string): string | undefined {
+	const m = /[\\/](models--[^\\/]+)[\\/]snapshots[\\/][0-9a-f]{40}(?:[\\/](.*))?$/.exec(path.resolve(saeSource));
+	if (!m) return undefined;
+	const inRepo = (m[2] ?? '').split(/[\\/]+/).filter(Boolean);
+	return path.join(userDataDir(), 'analyses', m[1]!, ...inRepo, FEATURE_LENS_DIRNAME);
 }
 
 /** A content key of the SAE's files: SHA-256 over cfg.json and the weights, plus their sizes and mtimes to skip rehashing. */
