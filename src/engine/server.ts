@@ -14,7 +14,7 @@ import type {
 import {
 	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
 } from '../protocol/featureProtocol';
-import { ConfigureHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../protocol/hubProtocol';
+import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../protocol/hubProtocol';
 import { FeatureService } from './features/featureService';
 import { HubCancelled } from './hub/hubErrors';
 import { HubService } from './hub/hubService';
@@ -107,6 +107,7 @@ function currentModel(): LanguageModel {
 
 connection.onRequest(InitializeRequest, (params: InitializeParams) => {
 	settings = { executionProvider: params.executionProvider, threads: params.threads };
+	if (params.hub) hub.configure(params.hub);
 	log('info', `engine ${ENGINE_VERSION} (pid ${process.pid}), onnxruntime ${ort.env.versions.common}, provider setting ${settings.executionProvider}`);
 	return { engineVersion: ENGINE_VERSION, onnxruntimeVersion: ort.env.versions.common, pid: process.pid };
 });
@@ -265,6 +266,8 @@ connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) =
 }));
 
 connection.onRequest(ConfigureHubRequest, (params) => hub.configure(params));
+
+connection.onRequest(FetchFromHubRequest, (params, token: CancellationToken) => busy(`downloading ${params.ref}`, () => cancellable(token, (signal) => hub.fetch(params, signal))));
 
 connection.onRequest(ListSaeReleasesRequest, ({ model: name }) => busy('listing SAE releases', async () => hub.listReleases(name)));
 

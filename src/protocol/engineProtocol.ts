@@ -2,6 +2,7 @@
 // by both sides so a message and its payload can only change in one place.
 
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { HubSettings } from './hubProtocol';
 
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
 
@@ -9,6 +10,8 @@ export interface InitializeParams {
 	executionProvider: ExecutionProvider;
 	/** Intra-op threads for onnxruntime; 0 = its default. */
 	threads: number;
+	/** Hugging Face Hub settings over the environment's (the same as hub/configure sets later). */
+	hub?: HubSettings;
 }
 
 export interface InitializeResult {

@@ -55,6 +55,21 @@ export interface ListSaeReleasesResult {
 	releases: SaeReleaseInfo[];
 }
 
+export interface FetchFromHubParams {
+	/** `hf:org/name[@rev][/folder]`, or for an SAE also `release:<release>/<sae id>`. */
+	ref: string;
+	kind: 'model' | 'sae';
+	requestId: string;
+}
+
+export interface FetchFromHubResult {
+	/** Where the files are on the engine's machine. */
+	path: string;
+	commit?: string;
+	/** The reference pinned to that commit (hf:org/name@<sha>…), which later loads resolve from the cache alone; a release reference as given. */
+	pinned: string;
+}
+
 /** Host → engine: sets the Hub cache folder, token, offline mode and data folder, over the environment's. */
 export const ConfigureHubRequest = new RequestType<HubSettings, void, void>('hub/configure');
 
@@ -63,6 +78,9 @@ export const ListSaeReleasesRequest = new RequestType<{ model?: string }, ListSa
 
 /** Host → engine: replaces the release registry by one converted from a pretrained_saes.yaml (a file or hf:…/pretrained_saes.yaml); cancellable. */
 export const RefreshSaeReleasesRequest = new RequestType<{ from: string; requestId: string }, { releases: number; saes: number; file: string }, void>('hub/refreshSaeReleases');
+
+/** Host → engine: downloads a model's or SAE's files into the Hub cache without loading them, with HubProgressNotification; cancellable. */
+export const FetchFromHubRequest = new RequestType<FetchFromHubParams, FetchFromHubResult, void>('hub/fetch');
 
 /** Engine → host: how far a Hub download has got, for a progress notification with Cancel. */
 export const HubProgressNotification = new NotificationType<HubProgress>('hub/progress');

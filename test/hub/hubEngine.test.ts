@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc';
 import { LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProtocol';
-import { ConfigureHubRequest, HubProgressNotification, ListSaeReleasesRequest } from '../../src/protocol/hubProtocol';
+import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest } from '../../src/protocol/hubProtocol';
 import type { HubProgress } from '../../src/protocol/hubProtocol';
 import { fixtureModel, testEngine } from '../helpers';
 import { LocalHub, folderFiles } from './localHub';
@@ -73,6 +73,15 @@ describe('Hub requests through the engine', () => {
 		const info = await engine.request(LoadModelRequest, { model: 'hf:test-org/gpt2-tiny-copy', requestId: 'm3' });
 		assert.equal(info.name, 'test-org/gpt2-tiny-copy');
 		assert.deepEqual(hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range), ['bytes=2048-']);
+	});
+
+	it('fetches without loading and pins the reference to the commit, which then loads with no request', async () => {
+		const got = await engine.request(FetchFromHubRequest, { ref: 'hf:test-org/saes/l1', kind: 'sae', requestId: 'f1' });
+		assert.match(got.pinned, /^hf:test-org\/saes@[0-9a-f]{40}\/l1$/);
+		assert.equal(got.pinned, `hf:test-org/saes@${got.commit}/l1`);
+		hub.requests.length = 0;
+		await engine.request(LoadSaeRequest, { path: got.pinned });
+		assert.equal(hub.requests.length, 0);
 	});
 
 	it('lists the releases for a model with their SAEs\' hooks, widths, L0 and Neuronpedia ids', async () => {

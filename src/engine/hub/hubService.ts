@@ -6,11 +6,12 @@ import type { LanguageModel } from '../models/languageModel';
 import type { SessionSettings } from '../onnx/session';
 import { userDataDir } from '../io/userDataDir';
 import type { Sae } from '../sae/saeTypes';
-import type { HubProgress, HubSettings, ListSaeReleasesResult } from '../../protocol/hubProtocol';
+import type { FetchFromHubParams, FetchFromHubResult, HubProgress, HubSettings, ListSaeReleasesResult } from '../../protocol/hubProtocol';
 import { hubEnvironment } from './hubEnvironment';
+import { formatHubRef, isHubRef, parseHubRef } from './hubRef';
 import type { HubEnvironment } from './hubEnvironment';
 import type { HubFetchProgress } from './hubSnapshot';
-import { loadModelArgument, loadSaeArgument } from './hubSources';
+import { loadModelArgument, loadSaeArgument, resolveModelArgument, resolveSaeArgument } from './hubSources';
 import type { SourceOptions } from './hubSources';
 import { refreshSaeReleases } from './saeReleaseRefresh';
 import { isLoadable, loadSaeReleases, releasesFor } from './saeReleases';
@@ -42,6 +43,14 @@ export class HubService {
 
 	loadSae(arg: string, request: { requestId?: string; signal: AbortSignal }): Promise<Sae> {
 		return loadSaeArgument(arg, this.options(request));
+	}
+
+	/** Downloads without loading; the reference comes back pinned to the commit fetched. */
+	async fetch(params: FetchFromHubParams, signal: AbortSignal): Promise<FetchFromHubResult> {
+		const options = this.options({ requestId: params.requestId, signal });
+		const got = params.kind === 'model' ? await resolveModelArgument(params.ref, options) : await resolveSaeArgument(params.ref, options);
+		const pinned = isHubRef(params.ref) && got.commit ? formatHubRef({ ...parseHubRef(params.ref), revision: got.commit }) : params.ref;
+		return { path: got.path, commit: got.commit, pinned };
 	}
 
 	listReleases(model?: string): ListSaeReleasesResult {

@@ -28,13 +28,13 @@ export interface SourceOptions extends Omit<HubFetchOptions, 'env'> {
 	releasesDir?: string;
 }
 
-/** A model argument as a local folder, and the name to give the model (its repository id for `hf:`). */
-export async function resolveModelArgument(arg: string, options: SourceOptions = {}): Promise<{ path: string; name?: string }> {
+/** A model argument as a local folder, the name to give the model (its repository id for `hf:`) and the commit fetched. */
+export async function resolveModelArgument(arg: string, options: SourceOptions = {}): Promise<{ path: string; name?: string; commit?: string }> {
 	if (isReleaseRef(arg)) throw new HubError(`${arg}: release: names an SAE; a model is a folder, "demo" or hf:org/name`);
 	if (!isHubRef(arg)) return { path: arg };
 	const ref = parseHubRef(arg);
 	const got = await fetchRepoFiles(ref, modelFileSelector(arg, ref.path), { ...options, env: options.env ?? hubEnvironment() });
-	return { path: got.dir, name: ref.path ? `${ref.repoId}/${ref.path}` : ref.repoId };
+	return { path: got.dir, name: ref.path ? `${ref.repoId}/${ref.path}` : ref.repoId, commit: got.commit };
 }
 
 /** resolveModelArgument, then LanguageModel.load. */
@@ -45,6 +45,8 @@ export async function loadModelArgument(arg: string, settings: SessionSettings, 
 
 export interface ResolvedSae {
 	path: string;
+	/** The commit fetched, for hf: and release: SAEs. */
+	commit?: string;
 	/** For `release:`: the release, and the registry's facts about the SAE. */
 	release?: { name: string; release: SaeRelease; sae: SaeReleaseEntry };
 }
@@ -59,12 +61,12 @@ export async function resolveSaeArgument(arg: string, options: SourceOptions = {
 		}
 		const ref = { repoId: found.release.repoId, revision: 'main', path: found.sae.path };
 		const got = await fetchRepoFiles(ref, saeFileSelector(arg, ref.path), { ...options, env });
-		return { path: got.dir, release: found };
+		return { path: got.dir, commit: got.commit, release: found };
 	}
 	if (!isHubRef(arg)) return { path: arg };
 	const ref = parseHubRef(arg);
 	const got = await fetchRepoFiles(ref, saeFileSelector(arg, ref.path), { ...options, env });
-	return { path: got.dir };
+	return { path: got.dir, commit: got.commit };
 }
 
 /**
