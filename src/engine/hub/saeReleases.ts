@@ -119,9 +119,25 @@ const MODEL_ALIASES: Record<string, readonly string[]> = {
 	'gpt2-medium': ['openai-community/gpt2-medium'],
 	'mistral-7b': ['mistralai/Mistral-7B-v0.1'],
 	'llama-3-8b-it': ['meta-llama/Meta-Llama-3-8B-Instruct'],
+	'pythia-70m-deduped': ['EleutherAI/pythia-70m-deduped'],
 	'gemma-2b': ['google/gemma-2b'],
 	'gemma-2b-it': ['google/gemma-2b-it'],
+	'gemma-2-2b': ['google/gemma-2-2b'],
+	'gemma-2-9b': ['google/gemma-2-9b'],
+	'gemma-2-9b-it': ['google/gemma-2-9b-it'],
+	'gemma-2-27b': ['google/gemma-2-27b'],
+	'gemma-3-1b': ['google/gemma-3-1b-pt'],
+	'qwen3-0.6b': ['Qwen/Qwen3-0.6B'],
+	'qwen3-1.7b': ['Qwen/Qwen3-1.7B'],
+	'qwen3-4b': ['Qwen/Qwen3-4B'],
+	'qwen3-8b': ['Qwen/Qwen3-8B'],
+	'qwen3-14b': ['Qwen/Qwen3-14B'],
 };
+
+/** Hub repository ids for a registry model name: itself when it is one, else its known aliases. */
+export function hubModelIds(registryModel: string): string[] {
+	return registryModel.includes('/') ? [registryModel] : [...(MODEL_ALIASES[registryModel.toLowerCase()] ?? [])].filter((a) => a.includes('/'));
+}
 
 /** Whether a registry model name means the model `name` (a repository id, a folder name or a TransformerLens name). */
 export function sameModel(registryModel: string, name: string): boolean {
