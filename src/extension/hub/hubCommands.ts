@@ -6,7 +6,7 @@
 
 import * as vscode from 'vscode';
 import type { HubSettings } from '../../protocol/hubProtocol';
-import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest } from '../../protocol/hubProtocol';
+import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../../protocol/hubProtocol';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { hubRefFromInput, licenceUrl, modelCompletions, progressText, releaseItems, saeItems } from './hubPicks';
@@ -15,6 +15,7 @@ export const HUB_COMMANDS = {
 	openModelFromHub: 'featureLens.openModelFromHub',
 	loadSaeFromRelease: 'featureLens.loadSaeFromRelease',
 	signIn: 'featureLens.signInToHuggingFace',
+	refreshReleases: 'featureLens.refreshSaeReleases',
 } as const;
 
 const TOKEN_SECRET = 'featureLens.huggingFaceToken';
@@ -85,6 +86,19 @@ export function registerHubCommands(
 			await vscode.workspace.getConfiguration('featureLens').update('sae', ref, vscode.ConfigurationTarget.Global);
 			const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: loading the SAE…' }, () => session.ensureReady());
 			void vscode.window.showInformationMessage(`Feature Lens: SAE ready (${loaded.sae.architecture}, ${loaded.sae.dSae} features at ${loaded.sae.hookName}).`);
+		})),
+		vscode.commands.registerCommand(HUB_COMMANDS.refreshReleases, () => reported(log, async () => {
+			// SAELens ships its registry in its Python package and Git repository, not on the Hub.
+			const from = await vscode.window.showInputBox({
+				title: 'Feature Lens: Refresh SAE Releases', ignoreFocusOut: true,
+				prompt: 'A newer SAELens pretrained_saes.yaml: a path on the engine\'s machine (e.g. inside an installed sae_lens) or hf:org/repo[@rev]/path/pretrained_saes.yaml',
+			});
+			if (!from?.trim()) return;
+			await configure();
+			const requestId = `hub-${++requestCounter}`;
+			const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: refreshing the SAE releases…', cancellable: true },
+				(_progress, token) => engine.request(RefreshSaeReleasesRequest, { from: from.trim(), requestId }, token));
+			void vscode.window.showInformationMessage(`Feature Lens: ${r.releases} SAE releases (${r.saes} SAEs) from ${from.trim()}.`);
 		})),
 		vscode.commands.registerCommand(HUB_COMMANDS.signIn, () => reported(log, async () => {
 			const token = await vscode.window.showInputBox({
