@@ -105,6 +105,21 @@ async function main(): Promise<void> {
 		await page.locator('.monaco-editor [class*="ced-"]').first().waitFor({ timeout: 120_000 });
 		results.decorations = await page.locator('.monaco-editor [class*="ced-"]').count();
 		await page.screenshot({ path: path.join(shots, 'hub-3-inspect.png') });
+		// The hover links each feature to its Neuronpedia page (the release gives the SAE's Neuronpedia id).
+		await page.keyboard.press('ArrowRight');
+		const box = (await page.locator('.monaco-editor .view-line', { hasText: 'read_lines' }).first().boundingBox())!;
+		let hoverText = '';
+		for (let attempt = 0; attempt < 4 && !hoverText.includes('Neuronpedia'); attempt++) {
+			await page.mouse.move(box.x + 200, box.y - 60);
+			await page.mouse.move(box.x + 30 + attempt, box.y + box.height / 2);
+			const hover = page.locator('.monaco-hover-content', { hasText: 'Feature Lens' }).first();
+			await hover.waitFor({ state: 'visible', timeout: 15_000 }).catch(() => {});
+			hoverText = await hover.innerText().catch(() => '');
+		}
+		const href = await page.locator('.monaco-hover-content a', { hasText: 'Neuronpedia' }).first().getAttribute('data-href') ?? await page.locator('.monaco-hover-content a', { hasText: 'Neuronpedia' }).first().getAttribute('href');
+		if (!href?.startsWith('https://www.neuronpedia.org/gpt2-tiny/1-res/')) throw new Error(`the hover has no Neuronpedia link (${hoverText}; href ${String(href)})`);
+		results.neuronpediaLink = href;
+		await page.screenshot({ path: path.join(shots, 'hub-4-hover.png') });
 
 		// What the settings now say, and that the files are in the Python cache layout.
 		const settings = JSON.parse(fs.readFileSync(path.join(userData, 'User', 'settings.json'), 'utf8')) as Record<string, string>;

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HubService } from '../../src/engine/hub/hubService';
 import { hubRefFromInput, licenceUrl, modelCompletions, progressText, releaseItems, saeItems } from '../../src/extension/hub/hubPicks';
+import { neuronpediaFeatureUrl } from '../../src/extension/hub/neuronpedia';
 
 const service = new HubService(() => {}, () => {});
 
@@ -39,5 +40,6 @@ describe('Hub quick picks', () => {
 		assert.equal(progressText({ requestId: 'r', ref: 'hf:a/b', phase: 'downloading', bytesDone: 12_345_678, bytesTotal: 548_000_000, filesDone: 1, filesTotal: 3, file: 'model.safetensors' }), '12 of 548 MB · file 2 of 3 (model.safetensors)');
 		assert.equal(licenceUrl('google/gemma-2-2b is gated: accept the licence at https://huggingface.co/google/gemma-2-2b (then set HF_TOKEN, or put a token in $HF_HOME/token)'), 'https://huggingface.co/google/gemma-2-2b');
 		assert.equal(licenceUrl('no such thing'), undefined);
+		assert.equal(neuronpediaFeatureUrl('gpt2-small/8-res-jb', 1132), 'https://www.neuronpedia.org/gpt2-small/8-res-jb/1132');
 	});
 });
