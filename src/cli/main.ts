@@ -31,13 +31,14 @@ Usage:
       The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz).
   feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|batchtopk|standard|jumprelu
       --d-sae N (--k K | --l1 C | --l0 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S]
-      [--resume] [--json] [--context-size T] [--buffer-rows R] [--exclude-special-tokens]
+      [--resume | --overwrite] [--json] [--context-size T] [--buffer-rows R] [--exclude-special-tokens]
       [--b-dec-init geometric_median|mean|zeros]
       Train a TopK or BatchTopK (AuxK), ReLU + L1 or JumpReLU (L0, straight-through) SAE;
       BatchTopK is saved as JumpReLU with its running threshold, as SAELens does. Writes
-      run.json, metrics.jsonl, a checkpoint and the SAE in SAELens format to DIR. Ctrl-C stops
-      cleanly; --resume continues. --corpus is a folder (optionally "dir/*.py"), a text or
-      JSONL(.gz) file, or "demo".
+      run.json, metrics.jsonl, a checkpoint (every tenth of the run or 30 s, and when stopped)
+      and the SAE in SAELens format to DIR. Ctrl-C or SIGTERM stops cleanly; --resume continues
+      from the checkpoint; --overwrite starts over in a folder that holds a run. --corpus is a
+      folder (optionally "dir/*.py"), a text or JSONL(.gz) file, or "demo".
   feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       SAELens-style evaluation: L0, explained variance, MSE, cosine, dead/dense features,
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
@@ -87,6 +88,7 @@ const OPTIONS = {
 	tokens: { type: 'string' },
 	out: { type: 'string' },
 	resume: { type: 'boolean' },
+	overwrite: { type: 'boolean' },
 	'context-size': { type: 'string' },
 	'buffer-rows': { type: 'string' },
 	'exclude-special-tokens': { type: 'boolean' },

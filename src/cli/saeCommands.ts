@@ -13,7 +13,7 @@ import { corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
 import { TRAIN_DEFAULTS } from '../engine/sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from '../engine/sae/train/trainingJob';
 import type { StepMetrics } from '../engine/sae/train/saeTrainer';
-import { runTraining } from '../engine/sae/train/trainingRun';
+import { checkRunFolder, runTraining } from '../engine/sae/train/trainingRun';
 import type { CliValues } from './main';
 import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
@@ -56,6 +56,8 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	// Before the model loads and the activation buffer fills: a run that could not save fails now.
+	checkRunFolder({ out: path.resolve(values.out), resume: values.resume ?? false, overwrite: values.overwrite ?? false });
 	const { source, metadata, model } = await trainingSource(modelArg, values, settings, log);
 	const config = trainConfigFor({
 		architecture: arch, dSae: intOption(values['d-sae'], 'd-sae', 0, 1), tokens: intOption(values.tokens, 'tokens', 0, 1),
@@ -74,7 +76,7 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	process.once('SIGTERM', onSignal);
 	const progress = progressPrinter(steps, !values.json);
 	const result = await runTraining(source, {
-		out: path.resolve(values.out), config, metadata, settings, resume: values.resume ?? false, checkpointEvery: 60,
+		out: path.resolve(values.out), config, metadata, settings, resume: values.resume ?? false, overwrite: values.overwrite ?? false,
 		signal: abort.signal, onStep: progress, log,
 	});
 	process.off('SIGINT', onSignal);

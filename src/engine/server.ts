@@ -17,7 +17,7 @@ import {
 import { FeatureService } from './features/featureService';
 import { EvalCancelled, evaluateSae } from './sae/evaluate';
 import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
-import { runTraining } from './sae/train/trainingRun';
+import { checkRunFolder, runTraining } from './sae/train/trainingRun';
 import { TrainingCancelled } from './sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
 import { InspectCancelled, inspectText } from './sae/inspect';
@@ -249,6 +249,8 @@ async function featureLabels(tokens: readonly InspectedTokenInfo[]): Promise<Rec
 connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
 	const m = await currentModel();
 	return cancellable(token, async (signal) => {
+		// Before the activation buffer fills: a run that could not save fails now.
+		checkRunFolder({ out: params.out, resume: params.resume, overwrite: params.overwrite });
 		// The activation buffer's first fill is many model forwards: a cancel stops it too.
 		const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus, signal });
 		const config = trainConfigFor({ architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0 }, source.dIn);
@@ -258,7 +260,7 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 			step: x.step, totalSteps, tokens: x.tokens, loss: x.loss, mse: x.mse, l0: x.l0, explainedVariance: x.explainedVariance, deadFraction: x.deadFraction, tokensPerSecond: x.tokensPerSecond,
 		});
 		const result = await runTraining(source, {
-			out: params.out, config, metadata, settings, resume: params.resume, checkpointEvery: 60, signal,
+			out: params.out, config, metadata, settings, resume: params.resume, overwrite: params.overwrite, signal,
 			log: (message) => log('info', message),
 			onStep: (metrics) => {
 				const now = Date.now();

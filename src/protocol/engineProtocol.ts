@@ -150,8 +150,10 @@ export interface TrainSaeParams {
 	corpus: string | string[];
 	/** Run folder; the SAE is saved here in SAELens format. */
 	out: string;
-	/** Continue from the run folder's checkpoint. */
+	/** Continue from the run folder's checkpoint (which must exist). */
 	resume: boolean;
+	/** Start over in a folder that already holds a run, deleting its checkpoint and metrics. */
+	overwrite?: boolean;
 }
 
 export interface TrainStepMetrics {
