@@ -7,6 +7,7 @@ import { SaeRunner } from '../engine/sae/saeRunner';
 import type { ActivationExample, FeatureDashboardData } from '../protocol/featureProtocol';
 import type { CliValues } from './main';
 import { openModel } from './openModel';
+import { terminalText } from './terminalText';
 import { CliError, intOption } from './cliErrors';
 import { sessionSettings } from './modelCommands';
 
@@ -80,8 +81,8 @@ function describe(d: FeatureDashboardData): string {
 	const lines: string[] = [];
 	const flags = [d.dead ? 'dead' : '', d.dense ? 'dense' : ''].filter(Boolean).join(', ');
 	lines.push(`feature ${d.featureIndex} of ${d.dSae} at ${d.hookName}${flags ? ` (${flags})` : ''}`);
-	lines.push(`label: ${d.label || '—'}${d.userLabel ? ` (automatic: ${d.autoLabel || '—'})` : ''}`);
-	if (d.notes) lines.push(`notes: ${d.notes}`);
+	lines.push(`label: ${terminalText(d.label) || '—'}${d.userLabel ? ` (automatic: ${terminalText(d.autoLabel) || '—'})` : ''}`);
+	if (d.notes) lines.push(`notes: ${terminalText(d.notes)}`);
 	if (d.analysed) {
 		lines.push(`density ${(100 * d.density).toFixed(3)}% of ${d.analysedTokens} tokens (${d.corpus}), mean ${d.meanActivation.toFixed(3)}, max ${d.maxActivation.toFixed(3)}`);
 	} else {
@@ -92,7 +93,7 @@ function describe(d: FeatureDashboardData): string {
 		lines.push(`logit lens +: ${tokens(d.logitLens.positive)}`);
 		lines.push(`logit lens −: ${tokens(d.logitLens.negative)}`);
 	}
-	lines.push(`neighbours: ${d.neighbours.map((n) => `#${n.featureIndex} ${n.cosine.toFixed(2)}${n.label ? ` (${n.label})` : ''}`).join(', ')}`);
+	lines.push(`neighbours: ${d.neighbours.map((n) => `#${n.featureIndex} ${n.cosine.toFixed(2)}${n.label ? ` (${terminalText(n.label)})` : ''}`).join(', ')}`);
 	const show = (e: ActivationExample) => {
 		const text = e.tokens.map((t, i) => (i === e.focusIndex ? `[[${t}]]` : t)).join('');
 		return `  ${e.focusActivation.toFixed(2).padStart(7)}  ${JSON.stringify(text)}  ${e.source}:${e.position}`;

@@ -13,11 +13,12 @@ Usage:
   feature-lens run <model> (--ids 1,2,3 | --text "…") [--hooks h1,h2] [--json]
       Run the model; print tokens with character offsets, last-position logits and hooks.
   feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --max-new-tokens N
-      [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json]
-      Generate with a KV cache (temperature 0 = greedy); streams text unless --json.
+      [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json] [--raw]
+      Generate with a KV cache (temperature 0 = greedy); streams text unless --json. Control
+      characters in model text are shown escaped (\x1b …) unless --raw.
   feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --steer "I:clamp=V,J:add=S,K:cap=C"
       [--sae DIR] [--positions all|generated] [--baseline] [--max-new-tokens N] [--temperature T]
-      [--top-p P] [--seed S] [--json]
+      [--top-p P] [--seed S] [--json] [--raw]
       Steer with SAE features: add S·W_dec[J]; clamp feature I to V keeping the SAE error term;
       cap the projection on feature K's direction at C. --baseline also prints the unsteered
       completion from the same seed. Defaults as on Neuronpedia: 256 tokens, temperature 0.5,
@@ -89,6 +90,7 @@ const OPTIONS = {
 	out: { type: 'string' },
 	resume: { type: 'boolean' },
 	overwrite: { type: 'boolean' },
+	raw: { type: 'boolean' },
 	'context-size': { type: 'string' },
 	'buffer-rows': { type: 'string' },
 	'exclude-special-tokens': { type: 'boolean' },

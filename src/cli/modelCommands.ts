@@ -11,6 +11,7 @@ import type { CliValues } from './main';
 import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
 import { steerCommand } from './steerCommand';
+import { terminalText } from './terminalText';
 
 export function sessionSettings(values: CliValues): SessionSettings {
 	const ep = values.ep ?? 'auto';
@@ -70,22 +71,23 @@ export async function generateCommand(modelArg: string, values: CliValues): Prom
 	const promptIds = healed.ids;
 	const ids = [...promptIds];
 	const stream = !values.json && model.tokenizer !== undefined;
+	const raw = values.raw ?? false;
 	let printed = stream ? await model.tokenizer!.decode(ids) : '';
-	if (stream) process.stdout.write(printed);
+	if (stream) process.stdout.write(terminalText(printed, raw));
 	for await (const token of generate(model, promptIds, { ...options, allowedFirst: healed.allowedFirst })) {
 		ids.push(token.id);
 		if (stream) {
 			// Decode the whole sequence so multi-byte characters split across tokens print whole.
 			const text = await model.tokenizer!.decode(ids);
 			if (!text.endsWith('\uFFFD')) {
-				process.stdout.write(text.slice(printed.length));
+				process.stdout.write(terminalText(text.slice(printed.length), raw));
 				printed = text;
 			}
 		}
 	}
 	const text = model.tokenizer ? await model.tokenizer.decode(ids) : '';
 	if (values.json) process.stdout.write(JSON.stringify({ ids, text }) + '\n');
-	else if (stream) process.stdout.write(`${text.slice(printed.length)}\n`);
+	else if (stream) process.stdout.write(`${terminalText(text.slice(printed.length), raw)}\n`);
 	else process.stdout.write(`${ids.join(',')}\n`);
 	await model.dispose();
 }
