@@ -95,7 +95,7 @@ describe('checkpoint errors', () => {
 
 	it('an unsupported rope_scaling', () => {
 		const dir = brokenCopy('llama-tiny', (d) => editConfig(d, (c) => { c.rope_scaling = { rope_type: 'yarn', factor: 4 }; }));
-		assert.throws(() => LanguageModel.load(dir, CPU), /rope_scaling type "yarn" is not supported/);
+		assert.throws(() => LanguageModel.load(dir, CPU), /"rope_scaling.rope_type" "yarn" is not supported/);
 	});
 });
 
