@@ -19,7 +19,7 @@ import { gaussianArray, inMemorySae, tensor } from '../saeFixtures';
 
 const CPU = { executionProvider: 'cpu', threads: 1 } as const;
 const IDS = [5, 61, 200, 17, 33, 256, 101, 7, 299, 42, 11, 150];
-const FAMILIES = ['llama3-tiny', 'qwen3-tiny', 'gemma2-tiny', 'gemma3-tiny', 'gemma3-mm-tiny', 'pythia-tiny', 'pythia-seq-tiny'];
+const FAMILIES = ['mistral-tiny', 'llama3-tiny', 'qwen3-tiny', 'gemma2-tiny', 'gemma3-tiny', 'gemma3-mm-tiny', 'pythia-tiny', 'pythia-seq-tiny'];
 
 /** A checkpoint tensor by its full name, as float32. */
 function checkpointTensor(name: string, tensorName: string): Float32Array {
