@@ -11,6 +11,7 @@ import { DecoderViews } from '../../src/engine/features/decoderGraphs';
 import { toFloat32 } from '../../src/engine/io/halfFloats';
 import type { StoredFloat } from '../../src/engine/io/halfFloats';
 import { readSafetensorsHeader, readTensor } from '../../src/engine/io/safetensors';
+import { architectureFor } from '../../src/engine/models/architectures';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import { inverseFrequencies } from '../../src/engine/models/rotary';
 import type { Sae } from '../../src/engine/sae/saeTypes';
@@ -142,6 +143,34 @@ describe('configs as Hugging Face reads them', () => {
 			assert.ok(Math.abs(inv - want) <= 1e-6 * want, `frequency ${i}: ${inv} vs ${want}`);
 		});
 		assert.equal(bands.size, 3);
+	});
+});
+
+describe('config rules, from config.json alone', () => {
+	const base = { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 300, max_position_embeddings: 128 };
+	const windows = (raw: Record<string, unknown>) => architectureFor(raw.model_type as string)!.config(raw).layers.map((l) => l.window);
+
+	it('sliding windows as transformers assigns them: Mistral everywhere, Qwen only with use_sliding_window from max_window_layers on, layer_types first, none as long as the context', () => {
+		assert.deepEqual(windows({ ...base, model_type: 'mistral', sliding_window: 8 }), [8, 8, 8]);
+		assert.deepEqual(windows({ ...base, model_type: 'mistral', sliding_window: null }), [undefined, undefined, undefined]);
+		assert.deepEqual(windows({ ...base, model_type: 'mistral', sliding_window: 128 }), [undefined, undefined, undefined]);
+		assert.deepEqual(windows({ ...base, model_type: 'qwen2', sliding_window: 8, use_sliding_window: false, max_window_layers: 1 }), [undefined, undefined, undefined]);
+		assert.deepEqual(windows({ ...base, model_type: 'qwen2', sliding_window: 8, use_sliding_window: true, max_window_layers: 1 }), [undefined, 8, 8]);
+		assert.deepEqual(windows({ ...base, model_type: 'qwen3', sliding_window: 8, use_sliding_window: true, max_window_layers: 0 }), [8, 8, 8]);
+		assert.deepEqual(windows({ ...base, model_type: 'llama', sliding_window: 8, layer_types: ['full_attention', 'sliding_attention', 'full_attention'] }), [undefined, 8, undefined]);
+		assert.deepEqual(windows({ ...base, model_type: 'gemma2', head_dim: 8, sliding_window: 8 }), [8, undefined, 8]);
+		assert.deepEqual(windows({ ...base, model_type: 'gemma3_text', head_dim: 8, sliding_window: 8, sliding_window_pattern: 2 }), [8, undefined, 8]);
+	});
+
+	it('refuses what it cannot compute, naming config.json and the field', () => {
+		const refuse = (raw: Record<string, unknown>, message: RegExp) => assert.throws(() => architectureFor(raw.model_type as string)!.config(raw), message);
+		refuse({ ...base, model_type: 'llama', rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } }, /config\.json: "rope_parameters\.rope_type" "yarn" is not supported \(supported: default, linear, llama3\)/);
+		refuse({ ...base, model_type: 'llama', rope_scaling: { rope_type: 'llama3', factor: 8 } }, /config\.json: "rope_scaling\.low_freq_factor" must be a positive number/);
+		refuse({ ...base, model_type: 'gemma2', head_dim: 8, layer_types: ['full_attention'] }, /config\.json: "layer_types" must list 3 of full_attention \/ sliding_attention/);
+		refuse({ ...base, model_type: 'gemma2', head_dim: 8, hidden_activation: 'gelu_quick' }, /config\.json: hidden_activation "gelu_quick" is not supported/);
+		refuse({ model_type: 'gemma3' }, /config\.json: a "gemma3" config needs its language model's "text_config"/);
+		refuse({ ...base, model_type: 'gemma3_text', use_bidirectional_attention: true }, /config\.json: "use_bidirectional_attention" \(an embedding model\) is not supported/);
+		refuse({ ...base, model_type: 'gpt_neox', rotary_pct: 0.1 }, /config\.json: a rotary fraction of 0\.1 \(rotary_pct \/ partial_rotary_factor\) rotates 0 of each head's 8 dims/);
 	});
 });
 

@@ -34,7 +34,11 @@ export const gptNeox: Architecture = {
 		// rotary_pct and rotary_emb_base before transformers 5; partial_rotary_factor and rope_theta in rope_parameters after.
 		const { params, where } = ropeParameters(c);
 		const fraction = numberField(params, 'partial_rotary_factor', numberField(c, 'rotary_pct', 0.25));
-		const rope = readRope(params, where, c, numberField(c, 'rotary_emb_base', 10000), Math.floor(dHead * fraction));
+		const dims = Math.floor(dHead * fraction);
+		if (dims <= 0 || dims % 2 !== 0) {
+			throw new ModelConfigError(`config.json: a rotary fraction of ${fraction} (rotary_pct / partial_rotary_factor) rotates ${dims} of each head's ${dHead} dims; it must be a positive even number`);
+		}
+		const rope = readRope(params, where, c, numberField(c, 'rotary_emb_base', 10000), dims);
 		return {
 			modelType: 'gpt_neox',
 			nLayers,

@@ -93,11 +93,20 @@ function llamaWindows(c: RawConfig, nLayers: number, nCtx: number): (number | un
 	const size = qwen && c.use_sliding_window !== true ? undefined : optionalNumber(c, 'sliding_window');
 	const types = layerTypes(c, nLayers, (layer) => {
 		if (size === undefined) return 'full_attention';
-		if (qwen) return layer >= intField(c, 'max_window_layers', 28) ? 'sliding_attention' : 'full_attention';
+		if (qwen) return layer >= maxWindowLayers(c) ? 'sliding_attention' : 'full_attention';
 		return c.model_type === 'mistral' ? 'sliding_attention' : 'full_attention';
 	});
 	// A window as long as the context hides nothing.
 	return types.map((t) => (t === 'sliding_attention' && size !== undefined && size < nCtx ? size : undefined));
+}
+
+/** Qwen's max_window_layers: the layers below it attend fully (0 = every layer slides). */
+function maxWindowLayers(c: RawConfig): number {
+	const v = c.max_window_layers ?? 28;
+	if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+		throw new ModelConfigError(`config.json: "max_window_layers" must be a non-negative integer (got ${JSON.stringify(v)})`);
+	}
+	return v;
 }
 
 /** Token embeddings, [batch, seq, d_model]. */
