@@ -4,6 +4,7 @@
 
 import * as ort from 'onnxruntime-node';
 import type { LanguageModel } from '../models/languageModel';
+import { architectureFor } from '../models/architectures';
 import { ModelConfigError } from '../models/decoderConfig';
 import { perTokenWidth } from '../models/hookPoints';
 import { createSession } from '../onnx/session';
@@ -33,7 +34,8 @@ export function usesCentredView(sae: Sae, modelType: string): boolean {
 	const meta = sae.cfg.metadata;
 	const kwargs = meta.model_from_pretrained_kwargs ?? {};
 	const fromTransformerLens = (meta.model_class_name ?? 'HookedTransformer') === 'HookedTransformer';
-	const layerNormModel = modelType === 'gpt2';
+	// LayerNorm models (GPT-2, GPT-NeoX/Pythia): TransformerLens centres only where the norms centre.
+	const layerNormModel = architectureFor(modelType)?.unembedding.normCentres === true;
 	return fromTransformerLens && layerNormModel && kwargs.center_writing_weights !== false && kwargs.fold_ln !== false
 		&& RESIDUAL_WRITING.test(meta.hook_name);
 }
