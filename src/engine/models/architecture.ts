@@ -27,7 +27,7 @@ export interface Architecture {
 	embed(ctx: DecoderContext): Value;
 	/** One transformer block: resid_pre → resid_post, both [batch, seq, d_model]. */
 	block(ctx: DecoderContext, layer: number, residPre: Value): Value;
-	/** Final norm of the residual stream, [batch, seq, d_model] → [batch, seq, d_model]. */
+	/** Final norm of the residual stream, [batch, seq, d_model] → [batch, seq, d_model], with `ln_final.hook_normalized` before its gain (ctx.norm). */
 	finalNorm(ctx: DecoderContext, resid: Value): Value;
 	/**
 	 * Logits from the final-normed residual stream, [batch, seq, d_model] → [batch, seq, d_vocab]

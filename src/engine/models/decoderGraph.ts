@@ -218,6 +218,39 @@ export class DecoderContext {
 		return this.positionsInput;
 	}
 
+	/**
+	 * A LayerNorm (`layer`: (x − mean) / √(var + eps)) or RMSNorm (`rms`: x / √(mean x² + eps)),
+	 * then × gain (+ bias); `gainOffset` 1 makes the gain 1 + w (Gemma). The TransformerLens hook
+	 * `hookName` (`blocks.L.ln1.hook_normalized`, …) sits between normalizing and the gain, as in
+	 * TransformerLens's RMSNorm and its LayerNormPre, the processed model SAEs and transcoders are
+	 * trained on (its gain folded into the next layer). One fused op when nothing reads the hook.
+	 * x: [..., width] → same shape.
+	 */
+	norm(x: Value, o: { kind: 'layer' | 'rms'; gain: string; bias?: string; width: number; gainOffset?: 0 | 1; hookName?: string }): Value {
+		const { b, cfg } = this;
+		const gain = (o.gainOffset ?? 0) === 0
+			? this.weight(o.gain, [o.width])
+			: this.shared(`gain+1:${o.gain}`, () => b.add(this.weight(o.gain, [o.width]), b.constFloat([1])));
+		const bias = o.bias === undefined ? undefined : this.weight(o.bias, [o.width]);
+		const hooked = o.hookName !== undefined && this.wantsHook(o.hookName);
+		if (o.kind === 'layer' && !hooked) {
+			return b.layerNorm(x, gain, bias ?? this.shared(`zeros:${o.width}`, () => b.constFloat(new Array<number>(o.width).fill(0), [o.width])), cfg.normEps);
+		}
+		let normalized: Value;
+		if (o.kind === 'layer') {
+			const ones = this.shared(`ones:${o.width}`, () => b.constFloat(new Array<number>(o.width).fill(1), [o.width]));
+			const zeros = this.shared(`zeros:${o.width}`, () => b.constFloat(new Array<number>(o.width).fill(0), [o.width]));
+			normalized = b.layerNorm(x, ones, zeros, cfg.normEps);
+		} else {
+			// x / √(mean(x²) + eps), in the order torch computes it.
+			const meanSq = b.op('ReduceMean', [b.mul(x, x)], { axes: attr.ints([-1]), keepdims: attr.int(1) });
+			normalized = b.div(x, b.sqrt(b.add(meanSq, b.constFloat([cfg.normEps]))));
+		}
+		if (o.hookName !== undefined) normalized = this.hook(o.hookName, normalized);
+		const scaled = b.mul(normalized, gain);
+		return bias === undefined ? scaled : b.add(scaled, bias);
+	}
+
 	/** Whether a hook is read or intervened on, so a fused kernel that hides it must not be used. */
 	wantsHook(name: string): boolean {
 		return this.request.hooks.includes(name) || this.request.interventions.includes(name) || this.extensions.has(name);
@@ -378,7 +411,7 @@ export function buildStageGraph(
 		}
 		case 'finalNorm': {
 			const resid = b.input(RESID, DataType.FLOAT, dims);
-			b.output(ctx.hook('ln_final.hook_normalized', b.scope('/ln_final', () => arch.finalNorm(ctx, resid))), DataType.FLOAT, dims, NORMALIZED);
+			b.output(b.scope('/ln_final', () => arch.finalNorm(ctx, resid)), DataType.FLOAT, dims, NORMALIZED);
 			break;
 		}
 		case 'splice': {

@@ -50,7 +50,7 @@ export const gemma2: Architecture = {
 
 	embed: (ctx) => gemmaEmbed(ctx),
 	block: (ctx, layer, residPre) => llamaBlock(ctx, layer, residPre, { gainOffset: 1, sandwichNorms: true, qkNorm: false }),
-	finalNorm: (ctx, resid) => rmsNorm(ctx, 'norm.weight', resid, ctx.cfg.dModel, 1),
+	finalNorm: (ctx, resid) => rmsNorm(ctx, 'norm.weight', resid, ctx.cfg.dModel, 1, 'ln_final.hook_normalized'),
 	capsFinalLogits: (cfg) => cfg.finalSoftcap !== undefined,
 	logits: (ctx, x) => gemmaLogits(ctx, x),
 };

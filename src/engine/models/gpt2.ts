@@ -60,11 +60,11 @@ export const gpt2: Architecture = {
 		const d = cfg.dModel;
 		const p = `h.${layer}.`;
 		const hook = (name: string, v: Value): Value => ctx.hook(`blocks.${layer}.${name}`, v);
-		const ln = (name: string, x: Value): Value =>
-			b.layerNorm(x, ctx.weight(`${p}${name}.weight`, [d]), ctx.weight(`${p}${name}.bias`, [d]), cfg.normEps);
+		const ln = (name: string, x: Value, hookName: string): Value =>
+			ctx.norm(x, { kind: 'layer', gain: `${p}${name}.weight`, bias: `${p}${name}.bias`, width: d, hookName: `blocks.${layer}.${hookName}` });
 
 		const resid = hook('hook_resid_pre', residPre);
-		const x1 = hook('ln1.hook_normalized', ln('ln_1', resid));
+		const x1 = ln('ln_1', resid, 'ln1.hook_normalized');
 		const qkv = b.linear(x1, ctx.weight(`${p}attn.c_attn.weight`, [d, 3 * d]), ctx.weight(`${p}attn.c_attn.bias`, [3 * d]));
 		const [q, k, v] = b.split(qkv, [d, d, d], -1) as [Value, Value, Value];
 		const z = ctx.attention(
@@ -77,7 +77,7 @@ export const gpt2: Architecture = {
 			b.linear(ctx.mergeHeads(z), ctx.weight(`${p}attn.c_proj.weight`, [d, d]), ctx.weight(`${p}attn.c_proj.bias`, [d])));
 		const mid = hook('hook_resid_mid', b.add(resid, attnOut));
 
-		const x2 = hook('ln2.hook_normalized', ln('ln_2', mid));
+		const x2 = ln('ln_2', mid, 'ln2.hook_normalized');
 		const fcWeight = ctx.weight(`${p}mlp.c_fc.weight`, [d, cfg.dMlp]);
 		const fcBias = ctx.weight(`${p}mlp.c_fc.bias`, [cfg.dMlp]);
 		let post: Value;
@@ -94,7 +94,7 @@ export const gpt2: Architecture = {
 
 	finalNorm(ctx: DecoderContext, resid: Value): Value {
 		const d = ctx.cfg.dModel;
-		return ctx.b.layerNorm(resid, ctx.weight('ln_f.weight', [d]), ctx.weight('ln_f.bias', [d]), ctx.cfg.normEps);
+		return ctx.norm(resid, { kind: 'layer', gain: 'ln_f.weight', bias: 'ln_f.bias', width: d, hookName: 'ln_final.hook_normalized' });
 	},
 
 	capsFinalLogits: () => false,

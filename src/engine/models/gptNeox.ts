@@ -72,8 +72,8 @@ export const gptNeox: Architecture = {
 		const D = cfg.dHead;
 		const p = `layers.${layer}.`;
 		const hook = (name: string, v: Value): Value => ctx.hook(`blocks.${layer}.${name}`, v);
-		const ln = (name: string, x: Value): Value =>
-			b.layerNorm(x, ctx.weight(`${p}${name}.weight`, [d]), ctx.weight(`${p}${name}.bias`, [d]), cfg.normEps);
+		const ln = (name: string, x: Value, hookName: string): Value =>
+			ctx.norm(x, { kind: 'layer', gain: `${p}${name}.weight`, bias: `${p}${name}.bias`, width: d, hookName: `blocks.${layer}.${hookName}` });
 		const proj = (name: string, x: Value, outF: number, inF: number): Value =>
 			ctx.linear(x, `${p}${name}.weight`, outF, inF, ctx.hasWeight(`${p}${name}.bias`) ? `${p}${name}.bias` : undefined);
 		const mlp = (x: Value): Value => {
@@ -84,7 +84,7 @@ export const gptNeox: Architecture = {
 		const rope = cfg.layers[layer]!.rope!;
 
 		const resid = hook('hook_resid_pre', residPre);
-		const x1 = hook('ln1.hook_normalized', ln('input_layernorm', resid));
+		const x1 = ln('input_layernorm', resid, 'ln1.hook_normalized');
 		// The fused rows are laid out [head, (q, k, v), d_head]: [batch, seq, 3·d] → [batch, seq, H, 3·D] → three [batch, seq, H, D].
 		const qkv = b.reshape(proj('attention.query_key_value', x1, 3 * d, d), [0, 0, cfg.nHeads, 3 * D]);
 		const [q, k, v] = b.split(qkv, [D, D, D], -1) as [Value, Value, Value];
@@ -97,17 +97,17 @@ export const gptNeox: Architecture = {
 		const attnOut = hook('hook_attn_out', proj('attention.dense', ctx.mergeHeads(z), d, d));
 		if (cfg.parallelAttnMlp) {
 			// The MLP reads resid_pre through its own norm; summed in Hugging Face's order.
-			const mlpOut = mlp(hook('ln2.hook_normalized', ln('post_attention_layernorm', resid)));
+			const mlpOut = mlp(ln('post_attention_layernorm', resid, 'ln2.hook_normalized'));
 			return hook('hook_resid_post', b.add(b.add(mlpOut, attnOut), resid));
 		}
 		const mid = hook('hook_resid_mid', b.add(attnOut, resid));
-		const mlpOut = mlp(hook('ln2.hook_normalized', ln('post_attention_layernorm', mid)));
+		const mlpOut = mlp(ln('post_attention_layernorm', mid, 'ln2.hook_normalized'));
 		return hook('hook_resid_post', b.add(mlpOut, mid));
 	},
 
 	finalNorm(ctx: DecoderContext, resid: Value): Value {
 		const d = ctx.cfg.dModel;
-		return ctx.b.layerNorm(resid, ctx.weight('final_layer_norm.weight', [d]), ctx.weight('final_layer_norm.bias', [d]), ctx.cfg.normEps);
+		return ctx.norm(resid, { kind: 'layer', gain: 'final_layer_norm.weight', bias: 'final_layer_norm.bias', width: d, hookName: 'ln_final.hook_normalized' });
 	},
 
 	capsFinalLogits: () => false,

@@ -37,7 +37,7 @@ export const llama: Architecture = {
 	config: (raw) => llamaConfig(raw),
 	embed: (ctx) => ctx.hook('hook_embed', tokenEmbedding(ctx)),
 	block: (ctx, layer, residPre) => llamaBlock(ctx, layer, residPre, LLAMA_STYLE),
-	finalNorm: (ctx, resid) => rmsNorm(ctx, 'norm.weight', resid, ctx.cfg.dModel, 0),
+	finalNorm: (ctx, resid) => rmsNorm(ctx, 'norm.weight', resid, ctx.cfg.dModel, 0, 'ln_final.hook_normalized'),
 	capsFinalLogits: () => false,
 	logits: (ctx, x) => ({ logits: unembed(ctx, x) }),
 };
@@ -117,14 +117,11 @@ export function tokenEmbedding(ctx: DecoderContext): Value {
 
 /**
  * RMSNorm over the last axis with gain w, or 1 + w for Gemma (`gainOffset` 1; the sum is built
- * at the graph's top level, where onnxruntime folds it into a constant).
- * x: [..., width] → same shape.
+ * at the graph's top level, where onnxruntime folds it into a constant), with the TransformerLens
+ * hook `hookName` before the gain. x: [..., width] → same shape.
  */
-export function rmsNorm(ctx: DecoderContext, weightName: string, x: Value, width: number, gainOffset: 0 | 1): Value {
-	const gain = gainOffset === 0
-		? ctx.weight(weightName, [width])
-		: ctx.shared(`gain+1:${weightName}`, () => ctx.b.add(ctx.weight(weightName, [width]), ctx.b.constFloat([gainOffset])));
-	return ctx.b.rmsNorm(x, gain, ctx.cfg.normEps);
+export function rmsNorm(ctx: DecoderContext, weightName: string, x: Value, width: number, gainOffset: 0 | 1, hookName?: string): Value {
+	return ctx.norm(x, { kind: 'rms', gain: weightName, width, gainOffset, hookName });
 }
 
 /** Logits through lm_head, or the input embedding when tied: [batch, seq, d_model] → [batch, seq, d_vocab]. */
@@ -140,7 +137,8 @@ export function llamaBlock(ctx: DecoderContext, layer: number, residPre: Value, 
 	const d = cfg.dModel;
 	const p = `layers.${layer}.`;
 	const hook = (name: string, v: Value): Value => ctx.hook(`blocks.${layer}.${name}`, v);
-	const norm = (name: string, x: Value, width = d): Value => rmsNorm(ctx, `${p}${name}.weight`, x, width, style.gainOffset);
+	const norm = (name: string, x: Value, width = d, hookName?: string): Value =>
+		rmsNorm(ctx, `${p}${name}.weight`, x, width, style.gainOffset, hookName && `blocks.${layer}.${hookName}`);
 	// Biases where the checkpoint has them: Qwen2's q/k/v, Llama's attention_bias / mlp_bias.
 	const proj = (name: string, x: Value, outF: number, inF: number): Value =>
 		ctx.linear(x, `${p}${name}.weight`, outF, inF, ctx.hasWeight(`${p}${name}.bias`) ? `${p}${name}.bias` : undefined);
@@ -149,7 +147,7 @@ export function llamaBlock(ctx: DecoderContext, layer: number, residPre: Value, 
 	const rope = cfg.layers[layer]!.rope!;
 
 	const resid = hook('hook_resid_pre', residPre);
-	const x1 = hook('ln1.hook_normalized', norm('input_layernorm', resid));
+	const x1 = norm('input_layernorm', resid, d, 'ln1.hook_normalized');
 	// hook_q / hook_k are the projections, before q/k norms and rotary (TransformerLens).
 	let q = hook('attn.hook_q', ctx.splitHeads(proj('self_attn.q_proj', x1, qDim, d), cfg.nHeads)); // [batch, seq, H, D]
 	let k = hook('attn.hook_k', ctx.splitHeads(proj('self_attn.k_proj', x1, kvDim, d), cfg.nKvHeads)); // [batch, seq, KV, D]
@@ -164,7 +162,7 @@ export function llamaBlock(ctx: DecoderContext, layer: number, residPre: Value, 
 	attnOut = hook('hook_attn_out', attnOut);
 	const mid = hook('hook_resid_mid', b.add(resid, attnOut));
 
-	const x2 = hook('ln2.hook_normalized', norm(style.sandwichNorms ? 'pre_feedforward_layernorm' : 'post_attention_layernorm', mid));
+	const x2 = norm(style.sandwichNorms ? 'pre_feedforward_layernorm' : 'post_attention_layernorm', mid, d, 'ln2.hook_normalized');
 	const gate = hook('mlp.hook_pre', proj('mlp.gate_proj', x2, cfg.dMlp, d));
 	const up = hook('mlp.hook_pre_linear', proj('mlp.up_proj', x2, cfg.dMlp, d));
 	const post = hook('mlp.hook_post', b.mul(activation(b, cfg.activation, gate), up));
