@@ -154,6 +154,12 @@ function requireModel(rest: string[], command: string): string {
 	return rest[0]!;
 }
 
+// Output piped into a reader that stops early (`feature-lens hooks … | head`): stop quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+	if (err.code === 'EPIPE') process.exit(0);
+	throw err;
+});
+
 main(process.argv.slice(2)).then(
 	() => { process.exitCode = process.exitCode ?? 0; },
 	(err: unknown) => { process.exitCode = reportError(err); },
