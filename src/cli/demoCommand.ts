@@ -3,6 +3,8 @@
 // corpus, a steered completion next to its baseline, and a few greedy completions.
 
 import * as fs from 'node:fs';
+import { openModel } from './openModel';
+import { terminalText } from './terminalText';
 import * as path from 'node:path';
 import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
@@ -31,7 +33,7 @@ export async function demoCommand(values: CliValues): Promise<void> {
 	const t0 = performance.now();
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = LanguageModel.load(DEMO_MODEL, settings, log);
+	const model = await openModel(DEMO_MODEL, settings, log);
 	const tokenizer = model.tokenizer!;
 	const { cfg } = model;
 	const out = (s: string): boolean => process.stdout.write(s);
@@ -62,7 +64,7 @@ export async function demoCommand(values: CliValues): Promise<void> {
 		const healed = await healPrompt(model, prompt);
 		const generated: number[] = [];
 		for await (const t of generate(model, healed.ids, { maxNewTokens: 40, temperature: 0, allowedFirst: healed.allowedFirst })) generated.push(t.id);
-		out(`--- ${JSON.stringify(prompt)}\n${healed.text}${await tokenizer.decode(generated)}\n`);
+		out(`--- ${JSON.stringify(prompt)}\n${terminalText(healed.text + await tokenizer.decode(generated))}\n`);
 	}
 	out(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 	await model.dispose();

@@ -1,17 +1,15 @@
 // The CLI's side of the Hub: models and SAEs given as hf:… or release:… are fetched (with a
-// progress line on stderr when it is a terminal) before they load, and `feature-lens releases`
+// progress line on stderr when it is a terminal) before they load (openModel.ts for models), and `feature-lens releases`
 // lists or refreshes the SAE release registry.
 
 import { formatBytes } from '../engine/io/systemMemory';
 import { userDataDir } from '../engine/io/userDataDir';
 import { hubEnvironment } from '../engine/hub/hubEnvironment';
 import type { HubFetchProgress } from '../engine/hub/hubSnapshot';
-import { loadModelArgument, loadSaeArgument } from '../engine/hub/hubSources';
+import { loadSaeArgument, resolveModelArgument } from '../engine/hub/hubSources';
 import type { SourceOptions } from '../engine/hub/hubSources';
 import { refreshSaeReleases } from '../engine/hub/saeReleaseRefresh';
 import { isLoadable, loadSaeReleases, releasesFor } from '../engine/hub/saeReleases';
-import type { LanguageModel } from '../engine/models/languageModel';
-import type { SessionSettings } from '../engine/onnx/session';
 import type { Sae } from '../engine/sae/saeTypes';
 import type { CliValues } from './main';
 import { CliError } from './cliErrors';
@@ -21,9 +19,9 @@ function sourceOptions(log: (m: string) => void): SourceOptions {
 	return { env: hubEnvironment(), log, releasesDir: userDataDir(), onProgress: progressLine(process.stderr.isTTY === true) };
 }
 
-/** A model argument (folder, "demo" or hf:…), fetched if needed, loaded. */
-export function cliModel(arg: string, settings: SessionSettings, log: (m: string) => void): Promise<LanguageModel> {
-	return loadModelArgument(arg, settings, log, sourceOptions(log));
+/** A model argument (folder, "demo" or hf:…) as a local folder, fetched if needed, and the model's name for hf:. */
+export function resolveCliModel(arg: string, log: (m: string) => void): Promise<{ path: string; name?: string }> {
+	return resolveModelArgument(arg, sourceOptions(log));
 }
 
 /** An SAE argument (folder, file, hf:… or release:…), fetched if needed, loaded. */

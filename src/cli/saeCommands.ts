@@ -12,10 +12,11 @@ import { corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
 import { TRAIN_DEFAULTS } from '../engine/sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from '../engine/sae/train/trainingJob';
 import type { StepMetrics } from '../engine/sae/train/saeTrainer';
-import { runTraining } from '../engine/sae/train/trainingRun';
+import { checkRunFolder, runTraining } from '../engine/sae/train/trainingRun';
 import type { CliValues } from './main';
+import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
-import { cliModel, cliSae } from './hubCommands';
+import { cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
 
 export async function inspectCommand(modelArg: string, values: CliValues): Promise<void> {
@@ -23,7 +24,7 @@ export async function inspectCommand(modelArg: string, values: CliValues): Promi
 	if (values.text === undefined) throw new CliError('inspect needs --text "…"');
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = await cliModel(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const runner = SaeRunner.forModel(await cliSae(values.sae, log), model, settings, log);
 	const top = intOption(values.top, 'top', 5, 1);
 	const tokens = await inspectText(model, runner, values.text, { topFeatures: top });
@@ -55,6 +56,8 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	// Before the model loads and the activation buffer fills: a run that could not save fails now.
+	checkRunFolder({ out: path.resolve(values.out), resume: values.resume ?? false, overwrite: values.overwrite ?? false });
 	const { source, metadata, model } = await trainingSource(modelArg, values, settings, log);
 	const config = trainConfigFor({
 		architecture: arch, dSae: intOption(values['d-sae'], 'd-sae', 0, 1), tokens: intOption(values.tokens, 'tokens', 0, 1),
@@ -73,7 +76,7 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	process.once('SIGTERM', onSignal);
 	const progress = progressPrinter(steps, !values.json);
 	const result = await runTraining(source, {
-		out: path.resolve(values.out), config, metadata, settings, resume: values.resume ?? false, checkpointEvery: 60,
+		out: path.resolve(values.out), config, metadata, settings, resume: values.resume ?? false, overwrite: values.overwrite ?? false,
 		signal: abort.signal, onStep: progress, log,
 	});
 	process.off('SIGINT', onSignal);
@@ -98,7 +101,7 @@ async function trainingSource(modelArg: string | undefined, values: CliValues, s
 	if (modelArg === undefined) throw new CliError('train needs <model> --hook H --corpus PATH, or --activations FILE');
 	if (!values.hook) throw new CliError('train needs --hook H (a hook point; feature-lens hooks <model> lists them)');
 	if (!values.corpus) throw new CliError('train needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
-	const model = await cliModel(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const { source, metadata } = await modelTrainingSource(model, {
 		hookName: values.hook, corpus: values.corpus, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
 		contextSize: values['context-size'] === undefined ? undefined : intOption(values['context-size'], 'context-size', 128, 2),
@@ -124,7 +127,7 @@ export async function evalCommand(modelArg: string, values: CliValues): Promise<
 	if (!values.corpus) throw new CliError('eval needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
-	const model = await cliModel(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const sae = await cliSae(values.sae, log);
 	const runner = SaeRunner.forModel(sae, model, settings, log);
 	const contextSize = intOption(values['context-size'], 'context-size', Math.min(sae.cfg.metadata.context_size ?? 128, model.cfg.nCtx), 2);

@@ -10,8 +10,10 @@ import type { SteerPrompt } from '../engine/steer/steeredGenerate';
 import { STEER_DEFAULTS, describeSteer, parseFeatureSteers } from '../engine/steer/steerSpec';
 import type { SteerSpec } from '../protocol/steerProtocol';
 import type { CliValues } from './main';
+import { openModel } from './openModel';
+import { terminalText } from './terminalText';
 import { CliError, intOption, numberOption } from './cliErrors';
-import { cliModel, cliSae } from './hubCommands';
+import { cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
 
 export async function steerCommand(modelArg: string, values: CliValues): Promise<void> {
@@ -23,7 +25,7 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	const prompt: SteerPrompt = values.prompt !== undefined ? { text: values.prompt } : { ids: parseIds(values.ids!) };
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = await cliModel(modelArg, settings, log);
+	const model = await openModel(modelArg, settings, log);
 	const saeDir = values.sae ?? (model.name === DEMO_MODEL ? demoSaeDir() : undefined);
 	if (!saeDir && (steer.features.length > 0 || (contrast && !contrast.hookName))) {
 		throw new CliError(steer.features.length > 0 ? '--steer needs --sae DIR (the SAE whose features you steer)' : '--contrast-positive needs --contrast-hook H (or --sae DIR, whose hook it then uses)');
@@ -47,10 +49,11 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	// Without a baseline the steered text streams as it is generated.
 	const stream = !values.json && !withBaseline;
 	const promptText = 'text' in prompt ? prompt.text : model.tokenizer ? await model.tokenizer.decode([...prompt.ids]) : '';
-	if (stream) process.stdout.write(`steered: ${describeSteer(steer)}\n${promptText}`);
+	const show = (text: string) => terminalText(text, values.raw ?? false);
+	if (stream) process.stdout.write(`steered: ${describeSteer(steer)}\n${show(promptText)}`);
 	const result = await steeredGenerate(model, runner, { prompt, steer, baseline: withBaseline, ...sampling }, {
 		topK: intOption(values['top-k'], 'top-k', 0),
-		onToken: (t) => { if (stream) process.stdout.write(t.text); },
+		onToken: (t) => { if (stream) process.stdout.write(show(t.text)); },
 	});
 	if (values.json) {
 		const vectors = steer.vectors.map(({ hookName, strength, label }) => ({ hookName, strength, label }));
@@ -58,7 +61,7 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	} else if (stream) {
 		process.stdout.write('\n');
 	} else {
-		process.stdout.write(`steered: ${describeSteer(steer)}\n${promptText}${result.steered.text}\n\nbaseline (same seed, no steering):\n${promptText}${result.baseline!.text}\n`);
+		process.stdout.write(`steered: ${describeSteer(steer)}\n${show(promptText + result.steered.text)}\n\nbaseline (same seed, no steering):\n${show(promptText + result.baseline!.text)}\n`);
 	}
 	await runner?.dispose();
 	await model.dispose();

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
 	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
-	EvaluateSaeRequest, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
+	EvaluateSaeRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../protocol/engineProtocol';
 import type {
 	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, InspectedTokenInfo, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
@@ -20,13 +20,14 @@ import { HubCancelled } from './hub/hubErrors';
 import { HubService } from './hub/hubService';
 import { EvalCancelled, evaluateSae } from './sae/evaluate';
 import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
-import { runTraining } from './sae/train/trainingRun';
+import { checkRunFolder, runTraining } from './sae/train/trainingRun';
 import { TrainingCancelled } from './sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
 import { InspectCancelled, inspectText } from './sae/inspect';
 import { SaeRunner } from './sae/saeRunner';
 import { GenerationCancelled, generate } from './models/generate';
-import type { LanguageModel } from './models/languageModel';
+import { LanguageModel, ModelLoadCancelled } from './models/languageModel';
+import { availableMemoryBytes, formatBytes } from './io/systemMemory';
 import { topIndices } from './models/sampling';
 import { tokensFor } from './models/textInput';
 import { healPrompt } from './models/tokenHealing';
@@ -93,14 +94,19 @@ async function cancellable<T>(token: CancellationToken, work: (signal: AbortSign
 	try {
 		return await work(abort.signal);
 	} catch (err) {
-		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled || err instanceof HubCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
+		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled
+			|| err instanceof ModelLoadCancelled || err instanceof HubCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
 		throw err;
 	} finally {
 		subscription.dispose();
 	}
 }
 
-function currentModel(): LanguageModel {
+/** A model load in progress: requests that need the model wait for it rather than find none. */
+let modelLoading: Promise<unknown> | undefined;
+
+async function currentModel(): Promise<LanguageModel> {
+	while (modelLoading) await modelLoading.catch(() => undefined);
 	if (!model) throw new ResponseError(USER_ERROR, 'no model is loaded (load one first)');
 	return model;
 }
@@ -113,21 +119,68 @@ connection.onRequest(InitializeRequest, (params: InitializeParams) => {
 });
 
 connection.onRequest(LoadModelRequest, ({ model: name, requestId }, token: CancellationToken) => busy(`loading ${name}`, async (): Promise<ModelInfo> => {
-	const next = await cancellable(token, (signal) => hub.loadModel(name, settings, { requestId, signal }));
+	// One load at a time, and requests that need the model wait for it.
+	while (modelLoading) await modelLoading.catch(() => undefined);
+	const loading = loadModel(name, requestId, token);
+	modelLoading = loading;
+	try {
+		return await loading;
+	} finally {
+		if (modelLoading === loading) modelLoading = undefined;
+	}
+}));
+
+async function loadModel(name: string, requestId: string | undefined, token: CancellationToken): Promise<ModelInfo> {
+	// The new model's config, headers and graph are checked before anything is unloaded. If its
+	// weights fit beside the current model's, that one stays until the new one is ready (a failed
+	// or cancelled load then changes nothing); if they need its memory, it goes first.
+	// hf: models are fetched into the Hub cache first (HubProgressNotification, cancellable).
+	const source = await cancellable(token, (signal) => hub.resolveModel(name, { requestId, signal }));
+	const free = availableMemoryBytes();
+	const next = LanguageModel.load(source.path, settings, (m) => log('info', m), { memoryAvailable: free + (model?.weightBytes() ?? 0), ...(source.name ? { name: source.name } : {}) });
+	const keepCurrent = next.weightBytes() <= 0.9 * free;
+	if (!keepCurrent) {
+		log('info', `unloading ${model?.name ?? 'the current model'} first: ${next.name} needs its memory`);
+		await unloadModel();
+	}
+	let lastSent = 0;
+	try {
+		await cancellable(token, (signal) => next.prepare({
+			signal,
+			onProgress: (p) => {
+				const now = Date.now();
+				if (!requestId || (now - lastSent < 100 && p.phase === 'reading' && p.bytesDone < p.bytesTotal)) return;
+				lastSent = now;
+				void connection.sendNotification(LoadModelProgressNotification, { requestId, ...p });
+			},
+		}));
+	} catch (err) {
+		// Nothing half-loaded.
+		await next.dispose();
+		throw err;
+	}
+	await unloadModel();
+	model = next;
+	const { cfg } = next;
+	log('info', `loaded ${next.name} (${cfg.modelType}, ${cfg.nLayers} layers, d_model ${cfg.dModel}, ${formatBytes(next.weightBytes())} of weights) from ${next.dir}`);
+	return {
+		name: next.name, dir: next.dir, modelType: cfg.modelType, nLayers: cfg.nLayers, dModel: cfg.dModel, dVocab: cfg.dVocab, nCtx: cfg.nCtx,
+		hookPoints: [...next.hookPoints], hasTokenizer: next.tokenizer !== undefined, weightBytes: next.weightBytes(),
+	};
+}
+
+/** Drops the model and everything bound to it (SAE, dashboards). */
+async function unloadModel(): Promise<void> {
+	await features?.dispose();
+	features = undefined;
 	await sae?.dispose();
 	sae = undefined;
 	await model?.dispose();
-	model = next;
-	const { cfg } = next;
-	log('info', `loaded ${next.name} (${cfg.modelType}, ${cfg.nLayers} layers, d_model ${cfg.dModel}) from ${next.dir}`);
-	return {
-		name: next.name, dir: next.dir, modelType: cfg.modelType, nLayers: cfg.nLayers, dModel: cfg.dModel,
-		dVocab: cfg.dVocab, nCtx: cfg.nCtx, hookPoints: [...next.hookPoints], hasTokenizer: next.tokenizer !== undefined,
-	};
-}));
+	model = undefined;
+}
 
 connection.onRequest(RunRequest, (params: RunParams) => busy('running', async (): Promise<RunResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	const input = params.text !== undefined ? { text: params.text } : { ids: params.ids ?? [] };
 	const tokens = await tokensFor(m, input);
 	const out = await m.forward({ ids: [tokens.map((t) => t.id)], hooks: params.hooks, logits: 'last' });
@@ -140,7 +193,7 @@ connection.onRequest(RunRequest, (params: RunParams) => busy('running', async ()
 }));
 
 connection.onRequest(GenerateRequest, (params: GenerateParams, token: CancellationToken) => busy('generating', async (): Promise<GenerateResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	// Text prompts are token-healed; explicit ids are kept as given.
 	const healed = params.prompt !== undefined && m.tokenizer
 		? await healPrompt(m, params.prompt)
@@ -163,7 +216,7 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 }));
 
 connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationToken) => busy('loading SAE', async (): Promise<SaeInfo> => {
-	const m = currentModel();
+	const m = await currentModel();
 	const loaded = await cancellable(token, (signal) => hub.loadSae(path, { requestId, signal }));
 	const runner = SaeRunner.forModel(loaded, m, settings, (message) => log('info', message));
 	if (sae) await releaseSteering(m, sae);
@@ -178,7 +231,7 @@ connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationTo
 }));
 
 connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) => busy('inspecting', async (): Promise<InspectResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	const runner = sae;
 	const tokens = await cancellable(token, (signal) => inspectText(m, runner, params.text, {
@@ -203,8 +256,10 @@ async function featureLabels(tokens: readonly InspectedTokenInfo[]): Promise<Rec
 }
 
 connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	return cancellable(token, async (signal) => {
+		// Before the activation buffer fills: a run that could not save fails now.
+		checkRunFolder({ out: params.out, resume: params.resume, overwrite: params.overwrite });
 		// The activation buffer's first fill is many model forwards: a cancel stops it too.
 		const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus, signal });
 		const config = trainConfigFor({ architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0 }, source.dIn);
@@ -214,7 +269,7 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 			step: x.step, totalSteps, tokens: x.tokens, loss: x.loss, mse: x.mse, l0: x.l0, explainedVariance: x.explainedVariance, deadFraction: x.deadFraction, tokensPerSecond: x.tokensPerSecond,
 		});
 		const result = await runTraining(source, {
-			out: params.out, config, metadata, settings, resume: params.resume, checkpointEvery: 60, signal,
+			out: params.out, config, metadata, settings, resume: params.resume, overwrite: params.overwrite, signal,
 			log: (message) => log('info', message),
 			onStep: (metrics) => {
 				const now = Date.now();
@@ -229,7 +284,7 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 }));
 
 connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: CancellationToken) => busy('evaluating the SAE', async (): Promise<SaeEvalMetrics> => {
-	const m = currentModel();
+	const m = await currentModel();
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	const contextSize = Math.min(sae.sae.cfg.metadata.context_size ?? 128, m.cfg.nCtx);
 	const documents = typeof corpus === 'string' ? corpusDocuments(corpus) : corpusFromFiles(corpus);
@@ -242,7 +297,7 @@ connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: Cancellatio
 }));
 
 connection.onRequest(SteeredGenerateRequest, (params: SteeredGenerateParams, token: CancellationToken) => busy('steering', async (): Promise<SteeredGenerateResult> => {
-	const m = currentModel();
+	const m = await currentModel();
 	const { requestId } = params;
 	// A cancel ends both runs and answers with what was generated so far (`cancelled: true`).
 	return cancellable(token, (signal) => steeredGenerate(m, sae, { ...params, prompt: { text: params.prompt } }, {
@@ -252,7 +307,7 @@ connection.onRequest(SteeredGenerateRequest, (params: SteeredGenerateParams, tok
 }));
 
 connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToken) => busy('steering sweep', async () => {
-	const m = currentModel();
+	const m = await currentModel();
 	const { requestId } = params;
 	return cancellable(token, (signal) => steerSweep(m, sae, { ...params, prompt: { text: params.prompt } }, {
 		signal,
@@ -261,7 +316,7 @@ connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToke
 }));
 
 connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) => busy('contrast vector', async () => {
-	const r = await contrastVector(currentModel(), hookName, positive, negative, settings);
+	const r = await contrastVector(await currentModel(), hookName, positive, negative, settings);
 	return { vector: Array.from(r.vector), norm: r.norm };
 }));
 
@@ -275,7 +330,7 @@ connection.onRequest(RefreshSaeReleasesRequest, ({ from, requestId }, token: Can
 
 /** The feature service for the loaded model and SAE, made anew when either changed. */
 async function currentFeatures(): Promise<FeatureService> {
-	const m = currentModel();
+	const m = await currentModel();
 	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
 	if (!features || features.model !== m || features.runner !== sae) {
 		await features?.dispose();
@@ -306,14 +361,7 @@ connection.onRequest(SetFeatureLabelRequest, ({ featureIndex, label, notes }) =>
 
 connection.onRequest(FeatureTextRequest, ({ featureIndex, text }) => busy('running a feature on text', async () => (await currentFeatures()).activationsOnText(featureIndex, text)));
 
-connection.onRequest(ShutdownRequest, async () => {
-	await features?.dispose();
-	features = undefined;
-	await sae?.dispose();
-	sae = undefined;
-	await model?.dispose();
-	model = undefined;
-});
+connection.onRequest(ShutdownRequest, unloadModel);
 
 connection.onClose(() => process.exit(0));
 connection.listen();

@@ -4,7 +4,7 @@
 
 import * as cp from 'node:child_process';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import type { CancellationToken, MessageConnection, RequestType } from 'vscode-jsonrpc/node';
+import type { CancellationToken, MessageConnection, NotificationType, RequestType } from 'vscode-jsonrpc/node';
 import { ActivityNotification, InitializeRequest, LogNotification, ShutdownRequest } from '../protocol/engineProtocol';
 import type { InitializeParams, InitializeResult, LogLevel } from '../protocol/engineProtocol';
 
@@ -33,7 +33,16 @@ interface Running {
 	ready: Promise<InitializeResult>;
 	info?: InitializeResult;
 	stopping: boolean;
+	/** Progress handlers by notification method and request id: vscode-jsonrpc keeps one handler per method, so one router per method dispatches to every request in flight. */
+	progress: Map<string, Map<string, (params: never) => void>>;
 }
+
+/** A progress notification names the request it reports on. */
+export interface RequestProgress {
+	requestId: string;
+}
+
+let requestCounter = 0;
 
 export class EngineProcess {
 	private running: Running | undefined;
@@ -59,6 +68,33 @@ export class EngineProcess {
 			return await Promise.race([running.connection.sendRequest(type, params, token), exited]);
 		} finally {
 			running.child.off('exit', onExit!);
+		}
+	}
+
+	/**
+	 * Sends a request that reports progress by `progress` notifications: a fresh `requestId` is
+	 * put into the params, and only this request's notifications reach `onProgress`.
+	 */
+	async requestWithProgress<P extends { requestId?: string }, R, N extends RequestProgress>(
+		type: RequestType<P, R, void>,
+		params: Omit<P, 'requestId'>,
+		progress: NotificationType<N>,
+		onProgress: (params: N) => void,
+		token?: CancellationToken,
+	): Promise<R> {
+		const running = await this.ensureStarted();
+		const requestId = `${type.method}#${++requestCounter}`;
+		let handlers = running.progress.get(progress.method);
+		if (!handlers) {
+			const routes = new Map<string, (params: never) => void>();
+			running.progress.set(progress.method, (handlers = routes));
+			running.connection.onNotification(progress, (p: N) => routes.get(p.requestId)?.(p as never));
+		}
+		handlers.set(requestId, onProgress as (params: never) => void);
+		try {
+			return await this.request(type, { ...params, requestId } as P, token);
+		} finally {
+			handlers.delete(requestId);
 		}
 	}
 
@@ -115,7 +151,7 @@ export class EngineProcess {
 		// for partial-message events, so the timer is switched off.
 		reader.partialMessageTimeout = 0;
 		const connection = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));
-		const running: Running = { child, connection, ready: Promise.resolve(undefined as never), stopping: false };
+		const running: Running = { child, connection, ready: Promise.resolve(undefined as never), stopping: false, progress: new Map() };
 		child.stderr!.setEncoding('utf8');
 		child.stderr!.on('data', (chunk: string) => {
 			for (const line of chunk.split('\n')) if (line.trim()) this.options.log('warn', `[engine stderr] ${line}`);

@@ -3,7 +3,6 @@
 
 import * as vscode from 'vscode';
 import { runReported } from './runReported';
-import { LoadModelRequest } from '../protocol/engineProtocol';
 import type { ExecutionProvider, InspectResult, ModelInfo } from '../protocol/engineProtocol';
 import { demoSaeDir } from '../engine/models/modelPaths';
 import { EngineProcess } from './engineProcess';
@@ -14,6 +13,7 @@ import { registerFeatureDashboards } from './dashboard/dashboardCommands';
 import type { FeatureDashboards } from './dashboard/dashboardPanel';
 import { ModelPanel } from './modelPanel';
 import { ModelSession } from './modelSession';
+import { loadModelWithProgress } from './modelLoading';
 import { registerSteering } from './steering/steeringCommands';
 import type { Steering } from './steering/steeringCommands';
 import { TRAIN_SAE_COMMAND, trainSae } from './training/trainSaeCommand';
@@ -84,12 +84,10 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 	});
 
 	const loadModel = async (name: string): Promise<void> => {
-		model = await vscode.window.withProgress(
-			{ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${name}…` },
-			() => running.request(LoadModelRequest, { model: name }),
-		);
-		// Loading a model drops the engine's SAE: the next inspection loads it again.
+		// Loading a model drops the engine's SAE (and the previous model, even if this load fails):
+		// the next inspection loads what the settings say.
 		session.invalidate();
+		model = await loadModelWithProgress(running, name);
 		inspection?.clear();
 		loadedLabel = model.name;
 		features.setLoaded(model);

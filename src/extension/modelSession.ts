@@ -2,9 +2,10 @@
 // again after the engine restarts or the settings change.
 
 import * as vscode from 'vscode';
-import { LoadModelRequest, LoadSaeRequest } from '../protocol/engineProtocol';
+import { LoadSaeRequest } from '../protocol/engineProtocol';
 import type { ModelInfo, SaeInfo } from '../protocol/engineProtocol';
 import type { EngineProcess } from './engineProcess';
+import { loadModelWithProgress } from './modelLoading';
 
 export interface Loaded {
 	model: ModelInfo;
@@ -43,7 +44,9 @@ export class ModelSession {
 		const pid = running.child.pid;
 		if (this.loaded && this.loaded.key === key && this.loaded.pid === pid) return this.loaded.value;
 		this.pending ??= (async () => {
-			const modelInfo = await this.engine.request(LoadModelRequest, { model });
+			// Whatever was loaded is gone once a load starts, even if this one fails or is cancelled.
+			this.loaded = undefined;
+			const modelInfo = await loadModelWithProgress(this.engine, model);
 			const saeInfo = await this.engine.request(LoadSaeRequest, { path: sae });
 			const value = { model: modelInfo, sae: saeInfo };
 			this.loaded = { key, pid, value };

@@ -38,6 +38,30 @@ export interface ModelInfo {
 	nCtx: number;
 	hookPoints: HookPointInfo[];
 	hasTokenizer: boolean;
+	/** Bytes the weights take in the engine's memory (float32). */
+	weightBytes: number;
+}
+
+export interface LoadModelParams {
+	/** A checkpoint folder, `demo`, or `hf:org/name[@rev][/folder]`. */
+	model: string;
+	/** Correlates `LoadModelProgressNotification`s (and a Hub download's `HubProgressNotification`s) with this request. */
+	requestId?: string;
+}
+
+export interface LoadSaeParams {
+	/** A folder or file in any supported SAE format, `hf:org/name[@rev]/folder`, or `release:<release>/<sae id>`. */
+	path: string;
+	/** Correlates a Hub download's `HubProgressNotification`s with this request. */
+	requestId?: string;
+}
+
+export interface LoadModelProgress {
+	requestId: string;
+	/** `reading`: the weights from the shards (cancellable); `packing`: onnxruntime widens and packs them (one step the engine waits on). */
+	phase: 'reading' | 'packing';
+	bytesDone: number;
+	bytesTotal: number;
 }
 
 export interface TokenInfo {
@@ -138,8 +162,10 @@ export interface TrainSaeParams {
 	corpus: string | string[];
 	/** Run folder; the SAE is saved here in SAELens format. */
 	out: string;
-	/** Continue from the run folder's checkpoint. */
+	/** Continue from the run folder's checkpoint (which must exist). */
 	resume: boolean;
+	/** Start over in a folder that already holds a run, deleting its checkpoint and metrics. */
+	overwrite?: boolean;
 }
 
 export interface TrainStepMetrics {
@@ -181,13 +207,11 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 /** Host → engine, first message: sets session options and returns the engine's identity. */
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('engine/initialize');
 
-/** Where to load from: a folder, `demo`, `hf:org/name[@rev][/folder]` or (SAEs) `release:<release>/<sae id>`; Hub downloads report HubProgressNotification with `requestId`. */
-export interface LoadParams {
-	requestId?: string;
-}
+/** Host → engine: loads a checkpoint folder, `demo` or `hf:org/name[@rev][/folder]` (downloaded first, with HubProgressNotification) as the current model, replacing any other; reports progress and is cancellable. */
+export const LoadModelRequest = new RequestType<LoadModelParams, ModelInfo, void>('model/load');
 
-/** Host → engine: loads a checkpoint folder, `demo` or `hf:` model (downloading it; cancellable) as the current model, replacing any other. */
-export const LoadModelRequest = new RequestType<{ model: string } & LoadParams, ModelInfo, void>('model/load');
+/** Engine → host: how far a model load has got, so a large model shows progress. */
+export const LoadModelProgressNotification = new NotificationType<LoadModelProgress>('model/loadProgress');
 
 /** Host → engine: runs text or ids through the current model and returns tokens, next-token guesses and hooks. */
 export const RunRequest = new RequestType<RunParams, RunResult, void>('model/run');
@@ -196,7 +220,7 @@ export const RunRequest = new RequestType<RunParams, RunResult, void>('model/run
 export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, void>('model/generate');
 
 /** Host → engine: loads an SAE (a folder or file in any supported format, `hf:` or `release:`; downloads are cancellable) for the current model, checking that it fits. */
-export const LoadSaeRequest = new RequestType<{ path: string } & LoadParams, SaeInfo, void>('sae/load');
+export const LoadSaeRequest = new RequestType<LoadSaeParams, SaeInfo, void>('sae/load');
 
 /** Host → engine: the strongest SAE features on every token of a text, in context windows; cancellable. */
 export const InspectRequest = new RequestType<InspectParams, InspectResult, void>('sae/inspect');

@@ -11,7 +11,7 @@ import type { EngineState } from '../../src/extension/engineProcess';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import {
-	GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelRequest, LoadSaeRequest, RunRequest,
+	GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, RunRequest,
 	EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../../src/protocol/engineProtocol';
 import { fixtureModel } from '../helpers';
@@ -126,6 +126,25 @@ describe('engine process', () => {
 		assert.ok(evaluation.tokens >= 2000 && evaluation.l0 <= 4 && evaluation.explainedVariance < 1 && Number.isFinite(evaluation.ceLossScore));
 		sub.dispose();
 		fs.rmSync(out, { recursive: true, force: true });
+	});
+
+	it('loads a model with its progress routed to the request; a cancelled load keeps the current model', async () => {
+		const events: { phase: string; bytesDone: number; bytesTotal: number }[] = [];
+		const info = await engine.requestWithProgress(LoadModelRequest, { model: fixtureModel('llama-tiny-bf16') }, LoadModelProgressNotification, (p) => events.push(p));
+		assert.equal(info.modelType, 'llama');
+		assert.ok(info.weightBytes > 0);
+		assert.ok(events.length >= 2, `${events.length} progress notifications`);
+		assert.equal(events.at(-1)!.phase, 'packing');
+		assert.ok(events.every((e) => e.bytesTotal === events[0]!.bytesTotal && e.bytesDone <= e.bytesTotal));
+		// Cancelled at once: the new model fits beside the current one, which stays until a load succeeds.
+		const running = await engine.ensureStarted();
+		const cancel = new CancellationTokenSource();
+		const load = running.connection.sendRequest(LoadModelRequest, { model: fixtureModel('gpt2-tiny') }, cancel.token);
+		cancel.cancel();
+		await assert.rejects(load, /cancelled/);
+		// Still the Llama model: only it has mlp.hook_pre_linear.
+		const run = await engine.request(RunRequest, { ids: [1, 2, 3], hooks: ['blocks.1.mlp.hook_pre_linear'] });
+		assert.deepEqual(run.hooks['blocks.1.mlp.hook_pre_linear']!.shape, [3, 48]);
 	});
 
 	it('a request cancelled before the engine got to it is cancelled, not run', async () => {

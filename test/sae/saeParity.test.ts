@@ -145,7 +145,7 @@ describe('SAEs we train', () => {
 		fs.writeFileSync(corpus, 'def f(x):\n    return x + 1\n'.repeat(200));
 		const { source, metadata } = await modelTrainingSource(model, { hookName: 'blocks.1.hook_resid_post', corpus, contextSize: 32, bufferRows: 1024 });
 		const config = trainConfigFor({ architecture: 'topk', dSae: 64, k: 4, tokens: 512, batchSize: 256 }, source.dIn);
-		const result = await runTraining(source, { out: path.join(tmp, 'run'), config, metadata, settings: CPU, resume: false, checkpointEvery: 3600 });
+		const result = await runTraining(source, { out: path.join(tmp, 'run'), config, metadata, settings: CPU, resume: false });
 		const written = JSON.parse(fs.readFileSync(path.join(result.saeDir, 'cfg.json'), 'utf8')) as { metadata: Record<string, unknown> };
 		const { keys } = expected('training-metadata') as unknown as { keys: string[] };
 		for (const k of keys) assert.ok(k in written.metadata, `metadata.${k}`);

@@ -2,8 +2,6 @@
 // SAE arguments resolved with progress reported by requestId and cancelled by AbortSignal,
 // and the SAE release registry (list for a model, refresh).
 
-import type { LanguageModel } from '../models/languageModel';
-import type { SessionSettings } from '../onnx/session';
 import { userDataDir } from '../io/userDataDir';
 import type { Sae } from '../sae/saeTypes';
 import type { FetchFromHubParams, FetchFromHubResult, HubProgress, HubSettings, ListSaeReleasesResult } from '../../protocol/hubProtocol';
@@ -11,7 +9,7 @@ import { hubEnvironment } from './hubEnvironment';
 import { formatHubRef, isHubRef, parseHubRef } from './hubRef';
 import type { HubEnvironment } from './hubEnvironment';
 import type { HubFetchProgress } from './hubSnapshot';
-import { loadModelArgument, loadSaeArgument, resolveModelArgument, resolveSaeArgument } from './hubSources';
+import { loadSaeArgument, resolveModelArgument, resolveSaeArgument } from './hubSources';
 import type { SourceOptions } from './hubSources';
 import { refreshSaeReleases } from './saeReleaseRefresh';
 import { isLoadable, loadSaeReleases, releasesFor } from './saeReleases';
@@ -37,8 +35,9 @@ export class HubService {
 		return this.settings.dataDir || userDataDir();
 	}
 
-	loadModel(arg: string, settings: SessionSettings, request: { requestId?: string; signal: AbortSignal }): Promise<LanguageModel> {
-		return loadModelArgument(arg, settings, this.log, this.options(request));
+	/** A model argument as a local folder (fetched for hf:) and the name to give the model. */
+	resolveModel(arg: string, request: { requestId?: string; signal: AbortSignal }): Promise<{ path: string; name?: string }> {
+		return resolveModelArgument(arg, this.options(request));
 	}
 
 	loadSae(arg: string, request: { requestId?: string; signal: AbortSignal }): Promise<Sae> {

@@ -19,7 +19,7 @@ import { ModelConfigError } from './decoderConfig';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
 import {
 	FIRST_LAYER, HEAD, Head, INPUT_IDS, LAST_LAYER, LOGITS, LOGITS_FROM, LOGITS_UNCAPPED, NORMALIZED, POSITION_IDS, RESID, RESID_IN, RESID_OUT,
-	buildStageGraph, buildTrunkGraph, interventionName, pastName, presentName, stageKey, stageOf,
+	buildStageGraph, buildTrunkGraph, interventionName, isResidualBoundary, pastName, presentName, stageKey, stageOf,
 } from './decoderGraph';
 import type { BuiltGraph, HookExtension, LogitsMode, Stage, StageRequest } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
@@ -71,6 +71,8 @@ export interface PrepareOptions {
 export interface LoadModelOptions {
 	/** Bytes the weights may take (default: what the system has available now). */
 	memoryAvailable?: number;
+	/** Bytes of weights stage variants may hold together (default: a quarter of the model's, at least 64 MB). */
+	variantBudget?: number;
 	/** The model's name instead of its folder's (a Hub repository id, whose snapshot folder is named by a commit). */
 	name?: string;
 }
@@ -82,6 +84,14 @@ export class ModelLoadCancelled extends Error {
 }
 
 type Log = (message: string) => void;
+
+/** A variant graph one run needs: its stage and what it adds there. */
+interface VariantPlan {
+	stage: Stage;
+	hooks: string[];
+	interventions: string[];
+	extensions: HookExtension[];
+}
 
 interface ModelSession {
 	session: ort.InferenceSession;
@@ -112,6 +122,7 @@ export class LanguageModel {
 	private readonly users = new Map<string, number>();
 	private readonly emptyPast = new Map<number, ort.Tensor>();
 	private preparing: Promise<void> | undefined;
+	private variantBudget: number;
 	/** The provider the last session was created on. */
 	provider: 'cpu' | 'cuda' | undefined;
 
@@ -132,6 +143,7 @@ export class LanguageModel {
 		this.trunkGraph = buildTrunkGraph(arch, cfg, weights, this.hookIndex);
 		this.trunkWeights = this.trunkGraph.materialized;
 		this.trunkBytes = weights.float32Bytes(this.trunkWeights);
+		this.variantBudget = Math.max(VARIANT_SHARE * this.trunkBytes, VARIANT_MIN_BYTES);
 	}
 	/**
 	 * Opens a Hugging Face checkpoint folder (or `demo`): config, tokenizer and shard headers are
@@ -160,6 +172,7 @@ export class LanguageModel {
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
 		const name = options.name ?? (path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir));
 		const loaded = new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
+		if (options.variantBudget !== undefined) loaded.variantBudget = options.variantBudget;
 		const needed = loaded.weightBytes();
 		const available = options.memoryAvailable ?? availableMemoryBytes();
 		if (needed > available) {
@@ -228,35 +241,48 @@ export class LanguageModel {
 		const { ids, batch, seq, pastLength } = this.checkInputs(options, hooks);
 		const kvCache = options.past !== undefined;
 
-		// Stages that need a variant: what a hook, intervention or splice inside them asks for.
-		const variants = new Map<string, { stage: Stage; hooks: string[]; interventions: string[]; extensions: HookExtension[] }>();
-		const variantAt = (hook: string) => {
-			const stage = stageOf(this.hookPoint(hook), cfg.nLayers);
+		// Stages that need a variant: what a hook, intervention or extension inside them asks for.
+		// Changes to the residual stream between blocks are splices there instead, and reading it
+		// needs nothing: the trunk's run stops at that boundary.
+		const variants = new Map<string, VariantPlan>();
+		const variantAt = (stage: Stage) => {
 			let v = variants.get(stageKey(stage));
 			if (!v) variants.set(stageKey(stage), (v = { stage, hooks: [], interventions: [], extensions: [] }));
 			return v;
 		};
-		for (const h of Object.keys(interventions).sort()) variantAt(h).interventions.push(h);
-		for (const e of extensions) variantAt(e.hookName).extensions.push(e);
-		// The residual stream between blocks is read where the trunk's run stops, unless a variant
-		// changes it at that very hook (then the variant returns it).
-		const boundaryAfter = new Set<number>();
-		const after = new Map<string, number>();
+		/** Boundary l is after block l (-1: after the embedding): its splices and reads, in the order TransformerLens applies them. */
+		const boundaries = new Map<number, { splices: VariantPlan[]; reads: string[] }>();
+		const boundaryOf = (point: HookPoint) => (point.name.endsWith('hook_resid_pre') ? point.layer - 1 : point.layer);
+		const atBoundary = (l: number) => {
+			let b = boundaries.get(l);
+			if (!b) boundaries.set(l, (b = { splices: [], reads: [] }));
+			return b;
+		};
+		const spliceAt = (point: HookPoint) => {
+			const splices = atBoundary(boundaryOf(point)).splices;
+			let v = splices.find((x) => x.stage.kind === 'splice' && x.stage.hookName === point.name);
+			if (!v) splices.push((v = { stage: { kind: 'splice', hookName: point.name }, hooks: [], interventions: [], extensions: [] }));
+			return v;
+		};
+		const planFor = (hook: string) => {
+			const point = this.hookPoint(hook);
+			return isResidualBoundary(point) ? spliceAt(point) : variantAt(stageOf(point, cfg.nLayers));
+		};
+		for (const h of Object.keys(interventions).sort()) planFor(h).interventions.push(h);
+		for (const e of extensions) planFor(e.hookName).extensions.push(e);
 		for (const h of hooks) {
-			const { layer } = this.hookPoint(h);
-			const changed = h in interventions || extensions.some((e) => e.hookName === h);
-			if (h === `blocks.${layer}.hook_resid_post`) after.set(h, layer);
-			else if (h === `blocks.${layer}.hook_resid_pre` && !changed) after.set(h, layer - 1);
-			else if (h !== 'ln_final.hook_normalized') variantAt(h).hooks.push(h);
+			const point = this.hookPoint(h);
+			if (isResidualBoundary(point)) atBoundary(boundaryOf(point)).reads.push(h);
+			else variantAt(stageOf(point, cfg.nLayers)).hooks.push(h);
 		}
-		for (const layer of after.values()) boundaryAfter.add(layer);
+		// At a boundary, hook_resid_post's splice comes before hook_resid_pre's (the next block reads what the first left).
+		for (const b of boundaries.values()) b.splices.sort((x, y) => Number(x.stage.kind === 'splice' && x.stage.hookName.endsWith('hook_resid_pre')) - Number(y.stage.kind === 'splice' && y.stage.hookName.endsWith('hook_resid_pre')));
 
-		const normHook = hooks.includes('ln_final.hook_normalized');
-		const wantsHead = logits !== 'none' || normHook || variants.has('finalNorm');
+		const wantsHead = logits !== 'none' || variants.has('finalNorm');
 		// The last block this run needs: all of them for logits or a KV cache, else the deepest hook.
 		let lastBlock = wantsHead || kvCache ? cfg.nLayers - 1 : -1;
 		for (const v of variants.values()) if (v.stage.kind === 'block') lastBlock = Math.max(lastBlock, v.stage.layer);
-		for (const layer of boundaryAfter) lastBlock = Math.max(lastBlock, layer);
+		for (const l of boundaries.keys()) lastBlock = Math.max(lastBlock, l);
 
 		const result: ForwardResult = { hooks: {} };
 		const present: [ort.Tensor, ort.Tensor][] = [];
@@ -269,23 +295,20 @@ export class LanguageModel {
 		const common: Record<string, ort.Tensor> = {
 			...this.interventionFeeds(interventions, batch, seq), ...options.extensionInputs, ...pastFeeds, [INPUT_IDS]: ids, [POSITION_IDS]: positions,
 		};
-		const observe = (layer: number, resid: ort.Tensor) => {
-			for (const [h, l] of after) if (l === layer) result.hooks[h] = resid;
-		};
 
 		// The embedding: in the trunk's first run, or a variant when a hook or change is inside it.
 		let resid: ort.Tensor | undefined;
 		const embedVariant = variants.get('embed');
 		if (embedVariant) resid = (await this.runVariant(embedVariant, common, [RESID_OUT], result))[RESID_OUT]!;
 
-		// Blocks: trunk runs over the ranges between variants and read boundaries.
+		// Blocks: trunk runs over the ranges between variants and boundaries.
 		let start = 0;
 		const runTrunk = async (first: number, last: number, head: boolean): Promise<ort.InferenceSession.ReturnType> => {
 			const fetch = [RESID_OUT];
 			if (kvCache) for (let l = first; l <= last; l++) fetch.push(presentName(l, 'key'), presentName(l, 'value'));
 			const feeds: Record<string, ort.Tensor> = { [FIRST_LAYER]: scalar(first), [LAST_LAYER]: scalar(last), [RESID_IN]: resid ?? this.emptyResid(batch) };
 			if (head) {
-				fetch.push(...(normHook ? [NORMALIZED] : []), ...(logits !== 'none' ? [LOGITS] : []));
+				if (logits !== 'none') fetch.push(LOGITS);
 				feeds[HEAD] = scalar(Head.normed);
 				feeds[LOGITS_FROM] = scalar(logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq);
 			} else {
@@ -297,45 +320,59 @@ export class LanguageModel {
 			if (kvCache) for (let l = first; l <= last; l++) present[l] = [out[presentName(l, 'key')]!, out[presentName(l, 'value')]!];
 			return out;
 		};
-		const headInTrunk = wantsHead && !variants.has('finalNorm');
+		/** Splices and reads at boundary l, on the residual stream there. */
+		const atEnd = async (l: number) => {
+			const b = boundaries.get(l);
+			if (!b) return;
+			for (const splice of b.splices) {
+				const hook = (splice.stage as { hookName: string }).hookName;
+				resid = (await this.runVariant(splice, { ...common, [RESID]: resid! }, [RESID_OUT], result))[RESID_OUT]!;
+				// A read of the spliced hook gets the value after the splice.
+				if (b.reads.includes(hook)) result.hooks[hook] = resid;
+			}
+			for (const h of b.reads) if (!(h in result.hooks)) result.hooks[h] = resid!;
+		};
+		const headInTrunk = wantsHead && !variants.has('finalNorm') && !(boundaries.get(cfg.nLayers - 1)?.splices.length);
 		let headDone = false;
-		if (boundaryAfter.has(-1)) {
+		if (boundaries.has(-1)) {
 			if (!resid) await runTrunk(0, -1, false); // the embedding alone
-			observe(-1, resid!);
+			await atEnd(-1);
 		}
 		for (let layer = 0; layer <= lastBlock; layer++) {
 			const variant = variants.get(`block.${layer}`);
 			if (variant) {
 				if (start < layer) await runTrunk(start, layer - 1, false);
-				const out = await this.runVariant(variant, { ...common, [RESID]: resid ?? (await runTrunk(0, -1, false))[RESID_OUT]! }, kvCache ? [RESID_OUT, presentName(layer, 'key'), presentName(layer, 'value')] : [RESID_OUT], result);
+				if (!resid) await runTrunk(0, -1, false);
+				const out = await this.runVariant(variant, { ...common, [RESID]: resid! }, kvCache ? [RESID_OUT, presentName(layer, 'key'), presentName(layer, 'value')] : [RESID_OUT], result);
 				resid = out[RESID_OUT]!;
 				if (kvCache) present[layer] = [out[presentName(layer, 'key')]!, out[presentName(layer, 'value')]!];
 				start = layer + 1;
-				observe(layer, resid);
-			} else if (boundaryAfter.has(layer) || layer === lastBlock) {
+				await atEnd(layer);
+			} else if (boundaries.has(layer) || layer === lastBlock) {
 				const withHead = headInTrunk && layer === cfg.nLayers - 1;
 				const out = await runTrunk(start, layer, withHead);
-				if (withHead) headDone = this.takeHead(out, result, normHook, logits);
+				if (withHead) {
+					if (logits !== 'none') result.logits = out[LOGITS];
+					headDone = true;
+				}
 				start = layer + 1;
-				observe(layer, resid!);
+				await atEnd(layer);
 			}
 		}
 
 		if (wantsHead && !headDone) {
 			const normVariant = variants.get('finalNorm');
+			let normed = resid!;
+			let head: number = Head.normed;
 			if (normVariant) {
-				// The final norm as a variant, then the trunk's raw head on its output.
-				const x = logits === 'all' || normHook || normVariant.hooks.length ? resid! : lastPosition(resid!);
-				const normed = (await this.runVariant(normVariant, { ...common, [RESID]: x }, [NORMALIZED], result))[NORMALIZED]!;
-				if (normHook) result.hooks['ln_final.hook_normalized'] = normed;
-				if (logits !== 'none') {
-					const from = logits === 'last' ? normed.dims[1]! - 1 : 0;
-					const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: normed, [HEAD]: scalar(Head.raw), [LOGITS_FROM]: scalar(from) }, [LOGITS]);
-					result.logits = out[LOGITS];
-				}
-			} else {
-				const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: resid!, [HEAD]: scalar(Head.normed), [LOGITS_FROM]: scalar(logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq) }, [...(normHook ? [NORMALIZED] : []), ...(logits !== 'none' ? [LOGITS] : [])]);
-				this.takeHead(out, result, normHook, logits);
+				// The final norm as a variant (its hook, an intervention), then the trunk's head on its output as given.
+				normed = (await this.runVariant(normVariant, { ...common, [RESID]: resid! }, [NORMALIZED], result))[NORMALIZED]!;
+				head = Head.raw;
+			}
+			if (logits !== 'none') {
+				const from = logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq;
+				const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: normed, [HEAD]: scalar(head), [LOGITS_FROM]: scalar(from) }, [LOGITS]);
+				result.logits = out[LOGITS];
 			}
 		}
 		if (kvCache) result.present = present.flat();
@@ -391,19 +428,13 @@ export class LanguageModel {
 		for (const key of [...this.sessions.keys()]) await this.releaseKey(key);
 	}
 
-	private takeHead(out: ort.InferenceSession.ReturnType, result: ForwardResult, normHook: boolean, logits: LogitsMode): boolean {
-		if (normHook) result.hooks['ln_final.hook_normalized'] = out[NORMALIZED]!;
-		if (logits !== 'none') result.logits = out[LOGITS];
-		return true;
-	}
-
 	private async runTrunk(feeds: Record<string, ort.Tensor>, fetch: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
 		await this.prepare();
 		return this.withSession(TRUNK, () => this.session(TRUNK), (s) => s.session.run(feeds, [...fetch]));
 	}
 
 	private async runVariant(
-		v: { stage: Stage; hooks: string[]; interventions: string[]; extensions: HookExtension[] },
+		v: VariantPlan,
 		feeds: Record<string, ort.Tensor>,
 		fetch: readonly string[],
 		result: ForwardResult,
@@ -473,7 +504,7 @@ export class LanguageModel {
 
 	/** Releases least recently used variants (never `keep`, never one in use) while they hold more than their budget. */
 	private async evictVariants(keep: string): Promise<void> {
-		const budget = Math.max(VARIANT_SHARE * this.trunkBytes, VARIANT_MIN_BYTES);
+		const budget = this.variantBudget;
 		const sizes = new Map<string, ModelSession>();
 		for (const k of this.variantOrder) {
 			const s = await this.sessions.get(k)?.catch(() => undefined);
@@ -547,12 +578,3 @@ function scalar(value: number): ort.Tensor {
 	return new ort.Tensor('int64', BigInt64Array.from([BigInt(value)]), []);
 }
 
-/** The last position of a [batch, seq, width] tensor, as [batch, 1, width]. */
-function lastPosition(t: ort.Tensor): ort.Tensor {
-	const [batch, seq, width] = t.dims as [number, number, number];
-	if (seq === 1) return t;
-	const data = t.data as Float32Array;
-	const out = new Float32Array(batch * width);
-	for (let r = 0; r < batch; r++) out.set(data.subarray((r * seq + seq - 1) * width, (r * seq + seq) * width), r * width);
-	return new ort.Tensor('float32', out, [batch, 1, width]);
-}

@@ -4,6 +4,7 @@
 
 import * as ort from 'onnxruntime-node';
 import type { LanguageModel } from '../models/languageModel';
+import { architectureFor } from '../models/architectures';
 import { ModelConfigError } from '../models/decoderConfig';
 import { perTokenWidth } from '../models/hookPoints';
 import { createSession } from '../onnx/session';
@@ -23,9 +24,6 @@ export interface SaeOutputs {
 
 /** Hooks whose value TransformerLens centres when it processes LayerNorm models' weights. */
 const RESIDUAL_WRITING = /^(hook_embed|hook_pos_embed|blocks\.\d+\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out))$/;
-
-/** Model types with LayerNorm, whose writing weights TransformerLens can centre (it does not for RMSNorm models). */
-const LAYER_NORM_MODELS = new Set(['gpt2', 'gpt_neox', 'gpt_neo', 'gptj', 'opt', 'phi']);
 
 /**
  * The first SAELens release (3.19.2, 2024-09, PR #279) that trained on
@@ -48,7 +46,9 @@ const NO_PROCESSING_SINCE = [3, 19, 2];
 export function usesCentredView(sae: Sae, modelType: string): boolean {
 	const meta = sae.cfg.metadata;
 	const fromTransformerLens = (meta.model_class_name ?? 'HookedTransformer') === 'HookedTransformer';
-	if (!fromTransformerLens || !LAYER_NORM_MODELS.has(modelType) || !RESIDUAL_WRITING.test(meta.hook_name)) return false;
+	// LayerNorm models (GPT-2, GPT-NeoX/Pythia): TransformerLens centres only where the norms centre.
+	const layerNormModel = architectureFor(modelType)?.unembedding.normCentres === true;
+	if (!fromTransformerLens || !layerNormModel || !RESIDUAL_WRITING.test(meta.hook_name)) return false;
 	const cww = (meta.model_from_pretrained_kwargs ?? {}).center_writing_weights;
 	return trainedWithoutProcessing(meta.sae_lens_training_version) ? cww === true : cww !== false;
 }

@@ -3,10 +3,12 @@
 // resumable training run in the engine with live metrics (progress notification and the
 // training monitor panel); the trained SAE is loaded at the end.
 
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EvaluateSaeRequest, LoadModelRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
+import { EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
+import { loadModelWithProgress } from '../modelLoading';
 import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
 import { askCorpus } from '../corpusPicker';
 import type { EngineProcess } from '../engineProcess';
@@ -24,8 +26,7 @@ let runCounter = 0;
 
 export async function trainSae(engine: EngineProcess, extensionUri: vscode.Uri, onModelReloaded: () => void, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
 	const modelName = vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo') || 'demo';
-	const model = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${modelName}…` },
-		() => engine.request(LoadModelRequest, { model: modelName }));
+	const model = await loadModelWithProgress(engine, modelName);
 	onModelReloaded();
 	const params = await askTrainingParams(model);
 	if (!params) return;
@@ -65,7 +66,18 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	const defaultOut = path.join(folder ?? os.homedir(), '.feature-lens', 'saes', `${hook.value}-${architecture.value}-${dSae}`);
 	const out = await vscode.window.showInputBox({ title: title(7), prompt: 'Output folder (the run and the SAE, in SAELens format)', value: defaultOut, validateInput: (v) => (path.isAbsolute(v) ? undefined : 'Give an absolute folder path') });
 	if (!out) return undefined;
-	return { hookName: hook.value, architecture: architecture.value, dSae, ...sparsity, corpus, tokens, out, resume: false };
+	// A folder that already holds a run is resumed or started over only when the user says so.
+	let resume = false;
+	let overwrite = false;
+	if (['run.json', 'checkpoint.safetensors', 'metrics.jsonl'].some((f) => fs.existsSync(path.join(out, f)))) {
+		const hasCheckpoint = fs.existsSync(path.join(out, 'checkpoint.safetensors'));
+		const choice = await vscode.window.showWarningMessage(`${out} already holds a training run.`, { modal: true },
+			...(hasCheckpoint ? ['Resume It'] : []), 'Start Over (delete its checkpoint and metrics)');
+		if (!choice) return undefined;
+		resume = choice === 'Resume It';
+		overwrite = !resume;
+	}
+	return { hookName: hook.value, architecture: architecture.value, dSae, ...sparsity, corpus, tokens, out, resume, overwrite };
 }
 
 async function askInt(title: string, prompt: string, value: number, min: number, max: number): Promise<number | undefined> {
