@@ -81,6 +81,8 @@ async function main(): Promise<void> {
 		await page.getByRole('treeitem', { name: /^a\.py/ }).click({ timeout: 30_000 });
 		await page.locator('.monaco-editor .view-lines', { hasText: 'read_lines' }).waitFor({ timeout: 30_000 });
 
+		// The workbench has the extension's contributions (its activity-bar container) before the first palette command.
+		await page.locator('.activitybar [aria-label*="Feature Lens"]').first().waitFor({ timeout: 60_000 });
 		await runCommand(page, 'Feature Lens: Refresh SAE Releases');
 		await input('hf:test-org/registry/pretrained_saes.yaml');
 		await page.keyboard.press('Enter');
@@ -89,14 +91,15 @@ async function main(): Promise<void> {
 		await runCommand(page, 'Feature Lens: Open Model from Hub');
 		await input('test-org/gpt2-tiny');
 		await page.keyboard.press('Enter');
-		await notification(/test-org\/gpt2-tiny ready/).waitFor({ timeout: 120_000 });
+		await page.locator('.statusbar-item', { hasText: 'Feature Lens · test-org/gpt2-tiny' }).first().waitFor({ timeout: 120_000 });
 		results.modelDownloads = hub.requests.filter((r) => r.server === 'cdn' || r.url.includes('/resolve/')).length;
 		await page.screenshot({ path: path.join(shots, 'hub-1-model.png') });
 
 		await runCommand(page, 'Feature Lens: Load SAE from Release');
 		await choose('gpt2-tiny-res');
 		await choose('blocks.1.hook_resid_post');
-		await notification(/SAE ready \(topk, 64 features at blocks\.1\.hook_resid_post\)/).waitFor({ timeout: 120_000 });
+		// The status bar names what is loaded (a toast may already have hidden again).
+		await page.locator('.statusbar-item', { hasText: 'test-org/gpt2-tiny · topk 64 @ blocks.1.hook_resid_post' }).first().waitFor({ timeout: 120_000 });
 		await page.screenshot({ path: path.join(shots, 'hub-2-sae.png') });
 
 		await page.click('.monaco-editor .view-lines');
