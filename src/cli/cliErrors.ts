@@ -6,11 +6,14 @@ import { SafetensorsError } from '../engine/io/safetensors';
 import { TokenizerError } from '../engine/tokenize/tokenizer';
 import { SaeFormatError } from '../engine/sae/saeTypes';
 import { UnsafePathError } from '../engine/io/safePaths';
+import { DiskError } from '../engine/io/disk';
+import { RunFolderError } from '../engine/sae/train/trainingRun';
+import { HubCancelled, HubError } from '../engine/hub/hubErrors';
 
 /** A usage error in the command line itself. */
 export class CliError extends Error {}
 
-const EXPECTED = [CliError, ModelConfigError, SafetensorsError, TokenizerError, SaeFormatError, UnsafePathError];
+const EXPECTED = [CliError, ModelConfigError, SafetensorsError, TokenizerError, SaeFormatError, UnsafePathError, DiskError, RunFolderError, HubError, HubCancelled];
 
 /** Prints the error and returns the exit code. */
 export function reportError(err: unknown): number {

@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import { openModel } from './openModel';
+import { terminalText } from './terminalText';
 import * as path from 'node:path';
 import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
@@ -63,7 +64,7 @@ export async function demoCommand(values: CliValues): Promise<void> {
 		const healed = await healPrompt(model, prompt);
 		const generated: number[] = [];
 		for await (const t of generate(model, healed.ids, { maxNewTokens: 40, temperature: 0, allowedFirst: healed.allowedFirst })) generated.push(t.id);
-		out(`--- ${JSON.stringify(prompt)}\n${healed.text}${await tokenizer.decode(generated)}\n`);
+		out(`--- ${JSON.stringify(prompt)}\n${terminalText(healed.text + await tokenizer.decode(generated))}\n`);
 	}
 	out(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 	await model.dispose();

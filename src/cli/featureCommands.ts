@@ -2,22 +2,23 @@
 // feature's dashboard data, from the command line.
 
 import { FeatureService } from '../engine/features/featureService';
-import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import type { ActivationExample, FeatureDashboardData } from '../protocol/featureProtocol';
 import type { CliValues } from './main';
 import { openModel } from './openModel';
+import { terminalText } from './terminalText';
 import { CliError, intOption } from './cliErrors';
+import { cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
-import { cliDataDir } from './dataDir';
+import { userDataDir } from '../engine/io/userDataDir';
 
 async function open(modelArg: string, values: CliValues, command: string): Promise<{ service: FeatureService; close: () => Promise<void> }> {
-	if (!values.sae) throw new CliError(`${command} needs --sae DIR (a SAELens-format SAE folder or a Gemma Scope params.npz)`);
+	if (!values.sae) throw new CliError(`${command} needs --sae DIR (an SAE folder or file, hf:… or release:…)`);
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 	const model = await openModel(modelArg, settings, log);
-	const runner = SaeRunner.forModel(loadSae(values.sae), model, settings, log);
-	const service = new FeatureService(model, runner, settings, cliDataDir(), log);
+	const runner = SaeRunner.forModel(await cliSae(values.sae, log), model, settings, log);
+	const service = new FeatureService(model, runner, settings, userDataDir(), log);
 	return {
 		service,
 		close: async () => {
@@ -82,8 +83,8 @@ function describe(d: FeatureDashboardData): string {
 	const lines: string[] = [];
 	const flags = [d.dead ? 'dead' : '', d.dense ? 'dense' : ''].filter(Boolean).join(', ');
 	lines.push(`feature ${d.featureIndex} of ${d.dSae} at ${d.hookName}${flags ? ` (${flags})` : ''}`);
-	lines.push(`label: ${d.label || '—'}${d.userLabel ? ` (automatic: ${d.autoLabel || '—'})` : ''}`);
-	if (d.notes) lines.push(`notes: ${d.notes}`);
+	lines.push(`label: ${terminalText(d.label) || '—'}${d.userLabel ? ` (automatic: ${terminalText(d.autoLabel) || '—'})` : ''}`);
+	if (d.notes) lines.push(`notes: ${terminalText(d.notes)}`);
 	if (d.analysed) {
 		lines.push(`density ${(100 * d.density).toFixed(3)}% of ${d.analysedTokens} tokens (${d.corpus}), mean ${d.meanActivation.toFixed(3)}, max ${d.maxActivation.toFixed(3)}`);
 	} else {
@@ -94,7 +95,7 @@ function describe(d: FeatureDashboardData): string {
 		lines.push(`logit lens +: ${tokens(d.logitLens.positive)}`);
 		lines.push(`logit lens −: ${tokens(d.logitLens.negative)}`);
 	}
-	lines.push(`neighbours: ${d.neighbours.map((n) => `#${n.featureIndex} ${n.cosine.toFixed(2)}${n.label ? ` (${n.label})` : ''}`).join(', ')}`);
+	lines.push(`neighbours: ${d.neighbours.map((n) => `#${n.featureIndex} ${n.cosine.toFixed(2)}${n.label ? ` (${terminalText(n.label)})` : ''}`).join(', ')}`);
 	const show = (e: ActivationExample) => {
 		const text = e.tokens.map((t, i) => (i === e.focusIndex ? `[[${t}]]` : t)).join('');
 		return `  ${e.focusActivation.toFixed(2).padStart(7)}  ${JSON.stringify(text)}  ${e.source}:${e.position}`;

@@ -6,6 +6,7 @@ import { demoCommand } from './demoCommand';
 import { evalCommand, inspectCommand, trainCommand } from './saeCommands';
 import { analyzeCommand, featureCommand } from './featureCommands';
 import { CliError, reportError } from './cliErrors';
+import { releasesCommand } from './hubCommands';
 
 const USAGE = `feature-lens — sparse-autoencoder interpretability of language models, locally
 
@@ -13,11 +14,12 @@ Usage:
   feature-lens run <model> (--ids 1,2,3 | --text "…") [--hooks h1,h2] [--json]
       Run the model; print tokens with character offsets, last-position logits and hooks.
   feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --max-new-tokens N
-      [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json]
-      Generate with a KV cache (temperature 0 = greedy); streams text unless --json.
+      [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json] [--raw]
+      Generate with a KV cache (temperature 0 = greedy); streams text unless --json. Control
+      characters in model text are shown escaped (\x1b …) unless --raw.
   feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --steer "I:clamp=V,J:add=S,K:cap=C"
       [--sae DIR] [--positions all|generated] [--baseline] [--max-new-tokens N] [--temperature T]
-      [--top-p P] [--seed S] [--json]
+      [--top-p P] [--seed S] [--json] [--raw]
       Steer with SAE features: add S·W_dec[J]; clamp feature I to V keeping the SAE error term;
       cap the projection on feature K's direction at C. --baseline also prints the unsteered
       completion from the same seed. Defaults as on Neuronpedia: 256 tokens, temperature 0.5,
@@ -31,13 +33,14 @@ Usage:
       The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz).
   feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|batchtopk|standard|jumprelu
       --d-sae N (--k K | --l1 C | --l0 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S]
-      [--resume] [--json] [--context-size T] [--buffer-rows R] [--exclude-special-tokens]
+      [--resume | --overwrite] [--json] [--context-size T] [--buffer-rows R] [--exclude-special-tokens]
       [--b-dec-init geometric_median|mean|zeros]
       Train a TopK or BatchTopK (AuxK), ReLU + L1 or JumpReLU (L0, straight-through) SAE;
       BatchTopK is saved as JumpReLU with its running threshold, as SAELens does. Writes
-      run.json, metrics.jsonl, a checkpoint and the SAE in SAELens format to DIR. Ctrl-C stops
-      cleanly; --resume continues. --corpus is a folder (optionally "dir/*.py"), a text or
-      JSONL(.gz) file, or "demo".
+      run.json, metrics.jsonl, a checkpoint (every tenth of the run or 30 s, and when stopped)
+      and the SAE in SAELens format to DIR. Ctrl-C or SIGTERM stops cleanly; --resume continues
+      from the checkpoint; --overwrite starts over in a folder that holds a run. --corpus is a
+      folder (optionally "dir/*.py"), a text or JSONL(.gz) file, or "demo".
   feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       SAELens-style evaluation: L0, explained variance, MSE, cosine, dead/dense features,
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
@@ -49,11 +52,19 @@ Usage:
       SAE; one found there is used. Ctrl-C cancels.
   feature-lens feature <model> --sae DIR --index I [--json]
       One feature's dashboard: label, density, logit lens, nearest features, examples.
+  feature-lens releases [--model M] [--release R] [--json]
+      The published SAE releases (SAELens's registry): for a model, and one release's SAEs
+      with hook, width, L0 and Neuronpedia id. --refresh FILE|hf:org/repo/pretrained_saes.yaml
+      replaces the registry by a newer SAELens pretrained_saes.yaml.
   feature-lens demo
       Run the embedded demo model on a Python snippet.
 
-<model> is a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
-or "demo" for the embedded demo model.
+<model> is a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json),
+"demo" for the embedded demo model, or hf:org/name[@revision][/folder] to fetch it from the
+Hugging Face Hub into its shared cache. An SAE (--sae) is a folder or file (SAELens, Gemma
+Scope params.npz, Gemma Scope 2 params.safetensors, Llama Scope), hf:org/name[@rev]/folder,
+or release:<release>/<sae id> from the SAE registry. HF_ENDPOINT, HF_HUB_CACHE, HF_HOME,
+HF_TOKEN and HF_HUB_OFFLINE work as for Python's huggingface_hub.
 
 Labels, notes and analyses are kept in $FEATURE_LENS_DATA_DIR, else the user's cache folder
 (~/.cache/feature-lens, $XDG_CACHE_HOME/feature-lens, ~/Library/Caches/feature-lens, or
@@ -93,6 +104,8 @@ const OPTIONS = {
 	tokens: { type: 'string' },
 	out: { type: 'string' },
 	resume: { type: 'boolean' },
+	overwrite: { type: 'boolean' },
+	raw: { type: 'boolean' },
 	'context-size': { type: 'string' },
 	'buffer-rows': { type: 'string' },
 	'exclude-special-tokens': { type: 'boolean' },
@@ -107,6 +120,9 @@ const OPTIONS = {
 	force: { type: 'boolean' },
 	export: { type: 'boolean' },
 	index: { type: 'string' },
+	model: { type: 'string' },
+	release: { type: 'string' },
+	refresh: { type: 'string' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -145,17 +161,26 @@ async function main(argv: string[]): Promise<void> {
 			return analyzeCommand(requireModel(rest, command), values);
 		case 'feature':
 			return featureCommand(requireModel(rest, command), values);
+		case 'releases':
+			if (rest.length > 0) throw new CliError('releases takes no <model>; use --model M');
+			return releasesCommand(values);
 		case 'demo':
 			return demoCommand(values);
 		default:
-			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, eval, analyze, feature, demo; see feature-lens --help)`);
+			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, eval, analyze, feature, releases, demo; see feature-lens --help)`);
 	}
 }
 
 function requireModel(rest: string[], command: string): string {
-	if (rest.length !== 1) throw new CliError(`${command} takes exactly one <model> (a checkpoint folder or "demo")`);
+	if (rest.length !== 1) throw new CliError(`${command} takes exactly one <model> (a checkpoint folder, "demo" or hf:org/name)`);
 	return rest[0]!;
 }
+
+// Output piped into a reader that stops early (`feature-lens hooks … | head`): stop quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+	if (err.code === 'EPIPE') process.exit(0);
+	throw err;
+});
 
 main(process.argv.slice(2)).then(
 	() => { process.exitCode = process.exitCode ?? 0; },

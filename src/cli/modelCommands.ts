@@ -11,6 +11,8 @@ import type { CliValues } from './main';
 import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
 import { steerCommand } from './steerCommand';
+import { terminalText } from './terminalText';
+import { resolveCliModel } from './hubCommands';
 
 export function sessionSettings(values: CliValues): SessionSettings {
 	const ep = values.ep ?? 'auto';
@@ -70,29 +72,31 @@ export async function generateCommand(modelArg: string, values: CliValues): Prom
 	const promptIds = healed.ids;
 	const ids = [...promptIds];
 	const stream = !values.json && model.tokenizer !== undefined;
+	const raw = values.raw ?? false;
 	let printed = stream ? await model.tokenizer!.decode(ids) : '';
-	if (stream) process.stdout.write(printed);
+	if (stream) process.stdout.write(terminalText(printed, raw));
 	for await (const token of generate(model, promptIds, { ...options, allowedFirst: healed.allowedFirst })) {
 		ids.push(token.id);
 		if (stream) {
 			// Decode the whole sequence so multi-byte characters split across tokens print whole.
 			const text = await model.tokenizer!.decode(ids);
 			if (!text.endsWith('\uFFFD')) {
-				process.stdout.write(text.slice(printed.length));
+				process.stdout.write(terminalText(text.slice(printed.length), raw));
 				printed = text;
 			}
 		}
 	}
 	const text = model.tokenizer ? await model.tokenizer.decode(ids) : '';
 	if (values.json) process.stdout.write(JSON.stringify({ ids, text }) + '\n');
-	else if (stream) process.stdout.write(`${text.slice(printed.length)}\n`);
+	else if (stream) process.stdout.write(`${terminalText(text.slice(printed.length), raw)}\n`);
 	else process.stdout.write(`${ids.join(',')}\n`);
 	await model.dispose();
 }
 
 export async function hooksCommand(modelArg: string, values: CliValues): Promise<void> {
 	// Hook points come from the config alone: the weights are checked but never read.
-	const model = LanguageModel.load(modelArg, sessionSettings(values), (m) => process.stderr.write(`${m}\n`));
+	const { path, name } = await resolveCliModel(modelArg, (m) => process.stderr.write(`${m}\n`));
+	const model = LanguageModel.load(path, sessionSettings(values), (m) => process.stderr.write(`${m}\n`), name ? { name } : {});
 	if (values.json) {
 		process.stdout.write(JSON.stringify(model.hookPoints) + '\n');
 	} else {

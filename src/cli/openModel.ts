@@ -5,10 +5,12 @@ import { LanguageModel } from '../engine/models/languageModel';
 import type { PrepareProgress } from '../engine/models/languageModel';
 import { formatBytes } from '../engine/io/systemMemory';
 import type { SessionSettings } from '../engine/onnx/session';
+import { resolveCliModel } from './hubCommands';
 
-/** Loads `modelArg` (a checkpoint folder or `demo`) ready for its first forward. */
+/** Loads `modelArg` (a checkpoint folder, `demo`, or `hf:org/name` fetched first) ready for its first forward. */
 export async function openModel(modelArg: string, settings: SessionSettings, log: (message: string) => void): Promise<LanguageModel> {
-	const model = LanguageModel.load(modelArg, settings, log);
+	const { path, name } = await resolveCliModel(modelArg, log);
+	const model = LanguageModel.load(path, settings, log, name ? { name } : {});
 	const abort = new AbortController();
 	const onSigint = () => abort.abort();
 	process.once('SIGINT', onSigint);

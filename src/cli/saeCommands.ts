@@ -1,10 +1,9 @@
 // train and inspect: the SAE-level CLI commands.
 
 import * as path from 'node:path';
-import { LanguageModel } from '../engine/models/languageModel';
+import type { LanguageModel } from '../engine/models/languageModel';
 import { evaluateSae } from '../engine/sae/evaluate';
 import { inspectText } from '../engine/sae/inspect';
-import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import type { SaeMetadata } from '../engine/sae/saeTypes';
 import { loadCachedActivations } from '../engine/sae/train/activationSource';
@@ -13,19 +12,20 @@ import { corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
 import { TRAIN_DEFAULTS } from '../engine/sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from '../engine/sae/train/trainingJob';
 import type { StepMetrics } from '../engine/sae/train/saeTrainer';
-import { runTraining } from '../engine/sae/train/trainingRun';
+import { checkRunFolder, runTraining } from '../engine/sae/train/trainingRun';
 import type { CliValues } from './main';
 import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
+import { cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
 
 export async function inspectCommand(modelArg: string, values: CliValues): Promise<void> {
-	if (!values.sae) throw new CliError('inspect needs --sae DIR (a SAELens-format SAE folder or a Gemma Scope params.npz)');
+	if (!values.sae) throw new CliError('inspect needs --sae DIR (an SAE folder or file, hf:… or release:…)');
 	if (values.text === undefined) throw new CliError('inspect needs --text "…"');
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
 	const model = await openModel(modelArg, settings, log);
-	const runner = SaeRunner.forModel(loadSae(values.sae), model, settings, log);
+	const runner = SaeRunner.forModel(await cliSae(values.sae, log), model, settings, log);
 	const top = intOption(values.top, 'top', 5, 1);
 	const tokens = await inspectText(model, runner, values.text, { topFeatures: top });
 	if (values.json) {
@@ -56,6 +56,8 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	// Before the model loads and the activation buffer fills: a run that could not save fails now.
+	checkRunFolder({ out: path.resolve(values.out), resume: values.resume ?? false, overwrite: values.overwrite ?? false });
 	const { source, metadata, model } = await trainingSource(modelArg, values, settings, log);
 	const config = trainConfigFor({
 		architecture: arch, dSae: intOption(values['d-sae'], 'd-sae', 0, 1), tokens: intOption(values.tokens, 'tokens', 0, 1),
@@ -74,7 +76,7 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	process.once('SIGTERM', onSignal);
 	const progress = progressPrinter(steps, !values.json);
 	const result = await runTraining(source, {
-		out: path.resolve(values.out), config, metadata, settings, resume: values.resume ?? false, checkpointEvery: 60,
+		out: path.resolve(values.out), config, metadata, settings, resume: values.resume ?? false, overwrite: values.overwrite ?? false,
 		signal: abort.signal, onStep: progress, log,
 	});
 	process.off('SIGINT', onSignal);
@@ -126,7 +128,7 @@ export async function evalCommand(modelArg: string, values: CliValues): Promise<
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 	const model = await openModel(modelArg, settings, log);
-	const sae = loadSae(values.sae);
+	const sae = await cliSae(values.sae, log);
 	const runner = SaeRunner.forModel(sae, model, settings, log);
 	const contextSize = intOption(values['context-size'], 'context-size', Math.min(sae.cfg.metadata.context_size ?? 128, model.cfg.nCtx), 2);
 	const tokens = intOption(values.tokens, 'tokens', 100_000, 1);

@@ -3,7 +3,6 @@
 
 import { DEMO_MODEL, demoSaeDir } from '../engine/models/modelPaths';
 import { parseIds } from '../engine/models/textInput';
-import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import { contrastVector } from '../engine/steer/contrast';
 import { steeredGenerate } from '../engine/steer/steeredGenerate';
@@ -12,7 +11,9 @@ import { STEER_DEFAULTS, describeSteer, parseFeatureSteers } from '../engine/ste
 import type { SteerSpec } from '../protocol/steerProtocol';
 import type { CliValues } from './main';
 import { openModel } from './openModel';
+import { terminalText } from './terminalText';
 import { CliError, intOption, numberOption } from './cliErrors';
+import { cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
 
 export async function steerCommand(modelArg: string, values: CliValues): Promise<void> {
@@ -29,7 +30,7 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	if (!saeDir && (steer.features.length > 0 || (contrast && !contrast.hookName))) {
 		throw new CliError(steer.features.length > 0 ? '--steer needs --sae DIR (the SAE whose features you steer)' : '--contrast-positive needs --contrast-hook H (or --sae DIR, whose hook it then uses)');
 	}
-	const runner = saeDir ? SaeRunner.forModel(loadSae(saeDir), model, settings, log) : undefined;
+	const runner = saeDir ? SaeRunner.forModel(await cliSae(saeDir, log), model, settings, log) : undefined;
 	if (contrast) {
 		// Contrastive activation addition: mean(positive) − mean(negative) at the hook, times the strength.
 		const hookName = contrast.hookName ?? runner!.hookName;
@@ -48,10 +49,11 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	// Without a baseline the steered text streams as it is generated.
 	const stream = !values.json && !withBaseline;
 	const promptText = 'text' in prompt ? prompt.text : model.tokenizer ? await model.tokenizer.decode([...prompt.ids]) : '';
-	if (stream) process.stdout.write(`steered: ${describeSteer(steer)}\n${promptText}`);
+	const show = (text: string) => terminalText(text, values.raw ?? false);
+	if (stream) process.stdout.write(`steered: ${describeSteer(steer)}\n${show(promptText)}`);
 	const result = await steeredGenerate(model, runner, { prompt, steer, baseline: withBaseline, ...sampling }, {
 		topK: intOption(values['top-k'], 'top-k', 0),
-		onToken: (t) => { if (stream) process.stdout.write(t.text); },
+		onToken: (t) => { if (stream) process.stdout.write(show(t.text)); },
 	});
 	if (values.json) {
 		const vectors = steer.vectors.map(({ hookName, strength, label }) => ({ hookName, strength, label }));
@@ -59,7 +61,7 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	} else if (stream) {
 		process.stdout.write('\n');
 	} else {
-		process.stdout.write(`steered: ${describeSteer(steer)}\n${promptText}${result.steered.text}\n\nbaseline (same seed, no steering):\n${promptText}${result.baseline!.text}\n`);
+		process.stdout.write(`steered: ${describeSteer(steer)}\n${show(promptText + result.steered.text)}\n\nbaseline (same seed, no steering):\n${show(promptText + result.baseline!.text)}\n`);
 	}
 	await runner?.dispose();
 	await model.dispose();

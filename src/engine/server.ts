@@ -15,15 +15,17 @@ import type {
 import {
 	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
 } from '../protocol/featureProtocol';
+import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../protocol/hubProtocol';
 import { FeatureService } from './features/featureService';
 import { cachedSaeKey } from './features/saeUserData';
+import { HubCancelled } from './hub/hubErrors';
+import { HubService } from './hub/hubService';
 import { EvalCancelled, evaluateSae } from './sae/evaluate';
 import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
-import { runTraining } from './sae/train/trainingRun';
+import { checkRunFolder, runTraining } from './sae/train/trainingRun';
 import { TrainingCancelled } from './sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
 import { InspectCancelled, inspectText } from './sae/inspect';
-import { loadSae } from './sae/saeFormat';
 import { SaeRunner } from './sae/saeRunner';
 import { GenerationCancelled, generate } from './models/generate';
 import { LanguageModel, ModelLoadCancelled } from './models/languageModel';
@@ -54,8 +56,10 @@ console.warn = (...args: unknown[]) => log('warn', args.map(String).join(' '));
 console.error = (...args: unknown[]) => log('error', args.map(String).join(' '));
 
 let settings: SessionSettings = defaultSessionSettings;
-/** Where labels, notes and analyses are kept (InitializeParams.userDataDir). */
+/** Where labels, notes, analyses and a refreshed release registry are kept (InitializeParams.userDataDir). */
 let userDataDir: string | undefined;
+/** Hub downloads (hf: models and SAEs, release: SAEs) and the SAE release registry. */
+const hub = new HubService((p) => void connection.sendNotification(HubProgressNotification, p), (m) => log('info', m), () => dataDir());
 let model: LanguageModel | undefined;
 let sae: SaeRunner | undefined;
 /** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
@@ -93,7 +97,7 @@ async function cancellable<T>(token: CancellationToken, work: (signal: AbortSign
 		return await work(abort.signal);
 	} catch (err) {
 		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled
-			|| err instanceof ModelLoadCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
+			|| err instanceof ModelLoadCancelled || err instanceof HubCancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
 		throw err;
 	} finally {
 		subscription.dispose();
@@ -115,6 +119,7 @@ connection.onRequest(InitializeRequest, (params: InitializeParams) => {
 	}
 	settings = { executionProvider: params.executionProvider, threads: params.threads };
 	userDataDir = params.userDataDir;
+	if (params.hub) hub.configure(params.hub);
 	log('info', `engine ${ENGINE_VERSION} (pid ${process.pid}), onnxruntime ${ort.env.versions.common}; ${describeProviderChoice(settings)}`);
 	return { engineVersion: ENGINE_VERSION, onnxruntimeVersion: ort.env.versions.common, pid: process.pid };
 });
@@ -135,8 +140,10 @@ async function loadModel(name: string, requestId: string | undefined, token: Can
 	// The new model's config, headers and graph are checked before anything is unloaded. If its
 	// weights fit beside the current model's, that one stays until the new one is ready (a failed
 	// or cancelled load then changes nothing); if they need its memory, it goes first.
+	// hf: models are fetched into the Hub cache first (HubProgressNotification, cancellable).
+	const source = await cancellable(token, (signal) => hub.resolveModel(name, { requestId, signal }));
 	const free = availableMemoryBytes();
-	const next = LanguageModel.load(name, settings, (m) => log('info', m), { memoryAvailable: free + (model?.weightBytes() ?? 0) });
+	const next = LanguageModel.load(source.path, settings, (m) => log('info', m), { memoryAvailable: free + (model?.weightBytes() ?? 0), ...(source.name ? { name: source.name } : {}) });
 	const keepCurrent = next.weightBytes() <= 0.9 * free;
 	if (!keepCurrent) {
 		log('info', `unloading ${model?.name ?? 'the current model'} first: ${next.name} needs its memory`);
@@ -214,12 +221,14 @@ connection.onRequest(GenerateRequest, (params: GenerateParams, token: Cancellati
 	return { ids, text: m.tokenizer ? await m.tokenizer.decode(ids) : '', stopReason };
 }));
 
-connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async (): Promise<SaeInfo> => {
+connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationToken) => busy('loading SAE', async (): Promise<SaeInfo> => {
 	const m = await currentModel();
-	const runner = SaeRunner.forModel(loadSae(path), m, settings, (message) => log('info', message));
+	const loaded = await cancellable(token, (signal) => hub.loadSae(path, { requestId, signal }));
+	const runner = SaeRunner.forModel(loaded, m, settings, (message) => log('info', message));
 	let contentHash: string;
 	try {
-		contentHash = cachedSaeKey(dataDir(), path).sha256;
+		// By the files loaded (an hf: or release: SAE's are in the Hub cache).
+		contentHash = cachedSaeKey(dataDir(), loaded.source).sha256;
 	} catch (err) {
 		await runner.dispose();
 		throw err;
@@ -231,7 +240,11 @@ connection.onRequest(LoadSaeRequest, ({ path }) => busy('loading SAE', async ():
 	log('info', `loaded SAE ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}`);
 	const denseFeatures: number[] = [];
 	runner.sae.logSparsity?.forEach((logDensity, i) => { if (logDensity > -1) denseFeatures.push(i); });
-	return { source: path, contentHash, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name, denseFeatures };
+	const neuronpediaId = typeof cfg.metadata.neuronpedia_id === 'string' ? cfg.metadata.neuronpedia_id : undefined;
+	return {
+		source: path, contentHash, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name,
+		denseFeatures, neuronpediaId,
+	};
 }));
 
 connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) => busy('inspecting', async (): Promise<InspectResult> => {
@@ -262,6 +275,8 @@ async function featureLabels(tokens: readonly InspectedTokenInfo[]): Promise<Rec
 connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
 	const m = await currentModel();
 	return cancellable(token, async (signal) => {
+		// Before the activation buffer fills: a run that could not save fails now.
+		checkRunFolder({ out: params.out, resume: params.resume, overwrite: params.overwrite });
 		// The activation buffer's first fill is many model forwards: a cancel stops it too.
 		const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus, signal });
 		const config = trainConfigFor({ architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0 }, source.dIn);
@@ -271,7 +286,7 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 			step: x.step, totalSteps, tokens: x.tokens, loss: x.loss, mse: x.mse, l0: x.l0, explainedVariance: x.explainedVariance, deadFraction: x.deadFraction, tokensPerSecond: x.tokensPerSecond,
 		});
 		const result = await runTraining(source, {
-			out: params.out, config, metadata, settings, resume: params.resume, checkpointEvery: 60, signal,
+			out: params.out, config, metadata, settings, resume: params.resume, overwrite: params.overwrite, signal,
 			log: (message) => log('info', message),
 			onStep: (metrics) => {
 				const now = Date.now();
@@ -326,6 +341,14 @@ function dataDir(): string {
 	if (!userDataDir) throw new ResponseError(USER_ERROR, 'the engine was not initialized with a user-data folder');
 	return userDataDir;
 }
+
+connection.onRequest(ConfigureHubRequest, (params) => hub.configure(params));
+
+connection.onRequest(FetchFromHubRequest, (params, token: CancellationToken) => busy(`downloading ${params.ref}`, () => cancellable(token, (signal) => hub.fetch(params, signal))));
+
+connection.onRequest(ListSaeReleasesRequest, ({ model: name }) => busy('listing SAE releases', async () => hub.listReleases(name)));
+
+connection.onRequest(RefreshSaeReleasesRequest, ({ from, requestId }, token: CancellationToken) => busy('refreshing SAE releases', () => cancellable(token, (signal) => hub.refreshReleases(from, { requestId, signal }))));
 
 /** The feature service for the loaded model and SAE, made anew when either changed. */
 async function currentFeatures(): Promise<FeatureService> {

@@ -18,6 +18,7 @@ import { registerSteering } from './steering/steeringCommands';
 import type { Steering } from './steering/steeringCommands';
 import { TRAIN_SAE_COMMAND, trainSae } from './training/trainSaeCommand';
 import { registerFirstRun } from './firstRun';
+import { HUB_COMMANDS, HubSettingsSource, registerHubCommands } from './hub/hubCommands';
 
 export const COMMANDS = {
 	selectModel: 'featureLens.selectModel',
@@ -43,6 +44,8 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 	let model: ModelInfo | undefined;
 	/** What the status bar says is loaded: the model, and the SAE once one is. */
 	let loadedLabel: string | undefined;
+	const hubSettings = new HubSettingsSource(context);
+	void hubSettings.load();
 
 	engine = new EngineProcess({
 		enginePath: context.asAbsolutePath('dist/engine.js'),
@@ -50,7 +53,10 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 		initialize: () => {
 			const cfg = vscode.workspace.getConfiguration('featureLens');
 			// Labels, notes and analyses go to global storage, which survives updates of the extension.
-			return { executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'auto'), threads: cfg.get<number>('threads', 0), userDataDir: context.globalStorageUri.fsPath };
+			return {
+				executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'auto'), threads: cfg.get<number>('threads', 0),
+				userDataDir: context.globalStorageUri.fsPath, hub: hubSettings.settings(),
+			};
 		},
 		log: (level, message) => log[level](message),
 		onState: (state) => {
@@ -96,6 +102,7 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 
 	registerFirstRun(context);
 	dashboards = registerFeatureDashboards(context, running, session, log);
+	context.subscriptions.push(...registerHubCommands(running, session, log, hubSettings, (name) => loadModel(name)));
 	steering = registerSteering(context, running, session, log);
 	context.subscriptions.push(
 		log,
@@ -157,11 +164,13 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 				{ label: '$(search) Inspect Selection', command: 'featureLens.inspectSelection' },
 				{ label: '$(info) Show Model', command: COMMANDS.showModel },
 				{ label: '$(library) Load SAE…', command: COMMANDS.loadSae },
+				{ label: '$(cloud-download) Load SAE from Release…', command: HUB_COMMANDS.loadSaeFromRelease },
 				{ label: '$(beaker) Train SAE…', command: TRAIN_SAE_COMMAND },
 				{ label: '$(graph) Open Feature Dashboard…', command: 'featureLens.openFeatureDashboard' },
 				{ label: '$(list-filter) Search Features…', command: 'featureLens.searchFeatures' },
 				{ label: '$(sparkle) Steer Selection', command: 'featureLens.steerSelection' },
 				{ label: '$(symbol-class) Select Model…', command: COMMANDS.selectModel },
+				{ label: '$(cloud-download) Open Model from Hub…', command: HUB_COMMANDS.openModelFromHub },
 				{ label: '$(debug-restart) Restart Engine', command: COMMANDS.restartEngine },
 				{ label: '$(output) Show Log', command: COMMANDS.showLog },
 			];

@@ -2,6 +2,7 @@
 // by both sides so a message and its payload can only change in one place.
 
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+import type { HubSettings } from './hubProtocol';
 
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
 
@@ -13,11 +14,13 @@ export interface InitializeParams {
 	/** Intra-op threads for onnxruntime; 0 = its default. */
 	threads: number;
 	/**
-	 * Absolute folder for the user's data about SAEs (labels, notes, analyses), kept by SAE
-	 * content hash: the extension's global storage, never the installed extension, so it
-	 * survives updates.
+	 * Absolute folder for what Feature Lens keeps between runs: labels, notes and analyses by SAE
+	 * content hash, a refreshed SAE release registry. The extension's global storage, never the
+	 * installed extension, so it survives updates.
 	 */
 	userDataDir: string;
+	/** Hugging Face Hub settings over the environment's (the same as hub/configure sets later). */
+	hub?: HubSettings;
 }
 
 export interface InitializeResult {
@@ -49,9 +52,16 @@ export interface ModelInfo {
 }
 
 export interface LoadModelParams {
-	/** A checkpoint folder or `demo`. */
+	/** A checkpoint folder, `demo`, or `hf:org/name[@rev][/folder]`. */
 	model: string;
-	/** Correlates `LoadModelProgressNotification`s with this request. */
+	/** Correlates `LoadModelProgressNotification`s (and a Hub download's `HubProgressNotification`s) with this request. */
+	requestId?: string;
+}
+
+export interface LoadSaeParams {
+	/** A folder or file in any supported SAE format, `hf:org/name[@rev]/folder`, or `release:<release>/<sae id>`. */
+	path: string;
+	/** Correlates a Hub download's `HubProgressNotification`s with this request. */
 	requestId?: string;
 }
 
@@ -124,6 +134,8 @@ export interface SaeInfo {
 	modelName?: string;
 	/** Features firing on more than 10% of tokens (from sparsity.safetensors), which say little about a token. */
 	denseFeatures: number[];
+	/** Neuronpedia's id for the SAE (feature i is at https://www.neuronpedia.org/<id>/<i>), when it has one. */
+	neuronpediaId?: string;
 }
 
 export interface InspectParams {
@@ -161,8 +173,10 @@ export interface TrainSaeParams {
 	corpus: string | string[];
 	/** Run folder; the SAE is saved here in SAELens format. */
 	out: string;
-	/** Continue from the run folder's checkpoint. */
+	/** Continue from the run folder's checkpoint (which must exist). */
 	resume: boolean;
+	/** Start over in a folder that already holds a run, deleting its checkpoint and metrics. */
+	overwrite?: boolean;
 }
 
 export interface TrainStepMetrics {
@@ -204,7 +218,7 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 /** Host → engine, first message: sets session options and returns the engine's identity. */
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('engine/initialize');
 
-/** Host → engine: loads a checkpoint folder (or `demo`) as the current model, replacing any other; reports progress and is cancellable. */
+/** Host → engine: loads a checkpoint folder, `demo` or `hf:org/name[@rev][/folder]` (downloaded first, with HubProgressNotification) as the current model, replacing any other; reports progress and is cancellable. */
 export const LoadModelRequest = new RequestType<LoadModelParams, ModelInfo, void>('model/load');
 
 /** Engine → host: how far a model load has got, so a large model shows progress. */
@@ -216,8 +230,8 @@ export const RunRequest = new RequestType<RunParams, RunResult, void>('model/run
 /** Host → engine: generates from a prompt, streaming tokens by `GenerateTokenNotification`; cancellable. */
 export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, void>('model/generate');
 
-/** Host → engine: loads an SAE (SAELens folder or Gemma Scope params.npz) for the current model, checking that it fits. */
-export const LoadSaeRequest = new RequestType<{ path: string }, SaeInfo, void>('sae/load');
+/** Host → engine: loads an SAE (a folder or file in any supported format, `hf:` or `release:`; downloads are cancellable) for the current model, checking that it fits. */
+export const LoadSaeRequest = new RequestType<LoadSaeParams, SaeInfo, void>('sae/load');
 
 /** Host → engine: the strongest SAE features on every token of a text, in context windows; cancellable. */
 export const InspectRequest = new RequestType<InspectParams, InspectResult, void>('sae/inspect');

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { describeProviderChoice } from '../../src/engine/onnx/session';
+import { terminalText } from '../../src/cli/terminalText';
 import { fixtureModel, maxAbsDiff } from '../helpers';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -74,6 +75,17 @@ describe('feature-lens CLI', () => {
 		// The reference never stops early; the fixture's EOS (2) does not occur in its 32 tokens.
 		assert.deepEqual(out.ids, g.generate.ids);
 		assert.equal(typeof out.text, 'string');
+	});
+
+	it('model text reaches the terminal with control characters escaped, unless --raw', () => {
+		// In gpt2-tiny's byte-level vocabulary, token 215 is the ESC byte that starts terminal escape sequences.
+		const escaped = cli('generate', fixtureModel('gpt2-tiny'), '--ids', '215,215', '--max-new-tokens', '1');
+		assert.equal(escaped.status, 0, escaped.stderr);
+		assert.ok(!escaped.stdout.includes('\x1b'), 'no raw ESC');
+		assert.ok(escaped.stdout.startsWith('\\x1b\\x1b'), escaped.stdout);
+		const raw = cli('generate', fixtureModel('gpt2-tiny'), '--ids', '215,215', '--max-new-tokens', '1', '--raw');
+		assert.ok(raw.stdout.startsWith('\x1b\x1b'), raw.stdout);
+		assert.equal(terminalText('a\tb\nc\x07\x9bd'), 'a\tb\nc\\x07\\x9bd');
 	});
 
 	it('generate with a seed is reproducible', () => {

@@ -74,5 +74,7 @@ rm -rf "$CACHE/ext"
 node test/e2e/inspectSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
 node test/e2e/dashboardSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
 node test/e2e/steeringSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --screenshots media/screenshots
+# A model and an SAE release from a local Hugging Face Hub on 127.0.0.1, through the palette.
+node --import tsx test/e2e/hubSmoke.ts --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
 node test/e2e/firstRunSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext-update" \
   --vsix "$VSIX" --next-vsix "$CACHE/packages-next/feature-lens-$TARGET-$NEXT.vsix"

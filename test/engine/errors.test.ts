@@ -57,7 +57,7 @@ describe('checkpoint errors', () => {
 
 	it('an unsupported model_type names the supported ones', () => {
 		const dir = brokenCopy('gpt2-tiny', (d) => editConfig(d, (c) => { c.model_type = 'bert'; }));
-		assert.throws(() => LanguageModel.load(dir, CPU), /unsupported model_type "bert" \(supported: gpt2, llama, mistral, qwen2\)/);
+		assert.throws(() => LanguageModel.load(dir, CPU), /unsupported model_type "bert" \(supported: gpt2, llama, mistral, qwen2, qwen3, gemma2, gemma3_text, gemma3, gpt_neox\)/);
 	});
 
 	it('a missing config field', () => {
@@ -95,7 +95,7 @@ describe('checkpoint errors', () => {
 
 	it('an unsupported rope_scaling', () => {
 		const dir = brokenCopy('llama-tiny', (d) => editConfig(d, (c) => { c.rope_scaling = { rope_type: 'yarn', factor: 4 }; }));
-		assert.throws(() => LanguageModel.load(dir, CPU), /rope_scaling type "yarn" is not supported/);
+		assert.throws(() => LanguageModel.load(dir, CPU), /"rope_scaling.rope_type" "yarn" is not supported/);
 	});
 });
 

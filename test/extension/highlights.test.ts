@@ -60,6 +60,7 @@ describe('inspection highlights', () => {
 		const escaped = escapeMarkdown(nasty);
 		assert.doesNotMatch(escaped, /(^|[^\\])[<>\[\]()`*]/);
 		assert.ok(escaped.endsWith('⏎'));
+		assert.equal(escapeMarkdown('\x1b[2J\u009b'), '\\x1b\\[2J\\x9b', 'control characters (terminal escapes) show as codes');
 	});
 
 	it('the Features view lists each active feature once, by its largest activation, with its token count', () => {

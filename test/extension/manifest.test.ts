@@ -119,10 +119,11 @@ describe('extension manifest', () => {
 
 	it('path settings are per machine, and a workspace in Restricted Mode cannot set them', () => {
 		const properties = manifest.contributes.configuration.properties;
-		for (const key of ['featureLens.model', 'featureLens.sae']) assert.equal(properties[key]?.scope, 'machine-overridable', key);
+		const paths = ['featureLens.model', 'featureLens.sae', 'featureLens.hub.cacheDir'];
+		for (const key of paths) assert.equal(properties[key]?.scope, 'machine-overridable', key);
 		const trust = manifest.capabilities.untrustedWorkspaces;
 		assert.equal(trust.supported, 'limited');
-		assert.deepEqual(trust.restrictedConfigurations, ['featureLens.model', 'featureLens.sae']);
+		assert.deepEqual(trust.restrictedConfigurations, paths);
 		// The engine runs where the workspace's files (and GPU) are, also over Remote SSH, WSL and in containers.
 		assert.deepEqual(manifest.extensionKind, ['workspace']);
 	});

@@ -158,7 +158,7 @@ describe('feature analysis', () => {
 		const first = await service.analyze({ corpus: CORPUS, tokens: 600 });
 		assert.equal(first.reused, false);
 		assert.equal(first.dir, path.join(data, 'saes', saeKey(saeDir).sha256));
-		assert.equal(fs.existsSync(featureLensDir(saeDir)), false, 'nothing is written beside the SAE');
+		assert.equal(fs.existsSync(featureLensDir(saeDir)!), false, 'nothing is written beside the SAE');
 		for (const f of ['analysis.json', 'features.safetensors', 'examples.safetensors']) assert.ok(fs.existsSync(path.join(first.dir, f)), f);
 		const again = await service.analyze({ corpus: CORPUS, tokens: 600 });
 		assert.equal(again.reused, true);
@@ -205,18 +205,18 @@ describe('feature analysis', () => {
 		const own = new FeatureService(model, r1, CPU, path.join(tmp, 'maker-data'));
 		assert.throws(() => own.exportAnalysis(), /has no analysis to export/);
 		const made = await own.analyze({ corpus: CORPUS, tokens: 500 });
-		assert.equal(own.exportAnalysis(), featureLensDir(v1));
-		assert.equal(loadAnalysis(featureLensDir(v1))!.meta.id, loadAnalysis(made.dir)!.meta.id);
+		assert.equal(own.exportAnalysis(), featureLensDir(v1)!);
+		assert.equal(loadAnalysis(featureLensDir(v1)!)!.meta.id, loadAnalysis(made.dir)!.meta.id);
 
 		// Someone else's data folder: the exported analysis is used as it is, and labels go to their folder.
 		const theirs = path.join(tmp, 'user-data');
 		const user = new FeatureService(model, r1, CPU, theirs);
 		const reused = await user.analyze({ corpus: CORPUS, tokens: 500 });
-		assert.deepEqual([reused.reused, reused.dir], [true, featureLensDir(v1)]);
+		assert.deepEqual([reused.reused, reused.dir], [true, featureLensDir(v1)!]);
 		assert.equal((await user.dashboard(3)).analysed, true);
 		user.setLabel(3, 'mine', 'kept across updates');
 		assert.ok(fs.existsSync(path.join(theirs, 'saes', saeKey(v1).sha256, 'labels.json')));
-		assert.equal(fs.existsSync(path.join(featureLensDir(v1), 'labels.json')), false);
+		assert.equal(fs.existsSync(path.join(featureLensDir(v1)!, 'labels.json')), false);
 		// Another analysis of theirs is theirs; asking for the exported one again brings it back.
 		await user.analyze({ corpus: CORPUS, tokens: 400 });
 		assert.equal(user.analysis()!.meta.requestedTokens, 400);
@@ -232,7 +232,7 @@ describe('feature analysis', () => {
 		assert.deepEqual([(await updated.dashboard(3)).userLabel, (await updated.dashboard(3)).notes], ['mine', 'kept across updates']);
 
 		// Labels that development builds wrote beside the SAE are read until the first change, which writes them to the data folder.
-		fs.writeFileSync(path.join(featureLensDir(v2), 'labels.json'), JSON.stringify({ formatVersion: 1, features: { 7: { label: 'old', notes: '' } } }));
+		fs.writeFileSync(path.join(featureLensDir(v2)!, 'labels.json'), JSON.stringify({ formatVersion: 1, features: { 7: { label: 'old', notes: '' } } }));
 		const fresh = new FeatureService(model, r2, CPU, path.join(tmp, 'fresh-data'));
 		assert.equal((await fresh.dashboard(7)).userLabel, 'old');
 		fresh.setLabel(8, 'new', '');
@@ -253,7 +253,7 @@ describe('feature analysis', () => {
 		const result = await service.analyze({ corpus: CORPUS, tokens: 100_000, signal: abort.signal, onProgress: (done) => { if (done > 0) abort.abort(); } });
 		assert.equal(result.cancelled, true);
 		assert.equal(fs.existsSync(path.join(service.dir, 'analysis.json')), false);
-		assert.equal(fs.existsSync(featureLensDir(dir)), false);
+		assert.equal(fs.existsSync(featureLensDir(dir)!), false);
 		await service.dispose();
 		await r.dispose();
 	});

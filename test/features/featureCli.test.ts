@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AnalyzeResult, FeatureDashboardData } from '../../src/protocol/featureProtocol';
 import { saeKey } from '../../src/engine/features/analysisStore';
-import { DATA_DIR_ENV, cliDataDir } from '../../src/cli/dataDir';
+import { DATA_DIR_ENV, userDataDir } from '../../src/engine/io/userDataDir';
 import { fixtureModel, testDataDir } from '../helpers';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -49,12 +49,12 @@ describe('feature-lens analyze / feature', () => {
 	});
 
 	it('keeps its data in $FEATURE_LENS_DATA_DIR, else the platform\'s per-user cache folder', () => {
-		assert.equal(cliDataDir({ [DATA_DIR_ENV]: '/srv/lens' }, 'linux', '/home/u'), '/srv/lens');
-		assert.equal(cliDataDir({}, 'linux', '/home/u'), '/home/u/.cache/feature-lens');
-		assert.equal(cliDataDir({ XDG_CACHE_HOME: '/var/cache/u' }, 'linux', '/home/u'), '/var/cache/u/feature-lens');
-		assert.equal(cliDataDir({ XDG_CACHE_HOME: 'relative' }, 'linux', '/home/u'), '/home/u/.cache/feature-lens', 'the XDG spec ignores relative paths');
-		assert.equal(cliDataDir({}, 'darwin', '/Users/u'), '/Users/u/Library/Caches/feature-lens');
-		assert.equal(cliDataDir({ LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32', 'C:\\Users\\u'), 'C:\\Users\\u\\AppData\\Local\\feature-lens\\Cache');
+		assert.equal(userDataDir({ [DATA_DIR_ENV]: '/srv/lens' }, 'linux', '/home/u'), '/srv/lens');
+		assert.equal(userDataDir({}, 'linux', '/home/u'), '/home/u/.cache/feature-lens');
+		assert.equal(userDataDir({ XDG_CACHE_HOME: '/var/cache/u' }, 'linux', '/home/u'), '/var/cache/u/feature-lens');
+		assert.equal(userDataDir({ XDG_CACHE_HOME: 'relative' }, 'linux', '/home/u'), '/home/u/.cache/feature-lens', 'the XDG spec ignores relative paths');
+		assert.equal(userDataDir({}, 'darwin', '/Users/u'), '/Users/u/Library/Caches/feature-lens');
+		assert.equal(userDataDir({ LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32', 'C:\\Users\\u'), 'C:\\Users\\u\\AppData\\Local\\feature-lens\\Cache');
 	});
 
 	it('explains bad arguments', () => {

@@ -141,14 +141,14 @@ describe('platform packages', () => {
 		}
 	});
 
-	it('the package holds what the manifest points at: icon, walkthrough media, entry points, the demo model and SAE', () => {
+	it('the package holds what the manifest points at and the engine reads: icon, walkthrough media, entry points, the demo model and SAE, the SAE release registry', () => {
 		const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
 			icon: string; main: string; contributes: { walkthroughs: { steps: { media: Record<string, string> }[] }[]; viewsContainers: { activitybar: { icon: string }[] } };
 		};
 		const needed = [manifest.icon, manifest.main.replace(/^\.\//, ''), 'dist/engine.js', 'dist/cli.js', ...manifest.contributes.viewsContainers.activitybar.map((c) => c.icon),
 			...manifest.contributes.walkthroughs.flatMap((w) => w.steps.flatMap((s) => [s.media['image'], s.media['markdown'], s.media['svg']].filter((f): f is string => f !== undefined))),
 			'models/pycode/model.safetensors', 'models/pycode/tokenizer.json', 'models/pycode/saes/blocks.2.hook_resid_pre/sae_weights.safetensors',
-			'models/pycode/saes/blocks.2.hook_resid_pre/feature-lens/analysis.json', 'models/pycode/corpus/heldout.jsonl.gz'];
+			'models/pycode/saes/blocks.2.hook_resid_pre/feature-lens/analysis.json', 'models/pycode/corpus/heldout.jsonl.gz', 'data/sae-releases.json'];
 		for (const [target, entries] of contents) for (const f of needed) assert.ok(entries.has(`extension/${f}`), `${target}: ${f}`);
 	});
 

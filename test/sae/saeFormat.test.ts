@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../../src/engine/io/safetensors';
 import { listNpz, readNpz } from '../../src/engine/sae/npz';
-import { inferGemmaScope, loadSae, saeLensConfig, saveSae } from '../../src/engine/sae/saeFormat';
+import { inferGemmaScope } from '../../src/engine/sae/gemmaScopeFormat';
+import { loadSae, saeLensConfig, saveSae } from '../../src/engine/sae/saeFormat';
 import { SaeFormatError } from '../../src/engine/sae/saeTypes';
 import type { Sae, SaeTensor } from '../../src/engine/sae/saeTypes';
 
@@ -185,7 +186,9 @@ describe('pre-6 SAELens configs', () => {
 		assert.equal(sae.cfg.k, undefined);
 		assert.deepEqual(sae.cfg.metadata, {
 			hook_name: 'blocks.0.hook_resid_pre', hook_head_index: null, model_name: 'gpt2-tiny', model_class_name: 'HookedTransformer',
-			dataset_path: 'NeelNanda/pile-10k', context_size: 128, prepend_bos: true, sae_lens_training_version: '3.0.0', sae_lens_version: '6.0.0',
+			dataset_path: 'NeelNanda/pile-10k', context_size: 128, prepend_bos: true, sae_lens_training_version: '3.0.0', neuronpedia_id: null,
+			// No version in the file: SAELens's metadata takes its running (6.x) one.
+			sae_lens_version: '6.0.0',
 		});
 		assertFixtureWeights(sae, 'standard-pre6');
 		assert.equal('scaling_factor' in sae.weights, false);
@@ -211,7 +214,7 @@ describe('pre-6 SAELens configs', () => {
 		const sae = loadSae(dir);
 		assert.equal(sae.cfg.metadata.hook_name, 'blocks.1.hook_resid_post');
 		assert.equal(sae.cfg.k, 4);
-		assert.equal(sae.cfg.metadata.sae_lens_version, '6.0.0');
+		assert.equal((saeLensConfig(sae).metadata as Record<string, unknown>).sae_lens_version, '6.0.0');
 	});
 });
 
@@ -259,10 +262,11 @@ describe('Gemma Scope params.npz', () => {
 
 	it('infers hooks from Hugging Face cache paths too', () => {
 		assert.deepEqual(inferGemmaScope('/c/models--google--gemma-scope-27b-pt-res/snapshots/abc123/layer_20/width_131k/average_l0_9/params.npz'), {
-			hookName: 'blocks.20.hook_resid_post', modelName: 'gemma-2-27b',
+			hookName: 'blocks.20.hook_resid_post', modelName: 'gemma-2-27b', embedding: false,
 		});
 		assert.equal(inferGemmaScope('/x/my-sae/layer_2/width_16k/params.npz'), undefined);
-		assert.equal(inferGemmaScope('/x/gemma-scope-2b-pt-res/embedding/width_4k/params.npz'), undefined);
+		// The embedding SAEs read hook_embed, as SAELens's gemma_2 loader says.
+		assert.deepEqual(inferGemmaScope('/x/gemma-scope-2b-pt-res/embedding/width_4k/average_l0_6/params.npz'), { hookName: 'hook_embed', modelName: 'gemma-2-2b', embedding: true });
 	});
 });
 
@@ -340,9 +344,13 @@ describe('saveSae round trips', () => {
 			const stored = readSafetensorsHeader(path.join(dir, 'sae_weights.safetensors')).tensors.map((t) => t.name).sort();
 			assert.deepEqual(stored, Object.keys(sae.weights).sort());
 			const written = JSON.parse(fs.readFileSync(path.join(dir, 'cfg.json'), 'utf8')) as Record<string, unknown>;
-			assert.deepEqual(Object.keys(written).sort(), sae.cfg.architecture === 'topk' ? TOPK_KEYS : V6_KEYS);
+			// A config converted from pre-6 keeps its original version in metadata and is marked v6 at the top level.
+			const original = String(sae.cfg.metadata.sae_lens_version);
+			const marked = Number(original.split('.')[0]) < 6;
+			assert.deepEqual(Object.keys(written).filter((k) => k !== 'sae_lens_version').sort(), sae.cfg.architecture === 'topk' ? TOPK_KEYS : V6_KEYS);
+			assert.equal(written.sae_lens_version, marked ? '6.0.0' : undefined);
 			assert.equal((written.metadata as Record<string, unknown>).hook_name, sae.cfg.metadata.hook_name);
-			assert.ok(Number(String((written.metadata as Record<string, unknown>).sae_lens_version).split('.')[0]) >= 6);
+			assert.equal((written.metadata as Record<string, unknown>).sae_lens_version, original);
 			// Saving again from the reloaded SAE writes the same cfg.json.
 			assert.deepEqual(saeLensConfig(again), written);
 			assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');

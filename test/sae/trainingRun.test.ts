@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { encodeSafetensors } from '../../src/engine/io/safetensors';
+import { encodeSafetensors, readSafetensorsHeader } from '../../src/engine/io/safetensors';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import { loadSae } from '../../src/engine/sae/saeFormat';
 import { SaeRunner } from '../../src/engine/sae/saeRunner';
@@ -15,7 +15,8 @@ import { ModelActivationStore } from '../../src/engine/sae/train/activationStore
 import { corpusDocuments, corpusWindows } from '../../src/engine/sae/train/corpus';
 import { TRAIN_DEFAULTS } from '../../src/engine/sae/train/saeTrainer';
 import type { TrainConfig } from '../../src/engine/sae/train/saeTrainer';
-import { runTraining } from '../../src/engine/sae/train/trainingRun';
+import { RunFolderError, runBytes, runTraining } from '../../src/engine/sae/train/trainingRun';
+import { DiskError, checkWritable, diskError } from '../../src/engine/io/disk';
 import { toF16 } from '../../tools/fixtures/random';
 import { fixtureModel } from '../helpers';
 
@@ -122,7 +123,7 @@ describe('training runs', () => {
 		const out = path.join(tmp, 'run');
 		const steps: number[] = [];
 		const result = await runTraining(await store(model), {
-			out, config, settings: CPU, resume: false, checkpointEvery: 3600,
+			out, config, settings: CPU, resume: false, checkpointSeconds: 3600, checkpointSteps: 1000,
 			metadata: { hook_name: HOOK, model_name: 'gpt2-tiny', model_class_name: 'FeatureLens' }, onStep: (m) => steps.push(m.step),
 		});
 		assert.equal(result.steps, 30);
@@ -148,7 +149,7 @@ describe('training runs', () => {
 		const out = path.join(tmp, 'cancel');
 		const abort = new AbortController();
 		const first = await runTraining(await store(model), {
-			out, config, settings: CPU, resume: false, checkpointEvery: 3600, signal: abort.signal,
+			out, config, settings: CPU, resume: false, checkpointSeconds: 3600, checkpointSteps: 1000, signal: abort.signal,
 			metadata: { hook_name: HOOK }, onStep: (m) => { if (m.step === 12) abort.abort(); },
 		});
 		assert.equal(first.cancelled, true);
@@ -157,7 +158,7 @@ describe('training runs', () => {
 		assert.ok(!fs.existsSync(path.join(out, 'sae_weights.safetensors')), 'no SAE from a cancelled run');
 		const resumedSteps: number[] = [];
 		const second = await runTraining(await store(model), {
-			out, config, settings: CPU, resume: true, checkpointEvery: 3600, metadata: { hook_name: HOOK }, onStep: (m) => resumedSteps.push(m.step),
+			out, config, settings: CPU, resume: true, checkpointSeconds: 3600, checkpointSteps: 1000, metadata: { hook_name: HOOK }, onStep: (m) => resumedSteps.push(m.step),
 		});
 		assert.equal(second.cancelled, false);
 		assert.equal(resumedSteps[0], 13);
@@ -165,6 +166,82 @@ describe('training runs', () => {
 		assert.equal(second.steps, 30);
 		assert.equal(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 30);
 		assert.ok(fs.existsSync(path.join(out, 'sae_weights.safetensors')));
+	});
+});
+
+describe('runs lose nothing and delete nothing unless asked', () => {
+	const model = LanguageModel.load(fixtureModel('gpt2-tiny'), CPU);
+	after(() => model.dispose());
+	const run = async (out: string, extra: Partial<Parameters<typeof runTraining>[1]> = {}) => runTraining(await store(model), {
+		out, config, settings: CPU, resume: false, metadata: { hook_name: HOOK }, ...extra,
+	});
+	const steps = (out: string) => fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+
+	it('--resume without a checkpoint says so and deletes nothing', async () => {
+		const out = path.join(tmp, 'no-checkpoint');
+		fs.mkdirSync(out, { recursive: true });
+		fs.writeFileSync(path.join(out, 'metrics.jsonl'), '{"step":1}\n');
+		await assert.rejects(run(out, { resume: true }), (e: Error) => e instanceof RunFolderError && /no checkpoint\.safetensors to resume from/.test(e.message) && /--overwrite/.test(e.message));
+		assert.equal(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8'), '{"step":1}\n');
+	});
+
+	it('a new run in a folder holding one is refused unless asked to start over', async () => {
+		const out = path.join(tmp, 'twice');
+		await run(out, { checkpointSteps: 1000 });
+		await assert.rejects(run(out), (e: Error) => e instanceof RunFolderError && /already holds a training run \(run\.json, checkpoint\.safetensors, metrics\.jsonl\)/.test(e.message));
+		assert.equal(steps(out).length, 30);
+		const again = await run(out, { overwrite: true });
+		assert.equal(again.steps, 30);
+		assert.deepEqual(steps(out), Array.from({ length: 30 }, (_, i) => i + 1));
+	});
+
+	it('checkpoints every tenth of the run by default; a resume truncates the metrics to the checkpoint, so each step is logged once', async () => {
+		const out = path.join(tmp, 'truncate');
+		const abort = new AbortController();
+		const checkpoints: number[] = [];
+		const first = await run(out, {
+			signal: abort.signal,
+			onStep: (m) => {
+				const file = path.join(out, 'checkpoint.safetensors');
+				if (fs.existsSync(file)) {
+					const step = Number(readSafetensorsHeader(file).metadata.step);
+					if (checkpoints.at(-1) !== step) checkpoints.push(step);
+				}
+				if (m.step === 17) abort.abort();
+			},
+		});
+		assert.equal(first.steps, 17);
+		// 30 steps: a checkpoint every 3; the one at step 15 is the newest before the cancel's own.
+		assert.deepEqual(checkpoints.slice(0, 5), [3, 6, 9, 12, 15]);
+		// As a killed run leaves it: steps logged after its last checkpoint, and a line cut short.
+		const file = path.join(out, 'checkpoint.safetensors');
+		const killed = Buffer.from(fs.readFileSync(file));
+		fs.appendFileSync(path.join(out, 'metrics.jsonl'), '{"step":18,"loss":1}\n{"step":19,"lo');
+		const resumed = await run(out, { resume: true });
+		assert.equal(resumed.steps, 30);
+		assert.deepEqual(steps(out), Array.from({ length: 30 }, (_, i) => i + 1));
+		assert.ok(killed.length > 0);
+	});
+
+	it('refuses before any work when the disk has no room for the SAE and its checkpoints, naming the folder and the numbers', async () => {
+		const out = path.join(tmp, 'full');
+		await assert.rejects(run(out, { diskFree: () => 1000 }), (e: Error) => e instanceof DiskError
+			&& e.message.startsWith(out) && /needs about \d+ kB, and 1 kB is free/.test(e.message));
+		assert.equal(fs.existsSync(path.join(out, 'run.json')), false);
+		assert.ok(runBytes(config) > 7 * 4 * 2 * 32 * 128, 'the SAE, a checkpoint with two Adam moments, and a second checkpoint while it is replaced');
+	});
+
+	it('disk errors name the path and the cause', () => {
+		const cases: [string, RegExp][] = [['ENOSPC', /no space left on the device \(ENOSPC\)/], ['EROFS', /the filesystem is read-only \(EROFS\)/], ['EACCES', /permission denied/]];
+		for (const [code, message] of cases) {
+			const err = Object.assign(new Error(`${code}: raw`), { code });
+			const named = diskError(err, 'write', '/runs/x/checkpoint.safetensors');
+			assert.ok(named instanceof DiskError && named.message.startsWith('cannot write /runs/x/checkpoint.safetensors: ') && message.test(named.message), named.message);
+		}
+		// A real one: a folder that cannot be made because a file is in the way.
+		const blocker = path.join(tmp, 'a-file');
+		fs.writeFileSync(blocker, 'x');
+		assert.throws(() => runBytes(config) && checkWritable(path.join(blocker, 'out'), 0, 'a run'), (e: Error) => e instanceof DiskError && /cannot create the folder .*a-file\/out: a part of the path is a file, not a folder \(ENOTDIR\)/.test(e.message));
 	});
 });
 

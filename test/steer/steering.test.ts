@@ -104,9 +104,11 @@ describe('steering graph inputs', () => {
 				const view = runner.centre ? x.map((v) => v - x.reduce((a, b) => a + b, 0) / D) : x;
 				const mean = view.reduce((a, b) => a + b, 0) / D;
 				const unscale = sae.cfg.normalize_activations === 'constant_norm_rescale' ? Math.hypot(...view) / Math.sqrt(D)
-					: sae.cfg.normalize_activations === 'layer_norm' ? Math.sqrt(view.reduce((a, v) => a + (v - mean) ** 2, 0) / D + 1e-5) : 1;
+					: sae.cfg.normalize_activations === 'layer_norm' ? Math.sqrt(view.reduce((a, v) => a + (v - mean) ** 2, 0) / (D - 1)) : 1;
+				// SAELens's TopK decode divides by the decoder row norm when rescale_acts_by_decoder_norm.
+				const rowNorm = (i: number) => sae.cfg.rescale_acts_by_decoder_norm ? Math.hypot(...wDec.subarray(i * D, (i + 1) * D)) : 1;
 				const want = new Float32Array(D);
-				for (const [i, v] of values) for (let j = 0; j < D; j++) want[j]! += (v - acts[t * dSae + i]!) * unscale * wDec[i * D + j]!;
+				for (const [i, v] of values) for (let j = 0; j < D; j++) want[j]! += (v - acts[t * dSae + i]!) / rowNorm(i) * unscale * wDec[i * D + j]!;
 				const moved = row(out, t).map((v, j) => v - x[j]!);
 				assert.ok(maxAbsDiff(moved, want) < 2e-5, `position ${t}: |Δ − want| ${maxAbsDiff(moved, want)}`);
 			}

@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { syncDir, writeAtomic } from '../io/atomicWrite';
 import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../io/safetensors';
 import type { SafetensorsDtype, TensorToWrite } from '../io/safetensors';
-import { GEMMA_SCOPE_FILENAME, SAE_CFG_FILENAME, SAE_WEIGHTS_FILENAME } from '../sae/saeFormat';
+import { GEMMA_SCOPE_FILENAME } from '../sae/gemmaScopeFormat';
+import { saeSourceFiles } from '../sae/saeFormat';
 import type { FeatureAnalysis } from './analyzeFeatures';
 import type { ExampleOptions, ExampleTable } from './exampleCollector';
 import { decodeHalf, encodeHalf } from '../io/halfFloats';
@@ -24,8 +25,13 @@ const META_FILE = 'analysis.json';
 const FEATURES_FILE = 'features.safetensors';
 const EXAMPLES_FILE = 'examples.safetensors';
 
-/** Where an analysis exported with an SAE lives, beside it. */
-export function featureLensDir(saeSource: string): string {
+/**
+ * Where an analysis exported with an SAE lives, beside it; undefined for an SAE in a Hugging Face
+ * cache snapshot (`…/models--org--name/snapshots/<commit>/…`), which holds only what the Hub
+ * serves (the cache is shared with Python): its analyses stay in the user-data folder.
+ */
+export function featureLensDir(saeSource: string): string | undefined {
+	if (/[\\/]models--[^\\/]+[\\/]snapshots[\\/][0-9a-f]{40}([\\/]|$)/.test(path.resolve(saeSource))) return undefined;
 	const isFile = fs.existsSync(saeSource) && fs.statSync(saeSource).isFile();
 	if (!isFile) return path.join(saeSource, FEATURE_LENS_DIRNAME);
 	const base = path.basename(saeSource);
@@ -41,25 +47,19 @@ export interface SaeKey {
 	files: { name: string; size: number; mtimeMs: number }[];
 }
 
-function saeFiles(saeSource: string): string[] {
-	if (fs.statSync(saeSource).isFile()) return [saeSource];
-	const cfg = path.join(saeSource, SAE_CFG_FILENAME);
-	return fs.existsSync(cfg) ? [cfg, path.join(saeSource, SAE_WEIGHTS_FILENAME)] : [path.join(saeSource, GEMMA_SCOPE_FILENAME)];
-}
-
 /**
  * The SAE's key. When `known` lists the same files with the same sizes and mtimes, its hash is
  * reused; otherwise (a fresh clone, a retrained SAE) the files are hashed again. mtimes alone
  * would invalidate a committed analysis on every checkout; content alone is slow for big SAEs.
  */
 export function saeKey(saeSource: string, known?: SaeKey): SaeKey {
-	const files = saeFiles(saeSource).map((f) => {
+	const files = saeSourceFiles(saeSource).map((f) => {
 		const st = fs.statSync(f);
 		return { name: path.basename(f), size: st.size, mtimeMs: Math.round(st.mtimeMs) };
 	});
 	if (known && JSON.stringify(known.files) === JSON.stringify(files)) return { sha256: known.sha256, files };
 	const hash = crypto.createHash('sha256');
-	for (const f of saeFiles(saeSource)) {
+	for (const f of saeSourceFiles(saeSource)) {
 		hash.update(path.basename(f));
 		const fd = fs.openSync(f, 'r');
 		try {

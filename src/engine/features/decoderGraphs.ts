@@ -25,13 +25,13 @@ const FEATURE = 'feature';
 /** Hooks whose values live in the residual stream, where W_dec rows can be read through the unembedding. */
 const RESIDUAL_SPACE = /^(hook_embed|hook_pos_embed|blocks\.\d+\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out))$/;
 
-/** Checkpoint names of the final norm's gain and the output embedding ([d_vocab, d_model]), from the architecture. */
-function unembedNames(model: LanguageModel): { gain: string; unembed: string; centres: boolean } {
+/** The final norm's gain as float32 [d_model] (Gemma's 1 + w), and whether the norm centres, from the architecture. */
+function finalNorm(model: LanguageModel): { gain: Float32Array; centres: boolean } {
 	const arch = architectureFor(model.cfg.modelType);
 	if (!arch) throw new ModelConfigError(`the logit lens does not know ${model.cfg.modelType}'s unembedding`);
-	const { finalNormGain, tiedEmbedding, normCentres } = arch.unembedding;
-	const unembed = !model.cfg.tiedEmbeddings || model.hasWeight('lm_head.weight') ? 'lm_head.weight' : tiedEmbedding;
-	return { gain: finalNormGain, unembed, centres: normCentres };
+	const { finalNormGain, gainOffset, normCentres } = arch.unembedding;
+	const gain = model.readWeight(finalNormGain, [model.cfg.dModel]);
+	return { gain: gainOffset === 0 ? gain : gain.map((w) => Math.fround(gainOffset + w)), centres: normCentres };
 }
 
 function decoderRows(b: GraphBuilder, sae: Sae): Value {
@@ -57,12 +57,12 @@ export interface LogitLensRow {
  */
 export function buildLensDirectionGraph(model: LanguageModel, sae: Sae): Buffer {
 	const { cfg } = model;
-	const names = unembedNames(model);
+	const norm = finalNorm(model);
 	const b = new GraphBuilder('logit_lens_directions');
 	const feature = b.input(FEATURE, DataType.INT64, ['n']);
 	let dir = b.gather(decoderRows(b, sae), feature); // [n, d_model]
-	if (names.centres) dir = b.sub(dir, rowMean(b, dir));
-	const gain = model.readWeight(names.gain, [cfg.dModel]);
+	if (norm.centres) dir = b.sub(dir, rowMean(b, dir));
+	const gain = norm.gain;
 	dir = b.mul(dir, b.initializer('gain', DataType.FLOAT, [cfg.dModel], new Uint8Array(gain.buffer, gain.byteOffset, gain.byteLength))); // fold_ln
 	b.output(dir, DataType.FLOAT, ['n', cfg.dModel], 'directions');
 	return b.build({ hook_name: sae.cfg.metadata.hook_name });

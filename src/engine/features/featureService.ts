@@ -35,8 +35,8 @@ export interface AnalyzeRequest extends Omit<AnalyzeOptions, 'tokens' | 'onProgr
 }
 
 export class FeatureService {
-	/** Where an analysis exported with the SAE lives (read, and written only by `exportAnalysis`). */
-	readonly exportedDir: string;
+	/** Where an analysis exported with the SAE lives (read, and written only by `exportAnalysis`); none in the Hub cache. */
+	readonly exportedDir: string | undefined;
 	readonly views: DecoderViews;
 	private key?: SaeKey;
 	/** The analysis in use for this SAE (null: none, or only ones for other weights) and its folder. */
@@ -68,9 +68,9 @@ export class FeatureService {
 		const key = this.saeKey();
 		if (!request.force) {
 			const own = readAnalysisMeta(this.dir);
-			const exported = readAnalysisMeta(this.exportedDir);
+			const exported = this.exportedDir === undefined ? undefined : readAnalysisMeta(this.exportedDir);
 			const ownMatches = own !== undefined && analysisMatches(own, key, request.corpus, request.tokens);
-			if (!ownMatches && own && exported && analysisMatches(exported, key, request.corpus, request.tokens)) {
+			if (!ownMatches && own && exported && this.exportedDir && analysisMatches(exported, key, request.corpus, request.tokens)) {
 				// The user's own analysis (of another corpus) is read first: make the exported one theirs.
 				copyAnalysis(this.exportedDir, this.dir);
 				this.stored = undefined;
@@ -113,7 +113,7 @@ export class FeatureService {
 	analysis(): StoredAnalysis | undefined {
 		if (this.stored === undefined) {
 			this.stored = null;
-			for (const dir of [this.dir, this.exportedDir]) {
+			for (const dir of [this.dir, ...(this.exportedDir === undefined ? [] : [this.exportedDir])]) {
 				const meta = readAnalysisMeta(dir);
 				if (!meta) continue;
 				if (meta.sae.sha256 !== this.saeKey().sha256 || meta.dSae !== this.dSae) {
@@ -133,9 +133,11 @@ export class FeatureService {
 
 	/** Copies the analysis in use beside the SAE (`<sae>/feature-lens/`), to share it with the SAE; returns that folder. */
 	exportAnalysis(): string {
+		const to = this.exportedDir;
+		if (to === undefined) throw new ModelConfigError(`${this.runner.sae.source} is in the Hugging Face cache, which holds only what the Hub serves: copy the SAE folder elsewhere to export its analysis beside it`);
 		if (!this.analysis()) throw new ModelConfigError(`${this.runner.sae.source} has no analysis to export (analyse it first)`);
-		if (this.storedDir !== this.exportedDir) copyAnalysis(this.storedDir!, this.exportedDir);
-		return this.exportedDir;
+		if (this.storedDir !== to) copyAnalysis(this.storedDir!, to);
+		return to;
 	}
 
 	summary(featureIndex: number): FeatureSummary {

@@ -4,6 +4,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { diskError } from './disk';
 
 export function writeAtomic(file: string, data: Uint8Array | string): void {
 	const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -20,7 +21,7 @@ export function writeAtomic(file: string, data: Uint8Array | string): void {
 		fs.renameSync(tmp, file);
 	} catch (e) {
 		fs.rmSync(tmp, { force: true });
-		throw e;
+		throw diskError(e, 'write', file);
 	}
 }
 

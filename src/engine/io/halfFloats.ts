@@ -99,3 +99,14 @@ export function toFloat32(dtype: StoredFloat, bytes: Uint8Array): Float32Array {
 	widenToFloat32(dtype, bytes, 0, count, out, 0);
 	return out;
 }
+
+/** A number rounded to the nearest value a stored float format holds (ties to even), as torch.tensor(x, dtype=…) rounds it. */
+export function roundToStored(value: number, dtype: StoredFloat): number {
+	if (dtype === 'F16') return fromHalf(toHalf(value));
+	f32[0] = value;
+	if (dtype === 'BF16') {
+		const bits = u32[0]!;
+		u32[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16;
+	}
+	return f32[0]!;
+}

@@ -1,5 +1,5 @@
-// The contract an architecture file fulfils. Adding GPT-NeoX or Gemma 2 is one new file that
-// implements this interface and one line in the registry (architectures.ts).
+// The contract an architecture file fulfils. Adding a family is one new file that implements
+// this interface and one line in the registry (architectures.ts).
 
 import type { Value } from '../onnx/graphBuilder';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
@@ -14,14 +14,20 @@ export interface Architecture {
 	readonly embedHooks: readonly string[];
 	/** MLP hooks beyond hook_pre / hook_post (gated MLPs add hook_pre_linear). */
 	readonly extraMlpHooks: readonly string[];
-	/** What the logit lens reads: checkpoint names (after prefix stripping) of the final norm's gain and the input embedding a tied checkpoint also unembeds with, and whether the final norm centres (LayerNorm) or not (RMSNorm). */
-	readonly unembedding: { readonly finalNormGain: string; readonly tiedEmbedding: string; readonly normCentres: boolean };
+	/**
+	 * What the logit lens folds into W_U as TransformerLens's fold_ln does (the unembedding itself
+	 * is `logits`, uncapped): the checkpoint name (after prefix stripping) of the final norm's
+	 * gain; the constant the stored gain is an offset from (Gemma's RMSNorm multiplies by 1 + w,
+	 * so 1; else 0); and whether the final norm centres (LayerNorm) or not (RMSNorm), which also
+	 * decides whether TransformerLens centres the writing weights.
+	 */
+	readonly unembedding: { readonly finalNormGain: string; readonly gainOffset: 0 | 1; readonly normCentres: boolean };
 	config(raw: RawConfig): DecoderConfig;
 	/** Token (+ position) embedding: the residual stream entering block 0, [batch, seq, d_model]. */
 	embed(ctx: DecoderContext): Value;
 	/** One transformer block: resid_pre → resid_post, both [batch, seq, d_model]. */
 	block(ctx: DecoderContext, layer: number, residPre: Value): Value;
-	/** Final norm of the residual stream, [batch, seq, d_model] → [batch, seq, d_model]. */
+	/** Final norm of the residual stream, [batch, seq, d_model] → [batch, seq, d_model], with `ln_final.hook_normalized` before its gain (ctx.norm). */
 	finalNorm(ctx: DecoderContext, resid: Value): Value;
 	/**
 	 * Logits from the final-normed residual stream, [batch, seq, d_model] → [batch, seq, d_vocab]

@@ -18,6 +18,7 @@
 // measurable. The residual stream between blocks is hook_resid_post of one block and
 // hook_resid_pre of the next, so reading it only splits the trunk's run there.
 
+import type { StoredFloat } from '../io/halfFloats';
 import { DataType } from '../onnx/onnxProto';
 import { GraphBuilder, MS_DOMAIN, attr } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
@@ -200,6 +201,11 @@ export class DecoderContext {
 		return this.weights.has(name);
 	}
 
+	/** The dtype a weight is stored in (Gemma rounds its embedding multiplier to it when config.json names none). */
+	storedDtype(name: string): StoredFloat {
+		return this.weights.storedDtype(name);
+	}
+
 	/** Token ids, int64 [batch, seq]. */
 	tokenIds(): Value {
 		this.idsInput ??= this.root.input(INPUT_IDS, DataType.INT64, ['batch', 'seq']);
@@ -210,6 +216,39 @@ export class DecoderContext {
 	get positions(): Value {
 		this.positionsInput ??= this.root.input(POSITION_IDS, DataType.INT64, ['seq']);
 		return this.positionsInput;
+	}
+
+	/**
+	 * A LayerNorm (`layer`: (x − mean) / √(var + eps)) or RMSNorm (`rms`: x / √(mean x² + eps)),
+	 * then × gain (+ bias); `gainOffset` 1 makes the gain 1 + w (Gemma). The TransformerLens hook
+	 * `hookName` (`blocks.L.ln1.hook_normalized`, …) sits between normalizing and the gain, as in
+	 * TransformerLens's RMSNorm and its LayerNormPre, the processed model SAEs and transcoders are
+	 * trained on (its gain folded into the next layer). One fused op when nothing reads the hook.
+	 * x: [..., width] → same shape.
+	 */
+	norm(x: Value, o: { kind: 'layer' | 'rms'; gain: string; bias?: string; width: number; gainOffset?: 0 | 1; hookName?: string }): Value {
+		const { b, cfg } = this;
+		const gain = (o.gainOffset ?? 0) === 0
+			? this.weight(o.gain, [o.width])
+			: this.shared(`gain+1:${o.gain}`, () => b.add(this.weight(o.gain, [o.width]), b.constFloat([1])));
+		const bias = o.bias === undefined ? undefined : this.weight(o.bias, [o.width]);
+		const hooked = o.hookName !== undefined && this.wantsHook(o.hookName);
+		if (o.kind === 'layer' && !hooked) {
+			return b.layerNorm(x, gain, bias ?? this.shared(`zeros:${o.width}`, () => b.constFloat(new Array<number>(o.width).fill(0), [o.width])), cfg.normEps);
+		}
+		let normalized: Value;
+		if (o.kind === 'layer') {
+			const ones = this.shared(`ones:${o.width}`, () => b.constFloat(new Array<number>(o.width).fill(1), [o.width]));
+			const zeros = this.shared(`zeros:${o.width}`, () => b.constFloat(new Array<number>(o.width).fill(0), [o.width]));
+			normalized = b.layerNorm(x, ones, zeros, cfg.normEps);
+		} else {
+			// x / √(mean(x²) + eps), in the order torch computes it.
+			const meanSq = b.op('ReduceMean', [b.mul(x, x)], { axes: attr.ints([-1]), keepdims: attr.int(1) });
+			normalized = b.div(x, b.sqrt(b.add(meanSq, b.constFloat([cfg.normEps]))));
+		}
+		if (o.hookName !== undefined) normalized = this.hook(o.hookName, normalized);
+		const scaled = b.mul(normalized, gain);
+		return bias === undefined ? scaled : b.add(scaled, bias);
 	}
 
 	/** Whether a hook is read or intervened on, so a fused kernel that hides it must not be used. */
@@ -257,7 +296,8 @@ export class DecoderContext {
 
 	/**
 	 * Causal self-attention over this call's tokens and the cached ones (`past.L.*`; empty when
-	 * there is no cache). Returns z: [batch, seq, n_heads, d_head].
+	 * there is no cache), with the layer's sliding window, the config's score scale and
+	 * attention-logit soft-capping. Returns z: [batch, seq, n_heads, d_head].
 	 * q: [batch, seq, n_heads, d_head]; k, v: [batch, seq, n_kv_heads, d_head] (rotary already applied).
 	 */
 	attention(layer: number, q: Value, k: Value, v: Value): Value {
@@ -267,6 +307,8 @@ export class DecoderContext {
 		const D = cfg.dHead;
 		const toHeadsFirst = (x: Value): Value => b.transpose(x, [0, 2, 1, 3]);
 		let qh = toHeadsFirst(q); // [batch, H, seq, D]
+		// The cache keeps every position, also past a sliding window: the mask hides what the
+		// window leaves out, so a cached step computes exactly what a full recomputation does.
 		const kh = b.concat([this.past(layer, 'key'), toHeadsFirst(k)], 2); // [batch, KV, total_seq, D]
 		const vh = b.concat([this.past(layer, 'value'), toHeadsFirst(v)], 2);
 		this.presents.set(layer, [kh, vh]);
@@ -279,9 +321,14 @@ export class DecoderContext {
 		const rep = H / KV;
 		if (rep > 1) qh = b.reshape(qh, [0, KV, -1, D]); // [batch, KV, rep*seq, D]
 		// A scalar Mul right after the MatMul is fused by onnxruntime into the product (FusedMatMul alpha).
-		let scores = b.mul(b.matMul(qh, b.transpose(kh, [0, 1, 3, 2])), b.constFloat([1 / Math.sqrt(D)])); // [batch, KV, rep*seq, total_seq]
+		let scores = b.mul(b.matMul(qh, b.transpose(kh, [0, 1, 3, 2])), b.constFloat([cfg.attnScale])); // [batch, KV, rep*seq, total_seq]
+		if (cfg.attnSoftcap !== undefined) {
+			// Gemma 2: cap·tanh(s/cap), before the mask, divided and multiplied as Hugging Face does.
+			const cap = b.constFloat([cfg.attnSoftcap]);
+			scores = b.mul(b.tanh(b.div(scores, cap)), cap);
+		}
 		if (rep > 1) scores = b.reshape(scores, [0, H, -1, 0]); // [batch, H, seq, total_seq]
-		scores = b.add(scores, this.causalMask(layer));
+		scores = b.add(scores, this.causalMask(layer, cfg.layers[layer]?.window));
 		let pattern = this.hook(`blocks.${layer}.attn.hook_pattern`, b.softmax(scores, -1));
 		if (rep > 1) pattern = b.reshape(pattern, [0, KV, -1, 0]);
 		let z = b.matMul(pattern, vh); // [batch, KV, rep*seq, D]
@@ -305,17 +352,20 @@ export class DecoderContext {
 	}
 
 	/**
-	 * Additive mask [seq, total_seq]: 0 where key position ≤ query position, −∞ elsewhere. Every
-	 * block's cache has the same length, so the first block's past gives it for all.
+	 * Additive mask [seq, total_seq]: 0 where the query at absolute position p may see the key at
+	 * position k (k ≤ p, and p − window < k for a sliding window), −∞ elsewhere. One per window
+	 * size, shared by the layers that use it. Every block's cache has the same length, so the
+	 * first block's past gives it for all.
 	 */
-	private causalMask(layer: number): Value {
-		return this.shared('causal_mask', () => this.b.scope('/causal_mask', () => {
+	private causalMask(layer: number, window: number | undefined): Value {
+		return this.shared(window === undefined ? 'causal_mask' : `sliding_mask.${window}`, () => this.b.scope(window === undefined ? '/causal_mask' : `/sliding_mask.${window}`, () => {
 			const b = this.b;
 			const past = b.gather(b.shape(this.past(layer, 'key')), b.constInt64([2], []));
 			const seq = b.gather(b.shape(this.positions), b.constInt64([0], []));
 			const query = b.unsqueeze(this.positions, [1]); // [seq, 1]
 			const keys = b.range(b.constInt64([0], []), b.add(past, seq), b.constInt64([1], [])); // [total_seq]
-			const allowed = b.op('LessOrEqual', [keys, query]); // [seq, total_seq]
+			let allowed = b.op('LessOrEqual', [keys, query]); // [seq, total_seq]
+			if (window !== undefined) allowed = b.op('And', [allowed, b.op('Greater', [keys, b.sub(query, b.constInt64([window], []))])]);
 			return b.op('Where', [allowed, b.constFloat([0]), b.constFloat([-Infinity])]);
 		}));
 	}
@@ -361,7 +411,7 @@ export function buildStageGraph(
 		}
 		case 'finalNorm': {
 			const resid = b.input(RESID, DataType.FLOAT, dims);
-			b.output(ctx.hook('ln_final.hook_normalized', b.scope('/ln_final', () => arch.finalNorm(ctx, resid))), DataType.FLOAT, dims, NORMALIZED);
+			b.output(b.scope('/ln_final', () => arch.finalNorm(ctx, resid)), DataType.FLOAT, dims, NORMALIZED);
 			break;
 		}
 		case 'splice': {

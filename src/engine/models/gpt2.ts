@@ -4,16 +4,15 @@
 import { MS_DOMAIN } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
 import type { Architecture } from './architecture';
-import { ModelConfigError, intField, numberField, tokenIds } from './decoderConfig';
+import { activation, checkActivation, isTanhGelu } from './activations';
+import { ModelConfigError, configDtype, defaultAttnScale, intField, numberField, tokenIds } from './decoderConfig';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
 import type { DecoderContext } from './decoderGraph';
-
-const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu', 'relu'] as const;
 
 export const gpt2: Architecture = {
 	modelTypes: ['gpt2'],
 	keyPrefixes: ['transformer.'],
-	unembedding: { finalNormGain: 'ln_f.weight', tiedEmbedding: 'wte.weight', normCentres: true },
+	unembedding: { finalNormGain: 'ln_f.weight', gainOffset: 0, normCentres: true },
 	embedHooks: ['hook_embed', 'hook_pos_embed'],
 	extraMlpHooks: [],
 
@@ -21,10 +20,7 @@ export const gpt2: Architecture = {
 		const dModel = intField(raw, 'n_embd');
 		const nHeads = intField(raw, 'n_head');
 		if (dModel % nHeads !== 0) throw new ModelConfigError(`config.json: n_embd ${dModel} is not divisible by n_head ${nHeads}`);
-		const act = (raw.activation_function ?? 'gelu_new') as string;
-		if (!(ACTIVATIONS as readonly string[]).includes(act)) {
-			throw new ModelConfigError(`config.json: activation_function "${act}" is not supported (supported: ${ACTIVATIONS.join(', ')})`);
-		}
+		const act = checkActivation(raw.activation_function ?? 'gelu_new', 'activation_function');
 		if (raw.scale_attn_by_inverse_layer_idx === true) {
 			throw new ModelConfigError('config.json: scale_attn_by_inverse_layer_idx is not supported');
 		}
@@ -40,6 +36,10 @@ export const gpt2: Architecture = {
 			nCtx: intField(raw, 'n_positions', raw.n_ctx as number | undefined),
 			normEps: numberField(raw, 'layer_norm_epsilon', 1e-5),
 			activation: act,
+			layers: Array.from({ length: intField(raw, 'n_layer') }, () => ({})),
+			attnScale: defaultAttnScale(dModel / nHeads),
+			parallelAttnMlp: false,
+			dtype: configDtype(raw),
 			tiedEmbeddings: raw.tie_word_embeddings !== false,
 			bosTokenId: tokenIds(raw.bos_token_id)[0],
 			eosTokenIds: tokenIds(raw.eos_token_id),
@@ -60,11 +60,11 @@ export const gpt2: Architecture = {
 		const d = cfg.dModel;
 		const p = `h.${layer}.`;
 		const hook = (name: string, v: Value): Value => ctx.hook(`blocks.${layer}.${name}`, v);
-		const ln = (name: string, x: Value): Value =>
-			b.layerNorm(x, ctx.weight(`${p}${name}.weight`, [d]), ctx.weight(`${p}${name}.bias`, [d]), cfg.normEps);
+		const ln = (name: string, x: Value, hookName: string): Value =>
+			ctx.norm(x, { kind: 'layer', gain: `${p}${name}.weight`, bias: `${p}${name}.bias`, width: d, hookName: `blocks.${layer}.${hookName}` });
 
 		const resid = hook('hook_resid_pre', residPre);
-		const x1 = hook('ln1.hook_normalized', ln('ln_1', resid));
+		const x1 = ln('ln_1', resid, 'ln1.hook_normalized');
 		const qkv = b.linear(x1, ctx.weight(`${p}attn.c_attn.weight`, [d, 3 * d]), ctx.weight(`${p}attn.c_attn.bias`, [3 * d]));
 		const [q, k, v] = b.split(qkv, [d, d, d], -1) as [Value, Value, Value];
 		const z = ctx.attention(
@@ -77,7 +77,7 @@ export const gpt2: Architecture = {
 			b.linear(ctx.mergeHeads(z), ctx.weight(`${p}attn.c_proj.weight`, [d, d]), ctx.weight(`${p}attn.c_proj.bias`, [d])));
 		const mid = hook('hook_resid_mid', b.add(resid, attnOut));
 
-		const x2 = hook('ln2.hook_normalized', ln('ln_2', mid));
+		const x2 = ln('ln_2', mid, 'ln2.hook_normalized');
 		const fcWeight = ctx.weight(`${p}mlp.c_fc.weight`, [d, cfg.dMlp]);
 		const fcBias = ctx.weight(`${p}mlp.c_fc.bias`, [cfg.dMlp]);
 		let post: Value;
@@ -85,7 +85,7 @@ export const gpt2: Architecture = {
 			// onnxruntime's FastGelu fuses the bias add and the tanh-GELU into one pass.
 			post = hook('mlp.hook_post', b.op('FastGelu', [b.matMul(x2, fcWeight), fcBias], {}, MS_DOMAIN));
 		} else {
-			post = hook('mlp.hook_post', activation(ctx, hook('mlp.hook_pre', b.linear(x2, fcWeight, fcBias))));
+			post = hook('mlp.hook_post', activation(b, cfg.activation, hook('mlp.hook_pre', b.linear(x2, fcWeight, fcBias))));
 		}
 		const mlpOut = hook('hook_mlp_out',
 			b.linear(post, ctx.weight(`${p}mlp.c_proj.weight`, [cfg.dMlp, d]), ctx.weight(`${p}mlp.c_proj.bias`, [d])));
@@ -94,7 +94,7 @@ export const gpt2: Architecture = {
 
 	finalNorm(ctx: DecoderContext, resid: Value): Value {
 		const d = ctx.cfg.dModel;
-		return ctx.b.layerNorm(resid, ctx.weight('ln_f.weight', [d]), ctx.weight('ln_f.bias', [d]), ctx.cfg.normEps);
+		return ctx.norm(resid, { kind: 'layer', gain: 'ln_f.weight', bias: 'ln_f.bias', width: d, hookName: 'ln_final.hook_normalized' });
 	},
 
 	capsFinalLogits: () => false,
@@ -105,21 +105,3 @@ export const gpt2: Architecture = {
 		return { logits: ctx.linear(x, tied ? 'wte.weight' : 'lm_head.weight', cfg.dVocab, cfg.dModel) };
 	},
 };
-
-function isTanhGelu(act: string): boolean {
-	return act === 'gelu_new' || act === 'gelu_pytorch_tanh';
-}
-
-function activation(ctx: DecoderContext, x: Value): Value {
-	const b = ctx.b;
-	const act = ctx.cfg.activation;
-	if (act === 'relu') return b.op('Relu', [x]);
-	if (act === 'gelu') {
-		// Exact GELU: 0.5·x·(1 + erf(x/√2)).
-		const erf = b.op('Erf', [b.mul(x, b.constFloat([Math.SQRT1_2]))]);
-		return b.mul(b.mul(x, b.constFloat([0.5])), b.add(erf, b.constFloat([1])));
-	}
-	// gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
-	const inner = b.mul(b.add(x, b.mul(b.mul(b.mul(x, x), x), b.constFloat([0.044715]))), b.constFloat([Math.sqrt(2 / Math.PI)]));
-	return b.mul(b.mul(x, b.constFloat([0.5])), b.add(b.tanh(inner), b.constFloat([1])));
-}

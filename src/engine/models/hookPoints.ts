@@ -14,7 +14,10 @@ export interface HookPoint {
 	residual: boolean;
 }
 
-/** Per-block hooks shared by every architecture, in forward order. */
+/**
+ * Per-block hooks shared by every architecture, in forward order. A block whose attention and
+ * MLP both read resid_pre (parallel_attn_mlp) has no hook_resid_mid, as in TransformerLens.
+ */
 function blockHooks(cfg: DecoderConfig, layer: number, extraMlp: readonly string[]): HookPoint[] {
 	const p = `blocks.${layer}.`;
 	const d = cfg.dModel;
@@ -28,7 +31,7 @@ function blockHooks(cfg: DecoderConfig, layer: number, extraMlp: readonly string
 		h('attn.hook_pattern', [cfg.nHeads, 'pos', 'kpos']),
 		h('attn.hook_z', ['pos', cfg.nHeads, cfg.dHead]),
 		h('hook_attn_out', ['pos', d]),
-		h('hook_resid_mid', ['pos', d], true),
+		...(cfg.parallelAttnMlp ? [] : [h('hook_resid_mid', ['pos', d], true)]),
 		h('ln2.hook_normalized', ['pos', d]),
 		h('mlp.hook_pre', ['pos', cfg.dMlp]),
 		...extraMlp.map((n) => h(n, ['pos', cfg.dMlp])),

@@ -73,6 +73,8 @@ export interface LoadModelOptions {
 	memoryAvailable?: number;
 	/** Bytes of weights stage variants may hold together (default: a quarter of the model's, at least 64 MB). */
 	variantBudget?: number;
+	/** The model's name instead of its folder's (a Hub repository id, whose snapshot folder is named by a commit). */
+	name?: string;
 }
 
 export class ModelLoadCancelled extends Error {
@@ -168,7 +170,7 @@ export class LanguageModel {
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
-		const name = path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir);
+		const name = options.name ?? (path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir));
 		const loaded = new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
 		if (options.variantBudget !== undefined) loaded.variantBudget = options.variantBudget;
 		const needed = loaded.weightBytes();
@@ -271,13 +273,12 @@ export class LanguageModel {
 		for (const h of hooks) {
 			const point = this.hookPoint(h);
 			if (isResidualBoundary(point)) atBoundary(boundaryOf(point)).reads.push(h);
-			else if (h !== 'ln_final.hook_normalized') variantAt(stageOf(point, cfg.nLayers)).hooks.push(h);
+			else variantAt(stageOf(point, cfg.nLayers)).hooks.push(h);
 		}
 		// At a boundary, hook_resid_post's splice comes before hook_resid_pre's (the next block reads what the first left).
 		for (const b of boundaries.values()) b.splices.sort((x, y) => Number(x.stage.kind === 'splice' && x.stage.hookName.endsWith('hook_resid_pre')) - Number(y.stage.kind === 'splice' && y.stage.hookName.endsWith('hook_resid_pre')));
 
-		const normHook = hooks.includes('ln_final.hook_normalized');
-		const wantsHead = logits !== 'none' || normHook || variants.has('finalNorm');
+		const wantsHead = logits !== 'none' || variants.has('finalNorm');
 		// The last block this run needs: all of them for logits or a KV cache, else the deepest hook.
 		let lastBlock = wantsHead || kvCache ? cfg.nLayers - 1 : -1;
 		for (const v of variants.values()) if (v.stage.kind === 'block') lastBlock = Math.max(lastBlock, v.stage.layer);
@@ -307,7 +308,7 @@ export class LanguageModel {
 			if (kvCache) for (let l = first; l <= last; l++) fetch.push(presentName(l, 'key'), presentName(l, 'value'));
 			const feeds: Record<string, ort.Tensor> = { [FIRST_LAYER]: scalar(first), [LAST_LAYER]: scalar(last), [RESID_IN]: resid ?? this.emptyResid(batch) };
 			if (head) {
-				fetch.push(...(normHook ? [NORMALIZED] : []), ...(logits !== 'none' ? [LOGITS] : []));
+				if (logits !== 'none') fetch.push(LOGITS);
 				feeds[HEAD] = scalar(Head.normed);
 				feeds[LOGITS_FROM] = scalar(logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq);
 			} else {
@@ -350,7 +351,10 @@ export class LanguageModel {
 			} else if (boundaries.has(layer) || layer === lastBlock) {
 				const withHead = headInTrunk && layer === cfg.nLayers - 1;
 				const out = await runTrunk(start, layer, withHead);
-				if (withHead) headDone = this.takeHead(out, result, normHook, logits);
+				if (withHead) {
+					if (logits !== 'none') result.logits = out[LOGITS];
+					headDone = true;
+				}
 				start = layer + 1;
 				await atEnd(layer);
 			}
@@ -358,19 +362,17 @@ export class LanguageModel {
 
 		if (wantsHead && !headDone) {
 			const normVariant = variants.get('finalNorm');
+			let normed = resid!;
+			let head: number = Head.normed;
 			if (normVariant) {
-				// The final norm as a variant, then the trunk's raw head on its output.
-				const x = logits === 'all' || normHook || normVariant.hooks.length ? resid! : lastPosition(resid!);
-				const normed = (await this.runVariant(normVariant, { ...common, [RESID]: x }, [NORMALIZED], result))[NORMALIZED]!;
-				if (normHook) result.hooks['ln_final.hook_normalized'] = normed;
-				if (logits !== 'none') {
-					const from = logits === 'last' ? normed.dims[1]! - 1 : 0;
-					const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: normed, [HEAD]: scalar(Head.raw), [LOGITS_FROM]: scalar(from) }, [LOGITS]);
-					result.logits = out[LOGITS];
-				}
-			} else {
-				const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: resid!, [HEAD]: scalar(Head.normed), [LOGITS_FROM]: scalar(logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq) }, [...(normHook ? [NORMALIZED] : []), ...(logits !== 'none' ? [LOGITS] : [])]);
-				this.takeHead(out, result, normHook, logits);
+				// The final norm as a variant (its hook, an intervention), then the trunk's head on its output as given.
+				normed = (await this.runVariant(normVariant, { ...common, [RESID]: resid! }, [NORMALIZED], result))[NORMALIZED]!;
+				head = Head.raw;
+			}
+			if (logits !== 'none') {
+				const from = logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq;
+				const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: normed, [HEAD]: scalar(head), [LOGITS_FROM]: scalar(from) }, [LOGITS]);
+				result.logits = out[LOGITS];
 			}
 		}
 		if (kvCache) result.present = present.flat();
@@ -424,12 +426,6 @@ export class LanguageModel {
 
 	async dispose(): Promise<void> {
 		for (const key of [...this.sessions.keys()]) await this.releaseKey(key);
-	}
-
-	private takeHead(out: ort.InferenceSession.ReturnType, result: ForwardResult, normHook: boolean, logits: LogitsMode): boolean {
-		if (normHook) result.hooks['ln_final.hook_normalized'] = out[NORMALIZED]!;
-		if (logits !== 'none') result.logits = out[LOGITS];
-		return true;
 	}
 
 	private async runTrunk(feeds: Record<string, ort.Tensor>, fetch: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
@@ -582,12 +578,3 @@ function scalar(value: number): ort.Tensor {
 	return new ort.Tensor('int64', BigInt64Array.from([BigInt(value)]), []);
 }
 
-/** The last position of a [batch, seq, width] tensor, as [batch, 1, width]. */
-function lastPosition(t: ort.Tensor): ort.Tensor {
-	const [batch, seq, width] = t.dims as [number, number, number];
-	if (seq === 1) return t;
-	const data = t.data as Float32Array;
-	const out = new Float32Array(batch * width);
-	for (let r = 0; r < batch; r++) out.set(data.subarray((r * seq + seq - 1) * width, (r * seq + seq) * width), r * width);
-	return new ort.Tensor('float32', out, [batch, 1, width]);
-}

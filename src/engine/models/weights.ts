@@ -54,6 +54,13 @@ export class ModelWeights {
 		return this.entries.has(name);
 	}
 
+	/** The float format a weight is stored in. */
+	storedDtype(name: string): StoredFloat {
+		const entry = this.entries.get(name);
+		if (!entry) throw new ModelConfigError(`checkpoint is missing weight "${name}" (looked in ${this.files.map((f) => path.basename(f)).join(', ')})`);
+		return this.entry(name, entry.shape).dtype;
+	}
+
 	names(): string[] {
 		return [...this.entries.keys()];
 	}

@@ -197,12 +197,6 @@ export class GraphBuilder {
 		return this.op('LayerNormalization', [x, scale, bias], { axis: attr.int(-1), epsilon: attr.float(eps) });
 	}
 
-	/** x * rsqrt(mean(x²) + eps) * g, in the order torch computes it. */
-	rmsNorm(x: Value, gain: Value, eps: number): Value {
-		const meanSq = this.op('ReduceMean', [this.mul(x, x)], { axes: attr.ints([-1]), keepdims: attr.int(1) });
-		const rms = this.sqrt(this.add(meanSq, this.constFloat([eps])));
-		return this.mul(this.div(x, rms), gain);
-	}
 
 	/** The graph as built so far, for a subgraph attribute (If, Loop) of an enclosing graph. */
 	graphInit(): GraphInit {

@@ -87,6 +87,11 @@ export async function createSession(model: Uint8Array, settings: SessionSettings
 				...(tuning.externalDataFolder ? { model_external_initializers_file_folder_path: tuning.externalDataFolder } : {}),
 				...(tuning.spinning === false ? { 'intra_op.allow_spinning': '0' } : {}),
 			},
+			// Graphs over checkpoint weights widen each f16/bf16 weight with a Cast that onnxruntime
+			// folds once at creation; its default cap of 1 GiB per folded output would leave a large
+			// vocabulary's embedding (Gemma's 262k tokens: 1.2 GB as float32) to be widened again on
+			// every run. These graphs are ours, so the cap guards against nothing here.
+			...(tuning.externalDataFolder ? { optimization: { constant_folding_max_output_size_in_bytes: '0' } } : {}),
 		},
 	};
 	if (settings.executionProvider !== 'cpu' && cudaUnavailable === undefined && !cudaProviderInstalled()) {

@@ -1,51 +1,59 @@
-// Reading and writing SAEs on disk: SAELens folders (cfg.json + sae_weights.safetensors +
-// optional sparsity.safetensors, v6 and pre-v6 configs) and Gemma Scope params.npz files.
-// Everything that can be wrong with a file becomes one SaeFormatError line naming the file, so
-// the UI can show it as is.
+// Reading SAEs on disk in every supported layout (the formats' own files say which), and
+// reading and writing the SAELens folder format: cfg.json (v6, or pre-v6 converted as SAELens
+// converts it) + sae_weights.safetensors + optional sparsity.safetensors. Everything that can
+// be wrong with a file becomes one SaeFormatError line naming the file, so the UI can show it
+// as is.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { syncDir, writeAtomic } from '../io/atomicWrite';
-import { encodeSafetensors, readSafetensorsHeader, readTensor, SafetensorsError } from '../io/safetensors';
-import type { SafetensorsDtype, TensorToWrite } from '../io/safetensors';
-import { STORED_FLOAT_BYTES, toFloat32 } from '../io/halfFloats';
-import { NpzError, readNpz } from './npz';
-import type { NpyArray } from './npz';
-import { SaeFormatError } from './saeTypes';
+import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../io/safetensors';
+import type { TensorToWrite } from '../io/safetensors';
+import { GEMMA_SCOPE_2_CONFIG, GEMMA_SCOPE_2_FILENAME, loadGemmaScope2 } from './gemmaScope2Format';
+import { GEMMA_SCOPE_FILENAME, loadGemmaScope } from './gemmaScopeFormat';
+import { LLAMA_SCOPE_HYPERPARAMS, LLAMA_SCOPE_WEIGHTS, loadLlamaScope } from './llamaScopeFormat';
+import { REQUIRED, checkLegacyScalingFactor, checkTensor, errCode, formatError, isObject, safetensors, toNumbers, validateWeights } from './saeChecks';
 import type { NormalizeActivations, Sae, SaeArchitecture, SaeConfig, SaeMetadata, SaeTensor } from './saeTypes';
 
 export const SAE_CFG_FILENAME = 'cfg.json';
 export const SAE_WEIGHTS_FILENAME = 'sae_weights.safetensors';
 export const SPARSITY_FILENAME = 'sparsity.safetensors';
-export const GEMMA_SCOPE_FILENAME = 'params.npz';
 
 /** The oldest SAELens version whose cfg.json has this (nested `metadata`) shape. */
 const V6 = '6.0.0';
 
+/** The files of each SAE layout in a folder: the first one whose `marker` is there is the folder's format. */
+export interface SaeLayout {
+	format: string;
+	marker: string;
+	required: readonly string[];
+	optional: readonly string[];
+}
+
+export const SAE_LAYOUTS: readonly SaeLayout[] = [
+	{ format: 'SAELens', marker: SAE_CFG_FILENAME, required: [SAE_CFG_FILENAME, SAE_WEIGHTS_FILENAME], optional: [SPARSITY_FILENAME] },
+	{ format: 'Gemma Scope', marker: GEMMA_SCOPE_FILENAME, required: [GEMMA_SCOPE_FILENAME], optional: [] },
+	{ format: 'Gemma Scope 2', marker: GEMMA_SCOPE_2_FILENAME, required: [GEMMA_SCOPE_2_FILENAME], optional: [GEMMA_SCOPE_2_CONFIG] },
+	{ format: 'Llama Scope', marker: LLAMA_SCOPE_HYPERPARAMS, required: [LLAMA_SCOPE_HYPERPARAMS, LLAMA_SCOPE_WEIGHTS], optional: [] },
+];
+
+/** What a folder must hold, for messages. */
+export const SAE_LAYOUTS_TEXT = 'a SAELens folder (cfg.json + sae_weights.safetensors), a Gemma Scope params.npz, a Gemma Scope 2 params.safetensors, or a Llama Scope folder (hyperparams.json + checkpoints/final.safetensors)';
+
 const NORMALIZE: readonly NormalizeActivations[] = ['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'];
 
-/** Tensors each inference architecture needs, in the order they are written. */
-const REQUIRED: Record<SaeArchitecture, readonly string[]> = {
-	standard: ['W_enc', 'b_enc', 'W_dec', 'b_dec'],
-	topk: ['W_enc', 'b_enc', 'W_dec', 'b_dec'],
-	jumprelu: ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold'],
-	gated: ['W_enc', 'b_gate', 'b_mag', 'r_mag', 'W_dec', 'b_dec'],
-};
-
-/** Pre-6 top-level keys that SAELens 6 keeps under `metadata` (the LLM-side facts). */
-const METADATA_KEYS = [
+/** Pre-6 top-level keys that SAELens 6 keeps under `metadata` (its LLM_METADATA_KEYS, the LLM-side facts). */
+export const METADATA_KEYS: readonly string[] = [
 	'model_name', 'hook_name', 'hook_head_index', 'context_size', 'prepend_bos', 'model_class_name',
-	'dataset_path', 'model_from_pretrained_kwargs', 'sae_lens_training_version', 'neuronpedia_id',
+	'dataset_path', 'model_from_pretrained_kwargs', 'sae_lens_version', 'sae_lens_training_version', 'neuronpedia_id',
 	'seqpos_slice', 'exclude_special_tokens', 'sequence_separator_token', 'disable_concat_sequences',
 ];
 
 /** Top-level cfg.json keys of SAELens 6 inference configs that SaeConfig models. */
-const BASE_KEYS = ['d_in', 'd_sae', 'dtype', 'device', 'apply_b_dec_to_input', 'normalize_activations', 'reshape_activations', 'metadata'];
+const BASE_KEYS = ['d_in', 'd_sae', 'dtype', 'device', 'apply_b_dec_to_input', 'normalize_activations', 'reshape_activations', 'metadata', 'sae_lens_version'];
 const TOPK_KEYS = ['k', 'rescale_acts_by_decoder_norm'];
 /** Keys that belong to another architecture (or a transcoder) and must not leak into a saved cfg. */
 const FOREIGN_KEYS = new Set([...TOPK_KEYS, 'd_out', 'architecture']);
-
-const WEIGHT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
 
 export interface LoadSaeOptions {
 	/**
@@ -56,8 +64,9 @@ export interface LoadSaeOptions {
 }
 
 /**
- * Loads an SAE from a SAELens folder, a Gemma Scope `params.npz`, or a folder holding only a
- * `params.npz`. Throws SaeFormatError for anything unreadable or inconsistent.
+ * Loads an SAE from a folder in any of SAE_LAYOUTS, or from one of its files (a Gemma Scope
+ * `.npz`, a Gemma Scope 2 params.safetensors, a SAELens or Llama Scope folder's file means the
+ * folder). Throws SaeFormatError for anything unreadable or inconsistent.
  */
 export function loadSae(p: string, options: LoadSaeOptions = {}): Sae {
 	let stat: fs.Stats;
@@ -69,14 +78,34 @@ export function loadSae(p: string, options: LoadSaeOptions = {}): Sae {
 	if (stat.isFile()) {
 		if (p.endsWith('.npz')) return loadGemmaScope(p, options);
 		const base = path.basename(p);
-		// Pointing at a file inside a SAELens folder means the folder.
+		if (base === GEMMA_SCOPE_2_FILENAME) return loadGemmaScope2(p, options);
+		// Pointing at a file inside a SAELens or Llama Scope folder means the folder.
 		if (base === SAE_CFG_FILENAME || base === SAE_WEIGHTS_FILENAME) return loadSaeLens(path.dirname(p), options);
-		throw formatError(`${p}: not an SAE (expected a SAELens folder with ${SAE_CFG_FILENAME} and ${SAE_WEIGHTS_FILENAME}, or a Gemma Scope ${GEMMA_SCOPE_FILENAME})`);
+		if (base === LLAMA_SCOPE_HYPERPARAMS) return loadLlamaScope(path.dirname(p));
+		if (p.endsWith(path.join(...LLAMA_SCOPE_WEIGHTS.split('/')))) return loadLlamaScope(path.dirname(path.dirname(p)));
+		throw formatError(`${p}: not an SAE (expected ${SAE_LAYOUTS_TEXT})`);
 	}
-	if (fs.existsSync(path.join(p, SAE_CFG_FILENAME))) return loadSaeLens(p, options);
-	const npz = path.join(p, GEMMA_SCOPE_FILENAME);
-	if (fs.existsSync(npz)) return loadGemmaScope(npz, options);
-	throw formatError(`${p}: no ${SAE_CFG_FILENAME} (expected a SAELens folder with ${SAE_CFG_FILENAME} and ${SAE_WEIGHTS_FILENAME}, or a Gemma Scope ${GEMMA_SCOPE_FILENAME})`);
+	const layout = folderLayout(p);
+	switch (layout?.marker) {
+		case SAE_CFG_FILENAME: return loadSaeLens(p, options);
+		case GEMMA_SCOPE_FILENAME: return loadGemmaScope(path.join(p, GEMMA_SCOPE_FILENAME), options);
+		case GEMMA_SCOPE_2_FILENAME: return loadGemmaScope2(path.join(p, GEMMA_SCOPE_2_FILENAME), options);
+		case LLAMA_SCOPE_HYPERPARAMS: return loadLlamaScope(p);
+		default: throw formatError(`${p}: no ${SAE_CFG_FILENAME} (expected ${SAE_LAYOUTS_TEXT})`);
+	}
+}
+
+/** The layout of an SAE folder, by the first marker file it holds. */
+export function folderLayout(dir: string): SaeLayout | undefined {
+	return SAE_LAYOUTS.find((l) => fs.existsSync(path.join(dir, l.marker)));
+}
+
+/** The files holding an SAE loaded from `source` (a folder or a file), those that exist. */
+export function saeSourceFiles(source: string): string[] {
+	if (fs.statSync(source).isFile()) return [source];
+	const layout = folderLayout(source);
+	if (!layout) return [];
+	return [...layout.required, ...layout.optional].map((f) => path.join(source, ...f.split('/'))).filter((f) => fs.existsSync(f) && !f.endsWith(SPARSITY_FILENAME));
 }
 
 function loadSaeLens(dir: string, options: LoadSaeOptions): Sae {
@@ -134,17 +163,6 @@ function loadSaeLens(dir: string, options: LoadSaeOptions): Sae {
 	return sae;
 }
 
-/** Runs a safetensors read, turning its errors into SaeFormatError (their messages already name the file). */
-function safetensors<T>(file: string, fn: () => T): T {
-	try {
-		return fn();
-	} catch (e) {
-		if (e instanceof SafetensorsError) throw formatError(e.message);
-		if (e instanceof SaeFormatError) throw e;
-		throw formatError(`${file}: cannot read (${errCode(e)})`);
-	}
-}
-
 function readSparsity(file: string, dSae: number): Float32Array {
 	const entry = safetensors(file, () => readSafetensorsHeader(file).tensors.find((t) => t.name === 'sparsity'));
 	if (!entry) throw formatError(`${file}: no "sparsity" tensor`);
@@ -155,15 +173,6 @@ function readSparsity(file: string, dSae: number): Float32Array {
 	const values = toNumbers(t);
 	if (!values) throw formatError(`${file}: sparsity has dtype ${t.dtype}, expected a float dtype`);
 	return Float32Array.from(values);
-}
-
-/** Legacy (pre-6) SAEs carry a scaling_factor that is all ones unless fine-tuned; ones are a no-op. */
-function checkLegacyScalingFactor(file: string, name: string, t: SaeTensor): void {
-	const values = toNumbers(t);
-	// SAELens drops it when torch.allclose(x, 1): |x - 1| <= 1e-8 + 1e-5.
-	if (!values || values.some((v) => !(Math.abs(v - 1) <= 1e-8 + 1e-5))) {
-		throw formatError(`${file}: has a legacy "${name}" tensor that is not all ones (a fine-tuned scaling factor); fold it into the weights first, this format is not supported`);
-	}
 }
 
 /**
@@ -245,9 +254,14 @@ function convertPre6(c: Record<string, unknown>, metadata: Record<string, unknow
 		const hook = metadata.hook_name;
 		c.reshape_activations = typeof hook === 'string' && hook.includes('hook_z') ? 'hook_z' : 'none';
 	}
-	// As in SAELens, whose loaded metadata defaults its version to the running (6.x) one: the
-	// converted config is a v6 config, and a cfg.json written from it must read back as one.
-	if (!isV6Version(metadata.sae_lens_version)) metadata.sae_lens_version = V6;
+	// SAELens's handle_pre_6_0_config defaults: prepend_bos true (pre-6 SAEs were trained with a
+	// BOS), and no training version or Neuronpedia id. The original sae_lens_version stays in the
+	// metadata (saeLensConfig marks a written file as v6 at the top level).
+	if (!('prepend_bos' in metadata)) metadata.prepend_bos = true;
+	// Without a version SAELens's metadata takes the running (6.x) one.
+	if (metadata.sae_lens_version === undefined) metadata.sae_lens_version = V6;
+	if (!('sae_lens_training_version' in metadata)) metadata.sae_lens_training_version = null;
+	if (!('neuronpedia_id' in metadata)) metadata.neuronpedia_id = null;
 }
 
 function isV6Version(version: unknown): boolean {
@@ -287,121 +301,6 @@ function optBool(file: string, o: Record<string, unknown>, key: string, fallback
 	if (v === undefined || v === null) return fallback;
 	if (typeof v !== 'boolean') throw formatError(`${file}: "${key}" must be true or false, got ${JSON.stringify(v)}`);
 	return v;
-}
-
-/** Checks tensor presence, dtypes and shapes against the config; `file` names the weights in errors. */
-export function validateWeights(file: string, cfg: SaeConfig, weights: Record<string, SaeTensor>): void {
-	for (const name of REQUIRED[cfg.architecture]) {
-		const t = weights[name];
-		if (!t) throw formatError(`${file}: missing tensor "${name}" (required for ${cfg.architecture} SAEs)`);
-		const bytes = checkTensor(file, cfg, name, t.dtype, t.shape);
-		if (t.data.length !== bytes) throw formatError(`${file}: ${name} has ${t.data.length} bytes, expected ${bytes}`);
-	}
-	if (cfg.architecture === 'topk' && (cfg.k === undefined || !Number.isInteger(cfg.k) || cfg.k < 1 || cfg.k > cfg.d_sae)) {
-		throw formatError(`${file}: topk SAE needs an integer k in 1..d_sae (${cfg.d_sae}), got ${String(cfg.k)}`);
-	}
-}
-
-/** Checks one weight's dtype and shape (before its bytes are read); returns its byte size. */
-function checkTensor(file: string, cfg: SaeConfig, name: string, dtype: SafetensorsDtype, shape: readonly number[]): number {
-	const { d_in: dIn, d_sae: dSae } = cfg;
-	const [want, label] = name === 'W_enc' ? [[dIn, dSae], 'd_in, d_sae']
-		: name === 'W_dec' ? [[dSae, dIn], 'd_sae, d_in']
-			: name === 'b_dec' ? [[dIn], 'd_in']
-				: [[dSae], 'd_sae'];
-	if (!WEIGHT_DTYPES.includes(dtype)) throw formatError(`${file}: ${name} has dtype ${dtype}, expected F32, F16 or BF16`);
-	if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
-		throw formatError(`${file}: ${name} has shape [${shape.join(', ')}], expected [${label}] = [${want.join(', ')}]`);
-	}
-	return want.reduce((a, d) => a * d, 1) * (dtype === 'F32' ? 4 : 2);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Gemma Scope
-
-function loadGemmaScope(file: string, options: LoadSaeOptions): Sae {
-	let arrays: Record<string, NpyArray>;
-	try {
-		arrays = readNpz(file);
-	} catch (e) {
-		if (e instanceof NpzError) throw formatError(e.message);
-		throw formatError(`${file}: cannot read (${errCode(e)})`);
-	}
-	const tensors: Record<string, SaeTensor> = {};
-	for (const [key, a] of Object.entries(arrays)) {
-		// As SAELens' gemma_2 loader: keys starting w_ are the W_ matrices.
-		const name = key.startsWith('w_') ? `W_${key.slice(2)}` : key;
-		// numpy's default dtype is float64, and SAELens casts every Gemma Scope array to float32.
-		tensors[name] = a.dtype === 'F64' ? f64ToF32(a) : a;
-	}
-	const wEnc = tensors.W_enc;
-	if (!wEnc) throw formatError(`${file}: missing array "W_enc" (found: ${Object.keys(arrays).join(', ') || 'none'})`);
-	if (wEnc.shape.length !== 2) throw formatError(`${file}: W_enc has shape [${wEnc.shape.join(', ')}], expected [d_in, d_sae]`);
-	const [dIn, dSae] = wEnc.shape as [number, number];
-	const scaling = tensors.scaling_factor;
-	if (scaling) checkLegacyScalingFactor(file, 'scaling_factor', scaling);
-
-	const inferred = inferGemmaScope(file);
-	const hookName = options.hookName ?? inferred?.hookName ?? '';
-	const metadata: SaeMetadata = { sae_lens_version: V6, hook_name: hookName, hook_head_index: null };
-	if (inferred) {
-		if (inferred.modelName) metadata.model_name = inferred.modelName;
-		// Gemma Scope's training setup, as SAELens records it for these releases.
-		metadata.context_size = 1024;
-		metadata.prepend_bos = true;
-		metadata.dataset_path = 'monology/pile-uncopyrighted';
-	}
-	const cfg: SaeConfig = {
-		d_in: dIn,
-		d_sae: dSae,
-		dtype: 'float32',
-		architecture: 'jumprelu',
-		// Gemma Scope does not subtract b_dec from the input before encoding.
-		apply_b_dec_to_input: false,
-		normalize_activations: 'none',
-		reshape_activations: hookName.includes('hook_z') ? 'hook_z' : 'none',
-		metadata,
-	};
-	const weights: Record<string, SaeTensor> = {};
-	for (const name of REQUIRED.jumprelu) {
-		const t = tensors[name];
-		if (!t) throw formatError(`${file}: missing array "${name}" (required for Gemma Scope JumpReLU SAEs; found: ${Object.keys(arrays).join(', ')})`);
-		weights[name] = t;
-	}
-	validateWeights(file, cfg, weights);
-	return { source: file, cfg, weights, rawConfig: {} };
-}
-
-/**
- * The hook and model of a Gemma Scope SAE from its path, e.g.
- * `.../gemma-scope-2b-pt-res/layer_12/width_16k/average_l0_82/params.npz` → blocks.12.hook_resid_post
- * on gemma-2-2b. Undefined when the path does not follow that layout.
- */
-export function inferGemmaScope(file: string): { hookName: string; modelName?: string } | undefined {
-	const parts = path.resolve(file).split(/[\\/]+/);
-	const layerAt = parts.findIndex((s, i) => /^layer_\d+$/.test(s) && /^width_\d+[km]$/.test(parts[i + 1] ?? ''));
-	if (layerAt < 1) return undefined;
-	const layer = Number(parts[layerAt]!.slice('layer_'.length));
-	// The release folder is the nearest ancestor naming the site; in a Hugging Face cache it sits
-	// above snapshots/<hash>, as models--google--gemma-scope-2b-pt-res.
-	for (let i = layerAt - 1; i >= 0; i--) {
-		const repo = parts[i]!.toLowerCase();
-		let hookName: string | undefined;
-		if (/-res(?:[-_]|$)/.test(repo)) hookName = `blocks.${layer}.hook_resid_post`;
-		else if (/-mlp(?:[-_]|$)/.test(repo)) hookName = `blocks.${layer}.hook_mlp_out`;
-		else if (/-att(?:n)?(?:[-_]|$)/.test(repo)) hookName = `blocks.${layer}.attn.hook_z`;
-		if (!hookName) continue;
-		const m = /gemma-scope-(2b|9b|27b)-(pt|it)/.exec(repo);
-		return m ? { hookName, modelName: `gemma-2-${m[1]}${m[2] === 'it' ? '-it' : ''}` } : { hookName };
-	}
-	return undefined;
-}
-
-function f64ToF32(a: NpyArray): SaeTensor {
-	const n = a.data.length / 8;
-	const out = Buffer.allocUnsafe(n * 4);
-	for (let i = 0; i < n; i++) out.writeFloatLE(a.data.readDoubleLE(i * 8), i * 4);
-	return { dtype: 'F32', shape: a.shape, data: out };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,9 +349,13 @@ export function saveSae(dir: string, sae: Sae): void {
 export function saeLensConfig(sae: Sae): Record<string, unknown> {
 	const { cfg, rawConfig } = sae;
 	const metadata: Record<string, unknown> = { ...cfg.metadata };
-	// Without a 6.x version SAELens reads the file as pre-6 and ignores the nested metadata.
-	if (!isV6Version(metadata.sae_lens_version)) metadata.sae_lens_version = V6;
-	const out: Record<string, unknown> = {
+	const out: Record<string, unknown> = {};
+	// Without a 6.x version SAELens reads the file as pre-6 and ignores the nested metadata. A
+	// config converted from pre-6 keeps its original metadata.sae_lens_version, so the file is
+	// marked v6 at the top level, which SAELens's handle_config_defaulting reads first.
+	if (metadata.sae_lens_version === undefined) metadata.sae_lens_version = V6;
+	else if (!isV6Version(metadata.sae_lens_version)) out.sae_lens_version = V6;
+	Object.assign(out, {
 		d_in: cfg.d_in,
 		d_sae: cfg.d_sae,
 		dtype: cfg.dtype,
@@ -461,7 +364,7 @@ export function saeLensConfig(sae: Sae): Record<string, unknown> {
 		normalize_activations: cfg.normalize_activations,
 		reshape_activations: cfg.reshape_activations,
 		metadata,
-	};
+	});
 	if (cfg.architecture === 'topk') {
 		out.k = cfg.k;
 		out.rescale_acts_by_decoder_norm = cfg.rescale_acts_by_decoder_norm ?? false;
@@ -484,39 +387,6 @@ function writeFileAtomic(file: string, data: Buffer): void {
 		writeAtomic(file, data);
 	} catch (e) {
 		throw formatError(`${file}: cannot write (${errCode(e)})`);
-	}
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-/** File contents quoted in a message (a JSON.parse excerpt, a corrupt header) may hold line breaks. */
-function formatError(message: string): SaeFormatError {
-	return new SaeFormatError(message.replace(/\s*[\r\n]+\s*/g, ' '));
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-	return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function errCode(e: unknown): string {
-	return (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message : String(e));
-}
-
-/** Float tensor values as numbers, or undefined for a non-float dtype. */
-function toNumbers(t: { dtype: SafetensorsDtype; data: Buffer }): number[] | undefined {
-	const { data } = t;
-	const out: number[] = [];
-	switch (t.dtype) {
-		case 'F64':
-			for (let i = 0; i + 8 <= data.length; i += 8) out.push(data.readDoubleLE(i));
-			return out;
-		case 'F32':
-		case 'F16':
-		case 'BF16':
-			return Array.from(toFloat32(t.dtype, data.subarray(0, data.length - (data.length % STORED_FLOAT_BYTES[t.dtype]))));
-		default:
-			return undefined;
 	}
 }
 

@@ -80,10 +80,13 @@ export function saeInputView(b: GraphBuilder, sae: Sae, x: Value, centre: boolea
 		undo = (r) => b.div(r, scale);
 		unscale = b.div(b.constFloat([1]), scale);
 	} else if (cfg.normalize_activations === 'layer_norm') {
+		// As SAELens's run_time_activation_ln_in/out: torch's x.std() is the unbiased one (÷ (d_in − 1)),
+		// the input is divided by std + 1e-5 and the output multiplied back by std alone.
 		const mu = rowMean(xView);
 		const centred = b.sub(xView, mu);
-		const std = b.sqrt(b.add(rowMean(b.mul(centred, centred)), b.constFloat([1e-5])));
-		xIn = b.div(centred, std);
+		const sumSq = b.op('ReduceSum', [b.mul(centred, centred), b.constInt64([-1])], { keepdims: { kind: 'int', value: 1 } });
+		const std = b.sqrt(b.div(sumSq, b.constFloat([cfg.d_in - 1])));
+		xIn = b.div(centred, b.add(std, b.constFloat([1e-5])));
 		undo = (r) => b.add(b.mul(r, std), mu);
 		unscale = std;
 	}
@@ -106,7 +109,7 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 		b.output(indices, DataType.INT64, ['rows', 'top'], 'top_indices');
 	}
 	if (request.recons || request.error || request.stats) {
-		const recons = undo(b.add(b.matMul(acts, weight('W_dec')), bDec)); // [rows, d_in]
+		const recons = undo(b.add(b.matMul(decoderInput(b, sae, acts, weight), weight('W_dec')), bDec)); // [rows, d_in]
 		if (request.recons) b.output(recons, DataType.FLOAT, ['rows', cfg.d_in], 'recons');
 		const error = b.sub(xView, recons);
 		if (request.error) b.output(error, DataType.FLOAT, ['rows', cfg.d_in], 'error');
@@ -147,17 +150,23 @@ function encode(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) 
 		}
 		case 'topk': {
 			let pre = b.linear(saeIn, weight('W_enc'), weight('b_enc'));
-			let decoderNorm: Value | undefined;
-			if (cfg.rescale_acts_by_decoder_norm) {
-				const wDec = weight('W_dec');
-				decoderNorm = b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: { kind: 'int', value: 0 } })); // [d_sae]
-				pre = b.mul(pre, decoderNorm);
-			}
+			// SAELens's TopK encode ranks (and returns) pre-activations times the decoder row norms;
+			// only decode divides them back (decoderInput).
+			if (cfg.rescale_acts_by_decoder_norm) pre = b.mul(pre, decoderRowNorms(b, weight));
 			// Keep the k largest pre-activations per row (ReLU on the kept ones), zeros elsewhere.
 			const [values, indices] = b.node('TopK', [pre, b.constInt64([cfg.k!])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 0 } }, 2) as [Value, Value];
-			let acts = b.op('ScatterElements', [b.mul(pre, b.constFloat([0])), indices, b.op('Relu', [values])], { axis: { kind: 'int', value: -1 } });
-			if (decoderNorm) acts = b.div(acts, decoderNorm);
-			return acts;
+			return b.op('ScatterElements', [b.mul(pre, b.constFloat([0])), indices, b.op('Relu', [values])], { axis: { kind: 'int', value: -1 } });
 		}
 	}
+}
+
+/** ‖W_dec[i]‖ for every feature, [d_sae]. */
+export function decoderRowNorms(b: GraphBuilder, weight: (name: string) => Value): Value {
+	const wDec = weight('W_dec');
+	return b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: { kind: 'int', value: 0 } }));
+}
+
+/** What the decoder multiplies W_dec by: the activations, divided by the decoder row norms for a TopK SAE with rescale_acts_by_decoder_norm (SAELens's decode). */
+export function decoderInput(b: GraphBuilder, sae: Sae, acts: Value, weight: (name: string) => Value): Value {
+	return sae.cfg.architecture === 'topk' && sae.cfg.rescale_acts_by_decoder_norm ? b.div(acts, decoderRowNorms(b, weight)) : acts;
 }

@@ -4,6 +4,7 @@
 
 import * as ort from 'onnxruntime-node';
 import type { LanguageModel } from '../models/languageModel';
+import { architectureFor } from '../models/architectures';
 import { ModelConfigError } from '../models/decoderConfig';
 import { perTokenWidth } from '../models/hookPoints';
 import { createSession } from '../onnx/session';
@@ -25,17 +26,39 @@ export interface SaeOutputs {
 const RESIDUAL_WRITING = /^(hook_embed|hook_pos_embed|blocks\.\d+\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out))$/;
 
 /**
- * Whether the SAE saw TransformerLens's processed residual stream: a HookedTransformer loaded
- * with default processing (center_writing_weights) of a LayerNorm model, at a hook that writes
- * to the residual stream. There the processed value is the raw one minus its per-token mean.
+ * The first SAELens release (3.19.2, 2024-09, PR #279) that trained on
+ * HookedTransformer.from_pretrained_no_processing(**model_from_pretrained_kwargs); earlier ones
+ * called from_pretrained(**kwargs), whose default processing centres the writing weights.
+ */
+const NO_PROCESSING_SINCE = [3, 19, 2];
+
+/**
+ * Whether the SAE saw TransformerLens's centred residual stream, decided from what its training
+ * actually ran (the rule, for a HookedTransformer of a LayerNorm model at a residual-writing hook):
+ * - trained by SAELens ≥ 3.19.2 (sae_lens_training_version): from_pretrained_no_processing, so
+ *   centred only when model_from_pretrained_kwargs says center_writing_weights: true;
+ * - trained by an older or unknown version: from_pretrained, so centred unless the kwargs say
+ *   center_writing_weights: false (fold_ln: false alone still centres: TransformerLens centres
+ *   writing weights whether or not it folds the LayerNorm).
+ * There the processed value is the raw one minus its per-token mean. Registry config_overrides
+ * (e.g. gpt2-small-res-jb's center_writing_weights: true) are merged into the metadata on load.
  */
 export function usesCentredView(sae: Sae, modelType: string): boolean {
 	const meta = sae.cfg.metadata;
-	const kwargs = meta.model_from_pretrained_kwargs ?? {};
 	const fromTransformerLens = (meta.model_class_name ?? 'HookedTransformer') === 'HookedTransformer';
-	const layerNormModel = modelType === 'gpt2';
-	return fromTransformerLens && layerNormModel && kwargs.center_writing_weights !== false && kwargs.fold_ln !== false
-		&& RESIDUAL_WRITING.test(meta.hook_name);
+	// LayerNorm models (GPT-2, GPT-NeoX/Pythia): TransformerLens centres only where the norms centre.
+	const layerNormModel = architectureFor(modelType)?.unembedding.normCentres === true;
+	if (!fromTransformerLens || !layerNormModel || !RESIDUAL_WRITING.test(meta.hook_name)) return false;
+	const cww = (meta.model_from_pretrained_kwargs ?? {}).center_writing_weights;
+	return trainedWithoutProcessing(meta.sae_lens_training_version) ? cww === true : cww !== false;
+}
+
+function trainedWithoutProcessing(version: unknown): boolean {
+	const m = typeof version === 'string' ? /^\s*v?(\d+)\.(\d+)\.(\d+)/.exec(version) : null;
+	if (!m) return false;
+	const v = [Number(m[1]), Number(m[2]), Number(m[3])];
+	for (let i = 0; i < 3; i++) if (v[i] !== NO_PROCESSING_SINCE[i]) return v[i]! > NO_PROCESSING_SINCE[i]!;
+	return true;
 }
 
 export class SaeRunner {

@@ -28,7 +28,7 @@ import { DataType } from '../onnx/onnxProto';
 import type { Value } from '../onnx/graphBuilder';
 import type { DecoderContext, HookExtension } from '../models/decoderGraph';
 import type { LanguageModel } from '../models/languageModel';
-import { saeInputView, saeWeights } from '../sae/saeGraph';
+import { decoderRowNorms, saeInputView, saeWeights } from '../sae/saeGraph';
 import type { SaeRunner } from '../sae/saeRunner';
 import type { Sae } from '../sae/saeTypes';
 import type { GraphBuilder } from '../onnx/graphBuilder';
@@ -86,6 +86,8 @@ export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): Hoo
 			if (variant.clamp) {
 				const current = selectedActs(b, sae, view.saeIn, weight, features); // [batch, seq, n]
 				let c = b.mul(input('clamp', DataType.FLOAT, ['steer_n']), b.sub(values, current));
+				// A TopK SAE with rescale_acts_by_decoder_norm decodes activation / ‖W_dec[i]‖ (SAELens's decode).
+				if (sae.cfg.architecture === 'topk' && sae.cfg.rescale_acts_by_decoder_norm) c = b.div(c, b.gather(decoderRowNorms(b, weight), features, 0));
 				if (view.unscale) c = b.mul(c, view.unscale);
 				terms.push(c);
 			}
@@ -129,18 +131,11 @@ function selectedActs(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: st
 		}
 		case 'topk': {
 			let pre = b.linear(saeIn, weight('W_enc'), weight('b_enc')); // [batch, seq, d_sae]
-			let decoderNorm: Value | undefined;
-			if (cfg.rescale_acts_by_decoder_norm) {
-				const wDec = weight('W_dec');
-				decoderNorm = b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: { kind: 'int', value: 0 } })); // [d_sae]
-				pre = b.mul(pre, decoderNorm);
-			}
+			if (cfg.rescale_acts_by_decoder_norm) pre = b.mul(pre, decoderRowNorms(b, weight));
 			const [values] = b.node('TopK', [pre, b.constInt64([Math.min(cfg.k!, cfg.d_sae)])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 0 } }, 2) as [Value, Value];
 			const kth = b.op('ReduceMin', [values], { axes: { kind: 'ints', value: [-1] }, keepdims: { kind: 'int', value: 1 } }); // [batch, seq, 1]
 			const selected = b.gather(pre, features, 2); // [batch, seq, n]
-			let acts = b.mul(b.op('Relu', [selected]), b.cast(b.op('GreaterOrEqual', [selected, kth]), DataType.FLOAT));
-			if (decoderNorm) acts = b.div(acts, b.gather(decoderNorm, features, 0));
-			return acts;
+			return b.mul(b.op('Relu', [selected]), b.cast(b.op('GreaterOrEqual', [selected, kth]), DataType.FLOAT));
 		}
 	}
 }

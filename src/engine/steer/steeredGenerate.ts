@@ -88,7 +88,10 @@ class CompletionStream {
 		let piece = '';
 		if (this.model.tokenizer) {
 			const text = await this.text();
-			if (!text.endsWith('\uFFFD') && text.startsWith(this.printed)) {
+			// A character split across tokens is held back until it is whole, except after the last
+			// token (the budget or EOS), so the pieces always add up to the completion's text.
+			const last = this.ids.length >= this.maxNewTokens || this.model.cfg.eosTokenIds.includes(token.id);
+			if ((last || !text.endsWith('\uFFFD')) && text.startsWith(this.printed)) {
 				piece = text.slice(this.printed.length);
 				this.printed = text;
 			}

@@ -52,9 +52,16 @@ export function computeHighlights(tokens: readonly InspectedTokenInfo[], base: n
 	return out;
 }
 
-/** Escapes text for a Markdown hover, so model-visible text can never become links or HTML. */
+/**
+ * Escapes text for a Markdown hover, so model-visible text can never become links or HTML;
+ * newlines and tabs show as ⏎ and ⇥, other control characters (a crafted vocabulary's ESC) as \xHH.
+ */
 export function escapeMarkdown(text: string): string {
-	return text.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => `\\${c}`).replace(/\n/g, '⏎').replace(/\t/g, '⇥');
+	return text
+		.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => `\\${c}`)
+		.replace(/\n/g, '⏎')
+		.replace(/\t/g, '⇥')
+		.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export interface HoverLine {

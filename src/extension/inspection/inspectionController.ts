@@ -10,6 +10,7 @@ import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { LEVELS, computeHighlights, escapeMarkdown, hoverLines, tokenAt } from './highlights';
 import type { HighlightMode } from './highlights';
+import { neuronpediaFeatureUrl } from '../hub/neuronpedia';
 
 export const INSPECTION_COMMANDS = {
 	inspectSelection: 'featureLens.inspectSelection',
@@ -144,13 +145,15 @@ export class InspectionController implements vscode.Disposable {
 		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(inspection.result.hookName)}\n\n`);
 		const rows = hoverLines(token, new Map(Object.entries(inspection.result.labels ?? {}).map(([i, label]) => [Number(i), label])));
 		const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
+		const neuronpediaId = this.session.current?.sae.neuronpediaId;
 		if (rows.length === 0) md.appendMarkdown('No feature fires on this token.');
 		for (const row of rows) {
 			const args = encodeURIComponent(JSON.stringify([row.featureIndex]));
 			const link = `command:${INSPECTION_COMMANDS.focusFeature}?${args}`;
 			const dashboard = `[dashboard](command:${INSPECTION_COMMANDS.openDashboard}?${args} "Open this feature's dashboard")`;
 			const steer = `[steer](command:${INSPECTION_COMMANDS.steerFeature}?${args} "Steer with this feature")`;
-			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${dashboard} · ${steer} · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
+			const neuronpedia = neuronpediaId ? ` · [Neuronpedia](${neuronpediaFeatureUrl(neuronpediaId, row.featureIndex)} "This feature on Neuronpedia")` : '';
+			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${dashboard} · ${steer}${neuronpedia} · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
 		}
 		const start = document.positionAt(inspection.base + token.start);
 		const end = document.positionAt(inspection.base + token.end);

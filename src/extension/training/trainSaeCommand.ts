@@ -3,6 +3,7 @@
 // resumable training run in the engine with live metrics (progress notification and the
 // training monitor panel); the trained SAE is loaded at the end.
 
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -65,7 +66,18 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	const defaultOut = path.join(folder ?? os.homedir(), '.feature-lens', 'saes', `${hook.value}-${architecture.value}-${dSae}`);
 	const out = await vscode.window.showInputBox({ title: title(7), prompt: 'Output folder (the run and the SAE, in SAELens format)', value: defaultOut, validateInput: (v) => (path.isAbsolute(v) ? undefined : 'Give an absolute folder path') });
 	if (!out) return undefined;
-	return { hookName: hook.value, architecture: architecture.value, dSae, ...sparsity, corpus, tokens, out, resume: false };
+	// A folder that already holds a run is resumed or started over only when the user says so.
+	let resume = false;
+	let overwrite = false;
+	if (['run.json', 'checkpoint.safetensors', 'metrics.jsonl'].some((f) => fs.existsSync(path.join(out, f)))) {
+		const hasCheckpoint = fs.existsSync(path.join(out, 'checkpoint.safetensors'));
+		const choice = await vscode.window.showWarningMessage(`${out} already holds a training run.`, { modal: true },
+			...(hasCheckpoint ? ['Resume It'] : []), 'Start Over (delete its checkpoint and metrics)');
+		if (!choice) return undefined;
+		resume = choice === 'Resume It';
+		overwrite = !resume;
+	}
+	return { hookName: hook.value, architecture: architecture.value, dSae, ...sparsity, corpus, tokens, out, resume, overwrite };
 }
 
 async function askInt(title: string, prompt: string, value: number, min: number, max: number): Promise<number | undefined> {

@@ -7,6 +7,7 @@ import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import { createSession } from '../../onnx/session';
 import type { SessionSettings } from '../../onnx/session';
+import { TRAINING_VERSION } from '../../version';
 import type { Sae, SaeMetadata } from '../saeTypes';
 import type { ActivationSource } from './activationSource';
 import { stateNames } from './optimizerGraph';
@@ -285,7 +286,9 @@ export class SaeTrainer {
 		return {
 			source,
 			cfg: {
-				d_in: d, d_sae: n, dtype: 'float32', architecture: savedAs, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', metadata,
+				d_in: d, d_sae: n, dtype: 'float32', architecture: savedAs, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none',
+				// SAELens 6 records which trainer made an SAE; ours says it was Feature Lens.
+				metadata: { ...metadata, sae_lens_training_version: TRAINING_VERSION },
 				...(architecture === 'topk' ? { k, rescale_acts_by_decoder_norm: false } : {}),
 			},
 			weights,

@@ -75,6 +75,11 @@ export async function modelTrainingSource(model: LanguageModel, o: ModelSourceOp
 		exclude_special_tokens: o.excludeSpecialTokens ?? false,
 		// Feature Lens reads the raw (unprocessed) residual stream; say so for SAELens users.
 		model_from_pretrained_kwargs: { center_writing_weights: false, fold_ln: false },
+		// SAELens 6's other training facts (LanguageModelSAERunnerConfig), as corpusWindows makes the
+		// windows: every window, not a slice of it; documents joined by EOS, BOS first.
+		seqpos_slice: [null],
+		sequence_separator_token: model.cfg.eosTokenIds.length > 0 ? 'eos' : null,
+		disable_concat_sequences: false,
 	};
 	return { source, metadata };
 }

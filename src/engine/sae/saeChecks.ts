@@ -1,0 +1,116 @@
+// Checks shared by every SAE format reader: which tensors each inference architecture needs,
+// their dtypes and shapes against the config, and one-line SaeFormatErrors naming the file.
+
+import { STORED_FLOAT_BYTES, toFloat32 } from '../io/halfFloats';
+import { SafetensorsError } from '../io/safetensors';
+import type { SafetensorsDtype } from '../io/safetensors';
+import type { NpyArray } from './npz';
+import { SaeFormatError } from './saeTypes';
+import type { SaeArchitecture, SaeConfig, SaeTensor } from './saeTypes';
+
+/** Tensors each inference architecture needs, in the order they are written. */
+export const REQUIRED: Record<SaeArchitecture, readonly string[]> = {
+	standard: ['W_enc', 'b_enc', 'W_dec', 'b_dec'],
+	topk: ['W_enc', 'b_enc', 'W_dec', 'b_dec'],
+	jumprelu: ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold'],
+	gated: ['W_enc', 'b_gate', 'b_mag', 'r_mag', 'W_dec', 'b_dec'],
+};
+
+const WEIGHT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
+
+/** Runs a safetensors read, turning its errors into SaeFormatError (their messages already name the file). */
+export function safetensors<T>(file: string, fn: () => T): T {
+	try {
+		return fn();
+	} catch (e) {
+		if (e instanceof SafetensorsError) throw formatError(e.message);
+		if (e instanceof SaeFormatError) throw e;
+		throw formatError(`${file}: cannot read (${errCode(e)})`);
+	}
+}
+
+/** Legacy (pre-6) SAEs carry a scaling_factor that is all ones unless fine-tuned; ones are a no-op. */
+export function checkLegacyScalingFactor(file: string, name: string, t: SaeTensor): void {
+	const values = toNumbers(t);
+	// SAELens drops it when torch.allclose(x, 1): |x - 1| <= 1e-8 + 1e-5.
+	if (!values || values.some((v) => !(Math.abs(v - 1) <= 1e-8 + 1e-5))) {
+		throw formatError(`${file}: has a legacy "${name}" tensor that is not all ones (a fine-tuned scaling factor); fold it into the weights first, this format is not supported`);
+	}
+}
+
+/** Checks tensor presence, dtypes and shapes against the config; `file` names the weights in errors. */
+export function validateWeights(file: string, cfg: SaeConfig, weights: Record<string, SaeTensor>): void {
+	for (const name of REQUIRED[cfg.architecture]) {
+		const t = weights[name];
+		if (!t) throw formatError(`${file}: missing tensor "${name}" (required for ${cfg.architecture} SAEs)`);
+		const bytes = checkTensor(file, cfg, name, t.dtype, t.shape);
+		if (t.data.length !== bytes) throw formatError(`${file}: ${name} has ${t.data.length} bytes, expected ${bytes}`);
+	}
+	if (cfg.architecture === 'topk' && (cfg.k === undefined || !Number.isInteger(cfg.k) || cfg.k < 1 || cfg.k > cfg.d_sae)) {
+		throw formatError(`${file}: topk SAE needs an integer k in 1..d_sae (${cfg.d_sae}), got ${String(cfg.k)}`);
+	}
+}
+
+/** Checks one weight's dtype and shape (before its bytes are read); returns its byte size. */
+export function checkTensor(file: string, cfg: SaeConfig, name: string, dtype: SafetensorsDtype, shape: readonly number[]): number {
+	const { d_in: dIn, d_sae: dSae } = cfg;
+	const [want, label] = name === 'W_enc' ? [[dIn, dSae], 'd_in, d_sae']
+		: name === 'W_dec' ? [[dSae, dIn], 'd_sae, d_in']
+			: name === 'b_dec' ? [[dIn], 'd_in']
+				: [[dSae], 'd_sae'];
+	if (!WEIGHT_DTYPES.includes(dtype)) throw formatError(`${file}: ${name} has dtype ${dtype}, expected F32, F16 or BF16`);
+	if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
+		throw formatError(`${file}: ${name} has shape [${shape.join(', ')}], expected [${label}] = [${want.join(', ')}]`);
+	}
+	return want.reduce((a, d) => a * d, 1) * (dtype === 'F32' ? 4 : 2);
+}
+
+/** File contents quoted in a message (a JSON.parse excerpt, a corrupt header) may hold line breaks. */
+export function formatError(message: string): SaeFormatError {
+	return new SaeFormatError(message.replace(/\s*[\r\n]+\s*/g, ' '));
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+	return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function errCode(e: unknown): string {
+	return (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message : String(e));
+}
+
+/** Float tensor values as numbers, or undefined for a non-float dtype. */
+export function toNumbers(t: { dtype: SafetensorsDtype; data: Buffer }): number[] | undefined {
+	const { data } = t;
+	const out: number[] = [];
+	switch (t.dtype) {
+		case 'F64':
+			for (let i = 0; i + 8 <= data.length; i += 8) out.push(data.readDoubleLE(i));
+			return out;
+		case 'F32':
+		case 'F16':
+		case 'BF16':
+			return Array.from(toFloat32(t.dtype, data.subarray(0, data.length - (data.length % STORED_FLOAT_BYTES[t.dtype]))));
+		default:
+			return undefined;
+	}
+}
+
+
+/** numpy float64 as float32 (SAELens casts every loaded array to float32). */
+export function f64ToF32(a: NpyArray): SaeTensor {
+	const n = a.data.length / 8;
+	const out = Buffer.allocUnsafe(n * 4);
+	for (let i = 0; i < n; i++) out.writeFloatLE(a.data.readDoubleLE(i * 8), i * 4);
+	return { dtype: 'F32', shape: a.shape, data: out };
+}
+
+/** A float tensor's values as float32 (f16/bf16 widened exactly); `file` and `name` label errors. */
+export function asFloat32(file: string, name: string, t: SaeTensor): Float32Array {
+	if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw formatError(`${file}: ${name} has dtype ${t.dtype}, expected F32, F16 or BF16`);
+	return toFloat32(t.dtype, t.data);
+}
+
+/** A float32 SaeTensor over `values`. */
+export function f32Tensor(values: Float32Array, shape: number[]): SaeTensor {
+	return { dtype: 'F32', shape, data: Buffer.from(values.buffer, values.byteOffset, values.byteLength) };
+}
