@@ -124,8 +124,9 @@ async function main(): Promise<void> {
 		results.neuronpediaLink = href;
 		await page.screenshot({ path: path.join(shots, 'hub-4-hover.png') });
 
-		// What the settings now say, and that the files are in the Python cache layout.
-		const settings = JSON.parse(fs.readFileSync(path.join(userData, 'User', 'settings.json'), 'utf8')) as Record<string, string>;
+		// What the settings now say, and that the files are in the Python cache layout. The model and
+		// SAE settings are per machine: code-server keeps them in the machine's settings, not the user's.
+		const settings = JSON.parse(fs.readFileSync(path.join(userData, 'Machine', 'settings.json'), 'utf8')) as Record<string, string>;
 		results.modelSetting = settings['featureLens.model'];
 		results.saeSetting = settings['featureLens.sae'];
 		if (!/^hf:test-org\/gpt2-tiny@[0-9a-f]{40}$/.test(String(results.modelSetting))) throw new Error(`featureLens.model is ${String(results.modelSetting)}`);
