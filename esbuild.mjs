@@ -26,11 +26,16 @@ const node = {
 	external: ['vscode', 'onnxruntime-node', 'tokenizers'],
 };
 
+// The CLI's launcher line also asks glibc for transparent huge pages (see src/extension/hugePages.ts:
+// loading a large model is mostly page faults otherwise); `env -S` splits the line, and other
+// systems' C libraries ignore the variable.
+const HUGE_PAGES_LAUNCHER = '#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node';
+
 const builds = [
 	{ ...node, entryPoints: ['src/extension/extension.ts'], outfile: path.join(out, 'extension.js') },
 	// The entry points check the platform before anything loads the native libraries.
 	{ ...node, entryPoints: ['src/engine/engineMain.ts'], outfile: path.join(out, 'engine.js') },
-	{ ...node, entryPoints: ['src/cli/cliMain.ts'], outfile: path.join(out, 'cli.js'), banner: { js: '#!/usr/bin/env node' } },
+	{ ...node, entryPoints: ['src/cli/cliMain.ts'], outfile: path.join(out, 'cli.js'), banner: { js: HUGE_PAGES_LAUNCHER } },
 	{
 		bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning',
 		entryPoints: { modelPanel: 'webview-ui/modelPanel/main.ts', trainingMonitor: 'webview-ui/trainingMonitor/main.ts', dashboard: 'webview-ui/dashboard/main.ts', steering: 'webview-ui/steering/main.ts' },

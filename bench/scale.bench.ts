@@ -23,6 +23,7 @@ import { SaeRunner } from '../src/engine/sae/saeRunner';
 import type { Sae } from '../src/engine/sae/saeTypes';
 import { steeredGenerate } from '../src/engine/steer/steeredGenerate';
 import { gaussian } from '../tools/fixtures/random';
+import { withHugePages } from '../src/extension/hugePages';
 
 const SHARED_BENCH = path.resolve(__dirname, '..', '..', 'shared', 'bench');
 const WORK = path.join(__dirname, '.work');
@@ -154,7 +155,8 @@ function memoryOf(pid: number): { rss: number; pss: number } | undefined {
 /** Runs the child for one model, sampling its memory every 20 ms. */
 function runChild(dir: string, threads: number): Promise<{ report: ChildReport; peakRss: number; peakPss: number }> {
 	return new Promise((resolve, reject) => {
-		const p = spawn(process.execPath, ['--import', 'tsx', __filename, '--child', dir, '--threads', String(threads)], { stdio: ['ignore', 'pipe', 'inherit'] });
+		// As the extension starts its engine and the CLI starts itself: with glibc asking for huge pages.
+		const p = spawn(process.execPath, ['--import', 'tsx', __filename, '--child', dir, '--threads', String(threads)], { stdio: ['ignore', 'pipe', 'inherit'], env: withHugePages(process.env) });
 		let out = '';
 		let peakRss = 0;
 		let peakPss = 0;

@@ -5,6 +5,7 @@
 import * as cp from 'node:child_process';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { CancellationToken, MessageConnection, NotificationType, RequestType } from 'vscode-jsonrpc/node';
+import { withHugePages } from './hugePages';
 import { ActivityNotification, InitializeRequest, LogNotification, ShutdownRequest } from '../protocol/engineProtocol';
 import type { InitializeParams, InitializeResult, LogLevel } from '../protocol/engineProtocol';
 
@@ -143,7 +144,7 @@ export class EngineProcess {
 	private spawn(): Running {
 		this.setState({ kind: 'starting' });
 		const child = cp.spawn(this.options.nodePath, [this.options.enginePath], {
-			env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+			env: { ...withHugePages(process.env), ELECTRON_RUN_AS_NODE: '1' },
 			stdio: ['pipe', 'pipe', 'pipe'],
 		});
 		const reader = new StreamMessageReader(child.stdout!);
