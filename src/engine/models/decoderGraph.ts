@@ -119,8 +119,8 @@ export class DecoderContext {
 	private readonly emitted = new Set<string>();
 	/** Checkpoint weights the graph materializes as float32 (the memory its session holds). */
 	readonly materialized = new Set<string>();
-	/** Checkpoint weights the graph only gathers rows from (mapped from the shard, never copied whole). */
-	readonly gathered = new Set<string>();
+	/** Embedding rows the graph takes as inputs, which the engine reads from the shard for each run. */
+	readonly rowInputs: RowInput[] = [];
 
 	constructor(
 		readonly cfg: DecoderConfig,
@@ -172,18 +172,20 @@ export class DecoderContext {
 	}
 
 	/**
-	 * Rows of an embedding matrix [rows, width] as float32 [..., width]: gathered in the stored
-	 * dtype, then widened, so onnxruntime never makes a float32 copy of the whole matrix (for a
-	 * 128k-token vocabulary that would be gigabytes for a handful of rows).
+	 * Rows of an embedding matrix [rows, width] as float32, picked by the token ids or the
+	 * positions: [batch, seq, width] or [seq, width]. The engine reads those rows from the shard
+	 * and feeds them (an input `rows:<weight>`), so onnxruntime never maps or widens the whole
+	 * matrix (a 128k–262k-token vocabulary is gigabytes, for a handful of rows per run).
 	 */
 	embeddingRows(name: string, shape: readonly [number, number], indices: Value): Value {
-		// Its own initializer even when the matrix also unembeds (tied embeddings): onnxruntime
-		// drops a weight's mapping once its only user has prepacked it, and keeps it while a Gather
-		// reads it, so one shared initializer would stay mapped whole beside its packed copy.
-		const { value, dataType } = this.shared(`rows:${name}`, () => this.weights.declareStored(this.root, name, shape, `rows:${name}`));
-		this.gathered.add(name);
-		const rows = this.b.gather(value, indices);
-		return dataType === DataType.FLOAT ? rows : this.b.cast(rows, DataType.FLOAT);
+		const index = indices === this.idsInput ? 'ids' : indices === this.positionsInput ? 'positions' : undefined;
+		if (!index) throw new Error(`internal: embedding rows of ${name} must be picked by the token ids or the positions`);
+		this.weights.entry(name, shape); // checks the weight's shape and dtype now
+		const input = rowsInputName(name);
+		return this.shared(input, () => {
+			this.rowInputs.push({ input, weight: name, index, width: shape[1] });
+			return this.root.input(input, DataType.FLOAT, index === 'ids' ? ['rows_batch', 'rows_seq', shape[1]] : ['rows_seq', shape[1]]);
+		});
 	}
 
 	/**
@@ -371,13 +373,23 @@ export class DecoderContext {
 	}
 }
 
+/** Embedding rows a graph takes as an input: which weight, picked by the token ids or by the positions. */
+export interface RowInput {
+	input: string;
+	weight: string;
+	index: 'ids' | 'positions';
+	width: number;
+}
+
+export const rowsInputName = (weight: string): string => `rows:${weight}`;
+
 /** A serialized graph and what its session holds. */
 export interface BuiltGraph {
 	bytes: Buffer;
 	/** Weights materialized as float32 (prepacked by onnxruntime): the session's share of the model. */
 	materialized: readonly string[];
-	/** Weights only gathered from (mapped from the shard). */
-	gathered: readonly string[];
+	/** Embedding rows fed to each run, read from the shards by the engine. */
+	rowInputs: readonly RowInput[];
 }
 
 export function buildStageGraph(
@@ -425,7 +437,7 @@ export function buildStageGraph(
 	return {
 		bytes: b.build({ model_type: cfg.modelType, stage: stageKey(stage), hooks: request.hooks.join(','), interventions: request.interventions.join(',') }),
 		materialized: [...ctx.materialized],
-		gathered: [...ctx.gathered],
+		rowInputs: [...ctx.rowInputs],
 	};
 }
 
@@ -476,5 +488,5 @@ export function buildTrunkGraph(arch: Architecture, cfg: DecoderConfig, weights:
 		() => types.map(() => empty(3)));
 	b.output(logits[0]!, F, undefined, LOGITS);
 	if (logits[1] !== undefined) b.output(logits[1], F, undefined, LOGITS_UNCAPPED);
-	return { bytes: b.build({ model_type: cfg.modelType, stage: 'trunk' }), materialized: [...ctx.materialized], gathered: [...ctx.gathered] };
+	return { bytes: b.build({ model_type: cfg.modelType, stage: 'trunk' }), materialized: [...ctx.materialized], rowInputs: [...ctx.rowInputs] };
 }

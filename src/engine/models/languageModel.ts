@@ -21,7 +21,7 @@ import {
 	FIRST_LAYER, HEAD, Head, INPUT_IDS, LAST_LAYER, LOGITS, LOGITS_FROM, LOGITS_UNCAPPED, NORMALIZED, POSITION_IDS, RESID, RESID_IN, RESID_OUT,
 	buildStageGraph, buildTrunkGraph, interventionName, isResidualBoundary, pastName, presentName, stageKey, stageOf,
 } from './decoderGraph';
-import type { BuiltGraph, HookExtension, LogitsMode, Stage, StageRequest } from './decoderGraph';
+import type { BuiltGraph, HookExtension, LogitsMode, RowInput, Stage, StageRequest } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
 import type { HookPoint } from './hookPoints';
 import { DEMO_MODEL, demoModelDir, resolveModelPath } from './modelPaths';
@@ -115,6 +115,8 @@ export class LanguageModel {
 	private trunkGraph: BuiltGraph | undefined;
 	private readonly trunkBytes: number;
 	private readonly trunkWeights: readonly string[];
+	/** The embedding rows every run that embeds tokens is fed (the trunk's and the embedding variants' are the same). */
+	private readonly rowInputs: readonly RowInput[];
 	private readonly sessions = new Map<string, Promise<ModelSession>>();
 	/** Variant session keys, least recently used first. */
 	private variantOrder: string[] = [];
@@ -142,6 +144,7 @@ export class LanguageModel {
 		// dtype against the config before anything is read.
 		this.trunkGraph = buildTrunkGraph(arch, cfg, weights, this.hookIndex);
 		this.trunkWeights = this.trunkGraph.materialized;
+		this.rowInputs = this.trunkGraph.rowInputs;
 		this.trunkBytes = weights.float32Bytes(this.trunkWeights);
 		this.variantBudget = Math.max(VARIANT_SHARE * this.trunkBytes, VARIANT_MIN_BYTES);
 	}
@@ -296,17 +299,25 @@ export class LanguageModel {
 			...this.interventionFeeds(interventions, batch, seq), ...options.extensionInputs, ...pastFeeds, [INPUT_IDS]: ids, [POSITION_IDS]: positions,
 		};
 
+		// The embedding rows the tokens and positions pick, read once, for the run that embeds.
+		let rows: Record<string, ort.Tensor> | undefined;
+		const embedding = (embeds: boolean): Record<string, ort.Tensor> => {
+			if (!embeds) return this.emptyRows(batch);
+			rows ??= this.embeddingRows(options.ids, pastLength, seq);
+			return rows;
+		};
+
 		// The embedding: in the trunk's first run, or a variant when a hook or change is inside it.
 		let resid: ort.Tensor | undefined;
 		const embedVariant = variants.get('embed');
-		if (embedVariant) resid = (await this.runVariant(embedVariant, common, [RESID_OUT], result))[RESID_OUT]!;
+		if (embedVariant) resid = (await this.runVariant(embedVariant, { ...common, ...embedding(true) }, [RESID_OUT], result))[RESID_OUT]!;
 
 		// Blocks: trunk runs over the ranges between variants and boundaries.
 		let start = 0;
 		const runTrunk = async (first: number, last: number, head: boolean): Promise<ort.InferenceSession.ReturnType> => {
 			const fetch = [RESID_OUT];
 			if (kvCache) for (let l = first; l <= last; l++) fetch.push(presentName(l, 'key'), presentName(l, 'value'));
-			const feeds: Record<string, ort.Tensor> = { [FIRST_LAYER]: scalar(first), [LAST_LAYER]: scalar(last), [RESID_IN]: resid ?? this.emptyResid(batch) };
+			const feeds: Record<string, ort.Tensor> = { ...embedding(resid === undefined), [FIRST_LAYER]: scalar(first), [LAST_LAYER]: scalar(last), [RESID_IN]: resid ?? this.emptyResid(batch) };
 			if (head) {
 				if (logits !== 'none') fetch.push(LOGITS);
 				feeds[HEAD] = scalar(Head.normed);
@@ -371,7 +382,7 @@ export class LanguageModel {
 			}
 			if (logits !== 'none') {
 				const from = logits === 'all' ? 0 : logits === 'last' ? seq - 1 : seq;
-				const out = await this.runTrunk({ ...common, [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: normed, [HEAD]: scalar(head), [LOGITS_FROM]: scalar(from) }, [LOGITS]);
+				const out = await this.runTrunk({ ...common, ...embedding(false), [FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1), [RESID_IN]: normed, [HEAD]: scalar(head), [LOGITS_FROM]: scalar(from) }, [LOGITS]);
 				result.logits = out[LOGITS];
 			}
 		}
@@ -390,6 +401,7 @@ export class LanguageModel {
 			[POSITION_IDS]: new ort.Tensor('int64', new BigInt64Array(rows), [rows]),
 			[FIRST_LAYER]: scalar(cfg.nLayers), [LAST_LAYER]: scalar(cfg.nLayers - 1),
 			[RESID_IN]: new ort.Tensor('float32', x, [1, rows, cfg.dModel]), [HEAD]: scalar(Head.raw), [LOGITS_FROM]: scalar(0),
+			...this.emptyRows(1),
 		};
 		for (let l = 0; l < cfg.nLayers; l++) feeds[pastName(l, 'key')] = feeds[pastName(l, 'value')] = this.emptyCache1(1);
 		const fetch = this.arch.capsFinalLogits(cfg) ? LOGITS_UNCAPPED : LOGITS;
@@ -426,6 +438,7 @@ export class LanguageModel {
 
 	async dispose(): Promise<void> {
 		for (const key of [...this.sessions.keys()]) await this.releaseKey(key);
+		this.weights.close();
 	}
 
 	private async runTrunk(feeds: Record<string, ort.Tensor>, fetch: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
@@ -466,6 +479,26 @@ export class LanguageModel {
 		let t = this.emptyPast.get(batch);
 		if (!t) this.emptyPast.set(batch, (t = new ort.Tensor('float32', new Float32Array(0), [batch, this.cfg.nKvHeads, 0, this.cfg.dHead])));
 		return t;
+	}
+
+	/** The embedding rows for these token ids and positions, read from the shards: the inputs a run that embeds is fed. */
+	private embeddingRows(ids: readonly (readonly number[])[], pastLength: number, seq: number): Record<string, ort.Tensor> {
+		const feeds: Record<string, ort.Tensor> = {};
+		for (const r of this.rowInputs) {
+			if (r.index === 'ids') {
+				feeds[r.input] = new ort.Tensor('float32', this.weights.readRows(r.weight, ids.flat()), [ids.length, seq, r.width]);
+			} else {
+				feeds[r.input] = new ort.Tensor('float32', this.weights.readRows(r.weight, Array.from({ length: seq }, (_, i) => pastLength + i)), [seq, r.width]);
+			}
+		}
+		return feeds;
+	}
+
+	/** Zero-length row inputs for a run that starts from a residual stream (its embedding branch does not run). */
+	private emptyRows(batch: number): Record<string, ort.Tensor> {
+		const feeds: Record<string, ort.Tensor> = {};
+		for (const r of this.rowInputs) feeds[r.input] = new ort.Tensor('float32', new Float32Array(0), r.index === 'ids' ? [batch, 0, r.width] : [0, r.width]);
+		return feeds;
 	}
 
 	private emptyResid(batch: number): ort.Tensor {

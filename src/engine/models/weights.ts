@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { STORED_FLOAT_BYTES, toFloat32 } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, toFloat32, widenToFloat32 } from '../io/halfFloats';
 import type { StoredFloat } from '../io/halfFloats';
 import { resolveInside } from '../io/safePaths';
 import { readSafetensorsHeader, readTensor } from '../io/safetensors';
@@ -19,6 +19,9 @@ import { ModelConfigError } from './decoderConfig';
 const ONNX_TYPE: Readonly<Record<StoredFloat, DataType>> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 };
 
 export class ModelWeights {
+	/** Shards readRows reads embedding rows from, kept open while the model is. */
+	private readonly rowFiles = new Map<string, number>();
+
 	private constructor(
 		private readonly entries: ReadonlyMap<string, TensorEntry>,
 		readonly files: readonly string[],
@@ -82,12 +85,12 @@ export class ModelWeights {
 
 	/**
 	 * Declares a weight in a graph under construction in its stored dtype, as an external
-	 * initializer in its shard (named `graphName` in the graph).
+	 * initializer in its shard.
 	 */
-	declareStored(b: GraphBuilder, name: string, shape: readonly number[], graphName = name): { value: Value; dataType: DataType } {
+	declareStored(b: GraphBuilder, name: string, shape: readonly number[]): { value: Value; dataType: DataType } {
 		const entry = this.entry(name, shape);
 		const dataType = ONNX_TYPE[entry.dtype];
-		const value = b.externalInitializer(graphName, dataType, shape, {
+		const value = b.externalInitializer(name, dataType, shape, {
 			location: this.locations.get(entry.file)!,
 			offset: entry.begin,
 			length: entry.end - entry.begin,
@@ -146,6 +149,44 @@ export class ModelWeights {
 				await handle.close();
 			}
 		}
+	}
+
+	/**
+	 * Rows `indices` of a [rows, width] weight as float32 [indices.length, width], read from the
+	 * shard (adjacent rows in one read) and widened from f16/bf16.
+	 */
+	readRows(name: string, indices: ArrayLike<number>): Float32Array {
+		const entry = this.entries.get(name);
+		if (!entry || entry.shape.length !== 2) throw new Error(`internal: ${name} is not a [rows, width] weight`);
+		const [rows, width] = entry.shape as [number, number];
+		const dtype = entry.dtype as StoredFloat;
+		const rowBytes = width * STORED_FLOAT_BYTES[dtype];
+		const out = new Float32Array(indices.length * width);
+		let fd = this.rowFiles.get(entry.file);
+		if (fd === undefined) this.rowFiles.set(entry.file, (fd = fs.openSync(entry.file, 'r')));
+		for (let i = 0; i < indices.length;) {
+			// A run of consecutive rows (positions always are) is one read.
+			let n = 1;
+			while (i + n < indices.length && indices[i + n] === indices[i]! + n) n++;
+			const first = indices[i]!;
+			if (!Number.isInteger(first) || first < 0 || first + n > rows) throw new Error(`internal: row ${first} of ${name} is outside 0..${rows - 1}`);
+			const bytes = Buffer.allocUnsafe(n * rowBytes);
+			let off = 0;
+			while (off < bytes.length) {
+				const got = fs.readSync(fd, bytes, off, bytes.length - off, entry.begin + first * rowBytes + off);
+				if (got === 0) throw new ModelConfigError(`${entry.file}: truncated while reading "${entry.name}" (the file shrank after it was opened)`);
+				off += got;
+			}
+			widenToFloat32(dtype, bytes, 0, n * width, out, i * width);
+			i += n;
+		}
+		return out;
+	}
+
+	/** Closes the files readRows keeps open. */
+	close(): void {
+		for (const fd of this.rowFiles.values()) fs.closeSync(fd);
+		this.rowFiles.clear();
 	}
 
 	/** A small weight read into memory as float32 (a norm's gain for the logit lens). */
