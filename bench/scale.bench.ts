@@ -36,6 +36,8 @@ interface ChildReport {
 	ready_ms: number;
 	/** Peak RSS (VmHWM) once loaded, after the model-only steps (hooks, generation), and at the end (with the SAE's sessions). */
 	peak_rss_bytes: { ready: number; model_only: number; with_sae: number };
+	/** PSS at those three points. */
+	pss_bytes: { ready: number; model_only: number; with_sae: number };
 	weight_bytes: number;
 	steps_ms: Record<string, number>;
 	gen_tokens_per_s: number;
@@ -107,6 +109,7 @@ async function child(dir: string, threads: number): Promise<void> {
 	const runner = SaeRunner.forModel(randomSae(saeHook, cfg.dModel, model.name), model, { executionProvider: 'cpu', threads });
 
 	const peakReady = peakRss();
+	const pssReady = pssOf(process.pid) ?? 0;
 	const golden = await time(steps, 'hooks', () => model.forward({ ids: [ids], hooks, logits: 'last' }));
 	const greedy: number[] = [];
 	await time(steps, 'generate', async () => {
@@ -114,6 +117,7 @@ async function child(dir: string, threads: number): Promise<void> {
 	});
 	const genTokensPerS = (NEW_TOKENS / steps.generate!) * 1000;
 	const peakModelOnly = peakRss();
+	const pssModelOnly = pssOf(process.pid) ?? 0;
 	await time(steps, 'inspect', async () => {
 		const out = await model.forward({ ids: [ids], hooks: [saeHook], logits: 'none' });
 		return runner.run(out.hooks[saeHook]!.data as Float32Array, ids.length, { acts: false, topFeatures: 5, recons: false, error: false });
@@ -123,6 +127,7 @@ async function child(dir: string, threads: number): Promise<void> {
 	const report: ChildReport = {
 		ready_ms: Math.round(readyMs),
 		peak_rss_bytes: { ready: peakReady, model_only: peakModelOnly, with_sae: peakRss() },
+		pss_bytes: { ready: pssReady, model_only: pssModelOnly, with_sae: pssOf(process.pid) ?? 0 },
 		weight_bytes: model.weightBytes(),
 		steps_ms: steps,
 		gen_tokens_per_s: Number(genTokensPerS.toFixed(2)),
@@ -142,17 +147,25 @@ function peakRss(): number {
 	return Number(/^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
 }
 
-function memoryOf(pid: number): { rss: number; pss: number } | undefined {
+/** A process's resident set, from its status counters (cheap: no page-table walk). */
+function rssOf(pid: number): number | undefined {
 	try {
-		const s = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-		const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
-		return { rss: kb('Rss'), pss: kb('Pss') };
+		return Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 	} catch {
 		return undefined;
 	}
 }
 
-/** Runs the child for one model, sampling its memory every 20 ms. */
+/** A process's proportional set size. smaps_rollup walks the page tables under the process's memory lock, which stalls its page faults, so it is read seldom. */
+function pssOf(pid: number): number | undefined {
+	try {
+		return Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+	} catch {
+		return undefined;
+	}
+}
+
+/** Runs the child for one model, sampling its RSS every 20 ms and its PSS every 2 s (the child also reports its PSS after each phase). */
 function runChild(dir: string, threads: number): Promise<{ report: ChildReport; peakRss: number; peakPss: number }> {
 	return new Promise((resolve, reject) => {
 		// As the extension starts its engine and the CLI starts itself: with glibc asking for huge pages.
@@ -160,9 +173,10 @@ function runChild(dir: string, threads: number): Promise<{ report: ChildReport; 
 		let out = '';
 		let peakRss = 0;
 		let peakPss = 0;
+		let ticks = 0;
 		const timer = setInterval(() => {
-			const m = memoryOf(p.pid!);
-			if (m) { peakRss = Math.max(peakRss, m.rss); peakPss = Math.max(peakPss, m.pss); }
+			peakRss = Math.max(peakRss, rssOf(p.pid!) ?? 0);
+			if (ticks++ % 100 === 0) peakPss = Math.max(peakPss, pssOf(p.pid!) ?? 0);
 		}, 20);
 		p.stdout.setEncoding('utf8');
 		p.stdout.on('data', (d: string) => { out += d; });
@@ -193,7 +207,7 @@ async function main(): Promise<void> {
 			float32_weight_gb: Number((f32Bytes / 1e9).toFixed(3)),
 			ready_s: report.ready_ms / 1000,
 			peak_rss_gb: Number((peakRss / 1e9).toFixed(3)),
-			peak_pss_gb: Number((peakPss / 1e9).toFixed(3)),
+			peak_pss_gb: Number((Math.max(peakPss, ...Object.values(report.pss_bytes)) / 1e9).toFixed(3)),
 			peak_rss_vs_weights: Number((peakRss / f32Bytes).toFixed(3)),
 			// The same peaks read by the process itself: once ready, after the model-only steps, and with the SAE's sessions too.
 			peak_rss_gb_by_phase: Object.fromEntries(Object.entries(report.peak_rss_bytes).map(([k, v]) => [k, Number((v / 1e9).toFixed(3))])),
