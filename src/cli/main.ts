@@ -7,6 +7,7 @@ import { evalCommand, inspectCommand, trainCommand } from './saeCommands';
 import { analyzeCommand, featureCommand } from './featureCommands';
 import { CliError, reportError } from './cliErrors';
 import { releasesCommand } from './hubCommands';
+import { errorMessage } from '../protocol/errors';
 
 const USAGE = `feature-lens — sparse-autoencoder interpretability of language models, locally
 
@@ -132,7 +133,7 @@ function parse(argv: string[]) {
 	try {
 		return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
 	} catch (err) {
-		throw new CliError(`${err instanceof Error ? err.message : String(err)} (see feature-lens --help)`);
+		throw new CliError(`${errorMessage(err)} (see feature-lens --help)`);
 	}
 }
 

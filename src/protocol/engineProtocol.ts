@@ -6,9 +6,6 @@ import type { HubSettings } from './hubProtocol';
 
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
 
-/** JSON-RPC error code of the engine's answers about the user's input, files or machine (as opposed to engine bugs). */
-export const USER_ERROR = 1;
-
 export interface InitializeParams {
 	executionProvider: ExecutionProvider;
 	/** Intra-op threads for onnxruntime; 0 = its default. */

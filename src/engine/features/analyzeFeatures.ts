@@ -25,6 +25,7 @@ import { DEFAULT_EXAMPLE_OPTIONS, ExampleCollector } from './exampleCollector';
 import type { BatchSources, CollectedExamples, ExampleOptions } from './exampleCollector';
 import { FeatureTotals } from './featureTotals';
 import type { SparseBatch } from './featureTotals';
+import { Cancelled } from '../cancelled';
 
 export interface AnalyzeOptions extends Partial<ExampleOptions> {
 	/** Token budget (BOS/EOS/PAD not counted); the analysis stops at the first batch that reaches it, or at the corpus's end. */
@@ -71,7 +72,7 @@ export interface FeatureAnalysis extends CollectedExamples {
 	timing: AnalysisTiming;
 }
 
-export class AnalysisCancelled extends Error {
+export class AnalysisCancelled extends Cancelled {
 	constructor() {
 		super('feature analysis cancelled');
 	}

@@ -26,6 +26,7 @@ import { listHookPoints } from './hookPoints';
 import type { HookPoint } from './hookPoints';
 import { DEMO_MODEL, demoModelDir, resolveModelPath } from './modelPaths';
 import { ModelWeights } from './weights';
+import { Cancelled } from '../cancelled';
 
 /** An additive intervention: `values` row-major with `dims` [batch|1, seq|1, width]. */
 export interface Intervention {
@@ -77,7 +78,7 @@ export interface LoadModelOptions {
 	name?: string;
 }
 
-export class ModelLoadCancelled extends Error {
+export class ModelLoadCancelled extends Cancelled {
 	constructor() {
 		super('model loading cancelled');
 	}

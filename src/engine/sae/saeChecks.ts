@@ -7,6 +7,7 @@ import type { SafetensorsDtype } from '../io/safetensors';
 import type { NpyArray } from './npz';
 import { SaeFormatError } from './saeTypes';
 import type { SaeArchitecture, SaeConfig, SaeTensor } from './saeTypes';
+import { errorMessage } from '../../protocol/errors';
 
 /** Tensors each inference architecture needs, in the order they are written. */
 export const REQUIRED: Record<SaeArchitecture, readonly string[]> = {
@@ -75,7 +76,7 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function errCode(e: unknown): string {
-	return (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message : String(e));
+	return (e as NodeJS.ErrnoException)?.code ?? errorMessage(e);
 }
 
 /** Float tensor values as numbers, or undefined for a non-float dtype. */

@@ -17,6 +17,7 @@ import { buildStandardStepGraph } from './standardStepGraph';
 import { SAE_PARAMS, STEP_INPUTS } from './stepGraphCommon';
 import { buildTopkStepGraph } from './topkStepGraph';
 import { geometricMedian } from './geometricMedian';
+import { Cancelled } from '../../cancelled';
 
 export type TrainableArchitecture = 'topk' | 'batchtopk' | 'standard' | 'jumprelu';
 
@@ -75,7 +76,7 @@ export interface StepMetrics {
 	tokensPerSecond: number;
 }
 
-export class TrainingCancelled extends Error {
+export class TrainingCancelled extends Cancelled {
 	constructor() {
 		super('training cancelled');
 	}
