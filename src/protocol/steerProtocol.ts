@@ -63,6 +63,15 @@ export interface SteeredGenerateResult {
 	cancelled: boolean;
 }
 
+/** One streamed token of a steered or baseline completion, or of sweep entry `sweepIndex`. */
+export interface SteerToken {
+	requestId: string;
+	which: 'baseline' | 'steered';
+	sweepIndex?: number;
+	id: number;
+	text: string;
+}
+
 export interface SweepParams extends SamplingSettings {
 	requestId: string;
 	prompt: string;
@@ -76,7 +85,7 @@ export interface SweepParams extends SamplingSettings {
 export const SteeredGenerateRequest = new RequestType<SteeredGenerateParams, SteeredGenerateResult, void>('steer/generate');
 
 /** Engine → host: one token of a steered or baseline completion (or of sweep entry `sweepIndex`). */
-export const SteerTokenNotification = new NotificationType<{ requestId: string; which: 'baseline' | 'steered'; sweepIndex?: number; id: number; text: string }>('steer/token');
+export const SteerTokenNotification = new NotificationType<SteerToken>('steer/token');
 
 /** Host → engine: completions for several strengths of one feature, same seed each; cancellable. */
 export const SweepRequest = new RequestType<SweepParams, { strength: number; completion: Completion }[], void>('steer/sweep');

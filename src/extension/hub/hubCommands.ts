@@ -5,7 +5,8 @@
 // setting records the reference pinned to the commit downloaded, so later loads need no request.
 
 import * as vscode from 'vscode';
-import type { HubSettings } from '../../protocol/hubProtocol';
+import type { HubProgress, HubSettings } from '../../protocol/hubProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../../protocol/hubProtocol';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
@@ -42,8 +43,6 @@ export class HubSettingsSource {
 		return { cacheDir: cacheDir || undefined, token: this.token };
 	}
 }
-
-let requestCounter = 0;
 
 export function registerHubCommands(
 	engine: EngineProcess,
@@ -95,9 +94,8 @@ export function registerHubCommands(
 			});
 			if (!from?.trim()) return;
 			await configure();
-			const requestId = `hub-${++requestCounter}`;
 			const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: refreshing the SAE releases…', cancellable: true },
-				(_progress, token) => engine.request(RefreshSaeReleasesRequest, { from: from.trim(), requestId }, token));
+				(progress, token) => engine.requestWithProgress(RefreshSaeReleasesRequest, { from: from.trim() }, HubProgressNotification, progressReporter(progress), token));
 			void vscode.window.showInformationMessage(`Feature Lens: ${r.releases} SAE releases (${r.saes} SAEs) from ${from.trim()}.`);
 		})),
 		vscode.commands.registerCommand(HUB_COMMANDS.signIn, () => reported(log, async () => {
@@ -134,25 +132,13 @@ async function pickModel(completions: { label: string; description?: string }[])
 
 /** Fetches in the engine with a cancellable progress notification; the pinned reference, or undefined when cancelled. */
 async function download(engine: EngineProcess, title: string, ref: string, kind: 'model' | 'sae'): Promise<string | undefined> {
-	const requestId = `hub-${++requestCounter}`;
 	try {
 		return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-			const running = await engine.ensureStarted();
-			let reported = 0;
-			const sub = running.connection.onNotification(HubProgressNotification, (p) => {
-				if (p.requestId !== requestId) return;
-				const pct = p.phase === 'downloading' && p.bytesTotal > 0 ? (100 * p.bytesDone) / p.bytesTotal : reported;
-				progress.report({ message: progressText(p), increment: pct - reported });
-				reported = pct;
-			});
-			try {
-				return (await engine.request(FetchFromHubRequest, { ref, kind, requestId }, token)).pinned;
-			} finally {
-				sub.dispose();
-			}
+			const report = progressReporter(progress);
+			return (await engine.requestWithProgress(FetchFromHubRequest, { ref, kind }, HubProgressNotification, report, token)).pinned;
 		});
 	} catch (err) {
-		if ((err as { code?: unknown }).code === -32800) {
+		if (isCancelled(err)) {
 			void vscode.window.showInformationMessage('Feature Lens: download cancelled; what arrived is kept and the next try resumes it.');
 			return undefined;
 		}
@@ -160,12 +146,22 @@ async function download(engine: EngineProcess, title: string, ref: string, kind:
 	}
 }
 
+/** Shows a Hub download's progress notifications in a progress notification. */
+function progressReporter(progress: vscode.Progress<{ message?: string; increment?: number }>): (p: HubProgress) => void {
+	let reported = 0;
+	return (p) => {
+		const pct = p.phase === 'downloading' && p.bytesTotal > 0 ? (100 * p.bytesDone) / p.bytesTotal : reported;
+		progress.report({ message: progressText(p), increment: pct - reported });
+		reported = pct;
+	};
+}
+
 /** Runs a command, showing a failure once; a gated model's error gets a button to its licence page. */
 async function reported(log: vscode.LogOutputChannel, work: () => Promise<void>): Promise<void> {
 	try {
 		await work();
 	} catch (err) {
-		const message = err instanceof Error ? err.message : String(err);
+		const message = errorMessage(err);
 		log.error(message);
 		const url = licenceUrl(message);
 		const choice = await vscode.window.showErrorMessage(`Feature Lens: ${message}`, ...(url ? ['Open Licence Page'] : []), 'Show Log');

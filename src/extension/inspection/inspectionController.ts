@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { InspectProgressNotification, InspectRequest } from '../../protocol/engineProtocol';
 import type { InspectResult } from '../../protocol/engineProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { LEVELS, computeHighlights, escapeMarkdown, hoverLines, tokenAt } from './highlights';
@@ -30,8 +31,6 @@ interface Inspection {
 	result: InspectResult;
 	mode: HighlightMode;
 }
-
-let requestCounter = 0;
 
 export class InspectionController implements vscode.Disposable {
 	private readonly decorationTypes: vscode.TextEditorDecorationType[];
@@ -80,29 +79,20 @@ export class InspectionController implements vscode.Disposable {
 			progress.report({ message: 'loading the model and SAE…' });
 			await this.session.ensureReady();
 			if (token.isCancellationRequested) return; // cancelled while the model and SAE were loading
-			const requestId = `inspect-${++requestCounter}`;
-			const running = await this.engine.ensureStarted();
 			let reported = 0;
-			const sub = running.connection.onNotification(InspectProgressNotification, (p) => {
-				if (p.requestId !== requestId) return;
+			const result = await this.engine.requestWithProgress(InspectRequest, { text, topFeatures }, InspectProgressNotification, (p) => {
 				const pct = (100 * p.done) / p.total;
 				progress.report({ message: `inspecting ${p.done}/${p.total} tokens`, increment: pct - reported });
 				reported = pct;
-			});
-			try {
-				const result = await this.engine.request(InspectRequest, { text, topFeatures, requestId }, token);
-				if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
-				const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
-				this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest', ignore: dense } });
-				this.render();
-				this.onInspected(result);
-			} finally {
-				sub.dispose();
-			}
+			}, token);
+			if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
+			const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
+			this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest', ignore: dense } });
+			this.render();
+			this.onInspected(result);
 		}).then(undefined, (err: unknown) => {
-			const message = err instanceof Error ? err.message : String(err);
-			if (/cancelled/.test(message)) return;
-			void vscode.window.showErrorMessage(`Feature Lens: ${message}`);
+			if (isCancelled(err)) return;
+			void vscode.window.showErrorMessage(`Feature Lens: ${errorMessage(err)}`);
 		});
 	}
 

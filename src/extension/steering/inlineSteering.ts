@@ -5,7 +5,8 @@
 // waits on the model. A status-bar item shows whether it is on and toggles it.
 
 import * as vscode from 'vscode';
-import { SteeredGenerateRequest } from '../../protocol/steerProtocol';
+import { SteerTokenNotification, SteeredGenerateRequest } from '../../protocol/steerProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import type { CurrentSteering } from './currentSteering';
@@ -25,8 +26,6 @@ const MAX_TOKENS = 'inlineSteering.maxNewTokens';
 const DEBOUNCE_MS = 300;
 /** Lines before the cursor read from the document; the prompt is cut to the context after that. */
 const MAX_LINES = 400;
-
-let inlineCounter = 0;
 
 export function inlineSteeringEnabled(): boolean {
 	return vscode.workspace.getConfiguration(SECTION).get<boolean>(ENABLED, false);
@@ -71,18 +70,18 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 					this.report(`steered inline completions are paused until the sidebar's steering is fixed: ${problems.join('; ')}`);
 					return undefined;
 				}
-				const result = await this.engine.request(SteeredGenerateRequest, {
-					requestId: `inline-${process.pid}-${++inlineCounter}`, prompt, steer: { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) }, baseline: false,
+				// Ghost text shows the whole completion at once, so its streamed tokens are not listened to.
+				const result = await this.engine.requestWithProgress(SteeredGenerateRequest, {
+					prompt, steer: { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) }, baseline: false,
 					maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed,
-				}, requestToken);
+				}, SteerTokenNotification, () => {}, requestToken);
 				return result.cancelled ? undefined : ghostText(result.steered.text);
 			});
 			if (!text) return undefined;
 			return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];
 		} catch (err) {
 			// A cancelled request is the normal fate of most of them; anything else goes to the log once.
-			const message = err instanceof Error ? err.message : String(err);
-			if (!token.isCancellationRequested && !/cancel/i.test(message)) this.report(`steered inline completion failed: ${message}`);
+			if (!token.isCancellationRequested && !isCancelled(err)) this.report(`steered inline completion failed: ${errorMessage(err)}`);
 			return undefined;
 		}
 	}

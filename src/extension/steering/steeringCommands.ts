@@ -11,7 +11,6 @@ import { CurrentSteering } from './currentSteering';
 import { ContrastVectors } from './contrastVectors';
 import { INLINE_COMMANDS, InlineSteeringStatus, SteeredInlineCompletions, inlineSteeringEnabled, toggleInlineSteering } from './inlineSteering';
 import { PresetStore } from './presets';
-import { SteerTokenRouter } from './steerTokenRouter';
 import { STEERING_VIEW_ID, SteeringViewProvider } from './steeringView';
 import { STEERING_LIMITS } from '../../protocol/steeringViewMessages';
 
@@ -33,7 +32,7 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 	const contrast = new ContrastVectors(engine, () => session.current?.sae.hookName);
 	const status = new InlineSteeringStatus(current);
 	const view = new SteeringViewProvider({
-		extensionUri: context.extensionUri, engine, session, router: new SteerTokenRouter(engine), current,
+		extensionUri: context.extensionUri, engine, session, current,
 		presets: new PresetStore(context.globalState), inlineEnabled: inlineSteeringEnabled, contrast,
 		commands: { openDashboard: STEERING_COMMANDS.openDashboard, toggleInline: STEERING_COMMANDS.toggleInline }, log,
 	});

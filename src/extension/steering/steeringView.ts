@@ -9,6 +9,7 @@ import { SearchFeaturesRequest } from '../../protocol/featureProtocol';
 import type { FeatureSearchHit } from '../../protocol/featureProtocol';
 import type { FromSteeringView, PickerHit, SteeringSaeInfo, SteeringSetup, ToSteeringView } from '../../protocol/steeringViewMessages';
 import type { SamplingSettings } from '../../protocol/steerProtocol';
+import { errorMessage } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
 import type { Loaded, ModelSession } from '../modelSession';
 import { webviewHtml, webviewRoots } from '../webviewHtml';
@@ -16,7 +17,6 @@ import type { CurrentSteering } from './currentSteering';
 import { insertionText } from './insertion';
 import { presetNameError } from './presets';
 import type { PresetStore } from './presets';
-import type { SteerTokenRouter } from './steerTokenRouter';
 import type { ContrastVectors } from './contrastVectors';
 import { parseFromSteeringView } from './steeringMessageGuard';
 import { SteeringRuns } from './steeringRuns';
@@ -30,7 +30,6 @@ export interface SteeringViewDeps {
 	extensionUri: vscode.Uri;
 	engine: EngineProcess;
 	session: ModelSession;
-	router: SteerTokenRouter;
 	current: CurrentSteering;
 	presets: PresetStore;
 	inlineEnabled: () => boolean;
@@ -51,7 +50,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 	private readonly disposables: vscode.Disposable[] = [];
 
 	constructor(private readonly deps: SteeringViewDeps) {
-		this.runs = new SteeringRuns(deps.engine, deps.router, {
+		this.runs = new SteeringRuns(deps.engine, {
 			started: (run) => this.post({ type: 'runStarted', run }),
 			tokens: (runId, which, sweepIndex, tokens) => this.post({ type: 'tokens', runId, which, ...(sweepIndex !== undefined ? { sweepIndex } : {}), tokens }),
 			ended: (run) => this.post({ type: 'runEnded', run }),
@@ -147,7 +146,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 		try {
 			await this.dispatch(message);
 		} catch (err) {
-			const text = err instanceof Error ? err.message : String(err);
+			const text = errorMessage(err);
 			this.deps.log.error(`steering: ${text}`);
 			this.notice(text, true);
 		}
@@ -167,7 +166,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				this.queued = [];
 				for (const m of queued) this.post(m);
 				// Load the model and SAE in the background so the picker can check feature numbers.
-				if (!this.deps.session.current) void this.deps.session.ensureReady().then(() => this.saeLoaded(), (err: unknown) => this.deps.log.warn(`steering view: ${err instanceof Error ? err.message : String(err)}`));
+				if (!this.deps.session.current) void this.deps.session.ensureReady().then(() => this.saeLoaded(), (err: unknown) => this.deps.log.warn(`steering view: ${errorMessage(err)}`));
 				return;
 			}
 			case 'setupChanged':
@@ -269,11 +268,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				if (hits.length === 0 && !note) note = 'No feature label matches. Labels come from "Feature Lens: Analyse Features…"; a feature number always works.';
 			} catch (err) {
 				if (source.token.isCancellationRequested) return;
-				const text = err instanceof Error ? err.message : String(err);
-				// An engine without the analysis handlers still steers by number.
-				note ??= /Unhandled method features\//.test(text)
-					? (number === undefined ? 'Search by label needs a newer engine; type a feature number.' : undefined)
-					: `Search failed: ${text}`;
+				note ??= `Search failed: ${errorMessage(err)}`;
 			}
 		}
 		if (this.search === source) this.search = undefined;
@@ -281,7 +276,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 		this.post({ type: 'searchResults', query, hits, ...(note ? { note } : {}) });
 	}
 
-	/** The feature's label from the engine's analysis, or "" (no analysis, or an engine without search). */
+	/** The feature's label from the engine's analysis, or "" (none, or the search failed). */
 	private async labelOf(featureIndex: number): Promise<string> {
 		try {
 			const found = await this.deps.engine.request(SearchFeaturesRequest, { query: String(featureIndex), limit: 5 });

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
 import { loadModelWithProgress } from '../modelLoading';
 import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import { askCorpus } from '../corpusPicker';
 import type { EngineProcess } from '../engineProcess';
 import { TrainingMonitor } from './trainingMonitor';
@@ -21,8 +22,6 @@ type Architecture = TrainSaeParams['architecture'];
 interface Choice<T> extends vscode.QuickPickItem {
 	value: T;
 }
-
-let runCounter = 0;
 
 export async function trainSae(engine: EngineProcess, extensionUri: vscode.Uri, onModelReloaded: () => void, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
 	const modelName = vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo') || 'demo';
@@ -106,7 +105,6 @@ async function askSparsity(title: string, architecture: Architecture, dSae: numb
 }
 
 async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, 'requestId'>, onTrained: (saeDir: string) => Promise<void>, extensionUri: vscode.Uri): Promise<void> {
-	const requestId = `train-${++runCounter}`;
 	const monitor = TrainingMonitor.show(extensionUri);
 	monitor.setResume(undefined);
 	monitor.post({ type: 'start', run: { hookName: params.hookName, architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, out: params.out }, resumed: params.resume });
@@ -116,28 +114,24 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 	try {
 		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: training ${params.architecture} SAE at ${params.hookName}`, cancellable: true }, async (progress, token) => {
 			const fromNotification = token.onCancellationRequested(() => stop.cancel());
-			const running = await engine.ensureStarted();
 			let done = 0;
-			const sub = running.connection.onNotification(TrainProgressNotification, ({ requestId: id, metrics: m }) => {
-				if (id !== requestId) return;
-				monitor.post({ type: 'metrics', metrics: m });
-				const pct = (100 * m.step) / m.totalSteps;
-				progress.report({
-					increment: pct - done,
-					message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · ${Math.round(m.tokensPerSecond)} tok/s`,
-				});
-				done = pct;
-			});
 			try {
-				return await engine.request(TrainSaeRequest, { ...params, requestId }, stop.token);
+				return await engine.requestWithProgress(TrainSaeRequest, params, TrainProgressNotification, ({ metrics: m }) => {
+					monitor.post({ type: 'metrics', metrics: m });
+					const pct = (100 * m.step) / m.totalSteps;
+					progress.report({
+						increment: pct - done,
+						message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · ${Math.round(m.tokensPerSecond)} tok/s`,
+					});
+					done = pct;
+				}, stop.token);
 			} finally {
-				sub.dispose();
 				fromNotification.dispose();
 			}
 		});
 	} catch (err) {
-		const message = err instanceof Error ? err.message : String(err);
-		if (stop.token.isCancellationRequested && /cancelled/.test(message)) {
+		const message = errorMessage(err);
+		if (stop.token.isCancellationRequested && isCancelled(err)) {
 			// Cancelled while the engine was still filling its first activation buffer: no checkpoint yet.
 			monitor.post({ type: 'finished', cancelledBeforeStart: true });
 			void vscode.window.showInformationMessage('Feature Lens: training cancelled before its first step.');
