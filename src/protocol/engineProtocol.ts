@@ -6,6 +6,20 @@ import type { HubSettings } from './hubProtocol';
 
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
 
+/** The model and SAE names that mean the embedded demo model and the SAE shipped with it. */
+export const DEMO = 'demo';
+
+/** SAE architectures the engine runs, as SAELens names them in cfg.json `architecture`. */
+export const SAE_ARCHITECTURES = ['standard', 'topk', 'jumprelu', 'gated'] as const;
+export type SaeArchitecture = (typeof SAE_ARCHITECTURES)[number];
+
+/** SAE architectures the engine trains; BatchTopK is saved as jumprelu with its running threshold, as SAELens saves it. */
+export const TRAINABLE_SAE_ARCHITECTURES = ['topk', 'batchtopk', 'standard', 'jumprelu'] as const;
+export type TrainableSaeArchitecture = (typeof TRAINABLE_SAE_ARCHITECTURES)[number];
+
+/** The sparsity setting each trainable architecture takes: TopK's k (active latents), ReLU's L1 coefficient, JumpReLU's L0 coefficient. */
+export const SPARSITY_SETTING: Readonly<Record<TrainableSaeArchitecture, 'k' | 'l1' | 'l0'>> = { topk: 'k', batchtopk: 'k', standard: 'l1', jumprelu: 'l0' };
+
 export interface InitializeParams {
 	executionProvider: ExecutionProvider;
 	/** Intra-op threads for onnxruntime; 0 = its default. */
@@ -121,7 +135,7 @@ export interface SaeInfo {
 	source: string;
 	/** SHA-256 of the SAE's files: what the user's data about it (labels, analyses, steering presets) is kept under. */
 	contentHash: string;
-	architecture: string;
+	architecture: SaeArchitecture;
 	hookName: string;
 	dIn: number;
 	dSae: number;
@@ -159,7 +173,7 @@ export interface TrainSaeParams {
 	/** Correlates `TrainProgressNotification`s with this request. */
 	requestId: string;
 	hookName: string;
-	architecture: 'topk' | 'batchtopk' | 'standard' | 'jumprelu';
+	architecture: TrainableSaeArchitecture;
 	dSae: number;
 	/** topk/batchtopk active latents; standard L1 and jumprelu L0 coefficients. */
 	k?: number;

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
 import { loadModelWithProgress } from '../modelLoading';
-import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
+import { SPARSITY_SETTING, TRAINABLE_SAE_ARCHITECTURES } from '../../protocol/engineProtocol';
+import type { ModelInfo, TrainSaeParams, TrainSaeResult, TrainableSaeArchitecture } from '../../protocol/engineProtocol';
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import { askCorpus } from '../corpusPicker';
 import type { EngineProcess } from '../engineProcess';
@@ -17,7 +18,13 @@ import { TrainingMonitor } from './trainingMonitor';
 
 export const TRAIN_SAE_COMMAND = 'featureLens.trainSae';
 
-type Architecture = TrainSaeParams['architecture'];
+/** What the wizard says of each architecture it offers. */
+const ARCHITECTURE_DESCRIPTIONS: Readonly<Record<TrainableSaeArchitecture, string>> = {
+	topk: 'TopK with AuxK: exactly k latents per token (recommended)',
+	batchtopk: 'BatchTopK: k per token on average, saved as JumpReLU',
+	standard: 'ReLU + L1 (decoder-norm weighted)',
+	jumprelu: 'JumpReLU with an L0 penalty',
+};
 
 interface Choice<T> extends vscode.QuickPickItem {
 	value: T;
@@ -43,12 +50,10 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	}
 	const hook = await vscode.window.showQuickPick(hooks.map((h): Choice<string> => ({ label: h.name, description: `[${h.shape.join(', ')}]`, value: h.name })), { title: title(1), placeHolder: 'Hook point to train on' });
 	if (!hook) return undefined;
-	const architecture = await vscode.window.showQuickPick<Choice<Architecture>>([
-		{ label: 'topk', description: 'TopK with AuxK: exactly k latents per token (recommended)', value: 'topk' },
-		{ label: 'batchtopk', description: 'BatchTopK: k per token on average, saved as JumpReLU', value: 'batchtopk' },
-		{ label: 'standard', description: 'ReLU + L1 (decoder-norm weighted)', value: 'standard' },
-		{ label: 'jumprelu', description: 'JumpReLU with an L0 penalty', value: 'jumprelu' },
-	], { title: title(2), placeHolder: 'Architecture' });
+	const architecture = await vscode.window.showQuickPick(
+		TRAINABLE_SAE_ARCHITECTURES.map((a): Choice<TrainableSaeArchitecture> => ({ label: a, description: ARCHITECTURE_DESCRIPTIONS[a], value: a })),
+		{ title: title(2), placeHolder: 'Architecture' },
+	);
 	if (!architecture) return undefined;
 	const dIn = hooks.find((h) => h.name === hook.value)!.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
 	const defaults = vscode.workspace.getConfiguration('featureLens.training');
@@ -90,18 +95,18 @@ async function askInt(title: string, prompt: string, value: number, min: number,
 	return text === undefined ? undefined : Number(text.replace(/[_,\s]/g, ''));
 }
 
-async function askSparsity(title: string, architecture: Architecture, dSae: number, defaultK: number): Promise<Pick<TrainSaeParams, 'k' | 'l1' | 'l0'> | undefined> {
-	if (architecture === 'topk' || architecture === 'batchtopk') {
+async function askSparsity(title: string, architecture: TrainableSaeArchitecture, dSae: number, defaultK: number): Promise<Pick<TrainSaeParams, 'k' | 'l1' | 'l0'> | undefined> {
+	const setting = SPARSITY_SETTING[architecture];
+	if (setting === 'k') {
 		const k = await askInt(title, 'k: active latents per token', Math.min(defaultK, dSae), 1, dSae);
 		return k === undefined ? undefined : { k };
 	}
-	const name = architecture === 'standard' ? 'L1' : 'L0';
 	const text = await vscode.window.showInputBox({
-		title, prompt: `${name} coefficient`, value: architecture === 'standard' ? '5' : '1',
+		title, prompt: `${setting.toUpperCase()} coefficient`, value: setting === 'l1' ? '5' : '1',
 		validateInput: (v) => (Number.isFinite(Number(v)) && Number(v) >= 0 ? undefined : 'A non-negative number'),
 	});
 	if (text === undefined) return undefined;
-	return architecture === 'standard' ? { l1: Number(text) } : { l0: Number(text) };
+	return { [setting]: Number(text) };
 }
 
 async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, 'requestId'>, onTrained: (saeDir: string) => Promise<void>, extensionUri: vscode.Uri): Promise<void> {
