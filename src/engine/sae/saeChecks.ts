@@ -2,7 +2,7 @@
 // reads of cfg.json values, legacy tensors, float tensors as numbers. What each architecture's
 // tensors must be is checked in tensorChecks.ts.
 
-import { STORED_FLOAT_BYTES, toFloat32 } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, isStoredFloat, toFloat32 } from '../io/halfFloats';
 import { SafetensorsError } from '../io/safetensors';
 import type { SafetensorsDtype } from '../io/safetensors';
 import type { NpyArray } from './npz';
@@ -79,7 +79,7 @@ export function f64ToF32(a: NpyArray): SaeTensor {
 
 /** A float tensor's values as float32 (f16/bf16 widened exactly); `file` and `name` label errors. */
 export function asFloat32(file: string, name: string, t: SaeTensor): Float32Array {
-	if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw formatError(`${file}: ${name} has dtype ${t.dtype}, expected F32, F16 or BF16`);
+	if (!isStoredFloat(t.dtype)) throw formatError(`${file}: ${name} has dtype ${t.dtype}, expected F32, F16 or BF16`);
 	return toFloat32(t.dtype, t.data);
 }
 

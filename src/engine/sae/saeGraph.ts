@@ -4,7 +4,8 @@
 // the centred residual-stream view. What differs between architectures (the encoder, the
 // decoder's input) comes from their files in architectures/.
 
-import { DataType } from '../onnx/onnxProto';
+import { isStoredFloat } from '../io/halfFloats';
+import { DataType, STORED_FLOAT_TYPE } from '../onnx/onnxProto';
 import { GraphBuilder } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
 import { saeArchitecture } from './architectures/saeArchitectures';
@@ -32,8 +33,6 @@ export interface SaeGraphRequest {
 
 export const SAE_INPUT = 'sae_in';
 
-const ONNX_TYPES: Record<string, DataType> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 };
-
 /** The SAE's weights as graph values (f16/bf16 cast to float32), initializers named `prefix` + SAELens name. */
 export function saeWeights(b: GraphBuilder, sae: Sae, prefix = ''): (name: string) => Value {
 	const made = new Map<string, Value>();
@@ -42,8 +41,8 @@ export function saeWeights(b: GraphBuilder, sae: Sae, prefix = ''): (name: strin
 		if (cached) return cached;
 		const t: SaeTensor | undefined = sae.weights[name];
 		if (!t) throw new Error(`internal: SAE weight ${name} missing after validation`);
-		const dataType = ONNX_TYPES[t.dtype];
-		if (dataType === undefined) throw new Error(`internal: SAE weight ${name} has dtype ${t.dtype}`);
+		if (!isStoredFloat(t.dtype)) throw new Error(`internal: SAE weight ${name} has dtype ${t.dtype}`);
+		const dataType = STORED_FLOAT_TYPE[t.dtype];
 		const v = b.initializer(prefix + name, dataType, t.shape, t.data);
 		const out = dataType === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
 		made.set(name, out);

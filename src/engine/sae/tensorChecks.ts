@@ -1,14 +1,11 @@
 // An SAE's tensors against its architecture's contract (architectures/): which it needs, their
 // dtypes, and their shapes in the config's dimensions, as one-line SaeFormatErrors naming the file.
 
-import { STORED_FLOAT_BYTES } from '../io/halfFloats';
-import type { StoredFloat } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, isStoredFloat } from '../io/halfFloats';
 import type { SafetensorsDtype } from '../io/safetensors';
 import { saeArchitecture } from './architectures/saeArchitectures';
 import { formatError } from './saeChecks';
 import type { SaeConfig, SaeTensor } from './saeTypes';
-
-const WEIGHT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
 
 /** The tensors the config's architecture needs, in the order they are written. */
 export function requiredTensors(cfg: SaeConfig): string[] {
@@ -31,9 +28,9 @@ export function checkTensor(file: string, cfg: SaeConfig, name: string, dtype: S
 	const spec = saeArchitecture(cfg.architecture).tensors.find((t) => t.name === name);
 	if (!spec) throw new Error(`internal: ${cfg.architecture} SAEs have no tensor ${name}`);
 	const want = spec.dims.map((d) => cfg[d]);
-	if (!WEIGHT_DTYPES.includes(dtype)) throw formatError(`${file}: ${name} has dtype ${dtype}, expected F32, F16 or BF16`);
+	if (!isStoredFloat(dtype)) throw formatError(`${file}: ${name} has dtype ${dtype}, expected F32, F16 or BF16`);
 	if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
 		throw formatError(`${file}: ${name} has shape [${shape.join(', ')}], expected [${spec.dims.join(', ')}] = [${want.join(', ')}]`);
 	}
-	return want.reduce((a, d) => a * d, 1) * STORED_FLOAT_BYTES[dtype as StoredFloat];
+	return want.reduce((a, d) => a * d, 1) * STORED_FLOAT_BYTES[dtype];
 }
