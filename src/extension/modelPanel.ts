@@ -38,6 +38,11 @@ export class ModelPanel {
 		panel.panel.reveal();
 	}
 
+	/** Shows `model` in the panel if it is open. */
+	static update(model: ModelInfo): void {
+		ModelPanel.current?.post({ type: 'model', model });
+	}
+
 	private post(message: ToModelPanel): void {
 		this.pending = message;
 		if (this.ready) void this.panel.webview.postMessage(message);

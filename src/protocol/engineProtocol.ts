@@ -6,7 +6,7 @@ import type { HubSettings } from './hubProtocol';
 
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
 
-/** The model and SAE names that mean the embedded demo model and the SAE shipped with it. */
+/** As a model, SAE or corpus: the embedded demo model, the SAE shipped with it, or its held-out corpus. */
 export const DEMO = 'demo';
 
 /** SAE architectures the engine runs, as SAELens names them in cfg.json `architecture`. */
@@ -70,7 +70,7 @@ export interface LoadModelParams {
 }
 
 export interface LoadSaeParams {
-	/** A folder or file in any supported SAE format, `hf:org/name[@rev]/folder`, or `release:<release>/<sae id>`. */
+	/** A folder or file in any supported SAE format, `hf:org/name[@rev]/folder`, `release:<release>/<sae id>`, or `demo` for the demo model's SAE. */
 	path: string;
 	/** Correlates a Hub download's `HubProgressNotification`s with this request. */
 	requestId?: string;
@@ -131,7 +131,7 @@ export interface GenerateResult {
 }
 
 export interface SaeInfo {
-	/** The folder or .npz file it was loaded from. */
+	/** The folder or .npz file it was loaded from (for `hf:` and `release:` SAEs, in the Hub cache). */
 	source: string;
 	/** SHA-256 of the SAE's files: what the user's data about it (labels, analyses, steering presets) is kept under. */
 	contentHash: string;

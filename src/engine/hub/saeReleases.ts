@@ -8,10 +8,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../models/modelPaths';
+import { RELEASE_PREFIX } from '../../protocol/hubProtocol';
 import { HubError } from './hubErrors';
 import { errorMessage } from '../../protocol/errors';
 
-export const RELEASE_PREFIX = 'release:';
 export const RELEASES_FILENAME = 'sae-releases.json';
 
 /** SAELens loaders (conversion_func) whose files the engine reads; null is SAELens's own folder format. */

@@ -24,7 +24,8 @@ import {
 import type { BuiltGraph, HookExtension, LogitsMode, RowInput, Stage, StageRequest } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
 import type { HookPoint } from './hookPoints';
-import { DEMO_MODEL, demoModelDir, resolveModelPath } from './modelPaths';
+import { DEMO } from '../../protocol/engineProtocol';
+import { demoModelDir, resolveModelPath } from './modelPaths';
 import { ModelWeights } from './weights';
 import { Cancelled } from '../cancelled';
 
@@ -174,7 +175,7 @@ export class LanguageModel {
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
-		const name = options.name ?? (path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir));
+		const name = options.name ?? (path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO : path.basename(dir));
 		const loaded = new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
 		if (options.variantBudget !== undefined) loaded.variantBudget = options.variantBudget;
 		const needed = loaded.weightBytes();

@@ -7,12 +7,11 @@ import * as vscode from 'vscode';
 import { AnalyzeFeaturesRequest, AnalyzeProgressNotification } from '../../protocol/featureProtocol';
 import type { AnalyzeResult } from '../../protocol/featureProtocol';
 import { errorMessage, isCancelled } from '../../protocol/errors';
+import { COMMANDS } from '../commands';
 import { askCorpus } from '../corpusPicker';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import type { FeatureDashboards } from './dashboardPanel';
-
-export const ANALYZE_FEATURES_COMMAND = 'featureLens.analyzeFeatures';
 
 /** Tokens analysed unless the user asks for another amount. */
 export const DEFAULT_ANALYSIS_TOKENS = 200_000;
@@ -71,6 +70,6 @@ async function runAnalysis(engine: EngineProcess, dashboards: FeatureDashboards,
 	const open = dashboards.openFeatures.length === 0 ? ['Open Feature Dashboard'] : [];
 	const choice = await vscode.window.showInformationMessage(
 		`Feature Lens: analysed ${result.tokens.toLocaleString('en-US')} tokens at ${Math.round(result.tokensPerSecond).toLocaleString('en-US')} tok/s: ${result.dead} dead and ${result.dense} dense features. Saved in ${result.dir}.`, ...open);
-	if (choice) await vscode.commands.executeCommand('featureLens.openFeatureDashboard');
+	if (choice) await vscode.commands.executeCommand(COMMANDS.openFeatureDashboard);
 	return result;
 }

@@ -4,7 +4,7 @@
 // feature's data and forwards the webview's requests (label, test text, neighbours, analysis).
 
 import * as vscode from 'vscode';
-import { STEERING_COMMANDS } from '../steering/steeringCommands';
+import { COMMANDS } from '../commands';
 import type { FromDashboard, ToDashboard } from '../../protocol/dashboardMessages';
 import type { FeatureDashboardData, FeatureSummary, FeatureTextActivations } from '../../protocol/featureProtocol';
 import { errorMessage } from '../../protocol/errors';
@@ -148,7 +148,7 @@ class DashboardPanel {
 			}
 			case 'analyze': return this.owner.backend.analyze();
 			case 'steer':
-				await vscode.commands.executeCommand(STEERING_COMMANDS.steerFeature, this.featureIndex);
+				await vscode.commands.executeCommand(COMMANDS.steerFeature, this.featureIndex);
 				return;
 			case 'saveLabel':
 				try {

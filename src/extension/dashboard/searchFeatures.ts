@@ -10,8 +10,6 @@ import type { ModelSession } from '../modelSession';
 import { errorMessage } from '../../protocol/errors';
 import { describeHit, searchPlan } from './searchItems';
 
-export const SEARCH_FEATURES_COMMAND = 'featureLens.searchFeatures';
-
 const DEBOUNCE_MS = 200;
 const LIMIT = 50;
 /** Longest selection sent for a "fires on this text" search. */

@@ -6,18 +6,14 @@
 
 import * as vscode from 'vscode';
 import type { HubProgress, HubSettings } from '../../protocol/hubProtocol';
+import { RELEASE_PREFIX } from '../../protocol/hubProtocol';
+import { COMMANDS, SETTINGS_SECTION } from '../commands';
+import { openModel, openSae } from '../modelCommands';
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../../protocol/hubProtocol';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { hubRefFromInput, licenceUrl, modelCompletions, progressText, releaseItems, saeItems } from './hubPicks';
-
-export const HUB_COMMANDS = {
-	openModelFromHub: 'featureLens.openModelFromHub',
-	loadSaeFromRelease: 'featureLens.loadSaeFromRelease',
-	signIn: 'featureLens.signInToHuggingFace',
-	refreshReleases: 'featureLens.refreshSaeReleases',
-} as const;
 
 const TOKEN_SECRET = 'featureLens.huggingFaceToken';
 
@@ -39,7 +35,7 @@ export class HubSettingsSource {
 	}
 
 	settings(): HubSettings {
-		const cacheDir = vscode.workspace.getConfiguration('featureLens').get<string>('hub.cacheDir', '');
+		const cacheDir = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<string>('hub.cacheDir', '');
 		return { cacheDir: cacheDir || undefined, token: this.token };
 	}
 }
@@ -49,28 +45,26 @@ export function registerHubCommands(
 	session: ModelSession,
 	log: vscode.LogOutputChannel,
 	hub: HubSettingsSource,
-	loadModel: (name: string) => Promise<void>,
 ): vscode.Disposable[] {
 	const configure = () => engine.request(ConfigureHubRequest, hub.settings());
 	return [
 		vscode.workspace.onDidChangeConfiguration((e) => {
 			// A running engine takes a new cache folder now; a new one gets it at initialize.
-			if (e.affectsConfiguration('featureLens.hub') && engine.current.kind === 'ready') void configure().catch((err: unknown) => log.error(String(err)));
+			if (e.affectsConfiguration(`${SETTINGS_SECTION}.hub`) && engine.current.kind === 'ready') void configure().catch((err: unknown) => log.error(String(err)));
 		}),
-		vscode.commands.registerCommand(HUB_COMMANDS.openModelFromHub, () => reported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.openModelFromHub, () => reported(log, async () => {
 			await configure();
 			const releases = await engine.request(ListSaeReleasesRequest, {});
 			const ref = await pickModel(modelCompletions(releases));
 			if (!ref) return;
 			const fetched = await download(engine, `Feature Lens: downloading ${ref}`, ref, 'model');
 			if (!fetched) return;
-			await vscode.workspace.getConfiguration('featureLens').update('model', fetched, vscode.ConfigurationTarget.Global);
-			await loadModel(fetched);
+			await openModel(session, fetched);
 		})),
-		vscode.commands.registerCommand(HUB_COMMANDS.loadSaeFromRelease, () => reported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.loadSaeFromRelease, () => reported(log, async () => {
 			await configure();
-			const model = session.current?.model.name ?? vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo');
-			const modelName = model.startsWith('hf:') ? model.slice(3).replace(/@[^/]*/, '') : model;
+			// The engine matches a model's name, repository id or hf: reference to the registry's names.
+			const modelName = (await session.ensureModel()).name;
 			const releases = await engine.request(ListSaeReleasesRequest, { model: modelName });
 			if (releases.releases.length === 0) {
 				void vscode.window.showInformationMessage(`Feature Lens: no SAE release in the registry is for ${modelName} (registry: ${releases.source}).`);
@@ -80,13 +74,11 @@ export function registerHubCommands(
 			if (!release) return;
 			const sae = await vscode.window.showQuickPick(saeItems(release.release), { title: `Feature Lens: ${release.label}`, matchOnDescription: true, placeHolder: 'hook · width · L0' });
 			if (!sae) return;
-			const ref = `release:${release.label}/${sae.sae.id}`;
+			const ref = `${RELEASE_PREFIX}${release.label}/${sae.sae.id}`;
 			if (!(await download(engine, `Feature Lens: downloading ${ref}`, ref, 'sae'))) return;
-			await vscode.workspace.getConfiguration('featureLens').update('sae', ref, vscode.ConfigurationTarget.Global);
-			const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: loading the SAE…' }, () => session.ensureReady());
-			void vscode.window.showInformationMessage(`Feature Lens: SAE ready (${loaded.sae.architecture}, ${loaded.sae.dSae} features at ${loaded.sae.hookName}).`);
+			await openSae(session, ref);
 		})),
-		vscode.commands.registerCommand(HUB_COMMANDS.refreshReleases, () => reported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.refreshSaeReleases, () => reported(log, async () => {
 			// SAELens ships its registry in its Python package and Git repository, not on the Hub.
 			const from = await vscode.window.showInputBox({
 				title: 'Feature Lens: Refresh SAE Releases', ignoreFocusOut: true,
@@ -98,7 +90,7 @@ export function registerHubCommands(
 				(progress, token) => engine.requestWithProgress(RefreshSaeReleasesRequest, { from: from.trim() }, HubProgressNotification, progressReporter(progress), token));
 			void vscode.window.showInformationMessage(`Feature Lens: ${r.releases} SAE releases (${r.saes} SAEs) from ${from.trim()}.`);
 		})),
-		vscode.commands.registerCommand(HUB_COMMANDS.signIn, () => reported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.signInToHuggingFace, () => reported(log, async () => {
 			const token = await vscode.window.showInputBox({
 				title: 'Feature Lens: Sign in to Hugging Face', password: true, ignoreFocusOut: true,
 				prompt: 'A Hugging Face access token (read access is enough; huggingface.co/settings/tokens). Empty signs out. Kept in VS Code\'s secret storage; used before HF_TOKEN and $HF_HOME/token.',

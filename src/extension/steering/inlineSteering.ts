@@ -9,17 +9,13 @@ import { SteerTokenNotification, SteeredGenerateRequest } from '../../protocol/s
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
+import { COMMANDS, SETTINGS_SECTION } from '../commands';
 import type { CurrentSteering } from './currentSteering';
 import { DebouncedRequests } from './debounce';
 import { ghostText, inlinePrompt } from './inlinePrompt';
-import { setupProblems, toSteerSpec } from './steeringSetup';
+import { setupProblems, toSteerSpec } from '../../protocol/steeringSetup';
 import type { ContrastVectors } from './contrastVectors';
 
-export const INLINE_COMMANDS = {
-	toggle: 'featureLens.toggleInlineSteering',
-} as const;
-
-const SECTION = 'featureLens';
 const ENABLED = 'inlineSteering.enabled';
 const MAX_TOKENS = 'inlineSteering.maxNewTokens';
 /** Wait this long after a keystroke before asking the model (a newer keystroke restarts it). */
@@ -28,12 +24,12 @@ const DEBOUNCE_MS = 300;
 const MAX_LINES = 400;
 
 export function inlineSteeringEnabled(): boolean {
-	return vscode.workspace.getConfiguration(SECTION).get<boolean>(ENABLED, false);
+	return vscode.workspace.getConfiguration(SETTINGS_SECTION).get<boolean>(ENABLED, false);
 }
 
 /** Switches steered inline completions on or off (in the scope where the setting is set, else for the user). */
 export async function toggleInlineSteering(): Promise<boolean> {
-	const cfg = vscode.workspace.getConfiguration(SECTION);
+	const cfg = vscode.workspace.getConfiguration(SETTINGS_SECTION);
 	const next = !inlineSteeringEnabled();
 	const inspect = cfg.inspect<boolean>(ENABLED);
 	const target = inspect?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
@@ -58,7 +54,7 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 		if (!inlineSteeringEnabled()) return undefined;
 		const before = document.getText(new vscode.Range(Math.max(0, position.line - MAX_LINES), 0, position.line, position.character));
 		if (before.trim().length === 0) return undefined;
-		const maxNewTokens = Math.max(1, Math.min(64, vscode.workspace.getConfiguration(SECTION).get<number>(MAX_TOKENS, 16)));
+		const maxNewTokens = Math.max(1, Math.min(64, vscode.workspace.getConfiguration(SETTINGS_SECTION).get<number>(MAX_TOKENS, 16)));
 		try {
 			const text = await this.requests.run(token, async (requestToken) => {
 				const loaded = await this.session.ensureReady();
@@ -104,7 +100,7 @@ export class InlineSteeringStatus implements vscode.Disposable {
 
 	constructor(private readonly steering: CurrentSteering) {
 		this.item.name = 'Feature Lens: Steered Inline Completions';
-		this.item.command = INLINE_COMMANDS.toggle;
+		this.item.command = COMMANDS.toggleInlineSteering;
 		this.update();
 		this.item.show();
 	}

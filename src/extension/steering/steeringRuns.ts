@@ -10,7 +10,7 @@ import type { Completion, SamplingSettings, SteerToken, VectorSteer } from '../.
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { RunView, SteeringSetup, StreamedToken } from '../../protocol/steeringViewMessages';
 import type { EngineProcess } from '../engineProcess';
-import { toSteerSpec } from './steeringSetup';
+import { toSteerSpec } from '../../protocol/steeringSetup';
 
 export interface RunListener {
 	started(run: RunView): void;

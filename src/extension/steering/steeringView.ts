@@ -11,7 +11,8 @@ import type { FromSteeringView, PickerHit, SteeringSaeInfo, SteeringSetup, ToSte
 import type { SamplingSettings } from '../../protocol/steerProtocol';
 import { errorMessage } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
-import type { Loaded, ModelSession } from '../modelSession';
+import type { ModelSession, Ready } from '../modelSession';
+import { COMMANDS, VIEWS } from '../commands';
 import { webviewHtml, webviewRoots } from '../webviewHtml';
 import type { CurrentSteering } from './currentSteering';
 import { insertionText } from './insertion';
@@ -20,9 +21,7 @@ import type { PresetStore } from './presets';
 import type { ContrastVectors } from './contrastVectors';
 import { parseFromSteeringView } from './steeringMessageGuard';
 import { SteeringRuns } from './steeringRuns';
-import { samplingProblems, setupProblems, typedFeatureNumber } from './steeringSetup';
-
-export const STEERING_VIEW_ID = 'featureLens.steering';
+import { samplingProblems, setupProblems, typedFeatureNumber } from '../../protocol/steeringSetup';
 
 const SEARCH_LIMIT = 20;
 
@@ -34,8 +33,6 @@ export interface SteeringViewDeps {
 	presets: PresetStore;
 	inlineEnabled: () => boolean;
 	contrast: ContrastVectors;
-	/** Commands the view's buttons run (registered elsewhere). */
-	commands: { openDashboard: string; toggleInline: string };
 	log: vscode.LogOutputChannel;
 }
 
@@ -110,7 +107,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 
 	private async reveal(): Promise<void> {
 		if (this.view) this.view.show(true);
-		else await vscode.commands.executeCommand(`${STEERING_VIEW_ID}.focus`);
+		else await vscode.commands.executeCommand(`${VIEWS.steering}.focus`);
 	}
 
 	/** Posts now when the webview listens, else keeps it for `ready`. */
@@ -126,7 +123,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 
 	private saeInfo(): SteeringSaeInfo | undefined {
 		const loaded = this.deps.session.current;
-		return loaded ? saeInfoOf(loaded) : undefined;
+		return loaded?.sae ? saeInfoOf({ model: loaded.model, sae: loaded.sae }) : undefined;
 	}
 
 	private postContext(): void {
@@ -165,8 +162,8 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				const queued = this.queued;
 				this.queued = [];
 				for (const m of queued) this.post(m);
-				// Load the model and SAE in the background so the picker can check feature numbers.
-				if (!this.deps.session.current) void this.deps.session.ensureReady().then(() => this.saeLoaded(), (err: unknown) => this.deps.log.warn(`steering view: ${errorMessage(err)}`));
+				// Load the model and SAE in the background so the picker can check feature numbers (the session's change event tells the view).
+				if (!this.deps.session.current?.sae) this.deps.session.ensureReady().catch((err: unknown) => this.deps.log.warn(`steering view: ${errorMessage(err)}`));
 				return;
 			}
 			case 'setupChanged':
@@ -220,16 +217,16 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				return;
 			}
 			case 'openDashboard':
-				await vscode.commands.executeCommand(this.deps.commands.openDashboard, message.featureIndex);
+				await vscode.commands.executeCommand(COMMANDS.openFeatureDashboard, message.featureIndex);
 				return;
 			case 'toggleInline':
-				await vscode.commands.executeCommand(this.deps.commands.toggleInline);
+				await vscode.commands.executeCommand(COMMANDS.toggleInlineSteering);
 				return;
 		}
 	}
 
 	/** The loaded model and SAE when the request can run; otherwise tells the view what to fix and returns undefined. */
-	private async checked(prompt: string, setup: SteeringSetup, sampling: SamplingSettings): Promise<Loaded | undefined> {
+	private async checked(prompt: string, setup: SteeringSetup, sampling: SamplingSettings): Promise<Ready | undefined> {
 		const loaded = await this.deps.session.ensureReady();
 		this.postContext();
 		const problems = [
@@ -315,7 +312,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 	}
 }
 
-export function saeInfoOf(loaded: Loaded): SteeringSaeInfo {
+export function saeInfoOf(loaded: Ready): SteeringSaeInfo {
 	return { source: loaded.sae.source, hookName: loaded.sae.hookName, dSae: loaded.sae.dSae, modelName: loaded.model.name, nCtx: loaded.model.nCtx };
 }
 

@@ -7,16 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
-import { loadModelWithProgress } from '../modelLoading';
-import { SPARSITY_SETTING, TRAINABLE_SAE_ARCHITECTURES } from '../../protocol/engineProtocol';
+import { EvaluateSaeRequest, SPARSITY_SETTING, TRAINABLE_SAE_ARCHITECTURES, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
 import type { ModelInfo, TrainSaeParams, TrainSaeResult, TrainableSaeArchitecture } from '../../protocol/engineProtocol';
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import { askCorpus } from '../corpusPicker';
+import { COMMANDS, SETTINGS_SECTION } from '../commands';
 import type { EngineProcess } from '../engineProcess';
+import type { ModelSession } from '../modelSession';
 import { TrainingMonitor } from './trainingMonitor';
-
-export const TRAIN_SAE_COMMAND = 'featureLens.trainSae';
 
 /** What the wizard says of each architecture it offers. */
 const ARCHITECTURE_DESCRIPTIONS: Readonly<Record<TrainableSaeArchitecture, string>> = {
@@ -30,13 +28,12 @@ interface Choice<T> extends vscode.QuickPickItem {
 	value: T;
 }
 
-export async function trainSae(engine: EngineProcess, extensionUri: vscode.Uri, onModelReloaded: () => void, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
-	const modelName = vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo') || 'demo';
-	const model = await loadModelWithProgress(engine, modelName);
-	onModelReloaded();
+/** Trains an SAE on the model the settings name; the session loads the result (and makes it the `sae` setting). */
+export async function trainSae(engine: EngineProcess, session: ModelSession, extensionUri: vscode.Uri): Promise<void> {
+	const model = await session.ensureModel();
 	const params = await askTrainingParams(model);
 	if (!params) return;
-	await runTraining(engine, params, onTrained, extensionUri);
+	await runTraining(engine, params, async (saeDir) => { await session.loadSae(saeDir); }, extensionUri);
 }
 
 async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams, 'requestId'> | undefined> {
@@ -56,7 +53,7 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	);
 	if (!architecture) return undefined;
 	const dIn = hooks.find((h) => h.name === hook.value)!.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
-	const defaults = vscode.workspace.getConfiguration('featureLens.training');
+	const defaults = vscode.workspace.getConfiguration(`${SETTINGS_SECTION}.training`);
 	const expansion = defaults.get<number>('expansion', 16);
 	const dSae = await askInt(title(3), `Dictionary width d_sae (${expansion} × d_in by default)`, Math.round(expansion * dIn), 1, 1 << 20);
 	if (dSae === undefined) return undefined;
@@ -166,5 +163,5 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 		? `; on ${evaluation.tokens.toLocaleString()} tokens of its training text: explained variance ${evaluation.explainedVariance.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, CE-loss score ${evaluation.ceLossScore.toFixed(3)}`
 		: result.final ? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}` : '';
 	const choice = await vscode.window.showInformationMessage(`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}); it is loaded.`, 'Inspect Selection');
-	if (choice) await vscode.commands.executeCommand('featureLens.inspectSelection');
+	if (choice) await vscode.commands.executeCommand(COMMANDS.inspectSelection);
 }
