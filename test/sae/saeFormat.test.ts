@@ -459,9 +459,9 @@ describe('errors', () => {
 		assertLoadError(dir, /sae_weights\.safetensors: not a safetensors file/);
 	});
 
-	it('a transcoder', () => {
+	it('a transcoder without the transcoder keys (test/sae/transcoderFormats.test.ts loads real ones)', () => {
 		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { c.architecture = 'transcoder'; }));
-		assertLoadError(dir, /architecture "transcoder" \(transcoder\) is not supported yet/);
+		assertLoadError(dir, /cfg\.json: a transcoder needs "hook_name_out"/);
 	});
 
 	it('an unknown architecture', () => {

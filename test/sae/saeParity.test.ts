@@ -94,9 +94,10 @@ describe('SAELens parity', () => {
 		const inferred = loadSae(path.join(copy, 'params.safetensors'));
 		assert.equal(inferred.cfg.metadata.hook_name, want.hook_name);
 		assert.equal(inferred.cfg.metadata.model_name, 'google/gemma-3-1b-pt');
-		// A skip transcoder (affine skip connection) is recognised and refused with the reason.
-		assert.throws(() => loadSae(path.join(FIXTURES, 'gemma-scope-2-1b-pt', 'transcoder_all', 'layer_1_width_16k_l0_small_affine')),
-			/a Gemma Scope 2 transcoder \(reads model\.layers\.1\.pre_feedforward_layernorm\.output, writes model\.layers\.1\.post_feedforward_layernorm\.output, with an affine skip connection\); transcoders are not supported yet/);
+		// A skip transcoder (affine skip connection) loads as one, reading the MLP's input and writing its output.
+		const skip = loadSae(path.join(FIXTURES, 'gemma-scope-2-1b-pt', 'transcoder_all', 'layer_1_width_16k_l0_small_affine'));
+		assert.equal(skip.cfg.metadata.hook_name, 'blocks.1.mlp.hook_in');
+		assert.deepEqual(skip.cfg.transcoder, { d_out: skip.cfg.d_in, hook_name_out: 'blocks.1.hook_mlp_out', skip: true });
 	});
 
 	it('Llama Scope: transposed weights, input scaled by √d_in / dataset_average_activation_norm.in (folded), threshold scaled too', async () => {

@@ -77,7 +77,7 @@ export const gpt2: Architecture = {
 			b.linear(ctx.mergeHeads(z), ctx.weight(`${p}attn.c_proj.weight`, [d, d]), ctx.weight(`${p}attn.c_proj.bias`, [d])));
 		const mid = hook('hook_resid_mid', b.add(resid, attnOut));
 
-		const x2 = ln('ln_2', mid, 'ln2.hook_normalized');
+		const x2 = hook('mlp.hook_in', ln('ln_2', mid, 'ln2.hook_normalized'));
 		const fcWeight = ctx.weight(`${p}mlp.c_fc.weight`, [d, cfg.dMlp]);
 		const fcBias = ctx.weight(`${p}mlp.c_fc.bias`, [cfg.dMlp]);
 		let post: Value;

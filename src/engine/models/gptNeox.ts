@@ -77,7 +77,7 @@ export const gptNeox: Architecture = {
 		const proj = (name: string, x: Value, outF: number, inF: number): Value =>
 			ctx.linear(x, `${p}${name}.weight`, outF, inF, ctx.hasWeight(`${p}${name}.bias`) ? `${p}${name}.bias` : undefined);
 		const mlp = (x: Value): Value => {
-			const pre = hook('mlp.hook_pre', proj('mlp.dense_h_to_4h', x, cfg.dMlp, d));
+			const pre = hook('mlp.hook_pre', proj('mlp.dense_h_to_4h', hook('mlp.hook_in', x), cfg.dMlp, d));
 			const post = hook('mlp.hook_post', activation(b, cfg.activation, pre));
 			return hook('hook_mlp_out', proj('mlp.dense_4h_to_h', post, d, cfg.dMlp));
 		};

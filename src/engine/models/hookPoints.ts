@@ -33,6 +33,9 @@ function blockHooks(cfg: DecoderConfig, layer: number, extraMlp: readonly string
 		h('hook_attn_out', ['pos', d]),
 		...(cfg.parallelAttnMlp ? [] : [h('hook_resid_mid', ['pos', d], true)]),
 		h('ln2.hook_normalized', ['pos', d]),
+		// The MLP's input (after the norm's gain and bias), what transcoders trained on Hugging
+		// Face modules read (circuit-tracer's mlp.hook_in; Gemma Scope 2's pre_feedforward_layernorm.output).
+		h('mlp.hook_in', ['pos', d]),
 		h('mlp.hook_pre', ['pos', cfg.dMlp]),
 		...extraMlp.map((n) => h(n, ['pos', cfg.dMlp])),
 		h('mlp.hook_post', ['pos', cfg.dMlp]),

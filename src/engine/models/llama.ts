@@ -162,7 +162,7 @@ export function llamaBlock(ctx: DecoderContext, layer: number, residPre: Value, 
 	attnOut = hook('hook_attn_out', attnOut);
 	const mid = hook('hook_resid_mid', b.add(resid, attnOut));
 
-	const x2 = norm(style.sandwichNorms ? 'pre_feedforward_layernorm' : 'post_attention_layernorm', mid, d, 'ln2.hook_normalized');
+	const x2 = hook('mlp.hook_in', norm(style.sandwichNorms ? 'pre_feedforward_layernorm' : 'post_attention_layernorm', mid, d, 'ln2.hook_normalized'));
 	const gate = hook('mlp.hook_pre', proj('mlp.gate_proj', x2, cfg.dMlp, d));
 	const up = hook('mlp.hook_pre_linear', proj('mlp.up_proj', x2, cfg.dMlp, d));
 	const post = hook('mlp.hook_post', b.mul(activation(b, cfg.activation, gate), up));

@@ -3,7 +3,9 @@
 // read as SAELens's gemma_2 loader reads them: keys starting w_ are the W_ matrices, every array
 // becomes float32, JumpReLU with apply_b_dec_to_input false, the hook from the repository and
 // folder, and the embedding SAEs rescaled by √d_in (they were trained on the unscaled embedding,
-// which Gemma multiplies by √d_model before hook_embed).
+// which Gemma multiplies by √d_model before hook_embed). The transcoder releases
+// (gemma-scope-2b-pt-transcoders) read blocks.N.ln2.hook_normalized and write blocks.N.hook_mlp_out
+// (after the post-feed-forward norm), as SAELens and circuit-tracer define them.
 
 import * as path from 'node:path';
 import { NpzError, readNpz } from './npz';
@@ -11,6 +13,7 @@ import type { NpyArray } from './npz';
 import { asFloat32, checkLegacyScalingFactor, errCode, f32Tensor, f64ToF32, formatError } from './saeChecks';
 import { requiredTensors, validateWeights } from './tensorChecks';
 import type { Sae, SaeConfig, SaeMetadata, SaeTensor } from './saeTypes';
+import { checkTranscoderConfig } from './transcoder';
 
 export const GEMMA_SCOPE_FILENAME = 'params.npz';
 
@@ -20,6 +23,8 @@ const V6 = '6.0.0';
 export interface GemmaScopeOptions {
 	/** The hook, for a params.npz outside the Gemma Scope folder layout. */
 	hookName?: string;
+	/** For a transcoder outside that layout: the hook it writes. */
+	hookNameOut?: string;
 }
 
 export function loadGemmaScope(file: string, options: GemmaScopeOptions = {}): Sae {
@@ -53,6 +58,7 @@ export function loadGemmaScope(file: string, options: GemmaScopeOptions = {}): S
 		metadata.prepend_bos = true;
 		metadata.dataset_path = 'monology/pile-uncopyrighted';
 	}
+	const hookNameOut = options.hookNameOut ?? inferred?.hookNameOut;
 	const cfg: SaeConfig = {
 		d_in: dIn,
 		d_sae: dSae,
@@ -64,10 +70,16 @@ export function loadGemmaScope(file: string, options: GemmaScopeOptions = {}): S
 		reshape_activations: hookName.includes('hook_z') ? 'hook_z' : 'none',
 		metadata,
 	};
+	if (hookNameOut) {
+		const wDec = tensors.W_dec;
+		if (!wDec || wDec.shape.length !== 2) throw formatError(`${file}: a transcoder needs a 2-D array "W_dec" [d_sae, d_out] (found: ${Object.keys(arrays).join(', ')})`);
+		cfg.transcoder = { d_out: wDec.shape[1]!, hook_name_out: hookNameOut, skip: false };
+		checkTranscoderConfig(cfg, file);
+	}
 	const weights: Record<string, SaeTensor> = {};
 	for (const name of requiredTensors(cfg)) {
 		const t = tensors[name];
-		if (!t) throw formatError(`${file}: missing array "${name}" (required for Gemma Scope JumpReLU SAEs; found: ${Object.keys(arrays).join(', ')})`);
+		if (!t) throw formatError(`${file}: missing array "${name}" (required for Gemma Scope JumpReLU ${hookNameOut ? 'transcoders' : 'SAEs'}; found: ${Object.keys(arrays).join(', ')})`);
 		weights[name] = t;
 	}
 	validateWeights(file, cfg, weights);
@@ -86,7 +98,7 @@ export function loadGemmaScope(file: string, options: GemmaScopeOptions = {}): S
  * on gemma-2-2b, and `.../gemma-scope-2b-pt-res/embedding/width_4k/average_l0_6` → hook_embed.
  * Undefined when the path does not follow that layout.
  */
-export function inferGemmaScope(file: string): { hookName: string; modelName?: string; embedding: boolean } | undefined {
+export function inferGemmaScope(file: string): { hookName: string; hookNameOut?: string; modelName?: string; embedding: boolean } | undefined {
 	const parts = path.resolve(file).split(/[\\/]+/);
 	const at = parts.findIndex((s, i) => (/^layer_\d+$/.test(s) || s === 'embedding') && /^width_\d+[km]$/.test(parts[i + 1] ?? ''));
 	if (at < 1) return undefined;
@@ -97,12 +109,17 @@ export function inferGemmaScope(file: string): { hookName: string; modelName?: s
 	for (let i = at - 1; i >= 0; i--) {
 		const repo = parts[i]!.toLowerCase();
 		let hookName: string | undefined;
-		if (/-res(?:[-_]|$)/.test(repo)) hookName = embedding ? 'hook_embed' : `blocks.${layer}.hook_resid_post`;
+		let hookNameOut: string | undefined;
+		if (/-transcoders?(?:[-_]|$)/.test(repo) && !embedding) {
+			hookName = `blocks.${layer}.ln2.hook_normalized`;
+			hookNameOut = `blocks.${layer}.hook_mlp_out`;
+		} else if (/-res(?:[-_]|$)/.test(repo)) hookName = embedding ? 'hook_embed' : `blocks.${layer}.hook_resid_post`;
 		else if (/-mlp(?:[-_]|$)/.test(repo)) hookName = `blocks.${layer}.hook_mlp_out`;
 		else if (/-att(?:n)?(?:[-_]|$)/.test(repo)) hookName = `blocks.${layer}.attn.hook_z`;
 		if (!hookName) continue;
 		const m = /gemma-scope-(2b|9b|27b)-(pt|it)/.exec(repo);
-		return m ? { hookName, modelName: `gemma-2-${m[1]}${m[2] === 'it' ? '-it' : ''}`, embedding } : { hookName, embedding };
+		const out = hookNameOut ? { hookName, hookNameOut, embedding } : { hookName, embedding };
+		return m ? { ...out, modelName: `gemma-2-${m[1]}${m[2] === 'it' ? '-it' : ''}` } : out;
 	}
 	return undefined;
 }

@@ -87,3 +87,14 @@ export function asFloat32(file: string, name: string, t: SaeTensor): Float32Arra
 export function f32Tensor(values: Float32Array, shape: number[]): SaeTensor {
 	return { dtype: 'F32', shape, data: Buffer.from(values.buffer, values.byteOffset, values.byteLength) };
 }
+
+/** A 2-D tensor transposed, in its own dtype ([r, c] → [c, r]): torch Linear weights to SAELens's orientation and back. */
+export function transpose2d(t: SaeTensor): SaeTensor {
+	const [rows, cols] = t.shape as [number, number];
+	const size = t.data.length / (rows * cols);
+	const out = Buffer.allocUnsafe(t.data.length);
+	for (let r = 0; r < rows; r++) {
+		for (let c = 0; c < cols; c++) t.data.copy(out, (c * rows + r) * size, (r * cols + c) * size, (r * cols + c + 1) * size);
+	}
+	return { dtype: t.dtype, shape: [cols, rows], data: out };
+}

@@ -17,6 +17,8 @@ import { checkLegacyScalingFactor, errCode, formatError, isObject, optBool, safe
 import { checkTensor, requiredTensors, validateWeights } from './tensorChecks';
 import { SAE_ARCHITECTURES } from '../../protocol/engineProtocol';
 import type { NormalizeActivations, Sae, SaeArchitecture, SaeConfig, SaeMetadata, SaeTensor } from './saeTypes';
+import { CIRCUIT_TRACER_CONFIG, isCircuitTracerFolder, loadSetLayer, readCircuitTracerConfig } from './circuitTracerFormat';
+import { SAELENS_TRANSCODERS, checkTranscoderConfig, hookLayer, saeLensTranscoderName } from './transcoder';
 
 export const SAE_CFG_FILENAME = 'cfg.json';
 export const SAE_WEIGHTS_FILENAME = 'sae_weights.safetensors';
@@ -54,8 +56,10 @@ export const METADATA_KEYS: readonly string[] = [
 
 /** Top-level cfg.json keys of SAELens 6 inference configs that SaeConfig models. */
 const BASE_KEYS = ['d_in', 'd_sae', 'dtype', 'device', 'apply_b_dec_to_input', 'normalize_activations', 'reshape_activations', 'metadata', 'sae_lens_version'];
+/** SAELens TranscoderConfig's own top-level keys. */
+const TRANSCODER_KEYS = ['d_out', 'hook_name_out', 'hook_layer_out', 'hook_head_index_out'];
 /** Keys that belong to another architecture (or a transcoder) and must not leak into a saved cfg. */
-const FOREIGN_KEYS = new Set([...architectureConfigKeys(), 'd_out', 'architecture']);
+const FOREIGN_KEYS = new Set([...architectureConfigKeys(), ...TRANSCODER_KEYS, 'architecture']);
 
 export interface LoadSaeOptions {
 	/**
@@ -78,6 +82,9 @@ export function loadSae(p: string, options: LoadSaeOptions = {}): Sae {
 		throw formatError(`${p}: no such file or folder`);
 	}
 	if (stat.isFile()) {
+		// One layer of a circuit-tracer transcoder set: the set's config.yaml says its hooks.
+		const setLayer = circuitTracerLayerIndex(p);
+		if (setLayer !== undefined) return loadSetLayer(p, setLayer, readCircuitTracerConfig(path.dirname(p)));
 		if (p.endsWith('.npz')) return loadGemmaScope(p, options);
 		const base = path.basename(p);
 		if (base === GEMMA_SCOPE_2_FILENAME) return loadGemmaScope2(p, options);
@@ -87,6 +94,11 @@ export function loadSae(p: string, options: LoadSaeOptions = {}): Sae {
 		if (p.endsWith(path.join(...LLAMA_SCOPE_WEIGHTS.split('/')))) return loadLlamaScope(path.dirname(path.dirname(p)));
 		throw formatError(`${p}: not an SAE (expected ${SAE_LAYOUTS_TEXT})`);
 	}
+	if (isCircuitTracerFolder(p) && !fs.existsSync(path.join(p, SAE_CFG_FILENAME))) {
+		const config = readCircuitTracerConfig(p);
+		throw formatError(`${p}: a circuit-tracer ${config.model_kind === 'transcoder_set' ? 'transcoder set' : 'cross-layer transcoder'}; `
+			+ (config.model_kind === 'transcoder_set' ? `load one layer's transcoder (e.g. ${path.join(p, 'layer_0.safetensors')}), or evaluate the set with --transcoders` : 'it runs in evaluation with --transcoders, not as one dictionary'));
+	}
 	const layout = folderLayout(p);
 	switch (layout?.marker) {
 		case SAE_CFG_FILENAME: return loadSaeLens(p, options);
@@ -95,6 +107,18 @@ export function loadSae(p: string, options: LoadSaeOptions = {}): Sae {
 		case LLAMA_SCOPE_HYPERPARAMS: return loadLlamaScope(p);
 		default: throw formatError(`${p}: no ${SAE_CFG_FILENAME} (expected ${SAE_LAYOUTS_TEXT})`);
 	}
+}
+
+/** The layer of a circuit-tracer set's layer file (layer_L.safetensors, or the L-th file config.yaml lists), or undefined. */
+function circuitTracerLayerIndex(file: string): number | undefined {
+	const dir = path.dirname(file);
+	if (!isCircuitTracerFolder(dir) || path.basename(file) === CIRCUIT_TRACER_CONFIG) return undefined;
+	const config = readCircuitTracerConfig(dir);
+	if (config.model_kind !== 'transcoder_set') return undefined;
+	const listed = config.transcoders?.findIndex((t) => path.resolve(dir, t) === path.resolve(file));
+	if (listed !== undefined && listed >= 0) return listed;
+	const m = /^layer_(\d+)\.safetensors$/.exec(path.basename(file));
+	return m && !config.transcoders ? Number(m[1]) : undefined;
 }
 
 /** The layout of an SAE folder, by the first marker file it holds. */
@@ -139,7 +163,9 @@ function loadSaeLens(dir: string, options: LoadSaeOptions): Sae {
 		// SAELens saves BatchTopK SAEs for inference as JumpReLU with that threshold.
 		cfg.architecture = 'jumprelu';
 	}
-	if (entries.has('W_skip')) throw formatError(`${weightsFile}: has W_skip (a skip transcoder); transcoders are not supported yet`);
+	if (entries.has('W_skip') && !cfg.transcoder?.skip) {
+		throw formatError(`${weightsFile}: has W_skip, but ${SAE_CFG_FILENAME}'s architecture "${String(raw.architecture)}" has no skip connection (a skip transcoder says "skip_transcoder")`);
+	}
 	const weights: Record<string, SaeTensor> = {};
 	for (const name of requiredTensors(cfg)) {
 		const entry = entries.get(name);
@@ -195,8 +221,11 @@ export function normalizeSaeConfig(raw: Record<string, unknown>, file: string): 
 	if (typeof architecture !== 'string') throw formatError(`${file}: "architecture" must be a string, got ${JSON.stringify(architecture)}`);
 	let arch: SaeArchitecture;
 	let needsThreshold = false;
-	if (architecture.includes('transcoder')) {
-		throw formatError(`${file}: architecture "${architecture}" (transcoder) is not supported yet`);
+	const transcoder = Object.hasOwn(SAELENS_TRANSCODERS, architecture) ? SAELENS_TRANSCODERS[architecture] : undefined;
+	if (transcoder) {
+		arch = transcoder.architecture;
+	} else if (architecture.includes('transcoder')) {
+		throw formatError(`${file}: unsupported transcoder architecture "${architecture}" (supported: ${Object.keys(SAELENS_TRANSCODERS).join(', ')})`);
 	} else if (architecture === 'batchtopk' || architecture === 'matryoshka_batchtopk') {
 		arch = 'jumprelu';
 		needsThreshold = true;
@@ -217,6 +246,14 @@ export function normalizeSaeConfig(raw: Record<string, unknown>, file: string): 
 		metadata: { ...metadata, hook_name: optString(file, metadata, 'hook_name', '') } as SaeMetadata,
 	};
 	Object.assign(cfg, saeArchitecture(arch).config?.read(c, cfg.d_sae, file));
+	if (transcoder) {
+		// SAELens's Transcoder never subtracts b_dec (it has the output's width), whatever the key says.
+		cfg.apply_b_dec_to_input = false;
+		const hookOut = c.hook_name_out ?? metadata.hook_name_out;
+		if (typeof hookOut !== 'string' || !hookOut) throw formatError(`${file}: a transcoder needs "hook_name_out" (the hook its output replaces), got ${JSON.stringify(hookOut)}`);
+		cfg.transcoder = { d_out: positiveInt(file, c, 'd_out'), hook_name_out: hookOut, skip: transcoder.skip };
+		checkTranscoderConfig(cfg, file);
+	}
 	return { cfg, needsThreshold };
 }
 
@@ -354,6 +391,13 @@ export function saeLensConfig(sae: Sae): Record<string, unknown> {
 		metadata,
 	});
 	Object.assign(out, saeArchitecture(cfg.architecture).config?.write(cfg));
+	if (cfg.transcoder) {
+		// TranscoderConfig.to_dict's fields, after the base ones.
+		const layer = hookLayer(cfg.transcoder.hook_name_out);
+		Object.assign(out, { d_out: cfg.transcoder.d_out, hook_name_out: cfg.transcoder.hook_name_out, hook_layer_out: layer ?? 0, hook_head_index_out: null });
+		out.architecture = saeLensTranscoderName(cfg, path.join(sae.source, SAE_CFG_FILENAME));
+		return out;
+	}
 	if (isV6InferenceConfig(rawConfig) && rawConfig.architecture === cfg.architecture) {
 		for (const [key, value] of Object.entries(rawConfig)) {
 			if (!(key in out) && !BASE_KEYS.includes(key) && !FOREIGN_KEYS.has(key)) out[key] = value;

@@ -11,6 +11,7 @@ import type { Value } from '../onnx/graphBuilder';
 import { saeArchitecture } from './architectures/saeArchitectures';
 import type { SaeGraphContext } from './architectures/saeArchitecture';
 import type { Sae, SaeTensor } from './saeTypes';
+import { decodeOutput, outputWidth } from './transcoder';
 
 /** What an SAE graph returns; sessions are cached by this. */
 export interface SaeGraphRequest {
@@ -18,20 +19,28 @@ export interface SaeGraphRequest {
 	acts: boolean;
 	/** The `topFeatures` strongest features per row: `top_values`, `top_indices` [rows, topFeatures]. */
 	topFeatures: number;
-	/** `recons` [rows, d_in] in the activation's own space (normalization undone). */
+	/** `recons` [rows, d_out] in the activation's own space (normalization undone); d_out = d_in for an SAE. */
 	recons: boolean;
-	/** `error` = x − recons [rows, d_in]. */
+	/** `error` = x − recons [rows, d_out]; for a transcoder the target is the output hook's activation, input `sae_target`. */
 	error: boolean;
 	/** Subtract each row's mean before the SAE (TransformerLens centre_writing_weights view). */
 	centre: boolean;
 	/**
 	 * Evaluation statistics: per row `l0`, `sq_error` (‖x − x̂‖²), `cosine` (x·x̂ / ‖x‖‖x̂‖),
-	 * `sq_norm` (‖x‖²); per feature `fire_counts` [d_sae] (rows where it fired); `sum_x` [d_in].
+	 * `sq_norm` (‖x‖²); per feature `fire_counts` [d_sae] (rows where it fired); `sum_x` [d_out]
+	 * (x: the target, which for a transcoder is `sae_target`).
 	 */
 	stats?: boolean;
 }
 
 export const SAE_INPUT = 'sae_in';
+/** A transcoder's target, the output hook's activation [rows, d_out], for `error` and `stats`. */
+export const SAE_TARGET = 'sae_target';
+
+/** Whether the graph for `request` takes SAE_TARGET. */
+export function needsTarget(sae: Sae, request: SaeGraphRequest): boolean {
+	return sae.cfg.transcoder !== undefined && (request.error || request.stats === true);
+}
 
 /** The SAE's weights as graph values (f16/bf16 cast to float32), initializers named `prefix` + SAELens name. */
 export function saeWeights(b: GraphBuilder, sae: Sae, prefix = ''): (name: string) => Value {
@@ -102,7 +111,6 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 	const weight = saeWeights(b, sae);
 	const x = b.input(SAE_INPUT, DataType.FLOAT, ['rows', cfg.d_in]);
 	const { xView, saeIn, undo } = saeInputView(b, sae, x, request.centre, weight);
-	const bDec = weight('b_dec');
 	const architecture = saeArchitecture(cfg.architecture);
 	const g: SaeGraphContext = { b, cfg, weight };
 	const acts = architecture.encode(g, saeIn); // [rows, d_sae]
@@ -112,23 +120,26 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 		b.output(values, DataType.FLOAT, ['rows', 'top'], 'top_values');
 		b.output(indices, DataType.INT64, ['rows', 'top'], 'top_indices');
 	}
-	if (request.recons || request.error || request.stats) {
-		const recons = undo(b.add(b.matMul(architecture.decoderInput(g, acts), weight('W_dec')), bDec)); // [rows, d_in]
-		if (request.recons) b.output(recons, DataType.FLOAT, ['rows', cfg.d_in], 'recons');
-		const error = b.sub(xView, recons);
-		if (request.error) b.output(error, DataType.FLOAT, ['rows', cfg.d_in], 'error');
+	const dOut = outputWidth(cfg);
+	const recons = request.recons || request.error || request.stats ? undo(decodeOutput(g, acts, saeIn)) : undefined; // [rows, d_out]
+	if (request.recons) b.output(recons!, DataType.FLOAT, ['rows', dOut], 'recons');
+	if (recons && (request.error || request.stats)) {
+		// What the reconstruction is measured against: the input itself, or a transcoder's output hook.
+		const target = needsTarget(sae, request) ? b.input(SAE_TARGET, DataType.FLOAT, ['rows', dOut]) : xView;
+		const error = b.sub(target, recons);
+		if (request.error) b.output(error, DataType.FLOAT, ['rows', dOut], 'error');
 		if (request.stats) {
 			const keep = { keepdims: { kind: 'int' as const, value: 0 } };
 			const rowSum = (v: Value) => b.op('ReduceSum', [v, b.constInt64([-1])], keep);
 			const fired = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [rows, d_sae]
-			const sqNorm = rowSum(b.mul(xView, xView));
-			const dot = rowSum(b.mul(xView, recons));
+			const sqNorm = rowSum(b.mul(target, target));
+			const dot = rowSum(b.mul(target, recons));
 			const reconNorm = b.sqrt(rowSum(b.mul(recons, recons)));
 			b.output(rowSum(fired), DataType.FLOAT, ['rows'], 'l0');
 			b.output(rowSum(b.mul(error, error)), DataType.FLOAT, ['rows'], 'sq_error');
 			b.output(b.div(dot, b.add(b.mul(b.sqrt(sqNorm), reconNorm), b.constFloat([1e-12]))), DataType.FLOAT, ['rows'], 'cosine');
 			b.output(sqNorm, DataType.FLOAT, ['rows'], 'sq_norm');
-			b.output(b.op('ReduceSum', [xView, b.constInt64([0])], keep), DataType.FLOAT, [cfg.d_in], 'sum_x');
+			b.output(b.op('ReduceSum', [target, b.constInt64([0])], keep), DataType.FLOAT, [dOut], 'sum_x');
 			b.output(b.op('ReduceSum', [fired, b.constInt64([0])], keep), DataType.FLOAT, [cfg.d_sae], 'fire_counts');
 		}
 	}

@@ -9,7 +9,8 @@ import { ModelConfigError } from '../models/decoderConfig';
 import { perTokenWidth } from '../models/hookPoints';
 import { createSession } from '../onnx/session';
 import type { SessionSettings } from '../onnx/session';
-import { SAE_INPUT, buildSaeGraph } from './saeGraph';
+import { SAE_INPUT, SAE_TARGET, buildSaeGraph, needsTarget } from './saeGraph';
+import { outputHookName, outputWidth } from './transcoder';
 import type { SaeGraphRequest } from './saeGraph';
 import type { Sae } from './saeTypes';
 
@@ -44,6 +45,8 @@ const NO_PROCESSING_SINCE = [3, 19, 2];
  * (e.g. gpt2-small-res-jb's center_writing_weights: true) are merged into the metadata on load.
  */
 export function usesCentredView(sae: Sae, modelType: string): boolean {
+	// A transcoder reads and writes different hooks; centring one and not the other would be wrong, and no release does.
+	if (sae.cfg.transcoder) return false;
 	const meta = sae.cfg.metadata;
 	const fromTransformerLens = (meta.model_class_name ?? 'HookedTransformer') === 'HookedTransformer';
 	// LayerNorm models (GPT-2, GPT-NeoX/Pythia): TransformerLens centres only where the norms centre.
@@ -64,9 +67,15 @@ function trainedWithoutProcessing(version: unknown): boolean {
 export class SaeRunner {
 	private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
 	readonly centre: boolean;
+	/** Where the reconstruction belongs (and steering writes): hookName for an SAE, hook_name_out for a transcoder. */
+	readonly outputHookName: string;
+	/** The reconstruction's width, d_out (d_in for an SAE). */
+	readonly dOut: number;
 
 	private constructor(readonly sae: Sae, readonly hookName: string, readonly modelType: string, private readonly settings: SessionSettings, private readonly log: (m: string) => void) {
 		this.centre = usesCentredView(sae, modelType);
+		this.outputHookName = outputHookName(sae.cfg);
+		this.dOut = outputWidth(sae.cfg);
 	}
 
 	/** Binds an SAE to a model, refusing one trained on another hook or width. */
@@ -82,6 +91,14 @@ export class SaeRunner {
 			throw new ModelConfigError(`${sae.source}: the SAE expects d_in ${sae.cfg.d_in} at ${hookName}, but this model's ${hookName} has width ${width}`
 				+ (sae.cfg.metadata.model_name ? ` (the SAE was trained on ${sae.cfg.metadata.model_name})` : ''));
 		}
+		const transcoder = sae.cfg.transcoder;
+		if (transcoder) {
+			const out = model.hookPoints.find((h) => h.name === transcoder.hook_name_out);
+			if (!out) throw new ModelConfigError(`${sae.source}: the transcoder writes hook "${transcoder.hook_name_out}", which this ${model.cfg.modelType} model with ${model.cfg.nLayers} layers does not have`);
+			const outWidth = perTokenWidth(out, `${sae.source}: ${transcoder.hook_name_out}`);
+			if (outWidth !== transcoder.d_out) throw new ModelConfigError(`${sae.source}: the transcoder writes d_out ${transcoder.d_out} at ${transcoder.hook_name_out}, but this model's ${transcoder.hook_name_out} has width ${outWidth}`);
+			if (out.layer !== point.layer) throw new ModelConfigError(`${sae.source}: the transcoder reads ${hookName} and writes ${transcoder.hook_name_out}, in different layers; only per-layer transcoders run in the model`);
+		}
 		const trainedOn = sae.cfg.metadata.model_name;
 		if (trainedOn && trainedOn !== model.name) {
 			// Our own SAEs name their model exactly; other tools' names (gpt2-small vs gpt2) need not match.
@@ -95,11 +112,19 @@ export class SaeRunner {
 		return runner;
 	}
 
-	/** Runs the SAE on `rows` activation vectors (row-major [rows, d_in]). */
-	async run(x: Float32Array, rows: number, want: Omit<SaeGraphRequest, 'centre'>): Promise<SaeOutputs> {
+	/**
+	 * Runs the SAE on `rows` activation vectors (row-major [rows, d_in]). A transcoder's error and
+	 * statistics are measured against `target`, its output hook's activations [rows, d_out].
+	 */
+	async run(x: Float32Array, rows: number, want: Omit<SaeGraphRequest, 'centre'>, target?: Float32Array): Promise<SaeOutputs> {
 		const request: SaeGraphRequest = { ...want, centre: this.centre };
 		const session = await this.session(request);
-		const out = await session.run({ [SAE_INPUT]: new ort.Tensor('float32', x, [rows, this.sae.cfg.d_in]) });
+		const feeds: Record<string, ort.Tensor> = { [SAE_INPUT]: new ort.Tensor('float32', x, [rows, this.sae.cfg.d_in]) };
+		if (needsTarget(this.sae, request)) {
+			if (!target) throw new Error(`internal: ${this.sae.source} is a transcoder; its error needs the output hook's activations`);
+			feeds[SAE_TARGET] = new ort.Tensor('float32', target, [rows, this.dOut]);
+		}
+		const out = await session.run(feeds);
 		const result: SaeOutputs = {};
 		if (request.acts) result.acts = out.acts!.data as Float32Array;
 		if (request.topFeatures > 0) {

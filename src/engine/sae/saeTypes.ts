@@ -35,6 +35,21 @@ export interface SaeConfig {
 	/** TopK only: multiply pre-activations by decoder row norms before choosing the top k. */
 	rescale_acts_by_decoder_norm?: boolean;
 	metadata: SaeMetadata;
+	/**
+	 * Present for a transcoder: it reads metadata.hook_name (d_in wide) and writes another hook
+	 * (d_out wide), so W_dec is [d_sae, d_out] and b_dec [d_out]; never b_dec subtracted from
+	 * the input. SAELens keeps these keys at the top level of cfg.json (TranscoderConfig).
+	 */
+	transcoder?: TranscoderConfig;
+}
+
+/** What makes an SAE a transcoder (SAELens TranscoderConfig's d_out, hook_name_out; skip_transcoder's W_skip). */
+export interface TranscoderConfig {
+	d_out: number;
+	/** The hook the output replaces, e.g. blocks.3.hook_mlp_out. */
+	hook_name_out: string;
+	/** A linear skip term x · W_skipᵀ with W_skip [d_out, d_in] (SAELens skip_transcoder, circuit-tracer W_skip). */
+	skip: boolean;
 }
 
 export interface SaeTensor {
@@ -48,7 +63,7 @@ export interface Sae {
 	/** The folder (or .npz file) it was loaded from. */
 	source: string;
 	cfg: SaeConfig;
-	/** By SAELens name: W_enc [d_in, d_sae], b_enc [d_sae], W_dec [d_sae, d_in], b_dec [d_in], threshold, b_gate, b_mag, r_mag. */
+	/** By SAELens name: W_enc [d_in, d_sae], b_enc [d_sae], W_dec [d_sae, d_in], b_dec [d_in], threshold, b_gate, b_mag, r_mag (a transcoder: W_dec [d_sae, d_out], b_dec [d_out], W_skip [d_out, d_in]). */
 	weights: Record<string, SaeTensor>;
 	/** sparsity.safetensors `sparsity`: log10 feature density, [d_sae]. */
 	logSparsity?: Float32Array;

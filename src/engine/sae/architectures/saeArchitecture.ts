@@ -7,9 +7,10 @@
 // the trainer all go through this contract and name no architecture themselves.
 //
 // Shapes: `...` is any leading dimensions (rows, or batch and sequence); an encoder reads
-// [..., d_in], features are [..., d_sae], and the decoder writes [..., d_in]. An architecture whose
-// input and output hooks differ (a transcoder) would write W_dec and b_dec with a d_out dimension
-// of its own; the graphs only ever multiply decoderInput(acts) by W_dec and add b_dec.
+// [..., d_in], features are [..., d_sae], and the decoder writes [..., d_out]: d_in for an SAE,
+// the output hook's width for a transcoder (cfg.transcoder), whose W_dec and b_dec are given in
+// d_out and which may add a skip term (W_SKIP, transcoder.ts). The graphs only ever multiply
+// decoderInput(acts) by W_dec and add b_dec, so every architecture is also a transcoder.
 
 import type * as ort from 'onnxruntime-node';
 import type { GraphBuilder, Value } from '../../onnx/graphBuilder';
@@ -18,7 +19,7 @@ import type { SaeConfig, SaeTensor } from '../saeTypes';
 import type { TrainConfig } from '../train/saeTrainer';
 
 /** A config dimension a tensor's shape is given in. */
-export type SaeDimension = 'd_in' | 'd_sae';
+export type SaeDimension = 'd_in' | 'd_sae' | 'd_out';
 
 /** A tensor an SAE needs, by SAELens name, and its shape in config dimensions. */
 export interface TensorSpec {
@@ -28,8 +29,15 @@ export interface TensorSpec {
 
 export const W_ENC: TensorSpec = { name: 'W_enc', dims: ['d_in', 'd_sae'] };
 export const B_ENC: TensorSpec = { name: 'b_enc', dims: ['d_sae'] };
-export const W_DEC: TensorSpec = { name: 'W_dec', dims: ['d_sae', 'd_in'] };
-export const B_DEC: TensorSpec = { name: 'b_dec', dims: ['d_in'] };
+export const W_DEC: TensorSpec = { name: 'W_dec', dims: ['d_sae', 'd_out'] };
+export const B_DEC: TensorSpec = { name: 'b_dec', dims: ['d_out'] };
+/** A skip transcoder's linear term, x · W_skipᵀ (SAELens and circuit-tracer orientation); not an architecture's own tensor. */
+export const W_SKIP: TensorSpec = { name: 'W_skip', dims: ['d_out', 'd_in'] };
+
+/** A config dimension's size: d_out is the transcoder's output width, or d_in for an SAE. */
+export function dimensionSize(cfg: SaeConfig, d: SaeDimension): number {
+	return d === 'd_out' ? cfg.transcoder?.d_out ?? cfg.d_in : cfg[d];
+}
 
 /** What an architecture's graph code builds with. */
 export interface SaeGraphContext {
