@@ -51,3 +51,24 @@ export function inMemorySae(architecture: SaeArchitecture, o: InMemorySaeOptions
 	if (architecture === 'jumprelu') weights.threshold = tensor(Float32Array.from(gaussianArray(dSae, 7, 0.3), Math.abs), [dSae]);
 	return { source: `in-memory ${architecture} SAE`, cfg, weights, rawConfig: {} };
 }
+
+/** A seeded per-layer transcoder for a model of width `dModel`: reads `input`, writes `output` (optionally with W_skip). */
+export function inMemoryTranscoder(architecture: 'topk' | 'standard' | 'jumprelu', o: { input: string; output: string; dModel: number; dSae: number; k?: number; skip?: boolean; modelName?: string; seed?: number }): Sae {
+	const d = o.dModel;
+	const s = o.seed ?? 0;
+	const cfg: SaeConfig = {
+		d_in: d, d_sae: o.dSae, dtype: 'float32', architecture, apply_b_dec_to_input: false, normalize_activations: 'none', reshape_activations: 'none',
+		metadata: { hook_name: o.input, ...(o.modelName ? { model_name: o.modelName } : {}) },
+		transcoder: { d_out: d, hook_name_out: o.output, skip: o.skip ?? false },
+		...(architecture === 'topk' ? { k: o.k ?? 8 } : {}),
+	};
+	const weights: Sae['weights'] = {
+		W_enc: tensor(gaussianArray(d * o.dSae, s + 1, 1 / Math.sqrt(d)), [d, o.dSae]),
+		b_enc: tensor(gaussianArray(o.dSae, s + 2, 0.1), [o.dSae]),
+		W_dec: tensor(gaussianArray(o.dSae * d, s + 3, 0.2), [o.dSae, d]),
+		b_dec: tensor(gaussianArray(d, s + 4, 0.1), [d]),
+	};
+	if (architecture === 'jumprelu') weights.threshold = tensor(Float32Array.from(gaussianArray(o.dSae, s + 5, 0.3), Math.abs), [o.dSae]);
+	if (o.skip) weights.W_skip = tensor(gaussianArray(d * d, s + 6, 0.05), [d, d]);
+	return { source: `in-memory ${architecture} transcoder`, cfg, weights, rawConfig: {} };
+}

@@ -56,6 +56,11 @@ export interface HookExtension {
 	/** Identifies what `build` emits, for the session cache: same key ⇒ same graph. */
 	readonly key: string;
 	readonly hookName: string;
+	/**
+	 * Hooks earlier in the same stage whose values `build` reads through ctx.hookValue (a
+	 * transcoder spliced at hook_mlp_out reads the MLP's input).
+	 */
+	readonly reads?: readonly string[];
 	/** x: the hook's value [batch, seq, width] → the value the model continues with (same shape). */
 	build(ctx: DecoderContext, x: Value): Value;
 }
@@ -117,6 +122,9 @@ export class DecoderContext {
 	private readonly sharedValues = new Map<string, unknown>();
 	private readonly presents = new Map<number, [Value, Value]>();
 	private readonly emitted = new Set<string>();
+	/** Hooks an extension reads, and their values once the graph has passed them. */
+	private readonly readHooks: ReadonlySet<string>;
+	private readonly hookValues = new Map<string, Value>();
 	/** Checkpoint weights the graph materializes as float32 (the memory its session holds). */
 	readonly materialized = new Set<string>();
 	/** Embedding rows the graph takes as inputs, which the engine reads from the shard for each run. */
@@ -133,6 +141,14 @@ export class DecoderContext {
 	) {
 		this.root = new GraphBuilder(stage ? stageKey(stage) : 'trunk');
 		this.b = this.root;
+		this.readHooks = new Set([...extensions.values()].flatMap((e) => e.reads ?? []));
+	}
+
+	/** The value hook `name` had when the graph passed it (after its intervention and extension); only for hooks an extension declared it reads. */
+	hookValue(name: string): Value {
+		const v = this.hookValues.get(name);
+		if (!v) throw new Error(`internal: hook ${name} is not read by an extension, or comes later in the stage`);
+		return v;
 	}
 
 	/** Builds `body`'s nodes into `g` (an If branch of the graph). */
@@ -255,7 +271,7 @@ export class DecoderContext {
 
 	/** Whether a hook is read or intervened on, so a fused kernel that hides it must not be used. */
 	wantsHook(name: string): boolean {
-		return this.request.hooks.includes(name) || this.request.interventions.includes(name) || this.extensions.has(name);
+		return this.request.hooks.includes(name) || this.request.interventions.includes(name) || this.extensions.has(name) || this.readHooks.has(name);
 	}
 
 	/**
@@ -277,6 +293,7 @@ export class DecoderContext {
 			const input = v;
 			v = this.b.scope(`/${extension.hookName}.extension`, () => extension.build(this, input));
 		}
+		if (this.readHooks.has(name)) this.hookValues.set(name, v);
 		if (this.request.hooks.includes(name)) {
 			const dims = ['batch', ...point.shape.map((d) => (d === 'pos' ? 'seq' : d === 'kpos' ? 'total_seq' : d))];
 			this.root.output(v, DataType.FLOAT, dims, name);
@@ -407,6 +424,10 @@ export function buildStageGraph(
 	for (const e of extensions) {
 		if (!hookIndex.has(e.hookName)) throw new Error(`internal: extension ${e.key} at unknown hook ${e.hookName}`);
 		if (byHook.has(e.hookName)) throw new Error(`internal: two extensions at ${e.hookName}`);
+		for (const r of e.reads ?? []) {
+			const read = hookIndex.get(r);
+			if (!read || stageKey(stageOf(read, cfg.nLayers)) !== stageKey(stage)) throw new Error(`internal: extension ${e.key} at ${e.hookName} reads ${r}, which is not in its stage ${stageKey(stage)}`);
+		}
 		byHook.set(e.hookName, e);
 	}
 	const ctx = new DecoderContext(cfg, weights, stage, request, hookIndex, byHook);

@@ -64,6 +64,19 @@ function trainedWithoutProcessing(version: unknown): boolean {
 	return true;
 }
 
+const saeIds = new WeakMap<Sae, number>();
+let nextSaeId = 0;
+
+/** A per-process id for an SAE object, so a graph built for a reloaded (possibly retrained) SAE is never reused for another. */
+export function saeObjectId(sae: Sae): number {
+	let id = saeIds.get(sae);
+	if (id === undefined) {
+		id = nextSaeId++;
+		saeIds.set(sae, id);
+	}
+	return id;
+}
+
 export class SaeRunner {
 	private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
 	readonly centre: boolean;

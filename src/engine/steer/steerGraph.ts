@@ -31,8 +31,8 @@ import type { LanguageModel } from '../models/languageModel';
 import { saeArchitecture } from '../sae/architectures/saeArchitectures';
 import type { SaeGraphContext } from '../sae/architectures/saeArchitecture';
 import { saeInputView, saeWeights } from '../sae/saeGraph';
+import { saeObjectId } from '../sae/saeRunner';
 import type { SaeRunner } from '../sae/saeRunner';
-import type { Sae } from '../sae/saeTypes';
 
 /** Which activation-dependent modes a variant computes (the encoder is only built for clamp). */
 export interface SteerVariant {
@@ -49,23 +49,10 @@ export type SteerInputPart = 'features' | 'values' | 'clamp' | 'cap' | 'position
  */
 export const steerInputName = (hookName: string, part: SteerInputPart): string => `steer.${hookName}.${part}`;
 
-const saeIds = new WeakMap<Sae, number>();
-let nextSaeId = 0;
-
-/** A per-process id for an SAE object, so a reloaded (possibly retrained) SAE never reuses a stale session. */
-function saeId(sae: Sae): number {
-	let id = saeIds.get(sae);
-	if (id === undefined) {
-		id = nextSaeId++;
-		saeIds.set(sae, id);
-	}
-	return id;
-}
-
 /** The session-cache key prefix of every steering variant for this SAE (for LanguageModel.releaseExtension). */
 export function steerExtensionKey(runner: SaeRunner, variant: SteerVariant): string {
 	const modes = [variant.clamp ? 'clamp' : '', variant.cap ? 'cap' : ''].filter(Boolean).join('+');
-	return `steer:${runner.hookName}:sae${saeId(runner.sae)}:${modes}`;
+	return `steer:${runner.hookName}:sae${saeObjectId(runner.sae)}:${modes}`;
 }
 
 export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): HookExtension {
