@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import { SaeRunner } from '../../src/engine/sae/saeRunner';
 import { transcoderReplacement, zeroAblation } from '../../src/engine/sae/transcoderSplice';
-import { inMemoryTranscoder } from '../saeFixtures';
+import { compileSteering } from '../../src/engine/steer/steering';
+import { f32, inMemoryTranscoder } from '../saeFixtures';
 import { maxAbsDiff } from '../helpers';
 
 const CPU = { executionProvider: 'cpu' as const, threads: 1 };
@@ -64,6 +65,29 @@ describe('transcoders spliced into the demo model', () => {
 		const ablated = await model.forward({ ids: [IDS], hooks: ['blocks.2.hook_mlp_out'], logits: 'none', extensions: [0, 1, 2, 3].map((l) => zeroAblation(`blocks.${l}.hook_mlp_out`)) });
 		assert.ok((ablated.hooks['blocks.2.hook_mlp_out']!.data as Float32Array).every((v) => v === 0));
 		for (const r of runners) await r.dispose();
+	});
+
+	it('steering a transcoder feature: add writes its decoder row at the output hook; clamp sets the feature read from the input hook', async () => {
+		const runner = runnerFor(2, 'jumprelu', 'ln2.hook_normalized', true);
+		const wDec = f32(runner.sae, 'W_dec');
+		const hooks = [runner.hookName, runner.outputHookName];
+		const clean = await model.forward({ ids: [IDS], hooks, logits: 'none' });
+		const xIn = clean.hooks[runner.hookName]!.data as Float32Array;
+		const mlpOut = clean.hooks[runner.outputHookName]!.data as Float32Array;
+		const acts = (await runner.run(xIn, IDS.length, { acts: true, topFeatures: 0, recons: false, error: false })).acts!;
+		const j = Array.from({ length: 96 }, (_, i) => i).sort((a, b) => acts[b]! - acts[a]!)[0]!; // a feature that fires on token 0's row
+		for (const [mode, strength] of [['add', 3], ['clamp', 5]] as const) {
+			const steering = compileSteering(model, runner, { features: [{ featureIndex: j, mode, strength }], vectors: [], positions: 'all' });
+			const steered = await model.forward({ ids: [IDS], hooks: [runner.outputHookName], logits: 'none', ...steering.callInputs({ prompt: true, seq: IDS.length }) });
+			const got = steered.hooks[runner.outputHookName]!.data as Float32Array;
+			const want = mlpOut.map((v, i) => {
+				const t = Math.floor(i / D);
+				const coefficient = mode === 'add' ? strength : strength - acts[t * 96 + j]!;
+				return v + coefficient * wDec[j * D + (i % D)]!;
+			});
+			assert.ok(maxAbsDiff(got, want) < 1e-4, `${mode}: ${maxAbsDiff(got, want)}`);
+		}
+		await runner.dispose();
 	});
 
 	it('refuses a transcoder whose output hook the model lacks, or whose hooks are in different layers', () => {

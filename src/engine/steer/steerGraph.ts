@@ -20,6 +20,9 @@
 //   residual stream is a LayerNorm, which ignores the mean, so the model's outputs are those
 //   of adding Δ in the processed model.
 // - Δ is multiplied by the position mask (1 steer, 0 leave), [1|batch, 1|seq].
+// - a transcoder: the subgraph sits at its output hook (hook_mlp_out) and reads its input hook
+//   (the MLP's input) for the clamp's encode; Δ is added to the output, and the cap projects the
+//   output onto d_i. Its activations are not normalized, so there is no view to take.
 // The additive modes (feature add, raw vectors) do not need any of this: they are fed to the
 // model graph's `intervene.<hook>` input (steering.ts), applied before this subgraph, so clamp
 // and cap see the activation after additive steering at the same hook.
@@ -52,15 +55,17 @@ export const steerInputName = (hookName: string, part: SteerInputPart): string =
 /** The session-cache key prefix of every steering variant for this SAE (for LanguageModel.releaseExtension). */
 export function steerExtensionKey(runner: SaeRunner, variant: SteerVariant): string {
 	const modes = [variant.clamp ? 'clamp' : '', variant.cap ? 'cap' : ''].filter(Boolean).join('+');
-	return `steer:${runner.hookName}:sae${saeObjectId(runner.sae)}:${modes}`;
+	return `steer:${runner.outputHookName}:sae${saeObjectId(runner.sae)}:${modes}`;
 }
 
 export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): HookExtension {
 	if (!variant.clamp && !variant.cap) throw new Error('internal: a steering variant needs clamp or cap');
-	const { sae, hookName, centre } = runner;
+	const { sae, outputHookName: hookName, centre } = runner;
+	const transcoder = sae.cfg.transcoder !== undefined;
 	return {
 		key: steerExtensionKey(runner, variant),
 		hookName,
+		...(transcoder ? { reads: [runner.hookName] } : {}),
 		build(ctx: DecoderContext, x: Value): Value {
 			const { b } = ctx;
 			const input = (part: SteerInputPart, dataType: DataType, dims: (string | number)[]): Value => b.input(steerInputName(hookName, part), dataType, dims);
@@ -70,7 +75,8 @@ export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): Hoo
 			const weight = saeWeights(b, sae, 'sae.');
 			const architecture = saeArchitecture(sae.cfg.architecture);
 			const g: SaeGraphContext = { b, cfg: sae.cfg, weight };
-			const view = saeInputView(b, sae, x, centre, weight); // [batch, seq, d_in]
+			// What the encoder reads: the hook itself, or a transcoder's input hook (no view: checkTranscoderConfig).
+			const view = transcoder ? { xView: x, saeIn: ctx.hookValue(runner.hookName), unscale: undefined } : saeInputView(b, sae, x, centre, weight); // [batch, seq, d_in]
 			const directions = b.gather(weight('W_dec'), features, 0); // [n, d_in]
 			const terms: Value[] = [];
 			if (variant.clamp) {

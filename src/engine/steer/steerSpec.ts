@@ -20,7 +20,7 @@ export function validateSteerSpec(spec: SteerSpec, model: LanguageModel, runner:
 		throw new SteerSpecError(`steering positions must be "all" or "generated" (got ${JSON.stringify(spec.positions)})`);
 	}
 	if (spec.features.length > 0 && !runner) throw new SteerSpecError('steering by feature needs an SAE (load one first)');
-	if (spec.features.length > 0 && model.hookPoint(runner!.hookName).shape.length !== 2) {
+	if (spec.features.length > 0 && (model.hookPoint(runner!.hookName).shape.length !== 2 || model.hookPoint(runner!.outputHookName).shape.length !== 2)) {
 		throw new SteerSpecError(`the SAE reads ${runner!.hookName}, which is not a [pos, width] hook; steering by feature supports residual, attn_out, mlp_out and MLP SAEs`);
 	}
 	const seen = new Set<number>();

@@ -33,7 +33,8 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 	const rows: { featureIndex: number; clamp: boolean; value: number }[] = [];
 	for (const f of spec.features) {
 		const r = runner!;
-		if (f.mode === 'add') addTo(r.hookName, r.sae.cfg.d_in, tensorRow(r.sae.weights.W_dec!, f.featureIndex, r.sae.cfg.d_in), f.strength);
+		// A feature's direction lives where its decoder writes: the output hook, for a transcoder.
+		if (f.mode === 'add') addTo(r.outputHookName, r.dOut, tensorRow(r.sae.weights.W_dec!, f.featureIndex, r.dOut), f.strength);
 		else rows.push({ featureIndex: f.featureIndex, clamp: f.mode === 'clamp', value: f.strength });
 	}
 	for (const v of spec.vectors) addTo(v.hookName, v.vector.length, v.vector, v.strength);
@@ -53,7 +54,7 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 		const variant: SteerVariant = { clamp: rows.some((x) => x.clamp), cap: rows.some((x) => !x.clamp) };
 		extension = [saeSteerExtension(r, variant)];
 		const n = rows.length;
-		const name = (part: Parameters<typeof steerInputName>[1]): string => steerInputName(r.hookName, part);
+		const name = (part: Parameters<typeof steerInputName>[1]): string => steerInputName(r.outputHookName, part);
 		const common: Record<string, ort.Tensor> = {
 			[name('features')]: new ort.Tensor('int64', BigInt64Array.from(rows, (x) => BigInt(x.featureIndex)), [n]),
 			[name('values')]: new ort.Tensor('float32', Float32Array.from(rows, (x) => x.value), [n]),
