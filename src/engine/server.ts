@@ -233,13 +233,14 @@ connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationTo
 	await sae?.dispose();
 	sae = runner;
 	const { cfg } = runner.sae;
-	log('info', `loaded SAE ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}`);
+	log('info', `loaded ${cfg.transcoder ? 'transcoder' : 'SAE'} ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}${cfg.transcoder ? ` → ${runner.outputHookName}` : ''}`);
 	const denseFeatures: number[] = [];
 	runner.sae.logSparsity?.forEach((logDensity, i) => { if (logDensity > -1) denseFeatures.push(i); });
 	const neuronpediaId = typeof cfg.metadata.neuronpedia_id === 'string' ? cfg.metadata.neuronpedia_id : undefined;
 	return {
 		source: runner.sae.source, contentHash, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name,
 		denseFeatures, neuronpediaId,
+		...(cfg.transcoder ? { transcoder: { hookNameOut: cfg.transcoder.hook_name_out, dOut: cfg.transcoder.d_out, skip: cfg.transcoder.skip } } : {}),
 	};
 }));
 
@@ -252,7 +253,7 @@ connection.onRequest(InspectRequest, (params: InspectParams, token: Cancellation
 		signal,
 		onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
 	}));
-	return { hookName: runner.hookName, tokens, labels: await featureLabels(tokens) };
+	return { hookName: runner.hookName, ...(runner.sae.cfg.transcoder ? { hookNameOut: runner.outputHookName } : {}), tokens, labels: await featureLabels(tokens) };
 }));
 
 /** Labels of the features that fired, from the SAE's analysis and user labels, for hovers and the Features view. */

@@ -7,7 +7,7 @@
 
 import { Emitter } from 'vscode-jsonrpc';
 import type { CancellationToken, Event } from 'vscode-jsonrpc';
-import { DEMO, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest } from '../protocol/engineProtocol';
+import { DEMO, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, saeSite } from '../protocol/engineProtocol';
 import type { LoadModelProgress, ModelInfo, SaeInfo } from '../protocol/engineProtocol';
 import type { EngineProcess } from './engineProcess';
 
@@ -70,7 +70,7 @@ export class ModelSession {
 		const loaded = this.current;
 		if (!loaded) return undefined;
 		const { model, sae } = loaded;
-		return sae ? `${model.name} · ${sae.architecture} ${sae.dSae} @ ${sae.hookName}` : model.name;
+		return sae ? `${model.name} · ${sae.architecture} ${sae.dSae} @ ${saeSite(sae)}` : model.name;
 	}
 
 	/** The engine stopped or restarted: nothing is loaded any more. */

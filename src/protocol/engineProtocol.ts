@@ -147,6 +147,15 @@ export interface SaeInfo {
 	denseFeatures: number[];
 	/** Neuronpedia's id for the SAE (feature i is at https://www.neuronpedia.org/<id>/<i>), when it has one. */
 	neuronpediaId?: string;
+	/** A transcoder: it reads hookName and writes hookNameOut (dOut wide), with or without a skip term. */
+	transcoder?: { hookNameOut: string; dOut: number; skip: boolean };
+}
+
+/** Where an SAE sits, for people: its hook, or a transcoder's "layer L transcoder: input → output". */
+export function saeSite(sae: { hookName: string; transcoder?: { hookNameOut: string } }): string {
+	if (!sae.transcoder) return sae.hookName;
+	const layer = /^blocks\.(\d+)\./.exec(sae.hookName)?.[1];
+	return `${layer === undefined ? '' : `layer ${layer} `}transcoder ${sae.hookName} → ${sae.transcoder.hookNameOut}`;
 }
 
 export interface InspectParams {
@@ -164,6 +173,8 @@ export interface InspectedTokenInfo extends TokenInfo {
 
 export interface InspectResult {
 	hookName: string;
+	/** A transcoder's output hook (the features were read at hookName). */
+	hookNameOut?: string;
 	tokens: InspectedTokenInfo[];
 	/** Labels (the user's, else the automatic one from a feature analysis) of the features that fired, by feature index. */
 	labels: Record<number, string>;

@@ -7,7 +7,9 @@
 //   vocabulary. We reproduce that on the raw checkpoint: centre the direction (LayerNorm models
 //   only), multiply by the gain, MatMul with W_U, subtract the mean logit. The norm's bias and
 //   scale are ignored: the lens is a direction, not an activation.
-// - Nearest features: cosine similarity of decoder rows, one [1, d_in] × [d_in, d_sae] product.
+// - Nearest features: cosine similarity of decoder rows, one [1, d_out] × [d_out, d_sae] product.
+// A transcoder's decoder writes its output hook (hook_mlp_out, in the residual stream), so its
+// logit lens is the direct effect of the feature's output on the logits.
 
 import * as ort from 'onnxruntime-node';
 import type { LanguageModel } from '../models/languageModel';
@@ -20,6 +22,7 @@ import { createSession } from '../onnx/session';
 import type { SessionSettings } from '../onnx/session';
 import type { Sae } from '../sae/saeTypes';
 import { saeWeights } from '../sae/saeGraph';
+import { outputHookName, outputWidth } from '../sae/transcoder';
 
 const FEATURE = 'feature';
 
@@ -117,9 +120,9 @@ export class DecoderViews {
 		private readonly log: (m: string) => void = () => {},
 	) {}
 
-	/** Whether the SAE's decoder rows live in the residual stream (else there is no logit lens). */
+	/** Whether the SAE's decoder rows live in the residual stream (else there is no logit lens): a transcoder's where it writes, hook_mlp_out. */
 	hasLogitLens(): boolean {
-		return RESIDUAL_SPACE.test(this.sae.cfg.metadata.hook_name) && this.sae.cfg.d_in === this.model.cfg.dModel;
+		return RESIDUAL_SPACE.test(outputHookName(this.sae.cfg)) && outputWidth(this.sae.cfg) === this.model.cfg.dModel;
 	}
 
 	async logitLens(featureIndex: number): Promise<LogitLensRow | undefined> {

@@ -3,6 +3,7 @@
 
 import * as vscode from 'vscode';
 import type { InspectResult, ModelInfo, SaeInfo } from '../../protocol/engineProtocol';
+import { saeSite } from '../../protocol/engineProtocol';
 import { COMMANDS } from '../commands';
 import type { Loaded } from '../modelSession';
 import { summarizeFeatures } from './highlights';
@@ -47,7 +48,7 @@ export class FeaturesTreeProvider implements vscode.TreeDataProvider<Node> {
 		}
 		if (node.kind === 'model') {
 			const item = new vscode.TreeItem(node.model.name);
-			item.description = node.sae ? `${node.sae.architecture} · ${node.sae.dSae} features @ ${node.sae.hookName}` : 'no SAE loaded';
+			item.description = node.sae ? `${node.sae.architecture} · ${node.sae.dSae} features @ ${saeSite(node.sae)}` : 'no SAE loaded';
 			item.tooltip = `${node.model.modelType}, ${node.model.nLayers} layers, d_model ${node.model.dModel}${node.sae ? `\nSAE: ${node.sae.source}` : ''}`;
 			item.iconPath = new vscode.ThemeIcon('symbol-class');
 			return item;

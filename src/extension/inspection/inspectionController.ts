@@ -4,7 +4,7 @@
 // they are never left on the wrong characters.
 
 import * as vscode from 'vscode';
-import { InspectProgressNotification, InspectRequest } from '../../protocol/engineProtocol';
+import { InspectProgressNotification, InspectRequest, saeSite } from '../../protocol/engineProtocol';
 import type { InspectResult } from '../../protocol/engineProtocol';
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
@@ -123,7 +123,8 @@ export class InspectionController implements vscode.Disposable {
 		const token = inspection.result.tokens[index]!;
 		const md = new vscode.MarkdownString(undefined, true);
 		md.isTrusted = { enabledCommands: [COMMANDS.focusFeature, COMMANDS.openFeatureDashboard, COMMANDS.steerFeature] };
-		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(inspection.result.hookName)}\n\n`);
+		const { hookName, hookNameOut } = inspection.result;
+		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(saeSite({ hookName, ...(hookNameOut ? { transcoder: { hookNameOut } } : {}) }))}\n\n`);
 		const rows = hoverLines(token, new Map(Object.entries(inspection.result.labels ?? {}).map(([i, label]) => [Number(i), label])));
 		const dense = new Set(this.session.current?.sae?.denseFeatures ?? []);
 		const neuronpediaId = this.session.current?.sae?.neuronpediaId;

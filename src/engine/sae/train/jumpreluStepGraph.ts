@@ -8,7 +8,7 @@
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
-import { STEP_INPUTS, decoderBiasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, biasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics, withSkip } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface JumpreluStepOptions extends StepGraphOptions {
@@ -22,21 +22,20 @@ const int = (value: number) => ({ kind: 'int' as const, value });
 
 export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 	const b = new GraphBuilder('jumprelu_train_step');
-	const { dIn: d, dSae: n } = o;
-	const inputs = stepInputs(b, d, n);
-	const { x, wEnc, bEnc, wDec, bDec, batch } = inputs;
+	const { dSae: n } = o;
+	const inputs = stepInputs(b, o);
+	const { target, xc, wEnc, bEnc, wDec, bDec, batch } = inputs;
 	const logThreshold = b.input('log_threshold', DataType.FLOAT, [n]);
 	const l0Coefficient = b.input(STEP_INPUTS.l0Coefficient, DataType.FLOAT, []);
 	const colSum = (v: Value) => b.op('ReduceSum', [v, b.constInt64([0])], { keepdims: int(0) });
 
 	// --- forward -------------------------------------------------------------------------
 	const threshold = b.op('Exp', [logThreshold]); // [n]
-	const xc = b.sub(x, bDec);
 	const pre = b.linear(xc, wEnc, bEnc); // [B, n]
 	const open = b.cast(b.op('Greater', [pre, threshold]), DataType.FLOAT); // 1[pre > θ]
 	const acts = b.mul(pre, open);
-	const recon = b.linear(acts, wDec, bDec);
-	const err = b.sub(recon, x);
+	const recon = withSkip(b, inputs, b.linear(acts, wDec, bDec)); // [B, d_out]
+	const err = b.sub(recon, target);
 	const { mse, gRecon } = reconstructionLoss(b, err, batch);
 	const l0Sum = b.op('ReduceSum', [open], { keepdims: int(0) });
 	const l0Loss = b.mul(l0Coefficient, b.div(l0Sum, batch));
@@ -55,14 +54,14 @@ export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 	const gWDec = b.matMul(b.transpose(acts, [1, 0]), gRecon);
 	const gWEnc = b.matMul(b.transpose(xc, [1, 0]), gPre);
 	const gBEnc = colSum(gPre);
-	const gBDec = decoderBiasGrad(b, gRecon, wEnc, gBEnc);
+	const gBDec = biasGrad(b, inputs, gRecon, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
 	const norm = optimize(b, inputs, [
-		...saeParamUpdates(d, n, { gWEnc, gBEnc, gWDec, gBDec }),
+		...saeParamUpdates(b, inputs, n, { gWEnc, gBEnc, gWDec, gBDec, gRecon }),
 		// SAELens saves θ itself; emitting it here keeps exp() in onnxruntime.
 		{ name: 'log_threshold', grad: gLogThreshold, dims: [n], also: (u) => { b.output(b.op('Exp', [u]), DataType.FLOAT, [n], 'new.threshold'); } },
 	], o);
-	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l0Loss, gradNorm: norm, batch, n, fireCounts: colSum(open), l0Sum });
+	stepMetrics(b, { x: target, err, loss, mse, sparsityLoss: l0Loss, gradNorm: norm, batch, n, fireCounts: colSum(open), l0Sum });
 	return b.build({ trainer: 'jumprelu' });
 }

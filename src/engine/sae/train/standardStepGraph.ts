@@ -6,7 +6,7 @@
 
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
-import { STEP_INPUTS, decoderBiasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics } from './stepGraphCommon';
+import { STEP_INPUTS, biasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics, withSkip } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface StandardStepOptions extends StepGraphOptions {
@@ -16,17 +16,16 @@ const int = (value: number) => ({ kind: 'int' as const, value });
 
 export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const b = new GraphBuilder('standard_train_step');
-	const { dIn: d, dSae: n } = o;
-	const inputs = stepInputs(b, d, n);
-	const { x, wEnc, bEnc, wDec, bDec, batch } = inputs;
+	const { dSae: n } = o;
+	const inputs = stepInputs(b, o);
+	const { target, xc, wEnc, bEnc, wDec, bDec, batch } = inputs;
 	const l1 = b.input(STEP_INPUTS.l1Coefficient, DataType.FLOAT, []); // after warm-up scaling
 
 	// --- forward -------------------------------------------------------------------------
-	const xc = b.sub(x, bDec);
 	const pre = b.linear(xc, wEnc, bEnc); // [B, n]
 	const acts = b.op('Relu', [pre]);
-	const recon = b.linear(acts, wDec, bDec); // [B, d]
-	const err = b.sub(recon, x);
+	const recon = withSkip(b, inputs, b.linear(acts, wDec, bDec)); // [B, d_out]
+	const err = b.sub(recon, target);
 	const { mse, gRecon } = reconstructionLoss(b, err, batch);
 	const decNorm = b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: int(0) })); // [n]
 	const actsPerFeature = b.op('ReduceSum', [acts, b.constInt64([0])], { keepdims: int(0) }); // [n]
@@ -46,12 +45,12 @@ export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const gWDec = b.op('Gemm', [acts, gRecon, l1DecGrad], { transA: int(1) }); // [n, d]
 	const gWEnc = b.op('Gemm', [xc, gPre], { transA: int(1) }); // [d, n]
 	const gBEnc = b.op('ReduceSum', [gPre, b.constInt64([0])], { keepdims: int(0) });
-	const gBDec = decoderBiasGrad(b, gRecon, wEnc, gBEnc);
+	const gBDec = biasGrad(b, inputs, gRecon, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
-	const norm = optimize(b, inputs, saeParamUpdates(d, n, { gWEnc, gBEnc, gWDec, gBDec }), o);
+	const norm = optimize(b, inputs, saeParamUpdates(b, inputs, n, { gWEnc, gBEnc, gWDec, gBDec, gRecon }), o);
 
 	const fireCounts = b.op('ReduceSum', [firing, b.constInt64([0])], { keepdims: int(0) }); // [n]
-	stepMetrics(b, { x, err, loss, mse, sparsityLoss: l1Loss, gradNorm: norm, batch, n, fireCounts, l0Sum: b.op('ReduceSum', [fireCounts], { keepdims: int(0) }) });
+	stepMetrics(b, { x: target, err, loss, mse, sparsityLoss: l1Loss, gradNorm: norm, batch, n, fireCounts, l0Sum: b.op('ReduceSum', [fireCounts], { keepdims: int(0) }) });
 	return b.build({ trainer: 'standard' });
 }

@@ -57,10 +57,21 @@ export function stepMetrics(b: GraphBuilder, m: MetricValues): void {
 	b.output(m.fireCounts, DataType.FLOAT, [m.n], 'fire_counts');
 }
 
+/**
+ * A transcoder's step: the batch rows are [x_in | y_out] (d_in + d_out wide), the encoder reads
+ * x_in as it is (no b_dec subtraction), the decoder (W_dec [n, d_out], b_dec [d_out], and
+ * x_in · W_skipᵀ with a skip term) is fitted to y_out.
+ */
+export interface TranscoderShape {
+	dOut: number;
+	skip: boolean;
+}
+
 /** Options every step graph takes. */
 export interface StepGraphOptions {
 	dIn: number;
 	dSae: number;
+	transcoder?: TranscoderShape;
 	adam?: AdamHyper;
 	maxGradNorm?: number;
 	/** Also output the gradients (for checks against autograd). */
@@ -68,7 +79,16 @@ export interface StepGraphOptions {
 }
 
 export interface StepInputs {
+	/** The encoder's input [B, d_in] (a transcoder's x_in). */
 	x: Value;
+	/** What the decoder reconstructs [B, d_out]: x itself, or a transcoder's y_out. */
+	target: Value;
+	/** What the encoder multiplies: x − b_dec, or a transcoder's x_in as it is. */
+	xc: Value;
+	dIn: number;
+	dOut: number;
+	/** A skip transcoder's W_skip [d_out, d_in]. */
+	wSkip?: Value;
 	wEnc: Value;
 	bEnc: Value;
 	wDec: Value;
@@ -80,18 +100,41 @@ export interface StepInputs {
 }
 
 /** The inputs every step graph has: the batch, the SAE parameters, the Adam step and the learning rate. */
-export function stepInputs(b: GraphBuilder, d: number, n: number): StepInputs {
-	const x = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d]);
+export function stepInputs(b: GraphBuilder, o: StepGraphOptions): StepInputs {
+	const { dIn: d, dSae: n, transcoder } = o;
+	const dOut = transcoder?.dOut ?? d;
+	const rows = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d + (transcoder ? dOut : 0)]);
+	const [x, target] = transcoder ? b.split(rows, [d, dOut], 1) as [Value, Value] : [rows, rows];
+	const bDec = b.input('b_dec', DataType.FLOAT, [dOut]);
 	return {
 		x,
+		target,
+		xc: transcoder ? x : b.sub(x, bDec),
+		dIn: d,
+		dOut,
+		...(transcoder?.skip ? { wSkip: b.input('W_skip', DataType.FLOAT, [dOut, d]) } : {}),
 		wEnc: b.input('W_enc', DataType.FLOAT, [d, n]),
 		bEnc: b.input('b_enc', DataType.FLOAT, [n]),
-		wDec: b.input('W_dec', DataType.FLOAT, [n, d]),
-		bDec: b.input('b_dec', DataType.FLOAT, [d]),
+		wDec: b.input('W_dec', DataType.FLOAT, [n, dOut]),
+		bDec,
 		step: b.input(STEP_INPUTS.step, DataType.FLOAT, []),
 		lr: b.input(STEP_INPUTS.lr, DataType.FLOAT, []),
 		batch: b.cast(b.gather(b.shape(x), b.constInt64([0], [])), DataType.FLOAT),
 	};
+}
+
+/** The reconstruction from the decoded features [B, d_out]: plus a skip transcoder's x · W_skipᵀ. */
+export function withSkip(b: GraphBuilder, i: StepInputs, decoded: Value): Value {
+	return i.wSkip ? b.add(decoded, b.matMul(i.x, b.transpose(i.wSkip, [1, 0]))) : decoded;
+}
+
+/**
+ * ∂loss/∂b_dec from the reconstruction gradient [B, d_out] (with AuxK's, when it has one): an
+ * SAE's b_dec also shifts the encoder's input (decoderBiasGrad); a transcoder's does not.
+ */
+export function biasGrad(b: GraphBuilder, i: StepInputs, gReconTotal: Value, gBEnc: Value): Value {
+	if (i.xc === i.x) return b.op('ReduceSum', [gReconTotal, b.constInt64([0])], { keepdims: { kind: 'int', value: 0 } });
+	return decoderBiasGrad(b, gReconTotal, i.wEnc, gBEnc);
 }
 
 /** AuxK's inputs (TopK and BatchTopK). */
@@ -153,12 +196,19 @@ export interface SaeGrads {
 	gBDec: Value;
 }
 
-/** The four SAE parameters' updates; `decoderAfter` post-processes W_dec (unit-norm rows). */
-export function saeParamUpdates(d: number, n: number, g: SaeGrads, decoderAfter?: (w: Value) => Value): ParamUpdate[] {
-	return [
+/**
+ * The SAE parameters' updates (and a skip transcoder's W_skip, whose gradient is gReconᵀ · x);
+ * `decoderAfter` post-processes W_dec (unit-norm rows).
+ */
+export function saeParamUpdates(b: GraphBuilder, i: StepInputs, n: number, g: SaeGrads & { gRecon: Value }, decoderAfter?: (w: Value) => Value): ParamUpdate[] {
+	const { dIn: d, dOut } = i;
+	const updates: ParamUpdate[] = [
 		{ name: 'W_enc', grad: g.gWEnc, dims: [d, n] },
 		{ name: 'b_enc', grad: g.gBEnc, dims: [n] },
-		{ name: 'W_dec', grad: g.gWDec, dims: [n, d], after: decoderAfter },
-		{ name: 'b_dec', grad: g.gBDec, dims: [d] },
+		{ name: 'W_dec', grad: g.gWDec, dims: [n, dOut], after: decoderAfter },
+		{ name: 'b_dec', grad: g.gBDec, dims: [dOut] },
 	];
+	// Gemm with transA reads the [B, d_out] gradient in place.
+	if (i.wSkip) updates.push({ name: 'W_skip', grad: b.op('Gemm', [g.gRecon, i.x], { transA: { kind: 'int', value: 1 } }), dims: [dOut, d] });
+	return updates;
 }

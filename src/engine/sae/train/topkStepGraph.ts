@@ -9,7 +9,7 @@ import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
-import { auxkInputs, decoderBiasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics } from './stepGraphCommon';
+import { auxkInputs, biasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics, withSkip } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export interface TopkStepOptions extends StepGraphOptions {
@@ -23,18 +23,17 @@ const int = (value: number) => ({ kind: 'int' as const, value });
 export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const b = new GraphBuilder('topk_train_step');
 	const { dIn: d, dSae: n, k } = o;
-	const inputs = stepInputs(b, d, n);
-	const { x, wEnc, bEnc, wDec, bDec, batch } = inputs;
+	const inputs = stepInputs(b, o);
+	const { target, xc, wEnc, bEnc, wDec, bDec, batch, dOut } = inputs;
 	const { deadIndices, kAux, auxScale } = auxkInputs(b);
 
 	// --- forward -------------------------------------------------------------------------
-	const xc = b.sub(x, bDec); // [B, d]
 	const pre = b.linear(xc, wEnc, bEnc); // [B, n] (the one dense product)
 	const [topValues, topIndices] = b.node('TopK', [pre, b.constInt64([k])], { axis: int(-1), largest: int(1), sorted: int(0) }, 2) as [Value, Value];
 	const acts = b.op('Relu', [topValues]); // [B, k]
-	const rows = b.gather(wDec, topIndices); // [B, k, d]: the decoder rows of the active latents
-	const recon = b.add(sparseDecode(b, acts, rows), bDec); // [B, d]
-	const err = b.sub(recon, x); // [B, d]
+	const rows = b.gather(wDec, topIndices); // [B, k, d_out]: the decoder rows of the active latents
+	const recon = withSkip(b, inputs, b.add(sparseDecode(b, acts, rows), bDec)); // [B, d_out]
+	const err = b.sub(recon, target); // [B, d_out]
 	const { mse, gRecon } = reconstructionLoss(b, err, batch);
 
 	const aux = auxk(b, { pre, wDec, bDec, err, deadIndices, kAux, auxScale, batch });
@@ -47,9 +46,9 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 
 	// Decoder rows: each active (token, latent) pair adds act · g to its row; dead rows get auxActsᵀ · gAux.
 	const gWDec = b.add(
-		scatterRows(b, n, d, topIndices, outer(b, acts, gRecon, d)),
-		scatterRows(b, n, d, deadIndices, aux.gDeadRows),
-	); // [n, d]
+		scatterRows(b, n, dOut, topIndices, outer(b, acts, gRecon, dOut)),
+		scatterRows(b, n, dOut, deadIndices, aux.gDeadRows),
+	); // [n, d_out]
 	// Encoder: the pre-activation gradient is nonzero only at the chosen and the dead latents.
 	const gWEncT = b.add(
 		scatterRows(b, n, d, topIndices, outer(b, gActs, xc, d)),
@@ -60,13 +59,13 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 		scatterVector(b, n, topIndices, gActs),
 		scatterVector(b, n, deadIndices, b.op('ReduceSum', [gDeadPre, b.constInt64([0])], { keepdims: int(0) })),
 	); // [n]
-	const gBDec = decoderBiasGrad(b, b.add(gRecon, gAux), wEnc, gBEnc); // [d]
+	const gBDec = biasGrad(b, inputs, b.add(gRecon, gAux), gBEnc); // [d_out]
 
 	// --- optimizer -----------------------------------------------------------------------
-	const norm = optimize(b, inputs, saeParamUpdates(d, n, { gWEnc, gBEnc, gWDec, gBDec }, o.normalizeDecoder ? (w) => b.div(w, rowNorms(b, w)) : undefined), o);
+	const norm = optimize(b, inputs, saeParamUpdates(b, inputs, n, { gWEnc, gBEnc, gWDec, gBDec, gRecon }, o.normalizeDecoder ? (w) => b.div(w, rowNorms(b, w)) : undefined), o);
 
 	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, k]
-	stepMetrics(b, { x, err, loss, mse, sparsityLoss: aux.loss, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, topIndices, firing), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
+	stepMetrics(b, { x: target, err, loss, mse, sparsityLoss: aux.loss, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, topIndices, firing), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
 	return b.build({ trainer: 'topk', k: String(k) });
 }
 
