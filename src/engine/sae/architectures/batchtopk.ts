@@ -15,7 +15,7 @@ export const batchtopk: SaeTraining = {
 	params: SAE_PARAMS,
 	unitDecoder: true,
 	check: checkK,
-	stepGraph: (config) => buildBatchtopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k }),
+	stepGraph: (config) => buildBatchtopkStepGraph({ dIn: config.dIn, dSae: config.dSae, transcoder: config.transcoder, k: config.k }),
 	feeds: auxkFeeds,
 	afterStep: (state, out) => {
 		const minActive = (out['min_active']!.data as Float32Array)[0]!;

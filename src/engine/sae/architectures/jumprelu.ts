@@ -31,7 +31,7 @@ export const jumprelu = {
 		savedAs: 'jumprelu',
 		params: JUMPRELU_PARAMS,
 		unitDecoder: false,
-		stepGraph: (config) => buildJumpreluStepGraph({ dIn: config.dIn, dSae: config.dSae, bandwidth: config.jumpreluBandwidth }),
+		stepGraph: (config) => buildJumpreluStepGraph({ dIn: config.dIn, dSae: config.dSae, transcoder: config.transcoder, bandwidth: config.jumpreluBandwidth }),
 		initialParams: (config) => ({ log_threshold: new Float32Array(config.dSae).fill(Math.log(config.jumpreluInitThreshold)) }),
 		feeds: ({ config }, step) => ({
 			[STEP_INPUTS.l0Coefficient]: new ort.Tensor('float32', Float32Array.of(config.l0Coefficient * warmUp(step, config.l0WarmupSteps)), []),

@@ -18,7 +18,7 @@ export const standard = {
 		savedAs: 'standard',
 		params: SAE_PARAMS,
 		unitDecoder: false,
-		stepGraph: (config) => buildStandardStepGraph({ dIn: config.dIn, dSae: config.dSae }),
+		stepGraph: (config) => buildStandardStepGraph({ dIn: config.dIn, dSae: config.dSae, transcoder: config.transcoder }),
 		feeds: ({ config }, step) => ({
 			[STEP_INPUTS.l1Coefficient]: new ort.Tensor('float32', Float32Array.of(config.l1Coefficient * warmUp(step, config.l1WarmupSteps)), []),
 		}),

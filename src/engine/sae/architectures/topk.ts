@@ -64,7 +64,7 @@ export const topk = {
 		params: SAE_PARAMS,
 		unitDecoder: true,
 		check: checkK,
-		stepGraph: (config) => buildTopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k, normalizeDecoder: true }),
+		stepGraph: (config) => buildTopkStepGraph({ dIn: config.dIn, dSae: config.dSae, transcoder: config.transcoder, k: config.k, normalizeDecoder: true }),
 		feeds: auxkFeeds,
 		savedConfig: (config) => ({ k: config.k, rescale_acts_by_decoder_norm: false }),
 	},

@@ -13,6 +13,11 @@ import { TrainingCancelled } from './saeTrainer';
 
 export interface StoreOptions {
 	hookName: string;
+	/**
+	 * A transcoder's output hook: each row is then [hookName | hookNameOut] from the same token
+	 * (the MLP's input and output), d_in + d_out wide.
+	 */
+	hookNameOut?: string;
 	/** Tokens per context window, BOS included (SAELens context_size). */
 	contextSize: number;
 	prependBos: boolean;
@@ -60,7 +65,8 @@ export class ModelActivationStore implements ActivationSource {
 	}
 
 	static async create(model: LanguageModel, documents: () => Iterable<string>, options: StoreOptions): Promise<ModelActivationStore> {
-		const dIn = perTokenWidth(model.hookPoint(options.hookName), options.hookName);
+		const width = (hook: string) => perTokenWidth(model.hookPoint(hook), hook);
+		const dIn = width(options.hookName) + (options.hookNameOut ? width(options.hookNameOut) : 0);
 		if (!model.tokenizer) throw new ModelConfigError(`${model.dir} has no tokenizer.json, so a text corpus cannot be used`);
 		if (options.contextSize > model.cfg.nCtx) throw new ModelConfigError(`context size ${options.contextSize} is longer than the model's context of ${model.cfg.nCtx}`);
 		// The buffer fills on the first batch, so a resumed run can seek the corpus first.
@@ -152,8 +158,13 @@ export class ModelActivationStore implements ActivationSource {
 			if (this.options.signal?.aborted) throw new TrainingCancelled();
 			const batch: number[][] = [];
 			for (let i = 0; i < batchContexts; i++) batch.push(await this.nextContext());
-			const out = await this.model.forward({ ids: batch, hooks: [hookName], logits: 'none' });
+			const { hookNameOut } = this.options;
+			const out = await this.model.forward({ ids: batch, hooks: hookNameOut ? [hookName, hookNameOut] : [hookName], logits: 'none' });
 			const act = out.hooks[hookName]!.data as Float32Array;
+			const actOut = hookNameOut ? out.hooks[hookNameOut]!.data as Float32Array : undefined;
+			// A transcoder's rows: the input's values, then the output's.
+			const wIn = actOut ? act.length / (batch.length * batch[0]!.length) : this.dIn;
+			const wOut = this.dIn - wIn;
 			const seq = batch[0]!.length;
 			for (let b = 0; b < batch.length && next < slots.length; b++) {
 				for (let t = skip; t < seq && next < slots.length; t++) {
@@ -162,7 +173,9 @@ export class ModelActivationStore implements ActivationSource {
 						continue;
 					}
 					const slot = slots[next++]!;
-					target.set(act.subarray((b * seq + t) * this.dIn, (b * seq + t + 1) * this.dIn), slot * this.dIn);
+					const at = b * seq + t;
+					target.set(act.subarray(at * wIn, (at + 1) * wIn), slot * this.dIn);
+					if (actOut) target.set(actOut.subarray(at * wOut, (at + 1) * wOut), slot * this.dIn + wIn);
 					this.produced++;
 				}
 			}

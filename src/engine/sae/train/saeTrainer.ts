@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { DataType } from '../../onnx/onnxProto';
 import { GraphBuilder } from '../../onnx/graphBuilder';
+import type { Value } from '../../onnx/graphBuilder';
 import { createSession } from '../../onnx/session';
 import type { SessionSettings } from '../../onnx/session';
 import { TRAINING_VERSION } from '../../version';
@@ -16,6 +17,7 @@ import type { Sae, SaeMetadata } from '../saeTypes';
 import type { ActivationSource } from './activationSource';
 import { stateNames } from './optimizerGraph';
 import { STEP_INPUTS } from './stepGraphCommon';
+import type { TranscoderShape } from './stepGraphCommon';
 import { geometricMedian } from './geometricMedian';
 
 export type TrainableArchitecture = TrainableSaeArchitecture;
@@ -53,6 +55,16 @@ export interface TrainConfig {
 	/** A latent is dead after this many steps without firing (SAELens dead_feature_window). */
 	deadWindow: number;
 	seed: number;
+	/**
+	 * A transcoder: rows are [x_in | y_out], the encoder reads x_in (dIn wide) and the decoder
+	 * reconstructs y_out (dOut wide), with a trained W_skip when `skip`.
+	 */
+	transcoder?: TranscoderShape;
+}
+
+/** The width of an activation row the trainer reads: d_in, or a transcoder's d_in + d_out. */
+export function rowWidth(config: Pick<TrainConfig, 'dIn' | 'transcoder'>): number {
+	return config.dIn + (config.transcoder?.dOut ?? 0);
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'architecture' | 'dIn' | 'dSae' | 'totalTokens'> = {
@@ -102,7 +114,7 @@ export class SaeTrainer implements TrainerState {
 
 	/** The trained parameters, by SAELens training name. */
 	get paramNames(): readonly string[] {
-		return this.training.params;
+		return this.config.transcoder?.skip ? [...this.training.params, 'W_skip'] : this.training.params;
 	}
 
 	get totalSteps(): number {
@@ -126,15 +138,21 @@ export class SaeTrainer implements TrainerState {
 	 * or 0.1 (standard and jumprelu, SAELens decoder_init_norm), encoder = decoderᵀ, zero encoder bias, and b_dec
 	 * from a data sample as `bDecInit` says (computed by onnxruntime).
 	 */
-	async initialize(sample: Float32Array): Promise<void> {
-		const { dIn: d, dSae: n, seed } = this.config;
+	async initialize(rows: Float32Array): Promise<void> {
+		const { dIn, dSae: n, seed, transcoder } = this.config;
+		// What the decoder reconstructs, from which b_dec starts: the rows, or a transcoder's y_out part.
+		const d = transcoder?.dOut ?? dIn;
+		const sample = transcoder ? targetColumns(rows, dIn, d) : rows;
 		const b = new GraphBuilder('sae_init');
 		const x = b.input('sample', DataType.FLOAT, ['S', d]);
-		const raw = b.op('RandomNormal', [], { shape: { kind: 'ints', value: [n, d] }, seed: { kind: 'float', value: seed }, dtype: { kind: 'int', value: DataType.FLOAT } });
-		const rowNorm = b.sqrt(b.op('ReduceSum', [b.mul(raw, raw), b.constInt64([1])], { keepdims: { kind: 'int', value: 1 } }));
-		const wDec = b.mul(b.div(raw, rowNorm), b.constFloat([this.training.unitDecoder ? 1 : 0.1]));
+		const unitRows = (r: number, c: number, s: number): Value => {
+			const raw = b.op('RandomNormal', [], { shape: { kind: 'ints', value: [r, c] }, seed: { kind: 'float', value: s }, dtype: { kind: 'int', value: DataType.FLOAT } });
+			return b.div(raw, b.sqrt(b.op('ReduceSum', [b.mul(raw, raw), b.constInt64([1])], { keepdims: { kind: 'int', value: 1 } })));
+		};
+		const wDec = b.mul(unitRows(n, d, seed), b.constFloat([this.training.unitDecoder ? 1 : 0.1]));
 		b.output(wDec, DataType.FLOAT, [n, d], 'W_dec');
-		b.output(b.transpose(wDec, [1, 0]), DataType.FLOAT, [d, n], 'W_enc');
+		// A transcoder's encoder reads another space than its decoder writes: its own random unit directions.
+		b.output(transcoder ? b.transpose(unitRows(n, dIn, seed + 1), [1, 0]) : b.transpose(wDec, [1, 0]), DataType.FLOAT, [dIn, n], 'W_enc');
 		b.output(b.op('ReduceMean', [x], { axes: { kind: 'ints', value: [0] }, keepdims: { kind: 'int', value: 0 } }), DataType.FLOAT, [d], 'b_dec');
 		const init = await ort.InferenceSession.create(b.build());
 		const out = await init.run({ sample: new ort.Tensor('float32', sample, [sample.length / d, d]) });
@@ -142,7 +160,11 @@ export class SaeTrainer implements TrainerState {
 		const bDec = this.config.bDecInit === 'zeros' ? new Float32Array(d)
 			: this.config.bDecInit === 'mean' ? out.b_dec!.data as Float32Array
 				: (await geometricMedian(sample, d)).median;
-		this.params = { W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: bDec, ...this.training.initialParams?.(this.config) };
+		this.params = {
+			W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: bDec, ...this.training.initialParams?.(this.config),
+			// SAELens's SkipTranscoder starts its skip connection at zero.
+			...(transcoder?.skip ? { W_skip: new Float32Array(d * dIn) } : {}),
+		};
 		this.moments = {};
 		for (const p of this.paramNames) {
 			this.moments[stateNames(p).m] = new Float32Array(this.params[p]!.length);
@@ -169,10 +191,12 @@ export class SaeTrainer implements TrainerState {
 		/** Update parameters and moments in their own arrays (default) rather than double-buffered ones. */
 		inPlace?: boolean;
 	} = {}): Promise<void> {
-		const { dIn: d, dSae: n, batchSize: B } = this.config;
-		if (source.dIn !== d) throw new Error(`activations have width ${source.dIn}, the SAE expects d_in ${d}`);
+		const { dIn, dSae: n, batchSize: B, transcoder } = this.config;
+		const d = rowWidth(this.config);
+		const dOut = transcoder?.dOut ?? dIn;
+		if (source.dIn !== d) throw new Error(`activations have width ${source.dIn}, the ${transcoder ? `transcoder expects d_in + d_out = ${dIn} + ${dOut}` : `SAE expects d_in ${d}`}`);
 		const x = new Float32Array(B * d);
-		const dims: Record<string, number[]> = { W_enc: [d, n], b_enc: [n], W_dec: [n, d], b_dec: [d], log_threshold: [n] };
+		const dims: Record<string, number[]> = { W_enc: [dIn, n], b_enc: [n], W_dec: [n, dOut], b_dec: [dOut], log_threshold: [n], W_skip: [dOut, dIn] };
 		// onnxruntime writes the new parameters and moments straight into preallocated outputs, so a
 		// step allocates no parameter-sized arrays. By default the outputs are the input arrays
 		// themselves: every read of a parameter or moment is an ancestor of the clipped gradients,
@@ -238,19 +262,25 @@ export class SaeTrainer implements TrainerState {
 
 	/** The trained SAE in SAELens's inference layout (as the architecture it is saved as). */
 	toSae(metadata: SaeMetadata, source = 'training run'): Sae {
-		const { dIn: d, dSae: n } = this.config;
+		const { dIn: d, dSae: n, transcoder } = this.config;
+		const dOut = transcoder?.dOut ?? d;
 		const t = (a: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) });
 		const weights: Sae['weights'] = {
-			W_enc: t(this.params.W_enc!, [d, n]), b_enc: t(this.params.b_enc!, [n]), W_dec: t(this.params.W_dec!, [n, d]), b_dec: t(this.params.b_dec!, [d]),
+			W_enc: t(this.params.W_enc!, [d, n]), b_enc: t(this.params.b_enc!, [n]), W_dec: t(this.params.W_dec!, [n, dOut]), b_dec: t(this.params.b_dec!, [dOut]),
+			...(transcoder?.skip ? { W_skip: t(this.params.W_skip!, [dOut, d]) } : {}),
 			...this.training.savedTensors?.(this),
 		};
+		// The output hook travels in the metadata to here; SAELens keeps it at the top level of cfg.json.
+		const { hook_name_out: hookNameOut, ...ownMetadata } = metadata;
+		if (transcoder && typeof hookNameOut !== 'string') throw new Error('internal: a trained transcoder needs metadata.hook_name_out');
 		return {
 			source,
 			cfg: {
-				d_in: d, d_sae: n, dtype: 'float32', architecture: this.training.savedAs, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none',
+				d_in: d, d_sae: n, dtype: 'float32', architecture: this.training.savedAs, apply_b_dec_to_input: !transcoder, normalize_activations: 'none', reshape_activations: 'none',
 				// SAELens 6 records which trainer made an SAE; ours says it was Feature Lens.
-				metadata: { ...metadata, sae_lens_training_version: TRAINING_VERSION },
+				metadata: { ...ownMetadata, sae_lens_training_version: TRAINING_VERSION },
 				...this.training.savedConfig?.(this.config),
+				...(transcoder ? { transcoder: { d_out: dOut, hook_name_out: String(hookNameOut), skip: transcoder.skip } } : {}),
 			},
 			weights,
 			rawConfig: {},
@@ -260,4 +290,13 @@ export class SaeTrainer implements TrainerState {
 	async dispose(): Promise<void> {
 		await this.session.release();
 	}
+}
+
+/** The y_out columns [rows, d_out] of transcoder rows [rows, d_in + d_out]. */
+function targetColumns(rows: Float32Array, dIn: number, dOut: number): Float32Array {
+	const w = dIn + dOut;
+	const n = rows.length / w;
+	const out = new Float32Array(n * dOut);
+	for (let r = 0; r < n; r++) out.set(rows.subarray(r * w + dIn, (r + 1) * w), r * dOut);
+	return out;
 }

@@ -11,6 +11,7 @@ import { ModelActivationStore } from './activationStore';
 import { corpusDocuments, corpusFromFiles } from './corpus';
 import { TRAIN_DEFAULTS } from './saeTrainer';
 import type { BDecInit, TrainConfig, TrainableArchitecture } from './saeTrainer';
+import type { TranscoderShape } from './stepGraphCommon';
 
 export interface TrainingRequestOptions {
 	architecture: TrainableArchitecture;
@@ -23,6 +24,8 @@ export interface TrainingRequestOptions {
 	lr?: number;
 	seed?: number;
 	bDecInit?: BDecInit;
+	/** A transcoder: its output width, and whether it has a skip term. */
+	transcoder?: TranscoderShape;
 }
 
 /** The trainer configuration: SAELens-style 5% warm-up, linear decay over the last 20%. */
@@ -40,15 +43,29 @@ export function trainConfigFor(o: TrainingRequestOptions, dIn: number): TrainCon
 		deadWindow: Math.min(TRAIN_DEFAULTS.deadWindow, Math.max(10, Math.floor(steps / 4))),
 		seed: o.seed ?? 0,
 		bDecInit: o.bDecInit ?? TRAIN_DEFAULTS.bDecInit,
+		...(o.transcoder ? { transcoder: o.transcoder } : {}),
 	};
+	if (o.transcoder) checkTranscoderTraining(config);
 	if (SPARSITY_SETTING[o.architecture] === 'k' && config.k > o.dSae) {
 		throw new ModelConfigError(`k ${config.k} is larger than d_sae ${o.dSae}`);
 	}
 	return config;
 }
 
+/**
+ * Transcoders are saved in SAELens's layout, which has ReLU (with or without skip) and JumpReLU
+ * transcoders: TopK ones (no SAELens architecture) and skip JumpReLU ones are refused up front.
+ */
+function checkTranscoderTraining(config: TrainConfig): void {
+	const savedAs = config.architecture === 'batchtopk' ? 'jumprelu' : config.architecture;
+	if (savedAs === 'topk') throw new ModelConfigError('a TopK transcoder has no SAELens architecture to be saved as; train batchtopk (k active on average, saved as jumprelu_transcoder) or standard');
+	if (savedAs === 'jumprelu' && config.transcoder?.skip) throw new ModelConfigError(`SAELens has no skip JumpReLU transcoder; train a skip transcoder as standard (skip_transcoder), or ${config.architecture} without --skip`);
+}
+
 export interface ModelSourceOptions {
 	hookName: string;
+	/** A transcoder's output hook (rows are [hookName | hookNameOut]). */
+	hookNameOut?: string;
 	/** A corpus argument ("demo", a folder, "dir/*.py", a text or JSONL file) or a list of files. */
 	corpus: string | readonly string[];
 	contextSize?: number;
@@ -64,11 +81,13 @@ export async function modelTrainingSource(model: LanguageModel, o: ModelSourceOp
 	const contextSize = o.contextSize ?? Math.min(128, model.cfg.nCtx);
 	const documents = typeof o.corpus === 'string' ? corpusDocuments(o.corpus) : corpusFromFiles(o.corpus);
 	const source = await ModelActivationStore.create(model, documents, {
-		hookName: o.hookName, contextSize, prependBos: true, batchContexts: 8, excludeSpecialTokens: o.excludeSpecialTokens ?? false,
+		hookName: o.hookName, ...(o.hookNameOut ? { hookNameOut: o.hookNameOut } : {}), contextSize, prependBos: true, batchContexts: 8, excludeSpecialTokens: o.excludeSpecialTokens ?? false,
 		bufferRows: o.bufferRows ?? 65536, seed: o.seed ?? 0, signal: o.signal,
 	});
 	const metadata: SaeMetadata = {
 		model_name: model.name, model_class_name: 'FeatureLens', hook_name: o.hookName, hook_head_index: null,
+		// Read back out by the trainer, which saves it where SAELens keeps it (cfg.json's top level).
+		...(o.hookNameOut ? { hook_name_out: o.hookNameOut } : {}),
 		context_size: contextSize, prepend_bos: true,
 		dataset_path: typeof o.corpus === 'string' ? o.corpus : `${o.corpus.length} files`,
 		exclude_special_tokens: o.excludeSpecialTokens ?? false,

@@ -17,7 +17,7 @@ import { saveSae } from '../saeFormat';
 import type { SaeMetadata } from '../saeTypes';
 import type { ActivationSource, SourcePosition } from './activationSource';
 import { stateNames } from './optimizerGraph';
-import { SaeTrainer } from './saeTrainer';
+import { SaeTrainer, rowWidth } from './saeTrainer';
 import type { StepMetrics, TrainConfig } from './saeTrainer';
 
 export interface RunOptions {
@@ -101,7 +101,8 @@ function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Arr
  * second one.
  */
 export function runBytes(config: TrainConfig): number {
-	const params = 2 * config.dIn * config.dSae + 2 * config.dSae + config.dIn;
+	const dOut = config.transcoder?.dOut ?? config.dIn;
+	const params = (config.dIn + dOut) * config.dSae + 2 * config.dSae + dOut + (config.transcoder?.skip ? config.dIn * dOut : 0);
 	const checkpoint = 3 * 4 * params + 12 * config.dSae;
 	return 4 * params + 4 * config.dSae + 2 * checkpoint;
 }
@@ -156,8 +157,9 @@ export async function runTraining(source: ActivationSource, options: RunOptions)
 		log(`resuming from step ${trainer.step} of ${trainer.totalSteps}${saved.position ? ` at context window ${saved.position.contexts} of the corpus` : ''}`);
 	} else {
 		for (const f of [CHECKPOINT, METRICS]) fs.rmSync(path.join(out, f), { force: true });
-		const sample = new Float32Array(Math.min(config.batchSize * 4, source.rows) * config.dIn);
-		await source.next(sample.length / config.dIn, sample);
+		const width = rowWidth(config);
+		const sample = new Float32Array(Math.min(config.batchSize * 4, source.rows) * width);
+		await source.next(sample.length / width, sample);
 		await trainer.initialize(sample);
 		writeAtomic(path.join(out, RUN), JSON.stringify({ trainer: config.architecture, config, metadata: options.metadata }, null, 2) + '\n');
 	}
