@@ -4,7 +4,7 @@
 // code under test and the engine it drives are the real ones. Import this before any module that
 // imports `vscode`.
 
-import Module = require('node:module');
+import { Module } from 'node:module';
 import * as path from 'node:path';
 
 type Handler = (...args: unknown[]) => unknown;
