@@ -92,7 +92,7 @@ describe('training a transcoder on the demo model', () => {
 		const config = trainConfigFor({ architecture: 'standard', dSae: 384, tokens: 24 * 512, batchSize: 512, lr: 1e-3, l1: 0.5, transcoder: { dOut: 192, skip: true } }, 192);
 		const { source, metadata } = await modelTrainingSource(model, { hookName, hookNameOut, corpus: 'demo', bufferRows: 4096 });
 		assert.equal(source.dIn, 384); // [x_in | y_out]
-		const result = await runTraining(source, { out, config, metadata, settings: CPU, checkpointSteps: 8 });
+		const result = await runTraining(source, { out, config, metadata, settings: CPU, checkpointSteps: 8, resume: false });
 		assert.equal(result.steps, 24);
 		const cfg = JSON.parse(fs.readFileSync(path.join(out, 'cfg.json'), 'utf8')) as Record<string, unknown>;
 		assert.equal(cfg.architecture, 'skip_transcoder');

@@ -113,5 +113,5 @@ export function roundToStored(value: number, dtype: StoredFloat): number {
 		const bits = u32[0]!;
 		u32[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16;
 	}
-	return f32[0]!;
+	return f32[0];
 }

@@ -9,8 +9,7 @@ import { GraphBuilder } from '../../onnx/graphBuilder';
 import { STEP_INPUTS, biasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics, withSkip } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
-export interface StandardStepOptions extends StepGraphOptions {
-}
+export type StandardStepOptions = StepGraphOptions;
 
 const int = (value: number) => ({ kind: 'int' as const, value });
 
