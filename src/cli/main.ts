@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { runCommand, generateCommand, hooksCommand } from './modelCommands';
 import { demoCommand } from './demoCommand';
 import { evalCommand, inspectCommand, trainCommand } from './saeCommands';
+import { evalTranscodersCommand, trainTranscodersCommand } from './transcoderCommands';
 import { analyzeCommand, featureCommand } from './featureCommands';
 import { CliError, reportError } from './cliErrors';
 import { releasesCommand } from './hubCommands';
@@ -45,9 +46,21 @@ Usage:
       and the SAE in SAELens format to DIR. Ctrl-C or SIGTERM stops cleanly; --resume continues
       from the checkpoint; --overwrite starts over in a folder that holds a run. --corpus is a
       folder (optionally "dir/*.py"), a text or JSONL(.gz) file, or "demo".
+      A transcoder: --hook-out H2 (the hook it writes, e.g. --hook blocks.2.ln2.hook_normalized
+      --hook-out blocks.2.hook_mlp_out) and --skip for a skip transcoder; saved as SAELens's
+      transcoder, skip_transcoder or jumprelu_transcoder (standard, batchtopk or jumprelu).
+  feature-lens transcoders <model> --arch A --d-sae N (--k K | --l1 C | --l0 C) --tokens N --corpus PATH --out DIR
+      [--hook H] [--hook-out H2] [--layers 0,1,…] [--skip] [--batch B] [--lr LR] [--seed S] [--json]
+      Train a transcoder for every layer (hooks per layer, default ln2.hook_normalized →
+      hook_mlp_out) into DIR/layer_L (SAELens) and write the set in circuit-tracer's layout
+      (DIR/config.yaml, DIR/layer_L.safetensors).
   feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       SAELens-style evaluation: L0, explained variance, MSE, cosine, dead/dense features,
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
+  feature-lens eval <model> --transcoders DIR --corpus PATH [--tokens N] [--context-size T] [--json]
+      A transcoder set (circuit-tracer's config.yaml, or a folder of per-layer transcoder
+      folders): per layer L0, explained variance of the MLP output, dead fraction; and the
+      CE-loss score with every MLP replaced by its transcoder at once (ablation: every MLP zeroed).
   feature-lens analyze <model> --sae DIR --corpus PATH --tokens N [--force] [--export] [--context-size T] [--json]
       Analyse every SAE feature over a corpus (density, activation histogram, top and
       quantile-band examples, automatic labels) and store it in the data folder, by the SAE's
@@ -96,6 +109,10 @@ const OPTIONS = {
 	sae: { type: 'string' },
 	top: { type: 'string' },
 	hook: { type: 'string' },
+	'hook-out': { type: 'string' },
+	skip: { type: 'boolean' },
+	transcoders: { type: 'string' },
+	layers: { type: 'string' },
 	corpus: { type: 'string' },
 	activations: { type: 'string' },
 	arch: { type: 'string' },
@@ -157,7 +174,9 @@ async function main(argv: string[]): Promise<void> {
 		case 'inspect':
 			return inspectCommand(requireModel(rest, command), values);
 		case 'eval':
-			return evalCommand(requireModel(rest, command), values);
+			return values.transcoders !== undefined ? evalTranscodersCommand(requireModel(rest, command), values) : evalCommand(requireModel(rest, command), values);
+		case 'transcoders':
+			return trainTranscodersCommand(requireModel(rest, command), values);
 		case 'train':
 			if (rest.length > 1) throw new CliError('train takes at most one <model>');
 			return trainCommand(rest[0], values);
@@ -171,7 +190,7 @@ async function main(argv: string[]): Promise<void> {
 		case 'demo':
 			return demoCommand(values);
 		default:
-			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, eval, analyze, feature, releases, demo; see feature-lens --help)`);
+			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, transcoders, eval, analyze, feature, releases, demo; see feature-lens --help)`);
 	}
 }
 

@@ -18,6 +18,7 @@ import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
 import { cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
+import { perTokenWidth } from '../engine/models/hookPoints';
 import { SPARSITY_SETTING, TRAINABLE_SAE_ARCHITECTURES } from '../protocol/engineProtocol';
 import type { TrainableSaeArchitecture } from '../protocol/engineProtocol';
 
@@ -66,7 +67,10 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 	// Before the model loads and the activation buffer fills: a run that could not save fails now.
 	checkRunFolder({ out: path.resolve(values.out), resume: values.resume ?? false, overwrite: values.overwrite ?? false });
+	if (values.skip && !values['hook-out']) throw new CliError('--skip is for transcoders: give --hook-out too');
 	const { source, metadata, model } = await trainingSource(modelArg, values, settings, log);
+	// A transcoder's rows are [input | output]: the output hook's width.
+	const transcoderWidth = values['hook-out'] && model ? perTokenWidth(model.hookPoint(values['hook-out']), values['hook-out']) : 0;
 	const config = trainConfigFor({
 		architecture: arch, dSae: intOption(values['d-sae'], 'd-sae', 0, 1), tokens: intOption(values.tokens, 'tokens', 0, 1),
 		k: values.k === undefined ? undefined : intOption(values.k, 'k', 32, 1),
@@ -76,7 +80,8 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 		lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
 		seed: intOption(values.seed, 'seed', 0),
 		bDecInit,
-	}, source.dIn);
+		...(transcoderWidth ? { transcoder: { dOut: transcoderWidth, skip: values.skip ?? false } } : {}),
+	}, source.dIn - transcoderWidth);
 	const steps = Math.ceil(config.totalTokens / config.batchSize);
 	const abort = new AbortController();
 	const onSignal = () => abort.abort();
@@ -96,13 +101,14 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 		final: result.final && { loss: result.final.loss, mse: result.final.mse, l0: result.final.l0, explained_variance: result.final.explainedVariance, dead_fraction: result.final.deadFraction },
 	};
 	if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
-	else process.stderr.write(`\n${result.cancelled ? 'cancelled; resume with --resume' : `saved the SAE (SAELens format) to ${result.saeDir}`}\n`);
+	else process.stderr.write(`\n${result.cancelled ? 'cancelled; resume with --resume' : `saved the ${transcoderWidth ? 'transcoder' : 'SAE'} (SAELens format) to ${result.saeDir}`}\n`);
 	if (result.cancelled) process.exitCode = 130;
 }
 
 async function trainingSource(modelArg: string | undefined, values: CliValues, settings: ReturnType<typeof sessionSettings>, log: (m: string) => void): Promise<{ source: ActivationSource; metadata: SaeMetadata; model?: LanguageModel }> {
 	if (values.activations !== undefined) {
 		if (modelArg !== undefined || values.corpus !== undefined) throw new CliError('give either <model> --hook --corpus, or --activations FILE, not both');
+		if (values['hook-out'] !== undefined) throw new CliError('--hook-out (a transcoder) needs <model> --hook --corpus: cached activations hold one hook');
 		const source = await loadCachedActivations(values.activations, intOption(values.seed, 'seed', 0));
 		return { source, metadata: { hook_name: values.hook ?? '', model_name: 'cached activations', dataset_path: values.activations } };
 	}
@@ -110,8 +116,9 @@ async function trainingSource(modelArg: string | undefined, values: CliValues, s
 	if (!values.hook) throw new CliError('train needs --hook H (a hook point; feature-lens hooks <model> lists them)');
 	if (!values.corpus) throw new CliError('train needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
 	const model = await openModel(modelArg, settings, log);
+	if (values['hook-out'] !== undefined) model.hookPoint(values['hook-out']);
 	const { source, metadata } = await modelTrainingSource(model, {
-		hookName: values.hook, corpus: values.corpus, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
+		hookName: values.hook, ...(values['hook-out'] ? { hookNameOut: values['hook-out'] } : {}), corpus: values.corpus, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
 		contextSize: values['context-size'] === undefined ? undefined : intOption(values['context-size'], 'context-size', 128, 2),
 		bufferRows: intOption(values['buffer-rows'], 'buffer-rows', 65536, 2), seed: intOption(values.seed, 'seed', 0),
 	});

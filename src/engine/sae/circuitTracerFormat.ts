@@ -336,3 +336,28 @@ function write(file: string, data: Buffer): void {
 		throw formatError(`${file}: cannot write (${errCode(e)})`);
 	}
 }
+
+/**
+ * The per-layer transcoders in a folder, in layer order: a circuit-tracer set (config.yaml), or a
+ * folder of per-layer transcoder folders or files in any format loadSae reads (`load`).
+ */
+export function loadTranscoderFolder(dir: string, load: (p: string) => Sae): Sae[] {
+	if (isCircuitTracerFolder(dir)) return loadTranscoderSet(dir).layers;
+	let entries: string[];
+	try {
+		entries = fs.readdirSync(dir).sort();
+	} catch (e) {
+		throw formatError(`${dir}: cannot read (${errCode(e)})`);
+	}
+	const saes: Sae[] = [];
+	for (const entry of entries) {
+		const p = path.join(dir, entry);
+		if (!fs.statSync(p).isDirectory()) continue;
+		const sae = load(p);
+		if (!sae.cfg.transcoder) throw formatError(`${p}: not a transcoder (it reads and writes ${sae.cfg.metadata.hook_name})`);
+		saes.push(sae);
+	}
+	if (saes.length === 0) throw formatError(`${dir}: no ${CIRCUIT_TRACER_CONFIG} and no transcoder folders in it`);
+	const layerOf = (s: Sae) => Number(/^blocks\.(\d+)\./.exec(s.cfg.metadata.hook_name)?.[1] ?? NaN);
+	return saes.sort((a, b) => layerOf(a) - layerOf(b));
+}

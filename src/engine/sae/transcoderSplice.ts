@@ -15,29 +15,49 @@ import { saeObjectId } from './saeRunner';
 import type { SaeRunner } from './saeRunner';
 import { decodeOutput } from './transcoder';
 
+export interface SpliceOptions {
+	/**
+	 * Leave absolute position 0 as the model computes it: the BOS token, whose activations dwarf
+	 * every other token's, is neither measured nor replaced (as the SAE evaluation and
+	 * circuit-tracer's zero_positions treat it).
+	 */
+	keepFirstPosition?: boolean;
+}
+
 /** Replaces the output hook's value with the transcoder's output, computed from the input hook: [batch, seq, d_in] → [batch, seq, d_out]. */
-export function transcoderReplacement(runner: SaeRunner): HookExtension {
+export function transcoderReplacement(runner: SaeRunner, options: SpliceOptions = {}): HookExtension {
 	const { sae, hookName, outputHookName } = runner;
 	if (!sae.cfg.transcoder) throw new Error(`internal: ${sae.source} is not a transcoder`);
 	return {
-		key: `transcoder:${outputHookName}:sae${saeObjectId(sae)}`,
+		key: `transcoder:${outputHookName}:sae${saeObjectId(sae)}${options.keepFirstPosition ? ':keep0' : ''}`,
 		hookName: outputHookName,
 		reads: [hookName],
-		build(ctx: DecoderContext, _x: Value): Value {
+		build(ctx: DecoderContext, x: Value): Value {
 			const { b } = ctx;
 			const g: SaeGraphContext = { b, cfg: sae.cfg, weight: saeWeights(b, sae, 'transcoder.') };
 			const saeIn = ctx.hookValue(hookName); // [batch, seq, d_in]
-			return decodeOutput(g, saeArchitecture(sae.cfg.architecture).encode(g, saeIn), saeIn);
+			const replaced = decodeOutput(g, saeArchitecture(sae.cfg.architecture).encode(g, saeIn), saeIn);
+			return options.keepFirstPosition ? exceptFirstPosition(ctx, x, replaced) : replaced;
 		},
 	};
 }
 
 /** Zero-ablates a hook (x → 0·x, which keeps its shape): the baseline of the CE-loss score with every MLP removed. */
-export function zeroAblation(hookName: string): HookExtension {
+export function zeroAblation(hookName: string, options: SpliceOptions = {}): HookExtension {
 	return {
-		key: `zero:${hookName}`,
+		key: `zero:${hookName}${options.keepFirstPosition ? ':keep0' : ''}`,
 		hookName,
-		build: (ctx, x) => ctx.b.mul(x, ctx.b.constFloat([0])),
+		build: (ctx, x) => {
+			const zero = ctx.b.mul(x, ctx.b.constFloat([0]));
+			return options.keepFirstPosition ? exceptFirstPosition(ctx, x, zero) : zero;
+		},
 	};
+}
+
+/** `changed` [batch, seq, d] everywhere but absolute position 0, which keeps `x`. */
+function exceptFirstPosition(ctx: DecoderContext, x: Value, changed: Value): Value {
+	const { b } = ctx;
+	const first = b.unsqueeze(b.op('Equal', [ctx.positions, b.constInt64([0], [])]), [1]); // [seq, 1]
+	return b.op('Where', [first, x, changed]);
 }
 
