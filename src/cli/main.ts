@@ -51,9 +51,11 @@ Usage:
       transcoder, skip_transcoder or jumprelu_transcoder (standard, batchtopk or jumprelu).
   feature-lens transcoders <model> --arch A --d-sae N (--k K | --l1 C | --l0 C) --tokens N --corpus PATH --out DIR
       [--hook H] [--hook-out H2] [--layers 0,1,…] [--skip] [--batch B] [--lr LR] [--seed S] [--json]
+      [--set SETDIR] [--half] [--resume | --overwrite]
       Train a transcoder for every layer (hooks per layer, default ln2.hook_normalized →
-      hook_mlp_out) into DIR/layer_L (SAELens) and write the set in circuit-tracer's layout
-      (DIR/config.yaml, DIR/layer_L.safetensors).
+      hook_mlp_out) into DIR/layer_L (run folders; each transcoder in SAELens format) and write
+      the set in circuit-tracer's layout (SETDIR, default DIR: config.yaml, layer_L.safetensors;
+      --half stores float16). --resume continues unfinished layers and rewrites the set.
   feature-lens eval <model> --sae DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       SAELens-style evaluation: L0, explained variance, MSE, cosine, dead/dense features,
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
@@ -113,6 +115,8 @@ const OPTIONS = {
 	skip: { type: 'boolean' },
 	transcoders: { type: 'string' },
 	layers: { type: 'string' },
+	set: { type: 'string' },
+	half: { type: 'boolean' },
 	corpus: { type: 'string' },
 	activations: { type: 'string' },
 	arch: { type: 'string' },

@@ -97,10 +97,11 @@ export async function trainTranscodersCommand(modelArg: string, values: CliValue
 	}
 	// The whole set in circuit-tracer's layout, once every layer has one.
 	const all = Array.from({ length: model.cfg.nLayers }, (_, l) => path.join(out, `layer_${l}`));
+	const setDir = path.resolve(values.set ?? out);
 	if (all.every((d) => fs.existsSync(path.join(d, 'cfg.json')))) {
-		saveTranscoderSet(out, all.map((d) => loadSae(d)), { inputHook, outputHook, modelName: model.name });
-		log(`wrote the transcoder set (circuit-tracer layout) to ${out}`);
+		saveTranscoderSet(setDir, all.map((d) => loadSae(d)), { inputHook, outputHook, modelName: model.name, half: values.half ?? false });
+		log(`wrote the transcoder set (circuit-tracer layout${values.half ? ', float16' : ''}) to ${setDir}`);
 	}
-	if (values.json) process.stdout.write(JSON.stringify({ out, layers: summaries }) + '\n');
+	if (values.json) process.stdout.write(JSON.stringify({ out, set: setDir, layers: summaries }) + '\n');
 	await model.dispose();
 }

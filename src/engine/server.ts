@@ -24,6 +24,7 @@ import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/cor
 import { checkRunFolder, runTraining } from './sae/train/trainingRun';
 import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
 import { inspectText } from './sae/inspect';
+import { perTokenWidth } from './models/hookPoints';
 import { SaeRunner } from './sae/saeRunner';
 import { generate } from './models/generate';
 import { LanguageModel } from './models/languageModel';
@@ -275,8 +276,14 @@ connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: Cancellati
 		// Before the activation buffer fills: a run that could not save fails now.
 		checkRunFolder({ out: params.out, resume: params.resume, overwrite: params.overwrite });
 		// The activation buffer's first fill is many model forwards: a cancel stops it too.
-		const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, corpus: params.corpus, signal });
-		const config = trainConfigFor({ architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0 }, source.dIn);
+		const out = params.hookNameOut;
+		// A transcoder's rows are [input | output]; its output width comes off them.
+		const dOut = out === undefined ? 0 : perTokenWidth(m.hookPoint(out), out);
+		const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, ...(out === undefined ? {} : { hookNameOut: out }), corpus: params.corpus, signal });
+		const config = trainConfigFor({
+			architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0,
+			...(out === undefined ? {} : { transcoder: { dOut, skip: params.skip ?? false } }),
+		}, source.dIn - dOut);
 		const totalSteps = Math.ceil(config.totalTokens / config.batchSize);
 		let lastSent = 0;
 		const toWire = (x: { step: number; tokens: number; loss: number; mse: number; l0: number; explainedVariance: number; deadFraction: number; tokensPerSecond: number }): TrainStepMetrics => ({

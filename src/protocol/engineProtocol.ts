@@ -184,6 +184,10 @@ export interface TrainSaeParams {
 	/** Correlates `TrainProgressNotification`s with this request. */
 	requestId: string;
 	hookName: string;
+	/** A transcoder: the hook it writes (hookName is the one it reads), e.g. blocks.2.hook_mlp_out. */
+	hookNameOut?: string;
+	/** A skip transcoder (a trained linear skip term). */
+	skip?: boolean;
 	architecture: TrainableSaeArchitecture;
 	dSae: number;
 	/** topk/batchtopk active latents; standard L1 and jumprelu L0 coefficients. */

@@ -23,7 +23,8 @@ import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../io/safe
 import type { TensorEntry, TensorToWrite } from '../io/safetensors';
 import { GEMMA_SCOPE_2_FILENAME, loadGemmaScope2 } from './gemmaScope2Format';
 import { loadGemmaScope } from './gemmaScopeFormat';
-import { errCode, formatError, isObject, safetensors, transpose2d } from './saeChecks';
+import { asFloat32, errCode, formatError, isObject, safetensors, transpose2d } from './saeChecks';
+import { encodeHalf } from '../io/halfFloats';
 import { validateWeights } from './tensorChecks';
 import { checkTranscoderConfig } from './transcoder';
 import type { Sae, SaeArchitecture, SaeConfig, SaeTensor } from './saeTypes';
@@ -291,7 +292,7 @@ export function loadCrossLayerTranscoder(dir: string): CrossLayerTranscoder {
  * (last, so a reader never sees a half-written set). `inputHook` / `outputHook` are the per-layer
  * names (ln2.hook_normalized, hook_mlp_out).
  */
-export function saveTranscoderSet(dir: string, layers: readonly Sae[], options: { inputHook: string; outputHook: string; modelName?: string; card?: Record<string, unknown> }): void {
+export function saveTranscoderSet(dir: string, layers: readonly Sae[], options: { inputHook: string; outputHook: string; modelName?: string; half?: boolean }): void {
 	if (layers.length === 0) throw new Error('a transcoder set needs at least one layer');
 	const architecture = layers[0]!.cfg.architecture;
 	layers.forEach((sae, l) => {
@@ -312,9 +313,11 @@ export function saveTranscoderSet(dir: string, layers: readonly Sae[], options: 
 		const file = path.join(dir, `layer_${l}.safetensors`);
 		validateWeights(file, sae.cfg, sae.weights);
 		const w = sae.weights;
-		const tensors: Record<string, TensorToWrite> = { W_enc: transpose2d(w.W_enc!), W_dec: w.W_dec!, b_enc: w.b_enc!, b_dec: w.b_dec! };
-		if (sae.cfg.architecture === 'jumprelu') tensors[THRESHOLD] = w.threshold!;
-		if (sae.cfg.transcoder!.skip) tensors.W_skip = w.W_skip!;
+		// float16 halves the files (the demo set ships in the extension); every loader widens it back.
+		const stored = (t: SaeTensor): TensorToWrite => (options.half ? toF16(sae.source, t) : t);
+		const tensors: Record<string, TensorToWrite> = { W_enc: stored(transpose2d(w.W_enc!)), W_dec: stored(w.W_dec!), b_enc: stored(w.b_enc!), b_dec: stored(w.b_dec!) };
+		if (sae.cfg.architecture === 'jumprelu') tensors[THRESHOLD] = stored(w.threshold!);
+		if (sae.cfg.transcoder!.skip) tensors.W_skip = stored(w.W_skip!);
 		write(file, encodeSafetensors(tensors));
 	});
 	const config: Record<string, unknown> = {
@@ -327,6 +330,12 @@ export function saveTranscoderSet(dir: string, layers: readonly Sae[], options: 
 	else if (architecture === 'standard') config.activation = 'relu';
 	write(path.join(dir, CIRCUIT_TRACER_CONFIG), Buffer.from(stringify(config), 'utf8'));
 	syncDir(dir);
+}
+
+/** A float tensor as float16 (round to nearest even). */
+function toF16(file: string, t: SaeTensor): TensorToWrite {
+	const half = encodeHalf(asFloat32(file, 'tensor', t));
+	return { dtype: 'F16', shape: t.shape, data: new Uint8Array(half.buffer, half.byteOffset, half.byteLength) };
 }
 
 function write(file: string, data: Buffer): void {

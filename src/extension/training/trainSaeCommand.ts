@@ -47,9 +47,12 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	}
 	const hook = await vscode.window.showQuickPick(hooks.map((h): Choice<string> => ({ label: h.name, description: `[${h.shape.join(', ')}]`, value: h.name })), { title: title(1), placeHolder: 'Hook point to train on' });
 	if (!hook) return undefined;
+	// At an MLP's input, a transcoder (which predicts the MLP's output) is the other choice.
+	const transcoder = await askTranscoder(title(1), hook.value, model);
+	if (!transcoder) return undefined;
 	const architecture = await vscode.window.showQuickPick(
-		TRAINABLE_SAE_ARCHITECTURES.map((a): Choice<TrainableSaeArchitecture> => ({ label: a, description: ARCHITECTURE_DESCRIPTIONS[a], value: a })),
-		{ title: title(2), placeHolder: 'Architecture' },
+		TRAINABLE_SAE_ARCHITECTURES.filter((a) => transcoderArchitectureAllowed(a, transcoder.value)).map((a): Choice<TrainableSaeArchitecture> => ({ label: a, description: ARCHITECTURE_DESCRIPTIONS[a], value: a })),
+		{ title: title(2), placeHolder: transcoder.value.hookNameOut ? 'Transcoder activation' : 'Architecture' },
 	);
 	if (!architecture) return undefined;
 	const dIn = hooks.find((h) => h.name === hook.value)!.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
@@ -64,8 +67,9 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	const tokens = await askInt(title(6), 'Training tokens', defaults.get<number>('tokens', 1_000_000), 4096, 10_000_000_000);
 	if (tokens === undefined) return undefined;
 	const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-	const defaultOut = path.join(folder ?? os.homedir(), '.feature-lens', 'saes', `${hook.value}-${architecture.value}-${dSae}`);
-	const out = await vscode.window.showInputBox({ title: title(7), prompt: 'Output folder (the run and the SAE, in SAELens format)', value: defaultOut, validateInput: (v) => (path.isAbsolute(v) ? undefined : 'Give an absolute folder path') });
+	const kind = transcoder.value.hookNameOut ? `${transcoder.value.skip ? 'skip-' : ''}transcoder-` : '';
+	const defaultOut = path.join(folder ?? os.homedir(), '.feature-lens', 'saes', `${hook.value}-${kind}${architecture.value}-${dSae}`);
+	const out = await vscode.window.showInputBox({ title: title(7), prompt: `Output folder (the run and the ${kind ? 'transcoder' : 'SAE'}, in SAELens format)`, value: defaultOut, validateInput: (v) => (path.isAbsolute(v) ? undefined : 'Give an absolute folder path') });
 	if (!out) return undefined;
 	// A folder that already holds a run is resumed or started over only when the user says so.
 	let resume = false;
@@ -78,7 +82,30 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 		resume = choice === 'Resume It';
 		overwrite = !resume;
 	}
-	return { hookName: hook.value, architecture: architecture.value, dSae, ...sparsity, corpus, tokens, out, resume, overwrite };
+	return { hookName: hook.value, ...transcoder.value, architecture: architecture.value, dSae, ...sparsity, corpus, tokens, out, resume, overwrite };
+}
+
+type TranscoderChoice = Pick<TrainSaeParams, 'hookNameOut' | 'skip'>;
+
+/**
+ * At an MLP input (blocks.L.ln2.hook_normalized, blocks.L.mlp.hook_in): an SAE of that hook, or
+ * a transcoder to blocks.L.hook_mlp_out, with or without a skip term. Elsewhere: an SAE.
+ */
+async function askTranscoder(title: string, hookName: string, model: ModelInfo): Promise<Choice<TranscoderChoice> | undefined> {
+	const m = /^blocks\.(\d+)\.(ln2\.hook_normalized|mlp\.hook_in)$/.exec(hookName);
+	const hookNameOut = m ? `blocks.${m[1]}.hook_mlp_out` : undefined;
+	if (!hookNameOut || !model.hookPoints.some((h) => h.name === hookNameOut)) return { label: 'SAE', value: {} };
+	return vscode.window.showQuickPick<Choice<TranscoderChoice>>([
+		{ label: 'Transcoder', description: `reads ${hookName}, predicts ${hookNameOut} (replaces the MLP)`, value: { hookNameOut } },
+		{ label: 'Skip transcoder', description: `a transcoder plus a linear skip term (ReLU + L1)`, value: { hookNameOut, skip: true } },
+		{ label: 'SAE', description: `reconstructs ${hookName} itself`, value: {} },
+	], { title, placeHolder: 'What to train at this hook' });
+}
+
+/** Transcoders are saved as SAELens has them: no TopK transcoder; a skip transcoder is ReLU (skip_transcoder). */
+function transcoderArchitectureAllowed(a: TrainableSaeArchitecture, t: TranscoderChoice): boolean {
+	if (!t.hookNameOut) return true;
+	return t.skip ? a === 'standard' : a !== 'topk';
 }
 
 async function askInt(title: string, prompt: string, value: number, min: number, max: number): Promise<number | undefined> {
@@ -114,7 +141,7 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 	const monitorCancel = monitor.onCancel(() => stop.cancel());
 	let result: TrainSaeResult | undefined;
 	try {
-		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: training ${params.architecture} SAE at ${params.hookName}`, cancellable: true }, async (progress, token) => {
+		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: training ${params.architecture} ${params.hookNameOut ? `transcoder ${params.hookName} → ${params.hookNameOut}` : `SAE at ${params.hookName}`}`, cancellable: true }, async (progress, token) => {
 			const fromNotification = token.onCancellationRequested(() => stop.cancel());
 			let done = 0;
 			try {
