@@ -3,11 +3,12 @@
 // in plain Node.
 
 import * as cp from 'node:child_process';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { CancellationToken, MessageConnection, NotificationType, RequestType } from 'vscode-jsonrpc/node';
 import { withHugePages } from './hugePages';
 import { ActivityNotification, InitializeRequest, LogNotification, ShutdownRequest } from '../protocol/engineProtocol';
 import type { InitializeParams, InitializeResult, LogLevel } from '../protocol/engineProtocol';
+import { REQUEST_CANCELLED, errorMessage } from '../protocol/errors';
 
 export type EngineState =
 	| { kind: 'stopped' }
@@ -57,11 +58,14 @@ export class EngineProcess {
 		return this.state;
 	}
 
-	/** Sends a request, starting the engine first if it is not running. Rejects if the engine dies meanwhile. */
+	/**
+	 * Sends a request, starting the engine first if it is not running. Rejects if the engine dies
+	 * meanwhile; a cancelled request rejects with code REQUEST_CANCELLED (`isCancelled`).
+	 */
 	async request<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<R> {
 		const running = await this.ensureStarted();
 		// vscode-jsonrpc sends no cancellation for a token that is already cancelled: the engine would do all the work.
-		if (token?.isCancellationRequested) throw new Error('request cancelled before it was sent');
+		if (token?.isCancellationRequested) throw new ResponseError(REQUEST_CANCELLED, `${type.method} cancelled before it was sent`);
 		let onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
 		const exited = new Promise<never>((_, reject) => {
 			onExit = (code, signal) => reject(new Error(`the engine stopped while working (${describeExit(code, signal)})`));
@@ -75,8 +79,11 @@ export class EngineProcess {
 	}
 
 	/**
-	 * Sends a request that reports progress by `progress` notifications: a fresh `requestId` is
-	 * put into the params, and only this request's notifications reach `onProgress`.
+	 * Sends a request that reports progress (or streams results) by `progress` notifications: a
+	 * fresh `requestId` is put into the params, and only this request's notifications reach
+	 * `onProgress`, however many requests of the kind overlap. The one way the host listens to
+	 * the engine's per-request notifications: vscode-jsonrpc keeps one handler per method, so
+	 * nothing else registers one.
 	 */
 	async requestWithProgress<P extends { requestId?: string }, R, N extends RequestProgress>(
 		type: RequestType<P, R, void>,
@@ -93,7 +100,7 @@ export class EngineProcess {
 			running.progress.set(progress.method, (handlers = routes));
 			running.connection.onNotification(progress, (p: N) => routes.get(p.requestId)?.(p as never));
 		}
-		handlers.set(requestId, onProgress as (params: never) => void);
+		handlers.set(requestId, onProgress);
 		try {
 			return await this.request(type, { ...params, requestId } as P, token);
 		} finally {
@@ -147,16 +154,16 @@ export class EngineProcess {
 			env: { ...withHugePages(process.env), ELECTRON_RUN_AS_NODE: '1' },
 			stdio: ['pipe', 'pipe', 'pipe'],
 		});
-		const reader = new StreamMessageReader(child.stdout!);
+		const reader = new StreamMessageReader(child.stdout);
 		// When the stream stops inside a message (an engine killed between the writer's header and
 		// body writes), the reader re-arms a 10 s "partial message" timer forever, and disposing the
 		// connection does not clear it: the host process could then never exit. Nothing here listens
 		// for partial-message events, so the timer is switched off.
 		reader.partialMessageTimeout = 0;
-		const connection = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));
+		const connection = createMessageConnection(reader, new StreamMessageWriter(child.stdin));
 		const running: Running = { child, connection, ready: Promise.resolve(undefined as never), stopping: false, progress: new Map() };
-		child.stderr!.setEncoding('utf8');
-		child.stderr!.on('data', (chunk: string) => {
+		child.stderr.setEncoding('utf8');
+		child.stderr.on('data', (chunk: string) => {
 			for (const line of chunk.split('\n')) if (line.trim()) this.options.log('warn', `[engine stderr] ${line}`);
 		});
 		connection.onNotification(LogNotification, ({ level, message }) => this.options.log(level, message));
@@ -174,7 +181,7 @@ export class EngineProcess {
 		});
 		running.ready.catch((err: unknown) => {
 			// A spawn failure also rejects `ready` (through onExit, which sets the state); otherwise the engine said why it cannot work.
-			if (this.running === running && running.child.exitCode === null) this.setState({ kind: 'unusable', reason: err instanceof Error ? err.message : String(err) });
+			if (this.running === running && running.child.exitCode === null) this.setState({ kind: 'unusable', reason: errorMessage(err) });
 		});
 		return running;
 	}

@@ -4,6 +4,12 @@
 
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 
+/** A model or SAE on the Hub: `hf:org/name[@revision][/folder]`. */
+export const HF_PREFIX = 'hf:';
+
+/** An SAE of SAELens's release registry: `release:<release>/<sae id>`, as SAE.from_pretrained(release, sae_id) takes them. */
+export const RELEASE_PREFIX = 'release:';
+
 /** Settings that override the environment's (HF_HUB_CACHE/HF_HOME, HF_TOKEN, HF_HUB_OFFLINE). */
 export interface HubSettings {
 	/** Hub cache root; empty for the environment's. */
@@ -43,7 +49,10 @@ export interface SaeReleaseSaeInfo {
 export interface SaeReleaseInfo {
 	release: string;
 	repoId: string;
+	/** The model as the registry names it (a TransformerLens name or a repository id). */
 	model: string;
+	/** The Hub repositories of that model (a TransformerLens name mapped to them). */
+	modelRepoIds: string[];
 	saes: SaeReleaseSaeInfo[];
 }
 

@@ -2,15 +2,7 @@
 // inline completion provider and `feature-lens generate --steer`).
 
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-
-/**
- * How a feature steers the SAE's hook activation x (d = W_dec[i]):
- * - `add`: x + strength·d at every steered position (Neuronpedia SIMPLE_ADDITIVE);
- * - `clamp`: the SAE reads `strength` for the feature while the error term is kept,
- *   x + (strength − f_i(x))·d (the "Golden Gate" intervention);
- * - `cap`: the projection of x on d/‖d‖ is capped at `strength` (Neuronpedia PROJECTION_CAP).
- */
-export type SteerMode = 'add' | 'clamp' | 'cap';
+import type { SteerMode, SteerPositions } from './steerModes';
 
 export interface FeatureSteer {
 	featureIndex: number;
@@ -30,8 +22,7 @@ export interface VectorSteer {
 export interface SteerSpec {
 	features: FeatureSteer[];
 	vectors: VectorSteer[];
-	/** `all` steers the prompt and the generated tokens; `generated` only the generated ones. */
-	positions: 'all' | 'generated';
+	positions: SteerPositions;
 }
 
 export interface SamplingSettings {
@@ -63,6 +54,15 @@ export interface SteeredGenerateResult {
 	cancelled: boolean;
 }
 
+/** One streamed token of a steered or baseline completion, or of sweep entry `sweepIndex`. */
+export interface SteerToken {
+	requestId: string;
+	which: 'baseline' | 'steered';
+	sweepIndex?: number;
+	id: number;
+	text: string;
+}
+
 export interface SweepParams extends SamplingSettings {
 	requestId: string;
 	prompt: string;
@@ -76,7 +76,7 @@ export interface SweepParams extends SamplingSettings {
 export const SteeredGenerateRequest = new RequestType<SteeredGenerateParams, SteeredGenerateResult, void>('steer/generate');
 
 /** Engine → host: one token of a steered or baseline completion (or of sweep entry `sweepIndex`). */
-export const SteerTokenNotification = new NotificationType<{ requestId: string; which: 'baseline' | 'steered'; sweepIndex?: number; id: number; text: string }>('steer/token');
+export const SteerTokenNotification = new NotificationType<SteerToken>('steer/token');
 
 /** Host → engine: completions for several strengths of one feature, same seed each; cancellable. */
 export const SweepRequest = new RequestType<SweepParams, { strength: number; completion: Completion }[], void>('steer/sweep');

@@ -55,7 +55,7 @@ export class UserLabels {
 		const file = path.join(dir, LABELS_FILENAME);
 		const fallback = fallbackDir === undefined ? undefined : path.join(fallbackDir, LABELS_FILENAME);
 		const source = fs.existsSync(file) || fallback === undefined || !fs.existsSync(fallback) ? file : fallback;
-		return new UserLabels(file, fs.existsSync(source) ? readLabels(source) : new Map());
+		return new UserLabels(file, fs.existsSync(source) ? readLabels(source) : new Map<number, UserLabel>());
 	}
 
 	get(featureIndex: number): UserLabel {

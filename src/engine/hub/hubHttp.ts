@@ -5,6 +5,7 @@
 
 import type { HubEnvironment } from './hubEnvironment';
 import { HubCancelled, HubError, HubUnreachable } from './hubErrors';
+import { errorMessage } from '../../protocol/errors';
 
 export interface HubRequestContext {
 	env: HubEnvironment;
@@ -68,7 +69,7 @@ export async function hubFetch(ctx: HubRequestContext, url: string, init: Reques
 
 /** hubFetch in the shape @huggingface/hub's functions take as their `fetch` parameter. */
 export function fetchFor(ctx: HubRequestContext): typeof fetch {
-	return ((input: string | URL | Request, init?: RequestInit) => hubFetch(ctx, typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, init)) as typeof fetch;
+	return ((input: string | URL | Request, init?: RequestInit) => hubFetch(ctx, typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, init));
 }
 
 /** The HubError for a failed response, by the Hub's X-Error-Code where it sends one. */
@@ -100,7 +101,7 @@ function networkError(ctx: HubRequestContext, url: string, e: unknown, tries: nu
 
 export function describeNetworkError(e: unknown): string {
 	const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
-	return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
+	return cause?.code ?? cause?.message ?? errorMessage(e);
 }
 
 function retryAfterMs(res: Response): number | undefined {

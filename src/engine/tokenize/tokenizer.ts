@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import { Tokenizer as HfTokenizer } from 'tokenizers';
+import { errorMessage } from '../../protocol/errors';
 
 export interface Token {
 	id: number;
@@ -24,7 +25,7 @@ export class Tokenizer {
 		try {
 			hf = HfTokenizer.fromFile(file);
 		} catch (err) {
-			throw new TokenizerError(`${file}: cannot load tokenizer (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+			throw new TokenizerError(`${file}: cannot load tokenizer (${errorMessage(err).split('\n')[0]})`);
 		}
 		return new Tokenizer(hf, hf.getVocabSize(true));
 	}
