@@ -44,7 +44,7 @@ function connectedGraph(random: () => number): AttributionGraph {
 		}
 	}
 	unnamed.push({ kind: 'logit', position: nPos - 1, token: ' x', tokenId: 7, probability: 0.6 }, { kind: 'logit', position: nPos - 1, token: '"y"', tokenId: 8, probability: 0.25 });
-	const nodes = unnamed.map((n) => ({ ...n, id: canonicalNodeId(n, nLayers) }) as GraphNode);
+	const nodes = unnamed.map((n) => ({ ...n, id: canonicalNodeId(n, nLayers) }));
 	const edges: AttributionGraph['edges'] = [];
 	const logits = nodes.flatMap((n, i) => (n.kind === 'logit' ? [i] : []));
 	nodes.forEach((n, i) => {
@@ -153,6 +153,9 @@ describe('graph JSON: fixtures and round trips', () => {
 });
 
 describe('graph JSON: bad input names the field', () => {
+	// Each case mutates the parsed fixture at one field, as a hostile or broken file would have it:
+	// the mutations are untyped on purpose.
+	/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access */
 	const base = () => JSON.parse(fixture('circuit-tracer-style.json')) as Record<string, unknown> & GraphJson;
 	const cases: [string, (g: Record<string, any>) => void, RegExp][] = [
 		['metadata missing', (g) => { delete g['metadata']; }, /^metadata: missing \(required\)$/],
@@ -212,6 +215,7 @@ describe('graph JSON: bad input names the field', () => {
 		h.links[0]!.weight = Number.POSITIVE_INFINITY;
 		assert.throws(() => formatGraphJson(h), { message: /^links\[0\]\.weight: expected a finite number, got Infinity$/ });
 	});
+	/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access */
 });
 
 describe('graph JSON read as a graph: what cannot be used', () => {

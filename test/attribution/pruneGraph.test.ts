@@ -14,7 +14,7 @@ import { influence, logitWeights, normalizedWeights } from '../../src/engine/att
 import { DEFAULT_EDGE_THRESHOLD, DEFAULT_NODE_THRESHOLD, cumulativeShares, pruneGraph, threshold } from '../../src/engine/attribution/pruneGraph';
 
 function named(nodes: UnnamedGraphNode[], nLayers: number): GraphNode[] {
-	return nodes.map((n) => ({ ...n, id: canonicalNodeId(n, nLayers) }) as GraphNode);
+	return nodes.map((n) => ({ ...n, id: canonicalNodeId(n, nLayers) }));
 }
 
 /**

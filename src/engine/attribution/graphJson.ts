@@ -200,7 +200,8 @@ function describe(value: unknown): string {
 	if (Array.isArray(value)) return 'an array';
 	if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 	if (typeof value === 'object') return 'an object';
-	return String(value);
+	if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+	return typeof value; // 'undefined', 'function', 'symbol'
 }
 
 function object(value: unknown, path: string): Record<string, unknown> {
