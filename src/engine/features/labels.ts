@@ -64,6 +64,8 @@ export class UserLabels {
 
 	/** Sets (or, when both are empty, clears) a feature's label and notes, and saves the file. */
 	set(featureIndex: number, label: string, notes: string): void {
+		// The protocol checks these; a caller that passes anything else must not reach the file, whose every later read it would break.
+		if (typeof label !== 'string' || typeof notes !== 'string') throw new TypeError(`internal: a label and notes must be strings (got ${typeof label}, ${typeof notes})`);
 		const clean = { label: label.trim(), notes };
 		if (!clean.label && !clean.notes.trim()) this.entries.delete(featureIndex);
 		else this.entries.set(featureIndex, clean);
@@ -80,18 +82,30 @@ export class UserLabels {
 
 function readLabels(file: string): Map<number, UserLabel> {
 	const entries = new Map<number, UserLabel>();
-	let raw: { formatVersion?: unknown; features?: Record<string, Partial<UserLabel>> };
+	let raw: { formatVersion?: unknown; features?: unknown };
 	try {
 		raw = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof raw;
 	} catch (e) {
 		throw new ModelConfigError(`${file}: not valid JSON (${(e as Error).message}); fix or delete it`);
 	}
+	if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelConfigError(`${file}: not a labels file (expected a JSON object); fix or delete it`);
 	if (typeof raw.formatVersion === 'number' && raw.formatVersion > LABELS_VERSION) {
 		throw new ModelConfigError(`${file}: written by a newer Feature Lens (format ${raw.formatVersion}); update the extension`);
 	}
-	for (const [k, v] of Object.entries(raw.features ?? {})) {
+	const features: unknown = raw.features ?? {};
+	if (typeof features !== 'object' || features === null || Array.isArray(features)) {
+		throw new ModelConfigError(`${file}: "features" must be an object of labels by feature number; fix or delete it`);
+	}
+	for (const [k, v] of Object.entries(features)) {
 		const index = Number(k);
-		if (Number.isInteger(index) && index >= 0) entries.set(index, { label: String(v.label ?? ''), notes: String(v.notes ?? '') });
+		if (!/^\d+$/.test(k) || !Number.isSafeInteger(index)) throw new ModelConfigError(`${file}: "features.${k}" is not a feature number; fix or delete it`);
+		const entry = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+		for (const field of ['label', 'notes'] as const) {
+			if (entry[field] !== undefined && typeof entry[field] !== 'string') {
+				throw new ModelConfigError(`${file}: "features.${k}.${field}" must be a string (got ${JSON.stringify(entry[field])}); fix or delete it`);
+			}
+		}
+		entries.set(index, { label: (entry.label as string | undefined) ?? '', notes: (entry.notes as string | undefined) ?? '' });
 	}
 	return entries;
 }

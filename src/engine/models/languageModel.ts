@@ -15,7 +15,7 @@ import type { SessionSettings, SessionTuning } from '../onnx/session';
 import { Tokenizer } from '../tokenize/tokenizer';
 import type { Architecture } from './architecture';
 import { architectureFor, supportedModelTypes } from './architectures';
-import { ModelConfigError } from './decoderConfig';
+import { ModelConfigError, checkConfigAgainstWeights } from './decoderConfig';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
 import {
 	FIRST_LAYER, HEAD, Head, INPUT_IDS, LAST_LAYER, LOGITS, LOGITS_FROM, LOGITS_UNCAPPED, NORMALIZED, POSITION_IDS, RESID, RESID_IN, RESID_OUT,
@@ -168,8 +168,16 @@ export class LanguageModel {
 		if (!arch) {
 			throw new ModelConfigError(`${configFile}: unsupported model_type ${JSON.stringify(modelType)} (supported: ${supportedModelTypes().join(', ')})`);
 		}
-		const cfg = arch.config(raw);
+		let cfg: DecoderConfig;
+		try {
+			cfg = arch.config(raw);
+		} catch (err) {
+			// The architecture files name the file by its base name; the error names the path.
+			if (err instanceof ModelConfigError && err.message.startsWith('config.json:')) throw new ModelConfigError(`${configFile}${err.message.slice('config.json'.length)}`);
+			throw err;
+		}
 		const weights = ModelWeights.open(dir, arch.keyPrefixes);
+		checkConfigAgainstWeights(cfg, weights.names(), arch.blockPrefix, configFile, weights.files.length === 1 ? weights.files[0]! : `${dir} (${weights.files.length} shards)`);
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
