@@ -9,7 +9,8 @@ import { LanguageModel } from '../src/engine/models/languageModel';
 import { demoSaeDir } from '../src/engine/models/modelPaths';
 import { loadSae } from '../src/engine/sae/saeFormat';
 import { SaeRunner } from '../src/engine/sae/saeRunner';
-import { DEMO_CORPUS, namedCorpusDocuments } from '../src/engine/sae/train/corpus';
+import { namedCorpusDocuments } from '../src/engine/sae/train/corpus';
+import { DEMO } from '../src/protocol/engineProtocol';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
@@ -21,8 +22,8 @@ async function main(): Promise<void> {
 	const model = LanguageModel.load('demo', settings);
 	const runner = SaeRunner.forModel(loadSae(demoSaeDir()), model, settings);
 	// Warm up: build the model and SAE sessions outside the measurement.
-	await analyzeFeatures(model, runner, namedCorpusDocuments(DEMO_CORPUS), { tokens: 1000 });
-	const a = await analyzeFeatures(model, runner, namedCorpusDocuments(DEMO_CORPUS), { tokens });
+	await analyzeFeatures(model, runner, namedCorpusDocuments(DEMO), { tokens: 1000 });
+	const a = await analyzeFeatures(model, runner, namedCorpusDocuments(DEMO), { tokens });
 	const t = a.timing;
 	const share = (ms: number) => Number((ms / t.totalMs).toFixed(3));
 	console.log(JSON.stringify({

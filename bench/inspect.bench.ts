@@ -8,7 +8,8 @@ import { demoSaeDir } from '../src/engine/models/modelPaths';
 import { inspectTokens } from '../src/engine/sae/inspect';
 import { loadSae } from '../src/engine/sae/saeFormat';
 import { SaeRunner } from '../src/engine/sae/saeRunner';
-import { DEMO_CORPUS, corpusDocuments } from '../src/engine/sae/train/corpus';
+import { corpusDocuments } from '../src/engine/sae/train/corpus';
+import { DEMO } from '../src/protocol/engineProtocol';
 
 const args = process.argv.slice(2);
 const threads = Number(args[args.indexOf('--threads') + 1] ?? 2) || 2;
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
 	const settings = { executionProvider: 'cpu' as const, threads };
 	const model = LanguageModel.load('demo', settings);
 	const runner = SaeRunner.forModel(loadSae(demoSaeDir()), model, settings);
-	const text = [...corpusDocuments(DEMO_CORPUS)()][3]!;
+	const text = [...corpusDocuments(DEMO)()][3]!;
 	const tokens = (await model.tokenizer!.encode(text)).slice(0, 256);
 	const times: number[] = [];
 	for (let i = 0; i < 25; i++) {

@@ -34,3 +34,35 @@ export function testEngine(userDataDir = testDataDir()): EngineProcess {
 		onCrash: () => {},
 	});
 }
+
+/**
+ * Something tests wait on without sleeping or polling: whoever changes it calls `changed()`, and
+ * `until` re-checks its condition then, failing with `what` (never hanging) after `ms`.
+ */
+export class Changes {
+	private readonly waiting = new Set<() => void>();
+
+	changed(): void {
+		for (const check of [...this.waiting]) check();
+	}
+
+	until(condition: () => boolean, ms: number, what: string): Promise<void> {
+		return new Promise((resolve, reject) => {
+			const check = (): void => {
+				if (!condition()) return;
+				done();
+				resolve();
+			};
+			const timer = setTimeout(() => {
+				done();
+				reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+			}, ms);
+			const done = (): void => {
+				clearTimeout(timer);
+				this.waiting.delete(check);
+			};
+			this.waiting.add(check);
+			check();
+		});
+	}
+}

@@ -9,16 +9,18 @@ import { SaeFormatError } from '../engine/sae/saeTypes';
 import { UnsafePathError } from '../engine/io/safePaths';
 import { DiskError } from '../engine/io/disk';
 import { RunFolderError } from '../engine/sae/train/trainingRun';
-import { HubCancelled, HubError } from '../engine/hub/hubErrors';
+import { HubError } from '../engine/hub/hubErrors';
+import { Cancelled } from '../engine/cancelled';
+import { errorMessage } from '../protocol/errors';
 
 /** A usage error in the command line itself. */
 export class CliError extends Error {}
 
-const EXPECTED = [CliError, ModelConfigError, SafetensorsError, TokenizerError, SaeFormatError, TextTooLongError, UnsafePathError, DiskError, RunFolderError, HubError, HubCancelled];
+const EXPECTED = [CliError, ModelConfigError, SafetensorsError, TokenizerError, SaeFormatError, TextTooLongError, UnsafePathError, DiskError, RunFolderError, HubError, Cancelled];
 
 /** Prints the error and returns the exit code. */
 export function reportError(err: unknown): number {
-	const message = err instanceof Error ? err.message : String(err);
+	const message = errorMessage(err);
 	const expected = EXPECTED.some((k) => err instanceof k);
 	process.stderr.write(`feature-lens: error: ${expected ? message : `unexpected failure: ${message.split('\n')[0]}`}\n`);
 	if (process.env.FEATURE_LENS_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

@@ -8,14 +8,15 @@ import { terminalText } from './terminalText';
 import * as path from 'node:path';
 import { LanguageModel } from '../engine/models/languageModel';
 import { generate } from '../engine/models/generate';
-import { DEMO_MODEL, demoSaeDir } from '../engine/models/modelPaths';
+import { DEMO } from '../protocol/engineProtocol';
+import { demoSaeDir } from '../engine/models/modelPaths';
 import { healPrompt } from '../engine/models/tokenHealing';
 import { evaluateSae } from '../engine/sae/evaluate';
 import { inspectText } from '../engine/sae/inspect';
 import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import { steeredGenerate } from '../engine/steer/steeredGenerate';
-import { DEMO_CORPUS, corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
+import { corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
 import type { CliValues } from './main';
 import { sessionSettings } from './modelCommands';
 
@@ -33,7 +34,7 @@ export async function demoCommand(values: CliValues): Promise<void> {
 	const t0 = performance.now();
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
-	const model = await openModel(DEMO_MODEL, settings, log);
+	const model = await openModel(DEMO, settings, log);
 	const tokenizer = model.tokenizer!;
 	const { cfg } = model;
 	const out = (s: string): boolean => process.stdout.write(s);
@@ -49,7 +50,7 @@ export async function demoCommand(values: CliValues): Promise<void> {
 			const features = t.features.map(([i, a]) => `[${i}] ${a.toFixed(2)}`).join('  ');
 			out(`  ${JSON.stringify(t.text).padEnd(14)} ${features || '—'}\n`);
 		}
-		const metrics = await evaluateSae(model, runner, corpusWindows(model, corpusDocuments(DEMO_CORPUS), 128), { tokens: 8192, contextSize: 128, batchContexts: 8 });
+		const metrics = await evaluateSae(model, runner, corpusWindows(model, corpusDocuments(DEMO), 128), { tokens: 8192, contextSize: 128, batchContexts: 8 });
 		out(`\nEvaluation on ${metrics.tokens} demo-corpus tokens: L0 ${metrics.l0.toFixed(1)}, explained variance ${metrics.explained_variance.toFixed(3)}, `
 			+ `CE loss ${metrics.ce_loss_without_sae.toFixed(3)} clean / ${metrics.ce_loss_with_sae.toFixed(3)} with SAE / ${metrics.ce_loss_with_ablation.toFixed(3)} ablated `
 			+ `(CE-loss score ${metrics.ce_loss_score.toFixed(3)}), dead ${(100 * metrics.dead_fraction).toFixed(1)}%\n\n`);

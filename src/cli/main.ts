@@ -7,6 +7,7 @@ import { evalCommand, inspectCommand, trainCommand } from './saeCommands';
 import { analyzeCommand, featureCommand } from './featureCommands';
 import { CliError, reportError } from './cliErrors';
 import { releasesCommand } from './hubCommands';
+import { errorMessage } from '../protocol/errors';
 
 const USAGE = `feature-lens — sparse-autoencoder interpretability of language models, locally
 
@@ -16,14 +17,17 @@ Usage:
   feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --max-new-tokens N
       [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json] [--raw]
       Generate with a KV cache (temperature 0 = greedy); streams text unless --json. Control
-      characters in model text are shown escaped (\x1b …) unless --raw.
+      characters in model text are shown escaped (\x1b …) unless --raw. --json prints
+      { prompt, completion: { ids, text, stopReason } }: the prompt's text, and the ids the model
+      added after it and the text they add (as the steered command prints each completion).
   feature-lens generate <model> (--ids 1,2,3 | --prompt "…") --steer "I:clamp=V,J:add=S,K:cap=C"
       [--sae DIR] [--positions all|generated] [--baseline] [--max-new-tokens N] [--temperature T]
       [--top-p P] [--seed S] [--json] [--raw]
       Steer with SAE features: add S·W_dec[J]; clamp feature I to V keeping the SAE error term;
       cap the projection on feature K's direction at C. --baseline also prints the unsteered
       completion from the same seed. Defaults as on Neuronpedia: 256 tokens, temperature 0.5,
-      seed 16. --sae defaults to the demo SAE for the demo model.
+      seed 16. --sae defaults to the demo SAE for the demo model. --json prints
+      { …, prompt, steered, baseline } with both completions as { ids, text, stopReason }.
       --contrast-positive TEXT --contrast-negative TEXT [--contrast-strength S] [--contrast-hook H]
       adds S × (mean activation on the positive text − on the negative) at hook H (default: the
       SAE's hook): contrastive activation addition, alone or with --steer.
@@ -132,7 +136,7 @@ function parse(argv: string[]) {
 	try {
 		return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
 	} catch (err) {
-		throw new CliError(`${err instanceof Error ? err.message : String(err)} (see feature-lens --help)`);
+		throw new CliError(`${errorMessage(err)} (see feature-lens --help)`);
 	}
 }
 

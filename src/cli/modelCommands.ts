@@ -13,6 +13,7 @@ import { CliError, intOption, numberOption } from './cliErrors';
 import { steerCommand } from './steerCommand';
 import { terminalText } from './terminalText';
 import { resolveCliModel } from './hubCommands';
+import type { Completion } from '../protocol/steerProtocol';
 
 export function sessionSettings(values: CliValues): SessionSettings {
 	const ep = values.ep ?? 'auto';
@@ -87,8 +88,18 @@ export async function generateCommand(modelArg: string, values: CliValues): Prom
 		}
 	}
 	const text = model.tokenizer ? await model.tokenizer.decode(ids) : '';
-	if (values.json) process.stdout.write(JSON.stringify({ ids, text }) + '\n');
-	else if (stream) process.stdout.write(`${terminalText(text.slice(printed.length), raw)}\n`);
+	if (values.json) {
+		// As `generate --steer --json` prints its completions: the prompt's text, then the ids the
+		// model added (after the token-healed prompt) and the text they add after the prompt.
+		const added = ids.slice(promptIds.length);
+		const promptText = 'text' in input ? input.text : model.tokenizer ? await model.tokenizer.decode(promptIds) : '';
+		const completion: Completion = {
+			ids: added,
+			text: text.startsWith(promptText) ? text.slice(promptText.length) : model.tokenizer ? await model.tokenizer.decode(added) : '',
+			stopReason: model.cfg.eosTokenIds.includes(added.at(-1) ?? -1) ? 'eos' : added.length < options.maxNewTokens ? 'context' : 'maxTokens',
+		};
+		process.stdout.write(JSON.stringify({ prompt: promptText, completion }) + '\n');
+	} else if (stream) process.stdout.write(`${terminalText(text.slice(printed.length), raw)}\n`);
 	else process.stdout.write(`${ids.join(',')}\n`);
 	await model.dispose();
 }

@@ -18,6 +18,8 @@ import { openModel } from './openModel';
 import { CliError, intOption, numberOption } from './cliErrors';
 import { cliSae } from './hubCommands';
 import { sessionSettings } from './modelCommands';
+import { SPARSITY_SETTING, TRAINABLE_SAE_ARCHITECTURES } from '../protocol/engineProtocol';
+import type { TrainableSaeArchitecture } from '../protocol/engineProtocol';
 
 export async function inspectCommand(modelArg: string, values: CliValues): Promise<void> {
 	if (!values.sae) throw new CliError('inspect needs --sae DIR (an SAE folder or file, hf:… or release:…)');
@@ -40,15 +42,21 @@ export async function inspectCommand(modelArg: string, values: CliValues): Promi
 	await model.dispose();
 }
 
+function isTrainable(arch: string): arch is TrainableSaeArchitecture {
+	return (TRAINABLE_SAE_ARCHITECTURES as readonly string[]).includes(arch);
+}
+
 export async function trainCommand(modelArg: string | undefined, values: CliValues): Promise<void> {
 	const arch = values.arch ?? 'topk';
-	if (arch !== 'topk' && arch !== 'batchtopk' && arch !== 'standard' && arch !== 'jumprelu') {
-		throw new CliError(`--arch ${arch}: choose topk, batchtopk, standard or jumprelu`);
+	if (!isTrainable(arch)) throw new CliError(`--arch ${arch}: choose ${TRAINABLE_SAE_ARCHITECTURES.slice(0, -1).join(', ')} or ${TRAINABLE_SAE_ARCHITECTURES.at(-1)}`);
+	// Each architecture takes one sparsity setting: --k, --l1 or --l0.
+	const sparsity = SPARSITY_SETTING[arch];
+	for (const setting of ['k', 'l1', 'l0'] as const) {
+		if (setting !== sparsity && values[setting] !== undefined) {
+			const takers = TRAINABLE_SAE_ARCHITECTURES.filter((a) => SPARSITY_SETTING[a] === setting).join(' and ');
+			throw new CliError(`--${setting} applies to ${takers} SAEs; ${arch} takes --${sparsity}`);
+		}
 	}
-	if (arch !== 'standard' && values.l1 !== undefined) throw new CliError('--l1 applies to standard (ReLU + L1) SAEs');
-	if (arch !== 'jumprelu' && values.l0 !== undefined) throw new CliError('--l0 applies to jumprelu SAEs');
-	const topkFamily = arch === 'topk' || arch === 'batchtopk';
-	if (!topkFamily && values.k !== undefined) throw new CliError(`--k applies to topk and batchtopk SAEs; ${arch} takes --${arch === 'standard' ? 'l1' : 'l0'}`);
 	const bDecInit = values['b-dec-init'] ?? TRAIN_DEFAULTS.bDecInit;
 	if (bDecInit !== 'geometric_median' && bDecInit !== 'mean' && bDecInit !== 'zeros') throw new CliError(`--b-dec-init ${bDecInit}: choose geometric_median, mean or zeros`);
 	if (!values.out) throw new CliError('train needs --out DIR for the run folder and the trained SAE');

@@ -1,13 +1,14 @@
 // `feature-lens generate <model> --steer "I:clamp=V,J:add=S" …`: steered completions (and the
 // unsteered baseline with the same seed) from the command line.
 
-import { DEMO_MODEL, demoSaeDir } from '../engine/models/modelPaths';
+import { DEMO } from '../protocol/engineProtocol';
 import { parseIds } from '../engine/models/textInput';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import { contrastVector } from '../engine/steer/contrast';
 import { steeredGenerate } from '../engine/steer/steeredGenerate';
 import type { SteerPrompt } from '../engine/steer/steeredGenerate';
 import { STEER_DEFAULTS, describeSteer, parseFeatureSteers } from '../engine/steer/steerSpec';
+import { STEER_POSITIONS, isSteerPositions } from '../protocol/steerModes';
 import type { SteerSpec } from '../protocol/steerProtocol';
 import type { CliValues } from './main';
 import { openModel } from './openModel';
@@ -18,7 +19,7 @@ import { sessionSettings } from './modelCommands';
 
 export async function steerCommand(modelArg: string, values: CliValues): Promise<void> {
 	const positions = values.positions ?? 'all';
-	if (positions !== 'all' && positions !== 'generated') throw new CliError(`--positions must be all or generated (got "${positions}")`);
+	if (!isSteerPositions(positions)) throw new CliError(`--positions must be ${STEER_POSITIONS.join(' or ')} (got "${positions}")`);
 	const steer: SteerSpec = { features: values.steer === undefined ? [] : parseFeatureSteers(values.steer), vectors: [], positions };
 	const contrast = contrastOptions(values);
 	if ((values.ids === undefined) === (values.prompt === undefined)) throw new CliError('give exactly one of --ids or --prompt');
@@ -26,7 +27,7 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
 	const model = await openModel(modelArg, settings, log);
-	const saeDir = values.sae ?? (model.name === DEMO_MODEL ? demoSaeDir() : undefined);
+	const saeDir = values.sae ?? (model.name === DEMO ? DEMO : undefined);
 	if (!saeDir && (steer.features.length > 0 || (contrast && !contrast.hookName))) {
 		throw new CliError(steer.features.length > 0 ? '--steer needs --sae DIR (the SAE whose features you steer)' : '--contrast-positive needs --contrast-hook H (or --sae DIR, whose hook it then uses)');
 	}

@@ -4,7 +4,8 @@
 // every request with the reason, so the extension shows it instead of a crash.
 
 import { ResponseError, StreamMessageReader, StreamMessageWriter, createMessageConnection } from 'vscode-jsonrpc/node';
-import { LogNotification, ShutdownRequest, USER_ERROR } from '../protocol/engineProtocol';
+import { LogNotification, ShutdownRequest } from '../protocol/engineProtocol';
+import { USER_ERROR } from '../protocol/errors';
 import { currentHost, nativePlatformProblem, packagedTargets } from './nativePlatform';
 
 const problem = nativePlatformProblem(currentHost(), packagedTargets());

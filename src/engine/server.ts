@@ -5,7 +5,7 @@ import { isAbsolute } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CancellationToken, ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import {
-	USER_ERROR, ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
+	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
 	EvaluateSaeRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../protocol/engineProtocol';
 import type {
@@ -19,17 +19,15 @@ import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, List
 import { engineConnection } from './engineConnection';
 import { FeatureService } from './features/featureService';
 import { cachedSaeKey } from './features/saeUserData';
-import { HubCancelled } from './hub/hubErrors';
 import { HubService } from './hub/hubService';
-import { EvalCancelled, evaluateSae } from './sae/evaluate';
+import { evaluateSae } from './sae/evaluate';
 import { corpusDocuments, corpusFromFiles, corpusWindows } from './sae/train/corpus';
 import { checkRunFolder, runTraining } from './sae/train/trainingRun';
-import { TrainingCancelled } from './sae/train/saeTrainer';
 import { modelTrainingSource, trainConfigFor } from './sae/train/trainingJob';
-import { InspectCancelled, inspectText } from './sae/inspect';
+import { inspectText } from './sae/inspect';
 import { SaeRunner } from './sae/saeRunner';
-import { GenerationCancelled, generate } from './models/generate';
-import { LanguageModel, ModelLoadCancelled } from './models/languageModel';
+import { generate } from './models/generate';
+import { LanguageModel } from './models/languageModel';
 import { availableMemoryBytes, formatBytes } from './io/systemMemory';
 import { topIndices } from './models/sampling';
 import { tokensFor } from './models/textInput';
@@ -42,6 +40,8 @@ import { steerSweep, steeredGenerate } from './steer/steeredGenerate';
 import { releaseSteering } from './steer/steerGraph';
 import { ModelWork } from './modelWork';
 import type { SessionSettings } from './onnx/session';
+import { REQUEST_CANCELLED, USER_ERROR, errorMessage } from '../protocol/errors';
+import { Cancelled } from './cancelled';
 
 const ENGINE_VERSION = '0.1.0';
 
@@ -74,9 +74,6 @@ let sae: SaeRunner | undefined;
 /** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
 let features: FeatureService | undefined;
 
-/** JSON-RPC's "request cancelled" code, so clients can tell a cancel from a failure. */
-const REQUEST_CANCELLED = -32800;
-
 /**
  * Runs a handler while reporting the engine busy, as work a model load can cancel, turning
  * thrown errors into clear responses: the engine's own errors about input, files and the
@@ -88,7 +85,7 @@ async function busy<T>(what: string, handler: () => Promise<T>): Promise<T> {
 		return await work.run(handler);
 	} catch (err) {
 		if (err instanceof ResponseError) throw err;
-		const message = err instanceof Error ? err.message : String(err);
+		const message = errorMessage(err);
 		if (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError) {
 			log('error', `${what} failed on an engine bug: ${err.stack ?? message}`);
 			throw new ResponseError(ErrorCodes.InternalError, `internal error while ${what}: ${message}`);
@@ -118,10 +115,7 @@ async function cancellable<T>(token: CancellationToken, run: (signal: AbortSigna
 	try {
 		return await run(abort.signal);
 	} catch (err) {
-		if (err instanceof GenerationCancelled || err instanceof InspectCancelled || err instanceof EvalCancelled || err instanceof TrainingCancelled
-			|| err instanceof ModelLoadCancelled || err instanceof HubCancelled) {
-			throw new ResponseError(REQUEST_CANCELLED, replaced?.aborted ? `${err.message}: ${String(replaced.reason)}` : err.message);
-		}
+		if (err instanceof Cancelled) throw new ResponseError(REQUEST_CANCELLED, replaced?.aborted ? `${err.message}: ${String(replaced.reason)}` : err.message);
 		throw err;
 	} finally {
 		replaced?.removeEventListener('abort', onReplaced);
@@ -280,7 +274,7 @@ connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationTo
 	runner.sae.logSparsity?.forEach((logDensity, i) => { if (logDensity > -1) denseFeatures.push(i); });
 	const neuronpediaId = typeof cfg.metadata.neuronpedia_id === 'string' ? cfg.metadata.neuronpedia_id : undefined;
 	return {
-		source: path, contentHash, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name,
+		source: runner.sae.source, contentHash, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name,
 		denseFeatures, neuronpediaId,
 	};
 }));

@@ -2,6 +2,7 @@
 // .gitignore), or a file. Shared by Train SAE… and Analyse Features…, so both offer the same choices.
 
 import * as vscode from 'vscode';
+import { DEMO } from '../protocol/engineProtocol';
 import { filterGitignored } from './training/gitignoreFilter';
 
 interface Choice<T> extends vscode.QuickPickItem {
@@ -10,13 +11,13 @@ interface Choice<T> extends vscode.QuickPickItem {
 
 /** "demo", a file path, or the matching workspace files; undefined when the user backs out. `purpose` names the text, e.g. "Training text". */
 export async function askCorpus(title: string, purpose: string): Promise<string | string[] | undefined> {
-	const kind = await vscode.window.showQuickPick<Choice<'demo' | 'workspace' | 'file'>>([
-		{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: 'demo' },
+	const kind = await vscode.window.showQuickPick<Choice<typeof DEMO | 'workspace' | 'file'>>([
+		{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: DEMO },
 		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude and .gitignore', value: 'workspace' },
 		{ label: 'A file…', description: 'a text file, or JSONL with a "text" field', value: 'file' },
 	], { title, placeHolder: purpose });
 	if (!kind) return undefined;
-	if (kind.value === 'demo') return 'demo';
+	if (kind.value === DEMO) return DEMO;
 	if (kind.value === 'file') {
 		const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: purpose });
 		return picked?.[0]?.fsPath;

@@ -3,11 +3,12 @@
 // in plain Node.
 
 import * as cp from 'node:child_process';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { CancellationToken, MessageConnection, NotificationType, RequestType } from 'vscode-jsonrpc/node';
 import { withHugePages } from './hugePages';
 import { ActivityNotification, InitializeRequest, LogNotification, ShutdownRequest } from '../protocol/engineProtocol';
 import type { InitializeParams, InitializeResult, LogLevel } from '../protocol/engineProtocol';
+import { REQUEST_CANCELLED, errorMessage } from '../protocol/errors';
 
 export type EngineState =
 	| { kind: 'stopped' }
@@ -57,11 +58,14 @@ export class EngineProcess {
 		return this.state;
 	}
 
-	/** Sends a request, starting the engine first if it is not running. Rejects if the engine dies meanwhile. */
+	/**
+	 * Sends a request, starting the engine first if it is not running. Rejects if the engine dies
+	 * meanwhile; a cancelled request rejects with code REQUEST_CANCELLED (`isCancelled`).
+	 */
 	async request<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<R> {
 		const running = await this.ensureStarted();
 		// vscode-jsonrpc sends no cancellation for a token that is already cancelled: the engine would do all the work.
-		if (token?.isCancellationRequested) throw new Error('request cancelled before it was sent');
+		if (token?.isCancellationRequested) throw new ResponseError(REQUEST_CANCELLED, `${type.method} cancelled before it was sent`);
 		let onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
 		const exited = new Promise<never>((_, reject) => {
 			onExit = (code, signal) => reject(new Error(`the engine stopped while working (${describeExit(code, signal)})`));
@@ -75,8 +79,11 @@ export class EngineProcess {
 	}
 
 	/**
-	 * Sends a request that reports progress by `progress` notifications: a fresh `requestId` is
-	 * put into the params, and only this request's notifications reach `onProgress`.
+	 * Sends a request that reports progress (or streams results) by `progress` notifications: a
+	 * fresh `requestId` is put into the params, and only this request's notifications reach
+	 * `onProgress`, however many requests of the kind overlap. The one way the host listens to
+	 * the engine's per-request notifications: vscode-jsonrpc keeps one handler per method, so
+	 * nothing else registers one.
 	 */
 	async requestWithProgress<P extends { requestId?: string }, R, N extends RequestProgress>(
 		type: RequestType<P, R, void>,
@@ -181,7 +188,7 @@ export class EngineProcess {
 		});
 		running.ready.catch((err: unknown) => {
 			// A spawn failure also rejects `ready` (through onExit, which sets the state); otherwise the engine said why it cannot work.
-			if (this.running === running && running.child.exitCode === null) this.setState({ kind: 'unusable', reason: err instanceof Error ? err.message : String(err) });
+			if (this.running === running && running.child.exitCode === null) this.setState({ kind: 'unusable', reason: errorMessage(err) });
 		});
 		return running;
 	}

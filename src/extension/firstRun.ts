@@ -3,12 +3,7 @@
 // the walkthrough (contributes.walkthroughs). The Features view's welcome content links both.
 
 import * as vscode from 'vscode';
-import { INSPECTION_COMMANDS } from './inspection/inspectionController';
-
-export const FIRST_RUN_COMMANDS = {
-	inspectDemo: 'featureLens.inspectDemo',
-	openWalkthrough: 'featureLens.openWalkthrough',
-} as const;
+import { COMMANDS } from './commands';
 
 /** The walkthrough's id in package.json (contributes.walkthroughs). */
 export const WALKTHROUGH_ID = 'featureLens.gettingStarted';
@@ -28,14 +23,14 @@ def read_lines(path):
 
 export function registerFirstRun(context: vscode.ExtensionContext): void {
 	context.subscriptions.push(
-		vscode.commands.registerCommand(FIRST_RUN_COMMANDS.inspectDemo, async () => {
+		vscode.commands.registerCommand(COMMANDS.inspectDemo, async () => {
 			const document = await vscode.workspace.openTextDocument({ language: 'python', content: DEMO_SNIPPET });
 			const editor = await vscode.window.showTextDocument(document);
 			const end = document.lineAt(document.lineCount - 1).range.end;
 			editor.selection = new vscode.Selection(new vscode.Position(0, 0), end);
-			await vscode.commands.executeCommand(INSPECTION_COMMANDS.inspectSelection);
+			await vscode.commands.executeCommand(COMMANDS.inspectSelection);
 		}),
-		vscode.commands.registerCommand(FIRST_RUN_COMMANDS.openWalkthrough, async () => {
+		vscode.commands.registerCommand(COMMANDS.openWalkthrough, async () => {
 			// VS Code (1.100) leaves a Welcome page that is in the middle of another walkthrough as it
 			// is, so ours would not show where VS Code opened its own at startup: go back to the
 			// page's overview first. Outside a Welcome page this command does nothing.

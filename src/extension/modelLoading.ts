@@ -1,30 +1,25 @@
-// Loading a model in the engine from the editor: a notification with progress in bytes and
-// Cancel, since a real model's weights are gigabytes.
+// How a model load shows in the editor: a notification with progress in bytes and Cancel,
+// since a real model's weights are gigabytes. ModelSession runs its loads through it.
 
 import * as vscode from 'vscode';
-import { LoadModelProgressNotification, LoadModelRequest } from '../protocol/engineProtocol';
-import type { ModelInfo } from '../protocol/engineProtocol';
-import type { EngineProcess } from './engineProcess';
+import type { ModelLoadUi } from './modelSession';
 
-/** Loads `model` in the engine, showing progress; rejects when the user cancels (the engine then has no model). */
-export async function loadModelWithProgress(engine: EngineProcess, model: string): Promise<ModelInfo> {
-	return vscode.window.withProgress(
-		{ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${model}`, cancellable: true },
-		async (progress, token) => {
-			let reported = 0;
-			return engine.requestWithProgress(LoadModelRequest, { model }, LoadModelProgressNotification, (p) => {
-				const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
-				// Reading is most of the bar; packing (one step in the engine) the rest.
-				const pct = p.phase === 'reading' ? 90 * fraction : 90;
-				progress.report({
-					message: p.phase === 'reading' ? `reading weights ${gigabytes(p.bytesDone)} of ${gigabytes(p.bytesTotal)}` : 'packing weights…',
-					increment: pct - reported,
-				});
-				reported = pct;
-			}, token);
-		},
-	);
-}
+export const showModelLoad: ModelLoadUi = async (model, load) => vscode.window.withProgress(
+	{ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${model}`, cancellable: true },
+	(progress, token) => {
+		let reported = 0;
+		return load((p) => {
+			const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
+			// Reading is most of the bar; packing (one step in the engine) the rest.
+			const pct = p.phase === 'reading' ? 90 * fraction : 90;
+			progress.report({
+				message: p.phase === 'reading' ? `reading weights ${gigabytes(p.bytesDone)} of ${gigabytes(p.bytesTotal)}` : 'packing weights…',
+				increment: pct - reported,
+			});
+			reported = pct;
+		}, token);
+	},
+);
 
 function gigabytes(bytes: number): string {
 	return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;

@@ -2,7 +2,8 @@
 
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../protocol/engineProtocol';
-import type { FromModelPanel, ToModelPanel } from '../protocol/modelPanelMessages';
+import type { ToModelPanel } from '../protocol/modelPanelMessages';
+import { parseFromModelPanel } from './modelPanelMessageGuard';
 import { webviewHtml, webviewRoots } from './webviewHtml';
 
 export class ModelPanel {
@@ -12,11 +13,12 @@ export class ModelPanel {
 
 	private constructor(private readonly panel: vscode.WebviewPanel) {
 		panel.onDidDispose(() => { ModelPanel.current = undefined; });
-		panel.webview.onDidReceiveMessage((message: FromModelPanel) => {
-			if (message.type === 'ready') {
+		panel.webview.onDidReceiveMessage((raw: unknown) => {
+			const message = parseFromModelPanel(raw);
+			if (message?.type === 'ready') {
 				this.ready = true;
 				if (this.pending) void panel.webview.postMessage(this.pending);
-			} else if (message.type === 'copyHook') {
+			} else if (message?.type === 'copyHook') {
 				void vscode.env.clipboard.writeText(message.name);
 				void vscode.window.setStatusBarMessage(`Copied ${message.name}`, 2000);
 			}
@@ -36,6 +38,11 @@ export class ModelPanel {
 		const panel = ModelPanel.current;
 		panel.post('model' in content ? { type: 'model', model: content.model } : { type: 'error', message: content.error });
 		panel.panel.reveal();
+	}
+
+	/** Shows `model` in the panel if it is open. */
+	static update(model: ModelInfo): void {
+		ModelPanel.current?.post({ type: 'model', model });
 	}
 
 	private post(message: ToModelPanel): void {

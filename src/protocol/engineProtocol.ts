@@ -20,8 +20,19 @@ export const MAX_NEW_TOKENS = 1 << 20;
 /** Widest SAE a training request may ask for (the largest published SAEs have 1M–16M latents). */
 export const MAX_SAE_WIDTH = 1 << 24;
 
-/** JSON-RPC error code of the engine's answers about the user's input, files or machine (as opposed to engine bugs). */
-export const USER_ERROR = 1;
+/** As a model, SAE or corpus: the embedded demo model, the SAE shipped with it, or its held-out corpus. */
+export const DEMO = 'demo';
+
+/** SAE architectures the engine runs, as SAELens names them in cfg.json `architecture`. */
+export const SAE_ARCHITECTURES = ['standard', 'topk', 'jumprelu', 'gated'] as const;
+export type SaeArchitecture = (typeof SAE_ARCHITECTURES)[number];
+
+/** SAE architectures the engine trains; BatchTopK is saved as jumprelu with its running threshold, as SAELens saves it. */
+export const TRAINABLE_SAE_ARCHITECTURES = ['topk', 'batchtopk', 'standard', 'jumprelu'] as const;
+export type TrainableSaeArchitecture = (typeof TRAINABLE_SAE_ARCHITECTURES)[number];
+
+/** The sparsity setting each trainable architecture takes: TopK's k (active latents), ReLU's L1 coefficient, JumpReLU's L0 coefficient. */
+export const SPARSITY_SETTING: Readonly<Record<TrainableSaeArchitecture, 'k' | 'l1' | 'l0'>> = { topk: 'k', batchtopk: 'k', standard: 'l1', jumprelu: 'l0' };
 
 export const InitializeParams = fields({
 	executionProvider: oneOf(EXECUTION_PROVIDERS),
@@ -75,7 +86,7 @@ export const LoadModelParams = fields({
 export type LoadModelParams = v.InferOutput<typeof LoadModelParams>;
 
 export const LoadSaeParams = fields({
-	/** A folder or file in any supported SAE format, `hf:org/name[@rev]/folder`, or `release:<release>/<sae id>`. */
+	/** A folder or file in any supported SAE format, `hf:org/name[@rev]/folder`, `release:<release>/<sae id>`, or `demo` for the demo model's SAE. */
 	path: name('an SAE folder or file, an hf: or a release: reference'),
 	/** Correlates a Hub download's `HubProgressNotification`s with this request. */
 	requestId: v.optional(requestId()),
@@ -141,11 +152,11 @@ export interface GenerateResult {
 }
 
 export interface SaeInfo {
-	/** The folder or .npz file it was loaded from. */
+	/** The folder or .npz file it was loaded from (for `hf:` and `release:` SAEs, in the Hub cache). */
 	source: string;
 	/** SHA-256 of the SAE's files: what the user's data about it (labels, analyses, steering presets) is kept under. */
 	contentHash: string;
-	architecture: string;
+	architecture: SaeArchitecture;
 	hookName: string;
 	dIn: number;
 	dSae: number;
@@ -180,13 +191,11 @@ export interface InspectResult {
 	labels: Record<number, string>;
 }
 
-export const TRAIN_ARCHITECTURES = ['topk', 'batchtopk', 'standard', 'jumprelu'] as const;
-
 export const TrainSaeParams = fields({
 	/** Correlates `TrainProgressNotification`s with this request. */
 	requestId: requestId(),
 	hookName: name('a hook name'),
-	architecture: oneOf(TRAIN_ARCHITECTURES),
+	architecture: oneOf(TRAINABLE_SAE_ARCHITECTURES),
 	dSae: integer(1, MAX_SAE_WIDTH),
 	/** topk/batchtopk active latents; standard L1 and jumprelu L0 coefficients. */
 	k: v.optional(integer(1, MAX_SAE_WIDTH)),

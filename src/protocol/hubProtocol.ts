@@ -6,6 +6,12 @@ import * as v from 'valibot';
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { fields, flag, name, oneOf, requestId, text } from './schemaParts';
 
+/** A model or SAE on the Hub: `hf:org/name[@revision][/folder]`. */
+export const HF_PREFIX = 'hf:';
+
+/** An SAE of SAELens's release registry: `release:<release>/<sae id>`, as SAE.from_pretrained(release, sae_id) takes them. */
+export const RELEASE_PREFIX = 'release:';
+
 /** Settings that override the environment's (HF_HUB_CACHE/HF_HOME, HF_TOKEN, HF_HUB_OFFLINE). */
 export const HubSettings = fields({
 	/** Hub cache root; empty for the environment's. */
@@ -46,7 +52,10 @@ export interface SaeReleaseSaeInfo {
 export interface SaeReleaseInfo {
 	release: string;
 	repoId: string;
+	/** The model as the registry names it (a TransformerLens name or a repository id). */
 	model: string;
+	/** The Hub repositories of that model (a TransformerLens name mapped to them). */
+	modelRepoIds: string[];
 	saes: SaeReleaseSaeInfo[];
 }
 

@@ -5,6 +5,7 @@ import * as v from 'valibot';
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { MAX_NEW_TOKENS } from './engineProtocol';
 import { fields, finite, flag, integer, list, name, oneOf, probability, requestId, text } from './schemaParts';
+import { STEER_MODES, STEER_POSITIONS } from './steerModes';
 
 /** Most features (and vectors) one steering spec may steer at once. */
 export const MAX_STEERED = 1024;
@@ -12,16 +13,6 @@ export const MAX_STEERED = 1024;
 export const MAX_SWEEP_STRENGTHS = 64;
 /** Widest raw steering vector (a model's d_model; the hook's own width is checked where the model is known). */
 const MAX_VECTOR_WIDTH = 1 << 20;
-
-/**
- * How a feature steers the SAE's hook activation x (d = W_dec[i]):
- * - `add`: x + strength·d at every steered position (Neuronpedia SIMPLE_ADDITIVE);
- * - `clamp`: the SAE reads `strength` for the feature while the error term is kept,
- *   x + (strength − f_i(x))·d (the "Golden Gate" intervention);
- * - `cap`: the projection of x on d/‖d‖ is capped at `strength` (Neuronpedia PROJECTION_CAP).
- */
-export const STEER_MODES = ['add', 'clamp', 'cap'] as const;
-export type SteerMode = (typeof STEER_MODES)[number];
 
 export const FeatureSteer = fields({
 	featureIndex: integer(0, 2 ** 31 - 1),
@@ -43,8 +34,7 @@ export type VectorSteer = v.InferOutput<typeof VectorSteer>;
 export const SteerSpec = fields({
 	features: list(FeatureSteer, MAX_STEERED, 'a list of steered features'),
 	vectors: list(VectorSteer, MAX_STEERED, 'a list of steering vectors'),
-	/** `all` steers the prompt and the generated tokens; `generated` only the generated ones. */
-	positions: oneOf(['all', 'generated']),
+	positions: oneOf(STEER_POSITIONS),
 });
 export type SteerSpec = v.InferOutput<typeof SteerSpec>;
 
@@ -82,6 +72,15 @@ export interface SteeredGenerateResult {
 	cancelled: boolean;
 }
 
+/** One streamed token of a steered or baseline completion, or of sweep entry `sweepIndex`. */
+export interface SteerToken {
+	requestId: string;
+	which: 'baseline' | 'steered';
+	sweepIndex?: number;
+	id: number;
+	text: string;
+}
+
 export const SweepParams = fields({
 	...samplingEntries,
 	requestId: requestId(),
@@ -100,7 +99,7 @@ export type ContrastVectorParams = v.InferOutput<typeof ContrastVectorParams>;
 export const SteeredGenerateRequest = new RequestType<SteeredGenerateParams, SteeredGenerateResult, void>('steer/generate');
 
 /** Engine → host: one token of a steered or baseline completion (or of sweep entry `sweepIndex`). */
-export const SteerTokenNotification = new NotificationType<{ requestId: string; which: 'baseline' | 'steered'; sweepIndex?: number; id: number; text: string }>('steer/token');
+export const SteerTokenNotification = new NotificationType<SteerToken>('steer/token');
 
 /** Host → engine: completions for several strengths of one feature, same seed each; cancellable. */
 export const SweepRequest = new RequestType<SweepParams, { strength: number; completion: Completion }[], void>('steer/sweep');

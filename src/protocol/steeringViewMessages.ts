@@ -2,7 +2,8 @@
 // and the shapes the sidebar keeps: its steering (features, positions), sampling settings and
 // presets. The host checks everything a webview posts (src/extension/steering/steeringMessageGuard.ts).
 
-import type { Completion, SamplingSettings, SteerMode } from './steerProtocol';
+import type { SteerMode, SteerPositions } from './steerModes';
+import type { Completion, SamplingSettings } from './steerProtocol';
 
 /** One feature in the sidebar's list: what the user chose for it. */
 export interface SteeringEntry {
@@ -29,7 +30,7 @@ export interface ContrastSetup {
 /** The sidebar's current steering: what a steered completion (sidebar or inline) applies. */
 export interface SteeringSetup {
 	entries: SteeringEntry[];
-	positions: 'all' | 'generated';
+	positions: SteerPositions;
 	contrast?: ContrastSetup;
 }
 

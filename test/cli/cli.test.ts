@@ -71,10 +71,13 @@ describe('feature-lens CLI', () => {
 		const g = golden('qwen2-tiny');
 		const r = cli('generate', fixtureModel('qwen2-tiny'), '--ids', g.ids.join(','), '--max-new-tokens', '32', '--temperature', '0', '--json');
 		assert.equal(r.status, 0, r.stderr);
-		const out = JSON.parse(r.stdout) as { ids: number[]; text: string };
+		const out = JSON.parse(r.stdout) as { prompt: string; completion: { ids: number[]; text: string; stopReason: string } };
 		// The reference never stops early; the fixture's EOS (2) does not occur in its 32 tokens.
-		assert.deepEqual(out.ids, g.generate.ids);
-		assert.equal(typeof out.text, 'string');
+		assert.deepEqual([...g.ids, ...out.completion.ids], g.generate.ids, 'the prompt\'s ids, then the new ones');
+		assert.equal(out.completion.ids.length, 32);
+		assert.equal(out.completion.stopReason, 'maxTokens');
+		assert.equal(typeof out.completion.text, 'string');
+		assert.equal(typeof out.prompt, 'string');
 	});
 
 	it('model text reaches the terminal with control characters escaped, unless --raw', () => {

@@ -18,6 +18,7 @@ import {
 import * as featureProtocol from '../../src/protocol/featureProtocol';
 import { AnalyzeFeaturesRequest, SearchFeaturesRequest, SetFeatureLabelRequest } from '../../src/protocol/featureProtocol';
 import * as hubProtocol from '../../src/protocol/hubProtocol';
+import { USER_ERROR } from '../../src/protocol/errors';
 import { REQUEST_PARAMS } from '../../src/protocol/requestParams';
 import * as steerProtocol from '../../src/protocol/steerProtocol';
 import { SteeredGenerateRequest } from '../../src/protocol/steerProtocol';
@@ -105,8 +106,8 @@ describe('engine protocol guard', () => {
 		const text = 'def f(x):\n    return x\n'.repeat(200_000);
 		assert.ok(text.length > 4_500_000);
 		// "at least N tokens" is the bound from the text's bytes, given only when the text was not tokenized (that took 16.7 s before).
-		await rejectsWith(engine.request(RunRequest, { text, hooks: [] }), engineProtocol.USER_ERROR, new RegExp(`the text is at least \\d+ tokens \\(${text.length} characters\\), more than the 64 tokens the model's context holds`));
-		await rejectsWith(engine.request(GenerateRequest, { requestId: 'long', prompt: text, maxNewTokens: 2 }), engineProtocol.USER_ERROR, /the text is at least \d+ tokens .* more than the 64 tokens/);
+		await rejectsWith(engine.request(RunRequest, { text, hooks: [] }), USER_ERROR, new RegExp(`the text is at least \\d+ tokens \\(${text.length} characters\\), more than the 64 tokens the model's context holds`));
+		await rejectsWith(engine.request(GenerateRequest, { requestId: 'long', prompt: text, maxNewTokens: 2 }), USER_ERROR, /the text is at least \d+ tokens .* more than the 64 tokens/);
 	});
 
 	it('answers a body that is not JSON with ParseError and goes on', async () => {

@@ -3,6 +3,7 @@
 
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseHubRef } from '../../src/engine/hub/hubRef';
 import { HubService } from '../../src/engine/hub/hubService';
 import { hubRefFromInput, licenceUrl, modelCompletions, progressText, releaseItems, saeItems } from '../../src/extension/hub/hubPicks';
 import { neuronpediaFeatureUrl } from '../../src/extension/hub/neuronpedia';
@@ -36,7 +37,8 @@ describe('Hub quick picks', () => {
 	it('turns typed references into hf: ones and refuses what is not a repository', () => {
 		assert.equal(hubRefFromInput(' openai-community/gpt2@main '), 'hf:openai-community/gpt2@main');
 		assert.equal(hubRefFromInput('hf:org/name/folder'), 'hf:org/name/folder');
-		assert.throws(() => hubRefFromInput('gpt2'), /not a Hub repository id/);
+		// What is not a repository the engine refuses when it fetches.
+		assert.throws(() => parseHubRef(hubRefFromInput('gpt2')), /not a Hub repository id/);
 	});
 
 	it('describes progress, and finds the licence page in a gated model\'s error', () => {

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { COMMANDS, VIEWS } from '../../src/extension/commands';
 
 const ROOT = path.join(__dirname, '..', '..');
 const KEYS = path.join(__dirname, '..', 'fixtures', 'vscode-keybindings');
@@ -126,6 +127,11 @@ describe('extension manifest', () => {
 		assert.deepEqual(trust.restrictedConfigurations, paths);
 		// The engine runs where the workspace's files (and GPU) are, also over Remote SSH, WSL and in containers.
 		assert.deepEqual(manifest.extensionKind, ['workspace']);
+	});
+
+	it('the extension registers the commands and views package.json contributes, under the ids it contributes them by', () => {
+		assert.deepEqual(new Set(Object.values(COMMANDS)), contributed);
+		assert.deepEqual(new Set(Object.values(VIEWS)), new Set(Object.values(manifest.contributes.views).flat().map((v) => v.id)));
 	});
 
 	it('every command has the Feature Lens category, and menus name contributed commands', () => {

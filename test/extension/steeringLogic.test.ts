@@ -14,7 +14,7 @@ import { PRESETS_KEY, PresetStore, parsePreset, presetNameError, serializePreset
 import type { KeyValueStore } from '../../src/extension/steering/presets';
 import { parseFromSteeringView } from '../../src/extension/steering/steeringMessageGuard';
 import { finalTokens } from '../../src/extension/steering/steeringRuns';
-import { parseSetup, parseStrength, parseStrengths, samplingProblems, setupProblems, toSteerSpec, typedFeatureNumber } from '../../src/extension/steering/steeringSetup';
+import { parseSetup, parseStrength, parseStrengths, samplingProblems, setupProblems, toSteerSpec, typedFeatureNumber } from '../../src/protocol/steeringSetup';
 import { SIDEBAR_SAMPLING, STEERING_LIMITS } from '../../src/protocol/steeringViewMessages';
 import type { SteeringSetup } from '../../src/protocol/steeringViewMessages';
 import { countChanged, tokenDiff } from '../../webview-ui/steering/tokenDiff';

@@ -16,7 +16,7 @@ import { inspectText } from '../../src/engine/sae/inspect';
 import { loadSae } from '../../src/engine/sae/saeFormat';
 import { SaeRunner } from '../../src/engine/sae/saeRunner';
 import { steeredGenerate } from '../../src/engine/steer/steeredGenerate';
-import type { SteerMode } from '../../src/protocol/steerProtocol';
+import type { SteerMode } from '../../src/protocol/steerModes';
 import { CPU, spec, steeredForward } from './steerFixtures';
 
 const COMMENT_FEATURE = 1132;

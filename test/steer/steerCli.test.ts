@@ -39,7 +39,10 @@ describe('feature-lens generate --steer', () => {
 		// The baseline is the ordinary generate command with the same settings.
 		const plain = cli('generate', fixtureModel('gpt2-tiny'), '--prompt', 'def f(self):', '--max-new-tokens', '10', '--temperature', '0.5', '--seed', '16', '--json');
 		assert.equal(plain.status, 0, plain.stderr);
-		assert.equal((JSON.parse(plain.stdout) as { text: string }).text, `def f(self):${out.baseline!.text}`);
+		// Both print the prompt's text and completions of the same shape: what the model added after it.
+		const plainOut = JSON.parse(plain.stdout) as Pick<SteerJson, 'prompt'> & { completion: SteerJson['steered'] };
+		assert.equal(plainOut.prompt, out.prompt);
+		assert.deepEqual(plainOut.completion, out.baseline);
 	});
 
 	it('streams the steered text without --baseline', () => {

@@ -5,17 +5,14 @@
 import { button, checkbox, dropdown, numberField, slider } from '../components/controls';
 import { el } from '../components/dom';
 import type { SteeringEntry } from '../../src/protocol/steeringViewMessages';
-import type { SteerMode } from '../../src/protocol/steerProtocol';
-import { parseStrength } from '../../src/extension/steering/steeringSetup';
+import { STEER_MODES } from '../../src/protocol/steerModes';
+import type { SteerMode } from '../../src/protocol/steerModes';
+import { parseStrength } from '../../src/protocol/steeringSetup';
 
 /** The slider's reach; the box takes any strength (the slider then rests at its end). */
 export const SLIDER_RANGE = 100;
 
-const MODE_CHOICES: { value: SteerMode; label: string }[] = [
-	{ value: 'add', label: 'add' },
-	{ value: 'clamp', label: 'clamp' },
-	{ value: 'cap', label: 'cap' },
-];
+const MODE_CHOICES: { value: SteerMode; label: string }[] = STEER_MODES.map((mode) => ({ value: mode, label: mode }));
 
 const MODE_HELP: Record<SteerMode, string> = {
 	add: 'add: adds strength × the feature\'s decoder direction at every steered position',

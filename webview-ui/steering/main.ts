@@ -11,7 +11,7 @@ import { el } from '../components/dom';
 import { DEFAULT_STRENGTH, SIDEBAR_SAMPLING } from '../../src/protocol/steeringViewMessages';
 import type { ContrastSetup, FromSteeringView, PickerHit, RunView, SteeringEntry, SteeringSaeInfo, SteeringViewState, ToSteeringView } from '../../src/protocol/steeringViewMessages';
 import type { SamplingSettings } from '../../src/protocol/steerProtocol';
-import { parseSampling, parseSetup, parseStrength, parseStrengths, samplingProblems, setupProblems, typedFeatureNumber } from '../../src/extension/steering/steeringSetup';
+import { parseSampling, parseSetup, parseStrength, parseStrengths, samplingProblems, setupProblems, typedFeatureNumber } from '../../src/protocol/steeringSetup';
 import { entriesView, showLabel } from './entriesView';
 import { renderRun } from './resultsView';
 import './steering.css';

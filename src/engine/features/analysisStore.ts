@@ -17,6 +17,7 @@ import { saeSourceFiles } from '../sae/saeFormat';
 import type { FeatureAnalysis } from './analyzeFeatures';
 import type { ExampleOptions, ExampleTable } from './exampleCollector';
 import { decodeHalf, encodeHalf } from '../io/halfFloats';
+import { DEMO } from '../../protocol/engineProtocol';
 
 export const FEATURE_LENS_DIRNAME = 'feature-lens';
 /** Bumped whenever the files' layout or meaning changes; older analyses are recomputed. */
@@ -75,7 +76,7 @@ export function saeKey(saeSource: string, known?: SaeKey): SaeKey {
 /** A corpus argument as a stable key: "demo", an absolute path or pattern, or a hash of a file list. */
 export function corpusKey(corpus: string | readonly string[]): { key: string; label: string } {
 	if (typeof corpus === 'string') {
-		const key = corpus === 'demo' ? 'demo' : path.resolve(corpus);
+		const key = corpus === DEMO ? DEMO : path.resolve(corpus);
 		return { key, label: corpus };
 	}
 	const sorted = [...corpus].map((f) => path.resolve(f)).sort();

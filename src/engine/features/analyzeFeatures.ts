@@ -25,6 +25,8 @@ import { DEFAULT_EXAMPLE_OPTIONS, ExampleCollector } from './exampleCollector';
 import type { BatchSources, CollectedExamples, ExampleOptions } from './exampleCollector';
 import { FeatureTotals } from './featureTotals';
 import type { SparseBatch } from './featureTotals';
+import { Cancelled } from '../cancelled';
+import { saeArchitecture } from '../sae/architectures/saeArchitectures';
 
 export interface AnalyzeOptions extends Partial<ExampleOptions> {
 	/** Token budget (BOS/EOS/PAD not counted); the analysis stops at the first batch that reaches it, or at the corpus's end. */
@@ -71,7 +73,7 @@ export interface FeatureAnalysis extends CollectedExamples {
 	timing: AnalysisTiming;
 }
 
-export class AnalysisCancelled extends Error {
+export class AnalysisCancelled extends Cancelled {
 	constructor() {
 		super('feature analysis cancelled');
 	}
@@ -87,10 +89,10 @@ function encodedBytes({ batch }: Encoded): number {
 	return batch.rows * (8 * batch.width + 1 + 12);
 }
 
-/** Features read per token: all of a TopK SAE's k, else a cap. */
+/** Features read per token: all that can fire (a TopK SAE's k), else a cap. */
 export function featureCapFor(runner: SaeRunner, cap = DEFAULT_FEATURE_CAP): number {
 	const { cfg } = runner.sae;
-	return cfg.architecture === 'topk' ? Math.min(cfg.k!, cfg.d_sae) : Math.min(cap, cfg.d_sae);
+	return saeArchitecture(cfg.architecture).maxActive?.(cfg) ?? Math.min(cap, cfg.d_sae);
 }
 
 /** Token ids that statistics ignore: BOS, EOS and PAD. */
@@ -198,7 +200,8 @@ export async function analyzeFeatures(model: LanguageModel, runner: SaeRunner, d
 	const meanActivation = Float32Array.from(totals.sum, (s, f) => (totals.fireCount[f]! > 0 ? s / totals.fireCount[f]! : 0));
 	return {
 		...collected, dSae: cfg.d_sae, options: o, tokens: totals.tokens, contextSize, windows: windowsRead, featureCap: cap,
-		saturatedTokens: cfg.architecture === 'topk' ? 0 : totals.saturatedTokens,
+		// Where the architecture bounds the features per token, reading that many misses none.
+		saturatedTokens: saeArchitecture(cfg.architecture).maxActive ? 0 : totals.saturatedTokens,
 		fireCount: totals.fireCount, meanActivation, maxActivation: totals.max, sources: [...names], timing,
 	};
 }

@@ -19,6 +19,7 @@ import type { Value } from '../onnx/graphBuilder';
 import { createSession } from '../onnx/session';
 import type { SessionSettings } from '../onnx/session';
 import type { Sae } from '../sae/saeTypes';
+import { saeWeights } from '../sae/saeGraph';
 
 const FEATURE = 'feature';
 
@@ -35,10 +36,7 @@ function finalNorm(model: LanguageModel): { gain: Float32Array; centres: boolean
 }
 
 function decoderRows(b: GraphBuilder, sae: Sae): Value {
-	const t = sae.weights.W_dec!;
-	const dataType = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 }[t.dtype as 'F32' | 'F16' | 'BF16'];
-	const v = b.initializer('W_dec', dataType, t.shape, t.data);
-	return dataType === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
+	return saeWeights(b, sae)('W_dec');
 }
 
 export interface LogitLensRow {

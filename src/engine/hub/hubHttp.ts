@@ -5,6 +5,7 @@
 
 import type { HubEnvironment } from './hubEnvironment';
 import { HubCancelled, HubError, HubUnreachable } from './hubErrors';
+import { errorMessage } from '../../protocol/errors';
 
 export interface HubRequestContext {
 	env: HubEnvironment;
@@ -100,7 +101,7 @@ function networkError(ctx: HubRequestContext, url: string, e: unknown, tries: nu
 
 export function describeNetworkError(e: unknown): string {
 	const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
-	return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
+	return cause?.code ?? cause?.message ?? errorMessage(e);
 }
 
 function retryAfterMs(res: Response): number | undefined {

@@ -1,8 +1,7 @@
 // `hf:org/name[@revision][/folder/in/repo]`: where a model or SAE lives on the Hugging Face Hub.
 
+import { HF_PREFIX } from '../../protocol/hubProtocol';
 import { HubError } from './hubErrors';
-
-export const HF_PREFIX = 'hf:';
 
 export interface HubRef {
 	/** `org/name`. */

@@ -11,7 +11,7 @@ import type { HubFetchProgress } from './hubSnapshot';
 import { loadSaeArgument, resolveModelArgument, resolveSaeArgument } from './hubSources';
 import type { SourceOptions } from './hubSources';
 import { refreshSaeReleases } from './saeReleaseRefresh';
-import { isLoadable, loadSaeReleases, releasesFor } from './saeReleases';
+import { hubModelIds, isLoadable, loadSaeReleases, releasesFor } from './saeReleases';
 
 /** Progress notifications at most this often, except when a phase begins or ends. */
 const PROGRESS_INTERVAL_MS = 200;
@@ -54,7 +54,7 @@ export class HubService {
 		return {
 			source: `${source.from}${source.commit ? ` @ ${source.commit.slice(0, 8)}` : ''}${source.version ? ` (sae-lens ${source.version})` : ''}, converted ${source.converted}`,
 			releases: releasesFor(registry, model).map(([release, r]) => ({
-				release, repoId: r.repoId, model: r.model,
+				release, repoId: r.repoId, model: r.model, modelRepoIds: hubModelIds(r.model),
 				saes: r.saes.map((s) => ({ id: s.id, path: s.path, hookName: s.hook, width: s.width, l0: s.l0, neuronpediaId: s.neuronpedia, loadable: isLoadable(r, s) })),
 			})),
 		};

@@ -18,6 +18,7 @@ import { COMMIT_SHA, formatHubRef } from './hubRef';
 import type { HubRef } from './hubRef';
 import { blobPath, isCached, linkBlob, listSnapshot, pointerPath, readRef, repoCache, snapshotDir, writeRef } from './hubCache';
 import type { RepoCache } from './hubCache';
+import { errorMessage } from '../../protocol/errors';
 
 export interface RepoFileInfo {
 	/** '/'-separated path from the repository root. */
@@ -180,7 +181,7 @@ async function fromCache(cache: RepoCache, commit: string, ref: HubRef, select: 
 		const absent = wanted.filter((p) => !isCached(cache, commit, p));
 		return absent.length === 0 ? { files: wanted, why: '' } : { why: `missing ${absent.join(', ')}` };
 	} catch (e) {
-		return { why: e instanceof Error ? e.message : String(e) };
+		return { why: errorMessage(e) };
 	}
 }
 

@@ -1,10 +1,13 @@
 // Where a model or SAE argument points, turned into a local path before anything loads it:
 // `hf:org/name[@rev][/folder]` is fetched into the shared Hub cache, `release:<release>/<sae id>`
-// is looked up in the SAE release registry and only that SAE is fetched; anything else is a
-// path on this machine and is returned as given. Downloads happen here, in the engine, so on a
+// is looked up in the SAE release registry and only that SAE is fetched; `demo` (for an SAE)
+// is the SAE shipped with the demo model; anything else is a path on this machine and is
+// returned as given. Downloads happen here, in the engine, so on a
 // remote host they land where the model runs.
 
+import { DEMO } from '../../protocol/engineProtocol';
 import { LanguageModel } from '../models/languageModel';
+import { demoSaeDir } from '../models/modelPaths';
 import type { LoadModelOptions } from '../models/languageModel';
 import type { SessionSettings } from '../onnx/session';
 import { asFloat32, f32Tensor } from '../sae/saeChecks';
@@ -53,6 +56,7 @@ export interface ResolvedSae {
 
 /** An SAE argument as a local folder or file. */
 export async function resolveSaeArgument(arg: string, options: SourceOptions = {}): Promise<ResolvedSae> {
+	if (arg === DEMO) return { path: demoSaeDir() };
 	const env = options.env ?? hubEnvironment();
 	if (isReleaseRef(arg)) {
 		const found = findReleaseSae(loadSaeReleases(options.releasesDir), arg);

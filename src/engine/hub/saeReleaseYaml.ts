@@ -7,13 +7,14 @@ import { parse } from 'yaml';
 import { hookFromHf } from '../sae/gemmaScope2Format';
 import { HubError } from './hubErrors';
 import type { SaeRelease, SaeReleaseEntry, SaeReleaseRegistry } from './saeReleases';
+import { errorMessage } from '../../protocol/errors';
 
 export function registryFromYaml(text: string, source: SaeReleaseRegistry['source'], label: string): SaeReleaseRegistry {
 	let doc: unknown;
 	try {
 		doc = parse(text, { maxAliasCount: -1 });
 	} catch (e) {
-		throw new HubError(`${label}: not valid YAML (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+		throw new HubError(`${label}: not valid YAML (${errorMessage(e).split('\n')[0]})`);
 	}
 	if (!isObject(doc)) throw new HubError(`${label}: not a mapping of release names (not a pretrained_saes.yaml)`);
 	const releases: Record<string, SaeRelease> = {};

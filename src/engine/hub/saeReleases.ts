@@ -8,9 +8,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../models/modelPaths';
+import { RELEASE_PREFIX } from '../../protocol/hubProtocol';
 import { HubError } from './hubErrors';
+import { errorMessage } from '../../protocol/errors';
 
-export const RELEASE_PREFIX = 'release:';
 export const RELEASES_FILENAME = 'sae-releases.json';
 
 /** SAELens loaders (conversion_func) whose files the engine reads; null is SAELens's own folder format. */
@@ -73,7 +74,7 @@ export function readRegistry(file: string): SaeReleaseRegistry {
 	try {
 		raw = JSON.parse(fs.readFileSync(file, 'utf8'));
 	} catch (e) {
-		throw new HubError(`${file}: cannot read the SAE release registry (${e instanceof Error ? e.message : String(e)})`);
+		throw new HubError(`${file}: cannot read the SAE release registry (${errorMessage(e)})`);
 	}
 	const r = raw as Partial<SaeReleaseRegistry>;
 	if (typeof r !== 'object' || r === null || typeof r.releases !== 'object' || r.releases === null || typeof r.source !== 'object') {

@@ -55,8 +55,13 @@ export function decodeHalf(bits: Uint16Array): Float32Array {
 	return Float32Array.from(bits, fromHalf);
 }
 
-/** Stored float formats that widen to float32 exactly. */
-export type StoredFloat = 'F32' | 'F16' | 'BF16';
+/** Stored float formats that widen to float32 exactly (safetensors dtype names). */
+export const STORED_FLOATS = ['F32', 'F16', 'BF16'] as const;
+export type StoredFloat = (typeof STORED_FLOATS)[number];
+
+export function isStoredFloat(dtype: string): dtype is StoredFloat {
+	return (STORED_FLOATS as readonly string[]).includes(dtype);
+}
 
 /** Bytes per element of a stored float format. */
 export const STORED_FLOAT_BYTES: Readonly<Record<StoredFloat, number>> = { F32: 4, F16: 2, BF16: 2 };

@@ -4,6 +4,7 @@
 import type { ForwardOptions, Intervention, LanguageModel } from './languageModel';
 import { sampleToken, seededRandom } from './sampling';
 import type { SamplingOptions } from './sampling';
+import { Cancelled } from '../cancelled';
 
 export interface GenerateOptions extends Partial<SamplingOptions> {
 	maxNewTokens: number;
@@ -31,7 +32,7 @@ export interface GeneratedToken {
 	index: number;
 }
 
-export class GenerationCancelled extends Error {
+export class GenerationCancelled extends Cancelled {
 	constructor() {
 		super('generation cancelled');
 	}

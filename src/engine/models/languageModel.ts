@@ -24,8 +24,10 @@ import {
 import type { BuiltGraph, HookExtension, LogitsMode, RowInput, Stage, StageRequest } from './decoderGraph';
 import { listHookPoints } from './hookPoints';
 import type { HookPoint } from './hookPoints';
-import { DEMO_MODEL, demoModelDir, resolveModelPath } from './modelPaths';
+import { DEMO } from '../../protocol/engineProtocol';
+import { demoModelDir, resolveModelPath } from './modelPaths';
 import { ModelWeights } from './weights';
+import { Cancelled } from '../cancelled';
 
 /** An additive intervention: `values` row-major with `dims` [batch|1, seq|1, width]. */
 export interface Intervention {
@@ -77,7 +79,7 @@ export interface LoadModelOptions {
 	name?: string;
 }
 
-export class ModelLoadCancelled extends Error {
+export class ModelLoadCancelled extends Cancelled {
 	constructor() {
 		super('model loading cancelled');
 	}
@@ -181,7 +183,7 @@ export class LanguageModel {
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
-		const name = options.name ?? (path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO_MODEL : path.basename(dir));
+		const name = options.name ?? (path.resolve(dir) === path.resolve(demoModelDir()) ? DEMO : path.basename(dir));
 		const loaded = new LanguageModel(name, dir, cfg, arch, weights, tokenizer, settings, log);
 		if (options.variantBudget !== undefined) loaded.variantBudget = options.variantBudget;
 		const needed = loaded.weightBytes();

@@ -3,9 +3,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DEMO } from '../../protocol/engineProtocol';
 import { ModelConfigError } from './decoderConfig';
-
-export const DEMO_MODEL = 'demo';
 
 /** The package root (the folder holding our package.json), found from this file's location. */
 export function packageRoot(): string {
@@ -29,9 +28,9 @@ export function demoSaeDir(): string {
 }
 
 export function resolveModelPath(model: string): string {
-	const dir = model === DEMO_MODEL ? demoModelDir() : path.resolve(model);
+	const dir = model === DEMO ? demoModelDir() : path.resolve(model);
 	if (!fs.existsSync(dir)) {
-		throw new ModelConfigError(model === DEMO_MODEL
+		throw new ModelConfigError(model === DEMO
 			? `the embedded demo model is missing from ${dir}`
 			: `${dir}: no such folder (pass a Hugging Face checkpoint folder or "demo")`);
 	}

@@ -7,16 +7,14 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { STORED_FLOAT_BYTES, toFloat32, widenToFloat32 } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, isStoredFloat, toFloat32, widenToFloat32 } from '../io/halfFloats';
 import type { StoredFloat } from '../io/halfFloats';
 import { resolveInside } from '../io/safePaths';
 import { readSafetensorsHeader, readTensor } from '../io/safetensors';
 import type { TensorEntry } from '../io/safetensors';
-import { DataType } from '../onnx/onnxProto';
+import { DataType, STORED_FLOAT_TYPE } from '../onnx/onnxProto';
 import type { GraphBuilder, Value } from '../onnx/graphBuilder';
 import { ModelConfigError } from './decoderConfig';
-
-const ONNX_TYPE: Readonly<Record<StoredFloat, DataType>> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 };
 
 export class ModelWeights {
 	/** Shards readRows reads embedding rows from, kept open while the model is. */
@@ -77,7 +75,7 @@ export class ModelWeights {
 		if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
 			throw new ModelConfigError(`${path.basename(entry.file)}: weight "${entry.name}" has shape [${entry.shape}], but config.json implies [${shape}]`);
 		}
-		if (!(entry.dtype in ONNX_TYPE)) {
+		if (!isStoredFloat(entry.dtype)) {
 			throw new ModelConfigError(`${path.basename(entry.file)}: weight "${entry.name}" has dtype ${entry.dtype}; only F32, F16 and BF16 are supported`);
 		}
 		return entry as TensorEntry & { dtype: StoredFloat };
@@ -89,7 +87,7 @@ export class ModelWeights {
 	 */
 	declareStored(b: GraphBuilder, name: string, shape: readonly number[]): { value: Value; dataType: DataType } {
 		const entry = this.entry(name, shape);
-		const dataType = ONNX_TYPE[entry.dtype];
+		const dataType = STORED_FLOAT_TYPE[entry.dtype];
 		const value = b.externalInitializer(name, dataType, shape, {
 			location: this.locations.get(entry.file)!,
 			offset: entry.begin,

@@ -1,6 +1,7 @@
 // Our own minimal ONNX schema: the ModelProto subset the engine emits, with field numbers
 // from onnx/onnx.in.proto. Encoding only; the engine never needs to parse ONNX it did not build.
 
+import type { StoredFloat } from '../io/halfFloats';
 import { MessageWriter } from './protobuf';
 
 /** TensorProto.DataType values. */
@@ -15,6 +16,9 @@ export const DataType = {
 	BFLOAT16: 16,
 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
+
+/** The DataType a stored float tensor (a weight in a checkpoint or SAE) enters a graph as. */
+export const STORED_FLOAT_TYPE: Readonly<Record<StoredFloat, DataType>> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 };
 
 /** A dimension is a fixed size or a symbolic name (dim_param). */
 export type Dim = number | string;

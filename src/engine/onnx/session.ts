@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { errorMessage } from '../../protocol/errors';
 
 export type ExecutionProviderSetting = 'auto' | 'cpu' | 'cuda';
 
@@ -127,6 +128,6 @@ function cudaProviderInstalled(): boolean {
 }
 
 function firstLine(err: unknown): string {
-	const text = err instanceof Error ? err.message : String(err);
+	const text = errorMessage(err);
 	return text.split('\n')[0]!.trim();
 }

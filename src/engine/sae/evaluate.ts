@@ -7,6 +7,7 @@ import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
 import { TokenLoss } from '../models/tokenLoss';
 import type { SaeRunner } from './saeRunner';
+import { Cancelled } from '../cancelled';
 
 export interface EvalOptions {
 	/** Tokens to evaluate (BOS excluded). */
@@ -41,7 +42,7 @@ export interface EvalMetrics {
 	log10_density: Float32Array;
 }
 
-export class EvalCancelled extends Error {
+export class EvalCancelled extends Cancelled {
 	constructor() {
 		super('evaluation cancelled');
 	}

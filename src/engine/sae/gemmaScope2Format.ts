@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensorsHeader, readTensor } from '../io/safetensors';
-import { REQUIRED, errCode, formatError, isObject, safetensors, validateWeights } from './saeChecks';
+import { errCode, formatError, isObject, safetensors } from './saeChecks';
+import { requiredTensors, validateWeights } from './tensorChecks';
 import type { Sae, SaeConfig, SaeMetadata, SaeTensor } from './saeTypes';
 
 export const GEMMA_SCOPE_2_FILENAME = 'params.safetensors';
@@ -59,7 +60,7 @@ export function loadGemmaScope2(file: string, options: GemmaScope2Options = {}):
 		if (!entry) throw formatError(`${file}: missing tensor "${theirs}" (required for Gemma Scope 2 JumpReLU SAEs; found: ${[...entries.keys()].join(', ')})`);
 		weights[ours] = safetensors(file, () => readTensor(entry));
 	}
-	for (const name of REQUIRED.jumprelu) if (!weights[name]) throw formatError(`${file}: missing ${name}`);
+	for (const name of requiredTensors(cfg)) if (!weights[name]) throw formatError(`${file}: missing ${name}`);
 	validateWeights(file, cfg, weights);
 	// The folder is the SAE (its params.safetensors and config.json), as for SAELens folders.
 	return { source: dir, cfg, weights, rawConfig: config ?? {} };

@@ -8,7 +8,8 @@
 import * as path from 'node:path';
 import { NpzError, readNpz } from './npz';
 import type { NpyArray } from './npz';
-import { REQUIRED, asFloat32, checkLegacyScalingFactor, errCode, f32Tensor, f64ToF32, formatError, validateWeights } from './saeChecks';
+import { asFloat32, checkLegacyScalingFactor, errCode, f32Tensor, f64ToF32, formatError } from './saeChecks';
+import { requiredTensors, validateWeights } from './tensorChecks';
 import type { Sae, SaeConfig, SaeMetadata, SaeTensor } from './saeTypes';
 
 export const GEMMA_SCOPE_FILENAME = 'params.npz';
@@ -64,7 +65,7 @@ export function loadGemmaScope(file: string, options: GemmaScopeOptions = {}): S
 		metadata,
 	};
 	const weights: Record<string, SaeTensor> = {};
-	for (const name of REQUIRED.jumprelu) {
+	for (const name of requiredTensors(cfg)) {
 		const t = tensors[name];
 		if (!t) throw formatError(`${file}: missing array "${name}" (required for Gemma Scope JumpReLU SAEs; found: ${Object.keys(arrays).join(', ')})`);
 		weights[name] = t;

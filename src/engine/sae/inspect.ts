@@ -6,6 +6,7 @@ import type { Token } from '../tokenize/tokenizer';
 import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
 import type { SaeRunner } from './saeRunner';
+import { Cancelled } from '../cancelled';
 
 export interface InspectedToken extends Token {
 	/** Active features, strongest first: [featureIndex, activation]. */
@@ -20,7 +21,7 @@ export interface InspectOptions {
 	onProgress?: (done: number, total: number) => void;
 }
 
-export class InspectCancelled extends Error {
+export class InspectCancelled extends Cancelled {
 	constructor() {
 		super('inspection cancelled');
 	}

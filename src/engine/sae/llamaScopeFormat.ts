@@ -11,7 +11,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensorsHeader, readTensor } from '../io/safetensors';
-import { asFloat32, errCode, f32Tensor, formatError, isObject, safetensors, validateWeights } from './saeChecks';
+import { asFloat32, errCode, f32Tensor, formatError, isObject, safetensors } from './saeChecks';
+import { validateWeights } from './tensorChecks';
 import type { Sae, SaeConfig, SaeTensor } from './saeTypes';
 
 export const LLAMA_SCOPE_HYPERPARAMS = 'hyperparams.json';

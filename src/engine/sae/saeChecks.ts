@@ -1,22 +1,14 @@
-// Checks shared by every SAE format reader: which tensors each inference architecture needs,
-// their dtypes and shapes against the config, and one-line SaeFormatErrors naming the file.
+// Helpers shared by every SAE format reader: one-line SaeFormatErrors naming the file, typed
+// reads of cfg.json values, legacy tensors, float tensors as numbers. What each architecture's
+// tensors must be is checked in tensorChecks.ts.
 
-import { STORED_FLOAT_BYTES, toFloat32 } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, isStoredFloat, toFloat32 } from '../io/halfFloats';
 import { SafetensorsError } from '../io/safetensors';
 import type { SafetensorsDtype } from '../io/safetensors';
 import type { NpyArray } from './npz';
 import { SaeFormatError } from './saeTypes';
-import type { SaeArchitecture, SaeConfig, SaeTensor } from './saeTypes';
-
-/** Tensors each inference architecture needs, in the order they are written. */
-export const REQUIRED: Record<SaeArchitecture, readonly string[]> = {
-	standard: ['W_enc', 'b_enc', 'W_dec', 'b_dec'],
-	topk: ['W_enc', 'b_enc', 'W_dec', 'b_dec'],
-	jumprelu: ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold'],
-	gated: ['W_enc', 'b_gate', 'b_mag', 'r_mag', 'W_dec', 'b_dec'],
-};
-
-const WEIGHT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
+import type { SaeTensor } from './saeTypes';
+import { errorMessage } from '../../protocol/errors';
 
 /** Runs a safetensors read, turning its errors into SaeFormatError (their messages already name the file). */
 export function safetensors<T>(file: string, fn: () => T): T {
@@ -38,36 +30,17 @@ export function checkLegacyScalingFactor(file: string, name: string, t: SaeTenso
 	}
 }
 
-/** Checks tensor presence, dtypes and shapes against the config; `file` names the weights in errors. */
-export function validateWeights(file: string, cfg: SaeConfig, weights: Record<string, SaeTensor>): void {
-	for (const name of REQUIRED[cfg.architecture]) {
-		const t = weights[name];
-		if (!t) throw formatError(`${file}: missing tensor "${name}" (required for ${cfg.architecture} SAEs)`);
-		const bytes = checkTensor(file, cfg, name, t.dtype, t.shape);
-		if (t.data.length !== bytes) throw formatError(`${file}: ${name} has ${t.data.length} bytes, expected ${bytes}`);
-	}
-	if (cfg.architecture === 'topk' && (cfg.k === undefined || !Number.isInteger(cfg.k) || cfg.k < 1 || cfg.k > cfg.d_sae)) {
-		throw formatError(`${file}: topk SAE needs an integer k in 1..d_sae (${cfg.d_sae}), got ${String(cfg.k)}`);
-	}
-}
-
-/** Checks one weight's dtype and shape (before its bytes are read); returns its byte size. */
-export function checkTensor(file: string, cfg: SaeConfig, name: string, dtype: SafetensorsDtype, shape: readonly number[]): number {
-	const { d_in: dIn, d_sae: dSae } = cfg;
-	const [want, label] = name === 'W_enc' ? [[dIn, dSae], 'd_in, d_sae']
-		: name === 'W_dec' ? [[dSae, dIn], 'd_sae, d_in']
-			: name === 'b_dec' ? [[dIn], 'd_in']
-				: [[dSae], 'd_sae'];
-	if (!WEIGHT_DTYPES.includes(dtype)) throw formatError(`${file}: ${name} has dtype ${dtype}, expected F32, F16 or BF16`);
-	if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
-		throw formatError(`${file}: ${name} has shape [${shape.join(', ')}], expected [${label}] = [${want.join(', ')}]`);
-	}
-	return want.reduce((a, d) => a * d, 1) * (dtype === 'F32' ? 4 : 2);
-}
-
 /** File contents quoted in a message (a JSON.parse excerpt, a corrupt header) may hold line breaks. */
 export function formatError(message: string): SaeFormatError {
 	return new SaeFormatError(message.replace(/\s*[\r\n]+\s*/g, ' '));
+}
+
+/** An optional boolean cfg.json key (null counts as absent). */
+export function optBool(file: string, o: Record<string, unknown>, key: string, fallback: boolean): boolean {
+	const v = o[key];
+	if (v === undefined || v === null) return fallback;
+	if (typeof v !== 'boolean') throw formatError(`${file}: "${key}" must be true or false, got ${JSON.stringify(v)}`);
+	return v;
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {
@@ -75,7 +48,7 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function errCode(e: unknown): string {
-	return (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message : String(e));
+	return (e as NodeJS.ErrnoException)?.code ?? errorMessage(e);
 }
 
 /** Float tensor values as numbers, or undefined for a non-float dtype. */
@@ -106,7 +79,7 @@ export function f64ToF32(a: NpyArray): SaeTensor {
 
 /** A float tensor's values as float32 (f16/bf16 widened exactly); `file` and `name` label errors. */
 export function asFloat32(file: string, name: string, t: SaeTensor): Float32Array {
-	if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw formatError(`${file}: ${name} has dtype ${t.dtype}, expected F32, F16 or BF16`);
+	if (!isStoredFloat(t.dtype)) throw formatError(`${file}: ${name} has dtype ${t.dtype}, expected F32, F16 or BF16`);
 	return toFloat32(t.dtype, t.data);
 }
 

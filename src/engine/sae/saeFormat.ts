@@ -12,7 +12,10 @@ import type { TensorToWrite } from '../io/safetensors';
 import { GEMMA_SCOPE_2_CONFIG, GEMMA_SCOPE_2_FILENAME, loadGemmaScope2 } from './gemmaScope2Format';
 import { GEMMA_SCOPE_FILENAME, loadGemmaScope } from './gemmaScopeFormat';
 import { LLAMA_SCOPE_HYPERPARAMS, LLAMA_SCOPE_WEIGHTS, loadLlamaScope } from './llamaScopeFormat';
-import { REQUIRED, checkLegacyScalingFactor, checkTensor, errCode, formatError, isObject, safetensors, toNumbers, validateWeights } from './saeChecks';
+import { architectureConfigKeys, isSaeArchitecture, saeArchitecture } from './architectures/saeArchitectures';
+import { checkLegacyScalingFactor, errCode, formatError, isObject, optBool, safetensors, toNumbers } from './saeChecks';
+import { checkTensor, requiredTensors, validateWeights } from './tensorChecks';
+import { SAE_ARCHITECTURES } from '../../protocol/engineProtocol';
 import type { NormalizeActivations, Sae, SaeArchitecture, SaeConfig, SaeMetadata, SaeTensor } from './saeTypes';
 
 export const SAE_CFG_FILENAME = 'cfg.json';
@@ -51,9 +54,8 @@ export const METADATA_KEYS: readonly string[] = [
 
 /** Top-level cfg.json keys of SAELens 6 inference configs that SaeConfig models. */
 const BASE_KEYS = ['d_in', 'd_sae', 'dtype', 'device', 'apply_b_dec_to_input', 'normalize_activations', 'reshape_activations', 'metadata', 'sae_lens_version'];
-const TOPK_KEYS = ['k', 'rescale_acts_by_decoder_norm'];
 /** Keys that belong to another architecture (or a transcoder) and must not leak into a saved cfg. */
-const FOREIGN_KEYS = new Set([...TOPK_KEYS, 'd_out', 'architecture']);
+const FOREIGN_KEYS = new Set([...architectureConfigKeys(), 'd_out', 'architecture']);
 
 export interface LoadSaeOptions {
 	/**
@@ -139,7 +141,7 @@ function loadSaeLens(dir: string, options: LoadSaeOptions): Sae {
 	}
 	if (entries.has('W_skip')) throw formatError(`${weightsFile}: has W_skip (a skip transcoder); transcoders are not supported yet`);
 	const weights: Record<string, SaeTensor> = {};
-	for (const name of REQUIRED[cfg.architecture]) {
+	for (const name of requiredTensors(cfg)) {
 		const entry = entries.get(name);
 		if (!entry) {
 			const hint = name === 'threshold' && entries.has('log_threshold') ? '; it has log_threshold, so it is a training checkpoint' : '';
@@ -198,10 +200,10 @@ export function normalizeSaeConfig(raw: Record<string, unknown>, file: string): 
 	} else if (architecture === 'batchtopk' || architecture === 'matryoshka_batchtopk') {
 		arch = 'jumprelu';
 		needsThreshold = true;
-	} else if (architecture in REQUIRED) {
-		arch = architecture as SaeArchitecture;
+	} else if (isSaeArchitecture(architecture)) {
+		arch = architecture;
 	} else {
-		throw formatError(`${file}: unsupported architecture "${architecture}" (supported: standard, topk, jumprelu, gated, and batchtopk saved with a threshold)`);
+		throw formatError(`${file}: unsupported architecture "${architecture}" (supported: ${SAE_ARCHITECTURES.join(', ')}, and batchtopk saved with a threshold)`);
 	}
 
 	const cfg: SaeConfig = {
@@ -214,14 +216,7 @@ export function normalizeSaeConfig(raw: Record<string, unknown>, file: string): 
 		reshape_activations: reshapeActivations(file, c.reshape_activations),
 		metadata: { ...metadata, hook_name: optString(file, metadata, 'hook_name', '') } as SaeMetadata,
 	};
-	if (arch === 'topk') {
-		if (c.k === undefined || c.k === null) throw formatError(`${file}: architecture "topk" needs "k" (the number of active latents)`);
-		if (typeof c.k !== 'number' || !Number.isInteger(c.k) || c.k < 1 || c.k > cfg.d_sae) {
-			throw formatError(`${file}: "k" must be a positive integer no larger than d_sae (${cfg.d_sae}), got ${JSON.stringify(c.k)}`);
-		}
-		cfg.k = c.k;
-		cfg.rescale_acts_by_decoder_norm = optBool(file, c, 'rescale_acts_by_decoder_norm', false);
-	}
+	Object.assign(cfg, saeArchitecture(arch).config?.read(c, cfg.d_sae, file));
 	return { cfg, needsThreshold };
 }
 
@@ -296,13 +291,6 @@ function optString(file: string, o: Record<string, unknown>, key: string, fallba
 	return v;
 }
 
-function optBool(file: string, o: Record<string, unknown>, key: string, fallback: boolean): boolean {
-	const v = o[key];
-	if (v === undefined || v === null) return fallback;
-	if (typeof v !== 'boolean') throw formatError(`${file}: "${key}" must be true or false, got ${JSON.stringify(v)}`);
-	return v;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -319,7 +307,7 @@ export function saveSae(dir: string, sae: Sae): void {
 		throw formatError(`${path.join(dir, SPARSITY_FILENAME)}: logSparsity has ${sae.logSparsity.length} values, expected d_sae = ${cfg.d_sae}`);
 	}
 	const tensors: Record<string, TensorToWrite> = {};
-	for (const name of REQUIRED[cfg.architecture]) tensors[name] = sae.weights[name]!;
+	for (const name of requiredTensors(cfg)) tensors[name] = sae.weights[name]!;
 	const cfgJson = `${JSON.stringify(saeLensConfig(sae), null, 2)}\n`;
 
 	try {
@@ -365,10 +353,7 @@ export function saeLensConfig(sae: Sae): Record<string, unknown> {
 		reshape_activations: cfg.reshape_activations,
 		metadata,
 	});
-	if (cfg.architecture === 'topk') {
-		out.k = cfg.k;
-		out.rescale_acts_by_decoder_norm = cfg.rescale_acts_by_decoder_norm ?? false;
-	}
+	Object.assign(out, saeArchitecture(cfg.architecture).config?.write(cfg));
 	if (isV6InferenceConfig(rawConfig) && rawConfig.architecture === cfg.architecture) {
 		for (const [key, value] of Object.entries(rawConfig)) {
 			if (!(key in out) && !BASE_KEYS.includes(key) && !FOREIGN_KEYS.has(key)) out[key] = value;
@@ -379,7 +364,7 @@ export function saeLensConfig(sae: Sae): Record<string, unknown> {
 }
 
 function isV6InferenceConfig(raw: Record<string, unknown>): boolean {
-	return isObject(raw.metadata) && isV6Version(raw.metadata.sae_lens_version) && !('hook_name' in raw) && !('hook_point' in raw) && typeof raw.architecture === 'string' && raw.architecture in REQUIRED;
+	return isObject(raw.metadata) && isV6Version(raw.metadata.sae_lens_version) && !('hook_name' in raw) && !('hook_point' in raw) && typeof raw.architecture === 'string' && isSaeArchitecture(raw.architecture);
 }
 
 function writeFileAtomic(file: string, data: Buffer): void {

@@ -1,11 +1,15 @@
 // ONNX graphs that run an SAE on rows of hook activations: encode, top features per token,
 // reconstruction and error term, with SAELens's input processing (b_dec subtraction,
 // activation normalization) and, for SAEs trained on TransformerLens's processed weights,
-// the centred residual-stream view.
+// the centred residual-stream view. What differs between architectures (the encoder, the
+// decoder's input) comes from their files in architectures/.
 
-import { DataType } from '../onnx/onnxProto';
+import { isStoredFloat } from '../io/halfFloats';
+import { DataType, STORED_FLOAT_TYPE } from '../onnx/onnxProto';
 import { GraphBuilder } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
+import { saeArchitecture } from './architectures/saeArchitectures';
+import type { SaeGraphContext } from './architectures/saeArchitecture';
 import type { Sae, SaeTensor } from './saeTypes';
 
 /** What an SAE graph returns; sessions are cached by this. */
@@ -29,8 +33,6 @@ export interface SaeGraphRequest {
 
 export const SAE_INPUT = 'sae_in';
 
-const ONNX_TYPES: Record<string, DataType> = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 };
-
 /** The SAE's weights as graph values (f16/bf16 cast to float32), initializers named `prefix` + SAELens name. */
 export function saeWeights(b: GraphBuilder, sae: Sae, prefix = ''): (name: string) => Value {
 	const made = new Map<string, Value>();
@@ -39,8 +41,8 @@ export function saeWeights(b: GraphBuilder, sae: Sae, prefix = ''): (name: strin
 		if (cached) return cached;
 		const t: SaeTensor | undefined = sae.weights[name];
 		if (!t) throw new Error(`internal: SAE weight ${name} missing after validation`);
-		const dataType = ONNX_TYPES[t.dtype];
-		if (dataType === undefined) throw new Error(`internal: SAE weight ${name} has dtype ${t.dtype}`);
+		if (!isStoredFloat(t.dtype)) throw new Error(`internal: SAE weight ${name} has dtype ${t.dtype}`);
+		const dataType = STORED_FLOAT_TYPE[t.dtype];
 		const v = b.initializer(prefix + name, dataType, t.shape, t.data);
 		const out = dataType === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
 		made.set(name, out);
@@ -101,7 +103,9 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 	const x = b.input(SAE_INPUT, DataType.FLOAT, ['rows', cfg.d_in]);
 	const { xView, saeIn, undo } = saeInputView(b, sae, x, request.centre, weight);
 	const bDec = weight('b_dec');
-	const acts = encode(b, sae, saeIn, weight); // [rows, d_sae]
+	const architecture = saeArchitecture(cfg.architecture);
+	const g: SaeGraphContext = { b, cfg, weight };
+	const acts = architecture.encode(g, saeIn); // [rows, d_sae]
 	if (request.acts) b.output(acts, DataType.FLOAT, ['rows', cfg.d_sae], 'acts');
 	if (request.topFeatures > 0) {
 		const [values, indices] = b.node('TopK', [acts, b.constInt64([Math.min(request.topFeatures, cfg.d_sae)])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 1 } }, 2) as [Value, Value];
@@ -109,7 +113,7 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 		b.output(indices, DataType.INT64, ['rows', 'top'], 'top_indices');
 	}
 	if (request.recons || request.error || request.stats) {
-		const recons = undo(b.add(b.matMul(decoderInput(b, sae, acts, weight), weight('W_dec')), bDec)); // [rows, d_in]
+		const recons = undo(b.add(b.matMul(architecture.decoderInput(g, acts), weight('W_dec')), bDec)); // [rows, d_in]
 		if (request.recons) b.output(recons, DataType.FLOAT, ['rows', cfg.d_in], 'recons');
 		const error = b.sub(xView, recons);
 		if (request.error) b.output(error, DataType.FLOAT, ['rows', cfg.d_in], 'error');
@@ -129,44 +133,4 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 		}
 	}
 	return b.build({ architecture: cfg.architecture, hook_name: cfg.metadata.hook_name });
-}
-
-/** Feature activations [rows, d_sae] for each architecture's encoder. */
-function encode(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) => Value): Value {
-	const { cfg } = sae;
-	switch (cfg.architecture) {
-		case 'standard':
-			return b.op('Relu', [b.linear(saeIn, weight('W_enc'), weight('b_enc'))]);
-		case 'jumprelu': {
-			const pre = b.linear(saeIn, weight('W_enc'), weight('b_enc'));
-			const open = b.cast(b.op('Greater', [pre, weight('threshold')]), DataType.FLOAT);
-			return b.mul(b.op('Relu', [pre]), open);
-		}
-		case 'gated': {
-			const wEnc = weight('W_enc');
-			const gate = b.cast(b.op('Greater', [b.linear(saeIn, wEnc, weight('b_gate')), b.constFloat([0])]), DataType.FLOAT);
-			const magnitude = b.op('Relu', [b.linear(saeIn, b.mul(wEnc, b.op('Exp', [weight('r_mag')])), weight('b_mag'))]);
-			return b.mul(gate, magnitude);
-		}
-		case 'topk': {
-			let pre = b.linear(saeIn, weight('W_enc'), weight('b_enc'));
-			// SAELens's TopK encode ranks (and returns) pre-activations times the decoder row norms;
-			// only decode divides them back (decoderInput).
-			if (cfg.rescale_acts_by_decoder_norm) pre = b.mul(pre, decoderRowNorms(b, weight));
-			// Keep the k largest pre-activations per row (ReLU on the kept ones), zeros elsewhere.
-			const [values, indices] = b.node('TopK', [pre, b.constInt64([cfg.k!])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 0 } }, 2) as [Value, Value];
-			return b.op('ScatterElements', [b.mul(pre, b.constFloat([0])), indices, b.op('Relu', [values])], { axis: { kind: 'int', value: -1 } });
-		}
-	}
-}
-
-/** ‖W_dec[i]‖ for every feature, [d_sae]. */
-export function decoderRowNorms(b: GraphBuilder, weight: (name: string) => Value): Value {
-	const wDec = weight('W_dec');
-	return b.sqrt(b.op('ReduceSum', [b.mul(wDec, wDec), b.constInt64([1])], { keepdims: { kind: 'int', value: 0 } }));
-}
-
-/** What the decoder multiplies W_dec by: the activations, divided by the decoder row norms for a TopK SAE with rescale_acts_by_decoder_norm (SAELens's decode). */
-export function decoderInput(b: GraphBuilder, sae: Sae, acts: Value, weight: (name: string) => Value): Value {
-	return sae.cfg.architecture === 'topk' && sae.cfg.rescale_acts_by_decoder_norm ? b.div(acts, decoderRowNorms(b, weight)) : acts;
 }

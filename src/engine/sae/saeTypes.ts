@@ -2,9 +2,10 @@
 // readers/writers (saeFormat.ts, npz.ts) and the graph builders (saeGraph.ts).
 
 import type { SafetensorsDtype } from '../io/safetensors';
+import type { SaeArchitecture } from '../../protocol/engineProtocol';
 
-/** Inference architectures, as SAELens writes them in cfg.json (BatchTopK is saved as jumprelu). */
-export type SaeArchitecture = 'standard' | 'topk' | 'jumprelu' | 'gated';
+// The protocol's list, which the format readers, graphs and tests name through these types.
+export type { SaeArchitecture };
 
 export type NormalizeActivations = 'none' | 'expected_average_only_in' | 'constant_norm_rescale' | 'layer_norm';
 

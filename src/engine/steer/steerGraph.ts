@@ -28,10 +28,11 @@ import { DataType } from '../onnx/onnxProto';
 import type { Value } from '../onnx/graphBuilder';
 import type { DecoderContext, HookExtension } from '../models/decoderGraph';
 import type { LanguageModel } from '../models/languageModel';
-import { decoderRowNorms, saeInputView, saeWeights } from '../sae/saeGraph';
+import { saeArchitecture } from '../sae/architectures/saeArchitectures';
+import type { SaeGraphContext } from '../sae/architectures/saeArchitecture';
+import { saeInputView, saeWeights } from '../sae/saeGraph';
 import type { SaeRunner } from '../sae/saeRunner';
 import type { Sae } from '../sae/saeTypes';
-import type { GraphBuilder } from '../onnx/graphBuilder';
 
 /** Which activation-dependent modes a variant computes (the encoder is only built for clamp). */
 export interface SteerVariant {
@@ -80,14 +81,16 @@ export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): Hoo
 			const values = input('values', DataType.FLOAT, ['steer_n']);
 			const positions = input('positions', DataType.FLOAT, ['steer_batch', 'steer_seq']);
 			const weight = saeWeights(b, sae, 'sae.');
+			const architecture = saeArchitecture(sae.cfg.architecture);
+			const g: SaeGraphContext = { b, cfg: sae.cfg, weight };
 			const view = saeInputView(b, sae, x, centre, weight); // [batch, seq, d_in]
 			const directions = b.gather(weight('W_dec'), features, 0); // [n, d_in]
 			const terms: Value[] = [];
 			if (variant.clamp) {
-				const current = selectedActs(b, sae, view.saeIn, weight, features); // [batch, seq, n]
-				let c = b.mul(input('clamp', DataType.FLOAT, ['steer_n']), b.sub(values, current));
-				// A TopK SAE with rescale_acts_by_decoder_norm decodes activation / ‖W_dec[i]‖ (SAELens's decode).
-				if (sae.cfg.architecture === 'topk' && sae.cfg.rescale_acts_by_decoder_norm) c = b.div(c, b.gather(decoderRowNorms(b, weight), features, 0));
+				// The SAE's own encode of the clamped features (for TopK: 0 unless among the k largest).
+				const current = architecture.encodeSelected(g, view.saeIn, features); // [batch, seq, n]
+				// The change of their activations, as the decoder reads it.
+				let c = architecture.decoderInput(g, b.mul(input('clamp', DataType.FLOAT, ['steer_n']), b.sub(values, current)), features);
 				if (view.unscale) c = b.mul(c, view.unscale);
 				terms.push(c);
 			}
@@ -104,40 +107,6 @@ export function saeSteerExtension(runner: SaeRunner, variant: SteerVariant): Hoo
 			return b.add(x, b.mul(delta, b.unsqueeze(positions, [2])));
 		},
 	};
-}
-
-/**
- * The SAE's activations of the `features` only, [batch, seq, n], equal to its full encode's
- * (saeGraph.ts `encode`) at those indices. Feature-local encoders (ReLU, JumpReLU, gated) read
- * n encoder columns, O(n·d_in) per token; TopK needs every pre-activation to know whether a
- * feature is among the k largest, so it computes all of them and compares with the k-th.
- */
-function selectedActs(b: GraphBuilder, sae: Sae, saeIn: Value, weight: (name: string) => Value, features: Value): Value {
-	const { cfg } = sae;
-	const columns = (name: string) => b.gather(weight(name), features, 1); // [d_in, n]
-	const entries = (name: string) => b.gather(weight(name), features, 0); // [n]
-	switch (cfg.architecture) {
-		case 'standard':
-			return b.op('Relu', [b.linear(saeIn, columns('W_enc'), entries('b_enc'))]);
-		case 'jumprelu': {
-			const pre = b.linear(saeIn, columns('W_enc'), entries('b_enc'));
-			return b.mul(b.op('Relu', [pre]), b.cast(b.op('Greater', [pre, entries('threshold')]), DataType.FLOAT));
-		}
-		case 'gated': {
-			const projected = b.matMul(saeIn, columns('W_enc'));
-			const gate = b.cast(b.op('Greater', [b.add(projected, entries('b_gate')), b.constFloat([0])]), DataType.FLOAT);
-			const magnitude = b.op('Relu', [b.add(b.mul(projected, b.op('Exp', [entries('r_mag')])), entries('b_mag'))]);
-			return b.mul(gate, magnitude);
-		}
-		case 'topk': {
-			let pre = b.linear(saeIn, weight('W_enc'), weight('b_enc')); // [batch, seq, d_sae]
-			if (cfg.rescale_acts_by_decoder_norm) pre = b.mul(pre, decoderRowNorms(b, weight));
-			const [values] = b.node('TopK', [pre, b.constInt64([Math.min(cfg.k!, cfg.d_sae)])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 0 } }, 2) as [Value, Value];
-			const kth = b.op('ReduceMin', [values], { axes: { kind: 'ints', value: [-1] }, keepdims: { kind: 'int', value: 1 } }); // [batch, seq, 1]
-			const selected = b.gather(pre, features, 2); // [batch, seq, n]
-			return b.mul(b.op('Relu', [selected]), b.cast(b.op('GreaterOrEqual', [selected, kth]), DataType.FLOAT));
-		}
-	}
 }
 
 /** Releases the model's steering sessions built for this SAE (they embed its weights), e.g. when another SAE replaces it. */

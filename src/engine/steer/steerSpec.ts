@@ -6,9 +6,8 @@ import { ModelConfigError } from '../models/decoderConfig';
 import { perTokenWidth } from '../models/hookPoints';
 import type { LanguageModel } from '../models/languageModel';
 import type { SaeRunner } from '../sae/saeRunner';
-import type { FeatureSteer, SamplingSettings, SteerMode, SteerSpec } from '../../protocol/steerProtocol';
-
-export const STEER_MODES: readonly SteerMode[] = ['add', 'clamp', 'cap'];
+import { STEER_MODES, isSteerMode, isSteerPositions } from '../../protocol/steerModes';
+import type { FeatureSteer, SamplingSettings, SteerSpec } from '../../protocol/steerProtocol';
 
 /** Neuronpedia's steering defaults (apps/webapp/lib/utils/steer.ts): temperature 0.5, seed 16, 256 tokens. */
 export const STEER_DEFAULTS: SamplingSettings = { maxNewTokens: 256, temperature: 0.5, topP: 1, seed: 16 };
@@ -17,7 +16,7 @@ export class SteerSpecError extends ModelConfigError {}
 
 /** Refuses specs the model or SAE cannot apply, with messages that say what to change. */
 export function validateSteerSpec(spec: SteerSpec, model: LanguageModel, runner: SaeRunner | undefined): void {
-	if (spec.positions !== 'all' && spec.positions !== 'generated') {
+	if (!isSteerPositions(spec.positions)) {
 		throw new SteerSpecError(`steering positions must be "all" or "generated" (got ${JSON.stringify(spec.positions)})`);
 	}
 	if (spec.features.length > 0 && !runner) throw new SteerSpecError('steering by feature needs an SAE (load one first)');
@@ -30,7 +29,7 @@ export function validateSteerSpec(spec: SteerSpec, model: LanguageModel, runner:
 		if (!Number.isInteger(f.featureIndex) || f.featureIndex < 0 || f.featureIndex >= dSae) {
 			throw new SteerSpecError(`feature ${f.featureIndex} is not in the SAE (feature indices run 0..${dSae - 1})`);
 		}
-		if (!STEER_MODES.includes(f.mode)) throw new SteerSpecError(`feature ${f.featureIndex}: mode must be add, clamp or cap (got ${JSON.stringify(f.mode)})`);
+		if (!isSteerMode(f.mode)) throw new SteerSpecError(`feature ${f.featureIndex}: mode must be add, clamp or cap (got ${JSON.stringify(f.mode)})`);
 		if (!Number.isFinite(f.strength)) throw new SteerSpecError(`feature ${f.featureIndex}: strength must be a finite number (got ${f.strength})`);
 		if (seen.has(f.featureIndex)) throw new SteerSpecError(`feature ${f.featureIndex} is steered twice; give each feature one mode and strength`);
 		seen.add(f.featureIndex);
@@ -61,8 +60,8 @@ export function parseFeatureSteers(text: string): FeatureSteer[] {
 	return entries.map((entry) => {
 		const m = /^(\d+)(?::(\w+))?=(\S+)$/.exec(entry);
 		if (!m) throw new SteerSpecError(`--steer: "${entry}" is not FEATURE:MODE=STRENGTH (e.g. "123:clamp=40"; modes ${STEER_MODES.join(', ')})`);
-		const mode = (m[2] ?? 'add') as SteerMode;
-		if (!STEER_MODES.includes(mode)) throw new SteerSpecError(`--steer: "${entry}": unknown mode "${m[2]}" (modes: ${STEER_MODES.join(', ')})`);
+		const mode = m[2] ?? 'add';
+		if (!isSteerMode(mode)) throw new SteerSpecError(`--steer: "${entry}": unknown mode "${m[2]}" (modes: ${STEER_MODES.join(', ')})`);
 		const strength = Number(m[3]);
 		if (!Number.isFinite(strength)) throw new SteerSpecError(`--steer: "${entry}": "${m[3]}" is not a number`);
 		return { featureIndex: Number(m[1]), mode, strength };

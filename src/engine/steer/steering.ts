@@ -9,7 +9,7 @@ import type { CallInputs } from '../models/generate';
 import type { Intervention, LanguageModel } from '../models/languageModel';
 import type { SaeRunner } from '../sae/saeRunner';
 import type { SaeTensor } from '../sae/saeTypes';
-import { STORED_FLOAT_BYTES, widenToFloat32 } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, isStoredFloat, widenToFloat32 } from '../io/halfFloats';
 import type { SteerSpec } from '../../protocol/steerProtocol';
 import { saeSteerExtension, steerInputName } from './steerGraph';
 import type { SteerVariant } from './steerGraph';
@@ -77,7 +77,7 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 
 /** Row `row` of a [rows, width] SAE tensor as float32 (f16 and bf16 widened). */
 export function tensorRow(t: SaeTensor, row: number, width: number): Float32Array {
-	if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') throw new Error(`internal: SAE tensor dtype ${t.dtype}`);
+	if (!isStoredFloat(t.dtype)) throw new Error(`internal: SAE tensor dtype ${t.dtype}`);
 	const out = new Float32Array(width);
 	widenToFloat32(t.dtype, t.data, row * width * STORED_FLOAT_BYTES[t.dtype], width, out, 0);
 	return out;

@@ -8,6 +8,7 @@ import { Tokenizer as HfTokenizer } from 'tokenizers';
 import { TokenizerError, readTokenizerFile } from './tokenizerFile';
 import type { TokenizerFacts } from './tokenizerFile';
 import { probeTokenizer } from './tokenizerProbe';
+import { errorMessage } from '../../protocol/errors';
 
 export interface Token {
 	id: number;
@@ -32,7 +33,7 @@ export class Tokenizer {
 		try {
 			hf = HfTokenizer.fromFile(file);
 		} catch (err) {
-			throw new TokenizerError(`${file}: cannot load tokenizer (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+			throw new TokenizerError(`${file}: cannot load tokenizer (${errorMessage(err).split('\n')[0]})`);
 		}
 		// A tokenizer.json may ask to truncate or pad every encoding: the engine needs every token of the text, unpadded.
 		hf.disableTruncation();

@@ -6,17 +6,15 @@
 import * as vscode from 'vscode';
 import { AnalyzeFeaturesRequest, AnalyzeProgressNotification } from '../../protocol/featureProtocol';
 import type { AnalyzeResult } from '../../protocol/featureProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
+import { COMMANDS } from '../commands';
 import { askCorpus } from '../corpusPicker';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import type { FeatureDashboards } from './dashboardPanel';
 
-export const ANALYZE_FEATURES_COMMAND = 'featureLens.analyzeFeatures';
-
 /** Tokens analysed unless the user asks for another amount. */
 export const DEFAULT_ANALYSIS_TOKENS = 200_000;
-
-let analysisCounter = 0;
 
 export async function analyzeFeatures(engine: EngineProcess, session: ModelSession, dashboards: FeatureDashboards): Promise<AnalyzeResult | undefined> {
 	if (dashboards.isAnalysing) {
@@ -39,30 +37,22 @@ export async function analyzeFeatures(engine: EngineProcess, session: ModelSessi
 }
 
 async function runAnalysis(engine: EngineProcess, dashboards: FeatureDashboards, corpus: string | string[], tokens: number, force: boolean): Promise<AnalyzeResult | undefined> {
-	const requestId = `analyze-${++analysisCounter}`;
 	const what = Array.isArray(corpus) ? `${corpus.length} workspace files` : corpus;
 	dashboards.setAnalysing(true);
 	let result: AnalyzeResult;
 	try {
-		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: analysing features on ${what}`, cancellable: true }, async (progress, token) => {
-			const running = await engine.ensureStarted();
+		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: analysing features on ${what}`, cancellable: true }, (progress, token) => {
 			let reported = 0;
-			const sub = running.connection.onNotification(AnalyzeProgressNotification, (p) => {
-				if (p.requestId !== requestId || p.total <= 0) return;
+			return engine.requestWithProgress(AnalyzeFeaturesRequest, { corpus, tokens, force }, AnalyzeProgressNotification, (p) => {
+				if (p.total <= 0) return;
 				const pct = (100 * p.done) / p.total;
 				progress.report({ message: `${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} tokens`, increment: pct - reported });
 				reported = pct;
-			});
-			try {
-				return await engine.request(AnalyzeFeaturesRequest, { requestId, corpus, tokens, force }, token);
-			} finally {
-				sub.dispose();
-			}
+			}, token);
 		});
 	} catch (err) {
-		const message = err instanceof Error ? err.message : String(err);
-		if (isCancellation(err)) void vscode.window.showInformationMessage('Feature Lens: analysis cancelled; the previous results (if any) are unchanged.');
-		else void vscode.window.showErrorMessage(`Feature Lens: analysis failed: ${message}`);
+		if (isCancelled(err)) void vscode.window.showInformationMessage('Feature Lens: analysis cancelled; the previous results (if any) are unchanged.');
+		else void vscode.window.showErrorMessage(`Feature Lens: analysis failed: ${errorMessage(err)}`);
 		return undefined;
 	} finally {
 		dashboards.setAnalysing(false);
@@ -80,11 +70,6 @@ async function runAnalysis(engine: EngineProcess, dashboards: FeatureDashboards,
 	const open = dashboards.openFeatures.length === 0 ? ['Open Feature Dashboard'] : [];
 	const choice = await vscode.window.showInformationMessage(
 		`Feature Lens: analysed ${result.tokens.toLocaleString('en-US')} tokens at ${Math.round(result.tokensPerSecond).toLocaleString('en-US')} tok/s: ${result.dead} dead and ${result.dense} dense features. Saved in ${result.dir}.`, ...open);
-	if (choice) await vscode.commands.executeCommand('featureLens.openFeatureDashboard');
+	if (choice) await vscode.commands.executeCommand(COMMANDS.openFeatureDashboard);
 	return result;
-}
-
-function isCancellation(err: unknown): boolean {
-	// vscode-jsonrpc's RequestCancelled (-32800), or the engine's cancellation error.
-	return (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === -32800) || /cancel/i.test(err instanceof Error ? err.message : String(err));
 }

@@ -7,14 +7,13 @@ import { runReported } from '../runReported';
 import { FeatureDashboardRequest, FeatureTextRequest, SetFeatureLabelRequest } from '../../protocol/featureProtocol';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
-import { ANALYZE_FEATURES_COMMAND, analyzeFeatures } from './analyzeCommand';
+import { COMMANDS } from '../commands';
+import { analyzeFeatures } from './analyzeCommand';
 import { DASHBOARD_VIEW_TYPE, FeatureDashboards } from './dashboardPanel';
 import { featureIndexFromArg, featureNumberError } from './featureArgs';
-import { SEARCH_FEATURES_COMMAND, searchFeatures } from './searchFeatures';
+import { searchFeatures } from './searchFeatures';
 
-export const OPEN_FEATURE_DASHBOARD_COMMAND = 'featureLens.openFeatureDashboard';
-
-export function registerFeatureDashboards(context: vscode.ExtensionContext, engine: EngineProcess, session: ModelSession, log: vscode.LogOutputChannel): FeatureDashboards {
+export function registerFeatureDashboards(context: vscode.ExtensionContext, engine: EngineProcess, session: ModelSession, log: vscode.LogOutputChannel): void {
 	const ready = async () => {
 		const loaded = await session.ensureReady();
 		return loaded.sae;
@@ -56,12 +55,13 @@ export function registerFeatureDashboards(context: vscode.ExtensionContext, engi
 
 	context.subscriptions.push(
 		dashboards,
+		// Dashboards of another SAE than the one now loaded show it instead.
+		session.onDidChange((loaded) => { if (loaded?.sae) dashboards.saeLoaded(loaded.sae.source); }),
 		vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
 			deserializeWebviewPanel: async (panel, state: unknown) => { dashboards.revive(panel, state); },
 		}),
-		vscode.commands.registerCommand(OPEN_FEATURE_DASHBOARD_COMMAND, (arg: unknown) => runReported(log, () => open(arg))),
-		vscode.commands.registerCommand(SEARCH_FEATURES_COMMAND, () => runReported(log, () => searchFeatures(engine, session, (i) => dashboards.open(i)))),
-		vscode.commands.registerCommand(ANALYZE_FEATURES_COMMAND, () => runReported(log, async () => { await analyzeFeatures(engine, session, dashboards); })),
+		vscode.commands.registerCommand(COMMANDS.openFeatureDashboard, (arg: unknown) => runReported(log, () => open(arg))),
+		vscode.commands.registerCommand(COMMANDS.searchFeatures, () => runReported(log, () => searchFeatures(engine, session, (i) => dashboards.open(i)))),
+		vscode.commands.registerCommand(COMMANDS.analyzeFeatures, () => runReported(log, async () => { await analyzeFeatures(engine, session, dashboards); })),
 	);
-	return dashboards;
 }

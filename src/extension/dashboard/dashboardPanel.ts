@@ -4,9 +4,10 @@
 // feature's data and forwards the webview's requests (label, test text, neighbours, analysis).
 
 import * as vscode from 'vscode';
-import { STEERING_COMMANDS } from '../steering/steeringCommands';
+import { COMMANDS } from '../commands';
 import type { FromDashboard, ToDashboard } from '../../protocol/dashboardMessages';
 import type { FeatureDashboardData, FeatureSummary, FeatureTextActivations } from '../../protocol/featureProtocol';
+import { errorMessage } from '../../protocol/errors';
 import { webviewHtml, webviewRoots } from '../webviewHtml';
 import { featureIndexFromState, parseFromDashboard } from './dashboardMessageGuard';
 
@@ -125,7 +126,7 @@ class DashboardPanel {
 			this.post({ type: 'data', data });
 		} catch (err) {
 			if (generation !== this.generation) return;
-			this.error = describeError(err);
+			this.error = errorMessage(err);
 			this.post({ type: 'error', featureIndex: this.featureIndex, message: this.error });
 		}
 	}
@@ -147,7 +148,7 @@ class DashboardPanel {
 			}
 			case 'analyze': return this.owner.backend.analyze();
 			case 'steer':
-				await vscode.commands.executeCommand(STEERING_COMMANDS.steerFeature, this.featureIndex);
+				await vscode.commands.executeCommand(COMMANDS.steerFeature, this.featureIndex);
 				return;
 			case 'saveLabel':
 				try {
@@ -156,14 +157,14 @@ class DashboardPanel {
 					if (this.data) this.panel.title = panelTitle(this.data);
 					this.post({ type: 'labelSaved', summary, userLabel: message.label, notes: message.notes });
 				} catch (err) {
-					this.post({ type: 'labelError', message: describeError(err) });
+					this.post({ type: 'labelError', message: errorMessage(err) });
 				}
 				return;
 			case 'testText':
 				try {
 					this.post({ type: 'textActivations', result: await this.owner.backend.activationsOnText(this.featureIndex, message.text) });
 				} catch (err) {
-					this.post({ type: 'textError', message: describeError(err) });
+					this.post({ type: 'textError', message: errorMessage(err) });
 				}
 				return;
 		}
@@ -173,12 +174,4 @@ class DashboardPanel {
 function panelTitle(data: FeatureDashboardData): string {
 	const label = data.label.length > 24 ? `${data.label.slice(0, 23)}…` : data.label;
 	return label ? `Feature ${data.featureIndex} · ${label}` : `Feature ${data.featureIndex}`;
-}
-
-/** A failure as the user should read it. */
-export function describeError(err: unknown): string {
-	const message = err instanceof Error ? err.message : String(err);
-	// An engine without the feature handlers (an older build) answers "Unhandled method features/…".
-	if (/Unhandled method features\//.test(message)) return `This engine cannot serve feature dashboards (${message}); update Feature Lens and restart the engine.`;
-	return message;
 }

@@ -7,10 +7,8 @@ import { SearchFeaturesRequest } from '../../protocol/featureProtocol';
 import type { FeatureSearchHit, FeatureSearchParams } from '../../protocol/featureProtocol';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
-import { describeError } from './dashboardPanel';
+import { errorMessage } from '../../protocol/errors';
 import { describeHit, searchPlan } from './searchItems';
-
-export const SEARCH_FEATURES_COMMAND = 'featureLens.searchFeatures';
 
 const DEBOUNCE_MS = 200;
 const LIMIT = 50;
@@ -66,7 +64,7 @@ export async function searchFeatures(engine: EngineProcess, session: ModelSessio
 				refresh(value);
 			}, (err: unknown) => {
 				if (source.token.isCancellationRequested) return;
-				hits = [{ label: `$(error) ${describeError(err)}`, alwaysShow: true }];
+				hits = [{ label: `$(error) ${errorMessage(err)}`, alwaysShow: true }];
 				refresh(value);
 			}).finally(() => { if (inFlight === source) pick.busy = false; });
 		}, DEBOUNCE_MS);

@@ -5,18 +5,15 @@
 // setting records the reference pinned to the commit downloaded, so later loads need no request.
 
 import * as vscode from 'vscode';
-import type { HubSettings } from '../../protocol/hubProtocol';
+import type { HubProgress, HubSettings } from '../../protocol/hubProtocol';
+import { RELEASE_PREFIX } from '../../protocol/hubProtocol';
+import { COMMANDS, SETTINGS_SECTION } from '../commands';
+import { openModel, openSae } from '../modelCommands';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../../protocol/hubProtocol';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { hubRefFromInput, licenceUrl, modelCompletions, progressText, releaseItems, saeItems } from './hubPicks';
-
-export const HUB_COMMANDS = {
-	openModelFromHub: 'featureLens.openModelFromHub',
-	loadSaeFromRelease: 'featureLens.loadSaeFromRelease',
-	signIn: 'featureLens.signInToHuggingFace',
-	refreshReleases: 'featureLens.refreshSaeReleases',
-} as const;
 
 const TOKEN_SECRET = 'featureLens.huggingFaceToken';
 
@@ -38,40 +35,36 @@ export class HubSettingsSource {
 	}
 
 	settings(): HubSettings {
-		const cacheDir = vscode.workspace.getConfiguration('featureLens').get<string>('hub.cacheDir', '');
+		const cacheDir = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<string>('hub.cacheDir', '');
 		return { cacheDir: cacheDir || undefined, token: this.token };
 	}
 }
-
-let requestCounter = 0;
 
 export function registerHubCommands(
 	engine: EngineProcess,
 	session: ModelSession,
 	log: vscode.LogOutputChannel,
 	hub: HubSettingsSource,
-	loadModel: (name: string) => Promise<void>,
 ): vscode.Disposable[] {
 	const configure = () => engine.request(ConfigureHubRequest, hub.settings());
 	return [
 		vscode.workspace.onDidChangeConfiguration((e) => {
 			// A running engine takes a new cache folder now; a new one gets it at initialize.
-			if (e.affectsConfiguration('featureLens.hub') && engine.current.kind === 'ready') void configure().catch((err: unknown) => log.error(String(err)));
+			if (e.affectsConfiguration(`${SETTINGS_SECTION}.hub`) && engine.current.kind === 'ready') void configure().catch((err: unknown) => log.error(String(err)));
 		}),
-		vscode.commands.registerCommand(HUB_COMMANDS.openModelFromHub, () => reported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.openModelFromHub, () => reported(log, async () => {
 			await configure();
 			const releases = await engine.request(ListSaeReleasesRequest, {});
 			const ref = await pickModel(modelCompletions(releases));
 			if (!ref) return;
 			const fetched = await download(engine, `Feature Lens: downloading ${ref}`, ref, 'model');
 			if (!fetched) return;
-			await vscode.workspace.getConfiguration('featureLens').update('model', fetched, vscode.ConfigurationTarget.Global);
-			await loadModel(fetched);
+			await openModel(session, fetched);
 		})),
-		vscode.commands.registerCommand(HUB_COMMANDS.loadSaeFromRelease, () => reported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.loadSaeFromRelease, () => reported(log, async () => {
 			await configure();
-			const model = session.current?.model.name ?? vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo');
-			const modelName = model.startsWith('hf:') ? model.slice(3).replace(/@[^/]*/, '') : model;
+			// The engine matches a model's name, repository id or hf: reference to the registry's names.
+			const modelName = (await session.ensureModel()).name;
 			const releases = await engine.request(ListSaeReleasesRequest, { model: modelName });
 			if (releases.releases.length === 0) {
 				void vscode.window.showInformationMessage(`Feature Lens: no SAE release in the registry is for ${modelName} (registry: ${releases.source}).`);
@@ -81,13 +74,11 @@ export function registerHubCommands(
 			if (!release) return;
 			const sae = await vscode.window.showQuickPick(saeItems(release.release), { title: `Feature Lens: ${release.label}`, matchOnDescription: true, placeHolder: 'hook · width · L0' });
 			if (!sae) return;
-			const ref = `release:${release.label}/${sae.sae.id}`;
+			const ref = `${RELEASE_PREFIX}${release.label}/${sae.sae.id}`;
 			if (!(await download(engine, `Feature Lens: downloading ${ref}`, ref, 'sae'))) return;
-			await vscode.workspace.getConfiguration('featureLens').update('sae', ref, vscode.ConfigurationTarget.Global);
-			const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: loading the SAE…' }, () => session.ensureReady());
-			void vscode.window.showInformationMessage(`Feature Lens: SAE ready (${loaded.sae.architecture}, ${loaded.sae.dSae} features at ${loaded.sae.hookName}).`);
+			await openSae(session, ref);
 		})),
-		vscode.commands.registerCommand(HUB_COMMANDS.refreshReleases, () => reported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.refreshSaeReleases, () => reported(log, async () => {
 			// SAELens ships its registry in its Python package and Git repository, not on the Hub.
 			const from = await vscode.window.showInputBox({
 				title: 'Feature Lens: Refresh SAE Releases', ignoreFocusOut: true,
@@ -95,12 +86,11 @@ export function registerHubCommands(
 			});
 			if (!from?.trim()) return;
 			await configure();
-			const requestId = `hub-${++requestCounter}`;
 			const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: refreshing the SAE releases…', cancellable: true },
-				(_progress, token) => engine.request(RefreshSaeReleasesRequest, { from: from.trim(), requestId }, token));
+				(progress, token) => engine.requestWithProgress(RefreshSaeReleasesRequest, { from: from.trim() }, HubProgressNotification, progressReporter(progress), token));
 			void vscode.window.showInformationMessage(`Feature Lens: ${r.releases} SAE releases (${r.saes} SAEs) from ${from.trim()}.`);
 		})),
-		vscode.commands.registerCommand(HUB_COMMANDS.signIn, () => reported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.signInToHuggingFace, () => reported(log, async () => {
 			const token = await vscode.window.showInputBox({
 				title: 'Feature Lens: Sign in to Hugging Face', password: true, ignoreFocusOut: true,
 				prompt: 'A Hugging Face access token (read access is enough; huggingface.co/settings/tokens). Empty signs out. Kept in VS Code\'s secret storage; used before HF_TOKEN and $HF_HOME/token.',
@@ -134,25 +124,13 @@ async function pickModel(completions: { label: string; description?: string }[])
 
 /** Fetches in the engine with a cancellable progress notification; the pinned reference, or undefined when cancelled. */
 async function download(engine: EngineProcess, title: string, ref: string, kind: 'model' | 'sae'): Promise<string | undefined> {
-	const requestId = `hub-${++requestCounter}`;
 	try {
 		return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-			const running = await engine.ensureStarted();
-			let reported = 0;
-			const sub = running.connection.onNotification(HubProgressNotification, (p) => {
-				if (p.requestId !== requestId) return;
-				const pct = p.phase === 'downloading' && p.bytesTotal > 0 ? (100 * p.bytesDone) / p.bytesTotal : reported;
-				progress.report({ message: progressText(p), increment: pct - reported });
-				reported = pct;
-			});
-			try {
-				return (await engine.request(FetchFromHubRequest, { ref, kind, requestId }, token)).pinned;
-			} finally {
-				sub.dispose();
-			}
+			const report = progressReporter(progress);
+			return (await engine.requestWithProgress(FetchFromHubRequest, { ref, kind }, HubProgressNotification, report, token)).pinned;
 		});
 	} catch (err) {
-		if ((err as { code?: unknown }).code === -32800) {
+		if (isCancelled(err)) {
 			void vscode.window.showInformationMessage('Feature Lens: download cancelled; what arrived is kept and the next try resumes it.');
 			return undefined;
 		}
@@ -160,12 +138,22 @@ async function download(engine: EngineProcess, title: string, ref: string, kind:
 	}
 }
 
+/** Shows a Hub download's progress notifications in a progress notification. */
+function progressReporter(progress: vscode.Progress<{ message?: string; increment?: number }>): (p: HubProgress) => void {
+	let reported = 0;
+	return (p) => {
+		const pct = p.phase === 'downloading' && p.bytesTotal > 0 ? (100 * p.bytesDone) / p.bytesTotal : reported;
+		progress.report({ message: progressText(p), increment: pct - reported });
+		reported = pct;
+	};
+}
+
 /** Runs a command, showing a failure once; a gated model's error gets a button to its licence page. */
 async function reported(log: vscode.LogOutputChannel, work: () => Promise<void>): Promise<void> {
 	try {
 		await work();
 	} catch (err) {
-		const message = err instanceof Error ? err.message : String(err);
+		const message = errorMessage(err);
 		log.error(message);
 		const url = licenceUrl(message);
 		const choice = await vscode.window.showErrorMessage(`Feature Lens: ${message}`, ...(url ? ['Open Licence Page'] : []), 'Show Log');

@@ -2,8 +2,7 @@
 // "Open Model from Hub…"), releases and their SAEs as quick-pick items, a download's progress
 // line, and the licence page in a gated model's error. No VS Code API here, so it is unit-tested.
 
-import { HF_PREFIX, parseHubRef } from '../../engine/hub/hubRef';
-import { hubModelIds } from '../../engine/hub/saeReleases';
+import { HF_PREFIX } from '../../protocol/hubProtocol';
 import type { HubProgress, ListSaeReleasesResult, SaeReleaseInfo, SaeReleaseSaeInfo } from '../../protocol/hubProtocol';
 
 export interface PickItem {
@@ -15,15 +14,14 @@ export interface PickItem {
 /** Hub repositories of the models the releases cover, with how many releases each has. */
 export function modelCompletions(result: ListSaeReleasesResult): PickItem[] {
 	const counts = new Map<string, number>();
-	for (const r of result.releases) for (const id of hubModelIds(r.model)) counts.set(id, (counts.get(id) ?? 0) + 1);
+	for (const r of result.releases) for (const id of r.modelRepoIds) counts.set(id, (counts.get(id) ?? 0) + 1);
 	return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([id, n]) => ({ label: id, description: `${n} SAE release${n === 1 ? '' : 's'}` }));
 }
 
-/** What the user typed as a model reference: `org/name[@rev][/folder]`, with or without hf:. Throws a HubError for what is not one. */
+/** What the user typed as a model reference, `org/name[@rev][/folder]` with or without hf:, as an hf: reference (which the engine checks when it fetches). */
 export function hubRefFromInput(text: string): string {
-	const ref = text.trim().startsWith(HF_PREFIX) ? text.trim() : `${HF_PREFIX}${text.trim()}`;
-	parseHubRef(ref);
-	return ref;
+	const typed = text.trim();
+	return typed.startsWith(HF_PREFIX) ? typed : `${HF_PREFIX}${typed}`;
 }
 
 export function releaseItems(result: ListSaeReleasesResult): (PickItem & { release: SaeReleaseInfo })[] {

@@ -3,6 +3,8 @@
 
 import * as vscode from 'vscode';
 import type { InspectResult, ModelInfo, SaeInfo } from '../../protocol/engineProtocol';
+import { COMMANDS } from '../commands';
+import type { Loaded } from '../modelSession';
 import { summarizeFeatures } from './highlights';
 import type { FeatureSummary } from './highlights';
 
@@ -11,14 +13,13 @@ type Node = { kind: 'model'; model: ModelInfo; sae?: SaeInfo } | { kind: 'featur
 export class FeaturesTreeProvider implements vscode.TreeDataProvider<Node> {
 	private readonly changed = new vscode.EventEmitter<void>();
 	readonly onDidChangeTreeData = this.changed.event;
-	private loaded: { model: ModelInfo; sae?: SaeInfo } | undefined;
+	private loaded: Loaded | undefined;
 	private features: FeatureSummary[] = [];
 	private labels: Record<number, string> = {};
 
-	constructor(private readonly focusCommand: string) {}
-
-	setLoaded(model: ModelInfo, sae?: SaeInfo): void {
-		this.loaded = { model, sae };
+	/** What the model session has loaded (nothing, once the engine stopped). */
+	setLoaded(loaded: Loaded | undefined): void {
+		this.loaded = loaded;
 		this.changed.fire();
 	}
 
@@ -58,7 +59,7 @@ export class FeaturesTreeProvider implements vscode.TreeDataProvider<Node> {
 		item.iconPath = new vscode.ThemeIcon('symbol-event');
 		// Menus (package.json view/item/context) offer the dashboard on feature items.
 		item.contextValue = 'feature';
-		item.command = { command: this.focusCommand, title: 'Colour by this feature', arguments: [feature.featureIndex] };
+		item.command = { command: COMMANDS.focusFeature, title: 'Colour by this feature', arguments: [feature.featureIndex] };
 		return item;
 	}
 }

@@ -6,21 +6,13 @@
 import * as vscode from 'vscode';
 import { InspectProgressNotification, InspectRequest } from '../../protocol/engineProtocol';
 import type { InspectResult } from '../../protocol/engineProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { LEVELS, computeHighlights, escapeMarkdown, hoverLines, tokenAt } from './highlights';
 import type { HighlightMode } from './highlights';
 import { neuronpediaFeatureUrl } from '../hub/neuronpedia';
-
-export const INSPECTION_COMMANDS = {
-	inspectSelection: 'featureLens.inspectSelection',
-	clearHighlights: 'featureLens.clearHighlights',
-	focusFeature: 'featureLens.focusFeature',
-	/** Registered by the dashboard module; the hover links to it. */
-	openDashboard: 'featureLens.openFeatureDashboard',
-	/** Registered by the steering module; the hover links to it. */
-	steerFeature: 'featureLens.steerFeature',
-} as const;
+import { COMMANDS, SETTINGS_SECTION } from '../commands';
 
 interface Inspection {
 	document: vscode.TextDocument;
@@ -30,8 +22,6 @@ interface Inspection {
 	result: InspectResult;
 	mode: HighlightMode;
 }
-
-let requestCounter = 0;
 
 export class InspectionController implements vscode.Disposable {
 	private readonly decorationTypes: vscode.TextEditorDecorationType[];
@@ -49,15 +39,15 @@ export class InspectionController implements vscode.Disposable {
 			borderRadius: '2px',
 		}));
 		this.disposables.push(
-			vscode.commands.registerCommand(INSPECTION_COMMANDS.inspectSelection, () => this.inspectSelection()),
-			vscode.commands.registerCommand(INSPECTION_COMMANDS.clearHighlights, () => this.clear()),
-			vscode.commands.registerCommand(INSPECTION_COMMANDS.focusFeature, (featureIndex: number) => this.focus(featureIndex)),
+			vscode.commands.registerCommand(COMMANDS.inspectSelection, () => this.inspectSelection()),
+			vscode.commands.registerCommand(COMMANDS.clearHighlights, () => this.clear()),
+			vscode.commands.registerCommand(COMMANDS.focusFeature, (featureIndex: number) => this.focus(featureIndex)),
 			vscode.languages.registerHoverProvider({ pattern: '**' }, { provideHover: (doc, pos) => this.hover(doc, pos) }),
 			vscode.workspace.onDidChangeTextDocument((e) => {
 				if (e.contentChanges.length > 0 && this.inspections.has(e.document.uri.toString())) this.clear(e.document);
 			}),
 			vscode.window.onDidChangeVisibleTextEditors(() => this.render()),
-			vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('featureLens.highlight')) this.render(); }),
+			vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration(`${SETTINGS_SECTION}.highlight`)) this.render(); }),
 		);
 	}
 
@@ -75,34 +65,25 @@ export class InspectionController implements vscode.Disposable {
 		}
 		const document = editor.document;
 		const version = document.version;
-		const topFeatures = vscode.workspace.getConfiguration('featureLens').get<number>('hover.topFeatures', 5);
+		const topFeatures = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<number>('hover.topFeatures', 5);
 		await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens', cancellable: true }, async (progress, token) => {
 			progress.report({ message: 'loading the model and SAE…' });
 			await this.session.ensureReady();
 			if (token.isCancellationRequested) return; // cancelled while the model and SAE were loading
-			const requestId = `inspect-${++requestCounter}`;
-			const running = await this.engine.ensureStarted();
 			let reported = 0;
-			const sub = running.connection.onNotification(InspectProgressNotification, (p) => {
-				if (p.requestId !== requestId) return;
+			const result = await this.engine.requestWithProgress(InspectRequest, { text, topFeatures }, InspectProgressNotification, (p) => {
 				const pct = (100 * p.done) / p.total;
 				progress.report({ message: `inspecting ${p.done}/${p.total} tokens`, increment: pct - reported });
 				reported = pct;
-			});
-			try {
-				const result = await this.engine.request(InspectRequest, { text, topFeatures, requestId }, token);
-				if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
-				const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
-				this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest', ignore: dense } });
-				this.render();
-				this.onInspected(result);
-			} finally {
-				sub.dispose();
-			}
+			}, token);
+			if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
+			const dense = new Set(this.session.current?.sae?.denseFeatures ?? []);
+			this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest', ignore: dense } });
+			this.render();
+			this.onInspected(result);
 		}).then(undefined, (err: unknown) => {
-			const message = err instanceof Error ? err.message : String(err);
-			if (/cancelled/.test(message)) return;
-			void vscode.window.showErrorMessage(`Feature Lens: ${message}`);
+			if (isCancelled(err)) return;
+			void vscode.window.showErrorMessage(`Feature Lens: ${errorMessage(err)}`);
 		});
 	}
 
@@ -125,7 +106,7 @@ export class InspectionController implements vscode.Disposable {
 			const inspection = this.inspections.get(editor.document.uri.toString());
 			const byLevel: vscode.Range[][] = Array.from({ length: LEVELS }, () => []);
 			if (inspection) {
-				const minFraction = vscode.workspace.getConfiguration('featureLens').get<number>('highlight.minFraction', 0.05);
+				const minFraction = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<number>('highlight.minFraction', 0.05);
 				for (const h of computeHighlights(inspection.result.tokens, inspection.base, inspection.mode, minFraction)) {
 					byLevel[h.level - 1]!.push(new vscode.Range(editor.document.positionAt(h.start), editor.document.positionAt(h.end)));
 				}
@@ -141,17 +122,17 @@ export class InspectionController implements vscode.Disposable {
 		if (index === undefined) return undefined;
 		const token = inspection.result.tokens[index]!;
 		const md = new vscode.MarkdownString(undefined, true);
-		md.isTrusted = { enabledCommands: [INSPECTION_COMMANDS.focusFeature, INSPECTION_COMMANDS.openDashboard, INSPECTION_COMMANDS.steerFeature] };
+		md.isTrusted = { enabledCommands: [COMMANDS.focusFeature, COMMANDS.openFeatureDashboard, COMMANDS.steerFeature] };
 		md.appendMarkdown(`**Feature Lens** · token “${escapeMarkdown(token.text)}” at ${escapeMarkdown(inspection.result.hookName)}\n\n`);
 		const rows = hoverLines(token, new Map(Object.entries(inspection.result.labels ?? {}).map(([i, label]) => [Number(i), label])));
-		const dense = new Set(this.session.current?.sae.denseFeatures ?? []);
-		const neuronpediaId = this.session.current?.sae.neuronpediaId;
+		const dense = new Set(this.session.current?.sae?.denseFeatures ?? []);
+		const neuronpediaId = this.session.current?.sae?.neuronpediaId;
 		if (rows.length === 0) md.appendMarkdown('No feature fires on this token.');
 		for (const row of rows) {
 			const args = encodeURIComponent(JSON.stringify([row.featureIndex]));
-			const link = `command:${INSPECTION_COMMANDS.focusFeature}?${args}`;
-			const dashboard = `[dashboard](command:${INSPECTION_COMMANDS.openDashboard}?${args} "Open this feature's dashboard")`;
-			const steer = `[steer](command:${INSPECTION_COMMANDS.steerFeature}?${args} "Steer with this feature")`;
+			const link = `command:${COMMANDS.focusFeature}?${args}`;
+			const dashboard = `[dashboard](command:${COMMANDS.openFeatureDashboard}?${args} "Open this feature's dashboard")`;
+			const steer = `[steer](command:${COMMANDS.steerFeature}?${args} "Steer with this feature")`;
 			const neuronpedia = neuronpediaId ? ` · [Neuronpedia](${neuronpediaFeatureUrl(neuronpediaId, row.featureIndex)} "This feature on Neuronpedia")` : '';
 			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${dashboard} · ${steer}${neuronpedia} · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
 		}

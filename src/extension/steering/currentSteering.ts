@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { SIDEBAR_SAMPLING } from '../../protocol/steeringViewMessages';
 import type { SteeringSetup } from '../../protocol/steeringViewMessages';
 import type { SamplingSettings } from '../../protocol/steerProtocol';
-import { parseSampling, parseSetup } from './steeringSetup';
+import { parseSampling, parseSetup } from '../../protocol/steeringSetup';
 
 const KEY = 'featureLens.steering.current';
 

@@ -5,20 +5,17 @@
 // waits on the model. A status-bar item shows whether it is on and toggles it.
 
 import * as vscode from 'vscode';
-import { SteeredGenerateRequest } from '../../protocol/steerProtocol';
+import { SteerTokenNotification, SteeredGenerateRequest } from '../../protocol/steerProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
+import { COMMANDS, SETTINGS_SECTION } from '../commands';
 import type { CurrentSteering } from './currentSteering';
 import { DebouncedRequests } from './debounce';
 import { ghostText, inlinePrompt } from './inlinePrompt';
-import { setupProblems, toSteerSpec } from './steeringSetup';
+import { setupProblems, toSteerSpec } from '../../protocol/steeringSetup';
 import type { ContrastVectors } from './contrastVectors';
 
-export const INLINE_COMMANDS = {
-	toggle: 'featureLens.toggleInlineSteering',
-} as const;
-
-const SECTION = 'featureLens';
 const ENABLED = 'inlineSteering.enabled';
 const MAX_TOKENS = 'inlineSteering.maxNewTokens';
 /** Wait this long after a keystroke before asking the model (a newer keystroke restarts it). */
@@ -26,15 +23,13 @@ const DEBOUNCE_MS = 300;
 /** Lines before the cursor read from the document; the prompt is cut to the context after that. */
 const MAX_LINES = 400;
 
-let inlineCounter = 0;
-
 export function inlineSteeringEnabled(): boolean {
-	return vscode.workspace.getConfiguration(SECTION).get<boolean>(ENABLED, false);
+	return vscode.workspace.getConfiguration(SETTINGS_SECTION).get<boolean>(ENABLED, false);
 }
 
 /** Switches steered inline completions on or off (in the scope where the setting is set, else for the user). */
 export async function toggleInlineSteering(): Promise<boolean> {
-	const cfg = vscode.workspace.getConfiguration(SECTION);
+	const cfg = vscode.workspace.getConfiguration(SETTINGS_SECTION);
 	const next = !inlineSteeringEnabled();
 	const inspect = cfg.inspect<boolean>(ENABLED);
 	const target = inspect?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
@@ -59,7 +54,7 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 		if (!inlineSteeringEnabled()) return undefined;
 		const before = document.getText(new vscode.Range(Math.max(0, position.line - MAX_LINES), 0, position.line, position.character));
 		if (before.trim().length === 0) return undefined;
-		const maxNewTokens = Math.max(1, Math.min(64, vscode.workspace.getConfiguration(SECTION).get<number>(MAX_TOKENS, 16)));
+		const maxNewTokens = Math.max(1, Math.min(64, vscode.workspace.getConfiguration(SETTINGS_SECTION).get<number>(MAX_TOKENS, 16)));
 		try {
 			const text = await this.requests.run(token, async (requestToken) => {
 				const loaded = await this.session.ensureReady();
@@ -71,18 +66,18 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 					this.report(`steered inline completions are paused until the sidebar's steering is fixed: ${problems.join('; ')}`);
 					return undefined;
 				}
-				const result = await this.engine.request(SteeredGenerateRequest, {
-					requestId: `inline-${process.pid}-${++inlineCounter}`, prompt, steer: { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) }, baseline: false,
+				// Ghost text shows the whole completion at once, so its streamed tokens are not listened to.
+				const result = await this.engine.requestWithProgress(SteeredGenerateRequest, {
+					prompt, steer: { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) }, baseline: false,
 					maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed,
-				}, requestToken);
+				}, SteerTokenNotification, () => {}, requestToken);
 				return result.cancelled ? undefined : ghostText(result.steered.text);
 			});
 			if (!text) return undefined;
 			return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];
 		} catch (err) {
 			// A cancelled request is the normal fate of most of them; anything else goes to the log once.
-			const message = err instanceof Error ? err.message : String(err);
-			if (!token.isCancellationRequested && !/cancel/i.test(message)) this.report(`steered inline completion failed: ${message}`);
+			if (!token.isCancellationRequested && !isCancelled(err)) this.report(`steered inline completion failed: ${errorMessage(err)}`);
 			return undefined;
 		}
 	}
@@ -105,7 +100,7 @@ export class InlineSteeringStatus implements vscode.Disposable {
 
 	constructor(private readonly steering: CurrentSteering) {
 		this.item.name = 'Feature Lens: Steered Inline Completions';
-		this.item.command = INLINE_COMMANDS.toggle;
+		this.item.command = COMMANDS.toggleInlineSteering;
 		this.update();
 		this.item.show();
 	}

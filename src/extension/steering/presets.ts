@@ -8,7 +8,7 @@
 
 import { STEERING_LIMITS } from '../../protocol/steeringViewMessages';
 import type { SteeringPreset, SteeringSetup } from '../../protocol/steeringViewMessages';
-import { parseSetup } from './steeringSetup';
+import { parseSetup } from '../../protocol/steeringSetup';
 
 /** The part of vscode.Memento the presets use. */
 export interface KeyValueStore {

@@ -9,33 +9,19 @@ import type { ModelSession } from '../modelSession';
 import { featureIndexFromArg, featureNumberError } from '../dashboard/featureArgs';
 import { CurrentSteering } from './currentSteering';
 import { ContrastVectors } from './contrastVectors';
-import { INLINE_COMMANDS, InlineSteeringStatus, SteeredInlineCompletions, inlineSteeringEnabled, toggleInlineSteering } from './inlineSteering';
+import { InlineSteeringStatus, SteeredInlineCompletions, inlineSteeringEnabled, toggleInlineSteering } from './inlineSteering';
 import { PresetStore } from './presets';
-import { SteerTokenRouter } from './steerTokenRouter';
-import { STEERING_VIEW_ID, SteeringViewProvider } from './steeringView';
+import { SteeringViewProvider } from './steeringView';
 import { STEERING_LIMITS } from '../../protocol/steeringViewMessages';
+import { COMMANDS, SETTINGS_SECTION, VIEWS } from '../commands';
 
-export const STEERING_COMMANDS = {
-	steerSelection: 'featureLens.steerSelection',
-	steerFeature: 'featureLens.steerFeature',
-	toggleInline: INLINE_COMMANDS.toggle,
-	/** Registered by the dashboard module; the sidebar's feature labels link to it. */
-	openDashboard: 'featureLens.openFeatureDashboard',
-} as const;
-
-export interface Steering {
-	/** Call after the session loaded a model and SAE. */
-	saeLoaded(): void;
-}
-
-export function registerSteering(context: vscode.ExtensionContext, engine: EngineProcess, session: ModelSession, log: vscode.LogOutputChannel): Steering {
+export function registerSteering(context: vscode.ExtensionContext, engine: EngineProcess, session: ModelSession, log: vscode.LogOutputChannel): void {
 	const current = new CurrentSteering(context.workspaceState);
-	const contrast = new ContrastVectors(engine, () => session.current?.sae.hookName);
+	const contrast = new ContrastVectors(engine, () => session.current?.sae?.hookName);
 	const status = new InlineSteeringStatus(current);
 	const view = new SteeringViewProvider({
-		extensionUri: context.extensionUri, engine, session, router: new SteerTokenRouter(engine), current,
-		presets: new PresetStore(context.globalState), inlineEnabled: inlineSteeringEnabled, contrast,
-		commands: { openDashboard: STEERING_COMMANDS.openDashboard, toggleInline: STEERING_COMMANDS.toggleInline }, log,
+		extensionUri: context.extensionUri, engine, session, current,
+		presets: new PresetStore(context.globalState), inlineEnabled: inlineSteeringEnabled, contrast, log,
 	});
 	const inline = new SteeredInlineCompletions(engine, session, current, log, contrast);
 
@@ -45,18 +31,23 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 		view,
 		inline,
 		current.onDidChange(() => status.update()),
-		vscode.window.registerWebviewViewProvider(STEERING_VIEW_ID, view, { webviewOptions: { retainContextWhenHidden: false } }),
+		session.onDidChange(() => {
+			// Vectors were taken with the previous model or at the previous SAE's hook; the view's range checks and presets follow the SAE.
+			contrast.clear();
+			view.saeLoaded();
+		}),
+		vscode.window.registerWebviewViewProvider(VIEWS.steering, view, { webviewOptions: { retainContextWhenHidden: false } }),
 		vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, inline),
 		vscode.workspace.onDidChangeConfiguration((e) => {
-			if (!e.affectsConfiguration('featureLens.inlineSteering.enabled')) return;
+			if (!e.affectsConfiguration(`${SETTINGS_SECTION}.inlineSteering.enabled`)) return;
 			status.update();
 			view.inlineChanged();
 		}),
-		vscode.commands.registerCommand(STEERING_COMMANDS.toggleInline, () => runReported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.toggleInlineSteering, () => runReported(log, async () => {
 			const on = await toggleInlineSteering();
 			vscode.window.setStatusBarMessage(`Feature Lens: steered inline completions ${on ? 'on' : 'off'}`, 3000);
 		})),
-		vscode.commands.registerCommand(STEERING_COMMANDS.steerSelection, () => runReported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.steerSelection, () => runReported(log, async () => {
 			const editor = vscode.window.activeTextEditor;
 			if (!editor) throw new Error('open a file and select the text to steer from');
 			const { selection, document } = editor;
@@ -68,7 +59,7 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 			if (prompt.length > STEERING_LIMITS.prompt) throw new Error(`the selection is longer than ${STEERING_LIMITS.prompt} characters; select less (the model only sees its context anyway)`);
 			await view.steerPrompt(prompt);
 		})),
-		vscode.commands.registerCommand(STEERING_COMMANDS.steerFeature, (arg: unknown) => runReported(log, async () => {
+		vscode.commands.registerCommand(COMMANDS.steerFeature, (arg: unknown) => runReported(log, async () => {
 			let featureIndex = featureIndexFromArg(arg);
 			if (featureIndex === undefined) {
 				const loaded = await session.ensureReady();
@@ -82,11 +73,4 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 			await view.steerFeature(featureIndex);
 		})),
 	);
-	return {
-		saeLoaded: () => {
-			// Vectors were taken with the previous model or at the previous SAE's hook.
-			contrast.clear();
-			view.saeLoaded();
-		},
-	};
 }

@@ -4,7 +4,7 @@
 
 import { STEERING_LIMITS } from '../../protocol/steeringViewMessages';
 import type { FromSteeringView } from '../../protocol/steeringViewMessages';
-import { parseSampling, parseSetup } from './steeringSetup';
+import { parseSampling, parseSetup } from '../../protocol/steeringSetup';
 
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;

@@ -5,12 +5,12 @@
 // streaming, when it comes back. Free of `vscode`: tested against the real engine process.
 
 import { CancellationTokenSource } from 'vscode-jsonrpc';
-import { SteeredGenerateRequest, SweepRequest } from '../../protocol/steerProtocol';
-import type { Completion, SamplingSettings, VectorSteer } from '../../protocol/steerProtocol';
+import { SteerTokenNotification, SteeredGenerateRequest, SweepRequest } from '../../protocol/steerProtocol';
+import type { Completion, SamplingSettings, SteerToken, VectorSteer } from '../../protocol/steerProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { RunView, SteeringSetup, StreamedToken } from '../../protocol/steeringViewMessages';
 import type { EngineProcess } from '../engineProcess';
-import type { SteerTokenEvent, SteerTokenRouter } from './steerTokenRouter';
-import { toSteerSpec } from './steeringSetup';
+import { toSteerSpec } from '../../protocol/steeringSetup';
 
 export interface RunListener {
 	started(run: RunView): void;
@@ -39,7 +39,6 @@ export class SteeringRuns {
 	/** `vectors` gives the raw steering vectors a setup adds (its contrast vector), computed by the engine. */
 	constructor(
 		private readonly engine: EngineProcess,
-		private readonly router: SteerTokenRouter,
 		private readonly listener: RunListener,
 		private readonly vectors: (setup: SteeringSetup) => Promise<VectorSteer[]> = async () => [],
 	) {}
@@ -61,10 +60,10 @@ export class SteeringRuns {
 	async compare(request: CompareRequest): Promise<RunView> {
 		const runId = `steer-${process.pid}-${++runCounter}`;
 		const run: RunView = { kind: 'compare', runId, prompt: request.prompt, baseline: [], steered: [] };
-		return this.execute(run, async (token) => {
-			const result = await this.engine.request(SteeredGenerateRequest, {
-				requestId: runId, prompt: request.prompt, steer: { ...toSteerSpec(request.setup), vectors: await this.vectors(request.setup) }, baseline: true, ...request.sampling,
-			}, token);
+		return this.execute(run, async (onToken, token) => {
+			const result = await this.engine.requestWithProgress(SteeredGenerateRequest, {
+				prompt: request.prompt, steer: { ...toSteerSpec(request.setup), vectors: await this.vectors(request.setup) }, baseline: true, ...request.sampling,
+			}, SteerTokenNotification, onToken, token);
 			if (run.kind !== 'compare') return;
 			// The final answer is authoritative: notifications can trail the response, or be lost with a hidden view.
 			run.steered = finalTokens(result.steered, run.steered);
@@ -83,11 +82,11 @@ export class SteeringRuns {
 			strengths: [...request.strengths], entries: request.strengths.map(() => []),
 		};
 		const others: SteeringSetup = { ...request.setup, entries: request.setup.entries.filter((e) => e.featureIndex !== request.featureIndex) };
-		return this.execute(run, async (token) => {
-			const results = await this.engine.request(SweepRequest, {
-				requestId: runId, prompt: request.prompt, feature: { featureIndex: request.featureIndex, mode: entry.mode },
+		return this.execute(run, async (onToken, token) => {
+			const results = await this.engine.requestWithProgress(SweepRequest, {
+				prompt: request.prompt, feature: { featureIndex: request.featureIndex, mode: entry.mode },
 				strengths: request.strengths, steer: { ...toSteerSpec(others), vectors: await this.vectors(others) }, ...request.sampling,
-			}, token);
+			}, SteerTokenNotification, onToken, token);
 			if (run.kind !== 'sweep') return;
 			results.forEach((r, i) => {
 				const streamed = run.entries[i] ?? [];
@@ -97,7 +96,8 @@ export class SteeringRuns {
 		});
 	}
 
-	private async execute(run: RunView, work: (token: CancellationTokenSource['token']) => Promise<void>): Promise<RunView> {
+	/** Runs `work`, which streams its tokens to the `onToken` it is given, as the current run. */
+	private async execute(run: RunView, work: (onToken: (t: SteerToken) => void, token: CancellationTokenSource['token']) => Promise<void>): Promise<RunView> {
 		this.current?.cancel.cancel();
 		const cancel = new CancellationTokenSource();
 		const mine = { run, cancel };
@@ -109,7 +109,7 @@ export class SteeringRuns {
 			flushTimer = undefined;
 			for (const p of pending.splice(0)) this.listener.tokens(run.runId, p.which, p.sweepIndex, p.tokens);
 		};
-		const onToken = (t: SteerTokenEvent) => {
+		const onToken = (t: SteerToken) => {
 			const token = { id: t.id, text: t.text };
 			const column = columnOf(run, t);
 			if (!column) return;
@@ -120,16 +120,12 @@ export class SteeringRuns {
 			else pending.push({ which: t.which, sweepIndex: t.sweepIndex, tokens: [token] });
 			flushTimer ??= setTimeout(flush, 16);
 		};
-		let subscription: { dispose(): void } | undefined;
 		try {
-			subscription = await this.router.listen(run.runId, onToken);
-			await work(cancel.token);
+			await work(onToken, cancel.token);
 		} catch (err) {
-			const message = err instanceof Error ? err.message : String(err);
-			if (cancel.token.isCancellationRequested && /cancel/i.test(message)) run.done = { cancelled: true };
-			else run.error = describeError(message);
+			if (cancel.token.isCancellationRequested && isCancelled(err)) run.done = { cancelled: true };
+			else run.error = errorMessage(err);
 		} finally {
-			subscription?.dispose();
 			if (flushTimer) clearTimeout(flushTimer);
 			flush();
 			cancel.dispose();
@@ -143,7 +139,7 @@ export class SteeringRuns {
 	}
 }
 
-function columnOf(run: RunView, t: SteerTokenEvent): StreamedToken[] | undefined {
+function columnOf(run: RunView, t: SteerToken): StreamedToken[] | undefined {
 	if (run.kind === 'compare') return t.sweepIndex === undefined ? run[t.which] : undefined;
 	return t.sweepIndex !== undefined ? run.entries[t.sweepIndex] : undefined;
 }
@@ -168,9 +164,4 @@ export function finalTokens(completion: Completion, streamed: readonly StreamedT
 
 function cloneRun(run: RunView): RunView {
 	return JSON.parse(JSON.stringify(run)) as RunView;
-}
-
-function describeError(message: string): string {
-	if (/Unhandled method steer\//.test(message)) return `This engine cannot steer (${message}); update Feature Lens and restart the engine.`;
-	return message;
 }

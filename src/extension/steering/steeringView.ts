@@ -9,20 +9,19 @@ import { SearchFeaturesRequest } from '../../protocol/featureProtocol';
 import type { FeatureSearchHit } from '../../protocol/featureProtocol';
 import type { FromSteeringView, PickerHit, SteeringSaeInfo, SteeringSetup, ToSteeringView } from '../../protocol/steeringViewMessages';
 import type { SamplingSettings } from '../../protocol/steerProtocol';
+import { errorMessage } from '../../protocol/errors';
 import type { EngineProcess } from '../engineProcess';
-import type { Loaded, ModelSession } from '../modelSession';
+import type { ModelSession, Ready } from '../modelSession';
+import { COMMANDS, VIEWS } from '../commands';
 import { webviewHtml, webviewRoots } from '../webviewHtml';
 import type { CurrentSteering } from './currentSteering';
 import { insertionText } from './insertion';
 import { presetNameError } from './presets';
 import type { PresetStore } from './presets';
-import type { SteerTokenRouter } from './steerTokenRouter';
 import type { ContrastVectors } from './contrastVectors';
 import { parseFromSteeringView } from './steeringMessageGuard';
 import { SteeringRuns } from './steeringRuns';
-import { samplingProblems, setupProblems, typedFeatureNumber } from './steeringSetup';
-
-export const STEERING_VIEW_ID = 'featureLens.steering';
+import { samplingProblems, setupProblems, typedFeatureNumber } from '../../protocol/steeringSetup';
 
 const SEARCH_LIMIT = 20;
 
@@ -30,13 +29,10 @@ export interface SteeringViewDeps {
 	extensionUri: vscode.Uri;
 	engine: EngineProcess;
 	session: ModelSession;
-	router: SteerTokenRouter;
 	current: CurrentSteering;
 	presets: PresetStore;
 	inlineEnabled: () => boolean;
 	contrast: ContrastVectors;
-	/** Commands the view's buttons run (registered elsewhere). */
-	commands: { openDashboard: string; toggleInline: string };
 	log: vscode.LogOutputChannel;
 }
 
@@ -51,7 +47,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 	private readonly disposables: vscode.Disposable[] = [];
 
 	constructor(private readonly deps: SteeringViewDeps) {
-		this.runs = new SteeringRuns(deps.engine, deps.router, {
+		this.runs = new SteeringRuns(deps.engine, {
 			started: (run) => this.post({ type: 'runStarted', run }),
 			tokens: (runId, which, sweepIndex, tokens) => this.post({ type: 'tokens', runId, which, ...(sweepIndex !== undefined ? { sweepIndex } : {}), tokens }),
 			ended: (run) => this.post({ type: 'runEnded', run }),
@@ -111,7 +107,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 
 	private async reveal(): Promise<void> {
 		if (this.view) this.view.show(true);
-		else await vscode.commands.executeCommand(`${STEERING_VIEW_ID}.focus`);
+		else await vscode.commands.executeCommand(`${VIEWS.steering}.focus`);
 	}
 
 	/** Posts now when the webview listens, else keeps it for `ready`. */
@@ -127,7 +123,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 
 	private saeInfo(): SteeringSaeInfo | undefined {
 		const loaded = this.deps.session.current;
-		return loaded ? saeInfoOf(loaded) : undefined;
+		return loaded?.sae ? saeInfoOf({ model: loaded.model, sae: loaded.sae }) : undefined;
 	}
 
 	private postContext(): void {
@@ -147,7 +143,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 		try {
 			await this.dispatch(message);
 		} catch (err) {
-			const text = err instanceof Error ? err.message : String(err);
+			const text = errorMessage(err);
 			this.deps.log.error(`steering: ${text}`);
 			this.notice(text, true);
 		}
@@ -166,8 +162,8 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				const queued = this.queued;
 				this.queued = [];
 				for (const m of queued) this.post(m);
-				// Load the model and SAE in the background so the picker can check feature numbers.
-				if (!this.deps.session.current) void this.deps.session.ensureReady().then(() => this.saeLoaded(), (err: unknown) => this.deps.log.warn(`steering view: ${err instanceof Error ? err.message : String(err)}`));
+				// Load the model and SAE in the background so the picker can check feature numbers (the session's change event tells the view).
+				if (!this.deps.session.current?.sae) this.deps.session.ensureReady().catch((err: unknown) => this.deps.log.warn(`steering view: ${errorMessage(err)}`));
 				return;
 			}
 			case 'setupChanged':
@@ -221,16 +217,16 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				return;
 			}
 			case 'openDashboard':
-				await vscode.commands.executeCommand(this.deps.commands.openDashboard, message.featureIndex);
+				await vscode.commands.executeCommand(COMMANDS.openFeatureDashboard, message.featureIndex);
 				return;
 			case 'toggleInline':
-				await vscode.commands.executeCommand(this.deps.commands.toggleInline);
+				await vscode.commands.executeCommand(COMMANDS.toggleInlineSteering);
 				return;
 		}
 	}
 
 	/** The loaded model and SAE when the request can run; otherwise tells the view what to fix and returns undefined. */
-	private async checked(prompt: string, setup: SteeringSetup, sampling: SamplingSettings): Promise<Loaded | undefined> {
+	private async checked(prompt: string, setup: SteeringSetup, sampling: SamplingSettings): Promise<Ready | undefined> {
 		const loaded = await this.deps.session.ensureReady();
 		this.postContext();
 		const problems = [
@@ -269,11 +265,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				if (hits.length === 0 && !note) note = 'No feature label matches. Labels come from "Feature Lens: Analyse Features…"; a feature number always works.';
 			} catch (err) {
 				if (source.token.isCancellationRequested) return;
-				const text = err instanceof Error ? err.message : String(err);
-				// An engine without the analysis handlers still steers by number.
-				note ??= /Unhandled method features\//.test(text)
-					? (number === undefined ? 'Search by label needs a newer engine; type a feature number.' : undefined)
-					: `Search failed: ${text}`;
+				note ??= `Search failed: ${errorMessage(err)}`;
 			}
 		}
 		if (this.search === source) this.search = undefined;
@@ -281,7 +273,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 		this.post({ type: 'searchResults', query, hits, ...(note ? { note } : {}) });
 	}
 
-	/** The feature's label from the engine's analysis, or "" (no analysis, or an engine without search). */
+	/** The feature's label from the engine's analysis, or "" (none, or the search failed). */
 	private async labelOf(featureIndex: number): Promise<string> {
 		try {
 			const found = await this.deps.engine.request(SearchFeaturesRequest, { query: String(featureIndex), limit: 5 });
@@ -320,7 +312,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 	}
 }
 
-export function saeInfoOf(loaded: Loaded): SteeringSaeInfo {
+export function saeInfoOf(loaded: Ready): SteeringSaeInfo {
 	return { source: loaded.sae.source, hookName: loaded.sae.hookName, dSae: loaded.sae.dSae, modelName: loaded.model.name, nCtx: loaded.model.nCtx };
 }
 

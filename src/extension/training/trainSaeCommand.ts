@@ -7,30 +7,33 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
-import { loadModelWithProgress } from '../modelLoading';
-import type { ModelInfo, TrainSaeParams, TrainSaeResult } from '../../protocol/engineProtocol';
+import { EvaluateSaeRequest, SPARSITY_SETTING, TRAINABLE_SAE_ARCHITECTURES, TrainProgressNotification, TrainSaeRequest } from '../../protocol/engineProtocol';
+import type { ModelInfo, TrainSaeParams, TrainSaeResult, TrainableSaeArchitecture } from '../../protocol/engineProtocol';
+import { errorMessage, isCancelled } from '../../protocol/errors';
 import { askCorpus } from '../corpusPicker';
+import { COMMANDS, SETTINGS_SECTION } from '../commands';
 import type { EngineProcess } from '../engineProcess';
+import type { ModelSession } from '../modelSession';
 import { TrainingMonitor } from './trainingMonitor';
 
-export const TRAIN_SAE_COMMAND = 'featureLens.trainSae';
-
-type Architecture = TrainSaeParams['architecture'];
+/** What the wizard says of each architecture it offers. */
+const ARCHITECTURE_DESCRIPTIONS: Readonly<Record<TrainableSaeArchitecture, string>> = {
+	topk: 'TopK with AuxK: exactly k latents per token (recommended)',
+	batchtopk: 'BatchTopK: k per token on average, saved as JumpReLU',
+	standard: 'ReLU + L1 (decoder-norm weighted)',
+	jumprelu: 'JumpReLU with an L0 penalty',
+};
 
 interface Choice<T> extends vscode.QuickPickItem {
 	value: T;
 }
 
-let runCounter = 0;
-
-export async function trainSae(engine: EngineProcess, extensionUri: vscode.Uri, onModelReloaded: () => void, onTrained: (saeDir: string) => Promise<void>): Promise<void> {
-	const modelName = vscode.workspace.getConfiguration('featureLens').get<string>('model', 'demo') || 'demo';
-	const model = await loadModelWithProgress(engine, modelName);
-	onModelReloaded();
+/** Trains an SAE on the model the settings name; the session loads the result (and makes it the `sae` setting). */
+export async function trainSae(engine: EngineProcess, session: ModelSession, extensionUri: vscode.Uri): Promise<void> {
+	const model = await session.ensureModel();
 	const params = await askTrainingParams(model);
 	if (!params) return;
-	await runTraining(engine, params, onTrained, extensionUri);
+	await runTraining(engine, params, async (saeDir) => { await session.loadSae(saeDir); }, extensionUri);
 }
 
 async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams, 'requestId'> | undefined> {
@@ -44,15 +47,13 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	}
 	const hook = await vscode.window.showQuickPick(hooks.map((h): Choice<string> => ({ label: h.name, description: `[${h.shape.join(', ')}]`, value: h.name })), { title: title(1), placeHolder: 'Hook point to train on' });
 	if (!hook) return undefined;
-	const architecture = await vscode.window.showQuickPick<Choice<Architecture>>([
-		{ label: 'topk', description: 'TopK with AuxK: exactly k latents per token (recommended)', value: 'topk' },
-		{ label: 'batchtopk', description: 'BatchTopK: k per token on average, saved as JumpReLU', value: 'batchtopk' },
-		{ label: 'standard', description: 'ReLU + L1 (decoder-norm weighted)', value: 'standard' },
-		{ label: 'jumprelu', description: 'JumpReLU with an L0 penalty', value: 'jumprelu' },
-	], { title: title(2), placeHolder: 'Architecture' });
+	const architecture = await vscode.window.showQuickPick(
+		TRAINABLE_SAE_ARCHITECTURES.map((a): Choice<TrainableSaeArchitecture> => ({ label: a, description: ARCHITECTURE_DESCRIPTIONS[a], value: a })),
+		{ title: title(2), placeHolder: 'Architecture' },
+	);
 	if (!architecture) return undefined;
 	const dIn = hooks.find((h) => h.name === hook.value)!.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
-	const defaults = vscode.workspace.getConfiguration('featureLens.training');
+	const defaults = vscode.workspace.getConfiguration(`${SETTINGS_SECTION}.training`);
 	const expansion = defaults.get<number>('expansion', 16);
 	const dSae = await askInt(title(3), `Dictionary width d_sae (${expansion} × d_in by default)`, Math.round(expansion * dIn), 1, 1 << 20);
 	if (dSae === undefined) return undefined;
@@ -91,22 +92,21 @@ async function askInt(title: string, prompt: string, value: number, min: number,
 	return text === undefined ? undefined : Number(text.replace(/[_,\s]/g, ''));
 }
 
-async function askSparsity(title: string, architecture: Architecture, dSae: number, defaultK: number): Promise<Pick<TrainSaeParams, 'k' | 'l1' | 'l0'> | undefined> {
-	if (architecture === 'topk' || architecture === 'batchtopk') {
+async function askSparsity(title: string, architecture: TrainableSaeArchitecture, dSae: number, defaultK: number): Promise<Pick<TrainSaeParams, 'k' | 'l1' | 'l0'> | undefined> {
+	const setting = SPARSITY_SETTING[architecture];
+	if (setting === 'k') {
 		const k = await askInt(title, 'k: active latents per token', Math.min(defaultK, dSae), 1, dSae);
 		return k === undefined ? undefined : { k };
 	}
-	const name = architecture === 'standard' ? 'L1' : 'L0';
 	const text = await vscode.window.showInputBox({
-		title, prompt: `${name} coefficient`, value: architecture === 'standard' ? '5' : '1',
+		title, prompt: `${setting.toUpperCase()} coefficient`, value: setting === 'l1' ? '5' : '1',
 		validateInput: (v) => (Number.isFinite(Number(v)) && Number(v) >= 0 ? undefined : 'A non-negative number'),
 	});
 	if (text === undefined) return undefined;
-	return architecture === 'standard' ? { l1: Number(text) } : { l0: Number(text) };
+	return { [setting]: Number(text) };
 }
 
 async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, 'requestId'>, onTrained: (saeDir: string) => Promise<void>, extensionUri: vscode.Uri): Promise<void> {
-	const requestId = `train-${++runCounter}`;
 	const monitor = TrainingMonitor.show(extensionUri);
 	monitor.setResume(undefined);
 	monitor.post({ type: 'start', run: { hookName: params.hookName, architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, out: params.out }, resumed: params.resume });
@@ -116,28 +116,24 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 	try {
 		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: training ${params.architecture} SAE at ${params.hookName}`, cancellable: true }, async (progress, token) => {
 			const fromNotification = token.onCancellationRequested(() => stop.cancel());
-			const running = await engine.ensureStarted();
 			let done = 0;
-			const sub = running.connection.onNotification(TrainProgressNotification, ({ requestId: id, metrics: m }) => {
-				if (id !== requestId) return;
-				monitor.post({ type: 'metrics', metrics: m });
-				const pct = (100 * m.step) / m.totalSteps;
-				progress.report({
-					increment: pct - done,
-					message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · ${Math.round(m.tokensPerSecond)} tok/s`,
-				});
-				done = pct;
-			});
 			try {
-				return await engine.request(TrainSaeRequest, { ...params, requestId }, stop.token);
+				return await engine.requestWithProgress(TrainSaeRequest, params, TrainProgressNotification, ({ metrics: m }) => {
+					monitor.post({ type: 'metrics', metrics: m });
+					const pct = (100 * m.step) / m.totalSteps;
+					progress.report({
+						increment: pct - done,
+						message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · ${Math.round(m.tokensPerSecond)} tok/s`,
+					});
+					done = pct;
+				}, stop.token);
 			} finally {
-				sub.dispose();
 				fromNotification.dispose();
 			}
 		});
 	} catch (err) {
-		const message = err instanceof Error ? err.message : String(err);
-		if (stop.token.isCancellationRequested && /cancelled/.test(message)) {
+		const message = errorMessage(err);
+		if (stop.token.isCancellationRequested && isCancelled(err)) {
 			// Cancelled while the engine was still filling its first activation buffer: no checkpoint yet.
 			monitor.post({ type: 'finished', cancelledBeforeStart: true });
 			void vscode.window.showInformationMessage('Feature Lens: training cancelled before its first step.');
@@ -167,5 +163,5 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 		? `; on ${evaluation.tokens.toLocaleString()} tokens of its training text: explained variance ${evaluation.explainedVariance.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, CE-loss score ${evaluation.ceLossScore.toFixed(3)}`
 		: result.final ? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}` : '';
 	const choice = await vscode.window.showInformationMessage(`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}); it is loaded.`, 'Inspect Selection');
-	if (choice) await vscode.commands.executeCommand('featureLens.inspectSelection');
+	if (choice) await vscode.commands.executeCommand(COMMANDS.inspectSelection);
 }

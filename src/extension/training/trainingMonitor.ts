@@ -1,7 +1,8 @@
 // The training monitor webview panel: one per window, reused by every run.
 
 import * as vscode from 'vscode';
-import type { FromTrainingMonitor, ToTrainingMonitor } from '../../protocol/trainingMonitorMessages';
+import type { ToTrainingMonitor } from '../../protocol/trainingMonitorMessages';
+import { parseFromTrainingMonitor } from './trainingMonitorMessageGuard';
 import { webviewHtml, webviewRoots } from '../webviewHtml';
 
 export class TrainingMonitor {
@@ -13,14 +14,15 @@ export class TrainingMonitor {
 
 	private constructor(private readonly panel: vscode.WebviewPanel) {
 		panel.onDidDispose(() => { TrainingMonitor.current = undefined; });
-		panel.webview.onDidReceiveMessage((message: FromTrainingMonitor) => {
-			if (message.type === 'ready') {
+		panel.webview.onDidReceiveMessage((raw: unknown) => {
+			const message = parseFromTrainingMonitor(raw);
+			if (message?.type === 'ready') {
 				this.ready = true;
 				for (const m of this.queue) void panel.webview.postMessage(m);
 				this.queue = [];
-			} else if (message.type === 'cancel') {
+			} else if (message?.type === 'cancel') {
 				for (const l of this.cancelListeners) l();
-			} else if (message.type === 'resume') {
+			} else if (message?.type === 'resume') {
 				this.resumeListener?.();
 			}
 		});

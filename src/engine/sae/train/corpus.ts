@@ -6,9 +6,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { ModelConfigError } from '../../models/decoderConfig';
 import type { LanguageModel } from '../../models/languageModel';
+import { DEMO } from '../../../protocol/engineProtocol';
 import { packageRoot } from '../../models/modelPaths';
-
-export const DEMO_CORPUS = 'demo';
 
 export function demoCorpusPath(): string {
 	return path.join(packageRoot(), 'models', 'pycode', 'corpus', 'heldout.jsonl.gz');
@@ -35,7 +34,7 @@ export function corpusFromFiles(files: readonly string[]): () => Iterable<string
 
 /** corpusDocuments with each document's name, for analyses that point back at their sources. */
 export function namedCorpusDocuments(spec: string): () => Iterable<CorpusDocument> {
-	const [base, pattern] = splitPattern(spec === DEMO_CORPUS ? demoCorpusPath() : spec);
+	const [base, pattern] = splitPattern(spec === DEMO ? demoCorpusPath() : spec);
 	if (!fs.existsSync(base)) throw new ModelConfigError(`corpus ${base}: no such file or folder`);
 	if (fs.statSync(base).isDirectory()) {
 		const files = walk(base, pattern);

@@ -8,17 +8,17 @@ import { GraphBuilder } from '../../onnx/graphBuilder';
 import { createSession } from '../../onnx/session';
 import type { SessionSettings } from '../../onnx/session';
 import { TRAINING_VERSION } from '../../version';
+import type { TrainableSaeArchitecture } from '../../../protocol/engineProtocol';
+import { Cancelled } from '../../cancelled';
+import { saeTraining } from '../architectures/saeArchitectures';
+import type { SaeTraining, TrainerState } from '../architectures/saeArchitecture';
 import type { Sae, SaeMetadata } from '../saeTypes';
 import type { ActivationSource } from './activationSource';
 import { stateNames } from './optimizerGraph';
-import { buildBatchtopkStepGraph } from './batchtopkStepGraph';
-import { JUMPRELU_PARAMS, buildJumpreluStepGraph } from './jumpreluStepGraph';
-import { buildStandardStepGraph } from './standardStepGraph';
-import { SAE_PARAMS, STEP_INPUTS } from './stepGraphCommon';
-import { buildTopkStepGraph } from './topkStepGraph';
+import { STEP_INPUTS } from './stepGraphCommon';
 import { geometricMedian } from './geometricMedian';
 
-export type TrainableArchitecture = 'topk' | 'batchtopk' | 'standard' | 'jumprelu';
+export type TrainableArchitecture = TrainableSaeArchitecture;
 
 export type BDecInit = 'geometric_median' | 'mean' | 'zeros';
 
@@ -75,13 +75,13 @@ export interface StepMetrics {
 	tokensPerSecond: number;
 }
 
-export class TrainingCancelled extends Error {
+export class TrainingCancelled extends Cancelled {
 	constructor() {
 		super('training cancelled');
 	}
 }
 
-export class SaeTrainer {
+export class SaeTrainer implements TrainerState {
 	params: Record<string, Float32Array> = {};
 	moments: Record<string, Float32Array> = {};
 	/** Steps since each latent last fired. */
@@ -92,18 +92,17 @@ export class SaeTrainer {
 	/** batchtopk: running mean of the smallest kept activation, saved as the JumpReLU threshold. */
 	batchThreshold = 0;
 
+	/** What this architecture's training adds to the loop (architectures/). */
+	private readonly training: SaeTraining;
+
 	private constructor(readonly config: TrainConfig, private readonly session: ort.InferenceSession) {
 		this.stepsSinceFired = new Uint32Array(config.dSae);
-	}
-
-	/** TopK-family trainers keep decoder rows at unit norm; the others start them at norm 0.1. */
-	get keepsUnitDecoder(): boolean {
-		return this.config.architecture === 'topk' || this.config.architecture === 'batchtopk';
+		this.training = saeTraining(config.architecture);
 	}
 
 	/** The trained parameters, by SAELens training name. */
 	get paramNames(): readonly string[] {
-		return this.config.architecture === 'jumprelu' ? JUMPRELU_PARAMS : SAE_PARAMS;
+		return this.training.params;
 	}
 
 	get totalSteps(): number {
@@ -111,14 +110,9 @@ export class SaeTrainer {
 	}
 
 	static async create(config: TrainConfig, settings: SessionSettings, log: (m: string) => void = () => {}): Promise<SaeTrainer> {
-		if ((config.architecture === 'topk' || config.architecture === 'batchtopk') && (config.k < 1 || config.k > config.dSae)) throw new Error(`k must be between 1 and d_sae (${config.dSae}), got ${config.k}`);
-		const graph = config.architecture === 'topk'
-			? buildTopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k, normalizeDecoder: true })
-			: config.architecture === 'batchtopk'
-				? buildBatchtopkStepGraph({ dIn: config.dIn, dSae: config.dSae, k: config.k })
-				: config.architecture === 'standard'
-				? buildStandardStepGraph({ dIn: config.dIn, dSae: config.dSae })
-				: buildJumpreluStepGraph({ dIn: config.dIn, dSae: config.dSae, bandwidth: config.jumpreluBandwidth });
+		const training = saeTraining(config.architecture);
+		training.check?.(config);
+		const graph = training.stepGraph(config);
 		// A step's intermediates are hundreds of MB (e.g. TopK's [batch, k, d_in] gathered rows). Without
 		// the memory pattern the arena holds what a step has live at its peak (1.75 GB RSS at d_in 768,
 		// d_sae 12288, batch 4096, against 2.3 GB with it); without the arena too, RSS between steps
@@ -138,7 +132,7 @@ export class SaeTrainer {
 		const x = b.input('sample', DataType.FLOAT, ['S', d]);
 		const raw = b.op('RandomNormal', [], { shape: { kind: 'ints', value: [n, d] }, seed: { kind: 'float', value: seed }, dtype: { kind: 'int', value: DataType.FLOAT } });
 		const rowNorm = b.sqrt(b.op('ReduceSum', [b.mul(raw, raw), b.constInt64([1])], { keepdims: { kind: 'int', value: 1 } }));
-		const wDec = b.mul(b.div(raw, rowNorm), b.constFloat([this.keepsUnitDecoder ? 1 : 0.1]));
+		const wDec = b.mul(b.div(raw, rowNorm), b.constFloat([this.training.unitDecoder ? 1 : 0.1]));
 		b.output(wDec, DataType.FLOAT, [n, d], 'W_dec');
 		b.output(b.transpose(wDec, [1, 0]), DataType.FLOAT, [d, n], 'W_enc');
 		b.output(b.op('ReduceMean', [x], { axes: { kind: 'ints', value: [0] }, keepdims: { kind: 'int', value: 0 } }), DataType.FLOAT, [d], 'b_dec');
@@ -148,8 +142,7 @@ export class SaeTrainer {
 		const bDec = this.config.bDecInit === 'zeros' ? new Float32Array(d)
 			: this.config.bDecInit === 'mean' ? out.b_dec!.data as Float32Array
 				: (await geometricMedian(sample, d)).median;
-		this.params = { W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: bDec };
-		if (this.config.architecture === 'jumprelu') this.params.log_threshold = new Float32Array(n).fill(Math.log(this.config.jumpreluInitThreshold));
+		this.params = { W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: bDec, ...this.training.initialParams?.(this.config) };
 		this.moments = {};
 		for (const p of this.paramNames) {
 			this.moments[stateNames(p).m] = new Float32Array(this.params[p]!.length);
@@ -157,27 +150,6 @@ export class SaeTrainer {
 		}
 		this.stepsSinceFired.fill(0);
 		this.step = 0;
-	}
-
-	/** Per-step inputs only one architecture has: AuxK's dead latents, or the warmed-up L1 coefficient. */
-	private architectureFeeds(step: number): Record<string, ort.Tensor> {
-		const { dIn: d, architecture } = this.config;
-		const warm = (steps: number) => (steps > 0 ? Math.min(1, step / steps) : 1);
-		if (architecture === 'standard') {
-			return { [STEP_INPUTS.l1Coefficient]: new ort.Tensor('float32', Float32Array.of(this.config.l1Coefficient * warm(this.config.l1WarmupSteps)), []) };
-		}
-		if (architecture === 'jumprelu') {
-			return { [STEP_INPUTS.l0Coefficient]: new ort.Tensor('float32', Float32Array.of(this.config.l0Coefficient * warm(this.config.l0WarmupSteps)), []) };
-		}
-		const dead: bigint[] = [];
-		this.stepsSinceFired.forEach((s, j) => { if (s >= this.config.deadWindow) dead.push(BigInt(j)); });
-		const kAuxHeuristic = Math.floor(d / 2);
-		return {
-			// With no dead latents AuxK is off (scale 0); one index keeps the graph's shapes valid.
-			[STEP_INPUTS.deadIndices]: new ort.Tensor('int64', BigInt64Array.from(dead.length ? dead : [0n]), [Math.max(1, dead.length)]),
-			[STEP_INPUTS.kAux]: new ort.Tensor('int64', BigInt64Array.of(BigInt(Math.max(1, Math.min(kAuxHeuristic, dead.length)))), [1]),
-			[STEP_INPUTS.auxScale]: new ort.Tensor('float32', Float32Array.of(dead.length === 0 ? 0 : this.config.auxCoefficient * Math.min(dead.length / kAuxHeuristic, 1)), []),
-		};
 	}
 
 	learningRate(step: number): number {
@@ -229,7 +201,7 @@ export class SaeTrainer {
 				[STEP_INPUTS.x]: new ort.Tensor('float32', x, [B, d]),
 				[STEP_INPUTS.step]: new ort.Tensor('float32', Float32Array.of(step), []),
 				[STEP_INPUTS.lr]: new ort.Tensor('float32', Float32Array.of(lr), []),
-				...this.architectureFeeds(step),
+				...this.training.feeds(this, step),
 			};
 			for (const p of this.paramNames) {
 				feeds[p] = new ort.Tensor('float32', this.params[p]!, dims[p]!);
@@ -237,12 +209,7 @@ export class SaeTrainer {
 				feeds[stateNames(p).v] = new ort.Tensor('float32', this.moments[stateNames(p).v]!, dims[p]!);
 			}
 			const out = await this.session.run(feeds, fetches);
-			if (out['new.threshold']) this.threshold = out['new.threshold'].data as Float32Array;
-			if (out.min_active) {
-				const minActive = (out.min_active.data as Float32Array)[0]!;
-				const rate = this.config.topkThresholdLr;
-				if (Number.isFinite(minActive)) this.batchThreshold = (1 - rate) * this.batchThreshold + rate * minActive;
-			}
+			this.training.afterStep?.(this, out);
 			if (!inPlace) {
 				for (const p of this.paramNames) {
 					const { m, v } = stateNames(p);
@@ -269,27 +236,21 @@ export class SaeTrainer {
 		}
 	}
 
-	/** The trained SAE in SAELens's inference layout. */
+	/** The trained SAE in SAELens's inference layout (as the architecture it is saved as). */
 	toSae(metadata: SaeMetadata, source = 'training run'): Sae {
-		const { dIn: d, dSae: n, k, architecture } = this.config;
-		// BatchTopK is saved the way SAELens saves it: as JumpReLU with its running threshold.
-		const savedAs = architecture === 'batchtopk' ? 'jumprelu' : architecture;
+		const { dIn: d, dSae: n } = this.config;
 		const t = (a: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) });
 		const weights: Sae['weights'] = {
 			W_enc: t(this.params.W_enc!, [d, n]), b_enc: t(this.params.b_enc!, [n]), W_dec: t(this.params.W_dec!, [n, d]), b_dec: t(this.params.b_dec!, [d]),
+			...this.training.savedTensors?.(this),
 		};
-		if (architecture === 'jumprelu') {
-			if (!this.threshold) throw new Error('no training step has run, so the JumpReLU threshold is not known yet');
-			weights.threshold = t(this.threshold, [n]);
-		}
-		if (architecture === 'batchtopk') weights.threshold = t(new Float32Array(n).fill(this.batchThreshold), [n]);
 		return {
 			source,
 			cfg: {
-				d_in: d, d_sae: n, dtype: 'float32', architecture: savedAs, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none',
+				d_in: d, d_sae: n, dtype: 'float32', architecture: this.training.savedAs, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none',
 				// SAELens 6 records which trainer made an SAE; ours says it was Feature Lens.
 				metadata: { ...metadata, sae_lens_training_version: TRAINING_VERSION },
-				...(architecture === 'topk' ? { k, rescale_acts_by_decoder_norm: false } : {}),
+				...this.training.savedConfig?.(this.config),
 			},
 			weights,
 			rawConfig: {},

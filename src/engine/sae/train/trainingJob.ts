@@ -2,6 +2,7 @@
 // configuration a request implies (SAELens-style schedule) and the activation source and
 // SAELens metadata for a model, hook and corpus.
 
+import { SPARSITY_SETTING, TRAINABLE_SAE_ARCHITECTURES } from '../../../protocol/engineProtocol';
 import { ModelConfigError } from '../../models/decoderConfig';
 import type { LanguageModel } from '../../models/languageModel';
 import type { SaeMetadata } from '../saeTypes';
@@ -24,11 +25,9 @@ export interface TrainingRequestOptions {
 	bDecInit?: BDecInit;
 }
 
-export const TRAINABLE: readonly TrainableArchitecture[] = ['topk', 'batchtopk', 'standard', 'jumprelu'];
-
 /** The trainer configuration: SAELens-style 5% warm-up, linear decay over the last 20%. */
 export function trainConfigFor(o: TrainingRequestOptions, dIn: number): TrainConfig {
-	if (!TRAINABLE.includes(o.architecture)) throw new ModelConfigError(`architecture ${o.architecture}: choose ${TRAINABLE.join(', ')}`);
+	if (!(TRAINABLE_SAE_ARCHITECTURES as readonly string[]).includes(o.architecture)) throw new ModelConfigError(`architecture ${o.architecture}: choose ${TRAINABLE_SAE_ARCHITECTURES.join(', ')}`);
 	const batchSize = o.batchSize ?? TRAIN_DEFAULTS.batchSize;
 	const steps = Math.ceil(o.tokens / batchSize);
 	const config: TrainConfig = {
@@ -42,7 +41,7 @@ export function trainConfigFor(o: TrainingRequestOptions, dIn: number): TrainCon
 		seed: o.seed ?? 0,
 		bDecInit: o.bDecInit ?? TRAIN_DEFAULTS.bDecInit,
 	};
-	if ((o.architecture === 'topk' || o.architecture === 'batchtopk') && config.k > o.dSae) {
+	if (SPARSITY_SETTING[o.architecture] === 'k' && config.k > o.dSae) {
 		throw new ModelConfigError(`k ${config.k} is larger than d_sae ${o.dSae}`);
 	}
 	return config;

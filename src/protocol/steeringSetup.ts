@@ -2,13 +2,13 @@
 // sees what to fix before anything is sent: feature numbers against the SAE's width, finite
 // strengths, each feature once, sampling settings in range, sweep strengths. Also reads a setup
 // or sampling settings from untrusted JSON (webview messages, stored state, presets). Free of
-// `vscode` and of the DOM: the host and the webview both use it, and it is unit-tested.
+// `vscode`, of the DOM and of vscode-jsonrpc (type imports only): the host and the webview
+// both use it, and it is unit-tested.
 
-import { STEERING_LIMITS } from '../../protocol/steeringViewMessages';
-import type { ContrastSetup, SteeringEntry, SteeringSetup } from '../../protocol/steeringViewMessages';
-import type { SamplingSettings, SteerMode, SteerSpec } from '../../protocol/steerProtocol';
-
-export const MODES: readonly SteerMode[] = ['add', 'clamp', 'cap'];
+import { isSteerMode, isSteerPositions } from './steerModes';
+import { STEERING_LIMITS } from './steeringViewMessages';
+import type { ContrastSetup, SteeringEntry, SteeringSetup } from './steeringViewMessages';
+import type { SamplingSettings, SteerSpec } from './steerProtocol';
 
 /** The engine's spec: the enabled entries, in list order. */
 export function toSteerSpec(setup: SteeringSetup): SteerSpec {
@@ -26,7 +26,7 @@ export function setupProblems(setup: SteeringSetup, dSae?: number): string[] {
 	for (const e of setup.entries) {
 		if (!Number.isInteger(e.featureIndex) || e.featureIndex < 0) problems.push(`"${e.featureIndex}" is not a feature number`);
 		else if (dSae !== undefined && e.featureIndex >= dSae) problems.push(`feature ${e.featureIndex} is not in this SAE (features 0 to ${dSae - 1})`);
-		if (!MODES.includes(e.mode)) problems.push(`feature ${e.featureIndex}: the mode must be add, clamp or cap`);
+		if (!isSteerMode(e.mode)) problems.push(`feature ${e.featureIndex}: the mode must be add, clamp or cap`);
 		if (!Number.isFinite(e.strength)) problems.push(`feature ${e.featureIndex}: the strength must be a number`);
 		else if (Math.abs(e.strength) > STEERING_LIMITS.strength) problems.push(`feature ${e.featureIndex}: a strength beyond ±${STEERING_LIMITS.strength} only blows the residual stream up`);
 		if (e.enabled) {
@@ -34,7 +34,7 @@ export function setupProblems(setup: SteeringSetup, dSae?: number): string[] {
 			seen.add(e.featureIndex);
 		}
 	}
-	if (setup.positions !== 'all' && setup.positions !== 'generated') problems.push('positions must be "all" or "generated"');
+	if (!isSteerPositions(setup.positions)) problems.push('positions must be "all" or "generated"');
 	const c = setup.contrast;
 	if (c?.enabled) {
 		if (!c.positive.trim() || !c.negative.trim()) problems.push('the contrast vector needs a text to steer towards and one to steer away from');
@@ -95,17 +95,17 @@ export function parseEntry(value: unknown): SteeringEntry | undefined {
 	if (!isRecord(value)) return undefined;
 	const { featureIndex, label, mode, strength, enabled } = value;
 	if (typeof featureIndex !== 'number' || !Number.isInteger(featureIndex) || featureIndex < 0) return undefined;
-	if (typeof mode !== 'string' || !MODES.includes(mode as SteerMode)) return undefined;
+	if (!isSteerMode(mode)) return undefined;
 	if (typeof strength !== 'number' || !Number.isFinite(strength)) return undefined;
 	const text = typeof label === 'string' ? label.slice(0, STEERING_LIMITS.label) : '';
-	return { featureIndex, label: text, mode: mode as SteerMode, strength, enabled: enabled !== false };
+	return { featureIndex, label: text, mode, strength, enabled: enabled !== false };
 }
 
 /** A setup from untrusted JSON, or undefined when it is not one (too many entries, a malformed entry, bad positions). */
 export function parseSetup(value: unknown): SteeringSetup | undefined {
 	if (!isRecord(value) || !Array.isArray(value['entries'])) return undefined;
 	const positions = value['positions'];
-	if (positions !== 'all' && positions !== 'generated') return undefined;
+	if (!isSteerPositions(positions)) return undefined;
 	const raw = value['entries'];
 	if (raw.length > STEERING_LIMITS.entries) return undefined;
 	const entries: SteeringEntry[] = [];

@@ -1,0 +1,36 @@
+// An SAE's tensors against its architecture's contract (architectures/): which it needs, their
+// dtypes, and their shapes in the config's dimensions, as one-line SaeFormatErrors naming the file.
+
+import { STORED_FLOAT_BYTES, isStoredFloat } from '../io/halfFloats';
+import type { SafetensorsDtype } from '../io/safetensors';
+import { saeArchitecture } from './architectures/saeArchitectures';
+import { formatError } from './saeChecks';
+import type { SaeConfig, SaeTensor } from './saeTypes';
+
+/** The tensors the config's architecture needs, in the order they are written. */
+export function requiredTensors(cfg: SaeConfig): string[] {
+	return saeArchitecture(cfg.architecture).tensors.map((t) => t.name);
+}
+
+/** Checks tensor presence, dtypes and shapes, and the architecture's own config, against the config; `file` names the weights in errors. */
+export function validateWeights(file: string, cfg: SaeConfig, weights: Record<string, SaeTensor>): void {
+	for (const name of requiredTensors(cfg)) {
+		const t = weights[name];
+		if (!t) throw formatError(`${file}: missing tensor "${name}" (required for ${cfg.architecture} SAEs)`);
+		const bytes = checkTensor(file, cfg, name, t.dtype, t.shape);
+		if (t.data.length !== bytes) throw formatError(`${file}: ${name} has ${t.data.length} bytes, expected ${bytes}`);
+	}
+	saeArchitecture(cfg.architecture).config?.check(cfg, file);
+}
+
+/** Checks one weight's dtype and shape (before its bytes are read); returns its byte size. */
+export function checkTensor(file: string, cfg: SaeConfig, name: string, dtype: SafetensorsDtype, shape: readonly number[]): number {
+	const spec = saeArchitecture(cfg.architecture).tensors.find((t) => t.name === name);
+	if (!spec) throw new Error(`internal: ${cfg.architecture} SAEs have no tensor ${name}`);
+	const want = spec.dims.map((d) => cfg[d]);
+	if (!isStoredFloat(dtype)) throw formatError(`${file}: ${name} has dtype ${dtype}, expected F32, F16 or BF16`);
+	if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
+		throw formatError(`${file}: ${name} has shape [${shape.join(', ')}], expected [${spec.dims.join(', ')}] = [${want.join(', ')}]`);
+	}
+	return want.reduce((a, d) => a * d, 1) * STORED_FLOAT_BYTES[dtype];
+}
