@@ -15,7 +15,7 @@ import {
 	ConfigureHubRequest, FetchFromHubParams, FetchFromHubRequest, HubSettings, ListSaeReleasesParams, ListSaeReleasesRequest, RefreshSaeReleasesParams,
 	RefreshSaeReleasesRequest,
 } from './hubProtocol';
-import { none } from './schemaParts';
+import { describeIssue, none } from './schemaParts';
 import { ContrastVectorParams, ContrastVectorRequest, SteeredGenerateParams, SteeredGenerateRequest, SweepParams, SweepRequest } from './steerProtocol';
 
 /** The parameter schema of each request the engine serves, by method. */
@@ -52,24 +52,4 @@ export function checkParams(method: string, params: unknown): ParamsCheck {
 	const result = v.safeParse(schema, params, { abortEarly: true });
 	if (result.success) return { ok: true, params: result.output };
 	return { ok: false, message: `${method}: ${describeIssue(result.issues[0])}` };
-}
-
-function describeIssue(issue: v.BaseIssue<unknown>): string {
-	const path = issue.path?.map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('').replace(/^\./, '');
-	if (issue.type === 'strict_object' && path) {
-		// The object's own issues: a key it does not list, or one it needs that is missing.
-		if (issue.expected === 'never') return `unexpected field "${path}"`;
-		if (issue.input === undefined && issue.path?.at(-1)?.origin === 'key') return `missing field "${path}"`;
-	}
-	const what = path ? `"${path}"` : 'the parameters';
-	if (issue.type === 'check') return `${what} must give ${issue.message}`;
-	return `${what} must be ${issue.message} (got ${describeValue(issue.input)})`;
-}
-
-function describeValue(value: unknown): string {
-	if (value === undefined) return 'nothing';
-	if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-	if (Array.isArray(value)) return `a list of ${value.length}`;
-	if (typeof value === 'object' && value !== null) return 'an object';
-	return String(value);
 }

@@ -93,3 +93,24 @@ export function none() {
 	const what = 'absent (this request takes no parameters)';
 	return v.union([v.undefined(what), v.null(what), v.pipe(v.array(v.unknown(), what), v.length(0, what)), v.strictObject({}, what)], what);
 }
+
+/** One plain sentence for a schema's first issue: the field's path, what it must be and what it was. */
+export function describeIssue(issue: v.BaseIssue<unknown>): string {
+	const path = issue.path?.map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('').replace(/^\./, '');
+	if (issue.type === 'strict_object' && path) {
+		// The object's own issues: a key it does not list, or one it needs that is missing.
+		if (issue.expected === 'never') return `unexpected field "${path}"`;
+		if (issue.input === undefined && issue.path?.at(-1)?.origin === 'key') return `missing field "${path}"`;
+	}
+	const what = path ? `"${path}"` : 'the parameters';
+	if (issue.type === 'check') return `${what} must give ${issue.message}`;
+	return `${what} must be ${issue.message} (got ${describeValue(issue.input)})`;
+}
+
+function describeValue(value: unknown): string {
+	if (value === undefined) return 'nothing';
+	if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+	if (Array.isArray(value)) return `a list of ${value.length}`;
+	if (typeof value === 'object' && value !== null) return 'an object';
+	return String(value);
+}

@@ -326,7 +326,10 @@ export class FeatureService {
 	}
 
 	private userLabels(): UserLabels {
-		this.labels ??= UserLabels.load(this.dir, this.exportedDir);
+		if (!this.labels) {
+			this.labels = UserLabels.load(this.dir, this.exportedDir);
+			if (this.labels.problem) this.log(`user labels: ${this.labels.problem} (the readable labels are used; saving a label is refused until then)`);
+		}
 		return this.labels;
 	}
 

@@ -115,3 +115,23 @@ export function roundToStored(value: number, dtype: StoredFloat): number {
 	}
 	return f32[0]!;
 }
+
+/** The exponent bits that are all ones in a NaN or ±Inf of each stored format (as little-endian words of its width). */
+const NON_FINITE_EXPONENT: Readonly<Record<StoredFloat, number>> = { F32: 0x7f800000, F16: 0x7c00, BF16: 0x7f80 };
+
+/**
+ * How many of the stored floats in `bytes` (whole values, little-endian) are NaN or ±Inf, by
+ * their exponent bits: an integer test per value, cheap enough to run on every chunk of a
+ * checkpoint as it is read.
+ */
+export function countNonFinite(dtype: StoredFloat, bytes: Uint8Array): number {
+	const mask = NON_FINITE_EXPONENT[dtype];
+	const width = STORED_FLOAT_BYTES[dtype];
+	const count = Math.floor(bytes.byteLength / width);
+	// Typed views need aligned offsets; an unaligned slice is copied once.
+	const aligned = bytes.byteOffset % width === 0 ? bytes : bytes.slice(0, count * width);
+	const words = width === 4 ? new Uint32Array(aligned.buffer, aligned.byteOffset, count) : new Uint16Array(aligned.buffer, aligned.byteOffset, count);
+	let n = 0;
+	for (let i = 0; i < count; i++) if ((words[i]! & mask) === mask) n++;
+	return n;
+}
