@@ -115,9 +115,15 @@ function rangeOf(key: string): { above: number; max: number; words: string; inte
 export function checkedNumber(v: unknown, key: string, label = key): number {
 	const r = rangeOf(key);
 	if (typeof v !== 'number' || !Number.isFinite(v) || (r.integer && !Number.isInteger(v)) || !(v > r.above) || v > r.max) {
-		throw new ModelConfigError(`config.json: "${label}" must be ${r.words} (got ${JSON.stringify(v) ?? 'nothing'})`);
+		throw new ModelConfigError(`config.json: "${label}" must be ${r.words} (got ${shown(v)})`);
 	}
 	return v;
+}
+
+/** A value as an error message quotes it: JSON, cut short. */
+function shown(v: unknown): string {
+	const text = JSON.stringify(v) ?? 'nothing';
+	return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 
 /** Reads a required integer field (or its fallback), checked against its range. */
@@ -143,7 +149,7 @@ export function tokenIds(v: unknown, key = 'eos_token_id'): number[] {
 	const list = Array.isArray(v) ? v : [v];
 	for (const id of list) {
 		if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= MAX_VOCAB) {
-			throw new ModelConfigError(`config.json: "${key}" must be a token id or a list of them (got ${JSON.stringify(v)})`);
+			throw new ModelConfigError(`config.json: "${key}" must be a token id or a list of them (got ${shown(v)})`);
 		}
 	}
 	return list as number[];
