@@ -100,6 +100,14 @@ describe('engine protocol guard', () => {
 		assert.equal(fs.readFileSync(labelsFile, 'utf8'), before);
 		const hits = await engine.request(SearchFeaturesRequest, { query: 'colon', limit: 5 });
 		assert.equal(hits[0]!.featureIndex, 3);
+		// A labels file an older engine left corrupt (a label that is not a string) no longer breaks search: the
+		// readable labels are used, and saving is refused, naming the file and the field, until it is fixed.
+		const corrupt = JSON.stringify({ formatVersion: 1, features: { 3: { label: 'colons', notes: '' }, 4: { label: { trim: 1 }, notes: '' } } });
+		fs.writeFileSync(labelsFile, corrupt);
+		await engine.request(LoadSaeRequest, { path: SAE });
+		assert.equal((await engine.request(SearchFeaturesRequest, { query: 'colon', limit: 5 }))[0]!.featureIndex, 3);
+		await rejectsWith(engine.request(SetFeatureLabelRequest, { featureIndex: 5, label: 'y', notes: '' }), USER_ERROR, /labels\.json: "features\.4\.label" must be a string/);
+		assert.equal(fs.readFileSync(labelsFile, 'utf8'), corrupt);
 	});
 
 	it('refuses a 4.5 MB text at once, before tokenizing it', async () => {

@@ -122,6 +122,18 @@ export interface StoredAnalysis {
 	table: ExampleTable;
 }
 
+/**
+ * An upper bound on the bytes an analysis of `dSae` features takes on disk, known before it is
+ * computed (so a full or read-only disk is found before the corpus is analysed): the per-feature
+ * arrays, and every kept example with its whole window stored (they share tokens, so less).
+ */
+export function analysisBytesBound(dSae: number, o: ExampleOptions): number {
+	const perFeature = 8 + 4 * 4 + 4 * o.histogramBins + 4 * o.bands + 4 * (o.topExamples + o.bands * o.perBand);
+	const window = o.before + o.after + 1;
+	const perExample = 4 * 3 + window * (4 + 1 + 2);
+	return dSae * (perFeature + (o.topExamples + o.bands * o.perBand) * perExample) + (1 << 20);
+}
+
 /** Writes an analysis to `dir`, replacing any earlier one. */
 export function saveAnalysis(dir: string, analysis: FeatureAnalysis, info: { sae: SaeKey; corpus: string | readonly string[]; requestedTokens: number; autoLabels: string[] }): AnalysisMeta {
 	fs.mkdirSync(dir, { recursive: true });
