@@ -73,6 +73,13 @@ describe('config.json ranges', () => {
 		assert.ok(process.memoryUsage().rss - rssBefore < 100e6);
 	});
 
+	it('a config.json that is JSON but not an object is refused naming the file', () => {
+		for (const text of ['null', '[1]', '"gpt2"']) {
+			const dir = copyOf(fixtureModel('gpt2-tiny'), (d) => fs.writeFileSync(path.join(d, 'config.json'), text));
+			assert.throws(() => LanguageModel.load(dir, CPU), (e: Error) => e instanceof ModelConfigError && e.message === `${path.join(dir, 'config.json')}: not a model config (expected a JSON object)`);
+		}
+	});
+
 	it('a negative or zero norm epsilon, a rope base below 1 and a fractional width are refused, naming the field', () => {
 		const cases: [string, string, (c: Record<string, unknown>) => void, RegExp][] = [
 			['gpt2-tiny', 'layer_norm_epsilon -1', (c) => { c.layer_norm_epsilon = -1; }, /"layer_norm_epsilon" must be a number greater than 0 and at most 1 \(got -1\)/],
@@ -97,6 +104,12 @@ describe('non-finite weights', () => {
 		});
 		await assert.rejects(loadAndRun(dir), (e: Error) => e instanceof ModelConfigError
 			&& e.message.includes(`${path.join(dir, 'model.safetensors')}: weight "transformer.h.0.attn.c_attn.weight" holds 2 non-finite values (NaN or ±Inf) of 3072`));
+	});
+
+	it('a NaN in an embedding row the first run does not use (read row by row as tokens come) is reported at load too', async () => {
+		// Position 40 of wpe: a three-token run reads rows 0..2 only.
+		const dir = copyOf(fixtureModel('gpt2-tiny'), (d) => poison(path.join(d, 'model.safetensors'), 'transformer.wpe.weight', 40 * 32 + 7, 0x7fc00000));
+		await assert.rejects(loadAndRun(dir), /weight "transformer\.wpe\.weight" holds 1 non-finite value \(NaN or ±Inf\) of 2048/);
 	});
 
 	it('an Inf in a bf16 shard is reported too', async () => {

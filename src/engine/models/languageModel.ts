@@ -165,6 +165,7 @@ export class LanguageModel {
 		} catch {
 			throw new ModelConfigError(`${configFile}: not valid JSON`);
 		}
+		if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelConfigError(`${configFile}: not a model config (expected a JSON object)`);
 		const modelType = raw.model_type;
 		const arch = typeof modelType === 'string' ? architectureFor(modelType) : undefined;
 		if (!arch) {
@@ -219,12 +220,15 @@ export class LanguageModel {
 
 	private async prepareTrunk(options: PrepareOptions): Promise<void> {
 		const t0 = performance.now();
-		const bytesTotal = this.weights.storedBytes(this.trunkWeights);
+		// The trunk's weights, and the embeddings read row by row as tokens come (rows:<weight>
+		// inputs), so that every weight is scanned for NaN and Inf before the first run.
+		const toRead = [...new Set([...this.trunkWeights, ...this.rowInputs.map((r) => r.weight)])];
+		const bytesTotal = this.weights.storedBytes(toRead);
 		let bytesDone = 0;
 		options.onProgress?.({ phase: 'reading', bytesDone, bytesTotal });
 		// Reading first puts the shards in the page cache, where onnxruntime then finds them: the
 		// slow part of a first load (the disk) reports progress and can be cancelled.
-		await this.weights.read(this.trunkWeights, READ_CHUNK, (n) => {
+		await this.weights.read(toRead, READ_CHUNK, (n) => {
 			bytesDone += n;
 			options.onProgress?.({ phase: 'reading', bytesDone, bytesTotal });
 		}, options.signal);

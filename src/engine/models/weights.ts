@@ -132,26 +132,39 @@ export class ModelWeights {
 			if (!byFile.has(e.file)) byFile.set(e.file, []);
 			byFile.get(e.file)!.push(e);
 		}
-		// Whole values per read (chunk rounded down to 4 bytes), in a buffer of its own so typed views are aligned.
-		const scratch = Buffer.from(new ArrayBuffer(Math.max(4, chunk - (chunk % 4))));
+		// Two buffers: the next chunk is being read while this one is scanned, so the scan costs
+		// no time where the disk is the limit. Whole values per read (chunk rounded down to 4
+		// bytes), each buffer of its own so typed views are aligned.
+		const size = Math.max(4, chunk - (chunk % 4));
+		const scratch = [Buffer.from(new ArrayBuffer(size)), Buffer.from(new ArrayBuffer(size))] as const;
 		const nonFinite: { entry: TensorEntry; count: number }[] = [];
 		for (const [file, entries] of byFile) {
 			const handle = await fs.promises.open(file, 'r');
+			let pending: Promise<{ bytesRead: number }> | undefined;
 			try {
 				for (const e of entries.sort((x, y) => x.begin - y.begin)) {
 					const dtype = e.dtype as StoredFloat;
 					let bad = 0;
-					for (let at = e.begin; at < e.end;) {
-						if (signal?.aborted) return;
-						const { bytesRead } = await handle.read(scratch, 0, Math.min(scratch.length, e.end - at), at);
+					let at = e.begin;
+					let k: 0 | 1 = 0;
+					pending = at < e.end ? handle.read(scratch[k], 0, Math.min(size, e.end - at), at) : undefined;
+					while (pending) {
+						const { bytesRead } = await pending;
+						pending = undefined;
 						if (bytesRead === 0) throw new ModelConfigError(`${file}: truncated while reading "${e.name}" (the file shrank after it was opened)`);
-						if (isStoredFloat(dtype)) bad += countNonFinite(dtype, scratch.subarray(0, bytesRead));
+						const current = scratch[k];
 						at += bytesRead;
+						k = k === 0 ? 1 : 0;
+						if (signal?.aborted) return;
+						if (at < e.end) pending = handle.read(scratch[k], 0, Math.min(size, e.end - at), at);
+						if (isStoredFloat(dtype)) bad += countNonFinite(dtype, current.subarray(0, bytesRead));
 						onBytes(bytesRead);
 					}
 					if (bad > 0) nonFinite.push({ entry: e, count: bad });
 				}
 			} finally {
+				// A read still in flight (an error while scanning) settles before its file closes.
+				await pending?.catch(() => undefined);
 				await handle.close();
 			}
 		}
