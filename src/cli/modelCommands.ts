@@ -74,13 +74,13 @@ export async function generateCommand(modelArg: string, values: CliValues): Prom
 	const ids = [...promptIds];
 	const stream = !values.json && model.tokenizer !== undefined;
 	const raw = values.raw ?? false;
-	let printed = stream ? await model.tokenizer!.decode(ids) : '';
+	let printed = stream ? await model.tokenizer.decode(ids) : '';
 	if (stream) process.stdout.write(terminalText(printed, raw));
 	for await (const token of generate(model, promptIds, { ...options, allowedFirst: healed.allowedFirst })) {
 		ids.push(token.id);
 		if (stream) {
 			// Decode the whole sequence so multi-byte characters split across tokens print whole.
-			const text = await model.tokenizer!.decode(ids);
+			const text = await model.tokenizer.decode(ids);
 			if (!text.endsWith('\uFFFD')) {
 				process.stdout.write(terminalText(text.slice(printed.length), raw));
 				printed = text;

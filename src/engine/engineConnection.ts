@@ -25,8 +25,8 @@ export function engineConnection(options: EngineConnectionOptions): MessageConne
 	const output = options.output ?? process.stdout;
 	const writer = new StreamMessageWriter(output);
 	const logger: Logger = {
-		error: (m) => options.log('warn', `protocol: ${m}`),
-		warn: (m) => options.log('warn', `protocol: ${m}`),
+		error: (m) => void options.log('warn', `protocol: ${m}`),
+		warn: (m) => void options.log('warn', `protocol: ${m}`),
 		info: () => {},
 		log: () => {},
 	};
@@ -36,7 +36,7 @@ export function engineConnection(options: EngineConnectionOptions): MessageConne
 		if (broken) return;
 		if (error instanceof SyntaxError) {
 			// The frame was whole, so the stream is still in step: answer as JSON-RPC says (no id to answer to) and go on.
-			options.log('warn', `protocol: a message was not JSON (${error.message})`);
+			void options.log('warn', `protocol: a message was not JSON (${error.message})`);
 			void writer.write({ jsonrpc: '2.0', id: null, error: { code: ErrorCodes.ParseError, message: `not JSON: ${error.message}` } } as ResponseMessage);
 			return;
 		}

@@ -100,7 +100,7 @@ export class EngineProcess {
 			running.progress.set(progress.method, (handlers = routes));
 			running.connection.onNotification(progress, (p: N) => routes.get(p.requestId)?.(p as never));
 		}
-		handlers.set(requestId, onProgress as (params: never) => void);
+		handlers.set(requestId, onProgress);
 		try {
 			return await this.request(type, { ...params, requestId } as P, token);
 		} finally {
@@ -154,16 +154,16 @@ export class EngineProcess {
 			env: { ...withHugePages(process.env), ELECTRON_RUN_AS_NODE: '1' },
 			stdio: ['pipe', 'pipe', 'pipe'],
 		});
-		const reader = new StreamMessageReader(child.stdout!);
+		const reader = new StreamMessageReader(child.stdout);
 		// When the stream stops inside a message (an engine killed between the writer's header and
 		// body writes), the reader re-arms a 10 s "partial message" timer forever, and disposing the
 		// connection does not clear it: the host process could then never exit. Nothing here listens
 		// for partial-message events, so the timer is switched off.
 		reader.partialMessageTimeout = 0;
-		const connection = createMessageConnection(reader, new StreamMessageWriter(child.stdin!));
+		const connection = createMessageConnection(reader, new StreamMessageWriter(child.stdin));
 		const running: Running = { child, connection, ready: Promise.resolve(undefined as never), stopping: false, progress: new Map() };
-		child.stderr!.setEncoding('utf8');
-		child.stderr!.on('data', (chunk: string) => {
+		child.stderr.setEncoding('utf8');
+		child.stderr.on('data', (chunk: string) => {
 			for (const line of chunk.split('\n')) if (line.trim()) this.options.log('warn', `[engine stderr] ${line}`);
 		});
 		connection.onNotification(LogNotification, ({ level, message }) => this.options.log(level, message));

@@ -54,8 +54,11 @@ try {
 	await page.mouse.move(box.x + 8, box.y + box.height / 2);
 	const hover = page.locator('.monaco-hover-content', { hasText: 'Feature Lens' }).first();
 	await hover.waitFor({ state: 'visible', timeout: 20000 });
-	const link = hover.locator('a', { hasText: 'dashboard' }).first();
-	results.hoverFeature = (await hover.innerText()).match(/feature (\d+)/)?.[1];
+	// The first feature row's dashboard link, and the feature that row names.
+	const row = hover.locator('li', { has: page.locator('a', { hasText: 'dashboard' }) }).first();
+	const link = row.locator('a', { hasText: 'dashboard' }).first();
+	results.hoverFeature = (await row.innerText()).match(/feature (\d+)/)?.[1];
+	if (!results.hoverFeature) throw new Error(`the hover row names no feature: ${await row.innerText()}`);
 	await link.click();
 
 	const dashboard = await webviewWith(page, '#top-examples .token, #analysis, .load-error', 120000);
@@ -67,6 +70,8 @@ try {
 	results.outcome = outcome;
 	if (outcome === 'error') throw new Error(`the dashboard could not load: ${await dashboard.locator('.load-error').innerText()}`);
 	results.title = await dashboard.locator('h1').first().innerText();
+	// The panel that opened is the hovered feature's, not just some dashboard.
+	if (!new RegExp(`^Feature ${results.hoverFeature}\\b`).test(results.title)) throw new Error(`the hover's dashboard link was for feature ${results.hoverFeature}, the panel opened is "${results.title}"`);
 	results.sections = [];
 	for (const id of SECTIONS) if (await dashboard.locator(`#${id}`).count()) results.sections.push(id);
 	results.exampleTokens = await dashboard.locator('#top-examples .token').count();
@@ -130,7 +135,7 @@ try {
 	await page.screenshot({ path: path.join(shots, 'dashboard-3-readme.png') });
 	if (outcome === 'rendered') fs.copyFileSync(path.join(shots, 'dashboard-3-readme.png'), path.resolve('media', 'screenshots', 'dashboard.png'));
 
-	results.ok = outcome === 'rendered' && SECTIONS.every((s) => results.sections.includes(s)) && results.exampleTokens > 0 && results.testTextTokens > 0 && /^Feature \d+/.test(results.restoredTitle);
+	results.ok = outcome === 'rendered' && results.title.startsWith(`Feature ${results.hoverFeature}`) && SECTIONS.every((s) => results.sections.includes(s)) && results.exampleTokens > 0 && results.testTextTokens > 0 && /^Feature \d+/.test(results.restoredTitle);
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = server.log().slice(-1500);

@@ -108,18 +108,27 @@ try {
 	await page.keyboard.type('    words = text.');
 	const ghost = page.locator('.monaco-editor .ghost-text, .monaco-editor .ghost-text-decoration').first();
 	await ghost.waitFor({ state: 'visible', timeout: 60000 });
-	results.ghostText = await page.locator('.monaco-editor .ghost-text, .monaco-editor .ghost-text-decoration').allInnerTexts();
 	await page.screenshot({ path: path.join(shots, 'inline-steering.png') });
 	if (readmeShots) await page.screenshot({ path: path.join(readmeShots, 'inline-steering.png') });
+	// What the editor shows as ghost text, read just before Tab: the first line's part after the
+	// cursor, then any further lines (Monaco draws spaces as no-break spaces).
+	results.ghostText = (await page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' '));
 	await page.keyboard.press('Tab');
 	const typed = `${inserted}    words = text.`;
 	await waitUntil(async () => (await saved(page)).length > typed.length, 10000, 'Tab to accept the inline completion');
 	const afterTab = await saved(page);
+	if (!afterTab.startsWith(typed)) throw new Error(`the file does not start with what was typed: ${JSON.stringify(afterTab.slice(-200))}`);
+	results.accepted = afterTab.slice(typed.length);
 	results.acceptedLine = afterTab.split('\n').find((l) => l.includes('words = text.'));
-	results.acceptedChars = afterTab.length - typed.length;
+	results.acceptedChars = results.accepted.length;
+	// Tab inserted the ghost text shown, not something else: compared with white space folded,
+	// since the shown pieces are split by line and the saved file may differ in trailing spaces.
+	const fold = (t) => t.replace(/\s+/g, ' ').trim();
+	results.acceptedIsGhostText = fold(results.accepted) === fold(results.ghostText.join('\n'));
+	if (!results.acceptedIsGhostText) throw new Error(`Tab inserted ${JSON.stringify(results.accepted)}, the ghost text shown was ${JSON.stringify(results.ghostText)}`);
 
 	results.ok = results.prompt.includes('def read_lines') && results.baseline.trim().length > 0 && results.steered.trim().length > 0
-		&& results.baseline !== results.steered && results.markedTokens > 0 && results.insertedChars > 0 && results.acceptedChars > 0;
+		&& results.baseline !== results.steered && results.markedTokens > 0 && results.insertedChars > 0 && results.acceptedChars > 0 && results.acceptedIsGhostText;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = server.log().slice(-2000);
@@ -137,7 +146,8 @@ process.exitCode = results.ok ? 0 : 1;
 /** The file's text after saving the editor (what is on screen would include ghost text). */
 async function saved(page) {
 	await page.keyboard.press('Control+S');
-	await new Promise((r) => setTimeout(r, 300));
+	// Saved when the editor's tab no longer shows it dirty.
+	await page.locator('.tabs-container .tab:not(.dirty)', { hasText: 'a.py' }).first().waitFor({ timeout: 10000 });
 	return fs.readFileSync(path.join(workspace, 'a.py'), 'utf8');
 }
 

@@ -26,7 +26,7 @@ const PAYLOADS = ['<img src=x onerror=window.__pwned=1>', '</script><script>wind
 /** Installed before the page's scripts: the VS Code webview API, answering like the host would. State lives in sessionStorage so a reload keeps it, as VS Code does. */
 function stub(args: { payloads: string[] }): void {
 	const w = window as unknown as Record<string, unknown>;
-	const posted: { type: string }[] = JSON.parse(sessionStorage.getItem('posted') ?? '[]');
+	const posted = JSON.parse(sessionStorage.getItem('posted') ?? '[]') as { type: string }[];
 	const violations: string[] = [];
 	w['__posted'] = posted;
 	w['__violations'] = violations;
@@ -34,7 +34,7 @@ function stub(args: { payloads: string[] }): void {
 	const reply = (m: unknown, delay = 10) => setTimeout(() => window.postMessage(m, '*'), delay);
 	const sae = { source: '/saes/demo', hookName: 'blocks.2.hook_resid_pre', dSae: 3072, modelName: 'pycode', nCtx: 256 };
 	w['acquireVsCodeApi'] = () => ({
-		getState: () => JSON.parse(sessionStorage.getItem('state') ?? 'null') ?? undefined,
+		getState: (): unknown => (JSON.parse(sessionStorage.getItem('state') ?? 'null') as unknown) ?? undefined,
 		setState: (s: unknown) => sessionStorage.setItem('state', JSON.stringify(s)),
 		postMessage: (m: { type: string; query?: string; featureIndex?: number; prompt?: string }) => {
 			posted.push(m);
@@ -109,8 +109,8 @@ async function main(): Promise<void> {
 		await page.keyboard.press('ArrowUp');
 		await page.keyboard.press('ArrowUp');
 		const strength = await page.evaluate(() => ({
-			box: (document.querySelector('li.entry .strength-box') as HTMLInputElement | null)?.value,
-			slider: (document.querySelector('li.entry input[type=range]') as HTMLInputElement | null)?.value,
+			box: document.querySelector<HTMLInputElement>('li.entry .strength-box')?.value,
+			slider: document.querySelector<HTMLInputElement>('li.entry input[type=range]')?.value,
 		}));
 		assert.deepEqual(strength, { box: '22', slider: '22' }, 'arrow keys step the strength box and the slider follows');
 		// A label search shows hits; clicking one adds it.
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
 
 		const safety = await page.evaluate(() => ({
 			pwned: (window as unknown as Record<string, unknown>)['__pwned'],
-			handlerAttributes: Array.from(document.querySelectorAll('*')).flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map((a) => e.tagName)),
+			handlerAttributes: Array.from(document.querySelectorAll('*')).flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map(() => e.tagName)),
 			foreign: document.querySelectorAll('img, iframe, object, embed, script:not([nonce]), svg, style:not([nonce])').length,
 			violations: (window as unknown as { __violations: string[] }).__violations,
 		}));
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
 		await page.waitForSelector('.column.steered .tok', { timeout: 10000 });
 		const restored = await page.evaluate(() => ({
 			entries: Array.from(document.querySelectorAll('li.entry')).map((e) => (e as HTMLElement).dataset['feature']),
-			prompt: (document.querySelector('#prompt') as HTMLInputElement | null)?.value,
+			prompt: document.querySelector<HTMLInputElement>('#prompt')?.value,
 			steered: document.querySelectorAll('.column.steered .tok').length,
 		}));
 		assert.deepEqual(restored, { entries: ['1132', '7'], prompt: 'import os\n\n\ndef read_lines(path):\n', steered: 4 }, 'state survives a reload');

@@ -99,9 +99,9 @@ describe('the embedded demo model', () => {
 		}
 		await losses.dispose();
 		const ours = total / count;
-		console.log(`demo model held-out loss ${ours.toFixed(3)} nats/token; unigram ${unigram!.toFixed(3)}, untrained ${step0!.toFixed(3)}`);
-		assert.ok(ours < unigram! - 1, `${ours} vs unigram ${unigram}`);
-		assert.ok(ours < step0! - 3, `${ours} vs untrained ${step0}`);
+		console.log(`demo model held-out loss ${ours.toFixed(3)} nats/token; unigram ${unigram.toFixed(3)}, untrained ${step0.toFixed(3)}`);
+		assert.ok(ours < unigram - 1, `${ours} vs unigram ${unigram}`);
+		assert.ok(ours < step0 - 3, `${ours} vs untrained ${step0}`);
 	});
 });
 

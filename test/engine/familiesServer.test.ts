@@ -29,8 +29,8 @@ const FAMILIES: [string, string][] = [
 describe('every family through the engine process', () => {
 	const engine = testEngine();
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-families-'));
-	after(() => {
-		engine.stop();
+	after(async () => {
+		await engine.stop();
 		fs.rmSync(tmp, { recursive: true, force: true });
 	});
 

@@ -53,7 +53,7 @@ describe('engine protocol guard', () => {
 
 	it('has a parameter schema for every request of the protocol', () => {
 		const requests = [engineProtocol, featureProtocol, hubProtocol, steerProtocol]
-			.flatMap((m) => Object.values(m))
+			.flatMap((m): unknown[] => Object.values(m))
 			.filter((v): v is { method: string } => v instanceof RequestType || v instanceof RequestType0);
 		assert.ok(requests.length >= 20, `found ${requests.length} requests`);
 		for (const r of requests) assert.ok(REQUEST_PARAMS.has(r.method), `${r.method} has no schema`);
@@ -82,8 +82,8 @@ describe('engine protocol guard', () => {
 		}), bad, /"steer\.features\[0\]\.mode" must be one of "add", "clamp", "cap" \(got "boost"\)/);
 		// By-position parameters: one object is fine, more is refused (the second would have been taken for the cancellation token).
 		const running = await engine.ensureStarted();
-		await rejectsWith(running.connection.sendRequest('model/run', { text: 'x', hooks: [] }, 5) as Promise<unknown>, bad, /expected one parameter object, got 2/);
-		const run = await running.connection.sendRequest('model/run', ParameterStructures.byPosition, { ids: [1, 2], hooks: [] }) as { tokens: unknown[] };
+		await rejectsWith(running.connection.sendRequest<unknown>('model/run', { text: 'x', hooks: [] }, 5), bad, /expected one parameter object, got 2/);
+		const run = await running.connection.sendRequest<{ tokens: unknown[] }>('model/run', ParameterStructures.byPosition, { ids: [1, 2], hooks: [] });
 		assert.equal(run.tokens.length, 2);
 		// The engine kept working through all of it.
 		assert.equal((await engine.request(RunRequest, { ids: [1, 2, 3], hooks: [] })).tokens.length, 3);

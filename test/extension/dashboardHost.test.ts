@@ -45,7 +45,7 @@ describe('feature command arguments', () => {
 		assert.equal(featureIndexFromArg('17'), 17);
 		assert.equal(featureIndexFromArg({ kind: 'feature', feature: { featureIndex: 5, max: 1, tokens: 2 } }), 5);
 		assert.equal(featureIndexFromArg({ featureIndex: 0, label: 'x' }), 0);
-		for (const none of [undefined, null, -1, 1.5, 'abc', '1e3', {}, { feature: {} }, [3]]) assert.equal(featureIndexFromArg(none), undefined, String(none));
+		for (const none of [undefined, null, -1, 1.5, 'abc', '1e3', {}, { feature: {} }, [3]]) assert.equal(featureIndexFromArg(none), undefined, JSON.stringify(none) ?? 'undefined');
 	});
 
 	it('typed feature numbers are checked against the SAE width', () => {

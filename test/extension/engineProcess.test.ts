@@ -14,7 +14,7 @@ import {
 	GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, RunRequest,
 	EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest,
 } from '../../src/protocol/engineProtocol';
-import { fixtureModel, testDataDir } from '../helpers';
+import { Changes, fixtureModel, testDataDir } from '../helpers';
 
 const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engine.js');
 
@@ -27,9 +27,18 @@ describe('engine process', () => {
 		nodePath: process.execPath,
 		initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
 		log: (level, message) => logs.push(`${level}: ${message}`),
-		onState: (s) => states.push(s.kind),
-		onCrash: (reason) => crashes.push(reason),
+		onState: (s) => {
+			states.push(s.kind);
+			onBusy?.(s);
+		},
+		onCrash: (reason) => {
+			crashes.push(reason);
+			changes.changed();
+		},
 	});
+	// Tests wait on the engine's events (a crash, a state), never on a fixed sleep.
+	const changes = new Changes();
+	let onBusy: ((s: EngineState) => void) | undefined;
 	after(() => engine.stop());
 
 	it('starts on the first request, loads a model and runs it', async () => {
@@ -63,9 +72,16 @@ describe('engine process', () => {
 		assert.deepEqual(done.ids.slice(3), streamed);
 		assert.equal(streamed.length, 8);
 
+		// Cancelled at its first token, with the rest of the context (61 tokens) still to generate.
 		const cancel = new CancellationTokenSource();
-		const sub2 = running.connection.onNotification(GenerateTokenNotification, (t) => { if (t.requestId === 'g2' && t.id >= 0) cancel.cancel(); });
-		await assert.rejects(engine.request(GenerateRequest, { requestId: 'g2', ids: [5, 6, 7], maxNewTokens: 40, temperature: 0 }, cancel.token), /cancelled/);
+		let streamed2 = 0;
+		const sub2 = running.connection.onNotification(GenerateTokenNotification, (t) => {
+			if (t.requestId !== 'g2') return;
+			streamed2++;
+			cancel.cancel();
+		});
+		await assert.rejects(engine.request(GenerateRequest, { requestId: 'g2', ids: [5, 6, 7], maxNewTokens: 61, temperature: 0 }, cancel.token), /cancelled/);
+		assert.ok(streamed2 >= 1 && streamed2 < 61, `${streamed2} tokens streamed before the cancel landed`);
 		sub.dispose();
 		sub2.dispose();
 	});
@@ -170,14 +186,18 @@ describe('engine process', () => {
 		const steps: number[] = [];
 		const sub = running.connection.onNotification(TrainProgressNotification, (p) => { if (p.requestId === 't3') steps.push(p.metrics.step); });
 		const cancel = new CancellationTokenSource();
+		// Cancelled once the engine reports it has started training: the fill of 65,536 rows takes far longer.
+		onBusy = (s) => {
+			if (s.kind === 'busy' && s.what === 'training an SAE') cancel.cancel();
+		};
 		const params = { requestId: 't3', hookName: 'blocks.1.hook_resid_post', architecture: 'topk' as const, dSae: 64, k: 4, tokens: 4096 * 4, corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'), out, resume: false };
 		const pending = engine.request(TrainSaeRequest, params, cancel.token);
-		// Soon after it is sent; the fill of 65,536 rows takes far longer.
-		setTimeout(() => cancel.cancel(), 20);
 		// Without a cancellable fill, the buffer of 65,536 rows would be filled first and the run would return as "cancelled at step 0".
 		await assert.rejects(pending, /training cancelled/);
 		assert.deepEqual(steps, []);
 		assert.equal(fs.existsSync(path.join(out, 'run.json')), false);
+		assert.equal(cancel.token.isCancellationRequested, true);
+		onBusy = undefined;
 		sub.dispose();
 		fs.rmSync(out, { recursive: true, force: true });
 	});
@@ -185,7 +205,7 @@ describe('engine process', () => {
 	it('notices a killed engine once and restarts on the next request', async () => {
 		const pid = engine.pid!;
 		process.kill(pid, 'SIGKILL');
-		await new Promise((r) => setTimeout(r, 300));
+		await changes.until(() => crashes.length === 1, 10_000, 'the crash to be reported');
 		assert.equal(engine.current.kind, 'crashed');
 		assert.equal(crashes.length, 1);
 		assert.match(crashes[0]!, /SIGKILL/);
@@ -196,10 +216,19 @@ describe('engine process', () => {
 	});
 
 	it('a request in flight when the engine dies is rejected, not left waiting', async () => {
-		const pending = engine.request(GenerateRequest, { requestId: 'g3', ids: [1, 2], maxNewTokens: 60, temperature: 0 });
-		setTimeout(() => process.kill(engine.pid!, 'SIGKILL'), 5);
+		// Killed at its first token, with the rest of the context (125 tokens) still to generate.
+		const running = await engine.ensureStarted();
+		let killed = false;
+		const sub = running.connection.onNotification(GenerateTokenNotification, (t) => {
+			if (t.requestId !== 'g3' || killed) return;
+			killed = true;
+			process.kill(engine.pid!, 'SIGKILL');
+		});
+		const pending = engine.request(GenerateRequest, { requestId: 'g3', ids: [1, 2], maxNewTokens: 126, temperature: 0 });
 		await assert.rejects(pending, /engine stopped while working|disposed|closed/);
-		assert.equal(crashes.length, 2);
+		assert.equal(killed, true);
+		await changes.until(() => crashes.length === 2, 10_000, 'the second crash to be reported');
+		sub.dispose();
 	});
 
 	it('an engine that dies in the middle of a message leaves no timer behind (the host could never exit)', async () => {
@@ -213,10 +242,13 @@ describe('engine process', () => {
 		const partialCrashes: string[] = [];
 		const partial = new EngineProcess({
 			enginePath: script, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
-			log: () => {}, onState: () => {}, onCrash: (reason) => partialCrashes.push(reason),
+			log: () => {}, onState: () => {}, onCrash: (reason) => {
+				partialCrashes.push(reason);
+				changes.changed();
+			},
 		});
 		await assert.rejects(partial.ensureStarted(), /disposed|closed/);
-		await new Promise((r) => setTimeout(r, 200));
+		await changes.until(() => partialCrashes.length > 0, 10_000, 'the partial engine\'s exit to be reported');
 		assert.deepEqual(partialCrashes, ['exit code 3']);
 		assert.equal(timers(), before, `timers before ${before}, after ${timers()}: ${process.getActiveResourcesInfo().join(', ')}`);
 		fs.rmSync(dir, { recursive: true, force: true });

@@ -46,12 +46,12 @@ type SweepRun = Extract<RunView, { kind: 'sweep' }>;
 
 function asCompare(run: RunView | undefined): CompareRun {
 	assert.equal(run?.kind, 'compare');
-	return run as CompareRun;
+	return run;
 }
 
 function asSweep(run: RunView | undefined): SweepRun {
 	assert.equal(run?.kind, 'sweep');
-	return run as SweepRun;
+	return run;
 }
 
 const text = (tokens: readonly StreamedToken[]) => tokens.map((t) => t.text).join('');

@@ -93,7 +93,7 @@ function compareWithBruteForce(a: FeatureAnalysis, brute: { acts: Float32Array[]
 		const e = got[0]!;
 		const row = fired.find((x) => Math.abs(x.v - want[0]!) <= 1e-5 * want[0]!)!.r;
 		const t = a.table;
-		const ids = Array.from(t.tokens.subarray(t.start[e]!, t.start[e]! + t.length[e]!));
+		const ids = Array.from(t.tokens.subarray(t.start[e], t.start[e]! + t.length[e]!));
 		const firstRow = row - t.focus[e]!;
 		assert.deepEqual(ids, flatIds.slice(firstRow, firstRow + ids.length));
 		const dense = new Array<number>(ids.length).fill(0);

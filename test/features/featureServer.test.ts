@@ -20,8 +20,8 @@ describe('feature requests through the engine process', () => {
 	const data = testDataDir();
 	const engine = testEngine(data);
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-server-'));
-	after(() => {
-		engine.stop();
+	after(async () => {
+		await engine.stop();
 		fs.rmSync(tmp, { recursive: true, force: true });
 	});
 

@@ -111,7 +111,7 @@ function bruteWindow(s: Synthetic, row: number, f: number, o: ExampleOptions): {
 }
 
 function exampleAt(table: ReturnType<typeof collect>['collected']['table'], e: number): { ids: number[]; acts: number[]; focus: number } {
-	const ids = Array.from(table.tokens.subarray(table.start[e]!, table.start[e]! + table.length[e]!));
+	const ids = Array.from(table.tokens.subarray(table.start[e], table.start[e]! + table.length[e]!));
 	const acts = new Array<number>(ids.length).fill(0);
 	for (let j = table.actStart[e]!; j < table.actStart[e + 1]!; j++) acts[table.actOffset[j]!] = table.actValue[j]!;
 	return { ids, acts, focus: table.focus[e]! };

@@ -138,10 +138,10 @@ export async function fuzzEngine(options: EngineFuzzOptions): Promise<EngineStat
 			stdio: ['pipe', 'pipe', 'pipe'],
 			env: { ...process.env, HF_HUB_OFFLINE: '1', HF_HOME: path.join(work, 'hf'), HF_TOKEN: '' },
 		});
-		child.stderr!.resume();
-		child.stdin!.on('error', () => {});
+		child.stderr.resume();
+		child.stdin.on('error', () => {});
 		const pending = new Map<number, (m: { result?: unknown; error?: { code: number; message: string } }) => void>();
-		const reader = new StreamMessageReader(child.stdout!);
+		const reader = new StreamMessageReader(child.stdout);
 		reader.listen((m: Message) => {
 			const r = m as { id?: number; result?: unknown; error?: { code: number; message: string } };
 			if (typeof r.id === 'number' && pending.has(r.id)) {

@@ -102,7 +102,7 @@ describe('feature-lens with hf: and release:', () => {
 	it('--sae release:<release>/<sae id> downloads only that SAE (after a registry refresh from the Hub) and inspects like the folder', async () => {
 		const refresh = await cli(['releases', '--refresh', 'hf:test-org/sae-registry/sae_lens/pretrained_saes.yaml', '--json']);
 		assert.equal(refresh.status, 0, refresh.stderr);
-		assert.deepEqual(JSON.parse(refresh.stdout).releases, 2);
+		assert.deepEqual((JSON.parse(refresh.stdout) as { releases: number }).releases, 2);
 		const listed = await cli(['releases', '--model', 'test-org/gpt2-tiny', '--release', 'gpt2-tiny-test']);
 		assert.match(listed.stdout, /release:gpt2-tiny-test\/blocks\.1\.hook_resid_post {2}blocks\.1\.hook_resid_post, L0 4, neuronpedia gpt2-tiny\/1-test/);
 		hub.requests.length = 0;
@@ -111,10 +111,10 @@ describe('feature-lens with hf: and release:', () => {
 		const fetched = hub.requests.filter((r) => r.url.includes('/resolve/')).map((r) => r.url);
 		assert.ok(fetched.length > 0 && fetched.every((u) => u.includes('saes/blocks.1.hook_resid_post/')), fetched.join('\n'));
 		const local = await cli(['inspect', fixtureModel('gpt2-tiny'), '--sae', SAE_DIR, '--text', TEXT, '--json']);
-		assert.deepEqual(JSON.parse(fromRelease.stdout).tokens, JSON.parse(local.stdout).tokens);
+		assert.deepEqual((JSON.parse(fromRelease.stdout) as { tokens: unknown }).tokens, (JSON.parse(local.stdout) as { tokens: unknown }).tokens);
 		// The same SAE by its hf: path.
 		const byPath = await cli(['inspect', 'hf:test-org/gpt2-tiny', '--sae', 'hf:test-org/gpt2-tiny-saes/saes/blocks.1.hook_resid_post', '--text', TEXT, '--json']);
-		assert.deepEqual(JSON.parse(byPath.stdout).tokens, JSON.parse(local.stdout).tokens);
+		assert.deepEqual((JSON.parse(byPath.stdout) as { tokens: unknown }).tokens, (JSON.parse(local.stdout) as { tokens: unknown }).tokens);
 	});
 
 	it('an analysis of an SAE in the Hub cache goes to Feature Lens\'s data folder, not into the cache', async () => {

@@ -50,7 +50,7 @@ function referenceActs(sae: Sae, x: Float32Array, rows: number): Float32Array {
 			for (let j = 0; j < cfg.d_sae; j++) o[j] = pre[j]! > th[j]! ? Math.max(0, pre[j]!) : 0;
 		}
 		if (cfg.architecture === 'topk') {
-			const top = [...pre.keys()].sort((a, b) => pre[b]! - pre[a]!).slice(0, cfg.k!);
+			const top = [...pre.keys()].sort((a, b) => pre[b]! - pre[a]!).slice(0, cfg.k);
 			for (const j of top) o[j] = Math.max(0, pre[j]!);
 		}
 	}
@@ -113,7 +113,7 @@ describe('SAE graphs match the SAELens formulas', () => {
 				const m = h & 0x3ff;
 				return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
 			});
-			rounded.weights[name] = tensor(back, sae.weights[name]!.shape);
+			rounded.weights[name] = tensor(back, sae.weights[name].shape);
 		}
 		const a = await SaeRunner.forModel(sae, model, CPU).run(X, ROWS, { acts: true, topFeatures: 0, recons: false, error: false });
 		assert.ok(maxAbsDiff(a.acts!, referenceActs(rounded, X, ROWS)) < 1e-4);

@@ -82,7 +82,7 @@ for (const arch of ['topk', 'batchtopk', 'standard', 'jumprelu'] as const) descr
 		const params = Object.fromEntries(PARAMS.map((p) => [p, f[`init.${p}`]!.data as Float32Array]));
 		const moments = Object.fromEntries(PARAMS.flatMap((p) => [[`m.${p}`, new Float32Array(params[p]!.length)], [`v.${p}`, new Float32Array(params[p]!.length)]]));
 		const out = await session.run(feeds(1, params, moments));
-		assert.ok(Math.abs((out.loss!.data as Float32Array)[0]! - loss!) / loss! < 1e-5, `loss ${out.loss!.data} vs ${loss}`);
+		assert.ok(Math.abs((out.loss!.data as Float32Array)[0]! - loss!) / loss! < 1e-5, `loss ${String(out.loss!.data)} vs ${loss}`);
 		assert.ok(Math.abs((out.mse!.data as Float32Array)[0]! - mse!) / mse! < 1e-5);
 		assert.ok(Math.abs((out.sparsity_loss!.data as Float32Array)[0]! - aux!) / aux! < 1e-5);
 		assert.ok(aux! > 0, 'the fixture exercises AuxK / the L1 penalty');

@@ -288,7 +288,7 @@ describe('steering graph inputs', () => {
 		bad(spec([{ featureIndex: 1, mode: 'scale' as never, strength: 1 }]), runner, /mode must be add, clamp or cap/);
 		bad(spec([{ featureIndex: 1, mode: 'add', strength: NaN }]), runner, /finite/);
 		bad(spec([], 'all', [{ hookName: H, vector: [1, 2], strength: 1, label: 'short' }]), runner, /"short" has 2 values, but blocks\.1\.hook_resid_pre has width 32/);
-		bad(spec([], 'all', [{ hookName: 'blocks.0.attn.hook_z', vector: new Array(32).fill(0), strength: 1, label: 'z' }]), runner, /not a \[pos, width\] hook/);
+		bad(spec([], 'all', [{ hookName: 'blocks.0.attn.hook_z', vector: new Array<number>(32).fill(0), strength: 1, label: 'z' }]), runner, /not a \[pos, width\] hook/);
 		bad(spec([], 'all', [{ hookName: 'blocks.9.hook_resid_pre', vector: [], strength: 1, label: 'far' }]), runner, /unknown hook "blocks\.9\.hook_resid_pre"/);
 		bad({ features: [], vectors: [], positions: 'prompt' as never }, runner, /positions must be "all" or "generated"/);
 		assert.deepEqual(parseFeatureSteers('12:clamp=40, 7:add=-1.5,3=2,9:cap=0'), [

@@ -4,7 +4,6 @@
 // Mocha BDD, run in the extension host with the built extension (dist/) under development.
 
 const assert = require('node:assert/strict');
-const path = require('node:path');
 const vscode = require('vscode');
 
 const SNIPPET = 'import os\n\ndef read_lines(path):\n    # one stripped line per entry\n    with open(path) as f:\n        return [line.rstrip() for line in f]\n';

@@ -283,7 +283,7 @@ export class FeatureService {
 		const t = a.table;
 		for (const e of indices) {
 			if (e < 0) break;
-			const ids = Array.from(t.tokens.subarray(t.start[e]!, t.start[e]! + t.length[e]!));
+			const ids = Array.from(t.tokens.subarray(t.start[e], t.start[e]! + t.length[e]!));
 			const activations = new Array<number>(ids.length).fill(0);
 			for (let j = t.actStart[e]!; j < t.actStart[e + 1]!; j++) activations[t.actOffset[j]!] = t.actValue[j]!;
 			const focusIndex = t.focus[e]!;

@@ -80,7 +80,7 @@ export function readRegistry(file: string): SaeReleaseRegistry {
 	}
 	const checked = v.safeParse(REGISTRY, raw, { abortEarly: true });
 	if (!checked.success) throw new HubError(`${file}: not an SAE release registry: ${describeIssue(checked.issues[0])}`);
-	return checked.output as SaeReleaseRegistry;
+	return checked.output;
 }
 
 // The registry's shape, checked whole when it is read (a refreshed one is a file in the user's

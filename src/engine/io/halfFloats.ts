@@ -113,7 +113,7 @@ export function roundToStored(value: number, dtype: StoredFloat): number {
 		const bits = u32[0]!;
 		u32[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16;
 	}
-	return f32[0]!;
+	return f32[0];
 }
 
 /** The exponent bits that are all ones in a NaN or ±Inf of each stored format (as little-endian words of its width). */

@@ -89,7 +89,7 @@ function parseEntry(file: string, name: string, info: unknown, dataStart: number
 	const [b, e] = offsets as [number, number];
 	const count = (shape as number[]).reduce((a, d) => a * d, 1);
 	if (e - b !== count * BYTES[dtype]) {
-		throw new SafetensorsError(`${file}: tensor "${name}" byte range ${b}..${e} does not match shape [${shape}] of ${dtype}`);
+		throw new SafetensorsError(`${file}: tensor "${name}" byte range ${b}..${e} does not match shape [${(shape as number[]).join(',')}] of ${dtype}`);
 	}
 	if (dataStart + e > size) {
 		throw new SafetensorsError(`${file}: truncated: tensor "${name}" ends at byte ${dataStart + e} but the file has ${size} bytes`);

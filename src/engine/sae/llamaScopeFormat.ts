@@ -29,7 +29,7 @@ export function loadLlamaScope(dir: string): Sae {
 		throw formatError(`${hpFile}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot read (${errCode(e)})`}`);
 	}
 	if (!isObject(hp)) throw formatError(`${hpFile}: not a JSON object`);
-	const num = (key: string, v: unknown = hp[key as keyof typeof hp]): number => {
+	const num = (key: string, v: unknown = hp[key]): number => {
 		if (typeof v !== 'number' || !Number.isFinite(v)) throw formatError(`${hpFile}: "${key}" must be a number, got ${JSON.stringify(v)}`);
 		return v;
 	};

@@ -16,7 +16,7 @@ import { architectureConfigKeys, isSaeArchitecture, saeArchitecture } from './ar
 import { checkLegacyScalingFactor, errCode, formatError, isObject, optBool, safetensors, toNumbers } from './saeChecks';
 import { checkTensor, requiredTensors, validateWeights } from './tensorChecks';
 import { SAE_ARCHITECTURES } from '../../protocol/engineProtocol';
-import type { NormalizeActivations, Sae, SaeArchitecture, SaeConfig, SaeMetadata, SaeTensor } from './saeTypes';
+import type { NormalizeActivations, Sae, SaeArchitecture, SaeConfig, SaeTensor } from './saeTypes';
 
 export const SAE_CFG_FILENAME = 'cfg.json';
 export const SAE_WEIGHTS_FILENAME = 'sae_weights.safetensors';
@@ -214,7 +214,7 @@ export function normalizeSaeConfig(raw: Record<string, unknown>, file: string): 
 		apply_b_dec_to_input: optBool(file, c, 'apply_b_dec_to_input', true),
 		normalize_activations: normalizeActivations(file, c.normalize_activations),
 		reshape_activations: reshapeActivations(file, c.reshape_activations),
-		metadata: { ...metadata, hook_name: optString(file, metadata, 'hook_name', '') } as SaeMetadata,
+		metadata: { ...metadata, hook_name: optString(file, metadata, 'hook_name', '') },
 	};
 	Object.assign(cfg, saeArchitecture(arch).config?.read(c, cfg.d_sae, file));
 	return { cfg, needsThreshold };
@@ -235,7 +235,7 @@ function convertPre6(c: Record<string, unknown>, metadata: Record<string, unknow
 		if (c.k === undefined && isObject(kwargs) && kwargs.k !== undefined) c.k = kwargs.k;
 	} else if (fn !== 'relu') {
 		// SAELens 6 would silently run these as ReLU SAEs, which gives wrong activations.
-		throw formatError(`${file}: activation_fn "${String(fn)}" is not supported (only relu and topk)`);
+		throw formatError(`${file}: activation_fn ${JSON.stringify(fn)} is not supported (only relu and topk)`);
 	}
 	if (c.architecture === undefined) c.architecture = 'standard';
 	if (c.apply_b_dec_to_input === undefined) c.apply_b_dec_to_input = true;

@@ -137,6 +137,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function preview(v: unknown): string {
 	if (v === undefined) return 'nothing';
-	const s = JSON.stringify(v) ?? String(v);
+	const s = JSON.stringify(v) ?? typeof v;
 	return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }

@@ -158,7 +158,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				this.postContext();
 				this.postPresets();
 				const run = this.runs.view;
-				if (run) this.post(this.runs.running ? { type: 'runStarted', run: JSON.parse(JSON.stringify(run)) } : { type: 'runEnded', run });
+				if (run) this.post(this.runs.running ? { type: 'runStarted', run: JSON.parse(JSON.stringify(run)) as typeof run } : { type: 'runEnded', run });
 				const queued = this.queued;
 				this.queued = [];
 				for (const m of queued) this.post(m);

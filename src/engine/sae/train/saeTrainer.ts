@@ -186,7 +186,7 @@ export class SaeTrainer implements TrainerState {
 				const { m, v, newParam, newM, newV } = stateNames(p);
 				for (const [state, output, current] of [[p, newParam, this.params[p]!], [m, newM, this.moments[m]!], [v, newV, this.moments[v]!]] as const) {
 					if (!inPlace) spare[state] ??= new Float32Array(current.length);
-					fetches[output] = new ort.Tensor('float32', inPlace ? current : spare[state]!, dims[p]!);
+					fetches[output] = new ort.Tensor('float32', inPlace ? current : spare[state]!, dims[p]);
 				}
 			}
 		};
@@ -204,9 +204,9 @@ export class SaeTrainer implements TrainerState {
 				...this.training.feeds(this, step),
 			};
 			for (const p of this.paramNames) {
-				feeds[p] = new ort.Tensor('float32', this.params[p]!, dims[p]!);
-				feeds[stateNames(p).m] = new ort.Tensor('float32', this.moments[stateNames(p).m]!, dims[p]!);
-				feeds[stateNames(p).v] = new ort.Tensor('float32', this.moments[stateNames(p).v]!, dims[p]!);
+				feeds[p] = new ort.Tensor('float32', this.params[p]!, dims[p]);
+				feeds[stateNames(p).m] = new ort.Tensor('float32', this.moments[stateNames(p).m]!, dims[p]);
+				feeds[stateNames(p).v] = new ort.Tensor('float32', this.moments[stateNames(p).v]!, dims[p]);
 			}
 			const out = await this.session.run(feeds, fetches);
 			this.training.afterStep?.(this, out);

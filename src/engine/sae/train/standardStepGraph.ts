@@ -9,8 +9,7 @@ import { GraphBuilder } from '../../onnx/graphBuilder';
 import { STEP_INPUTS, decoderBiasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
-export interface StandardStepOptions extends StepGraphOptions {
-}
+export type StandardStepOptions = StepGraphOptions;
 
 const int = (value: number) => ({ kind: 'int' as const, value });
 
