@@ -3,7 +3,8 @@
 
 import { ModelConfigError } from '../engine/models/decoderConfig';
 import { SafetensorsError } from '../engine/io/safetensors';
-import { TokenizerError } from '../engine/tokenize/tokenizer';
+import { TextTooLongError } from '../engine/tokenize/tokenizer';
+import { TokenizerError } from '../engine/tokenize/tokenizerFile';
 import { SaeFormatError } from '../engine/sae/saeTypes';
 import { UnsafePathError } from '../engine/io/safePaths';
 import { DiskError } from '../engine/io/disk';
@@ -15,7 +16,7 @@ import { errorMessage } from '../protocol/errors';
 /** A usage error in the command line itself. */
 export class CliError extends Error {}
 
-const EXPECTED = [CliError, ModelConfigError, SafetensorsError, TokenizerError, SaeFormatError, UnsafePathError, DiskError, RunFolderError, HubError, Cancelled];
+const EXPECTED = [CliError, ModelConfigError, SafetensorsError, TokenizerError, SaeFormatError, TextTooLongError, UnsafePathError, DiskError, RunFolderError, HubError, Cancelled];
 
 /** Prints the error and returns the exit code. */
 export function reportError(err: unknown): number {

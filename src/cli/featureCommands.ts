@@ -34,6 +34,15 @@ export async function analyzeCommand(modelArg: string, values: CliValues): Promi
 	if (values.tokens === undefined) throw new CliError('analyze needs --tokens N (the token budget, e.g. 300000)');
 	const tokens = intOption(values.tokens, 'tokens', 0, 1);
 	const { service, close } = await open(modelArg, values, 'analyze');
+	// Where --export writes is checked before the corpus is analysed.
+	if (values.export) {
+		try {
+			service.checkExportable();
+		} catch (err) {
+			await close();
+			throw err;
+		}
+	}
 	const abort = new AbortController();
 	const onSignal = () => abort.abort();
 	process.once('SIGINT', onSignal);

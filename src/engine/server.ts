@@ -3,7 +3,7 @@
 
 import { isAbsolute } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CancellationToken, ResponseError, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { CancellationToken, ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import {
 	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
 	EvaluateSaeRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
@@ -16,6 +16,7 @@ import {
 	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
 } from '../protocol/featureProtocol';
 import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../protocol/hubProtocol';
+import { engineConnection } from './engineConnection';
 import { FeatureService } from './features/featureService';
 import { cachedSaeKey } from './features/saeUserData';
 import { HubService } from './hub/hubService';
@@ -38,13 +39,21 @@ import type { SteeredGenerateParams, SteeredGenerateResult, SweepParams } from '
 import { contrastVector } from './steer/contrast';
 import { steerSweep, steeredGenerate } from './steer/steeredGenerate';
 import { releaseSteering } from './steer/steerGraph';
+import { ModelWork } from './modelWork';
 import type { SessionSettings } from './onnx/session';
 import { REQUEST_CANCELLED, USER_ERROR, errorMessage } from '../protocol/errors';
 import { Cancelled } from './cancelled';
 
 const ENGINE_VERSION = '0.1.0';
 
-const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+/** Requests using the loaded model and SAE, which a load cancels and waits for before replacing them. */
+const work = new ModelWork();
+
+const connection = engineConnection({
+	log: (level, message) => connection.sendNotification(LogNotification, { level, message }),
+	// Nothing more can arrive: running work is cancelled (a training run checkpoints) before the engine exits.
+	onBroken: (reason) => work.cancelUsers(reason).then(() => undefined),
+});
 
 function log(level: LogLevel, message: string): void {
 	void connection.sendNotification(LogNotification, { level, message });
@@ -66,14 +75,22 @@ let sae: SaeRunner | undefined;
 /** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
 let features: FeatureService | undefined;
 
-/** Runs a handler while reporting the engine busy, turning thrown errors into clear responses. */
-async function busy<T>(what: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs a handler while reporting the engine busy, as work a model load can cancel, turning
+ * thrown errors into clear responses: the engine's own errors about input, files and the
+ * machine as USER_ERROR, and JavaScript's (a TypeError is a bug here) as InternalError.
+ */
+async function busy<T>(what: string, handler: () => Promise<T>): Promise<T> {
 	void connection.sendNotification(ActivityNotification, { state: 'busy', what });
 	try {
-		return await work();
+		return await work.run(handler);
 	} catch (err) {
 		if (err instanceof ResponseError) throw err;
 		const message = errorMessage(err);
+		if (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError) {
+			log('error', `${what} failed on an engine bug: ${err.stack ?? message}`);
+			throw new ResponseError(ErrorCodes.InternalError, `internal error while ${what}: ${message}`);
+		}
 		log('error', `${what} failed: ${message}`);
 		throw new ResponseError(USER_ERROR, message);
 	} finally {
@@ -85,18 +102,24 @@ async function busy<T>(what: string, work: () => Promise<T>): Promise<T> {
  * Runs `work` with an AbortSignal tied to the request's cancellation token; the engine's
  * cancellation errors become JSON-RPC's "request cancelled", so clients tell a cancel from a failure.
  */
-async function cancellable<T>(token: CancellationToken, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function cancellable<T>(token: CancellationToken, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
 	const abort = new AbortController();
 	const subscription = token.onCancellationRequested(() => abort.abort());
 	// A request cancelled before it was dispatched (sent while the engine was busy) arrives with
 	// CancellationToken.Cancelled, whose onCancellationRequested never fires.
 	if (token.isCancellationRequested) abort.abort();
+	// A new model or SAE cancels the work on the old one (ModelWork), with its reason.
+	const replaced = work.signal();
+	const onReplaced = () => abort.abort(replaced?.reason);
+	replaced?.addEventListener('abort', onReplaced);
+	if (replaced?.aborted) onReplaced();
 	try {
-		return await work(abort.signal);
+		return await run(abort.signal);
 	} catch (err) {
-		if (err instanceof Cancelled) throw new ResponseError(REQUEST_CANCELLED, err.message);
+		if (err instanceof Cancelled) throw new ResponseError(REQUEST_CANCELLED, replaced?.aborted ? `${err.message}: ${String(replaced.reason)}` : err.message);
 		throw err;
 	} finally {
+		replaced?.removeEventListener('abort', onReplaced);
 		subscription.dispose();
 	}
 }
@@ -107,7 +130,14 @@ let modelLoading: Promise<unknown> | undefined;
 async function currentModel(): Promise<LanguageModel> {
 	while (modelLoading) await modelLoading.catch(() => undefined);
 	if (!model) throw new ResponseError(USER_ERROR, 'no model is loaded (load one first)');
+	work.joinModel();
 	return model;
+}
+
+/** Cancels the requests running on the current model and SAE and waits for them to end, before `what` replaces them. */
+async function stopModelUsers(what: string): Promise<void> {
+	const stopped = await work.cancelUsers(what);
+	if (stopped > 0) log('info', `${what}: ${stopped} running request${stopped === 1 ? ' was' : 's were'} cancelled first`);
 }
 
 connection.onRequest(InitializeRequest, (params: InitializeParams) => {
@@ -144,6 +174,7 @@ async function loadModel(name: string, requestId: string | undefined, token: Can
 	const keepCurrent = next.weightBytes() <= 0.9 * free;
 	if (!keepCurrent) {
 		log('info', `unloading ${model?.name ?? 'the current model'} first: ${next.name} needs its memory`);
+		await stopModelUsers(`${next.name} is loading in place of ${model?.name ?? 'the current model'}`);
 		await unloadModel();
 	}
 	let lastSent = 0;
@@ -162,6 +193,7 @@ async function loadModel(name: string, requestId: string | undefined, token: Can
 		await next.dispose();
 		throw err;
 	}
+	await stopModelUsers(`${next.name} is loading in place of ${model?.name ?? 'the current model'}`);
 	await unloadModel();
 	model = next;
 	const { cfg } = next;
@@ -230,9 +262,13 @@ connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationTo
 		await runner.dispose();
 		throw err;
 	}
-	if (sae) await releaseSteering(m, sae);
-	await sae?.dispose();
+	await stopModelUsers(`the SAE ${path} is loading`);
+	const previous = sae;
 	sae = runner;
+	if (previous) {
+		await releaseSteering(m, previous);
+		await previous.dispose();
+	}
 	const { cfg } = runner.sae;
 	log('info', `loaded ${cfg.transcoder ? 'transcoder' : 'SAE'} ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}${cfg.transcoder ? ` → ${runner.outputHookName}` : ''}`);
 	const denseFeatures: number[] = [];
@@ -387,7 +423,10 @@ connection.onRequest(SetFeatureLabelRequest, ({ featureIndex, label, notes }) =>
 
 connection.onRequest(FeatureTextRequest, ({ featureIndex, text }) => busy('running a feature on text', async () => (await currentFeatures()).activationsOnText(featureIndex, text)));
 
-connection.onRequest(ShutdownRequest, unloadModel);
+connection.onRequest(ShutdownRequest, async () => {
+	await stopModelUsers('the engine is shutting down');
+	await unloadModel();
+});
 
 connection.onClose(() => process.exit(0));
 connection.listen();

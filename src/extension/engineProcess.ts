@@ -167,6 +167,13 @@ export class EngineProcess {
 			for (const line of chunk.split('\n')) if (line.trim()) this.options.log('warn', `[engine stderr] ${line}`);
 		});
 		connection.onNotification(LogNotification, ({ level, message }) => this.options.log(level, message));
+		// Output that is not the protocol (a native library writing to stdout, a broken frame) leaves
+		// the stream unreadable: the engine is stopped and, as after a crash, started again on the next request.
+		connection.onError(([error]) => {
+			if (this.running !== running || running.child.exitCode !== null) return;
+			this.options.log('error', `the engine's messages could not be read (${error.message.split('\n')[0]}); stopping it`);
+			running.child.kill('SIGKILL');
+		});
 		connection.onNotification(ActivityNotification, (activity) => {
 			if (this.running !== running || !running.info) return;
 			this.setState(activity.state === 'busy' ? { kind: 'busy', info: running.info, what: activity.what } : { kind: 'ready', info: running.info });

@@ -1,10 +1,24 @@
 // The typed JSON-RPC protocol between the extension host and the engine process, imported
 // by both sides so a message and its payload can only change in one place.
 
+import * as v from 'valibot';
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { HubSettings } from './hubProtocol';
+import { HubSettings } from './hubProtocol';
+import { corpus, fields, finite, flag, integer, list, name, oneOf, probability, requestId, text, tokenCount, tokenId, withOneOf } from './schemaParts';
 
-export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
+// Request parameters are valibot schemas and their types are inferred from them, so what the
+// engine accepts (requestParams.ts checks every request against its schema) and what the host
+// may send are one definition.
+
+export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+/** Most features per token an inspection keeps (the editor's setting allows 50). */
+export const MAX_TOP_FEATURES = 1024;
+/** Most new tokens one generation may ask for (the model's context stops it sooner). */
+export const MAX_NEW_TOKENS = 1 << 20;
+/** Widest SAE a training request may ask for (the largest published SAEs have 1M–16M latents). */
+export const MAX_SAE_WIDTH = 1 << 24;
 
 /** As a model, SAE or corpus: the embedded demo model, the SAE shipped with it, or its held-out corpus. */
 export const DEMO = 'demo';
@@ -20,19 +34,20 @@ export type TrainableSaeArchitecture = (typeof TRAINABLE_SAE_ARCHITECTURES)[numb
 /** The sparsity setting each trainable architecture takes: TopK's k (active latents), ReLU's L1 coefficient, JumpReLU's L0 coefficient. */
 export const SPARSITY_SETTING: Readonly<Record<TrainableSaeArchitecture, 'k' | 'l1' | 'l0'>> = { topk: 'k', batchtopk: 'k', standard: 'l1', jumprelu: 'l0' };
 
-export interface InitializeParams {
-	executionProvider: ExecutionProvider;
+export const InitializeParams = fields({
+	executionProvider: oneOf(EXECUTION_PROVIDERS),
 	/** Intra-op threads for onnxruntime; 0 = its default. */
-	threads: number;
+	threads: integer(0, 1024),
 	/**
 	 * Absolute folder for what Feature Lens keeps between runs: labels, notes and analyses by SAE
 	 * content hash, a refreshed SAE release registry. The extension's global storage, never the
 	 * installed extension, so it survives updates.
 	 */
-	userDataDir: string;
+	userDataDir: name('an absolute folder'),
 	/** Hugging Face Hub settings over the environment's (the same as hub/configure sets later). */
-	hub?: HubSettings;
-}
+	hub: v.optional(HubSettings),
+});
+export type InitializeParams = v.InferOutput<typeof InitializeParams>;
 
 export interface InitializeResult {
 	engineVersion: string;
@@ -62,19 +77,21 @@ export interface ModelInfo {
 	weightBytes: number;
 }
 
-export interface LoadModelParams {
+export const LoadModelParams = fields({
 	/** A checkpoint folder, `demo`, or `hf:org/name[@rev][/folder]`. */
-	model: string;
+	model: name('a checkpoint folder, "demo" or an hf: reference'),
 	/** Correlates `LoadModelProgressNotification`s (and a Hub download's `HubProgressNotification`s) with this request. */
-	requestId?: string;
-}
+	requestId: v.optional(requestId()),
+});
+export type LoadModelParams = v.InferOutput<typeof LoadModelParams>;
 
-export interface LoadSaeParams {
+export const LoadSaeParams = fields({
 	/** A folder or file in any supported SAE format, `hf:org/name[@rev]/folder`, `release:<release>/<sae id>`, or `demo` for the demo model's SAE. */
-	path: string;
+	path: name('an SAE folder or file, an hf: or a release: reference'),
 	/** Correlates a Hub download's `HubProgressNotification`s with this request. */
-	requestId?: string;
-}
+	requestId: v.optional(requestId()),
+});
+export type LoadSaeParams = v.InferOutput<typeof LoadSaeParams>;
 
 export interface LoadModelProgress {
 	requestId: string;
@@ -92,11 +109,12 @@ export interface TokenInfo {
 	end: number;
 }
 
-export interface RunParams {
-	text?: string;
-	ids?: number[];
-	hooks: string[];
-}
+export const RunParams = withOneOf(fields({
+	text: v.optional(text()),
+	ids: v.optional(list(tokenId(), Number.MAX_SAFE_INTEGER, 'a list of token ids')),
+	hooks: list(name('a hook name'), 4096, 'a list of hook names'),
+}), 'text', 'ids');
+export type RunParams = v.InferOutput<typeof RunParams>;
 
 export interface HookTensor {
 	/** Batch-free shape. */
@@ -111,17 +129,20 @@ export interface RunResult {
 	hooks: Record<string, HookTensor>;
 }
 
-export interface GenerateParams {
+export const GenerateParams = withOneOf(fields({
 	/** Correlates the streamed `GenerateTokenNotification`s with this request. */
-	requestId: string;
-	prompt?: string;
-	ids?: number[];
-	maxNewTokens: number;
-	temperature?: number;
-	topK?: number;
-	topP?: number;
-	seed?: number;
-}
+	requestId: requestId(),
+	prompt: v.optional(text()),
+	ids: v.optional(list(tokenId(), Number.MAX_SAFE_INTEGER, 'a list of token ids')),
+	maxNewTokens: integer(1, MAX_NEW_TOKENS),
+	/** 0 (or absent) is greedy. */
+	temperature: v.optional(finite(0)),
+	/** Keep the k most likely tokens (0 = all). */
+	topK: v.optional(integer(0)),
+	topP: v.optional(probability()),
+	seed: v.optional(integer(Number.MIN_SAFE_INTEGER)),
+}), 'prompt', 'ids');
+export type GenerateParams = v.InferOutput<typeof GenerateParams>;
 
 export interface GenerateResult {
 	ids: number[];
@@ -158,13 +179,14 @@ export function saeSite(sae: { hookName: string; transcoder?: { hookNameOut: str
 	return `${layer === undefined ? '' : `layer ${layer} `}transcoder ${sae.hookName} → ${sae.transcoder.hookNameOut}`;
 }
 
-export interface InspectParams {
-	text: string;
+export const InspectParams = fields({
+	text: text(),
 	/** Strongest features kept per token. */
-	topFeatures: number;
+	topFeatures: integer(1, MAX_TOP_FEATURES),
 	/** Correlates `InspectProgressNotification`s with this request. */
-	requestId: string;
-}
+	requestId: requestId(),
+});
+export type InspectParams = v.InferOutput<typeof InspectParams>;
 
 export interface InspectedTokenInfo extends TokenInfo {
 	/** [featureIndex, activation], strongest first; only features that fired. */
@@ -180,30 +202,38 @@ export interface InspectResult {
 	labels: Record<number, string>;
 }
 
-export interface TrainSaeParams {
+export const TrainSaeParams = fields({
 	/** Correlates `TrainProgressNotification`s with this request. */
-	requestId: string;
-	hookName: string;
+	requestId: requestId(),
+	hookName: name('a hook name'),
 	/** A transcoder: the hook it writes (hookName is the one it reads), e.g. blocks.2.hook_mlp_out. */
-	hookNameOut?: string;
+	hookNameOut: v.optional(name('a hook name')),
 	/** A skip transcoder (a trained linear skip term). */
-	skip?: boolean;
-	architecture: TrainableSaeArchitecture;
-	dSae: number;
+	skip: v.optional(flag()),
+	architecture: oneOf(TRAINABLE_SAE_ARCHITECTURES),
+	dSae: integer(1, MAX_SAE_WIDTH),
 	/** topk/batchtopk active latents; standard L1 and jumprelu L0 coefficients. */
-	k?: number;
-	l1?: number;
-	l0?: number;
-	tokens: number;
+	k: v.optional(integer(1, MAX_SAE_WIDTH)),
+	l1: v.optional(finite(0)),
+	l0: v.optional(finite(0)),
+	tokens: tokenCount(),
 	/** "demo", a folder or glob, a text/JSONL file, or an explicit list of files. */
-	corpus: string | string[];
+	corpus: corpus(),
 	/** Run folder; the SAE is saved here in SAELens format. */
-	out: string;
+	out: name('a run folder'),
 	/** Continue from the run folder's checkpoint (which must exist). */
-	resume: boolean;
+	resume: flag(),
 	/** Start over in a folder that already holds a run, deleting its checkpoint and metrics. */
-	overwrite?: boolean;
-}
+	overwrite: v.optional(flag()),
+});
+export type TrainSaeParams = v.InferOutput<typeof TrainSaeParams>;
+
+export const EvaluateSaeParams = fields({
+	/** "demo", a folder or glob, a text/JSONL file, or an explicit list of files. */
+	corpus: corpus(),
+	tokens: tokenCount(),
+});
+export type EvaluateSaeParams = v.InferOutput<typeof EvaluateSaeParams>;
 
 export interface TrainStepMetrics {
 	step: number;
@@ -272,7 +302,7 @@ export const TrainSaeRequest = new RequestType<TrainSaeParams, TrainSaeResult, v
 export const TrainProgressNotification = new NotificationType<{ requestId: string; metrics: TrainStepMetrics }>('sae/trainProgress');
 
 /** Host → engine: evaluates the loaded SAE (L0, explained variance, CE-loss score, KL) on a corpus; cancellable. */
-export const EvaluateSaeRequest = new RequestType<{ corpus: string | string[]; tokens: number }, SaeEvalMetrics, void>('sae/evaluate');
+export const EvaluateSaeRequest = new RequestType<EvaluateSaeParams, SaeEvalMetrics, void>('sae/evaluate');
 
 /** Host → engine: releases sessions so the process can exit cleanly. */
 export const ShutdownRequest = new RequestType0<void, void>('engine/shutdown');

@@ -1,7 +1,15 @@
 // The typed protocol for feature analysis and dashboards (engine src/engine/features, webview
 // webview-ui/dashboard), shared by the engine, the extension host and the CLI's --json output.
 
+import * as v from 'valibot';
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import { corpus, fields, flag, integer, requestId, text, tokenCount } from './schemaParts';
+
+/** Longest user label and notes a feature keeps (labels show in hovers and lists; notes are free text). */
+export const MAX_LABEL_LENGTH = 1000;
+export const MAX_NOTES_LENGTH = 100_000;
+/** Most hits one search returns. */
+export const MAX_SEARCH_LIMIT = 10_000;
 
 /** One context window around a token where a feature fired (Neuronpedia's `Activation`). */
 export interface ActivationExample {
@@ -91,15 +99,16 @@ export interface FeatureDashboardData extends FeatureSummary {
 	neighbours: FeatureNeighbour[];
 }
 
-export interface AnalyzeParams {
+export const AnalyzeParams = fields({
 	/** Correlates `AnalyzeProgressNotification`s with this request. */
-	requestId: string;
+	requestId: requestId(),
 	/** "demo", a folder or glob, a text/JSONL file, or an explicit list of files. */
-	corpus: string | string[];
-	tokens: number;
+	corpus: corpus(),
+	tokens: tokenCount(),
 	/** Recompute even when a stored analysis for this SAE and corpus exists. */
-	force?: boolean;
-}
+	force: v.optional(flag()),
+});
+export type AnalyzeParams = v.InferOutput<typeof AnalyzeParams>;
 
 export interface AnalyzeResult {
 	/** The folder the analysis lives in: the SAE's user-data folder, or beside the SAE for an exported one that was reused. */
@@ -113,13 +122,32 @@ export interface AnalyzeResult {
 	tokensPerSecond: number;
 }
 
-export interface FeatureSearchParams {
+/** A feature of the loaded SAE, by index (checked against its width where the SAE is known). */
+const featureIndex = () => integer(0, 2 ** 31 - 1);
+
+export const FeatureSearchParams = fields({
 	/** Match feature labels (case-insensitive substring), or a feature number. */
-	query?: string;
+	query: v.optional(text()),
 	/** Rank features by how strongly they fire on this text. */
-	text?: string;
-	limit: number;
-}
+	text: v.optional(text()),
+	limit: integer(1, MAX_SEARCH_LIMIT),
+});
+export type FeatureSearchParams = v.InferOutput<typeof FeatureSearchParams>;
+
+export const FeatureDashboardParams = fields({ featureIndex: featureIndex() });
+export type FeatureDashboardParams = v.InferOutput<typeof FeatureDashboardParams>;
+
+export const SetFeatureLabelParams = fields({
+	featureIndex: featureIndex(),
+	/** The user's label; empty clears it (the automatic one shows again). */
+	label: v.pipe(text(), v.maxLength(MAX_LABEL_LENGTH, `a string of at most ${MAX_LABEL_LENGTH} characters`)),
+	/** The user's notes; empty clears them. */
+	notes: v.pipe(text(), v.maxLength(MAX_NOTES_LENGTH, `a string of at most ${MAX_NOTES_LENGTH} characters`)),
+});
+export type SetFeatureLabelParams = v.InferOutput<typeof SetFeatureLabelParams>;
+
+export const FeatureTextParams = fields({ featureIndex: featureIndex(), text: text() });
+export type FeatureTextParams = v.InferOutput<typeof FeatureTextParams>;
 
 export interface FeatureSearchHit extends FeatureSummary {
 	/** Label searches: 1 for exact matches, less for partial ones. Text searches: max activation on the text. */
@@ -138,13 +166,13 @@ export const AnalyzeFeaturesRequest = new RequestType<AnalyzeParams, AnalyzeResu
 export const AnalyzeProgressNotification = new NotificationType<{ requestId: string; done: number; total: number }>('features/analyzeProgress');
 
 /** Host → engine: one feature's dashboard data for the loaded SAE. */
-export const FeatureDashboardRequest = new RequestType<{ featureIndex: number }, FeatureDashboardData, void>('features/dashboard');
+export const FeatureDashboardRequest = new RequestType<FeatureDashboardParams, FeatureDashboardData, void>('features/dashboard');
 
 /** Host → engine: features by label or number, or by how strongly they fire on a text. */
 export const SearchFeaturesRequest = new RequestType<FeatureSearchParams, FeatureSearchHit[], void>('features/search');
 
 /** Host → engine: saves a user label and notes for a feature beside the SAE. */
-export const SetFeatureLabelRequest = new RequestType<{ featureIndex: number; label: string; notes: string }, FeatureSummary, void>('features/setLabel');
+export const SetFeatureLabelRequest = new RequestType<SetFeatureLabelParams, FeatureSummary, void>('features/setLabel');
 
 /** Host → engine: one feature's activation on every token of a text ("test your own text"). */
-export const FeatureTextRequest = new RequestType<{ featureIndex: number; text: string }, FeatureTextActivations, void>('features/activationsOnText');
+export const FeatureTextRequest = new RequestType<FeatureTextParams, FeatureTextActivations, void>('features/activationsOnText');

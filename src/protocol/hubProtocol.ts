@@ -2,7 +2,9 @@
 // engine does the downloads (so on a remote host they land where the model runs); model and
 // SAE loads that fetch from the Hub report HubProgressNotification with their requestId.
 
+import * as v from 'valibot';
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import { fields, flag, name, oneOf, requestId, text } from './schemaParts';
 
 /** A model or SAE on the Hub: `hf:org/name[@revision][/folder]`. */
 export const HF_PREFIX = 'hf:';
@@ -11,13 +13,14 @@ export const HF_PREFIX = 'hf:';
 export const RELEASE_PREFIX = 'release:';
 
 /** Settings that override the environment's (HF_HUB_CACHE/HF_HOME, HF_TOKEN, HF_HUB_OFFLINE). */
-export interface HubSettings {
+export const HubSettings = fields({
 	/** Hub cache root; empty for the environment's. */
-	cacheDir?: string;
+	cacheDir: v.optional(text()),
 	/** A token from the editor's sign-in, used before HF_TOKEN and $HF_HOME/token. */
-	token?: string;
-	offline?: boolean;
-}
+	token: v.optional(text()),
+	offline: v.optional(flag()),
+});
+export type HubSettings = v.InferOutput<typeof HubSettings>;
 
 export interface HubProgress {
 	/** The LoadModel/LoadSae/RefreshSaeReleases request this belongs to. */
@@ -62,12 +65,26 @@ export interface ListSaeReleasesResult {
 	releases: SaeReleaseInfo[];
 }
 
-export interface FetchFromHubParams {
+export const FetchFromHubParams = fields({
 	/** `hf:org/name[@rev][/folder]`, or for an SAE also `release:<release>/<sae id>`. */
-	ref: string;
-	kind: 'model' | 'sae';
-	requestId: string;
-}
+	ref: name('an hf: or release: reference'),
+	kind: oneOf(['model', 'sae']),
+	requestId: requestId(),
+});
+export type FetchFromHubParams = v.InferOutput<typeof FetchFromHubParams>;
+
+export const ListSaeReleasesParams = fields({
+	/** A repository id or TransformerLens model name; absent lists every release. */
+	model: v.optional(text()),
+});
+export type ListSaeReleasesParams = v.InferOutput<typeof ListSaeReleasesParams>;
+
+export const RefreshSaeReleasesParams = fields({
+	/** A pretrained_saes.yaml file or hf:…/pretrained_saes.yaml. */
+	from: name('a pretrained_saes.yaml file or hf: reference'),
+	requestId: requestId(),
+});
+export type RefreshSaeReleasesParams = v.InferOutput<typeof RefreshSaeReleasesParams>;
 
 export interface FetchFromHubResult {
 	/** Where the files are on the engine's machine. */
@@ -81,10 +98,10 @@ export interface FetchFromHubResult {
 export const ConfigureHubRequest = new RequestType<HubSettings, void, void>('hub/configure');
 
 /** Host → engine: the SAE releases for a model (a repository id or TransformerLens name; all when absent) with their SAEs' hooks, widths and L0. */
-export const ListSaeReleasesRequest = new RequestType<{ model?: string }, ListSaeReleasesResult, void>('hub/listSaeReleases');
+export const ListSaeReleasesRequest = new RequestType<ListSaeReleasesParams, ListSaeReleasesResult, void>('hub/listSaeReleases');
 
 /** Host → engine: replaces the release registry by one converted from a pretrained_saes.yaml (a file or hf:…/pretrained_saes.yaml); cancellable. */
-export const RefreshSaeReleasesRequest = new RequestType<{ from: string; requestId: string }, { releases: number; saes: number; file: string }, void>('hub/refreshSaeReleases');
+export const RefreshSaeReleasesRequest = new RequestType<RefreshSaeReleasesParams, { releases: number; saes: number; file: string }, void>('hub/refreshSaeReleases');
 
 /** Host → engine: downloads a model's or SAE's files into the Hub cache without loading them, with HubProgressNotification; cancellable. */
 export const FetchFromHubRequest = new RequestType<FetchFromHubParams, FetchFromHubResult, void>('hub/fetch');

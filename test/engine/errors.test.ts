@@ -62,7 +62,7 @@ describe('checkpoint errors', () => {
 
 	it('a missing config field', () => {
 		const dir = brokenCopy('llama-tiny', (d) => editConfig(d, (c) => { delete c.hidden_size; }));
-		assert.throws(() => LanguageModel.load(dir, CPU), /"hidden_size" must be a positive integer/);
+		assert.throws(() => LanguageModel.load(dir, CPU), /config\.json: "hidden_size" must be an integer from 1 to 131072 \(got nothing\)/);
 	});
 
 	it('weights whose shapes disagree with config.json', async () => {
@@ -71,8 +71,15 @@ describe('checkpoint errors', () => {
 	});
 
 	it('a missing weight', async () => {
-		const dir = brokenCopy('gpt2-tiny', (d) => editConfig(d, (c) => { c.n_layer = 3; }));
-		await assert.rejects(loadAndRun(dir), /missing weight "h\.2\.ln_1\.weight"/);
+		const dir = brokenCopy('gpt2-tiny', (d) => editConfig(d, (c) => { c.tie_word_embeddings = false; }));
+		await assert.rejects(loadAndRun(dir), /missing weight "lm_head\.weight"/);
+	});
+
+	it('a layer count that is not the checkpoint\'s, more or fewer', () => {
+		for (const n of [3, 1]) {
+			const dir = brokenCopy('gpt2-tiny', (d) => editConfig(d, (c) => { c.n_layer = n; }));
+			assert.throws(() => LanguageModel.load(dir, CPU), new RegExp(`config\\.json: the config gives ${n} layers, but .*model\\.safetensors holds blocks h\\.0 to h\\.1 \\(2 layers\\)`));
+		}
 	});
 
 	it('a truncated safetensors file', () => {

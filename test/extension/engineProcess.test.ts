@@ -253,4 +253,26 @@ describe('engine process', () => {
 		assert.equal(timers(), before, `timers before ${before}, after ${timers()}: ${process.getActiveResourcesInfo().join(', ')}`);
 		fs.rmSync(dir, { recursive: true, force: true });
 	});
+
+	it('an engine whose output is not the protocol (a broken frame) is stopped with the reason logged, and reported as a crash', async () => {
+		// A stand-in engine that writes a frame with a broken header and then stays up: what a
+		// native library printing to stdout would look like. Its stream cannot be read any more.
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-garbled-'));
+		const script = path.join(dir, 'engine.js');
+		fs.writeFileSync(script, `process.stdout.write(${JSON.stringify('Content-Length: abc\r\n\r\n{}')});\nsetInterval(() => {}, 1000);\n`);
+		const logs: string[] = [];
+		const garbledCrashes: string[] = [];
+		const garbled = new EngineProcess({
+			enginePath: script, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
+			log: (level, message) => logs.push(`${level}: ${message}`), onState: () => {}, onCrash: (reason) => {
+				garbledCrashes.push(reason);
+				changes.changed();
+			},
+		});
+		await assert.rejects(garbled.ensureStarted(), /disposed|closed|stopped/);
+		await changes.until(() => garbledCrashes.length > 0, 10_000, 'the garbled engine to be stopped');
+		assert.deepEqual(garbledCrashes, ['killed by SIGKILL']);
+		assert.ok(logs.some((l) => l === "error: the engine's messages could not be read (Content-Length value must be a number. Got abc); stopping it"), logs.join('\n'));
+		fs.rmSync(dir, { recursive: true, force: true });
+	});
 });

@@ -12,6 +12,7 @@ import { analyzeFeatures } from '../../src/engine/features/analyzeFeatures';
 import type { FeatureAnalysis } from '../../src/engine/features/analyzeFeatures';
 import { featureLensDir, loadAnalysis, saeKey } from '../../src/engine/features/analysisStore';
 import { FeatureService } from '../../src/engine/features/featureService';
+import { DiskError } from '../../src/engine/io/disk';
 import { autoLabel, searchLabels, visibleToken } from '../../src/engine/features/labels';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import { seededRandom } from '../../src/engine/models/sampling';
@@ -241,6 +242,26 @@ describe('feature analysis', () => {
 		for (const s of [own, user, updated, fresh]) await s.dispose();
 		await r1.dispose();
 		await r2.dispose();
+	});
+
+	it('a data folder or export folder that cannot be written is refused before the corpus is analysed, naming the path and the cause', async () => {
+		const blocker = path.join(tmp, 'a-file');
+		fs.writeFileSync(blocker, '');
+		let passes = 0;
+		const service = new FeatureService(model, runner, CPU, path.join(blocker, 'data'));
+		await assert.rejects(service.analyze({ corpus: CORPUS, tokens: 600, onProgress: () => { passes++; } }),
+			(e: Error) => e instanceof DiskError && /^cannot create the folder .*a-file\/data\/saes\/[0-9a-f]+: a part of the path is a file, not a folder \(ENOTDIR\)$/.test(e.message));
+		assert.equal(passes, 0);
+		// The export folder beside the SAE is checked the same way (analyze --export checks it first).
+		const dir = path.join(tmp, 'export-blocked');
+		fs.cpSync(TOPK_SAE, dir, { recursive: true });
+		fs.writeFileSync(path.join(dir, 'feature-lens'), 'not a folder');
+		const r = SaeRunner.forModel(loadSae(dir), model, CPU);
+		const exporter = new FeatureService(model, r, CPU, data);
+		assert.throws(() => exporter.checkExportable(), (e: Error) => e instanceof DiskError && e.message.includes(path.join(dir, 'feature-lens')));
+		await exporter.dispose();
+		await r.dispose();
+		await service.dispose();
 	});
 
 	it('cancellation stops the analysis and writes nothing', async () => {

@@ -44,15 +44,16 @@ function loggedSteps(out: string): number[] {
 	});
 }
 
-/** Runs `feature-lens train` to the end, or kills it with SIGKILL once it has logged step `killAt`. */
-function train(args: string[], out: string, killAt?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+/** Runs `feature-lens train` to the end, or sends it `signal` (SIGKILL) once it has logged step `killAt`. */
+function train(args: string[], out: string, killAt?: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
 	return new Promise((resolve) => {
 		const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 		let stderr = '';
 		p.stderr.setEncoding('utf8');
 		p.stderr.on('data', (d: string) => { stderr += d; });
+		let sent = false;
 		const timer = killAt === undefined ? undefined : setInterval(() => {
-			if (Math.max(0, ...loggedSteps(out)) >= killAt) p.kill('SIGKILL');
+			if (!sent && Math.max(0, ...loggedSteps(out)) >= killAt) sent = p.kill(signal);
 		}, 2);
 		p.on('exit', (code, signal) => {
 			if (timer) clearInterval(timer);
@@ -107,5 +108,17 @@ describe('kill drill', () => {
 		await model.dispose();
 		assert.ok(a > 0.5, `the uninterrupted SAE explains ${a}`);
 		assert.ok(Math.abs(a - b) / a < 0.01, `explained variance ${b} after five kills vs ${a} uninterrupted`);
+	});
+
+	it('SIGTERM, as Ctrl-C, stops with a checkpoint of the step reached, and --resume finishes with each step once', async () => {
+		const out = path.join(tmp, 'sigterm');
+		const stopped = await train(trainArgs(out), out, 20, 'SIGTERM');
+		assert.equal(stopped.code, 130, stopped.stderr);
+		const lastLogged = Math.max(...loggedSteps(out));
+		assert.ok(lastLogged >= 20 && lastLogged < STEPS, `stopped at step ${lastLogged}`);
+		assert.equal(Number(readSafetensorsHeader(path.join(out, 'checkpoint.safetensors')).metadata.step), lastLogged, 'the checkpoint is of the last step logged: nothing lost');
+		const resumed = await train(trainArgs(out, '--resume'), out);
+		assert.equal(resumed.code, 0, resumed.stderr);
+		assert.deepEqual(loggedSteps(out), Array.from({ length: STEPS }, (_, i) => i + 1));
 	});
 });

@@ -10,6 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { syncDir, writeAtomic } from '../io/atomicWrite';
+import { resolveInside } from '../io/safePaths';
 import { encodeSafetensors, readSafetensorsHeader, readTensor } from '../io/safetensors';
 import type { SafetensorsDtype, TensorToWrite } from '../io/safetensors';
 import { GEMMA_SCOPE_FILENAME } from '../sae/gemmaScopeFormat';
@@ -34,12 +35,14 @@ const EXAMPLES_FILE = 'examples.safetensors';
 export function featureLensDir(saeSource: string): string | undefined {
 	if (/[\\/]models--[^\\/]+[\\/]snapshots[\\/][0-9a-f]{40}([\\/]|$)/.test(path.resolve(saeSource))) return undefined;
 	const isFile = fs.existsSync(saeSource) && fs.statSync(saeSource).isFile();
-	if (!isFile) return path.join(saeSource, FEATURE_LENS_DIRNAME);
+	const saeDir = isFile ? path.dirname(saeSource) : saeSource;
 	const base = path.basename(saeSource);
 	// A Gemma Scope params.npz sits alone in its folder; any other npz gets a subfolder of its own.
-	return base === GEMMA_SCOPE_FILENAME
-		? path.join(path.dirname(saeSource), FEATURE_LENS_DIRNAME)
-		: path.join(path.dirname(saeSource), FEATURE_LENS_DIRNAME, base.replace(/\.npz$/, ''));
+	const parts = !isFile || base === GEMMA_SCOPE_FILENAME ? [FEATURE_LENS_DIRNAME] : [FEATURE_LENS_DIRNAME, base.replace(/\.npz$/, '')];
+	// Analyses are read from and written to it: a link (feature-lens/ itself or its subfolder)
+	// leading out of the SAE's folder is refused, or an export would write through it.
+	for (let i = 1; i <= parts.length; i++) resolveInside(saeDir, path.join(...parts.slice(0, i)), saeSource);
+	return path.join(saeDir, ...parts);
 }
 
 /** A content key of the SAE's files: SHA-256 over cfg.json and the weights, plus their sizes and mtimes to skip rehashing. */
@@ -117,6 +120,18 @@ export interface StoredAnalysis {
 	histogramHigh: Float32Array;
 	bandCount: Int32Array;
 	table: ExampleTable;
+}
+
+/**
+ * An upper bound on the bytes an analysis of `dSae` features takes on disk, known before it is
+ * computed (so a full or read-only disk is found before the corpus is analysed): the per-feature
+ * arrays, and every kept example with its whole window stored (they share tokens, so less).
+ */
+export function analysisBytesBound(dSae: number, o: ExampleOptions): number {
+	const perFeature = 8 + 4 * 4 + 4 * o.histogramBins + 4 * o.bands + 4 * (o.topExamples + o.bands * o.perBand);
+	const window = o.before + o.after + 1;
+	const perExample = 4 * 3 + window * (4 + 1 + 2);
+	return dSae * (perFeature + (o.topExamples + o.bands * o.perBand) * perExample) + (1 << 20);
 }
 
 /** Writes an analysis to `dir`, replacing any earlier one. */

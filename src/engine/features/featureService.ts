@@ -4,6 +4,7 @@
 // labels are written to the SAE's user-data folder (saeUserData.ts); an analysis exported
 // beside the SAE is read from there until one is made here.
 
+import { checkWritable } from '../io/disk';
 import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
 import type { SessionSettings } from '../onnx/session';
@@ -16,10 +17,10 @@ import type {
 } from '../../protocol/featureProtocol';
 import { AnalysisCancelled, analyzeFeatures, featureCapFor } from './analyzeFeatures';
 import type { AnalyzeOptions } from './analyzeFeatures';
-import { analysisMatches, copyAnalysis, featureLensDir, loadAnalysis, readAnalysisMeta, saveAnalysis } from './analysisStore';
+import { analysisBytesBound, analysisMatches, copyAnalysis, featureLensDir, loadAnalysis, readAnalysisMeta, saveAnalysis } from './analysisStore';
 import type { SaeKey, StoredAnalysis } from './analysisStore';
 import { DecoderViews } from './decoderGraphs';
-import { histogramEdges } from './exampleCollector';
+import { DEFAULT_EXAMPLE_OPTIONS, histogramEdges } from './exampleCollector';
 import { UserLabels, autoLabel, searchLabels } from './labels';
 import { cachedSaeKey, saeDataDir } from './saeUserData';
 
@@ -81,6 +82,8 @@ export class FeatureService {
 			}
 		}
 		const documents = typeof request.corpus === 'string' ? namedCorpusDocuments(request.corpus) : namedCorpusFromFiles(request.corpus);
+		// A full or read-only disk is found now, not after the corpus has been analysed.
+		checkWritable(this.dir, this.analysisBytes(), 'the analysis');
 		let analysis;
 		try {
 			analysis = await analyzeFeatures(this.model, this.runner, documents, request);
@@ -131,10 +134,25 @@ export class FeatureService {
 		return this.stored ?? undefined;
 	}
 
-	/** Copies the analysis in use beside the SAE (`<sae>/feature-lens/`), to share it with the SAE; returns that folder. */
-	exportAnalysis(): string {
+	/** Bytes an analysis of this SAE may take on disk, at most. */
+	private analysisBytes(): number {
+		return analysisBytesBound(this.dSae, DEFAULT_EXAMPLE_OPTIONS);
+	}
+
+	/**
+	 * Checks that the analysis can be exported beside the SAE (not in the Hub cache, a folder
+	 * that can be written, room for it), before one is computed to be exported; returns the folder.
+	 */
+	checkExportable(): string {
 		const to = this.exportedDir;
 		if (to === undefined) throw new ModelConfigError(`${this.runner.sae.source} is in the Hugging Face cache, which holds only what the Hub serves: copy the SAE folder elsewhere to export its analysis beside it`);
+		checkWritable(to, this.analysisBytes(), 'the exported analysis');
+		return to;
+	}
+
+	/** Copies the analysis in use beside the SAE (`<sae>/feature-lens/`), to share it with the SAE; returns that folder. */
+	exportAnalysis(): string {
+		const to = this.checkExportable();
 		if (!this.analysis()) throw new ModelConfigError(`${this.runner.sae.source} has no analysis to export (analyse it first)`);
 		if (this.storedDir !== to) copyAnalysis(this.storedDir!, to);
 		return to;
@@ -326,7 +344,10 @@ export class FeatureService {
 	}
 
 	private userLabels(): UserLabels {
-		this.labels ??= UserLabels.load(this.dir, this.exportedDir);
+		if (!this.labels) {
+			this.labels = UserLabels.load(this.dir, this.exportedDir);
+			if (this.labels.problem) this.log(`user labels: ${this.labels.problem} (the readable labels are used; saving a label is refused until then)`);
+		}
 		return this.labels;
 	}
 

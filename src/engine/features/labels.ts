@@ -43,9 +43,14 @@ export interface UserLabel {
 	notes: string;
 }
 
-/** User labels and notes of one SAE, kept in `<SAE user-data folder>/labels.json`. */
+/**
+ * User labels and notes of one SAE, kept in `<SAE user-data folder>/labels.json`. A file that
+ * cannot be read whole (hand-edited, or written by an older bug) is read as far as it can be:
+ * the readable labels show and search works, the problem is kept in `problem`, and changes are
+ * refused until the file is fixed or deleted, so that saving cannot drop what was not read.
+ */
 export class UserLabels {
-	private constructor(private readonly file: string, private readonly entries: Map<number, UserLabel>) {}
+	private constructor(private readonly file: string, private readonly entries: Map<number, UserLabel>, readonly problem?: string) {}
 
 	/**
 	 * The labels in `dir`. Until that file exists, a labels.json in `fallbackDir` (beside the SAE,
@@ -55,7 +60,9 @@ export class UserLabels {
 		const file = path.join(dir, LABELS_FILENAME);
 		const fallback = fallbackDir === undefined ? undefined : path.join(fallbackDir, LABELS_FILENAME);
 		const source = fs.existsSync(file) || fallback === undefined || !fs.existsSync(fallback) ? file : fallback;
-		return new UserLabels(file, fs.existsSync(source) ? readLabels(source) : new Map<number, UserLabel>());
+		if (!fs.existsSync(source)) return new UserLabels(file, new Map());
+		const { entries, problems } = readLabels(source);
+		return new UserLabels(file, entries, problems.length === 0 ? undefined : problems.join('; '));
 	}
 
 	get(featureIndex: number): UserLabel {
@@ -64,6 +71,9 @@ export class UserLabels {
 
 	/** Sets (or, when both are empty, clears) a feature's label and notes, and saves the file. */
 	set(featureIndex: number, label: string, notes: string): void {
+		// The protocol checks these; a caller that passes anything else must not reach the file, whose every later read it would break.
+		if (typeof label !== 'string' || typeof notes !== 'string') throw new TypeError(`internal: a label and notes must be strings (got ${typeof label}, ${typeof notes})`);
+		if (this.problem) throw new ModelConfigError(`cannot save the label: ${this.problem}`);
 		const clean = { label: label.trim(), notes };
 		if (!clean.label && !clean.notes.trim()) this.entries.delete(featureIndex);
 		else this.entries.set(featureIndex, clean);
@@ -78,22 +88,42 @@ export class UserLabels {
 	}
 }
 
-function readLabels(file: string): Map<number, UserLabel> {
+/** The labels `file` holds, each unreadable part skipped and described in `problems` (naming the file and the field). */
+function readLabels(file: string): { entries: Map<number, UserLabel>; problems: string[] } {
 	const entries = new Map<number, UserLabel>();
-	let raw: { formatVersion?: unknown; features?: Record<string, Partial<UserLabel>> };
+	const problems: string[] = [];
+	const done = (problem: string) => ({ entries, problems: [`${file}: ${problem}; fix or delete it`] });
+	let raw: { formatVersion?: unknown; features?: unknown };
 	try {
 		raw = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof raw;
 	} catch (e) {
-		throw new ModelConfigError(`${file}: not valid JSON (${(e as Error).message}); fix or delete it`);
+		return done(`not valid JSON (${(e as Error).message})`);
 	}
+	if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return done('not a labels file (expected a JSON object)');
 	if (typeof raw.formatVersion === 'number' && raw.formatVersion > LABELS_VERSION) {
-		throw new ModelConfigError(`${file}: written by a newer Feature Lens (format ${raw.formatVersion}); update the extension`);
+		return { entries, problems: [`${file}: written by a newer Feature Lens (format ${raw.formatVersion}); update the extension`] };
 	}
-	for (const [k, v] of Object.entries(raw.features ?? {})) {
+	const features: unknown = raw.features ?? {};
+	if (typeof features !== 'object' || features === null || Array.isArray(features)) return done('"features" must be an object of labels by feature number');
+	for (const [k, v] of Object.entries(features)) {
 		const index = Number(k);
-		if (Number.isInteger(index) && index >= 0) entries.set(index, { label: String(v.label ?? ''), notes: String(v.notes ?? '') });
+		if (!/^\d+$/.test(k) || !Number.isSafeInteger(index)) {
+			problems.push(`${file}: "features.${k}" is not a feature number; fix or delete it`);
+			continue;
+		}
+		if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+			problems.push(`${file}: "features.${k}" must be an object with "label" and "notes" (got ${JSON.stringify(v)}); fix or delete it`);
+			continue;
+		}
+		const entry = v as Record<string, unknown>;
+		const bad = (['label', 'notes'] as const).find((field) => entry[field] !== undefined && typeof entry[field] !== 'string');
+		if (bad) {
+			problems.push(`${file}: "features.${k}.${bad}" must be a string (got ${JSON.stringify(entry[bad])}); fix or delete it`);
+			continue;
+		}
+		entries.set(index, { label: (entry.label as string | undefined) ?? '', notes: (entry.notes as string | undefined) ?? '' });
 	}
-	return entries;
+	return { entries, problems };
 }
 
 export interface LabelMatch {

@@ -11,6 +11,8 @@ import { packageRoot } from '../models/modelPaths';
 import { RELEASE_PREFIX } from '../../protocol/hubProtocol';
 import { HubError } from './hubErrors';
 import { errorMessage } from '../../protocol/errors';
+import * as v from 'valibot';
+import { describeIssue, finite, flag, integer, text } from '../../protocol/schemaParts';
 
 export const RELEASES_FILENAME = 'sae-releases.json';
 
@@ -84,12 +86,36 @@ export function readRegistry(file: string): SaeReleaseRegistry {
 	} catch (e) {
 		throw new HubError(`${file}: cannot read the SAE release registry (${errorMessage(e)})`);
 	}
-	const r = raw as Partial<SaeReleaseRegistry>;
-	if (typeof r !== 'object' || r === null || typeof r.releases !== 'object' || r.releases === null || typeof r.source !== 'object') {
-		throw new HubError(`${file}: not an SAE release registry (no "source" and "releases")`);
-	}
-	return r as SaeReleaseRegistry;
+	const checked = v.safeParse(REGISTRY, raw, { abortEarly: true });
+	if (!checked.success) throw new HubError(`${file}: not an SAE release registry: ${describeIssue(checked.issues[0])}`);
+	return checked.output;
 }
+
+// The registry's shape, checked whole when it is read (a refreshed one is a file in the user's
+// data folder): every later use of a release or an SAE entry can then trust its fields.
+const REGISTRY_ENTRY = v.looseObject({
+	id: text(),
+	path: text(),
+	hook: v.optional(text()),
+	width: v.optional(integer(1)),
+	l0: v.optional(finite()),
+	neuronpedia: v.optional(text()),
+	varianceExplained: v.optional(finite()),
+	normScalingFactor: v.optional(finite()),
+	transcoder: v.optional(flag()),
+}, 'an SAE entry (an object with "id" and "path")');
+const REGISTRY_RELEASE = v.looseObject({
+	repoId: text(),
+	model: text(),
+	conversion: v.nullable(text('a loader name or null')),
+	configOverrides: v.optional(v.record(v.string(), v.unknown(), 'an object')),
+	links: v.optional(v.record(v.string(), text(), 'an object of links')),
+	saes: v.array(REGISTRY_ENTRY, 'a list of SAE entries'),
+}, 'a release (an object with "repoId", "model", "conversion" and "saes")');
+const REGISTRY = v.looseObject({
+	source: v.looseObject({ from: text(), converted: text() }, 'an object saying where the registry came from'),
+	releases: v.record(v.string(), REGISTRY_RELEASE, 'an object of releases by name'),
+}, 'an object with "source" and "releases"');
 
 /** `release:<release>/<sae_id>` → its parts (the release has no '/', the SAE id may). */
 export function parseReleaseRef(arg: string): { release: string; saeId: string } {

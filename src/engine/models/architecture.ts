@@ -10,6 +10,8 @@ export interface Architecture {
 	readonly modelTypes: readonly string[];
 	/** Checkpoint key prefixes stripped before lookup (`transformer.`, `model.`). */
 	readonly keyPrefixes: readonly string[];
+	/** What block L's weights are named under, after the prefix (`h.` for `h.{L}.…`, `layers.`): the checkpoint's layer count is checked against the config's. */
+	readonly blockPrefix: string;
 	/** Hooks before block 0, beyond `hook_embed`. */
 	readonly embedHooks: readonly string[];
 	/** MLP hooks beyond hook_pre / hook_post (gated MLPs add hook_pre_linear). */

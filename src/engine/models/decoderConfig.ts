@@ -58,37 +58,101 @@ export class ModelConfigError extends Error {}
 
 export type RawConfig = Record<string, unknown>;
 
-/** Reads a required positive integer field, with a message naming the file and field. */
+// The ranges of config.json's numeric fields, in one place. Integer bounds sit far above any
+// published model (Llama 3.1 405B: 126 layers, width 16384, MLP 53248; Gemma 3: a 262k
+// vocabulary; Llama 4: a 10M context), so that a corrupt or hostile value (n_layer: 1000000000)
+// is refused at once rather than sizing what is allocated next; reals are checked where a
+// wrong sign or zero silently breaks the maths (a negative norm epsilon gives NaN logits).
+const MAX_LAYERS = 1024;
+const MAX_WIDTH = 1 << 17;
+const MAX_HEADS = 4096;
+const MAX_VOCAB = 1 << 22;
+const MAX_CONTEXT = 1 << 24;
+
+/** The largest value of each integer field (each must also be ≥ 1, or ≥ 0 where noted by `min`). */
+const INTEGER_FIELDS: Readonly<Record<string, { max: number; min?: number }>> = {
+	n_layer: { max: MAX_LAYERS }, num_hidden_layers: { max: MAX_LAYERS },
+	n_embd: { max: MAX_WIDTH }, hidden_size: { max: MAX_WIDTH },
+	n_inner: { max: 8 * MAX_WIDTH }, intermediate_size: { max: 8 * MAX_WIDTH },
+	n_head: { max: MAX_HEADS }, num_attention_heads: { max: MAX_HEADS }, num_key_value_heads: { max: MAX_HEADS },
+	head_dim: { max: MAX_WIDTH },
+	vocab_size: { max: MAX_VOCAB },
+	n_positions: { max: MAX_CONTEXT }, n_ctx: { max: MAX_CONTEXT }, max_position_embeddings: { max: MAX_CONTEXT },
+	original_max_position_embeddings: { max: MAX_CONTEXT },
+	sliding_window: { max: MAX_CONTEXT }, sliding_window_pattern: { max: MAX_LAYERS }, max_window_layers: { max: MAX_LAYERS, min: 0 },
+};
+
+/** Each real field's range: `above` is exclusive, `max` inclusive. */
+const REAL_FIELDS: Readonly<Record<string, { above: number; max: number; words: string }>> = {
+	layer_norm_epsilon: { above: 0, max: 1, words: 'a number greater than 0 and at most 1' },
+	layer_norm_eps: { above: 0, max: 1, words: 'a number greater than 0 and at most 1' },
+	rms_norm_eps: { above: 0, max: 1, words: 'a number greater than 0 and at most 1' },
+	rope_theta: { above: 1, max: 1e15, words: 'a rope base greater than 1' },
+	rope_local_base_freq: { above: 1, max: 1e15, words: 'a rope base greater than 1' },
+	rotary_emb_base: { above: 1, max: 1e15, words: 'a rope base greater than 1' },
+	factor: { above: 0, max: 1e6, words: 'a positive number' },
+	low_freq_factor: { above: 0, max: 1e6, words: 'a positive number' },
+	high_freq_factor: { above: 0, max: 1e6, words: 'a positive number' },
+	rotary_pct: { above: 0, max: 1, words: 'a fraction greater than 0 and at most 1' },
+	partial_rotary_factor: { above: 0, max: 1, words: 'a fraction greater than 0 and at most 1' },
+	query_pre_attn_scalar: { above: 0, max: 1e9, words: 'a positive number' },
+	attn_logit_softcapping: { above: 0, max: 1e9, words: 'a positive number or null' },
+	final_logit_softcapping: { above: 0, max: 1e9, words: 'a positive number or null' },
+};
+
+function rangeOf(key: string): { above: number; max: number; words: string; integer: boolean } {
+	const int = INTEGER_FIELDS[key];
+	if (int) {
+		const min = int.min ?? 1;
+		return { above: min - 1, max: int.max, words: `an integer from ${min} to ${int.max}`, integer: true };
+	}
+	const real = REAL_FIELDS[key];
+	if (!real) throw new Error(`internal: config.json field "${key}" has no range in decoderConfig.ts`);
+	return { ...real, integer: false };
+}
+
+/** `v` checked against `key`'s range; `label` names it in the message (a nested field's path). */
+export function checkedNumber(v: unknown, key: string, label = key): number {
+	const r = rangeOf(key);
+	if (typeof v !== 'number' || !Number.isFinite(v) || (r.integer && !Number.isInteger(v)) || !(v > r.above) || v > r.max) {
+		throw new ModelConfigError(`config.json: "${label}" must be ${r.words} (got ${shown(v)})`);
+	}
+	return v;
+}
+
+/** A value as an error message quotes it: JSON, cut short. */
+function shown(v: unknown): string {
+	const text = JSON.stringify(v) ?? 'nothing';
+	return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+/** Reads a required integer field (or its fallback), checked against its range. */
 export function intField(raw: RawConfig, key: string, fallback?: number): number {
-	const v = raw[key] ?? fallback;
-	if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-		throw new ModelConfigError(`config.json: "${key}" must be a positive integer (got ${JSON.stringify(raw[key])})`);
-	}
-	return v;
+	return checkedNumber(raw[key] ?? fallback, key);
 }
 
+/** Reads a real field (or its fallback), checked against its range. */
 export function numberField(raw: RawConfig, key: string, fallback: number): number {
-	const v = raw[key] ?? fallback;
-	if (typeof v !== 'number' || !Number.isFinite(v)) {
-		throw new ModelConfigError(`config.json: "${key}" must be a number (got ${JSON.stringify(raw[key])})`);
-	}
-	return v;
+	return checkedNumber(raw[key] ?? fallback, key);
 }
 
-/** A number field that may be absent or null (meaning: off), e.g. a soft-capping value. */
+/** A number field that may be absent or null (meaning: off), e.g. a soft-capping value or a window. */
 export function optionalNumber(raw: RawConfig, key: string, label = key): number | undefined {
 	const v = raw[key];
 	if (v === undefined || v === null) return undefined;
-	if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-		throw new ModelConfigError(`config.json: "${label}" must be a positive number or null (got ${JSON.stringify(v)})`);
-	}
-	return v;
+	return checkedNumber(v, key, label);
 }
 
-export function tokenIds(v: unknown): number[] {
-	if (typeof v === 'number') return [v];
-	if (Array.isArray(v)) return v.filter((x): x is number => typeof x === 'number');
-	return [];
+/** bos/eos token ids: one id, a list, or none; `key` names the field in errors. */
+export function tokenIds(v: unknown, key = 'eos_token_id'): number[] {
+	if (v === undefined || v === null) return [];
+	const list = Array.isArray(v) ? v : [v];
+	for (const id of list) {
+		if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= MAX_VOCAB) {
+			throw new ModelConfigError(`config.json: "${key}" must be a token id or a list of them (got ${shown(v)})`);
+		}
+	}
+	return list as number[];
 }
 
 const DTYPES: Readonly<Record<string, StoredFloat>> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
@@ -118,4 +182,24 @@ export function layerTypes(raw: RawConfig, nLayers: number, fallback: (layer: nu
 /** 1/√d_head, the attention scale of every family but Gemma's. */
 export function defaultAttnScale(dHead: number): number {
 	return 1 / Math.sqrt(dHead);
+}
+
+/**
+ * Checks a config against the checkpoint before anything is built from it: the blocks the
+ * weights hold (`<blockPrefix><L>.…`) must be the config's layers, and its special tokens inside
+ * its vocabulary. `configFile` and `weightsFile` name them in errors.
+ */
+export function checkConfigAgainstWeights(cfg: DecoderConfig, weightNames: readonly string[], blockPrefix: string, configFile: string, weightsFile: string): void {
+	const pattern = new RegExp(`^${blockPrefix.replace(/\./g, '\\.')}(\\d+)\\.`);
+	let blocks = 0;
+	for (const name of weightNames) {
+		const m = pattern.exec(name);
+		if (m) blocks = Math.max(blocks, Number(m[1]) + 1);
+	}
+	if (blocks !== cfg.nLayers) {
+		throw new ModelConfigError(`${configFile}: the config gives ${cfg.nLayers} layers, but ${weightsFile} holds ${blocks === 0 ? 'no blocks' : `blocks ${blockPrefix}0 to ${blockPrefix}${blocks - 1} (${blocks} layers)`}`);
+	}
+	const ids = [...(cfg.bosTokenId === undefined ? [] : [cfg.bosTokenId]), ...cfg.eosTokenIds];
+	const outside = ids.find((id) => id >= cfg.dVocab);
+	if (outside !== undefined) throw new ModelConfigError(`${configFile}: special token id ${outside} (bos_token_id / eos_token_id) is outside the vocabulary of ${cfg.dVocab}`);
 }

@@ -26,6 +26,7 @@ const GEMMA2_DEFAULTS: RawConfig = {
 export const gemma2: Architecture = {
 	modelTypes: ['gemma2'],
 	keyPrefixes: ['model.'],
+	blockPrefix: 'layers.',
 	unembedding: { finalNormGain: 'norm.weight', gainOffset: 1, normCentres: false },
 	embedHooks: ['hook_embed'],
 	extraMlpHooks: ['mlp.hook_pre_linear'],
@@ -80,7 +81,7 @@ export function gemmaShape(c: RawConfig): Omit<DecoderConfig, 'modelType' | 'lay
 		attnScale: numberField(c, 'query_pre_attn_scalar', 256) ** -0.5,
 		parallelAttnMlp: false,
 		tiedEmbeddings: c.tie_word_embeddings !== false,
-		bosTokenId: tokenIds(c.bos_token_id)[0],
+		bosTokenId: tokenIds(c.bos_token_id, 'bos_token_id')[0],
 		eosTokenIds: tokenIds(c.eos_token_id),
 	};
 }

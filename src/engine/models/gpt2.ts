@@ -12,6 +12,7 @@ import type { DecoderContext } from './decoderGraph';
 export const gpt2: Architecture = {
 	modelTypes: ['gpt2'],
 	keyPrefixes: ['transformer.'],
+	blockPrefix: 'h.',
 	unembedding: { finalNormGain: 'ln_f.weight', gainOffset: 0, normCentres: true },
 	embedHooks: ['hook_embed', 'hook_pos_embed'],
 	extraMlpHooks: [],
@@ -19,6 +20,7 @@ export const gpt2: Architecture = {
 	config(raw: RawConfig): DecoderConfig {
 		const dModel = intField(raw, 'n_embd');
 		const nHeads = intField(raw, 'n_head');
+		const nLayers = intField(raw, 'n_layer');
 		if (dModel % nHeads !== 0) throw new ModelConfigError(`config.json: n_embd ${dModel} is not divisible by n_head ${nHeads}`);
 		const act = checkActivation(raw.activation_function ?? 'gelu_new', 'activation_function');
 		if (raw.scale_attn_by_inverse_layer_idx === true) {
@@ -26,22 +28,22 @@ export const gpt2: Architecture = {
 		}
 		return {
 			modelType: 'gpt2',
-			nLayers: intField(raw, 'n_layer'),
+			nLayers,
 			dModel,
 			nHeads,
 			nKvHeads: nHeads,
 			dHead: dModel / nHeads,
-			dMlp: typeof raw.n_inner === 'number' ? raw.n_inner : 4 * dModel,
+			dMlp: intField(raw, 'n_inner', 4 * dModel),
 			dVocab: intField(raw, 'vocab_size'),
-			nCtx: intField(raw, 'n_positions', raw.n_ctx as number | undefined),
+			nCtx: intField(raw, 'n_positions', intField(raw, 'n_ctx', 1024)),
 			normEps: numberField(raw, 'layer_norm_epsilon', 1e-5),
 			activation: act,
-			layers: Array.from({ length: intField(raw, 'n_layer') }, () => ({})),
+			layers: Array.from({ length: nLayers }, () => ({})),
 			attnScale: defaultAttnScale(dModel / nHeads),
 			parallelAttnMlp: false,
 			dtype: configDtype(raw),
 			tiedEmbeddings: raw.tie_word_embeddings !== false,
-			bosTokenId: tokenIds(raw.bos_token_id)[0],
+			bosTokenId: tokenIds(raw.bos_token_id, 'bos_token_id')[0],
 			eosTokenIds: tokenIds(raw.eos_token_id),
 		};
 	},

@@ -20,6 +20,7 @@ const GPT_NEOX_DEFAULTS: RawConfig = {
 export const gptNeox: Architecture = {
 	modelTypes: ['gpt_neox'],
 	keyPrefixes: ['gpt_neox.'],
+	blockPrefix: 'layers.',
 	unembedding: { finalNormGain: 'final_layer_norm.weight', gainOffset: 0, normCentres: true },
 	embedHooks: ['hook_embed'],
 	extraMlpHooks: [],
@@ -56,7 +57,7 @@ export const gptNeox: Architecture = {
 			parallelAttnMlp: c.use_parallel_residual !== false,
 			dtype: configDtype(c),
 			tiedEmbeddings: c.tie_word_embeddings === true,
-			bosTokenId: tokenIds(c.bos_token_id)[0],
+			bosTokenId: tokenIds(c.bos_token_id, 'bos_token_id')[0],
 			eosTokenIds: tokenIds(c.eos_token_id),
 		};
 	},

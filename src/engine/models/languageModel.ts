@@ -15,7 +15,7 @@ import type { SessionSettings, SessionTuning } from '../onnx/session';
 import { Tokenizer } from '../tokenize/tokenizer';
 import type { Architecture } from './architecture';
 import { architectureFor, supportedModelTypes } from './architectures';
-import { ModelConfigError } from './decoderConfig';
+import { ModelConfigError, checkConfigAgainstWeights } from './decoderConfig';
 import type { DecoderConfig, RawConfig } from './decoderConfig';
 import {
 	FIRST_LAYER, HEAD, Head, INPUT_IDS, LAST_LAYER, LOGITS, LOGITS_FROM, LOGITS_UNCAPPED, NORMALIZED, POSITION_IDS, RESID, RESID_IN, RESID_OUT,
@@ -165,13 +165,22 @@ export class LanguageModel {
 		} catch {
 			throw new ModelConfigError(`${configFile}: not valid JSON`);
 		}
+		if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelConfigError(`${configFile}: not a model config (expected a JSON object)`);
 		const modelType = raw.model_type;
 		const arch = typeof modelType === 'string' ? architectureFor(modelType) : undefined;
 		if (!arch) {
 			throw new ModelConfigError(`${configFile}: unsupported model_type ${JSON.stringify(modelType)} (supported: ${supportedModelTypes().join(', ')})`);
 		}
-		const cfg = arch.config(raw);
+		let cfg: DecoderConfig;
+		try {
+			cfg = arch.config(raw);
+		} catch (err) {
+			// The architecture files name the file by its base name; the error names the path.
+			if (err instanceof ModelConfigError && err.message.startsWith('config.json:')) throw new ModelConfigError(`${configFile}${err.message.slice('config.json'.length)}`);
+			throw err;
+		}
 		const weights = ModelWeights.open(dir, arch.keyPrefixes);
+		checkConfigAgainstWeights(cfg, weights.names(), arch.blockPrefix, configFile, weights.files.length === 1 ? weights.files[0]! : `${dir} (${weights.files.length} shards)`);
 		const tokenizerFile = path.join(dir, 'tokenizer.json');
 		const tokenizer = fs.existsSync(tokenizerFile) ? Tokenizer.fromFile(tokenizerFile) : undefined;
 		// The demo model keeps its name however it is addressed, so its SAEs recognize it.
@@ -211,12 +220,15 @@ export class LanguageModel {
 
 	private async prepareTrunk(options: PrepareOptions): Promise<void> {
 		const t0 = performance.now();
-		const bytesTotal = this.weights.storedBytes(this.trunkWeights);
+		// The trunk's weights, and the embeddings read row by row as tokens come (rows:<weight>
+		// inputs), so that every weight is scanned for NaN and Inf before the first run.
+		const toRead = [...new Set([...this.trunkWeights, ...this.rowInputs.map((r) => r.weight)])];
+		const bytesTotal = this.weights.storedBytes(toRead);
 		let bytesDone = 0;
 		options.onProgress?.({ phase: 'reading', bytesDone, bytesTotal });
 		// Reading first puts the shards in the page cache, where onnxruntime then finds them: the
 		// slow part of a first load (the disk) reports progress and can be cancelled.
-		await this.weights.read(this.trunkWeights, READ_CHUNK, (n) => {
+		await this.weights.read(toRead, READ_CHUNK, (n) => {
 			bytesDone += n;
 			options.onProgress?.({ phase: 'reading', bytesDone, bytesTotal });
 		}, options.signal);

@@ -31,6 +31,7 @@ const LLAMA_STYLE: LlamaBlockStyle = { gainOffset: 0, sandwichNorms: false, qkNo
 export const llama: Architecture = {
 	modelTypes: ['llama', 'mistral', 'qwen2'],
 	keyPrefixes: ['model.'],
+	blockPrefix: 'layers.',
 	unembedding: { finalNormGain: 'norm.weight', gainOffset: 0, normCentres: false },
 	embedHooks: ['hook_embed'],
 	extraMlpHooks: ['mlp.hook_pre_linear'],
@@ -78,7 +79,7 @@ export function llamaConfig(raw: RawConfig, defaults: RawConfig = {}): DecoderCo
 		dtype: configDtype(c),
 		// Llama and Mistral default to an untied head, Qwen2's small models tie it.
 		tiedEmbeddings: c.tie_word_embeddings === true,
-		bosTokenId: tokenIds(c.bos_token_id)[0],
+		bosTokenId: tokenIds(c.bos_token_id, 'bos_token_id')[0],
 		eosTokenIds: tokenIds(c.eos_token_id),
 	};
 }

@@ -5,7 +5,7 @@
 
 import type { Value } from '../onnx/graphBuilder';
 import { DataType } from '../onnx/onnxProto';
-import { ModelConfigError } from './decoderConfig';
+import { ModelConfigError, checkedNumber } from './decoderConfig';
 import type { RawConfig } from './decoderConfig';
 import type { DecoderContext } from './decoderGraph';
 
@@ -53,12 +53,7 @@ export function ropeParameters(raw: RawConfig): { params: RawConfig; where: stri
  * transformers standardizes them).
  */
 export function readRope(params: RawConfig, where: string, raw: RawConfig, theta: number, dims: number): Rope {
-	const num = (key: string, value: unknown = params[key]): number => {
-		if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-			throw new ModelConfigError(`config.json: "${where}.${key}" must be a positive number (got ${JSON.stringify(value)})`);
-		}
-		return value;
-	};
+	const num = (key: string, value: unknown = params[key]): number => checkedNumber(value, key, `${where}.${key}`);
 	const type = params.rope_type ?? params.type ?? 'default';
 	const base = num('rope_theta', params.rope_theta ?? theta);
 	if (!Number.isInteger(dims) || dims <= 0 || dims % 2 !== 0) throw new ModelConfigError(`config.json: ${where}: ${dims} rotary dims per head (must be a positive even number)`);

@@ -10,11 +10,13 @@ export type ModelInput = { text: string } | { ids: readonly number[] };
 export async function tokensFor(model: LanguageModel, input: ModelInput): Promise<Token[]> {
 	if ('text' in input) {
 		if (!model.tokenizer) throw new ModelConfigError(`${model.dir} has no tokenizer.json; pass token ids instead of text`);
-		const tokens = await model.tokenizer.encode(input.text);
+		// The whole text must fit in the context: one that surely does not is refused before tokenizing.
+		const tokens = await model.tokenizer.encode(input.text, model.cfg.nCtx);
 		if (tokens.length === 0) throw new ModelConfigError('the text is empty: nothing to run');
 		return tokens;
 	}
 	if (input.ids.length === 0) throw new ModelConfigError('no token ids given');
+	if (input.ids.length > model.cfg.nCtx) throw new ModelConfigError(`${input.ids.length} token ids are more than the model's context of ${model.cfg.nCtx}`);
 	let offset = 0;
 	const tokens: Token[] = [];
 	for (const id of input.ids) {

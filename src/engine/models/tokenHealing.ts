@@ -28,7 +28,7 @@ function vocabulary(model: LanguageModel): Promise<string[]> {
 }
 
 export async function healPrompt(model: LanguageModel, prompt: string): Promise<HealedPrompt> {
-	const tokens = await model.tokenizer!.encode(prompt);
+	const tokens = await model.tokenizer!.encode(prompt, model.cfg.nCtx);
 	const ids = tokens.map((t) => t.id);
 	const last = tokens.at(-1);
 	if (!last || tokens.length < 2 || last.text.length === 0) return { ids, text: prompt };

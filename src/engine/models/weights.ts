@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { STORED_FLOAT_BYTES, isStoredFloat, toFloat32, widenToFloat32 } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, countNonFinite, isStoredFloat, toFloat32, widenToFloat32 } from '../io/halfFloats';
 import type { StoredFloat } from '../io/halfFloats';
 import { resolveInside } from '../io/safePaths';
 import { readSafetensorsHeader, readTensor } from '../io/safetensors';
@@ -120,7 +120,9 @@ export class ModelWeights {
 	 * Reads the named weights' bytes from their shards in chunks, asynchronously, calling
 	 * `onBytes` as it goes; `signal` stops it. What is read is dropped: this puts the shards in
 	 * the page cache (where onnxruntime then finds them) with progress, and proves every byte
-	 * readable.
+	 * readable. Each chunk is also scanned for NaN and ±Inf as it passes (an integer test per
+	 * value, no second read): a checkpoint holding any is refused, naming the weights and how
+	 * many, rather than run to NaN logits.
 	 */
 	async read(names: readonly string[], chunk: number, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
 		const byFile = new Map<string, TensorEntry[]>();
@@ -130,23 +132,43 @@ export class ModelWeights {
 			if (!byFile.has(e.file)) byFile.set(e.file, []);
 			byFile.get(e.file)!.push(e);
 		}
-		const scratch = Buffer.allocUnsafe(chunk);
+		// Two buffers: the next chunk is being read while this one is scanned, so the scan costs
+		// no time where the disk is the limit. Whole values per read (chunk rounded down to 4
+		// bytes), each buffer of its own so typed views are aligned.
+		const size = Math.max(4, chunk - (chunk % 4));
+		const scratch = [Buffer.from(new ArrayBuffer(size)), Buffer.from(new ArrayBuffer(size))] as const;
+		const nonFinite: { entry: TensorEntry; count: number }[] = [];
 		for (const [file, entries] of byFile) {
 			const handle = await fs.promises.open(file, 'r');
+			let pending: Promise<{ bytesRead: number }> | undefined;
 			try {
 				for (const e of entries.sort((x, y) => x.begin - y.begin)) {
-					for (let at = e.begin; at < e.end;) {
-						if (signal?.aborted) return;
-						const { bytesRead } = await handle.read(scratch, 0, Math.min(chunk, e.end - at), at);
+					const dtype = e.dtype as StoredFloat;
+					let bad = 0;
+					let at = e.begin;
+					let k: 0 | 1 = 0;
+					pending = at < e.end ? handle.read(scratch[k], 0, Math.min(size, e.end - at), at) : undefined;
+					while (pending) {
+						const { bytesRead } = await pending;
+						pending = undefined;
 						if (bytesRead === 0) throw new ModelConfigError(`${file}: truncated while reading "${e.name}" (the file shrank after it was opened)`);
+						const current = scratch[k];
 						at += bytesRead;
+						k = k === 0 ? 1 : 0;
+						if (signal?.aborted) return;
+						if (at < e.end) pending = handle.read(scratch[k], 0, Math.min(size, e.end - at), at);
+						if (isStoredFloat(dtype)) bad += countNonFinite(dtype, current.subarray(0, bytesRead));
 						onBytes(bytesRead);
 					}
+					if (bad > 0) nonFinite.push({ entry: e, count: bad });
 				}
 			} finally {
+				// A read still in flight (an error while scanning) settles before its file closes.
+				await pending?.catch(() => undefined);
 				await handle.close();
 			}
 		}
+		if (nonFinite.length > 0) throw nonFiniteError(nonFinite);
 	}
 
 	/**
@@ -175,6 +197,8 @@ export class ModelWeights {
 				if (got === 0) throw new ModelConfigError(`${entry.file}: truncated while reading "${entry.name}" (the file shrank after it was opened)`);
 				off += got;
 			}
+			const bad = countNonFinite(dtype, bytes);
+			if (bad > 0) throw new ModelConfigError(`${entry.file}: rows ${first}..${first + n - 1} of weight "${entry.name}" hold ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or ±Inf): the checkpoint is corrupt (weights must be finite numbers)`);
 			widenToFloat32(dtype, bytes, 0, n * width, out, i * width);
 			i += n;
 		}
@@ -192,6 +216,16 @@ export class ModelWeights {
 		const entry = this.entry(name, shape);
 		return toFloat32(entry.dtype, readTensor(entry).data);
 	}
+}
+
+/** The error for weights holding NaN or ±Inf: each weight, its file and how many of its values. */
+function nonFiniteError(found: readonly { entry: TensorEntry; count: number }[]): ModelConfigError {
+	const each = found.slice(0, 5).map(({ entry, count }) => {
+		const values = (entry.end - entry.begin) / STORED_FLOAT_BYTES[entry.dtype as StoredFloat];
+		return `${entry.file}: weight "${entry.name}" holds ${count} non-finite value${count === 1 ? '' : 's'} (NaN or ±Inf) of ${values}`;
+	});
+	const more = found.length > 5 ? `; and ${found.length - 5} more weights` : '';
+	return new ModelConfigError(`${each.join('; ')}${more}: the checkpoint is corrupt (weights must be finite numbers)`);
 }
 
 function stripPrefix(name: string, prefixes: readonly string[]): string {

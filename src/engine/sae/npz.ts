@@ -248,6 +248,23 @@ function readCentralDirectory(file: string, fd: number, size: number): NpzMember
 	return members;
 }
 
+/** The first bytes of a deflated member, enough for its .npy header, without inflating the rest. */
+function inflateHead(label: string, packed: Buffer): Buffer {
+	// Deflate expands at most ~1032:1, so a prefix of n compressed bytes inflates to at most about
+	// n KiB: the prefix grows until the header is whole, up to 4 KiB (numpy's headers are a few
+	// hundred bytes), and what is inflated stays within a few MiB whatever the stream holds.
+	for (let take = 256; ; take *= 4) {
+		let head: Buffer;
+		try {
+			head = zlib.inflateRawSync(packed.subarray(0, take), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 8 << 20 });
+		} catch (e) {
+			throw new NpzError(`${label}: corrupt compressed data (${(e as Error).message})`);
+		}
+		const need = head.length >= 10 && head[6] === 1 ? 10 + head.readUInt16LE(8) : head.length >= 12 ? 12 + head.readUInt32LE(8) : 12;
+		if (head.length >= need || take >= packed.length || take >= 4096) return head;
+	}
+}
+
 function readMember(file: string, fd: number, size: number, m: NpzMember): NpyArray {
 	const label = `${file}: ${m.name}`;
 	const local = readAt(file, fd, size, m.localHeaderOffset, 30);
@@ -273,14 +290,25 @@ function readMember(file: string, fd: number, size: number, m: NpzMember): NpyAr
 		if (canCrc) crc = zlib.crc32(data, zlib.crc32(headBuf.subarray(0, header.dataOffset)));
 	} else if (m.method === 8) {
 		const packed = readAt(file, fd, size, dataStart, m.compressedSize);
+		// The array's header is inflated first, from the start of the stream, and its shape says
+		// how large the member may be: the zip's own size must agree, and the whole member is
+		// inflated with that as its limit, so a small archive cannot deflate to gigabytes.
+		header = parseNpyHeader(inflateHead(label, packed), label);
+		const expected = header.dataOffset + header.shape.reduce((a, d) => a * d, 1) * header.itemSize;
+		if (m.uncompressedSize !== expected) {
+			throw new NpzError(`${label}: the zip says it inflates to ${m.uncompressedSize} bytes, but its shape [${header.shape.join(', ')}] of ${header.dtype} takes ${expected}`);
+		}
+		if (expected > MAX_BUFFER) throw new NpzError(`${label}: member of ${expected} bytes is larger than this reader can hold in memory`);
 		let raw: Buffer;
 		try {
-			raw = zlib.inflateRawSync(packed);
+			raw = zlib.inflateRawSync(packed, { maxOutputLength: Math.max(1, expected) });
 		} catch (e) {
+			if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+				throw new NpzError(`${label}: corrupt compressed data (inflates to more than the ${expected} bytes its shape [${header.shape.join(', ')}] of ${header.dtype} takes)`);
+			}
 			throw new NpzError(`${label}: corrupt compressed data (${(e as Error).message})`);
 		}
-		if (raw.length !== m.uncompressedSize) throw new NpzError(`${label}: corrupt compressed data (inflated to ${raw.length} bytes, expected ${m.uncompressedSize})`);
-		header = parseNpyHeader(raw, label);
+		if (raw.length !== expected) throw new NpzError(`${label}: corrupt compressed data (inflated to ${raw.length} bytes, expected ${expected})`);
 		data = raw.subarray(header.dataOffset);
 		if (canCrc) crc = zlib.crc32(raw);
 	} else {

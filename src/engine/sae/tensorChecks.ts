@@ -1,7 +1,8 @@
 // An SAE's tensors against its architecture's contract (architectures/): which it needs, their
 // dtypes, and their shapes in the config's dimensions, as one-line SaeFormatErrors naming the file.
 
-import { STORED_FLOAT_BYTES, isStoredFloat } from '../io/halfFloats';
+import { STORED_FLOAT_BYTES, countNonFinite, isStoredFloat } from '../io/halfFloats';
+import type { StoredFloat } from '../io/halfFloats';
 import type { SafetensorsDtype } from '../io/safetensors';
 import { saeArchitecture } from './architectures/saeArchitectures';
 import { W_SKIP, dimensionSize } from './architectures/saeArchitecture';
@@ -32,6 +33,9 @@ export function validateWeights(file: string, cfg: SaeConfig, weights: Record<st
 		if (!t) throw formatError(`${file}: missing tensor "${name}" (required for ${kindName(cfg)})`);
 		const bytes = checkTensor(file, cfg, name, t.dtype, t.shape);
 		if (t.data.length !== bytes) throw formatError(`${file}: ${name} has ${t.data.length} bytes, expected ${bytes}`);
+		// checkTensor has made the dtype a stored float.
+		const bad = countNonFinite(t.dtype as StoredFloat, t.data);
+		if (bad > 0) throw formatError(`${file}: ${name} holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or ±Inf) of ${bytes / STORED_FLOAT_BYTES[t.dtype as StoredFloat]}: the SAE is corrupt (weights must be finite numbers)`);
 	}
 	saeArchitecture(cfg.architecture).config?.check(cfg, file);
 }

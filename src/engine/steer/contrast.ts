@@ -45,7 +45,7 @@ export async function contrastVector(model: LanguageModel, hookName: string, pos
 	if (!model.tokenizer) throw new ModelConfigError(`${model.dir} has no tokenizer.json, so prompts cannot be read`);
 	const bos = model.cfg.bosTokenId;
 	const activations = async (text: string, which: string): Promise<ort.Tensor> => {
-		const ids = (await model.tokenizer!.encode(text)).map((t) => t.id);
+		const ids = (await model.tokenizer!.encode(text, model.cfg.nCtx)).map((t) => t.id);
 		if (ids.length === 0) throw new ModelConfigError(`the ${which} prompt is empty`);
 		const input = bos === undefined ? ids : [bos, ...ids];
 		if (input.length > model.cfg.nCtx) throw new ModelConfigError(`the ${which} prompt is ${input.length} tokens, longer than the model's context of ${model.cfg.nCtx}`);
