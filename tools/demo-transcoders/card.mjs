@@ -51,7 +51,7 @@ whole set with \`--transcoders models/pycode/transcoders\`.
   geometric median of the MLP outputs.
 - Throughput: the median training step's tokens/s, including any wait for the activation
   store, on 2 CPU threads of a machine shared with other builds and tests, so it follows their
-  load (layers 0 and 1 trained while it was heaviest); the whole run took about 20 minutes.
+  load; \`npm run transcoders:demo\` (training, both evaluations) took 12 minutes here.
 
 ## Evaluation
 
