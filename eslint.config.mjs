@@ -6,7 +6,8 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-	{ ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', 'test-results/**', 'models/**', 'data/**', 'media/**', '.vscode-test/**'] },
+	// Build outputs, fixtures, local scratch (.exp, bench/.work: untracked) are not the project's code.
+	{ ignores: ['dist/**', 'node_modules/**', '.exp/**', 'bench/.work/**', 'test/fixtures/**', 'test-results/**', 'models/**', 'data/**', 'media/**', '.vscode-test/**'] },
 	tseslint.configs.recommendedTypeChecked,
 	{
 		languageOptions: {
