@@ -1,0 +1,293 @@
+// Attribution (circuit tracing) on one prompt: the graph of direct effects between the nodes of
+// the local replacement model, as circuit-tracer's attribute() computes it
+// (circuit_tracer/attribution.py, replacement_model.py setup_attribution):
+//
+// 1. One forward pass of the real model records what the replacement model freezes (every
+//    block's residual stream before attention and before the MLP, whose norm scales are frozen;
+//    the attention patterns; the final residual stream) and what its nodes are: the transcoders'
+//    active features on their input hooks, the error vectors (MLP output − transcoder output, per
+//    layer and position), the token embeddings (hook_embed), and the logits at the last position
+//    with the highest probabilities (up to a cumulative 0.95, at most 10, circuit-tracer's
+//    compute_salient_logits), plus a target token when one is asked for. With a BOS token first,
+//    its features and error are zeroed (circuit-tracer's zero_bos): its MLP outputs become constants.
+// 2. The vectors graph: each feature's scaled decoder row, encoder column and pre-activation;
+//    each logit's demeaned unembedding row and demeaned logit.
+// 3. The backward graph, in batches of targets (logits first, then every active feature): one
+//    row of direct effects per target. The row of a feature is the contribution of each source to
+//    its encoder pre-activation (edge weight = source activation × its decoder row pushed to the
+//    target's encoder through the frozen linear model; errors and tokens with their vectors); a
+//    logit's row, to its demeaned logit. What the rows leave out of a node's input is its bias
+//    term: every constant of the replacement model (attention and norm biases, transcoders' b_dec
+//    and b_enc, position embeddings, the zeroed BOS MLP outputs).
+//
+// Node order is circuit-tracer's: features (by layer, position, index), error nodes (by layer,
+// then position), tokens, logits; a row's columns are the first three, in the same order.
+
+import * as ort from 'onnxruntime-node';
+import { Cancelled } from '../cancelled';
+import { ModelConfigError } from '../models/decoderConfig';
+import type { LanguageModel } from '../models/languageModel';
+import { topIndices } from '../models/sampling';
+import { createSession } from '../onnx/session';
+import type { SessionSettings } from '../onnx/session';
+import { SaeRunner } from '../sae/saeRunner';
+import type { Sae } from '../sae/saeTypes';
+import type { Token } from '../tokenize/tokenizer';
+import { canonicalNodeId } from './attributionGraph';
+import type { AttributionGraph, GraphEdge, GraphNode, UnnamedGraphNode } from './attributionGraph';
+import * as G from './attributionGraphs';
+
+export class AttributionCancelled extends Cancelled {
+	constructor() {
+		super('attribution cancelled');
+	}
+}
+
+export interface AttributeOptions {
+	settings: SessionSettings;
+	/** At most this many logits (circuit-tracer's max_n_logits, 10). */
+	maxLogits?: number;
+	/** Logits until their cumulative probability reaches this (desired_logit_prob, 0.95). */
+	logitProbability?: number;
+	/** A token id whose logit is attributed from whatever its probability. */
+	targetToken?: number;
+	/** Targets per backward pass. */
+	batchSize?: number;
+	/** Where the features come from (folders or references), stored in the graph. */
+	featureSources?: string[];
+	onProgress?: (done: number, total: number) => void;
+	signal?: AbortSignal;
+}
+
+export interface Attribution {
+	graph: AttributionGraph;
+	/**
+	 * Per node, its input in the replacement model: a feature's encoder pre-activation, a logit's
+	 * demeaned logit; NaN for errors and tokens, which have no input. Each target's incoming edges
+	 * plus its bias term add up to it.
+	 */
+	nodeInputs: Float64Array;
+	/** The frozen values and vectors, for checks against a model run outside (tests). */
+	frozen: FrozenPrompt;
+}
+
+/** What the forward pass recorded, row-major as the backward graph reads it. */
+export interface FrozenPrompt {
+	ids: number[];
+	/** Whether position 0 is BOS, whose features and errors are zeroed. */
+	zeroFirst: boolean;
+	/** [n_layers, seq, d_model] each. */
+	residPre: Float32Array;
+	residMid: Float32Array;
+	/** [seq, d_model]. */
+	residFinal: Float32Array;
+	/** [n_layers, n_heads, seq, seq]. */
+	patterns: Float32Array;
+	/** [n_layers · seq, d_model], zero at BOS. */
+	errors: Float32Array;
+	/** [seq, d_model] (hook_embed). */
+	tokens: Float32Array;
+	/** [n_layers · seq, d_in]: the transcoders' inputs. */
+	transcoderInputs: Float32Array;
+}
+
+const DEFAULT_BATCH = 128;
+/** The encoder a feature's pre-activation is W_enc·x + b_enc for, and whose active features have activation = pre-activation. */
+const LINEAR_ENCODERS = new Set(['standard', 'topk', 'jumprelu']);
+
+/** Checks that `transcoders` are one per-layer transcoder per layer of `model`, all reading the same kind of hook; returns that kind. */
+export function checkTranscoderSet(model: LanguageModel, transcoders: readonly Sae[]): G.InputView {
+	const N = model.cfg.nLayers;
+	if (transcoders.length !== N) throw new ModelConfigError(`attribution needs one transcoder per layer: ${model.name} has ${N} layers, the set has ${transcoders.length}`);
+	let view: G.InputView | undefined;
+	transcoders.forEach((sae, l) => {
+		const t = sae.cfg.transcoder;
+		if (!t) throw new ModelConfigError(`${sae.source}: not a transcoder (attribution graphs are built from transcoders)`);
+		const input = sae.cfg.metadata.hook_name;
+		const v = G.inputView(input);
+		if (!input.startsWith(`blocks.${l}.`) || v === undefined) {
+			throw new ModelConfigError(`${sae.source}: layer ${l}'s transcoder reads ${input}; attribution needs blocks.${l}.ln2.hook_normalized, blocks.${l}.mlp.hook_in or blocks.${l}.hook_resid_mid`);
+		}
+		if (view !== undefined && v !== view) throw new ModelConfigError(`${sae.source}: reads ${input}, but the set's other transcoders read another hook`);
+		view = v;
+		if (t.hook_name_out !== `blocks.${l}.hook_mlp_out`) throw new ModelConfigError(`${sae.source}: writes ${t.hook_name_out}; attribution needs blocks.${l}.hook_mlp_out`);
+		if (!LINEAR_ENCODERS.has(sae.cfg.architecture)) throw new ModelConfigError(`${sae.source}: ${sae.cfg.architecture} transcoders are not supported by attribution (standard, topk, jumprelu are)`);
+	});
+	return view!;
+}
+
+export async function attribute(model: LanguageModel, transcoders: readonly Sae[], prompt: string, tokens: readonly Token[], options: AttributeOptions): Promise<Attribution> {
+	const { cfg } = model;
+	const N = cfg.nLayers;
+	const d = cfg.dModel;
+	const T = tokens.length;
+	const ids = tokens.map((t) => t.id);
+	const view = checkTranscoderSet(model, transcoders);
+	const checkCancelled = () => { if (options.signal?.aborted) throw new AttributionCancelled(); };
+	if (T === 0) throw new ModelConfigError('the prompt has no tokens');
+	if (options.targetToken !== undefined && !(Number.isInteger(options.targetToken) && options.targetToken >= 0 && options.targetToken < cfg.dVocab)) {
+		throw new ModelConfigError(`target token ${options.targetToken} is not in the vocabulary (0 … ${cfg.dVocab - 1})`);
+	}
+
+	// 1. The forward pass.
+	const runners = transcoders.map((sae) => SaeRunner.forModel(sae, model, options.settings));
+	const dIn = transcoders[0]!.cfg.d_in;
+	const hooks = ['hook_embed', `blocks.${N - 1}.hook_resid_post`];
+	for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_resid_mid`, `blocks.${l}.attn.hook_pattern`, runners[l]!.hookName, `blocks.${l}.hook_mlp_out`);
+	const run = await model.forward({ ids: [ids], hooks: [...new Set(hooks)], logits: 'last' });
+	checkCancelled();
+	const hook = (name: string) => run.hooks[name]!.data as Float32Array;
+	const stack = (name: (l: number) => string, size: number) => {
+		const out = new Float32Array(N * size);
+		for (let l = 0; l < N; l++) out.set(hook(name(l)), l * size);
+		return out;
+	};
+	const zeroFirst = cfg.bosTokenId !== undefined && ids[0] === cfg.bosTokenId;
+	const frozen: FrozenPrompt = {
+		ids, zeroFirst,
+		residPre: stack((l) => `blocks.${l}.hook_resid_pre`, T * d),
+		residMid: stack((l) => `blocks.${l}.hook_resid_mid`, T * d),
+		residFinal: hook(`blocks.${N - 1}.hook_resid_post`),
+		patterns: stack((l) => `blocks.${l}.attn.hook_pattern`, cfg.nHeads * T * T),
+		errors: new Float32Array(N * T * d),
+		tokens: hook('hook_embed'),
+		transcoderInputs: stack((l) => runners[l]!.hookName, T * dIn),
+	};
+
+	// Active features, in circuit-tracer's order (layer, position, index).
+	const featureIds: number[] = [];
+	const featureActs: number[] = [];
+	const featureSlots: number[] = [];
+	const unnamed: UnnamedGraphNode[] = [];
+	let offset = 0;
+	for (let l = 0; l < N; l++) {
+		const r = runners[l]!;
+		const dSae = r.sae.cfg.d_sae;
+		const out = await r.run(frozen.transcoderInputs.subarray(l * T * dIn, (l + 1) * T * dIn), T, { acts: true, topFeatures: 0, recons: false, error: true }, hook(`blocks.${l}.hook_mlp_out`));
+		frozen.errors.set(out.error!, l * T * d);
+		if (zeroFirst) frozen.errors.fill(0, l * T * d, l * T * d + d);
+		const acts = out.acts!;
+		for (let p = zeroFirst ? 1 : 0; p < T; p++) {
+			for (let f = 0; f < dSae; f++) {
+				const a = acts[p * dSae + f]!;
+				if (a === 0) continue;
+				featureIds.push(offset + f);
+				featureActs.push(a);
+				featureSlots.push(l * T + p);
+				unnamed.push({ kind: 'feature', layer: l, feature: f, position: p, activation: a });
+			}
+		}
+		offset += dSae;
+		checkCancelled();
+	}
+	for (const r of runners) await r.dispose();
+	const n = featureIds.length;
+	for (let l = 0; l < N; l++) for (let p = 0; p < T; p++) unnamed.push({ kind: 'error', layer: l, position: p });
+	tokens.forEach((t, p) => unnamed.push({ kind: 'embedding', token: t.text, tokenId: t.id, position: p }));
+
+	// 2. The vectors graph; the candidate logits are the most probable ones (and the target).
+	const lastLogits = run.logits!.data as Float32Array;
+	const maxLogits = Math.min(options.maxLogits ?? 10, cfg.dVocab);
+	const candidates = topIndices(lastLogits, maxLogits); // most probable first
+	const target = options.targetToken;
+	if (target !== undefined && !candidates.includes(target)) candidates.push(target);
+	const int64 = (xs: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(xs, (x) => BigInt(x)), [xs.length]);
+	const vectors = await runOnce(G.buildVectorsGraph(model, transcoders), options.settings, {
+		[G.FEATURE_IDS]: int64(featureIds),
+		[G.FEATURE_ACTS]: new ort.Tensor('float32', Float32Array.from(featureActs), [n]),
+		[G.FEATURE_SLOTS]: int64(featureSlots),
+		[G.TRANSCODER_INPUTS]: new ort.Tensor('float32', frozen.transcoderInputs, [N * T, dIn]),
+		[G.LOGIT_IDS]: int64(candidates),
+		[G.LAST_LOGITS]: new ort.Tensor('float32', lastLogits, [cfg.dVocab]),
+	});
+	const probabilities = vectors[G.PROBABILITIES]!.data as Float32Array;
+	// compute_salient_logits: the most probable, until their cumulative probability reaches the threshold.
+	const kept: number[] = [];
+	let cumulative = 0;
+	for (let i = 0; i < maxLogits; i++) {
+		kept.push(i);
+		cumulative += probabilities[candidates[i]!]!;
+		if (cumulative >= (options.logitProbability ?? 0.95)) break;
+	}
+	const targetIndex = target === undefined ? -1 : candidates.indexOf(target);
+	if (targetIndex >= 0 && !kept.includes(targetIndex)) kept.push(targetIndex);
+	const logitVectorsAll = vectors[G.LOGIT_VECTORS]!.data as Float32Array;
+	const demeanedAll = vectors[G.DEMEANED_LOGITS]!.data as Float32Array;
+	for (const i of kept) {
+		const id = candidates[i]!;
+		const text = model.tokenizer && id < model.tokenizer.vocabSize ? await model.tokenizer.decode([id]) : String(id);
+		unnamed.push({ kind: 'logit', token: text, tokenId: id, position: T - 1, probability: probabilities[id]! });
+	}
+	const nodes: GraphNode[] = unnamed.map((u) => ({ ...u, id: canonicalNodeId(u, N) }));
+	const columns = n + N * T + T;
+	const nodeInputs = new Float64Array(nodes.length).fill(NaN);
+	const preActivations = vectors[G.PRE_ACTIVATIONS]!.data as Float32Array;
+	for (let i = 0; i < n; i++) nodeInputs[i] = preActivations[i]!;
+	kept.forEach((i, j) => { nodeInputs[columns + j] = demeanedAll[i]!; });
+
+	// 3. The backward passes: logits first, then features.
+	const encoders = vectors[G.ENCODER_VECTORS]!.data as Float32Array;
+	interface Target { node: number; layer: number; position: number; vector: Float32Array }
+	const targets: Target[] = [];
+	kept.forEach((i, j) => targets.push({ node: columns + j, layer: N, position: T - 1, vector: logitVectorsAll.subarray(i * d, (i + 1) * d) }));
+	if (dIn !== d) throw new ModelConfigError(`${transcoders[0]!.source}: reads width ${dIn}, not the residual stream's ${d}`);
+	for (let i = 0; i < n; i++) {
+		const slot = featureSlots[i]!;
+		targets.push({ node: i, layer: Math.floor(slot / T), position: slot % T, vector: encoders.subarray(i * d, (i + 1) * d) });
+	}
+	const backward = await createSession(G.buildBackwardGraph(model, transcoders, view), options.settings, () => {}, { spinning: false });
+	const edges: GraphEdge[] = [];
+	try {
+		const fixed: Record<string, ort.Tensor> = {
+			[G.RESID_PRE]: new ort.Tensor('float32', frozen.residPre, [N, T, d]),
+			[G.RESID_MID]: new ort.Tensor('float32', frozen.residMid, [N, T, d]),
+			[G.RESID_FINAL]: new ort.Tensor('float32', frozen.residFinal, [T, d]),
+			[G.PATTERNS]: new ort.Tensor('float32', frozen.patterns, [N, cfg.nHeads, T, T]),
+			[G.SOURCE_VECTORS]: new ort.Tensor('float32', vectors[G.SOURCE_VECTORS]!.data as Float32Array, [n, d]),
+			[G.FEATURE_SLOTS]: int64(featureSlots),
+			[G.ERROR_VECTORS]: new ort.Tensor('float32', frozen.errors, [N * T, d]),
+			[G.TOKEN_VECTORS]: new ort.Tensor('float32', frozen.tokens, [T, d]),
+		};
+		const batchSize = options.batchSize ?? DEFAULT_BATCH;
+		for (let start = 0; start < targets.length; start += batchSize) {
+			checkCancelled();
+			const batch = targets.slice(start, start + batchSize);
+			const B = batch.length;
+			const vectorsIn = new Float32Array(B * d);
+			batch.forEach((t, i) => vectorsIn.set(t.vector, i * d));
+			const out = await backward.session.run({
+				...fixed,
+				[G.TARGET_LAYERS]: int64(batch.map((t) => t.layer)),
+				[G.TARGET_POSITIONS]: int64(batch.map((t) => t.position)),
+				[G.TARGET_VECTORS]: new ort.Tensor('float32', vectorsIn, [B, d]),
+			});
+			const rows = out[G.ROWS]!.data as Float32Array;
+			batch.forEach((t, i) => {
+				const row = rows.subarray(i * columns, (i + 1) * columns);
+				for (let s = 0; s < columns; s++) if (row[s] !== 0) edges.push({ source: s, target: t.node, weight: row[s]! });
+			});
+			options.onProgress?.(Math.min(start + batchSize, targets.length), targets.length);
+		}
+	} finally {
+		await backward.session.release();
+	}
+
+	const graph: AttributionGraph = {
+		prompt,
+		promptTokens: tokens.map((t) => t.text),
+		nLayers: N,
+		nodes,
+		edges,
+		featureSources: options.featureSources ?? [],
+	};
+	return { graph, nodeInputs, frozen };
+}
+
+async function runOnce(bytes: Buffer, settings: SessionSettings, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+	const { session } = await createSession(bytes, settings, () => {});
+	try {
+		return await session.run(feeds);
+	} finally {
+		await session.release();
+	}
+}

@@ -1,0 +1,78 @@
+// What the backward passes of attribution need from a model family: the pieces of each block
+// that stay linear in the replacement model (the norms' gains, the attention's value and output
+// projections) laid out the same way for every family, as float32 graph values. The query and
+// key projections, the MLP and the norms' biases are not here: with the attention patterns and the
+// norm scales frozen, queries and keys no longer matter, the MLP is replaced by features and
+// error nodes (constants of the backward pass), and biases only shift the nodes' inputs (the
+// bias term of each node). One entry per supported family; others are refused by name.
+
+import type { GraphBuilder, Value } from '../onnx/graphBuilder';
+import { DataType } from '../onnx/onnxProto';
+import { ModelConfigError } from '../models/decoderConfig';
+import type { LanguageModel } from '../models/languageModel';
+
+export interface LinearBlock {
+	/** The gain of the norm before attention, [d_model]. */
+	ln1Gain: Value;
+	/** The gain of the norm before the MLP, [d_model] (declared when asked for: only transcoders reading after it need it). */
+	ln2Gain: () => Value;
+	/** x @ W_V for the normed residual x: [d_model, n_kv_heads * d_head]. */
+	wV: Value;
+	/** z @ W_O for the merged heads z: [n_heads * d_head, d_model]. */
+	wO: Value;
+}
+
+export interface LinearModel {
+	/** Whether the norms centre (LayerNorm) or not (RMSNorm). */
+	norm: 'layer' | 'rms';
+	blocks: LinearBlock[];
+	/** The final norm's gain, [d_model]. */
+	finalGain: Value;
+}
+
+/** Families whose blocks attribution can linearize. */
+export const ATTRIBUTION_FAMILIES = ['gpt2'] as const;
+
+/** Declares the linear pieces of `model` in `b` (as initializers read from the checkpoint). */
+export function linearModel(b: GraphBuilder, model: LanguageModel): LinearModel {
+	const { cfg } = model;
+	const d = cfg.dModel;
+	const weight = (name: string, shape: readonly number[]): Value => modelWeight(b, model, name, shape);
+	switch (cfg.modelType) {
+		case 'gpt2': {
+			// Conv1D weights are stored [in, out]; c_attn's columns are q | k | v.
+			const blocks = Array.from({ length: cfg.nLayers }, (_, l): LinearBlock => {
+				const p = `h.${l}.`;
+				const qkv = weight(`${p}attn.c_attn.weight`, [d, 3 * d]);
+				return {
+					ln1Gain: weight(`${p}ln_1.weight`, [d]),
+					ln2Gain: () => weight(`${p}ln_2.weight`, [d]),
+					wV: b.slice(qkv, b.constInt64([2 * d]), b.constInt64([3 * d]), [1]),
+					wO: weight(`${p}attn.c_proj.weight`, [d, d]),
+				};
+			});
+			return { norm: 'layer', blocks, finalGain: weight('ln_f.weight', [d]) };
+		}
+		default:
+			throw new ModelConfigError(`attribution graphs support ${ATTRIBUTION_FAMILIES.join(', ')} models so far, not ${cfg.modelType}`);
+	}
+}
+
+/** The unembedding as rows, [d_vocab, d_model]: logit t = row t · the final-normed residual (no family here has an unembedding bias). */
+export function unembedRows(b: GraphBuilder, model: LanguageModel): Value {
+	const { cfg } = model;
+	switch (cfg.modelType) {
+		case 'gpt2': {
+			const tied = cfg.tiedEmbeddings && !model.hasWeight('lm_head.weight');
+			return modelWeight(b, model, tied ? 'wte.weight' : 'lm_head.weight', [cfg.dVocab, cfg.dModel]);
+		}
+		default:
+			throw new ModelConfigError(`attribution graphs support ${ATTRIBUTION_FAMILIES.join(', ')} models so far, not ${cfg.modelType}`);
+	}
+}
+
+/** A checkpoint weight as a float32 initializer of `b` (attribution graphs are built once per prompt; the weights they read are the small linear pieces). */
+function modelWeight(b: GraphBuilder, model: LanguageModel, name: string, shape: readonly number[]): Value {
+	const data = model.readWeight(name, shape);
+	return b.initializer(`w:${name}`, DataType.FLOAT, shape, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
