@@ -91,7 +91,7 @@ export interface FrozenPrompt {
 	transcoderInputs: Float32Array;
 }
 
-const DEFAULT_BATCH = 128;
+const DEFAULT_BATCH = 256;
 /** The encoder a feature's pre-activation is W_enc·x + b_enc for, and whose active features have activation = pre-activation. */
 const LINEAR_ENCODERS = new Set(['standard', 'topk', 'jumprelu']);
 
@@ -225,17 +225,43 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 	for (let i = 0; i < n; i++) nodeInputs[i] = preActivations[i]!;
 	kept.forEach((i, j) => { nodeInputs[columns + j] = demeanedAll[i]!; });
 
-	// 3. The backward passes: logits first, then features.
+	// 3. The backward passes: logits first, then features by layer and position, so that a batch
+	// holds one layer's targets at neighbouring positions (its graph runs the blocks up to that
+	// layer, on the positions up to the last target's).
+	if (dIn !== d) throw new ModelConfigError(`${transcoders[0]!.source}: reads width ${dIn}, not the residual stream's ${d}`);
 	const encoders = vectors[G.ENCODER_VECTORS]!.data as Float32Array;
+	const sourceVectors = vectors[G.SOURCE_VECTORS]!.data as Float32Array;
+	// Each feature's slot: its layer and position, and its rank there; the node in every slot.
+	const perSlot = new Int32Array(N * T);
+	const slotOf = featureSlots.map((slot) => perSlot[slot]!++);
+	const K = Math.max(1, ...perSlot);
+	const slotVectors = new Float32Array(N * T * K * d);
+	const slotNodes = new Int32Array(N * T * K).fill(-1);
+	featureSlots.forEach((slot, i) => {
+		slotVectors.set(sourceVectors.subarray(i * d, (i + 1) * d), (slot * K + slotOf[i]!) * d);
+		slotNodes[slot * K + slotOf[i]!] = i;
+	});
 	interface Target { node: number; layer: number; position: number; vector: Float32Array }
 	const targets: Target[] = [];
 	kept.forEach((i, j) => targets.push({ node: columns + j, layer: N, position: T - 1, vector: logitVectorsAll.subarray(i * d, (i + 1) * d) }));
-	if (dIn !== d) throw new ModelConfigError(`${transcoders[0]!.source}: reads width ${dIn}, not the residual stream's ${d}`);
 	for (let i = 0; i < n; i++) {
 		const slot = featureSlots[i]!;
 		targets.push({ node: i, layer: Math.floor(slot / T), position: slot % T, vector: encoders.subarray(i * d, (i + 1) * d) });
 	}
-	const backward = await createSession(G.buildBackwardGraph(model, transcoders, view), options.settings, () => {}, { spinning: false });
+	// Features are already in (layer, position) order.
+	const batchSize = options.batchSize ?? DEFAULT_BATCH;
+	const batches: Target[][] = [];
+	for (const t of targets) {
+		const last = batches[batches.length - 1];
+		if (last && last.length < batchSize && last[0]!.layer === t.layer) last.push(t);
+		else batches.push([t]);
+	}
+	const sessions = new Map<number, Promise<ort.InferenceSession>>();
+	const sessionFor = (top: number) => {
+		let s = sessions.get(top);
+		if (!s) sessions.set(top, (s = createSession(G.buildBackwardGraph(model, transcoders, view, top, K), options.settings, () => {}).then((c) => c.session)));
+		return s;
+	};
 	const edges: GraphEdge[] = [];
 	try {
 		const fixed: Record<string, ort.Tensor> = {
@@ -243,33 +269,58 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 			[G.RESID_MID]: new ort.Tensor('float32', frozen.residMid, [N, T, d]),
 			[G.RESID_FINAL]: new ort.Tensor('float32', frozen.residFinal, [T, d]),
 			[G.PATTERNS]: new ort.Tensor('float32', frozen.patterns, [N, cfg.nHeads, T, T]),
-			[G.SOURCE_VECTORS]: new ort.Tensor('float32', vectors[G.SOURCE_VECTORS]!.data as Float32Array, [n, d]),
-			[G.FEATURE_SLOTS]: int64(featureSlots),
-			[G.ERROR_VECTORS]: new ort.Tensor('float32', frozen.errors, [N * T, d]),
+			[G.SLOT_VECTORS]: new ort.Tensor('float32', slotVectors, [N, T, K, d]),
+			[G.ERROR_VECTORS]: new ort.Tensor('float32', frozen.errors, [N, T, d]),
 			[G.TOKEN_VECTORS]: new ort.Tensor('float32', frozen.tokens, [T, d]),
 		};
-		const batchSize = options.batchSize ?? DEFAULT_BATCH;
-		for (let start = 0; start < targets.length; start += batchSize) {
+		let done = 0;
+		for (const batch of batches) {
 			checkCancelled();
-			const batch = targets.slice(start, start + batchSize);
+			const top = batch[0]!.layer;
 			const B = batch.length;
+			const seen = Math.max(...batch.map((t) => t.position)) + 1;
 			const vectorsIn = new Float32Array(B * d);
 			batch.forEach((t, i) => vectorsIn.set(t.vector, i * d));
-			const out = await backward.session.run({
+			const session = await sessionFor(top);
+			const out = await session.run({
 				...fixed,
-				[G.TARGET_LAYERS]: int64(batch.map((t) => t.layer)),
+				[G.SEQ_LIMIT]: int64([seen]),
 				[G.TARGET_POSITIONS]: int64(batch.map((t) => t.position)),
 				[G.TARGET_VECTORS]: new ort.Tensor('float32', vectorsIn, [B, d]),
 			});
-			const rows = out[G.ROWS]!.data as Float32Array;
-			batch.forEach((t, i) => {
-				const row = rows.subarray(i * columns, (i + 1) * columns);
-				for (let s = 0; s < columns; s++) if (row[s] !== 0) edges.push({ source: s, target: t.node, weight: row[s]! });
-			});
-			options.onProgress?.(Math.min(start + batchSize, targets.length), targets.length);
+			// feature rows [top, seen, B, K], error rows [top, seen, B], token rows [seen, B].
+			const featureRows = top > 0 ? out[G.FEATURE_ROWS]!.data as Float32Array : new Float32Array(0);
+			const errorRows = top > 0 ? out[G.ERROR_ROWS]!.data as Float32Array : new Float32Array(0);
+			const tokenRows = out[G.TOKEN_ROWS]!.data as Float32Array;
+			const layers = Math.min(top, N);
+			for (let l = 0; l < layers; l++) {
+				for (let p = 0; p < seen; p++) {
+					const nodeAt = (l * T + p) * K;
+					for (let i = 0; i < B; i++) {
+						const target = batch[i]!.node;
+						const rowAt = (((l * seen + p) * B) + i) * K;
+						for (let k = 0; k < K; k++) {
+							const source = slotNodes[nodeAt + k]!;
+							if (source < 0) break; // slots fill from the first
+							const w = featureRows[rowAt + k]!;
+							if (w !== 0) edges.push({ source, target, weight: w });
+						}
+						const we = errorRows[(l * seen + p) * B + i]!;
+						if (we !== 0) edges.push({ source: n + l * T + p, target, weight: we });
+					}
+				}
+			}
+			for (let p = 0; p < seen; p++) {
+				for (let i = 0; i < B; i++) {
+					const wt = tokenRows[p * B + i]!;
+					if (wt !== 0) edges.push({ source: n + N * T + p, target: batch[i]!.node, weight: wt });
+				}
+			}
+			done += B;
+			options.onProgress?.(done, targets.length);
 		}
 	} finally {
-		await backward.session.release();
+		for (const s of sessions.values()) await (await s).release();
 	}
 
 	const graph: AttributionGraph = {

@@ -60,7 +60,9 @@ export const DEMEANED_LOGITS = 'demeaned_logits';
 /** [d_vocab]: next-token probabilities. */
 export const PROBABILITIES = 'probabilities';
 
-// Backward graph inputs and outputs.
+// Backward graph inputs and outputs. The per-prompt inputs cover the whole prompt; the graph
+// crops them to the first SEQ_LIMIT positions, the most a batch's targets can see (attention is
+// causal), and runs only the blocks below its top target layer.
 /** [n_layers, seq, d_model]: hook_resid_pre of every block (their norm scales are frozen). */
 export const RESID_PRE = 'resid_pre';
 /** [n_layers, seq, d_model]: hook_resid_mid of every block. */
@@ -69,18 +71,24 @@ export const RESID_MID = 'resid_mid';
 export const RESID_FINAL = 'resid_final';
 /** [n_layers, n_heads, seq, seq]: every block's attention pattern. */
 export const PATTERNS = 'patterns';
-/** [n_layers · seq, d_model]: the error vectors, by slot (zero where there is none, e.g. BOS). */
+/** [n_layers, seq, slot_size, d_model]: each active feature's decoder row × activation, in its layer and position's slot (zero rows pad). */
+export const SLOT_VECTORS = 'slot_vectors';
+/** [n_layers, seq, d_model]: the error vectors (zero where there is none, e.g. BOS). */
 export const ERROR_VECTORS = 'error_vectors';
 /** [seq, d_model]: the token embeddings (hook_embed). */
 export const TOKEN_VECTORS = 'token_vectors';
-/** int64 [batch]: each target's layer (n_layers for a logit). */
-export const TARGET_LAYERS = 'target_layers';
+/** int64 [1]: the positions the batch's targets can see (the last target position + 1). */
+export const SEQ_LIMIT = 'seq_limit';
 /** int64 [batch]: each target's position. */
 export const TARGET_POSITIONS = 'target_positions';
 /** [batch, d_model]: each target's vector (encoder column, or demeaned unembedding row). */
 export const TARGET_VECTORS = 'target_vectors';
-/** [batch, n + n_layers · seq + seq]: per target, the direct effect of every source. */
-export const ROWS = 'rows';
+/** [top · seq_limit, batch, slot_size]: per target, the direct effect of each slot's feature. */
+export const FEATURE_ROWS = 'feature_rows';
+/** [top, seq_limit, batch]: per target, the direct effect of each error node. */
+export const ERROR_ROWS = 'error_rows';
+/** [seq_limit, batch]: per target, the direct effect of each token. */
+export const TOKEN_ROWS = 'token_rows';
 
 /** The vectors graph for a set of per-layer transcoders (one per layer, in layer order). */
 export function buildVectorsGraph(model: LanguageModel, transcoders: readonly Sae[]): Buffer {
@@ -114,92 +122,128 @@ export function buildVectorsGraph(model: LanguageModel, transcoders: readonly Sa
 	return b.build({ graph: 'attribution_vectors' });
 }
 
-/** The backward graph for `model` with per-layer transcoders reading `view` (skip transcoders' W_skip let the gradient through their MLP). */
-export function buildBackwardGraph(model: LanguageModel, transcoders: readonly Sae[], view: InputView): Buffer {
+/**
+ * The backward graph for a batch of targets at layer `top` (n_layers: logits), with per-layer
+ * transcoders reading `view` (skip transcoders' W_skip let the gradient through their MLP);
+ * `slotSize` is the most features active at one layer and position.
+ *
+ * Gradients are laid out position-major, [seq', batch, d], so that the frozen attention is one
+ * matrix product per head over every target at once, and the contraction with the features is
+ * one product per (layer, position) slot. A target's gradient starts as one row (its position):
+ * the first attention step reads that row of the pattern instead of a product with zeros.
+ */
+export function buildBackwardGraph(model: LanguageModel, transcoders: readonly Sae[], view: InputView, top: number, slotSize: number): Buffer {
 	const { cfg } = model;
 	const N = cfg.nLayers;
 	const d = cfg.dModel;
 	const H = cfg.nHeads;
 	const KV = cfg.nKvHeads;
 	const dh = cfg.dHead;
-	const b = new GraphBuilder('attribution_backward');
+	const K = slotSize;
+	const b = new GraphBuilder(`attribution_backward_${top}`);
 	const F = DataType.FLOAT;
 	const I = DataType.INT64;
 	const lm = linearModel(b, model);
 
-	const residPre = b.input(RESID_PRE, F, [N, 'seq', d]);
-	const residMid = b.input(RESID_MID, F, [N, 'seq', d]);
-	const residFinal = b.input(RESID_FINAL, F, ['seq', d]);
-	const patterns = b.input(PATTERNS, F, [N, H, 'seq', 'seq']);
-	const sources = b.input(SOURCE_VECTORS, F, ['n', d]);
-	const slots = b.input(FEATURE_SLOTS, I, ['n']);
-	const errors = b.input(ERROR_VECTORS, F, ['slots', d]);
-	const tokens = b.input(TOKEN_VECTORS, F, ['seq', d]);
-	const targetLayers = b.input(TARGET_LAYERS, I, ['batch']);
+	const limit = b.input(SEQ_LIMIT, I, [1]);
+	const zero = b.constInt64([0]);
+	/** x cropped to the first seq_limit positions along `axes`. */
+	const crop = (x: Value, axes: readonly number[]): Value =>
+		b.op('Slice', [x, b.constInt64(axes.map(() => 0)), b.concat(axes.map(() => limit), 0), b.constInt64(axes)]);
+	/** The first `top` layers (axis 0). */
+	const below = (x: Value): Value => b.slice(x, zero, b.constInt64([top]), [0]);
+	const residPre = crop(b.input(RESID_PRE, F, [N, 'seq', d]), [1]); // [N, seq', d]
+	const residMid = crop(b.input(RESID_MID, F, [N, 'seq', d]), [1]);
+	const residFinal = crop(b.input(RESID_FINAL, F, ['seq', d]), [0]); // [seq', d]
+	const patterns = crop(b.input(PATTERNS, F, [N, H, 'seq', 'seq']), [2, 3]); // [N, H, seq', seq']
+	const slotVectors = below(crop(b.input(SLOT_VECTORS, F, [N, 'seq', K, d]), [1])); // [top, seq', K, d]
+	const errors = below(crop(b.input(ERROR_VECTORS, F, [N, 'seq', d]), [1])); // [top, seq', d]
+	const tokens = crop(b.input(TOKEN_VECTORS, F, ['seq', d]), [0]); // [seq', d]
 	const targetPositions = b.input(TARGET_POSITIONS, I, ['batch']);
 	const targetVectors = b.input(TARGET_VECTORS, F, ['batch', d]);
 
-	// The frozen norm scales √(var + eps) (LayerNorm) or √(mean x² + eps) (RMSNorm): [.., seq, 1].
+	// The frozen norm scales √(var + eps) (LayerNorm) or √(mean x² + eps) (RMSNorm): [.., seq', 1].
 	const scale = (x: Value): Value => {
 		const centred = lm.norm === 'layer' ? b.sub(x, mean(b, x)) : x;
 		return b.sqrt(b.add(mean(b, b.mul(centred, centred)), b.constFloat([cfg.normEps])));
 	};
-	const scales1 = scale(residPre); // [N, seq, 1]
-	const scales2 = scale(residMid);
-	const scaleFinal = scale(residFinal); // [seq, 1]
 	const atLayer = (x: Value, l: number): Value => b.gather(x, b.constInt64([l], []));
-	/** The transpose of a frozen norm's map from residual to output (× gain when given): g [batch, seq, d] → [batch, seq, d]. */
+	/** [seq', 1, 1] scales of layer l, for gradients [seq', batch, d]. */
+	const scales1 = b.unsqueeze(scale(residPre), [2]); // [N, seq', 1, 1]
+	const scales2 = b.unsqueeze(scale(residMid), [2]);
+	/** The transpose of a frozen norm's map from residual to output (× gain when given); sigma broadcasts against g. */
 	const normBackward = (g: Value, sigma: Value, gain?: Value): Value => {
 		const scaled = gain === undefined ? g : b.mul(g, gain);
 		return b.div(lm.norm === 'layer' ? b.sub(scaled, mean(b, scaled)) : scaled, sigma);
 	};
+	const skips = transcoders.map((sae, l) => (sae.cfg.transcoder?.skip ? saeWeights(b, sae, `transcoder.${l}.`)('W_skip') : undefined)); // [d_out, d_in]
+	/** The transpose of the map from the residual stream at hook_resid_mid to the transcoder's input, with layer l's scales `sigma`. */
+	const inputBackward = (g: Value, l: number, sigma: Value): Value =>
+		view === 'resid' ? g : normBackward(g, sigma, view === 'normed' ? lm.blocks[l]!.ln2Gain() : undefined);
 
-	// Each target's vector at its position, at the layer it belongs to: [batch, seq, d] per layer.
-	const seqLength = b.gather(b.shape(residFinal), b.constInt64([0], []));
-	const seqPositions = b.range(b.constInt64([0], []), seqLength, b.constInt64([1], [])); // [seq]
-	const atPosition = b.cast(b.op('Equal', [b.unsqueeze(targetPositions, [1]), seqPositions]), F); // [batch, seq]
-	const vectorsAt = b.unsqueeze(targetVectors, [1]); // [batch, 1, d]
-	const injected = (l: number): Value => {
-		const inLayer = b.cast(b.op('Equal', [targetLayers, b.constInt64([l], [])]), F); // [batch]
-		return b.mul(b.unsqueeze(b.mul(atPosition, b.unsqueeze(inLayer, [1])), [2]), vectorsAt); // [batch, seq, d]
+	// The start: each target's gradient at hook_resid_mid of the top block (a feature), or at the
+	// last block's hook_resid_post (a logit), one row per target: [batch, d] at its position.
+	const scaleAt = (scales: Value): Value => b.reshape(b.gather(b.reshape(scales, [-1]), targetPositions), [-1, 1]); // [seq', …] → [batch, 1]
+	const startLayer = Math.min(top, N - 1);
+	let rowPost: Value | undefined; // at hook_resid_post (logits)
+	let rowMid: Value; // at hook_resid_mid
+	if (top === N) {
+		rowPost = normBackward(targetVectors, scaleAt(scale(residFinal)), lm.finalGain);
+		const skip = skips[N - 1];
+		rowMid = skip === undefined ? rowPost : b.add(rowPost, inputBackward(b.matMul(rowPost, skip), N - 1, scaleAt(atLayer(scales2, N - 1))));
+	} else {
+		rowMid = inputBackward(targetVectors, top, scaleAt(atLayer(scales2, top)));
+	}
+	const seqPositions = b.range(b.constInt64([0], []), b.op('Squeeze', [limit, zero]), b.constInt64([1], [])); // [seq']
+	const atPosition = b.unsqueeze(b.cast(b.op('Equal', [b.unsqueeze(seqPositions, [1]), targetPositions]), F), [2]); // [seq', batch, 1]
+	/** Rows [batch, d] placed at their targets' positions: [seq', batch, d]. */
+	const spread = (r: Value): Value => b.mul(atPosition, b.unsqueeze(r, [0]));
+
+	/** The attention's value path backward, from gv [H, key, batch·dh] (after the pattern) to the normed input [seq', batch, d]. */
+	const valuesBackward = (l: number, gvHeads: Value): Value => {
+		let gv = gvHeads;
+		// Grouped-query attention: query head h reads key/value head ⌊h / rep⌋.
+		if (H !== KV) gv = reduceSum(b, b.reshape(gv, [KV, H / KV, 0, -1]), 1); // [KV, key, batch·dh]
+		gv = b.transpose(b.reshape(gv, [KV, 0, -1, dh]), [1, 2, 0, 3]); // [key, batch, KV, dh]
+		return b.matMul(b.reshape(gv, [0, 0, KV * dh]), b.transpose(lm.blocks[l]!.wV, [1, 0])); // [seq', batch, d]
 	};
 
-	const skips = transcoders.map((sae, l) => (sae.cfg.transcoder?.skip ? saeWeights(b, sae, `transcoder.${l}.`)('W_skip') : undefined)); // [d_out, d_in]
-	/** The transpose of the map from the residual stream at hook_resid_mid to the transcoder's input. */
-	const inputBackward = (g: Value, l: number): Value =>
-		view === 'resid' ? g : normBackward(g, atLayer(scales2, l), view === 'normed' ? lm.blocks[l]!.ln2Gain() : undefined);
-
-	// Down from the logits: g is the gradient at hook_resid_post of layer l.
-	let g = normBackward(injected(N), scaleFinal, lm.finalGain);
+	let g: Value | undefined; // at hook_resid_post of block l, then at its hook_resid_pre
 	const atMlpOut: Value[] = [];
-	for (let l = N - 1; l >= 0; l--) {
+	for (let l = startLayer; l >= 0; l--) {
 		b.scope(`/blocks.${l}`, () => {
-			atMlpOut[l] = g;
 			const block = lm.blocks[l]!;
-			let intoInput = injected(l);
-			const skip = skips[l];
-			if (skip !== undefined) intoInput = b.add(intoInput, b.matMul(g, skip)); // MLP out = in · W_skipᵀ + constants
-			const gMid = b.add(g, inputBackward(intoInput, l));
-			// Attention with a frozen pattern A: out[p] = Σ_h Σ_k A_h[p, k] · x1[k] W_V,h W_O,h (+ constants).
-			let gz = b.matMul(gMid, b.transpose(block.wO, [1, 0])); // [batch, seq, H·dh]
-			gz = b.transpose(b.reshape(gz, [0, 0, H, dh]), [0, 2, 1, 3]); // [batch, H, seq, dh]
-			const patternT = b.transpose(atLayer(patterns, l), [0, 2, 1]); // [H, key, query]
-			let gv = b.matMul(patternT, gz); // [batch, H, key, dh]
-			// Grouped-query attention: query head h reads key/value head ⌊h / rep⌋.
-			if (H !== KV) gv = reduceSum(b, b.reshape(gv, [0, KV, H / KV, -1, dh]), 2, false); // [batch, KV, key, dh]
-			gv = b.reshape(b.transpose(gv, [0, 2, 1, 3]), [0, 0, KV * dh]); // [batch, seq, KV·dh]
-			const gx1 = b.matMul(gv, b.transpose(block.wV, [1, 0])); // [batch, seq, d]
-			g = b.add(gMid, normBackward(gx1, atLayer(scales1, l), block.ln1Gain));
+			const pattern = atLayer(patterns, l); // [H, query, key]
+			let gMid: Value;
+			let gv: Value; // [H, key, batch·dh]
+			if (g === undefined) {
+				// The first step: one row per target, so the pattern's row at its position.
+				if (rowPost !== undefined) atMlpOut[l] = spread(rowPost);
+				gMid = spread(rowMid);
+				const gz = b.transpose(b.reshape(b.matMul(rowMid, b.transpose(block.wO, [1, 0])), [-1, H, dh]), [1, 0, 2]); // [H, batch, dh]
+				const patternRows = b.transpose(b.gather(pattern, targetPositions, 1), [0, 2, 1]); // [H, key, batch]: A_h[pos_b, k]
+				gv = b.reshape(b.mul(b.unsqueeze(patternRows, [3]), b.unsqueeze(gz, [1])), [H, 0, -1]);
+			} else {
+				atMlpOut[l] = g;
+				const skip = skips[l];
+				gMid = skip === undefined ? g : b.add(g, inputBackward(b.matMul(g, skip), l, atLayer(scales2, l))); // MLP out = in · W_skipᵀ + constants
+				const gz = b.transpose(b.reshape(b.matMul(gMid, b.transpose(block.wO, [1, 0])), [0, 0, H, dh]), [2, 0, 1, 3]); // [H, query, batch, dh]
+				gv = b.matMul(b.transpose(pattern, [0, 2, 1]), b.reshape(gz, [H, 0, -1])); // [H, key, batch·dh]
+			}
+			g = b.add(gMid, normBackward(valuesBackward(l, gv), atLayer(scales1, l), block.ln1Gain));
 		});
 	}
 
-	// Contractions with every source: [batch, n_layers · seq, d] by slot.
-	const bySlot = b.reshape(b.concat(atMlpOut.map((x) => b.unsqueeze(x, [1])), 1), [0, -1, d]);
-	const featureRows = reduceSum(b, b.mul(b.gather(bySlot, slots, 1), sources), -1); // [batch, n]
-	const errorRows = reduceSum(b, b.mul(bySlot, errors), -1); // [batch, n_layers · seq]
-	const tokenRows = reduceSum(b, b.mul(g, tokens), -1); // [batch, seq]
-	b.output(b.concat([featureRows, errorRows, tokenRows], 1), F, ['batch', 'columns'], ROWS);
-	return b.build({ graph: 'attribution_backward' });
+	// Contractions with every source below the top layer.
+	if (top > 0) {
+		const stacked = b.concat(atMlpOut.slice(0, top).map((x) => b.unsqueeze(x, [0])), 0); // [top, seq', batch, d]
+		const bySlot = b.reshapeTo(stacked, b.concat([b.constInt64([-1]), b.shape(stacked, 2)], 0)); // [top·seq', batch, d]
+		const slots = b.transpose(b.reshape(slotVectors, [-1, K, d]), [0, 2, 1]); // [top·seq', d, K]
+		b.output(b.matMul(bySlot, slots), F, ['slots', 'batch', K], FEATURE_ROWS);
+		b.output(reduceSum(b, b.mul(stacked, b.unsqueeze(errors, [2])), -1), F, [top, 'seq_limit', 'batch'], ERROR_ROWS);
+	}
+	b.output(reduceSum(b, b.mul(g!, b.unsqueeze(tokens, [1])), -1), F, ['seq_limit', 'batch'], TOKEN_ROWS);
+	return b.build({ graph: `attribution_backward_${top}` });
 }
 
 /** Mean over the last axis, kept: [..., d] → [..., 1]. */
