@@ -52,7 +52,7 @@ async function main(): Promise<void> {
 	console.log(JSON.stringify({
 		transcoders: source, tokens: tokens.length, threads,
 		attribution_s: Number(((t1 - t0) / 1000).toFixed(2)), prune_and_json_s: Number(((t2 - t1) / 1000).toFixed(2)), total_s: Number(((t2 - t0) / 1000).toFixed(2)), goal_s: 10,
-		features: count('feature'), errors: count('error'), tokens_nodes: count('embedding'), logits: count('logit'), edges: a.graph.edges.length,
+		features: count('feature'), errors: count('error'), tokens_nodes: count('embedding'), logits: count('logit'), edges: a.graph.edges.source.length,
 		pruned_nodes: json.nodes.length, pruned_links: json.links.length,
 		replacement_score: json.metadata.replacement_score, completeness_score: json.metadata.completeness_score,
 	}));

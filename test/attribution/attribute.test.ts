@@ -17,6 +17,7 @@ import { LanguageModel } from '../../src/engine/models/languageModel';
 import type { Sae } from '../../src/engine/sae/saeTypes';
 import { attribute } from '../../src/engine/attribution/attribute';
 import type { Attribution } from '../../src/engine/attribution/attribute';
+import { edgeList } from '../../src/engine/attribution/attributionGraph';
 import type { FeatureNode } from '../../src/engine/attribution/attributionGraph';
 import { f32, inMemoryTranscoder } from '../saeFixtures';
 import { fixtureModel } from '../helpers';
@@ -205,7 +206,7 @@ describe('attribution on the tiny GPT-2 with random transcoders', () => {
 
 			// Every edge against brute force: zero one source, measure every target.
 			const weights = new Map<string, number>();
-			for (const e of a.graph.edges) weights.set(`${e.source}>${e.target}`, e.weight);
+			for (const e of edgeList(a.graph.edges)) weights.set(`${e.source}>${e.target}`, e.weight);
 			const targets = nodes.flatMap((n, i) => (n.kind === 'feature' || n.kind === 'logit' ? [i] : []));
 			let maxEdgeError = 0;
 			let checked = 0;
@@ -223,18 +224,18 @@ describe('attribution on the tiny GPT-2 with random transcoders', () => {
 				}
 			});
 			assert.ok(maxEdgeError < 1e-4, `edge weights differ from brute force by up to ${maxEdgeError}`);
-			console.log(`${c.name}: ${features.length} features, ${logits.length} logits, ${a.graph.edges.length} edges, ${checked} source-target pairs; max edge error ${maxEdgeError.toExponential(2)}, max input error ${maxInput.toExponential(2)}, final residual ${maxResid.toExponential(2)}`);
+			console.log(`${c.name}: ${features.length} features, ${logits.length} logits, ${a.graph.edges.source.length} edges, ${checked} source-target pairs; max edge error ${maxEdgeError.toExponential(2)}, max input error ${maxInput.toExponential(2)}, final residual ${maxResid.toExponential(2)}`);
 
 			// Incoming edges + bias = input, the bias being the model with every source at zero.
 			const zero = () => 0;
 			const bias = ref.run(zero, zero, zero).inputs;
 			const incoming = new Float64Array(nodes.length);
-			for (const e of a.graph.edges) incoming[e.target]! += e.weight;
+			for (const e of edgeList(a.graph.edges)) incoming[e.target]! += e.weight;
 			let maxSumError = 0;
 			for (const t of targets) maxSumError = Math.max(maxSumError, Math.abs(incoming[t]! + bias[t]! - a.nodeInputs[t]!));
 			assert.ok(maxSumError < 1e-4, `incoming edges + bias miss the node input by ${maxSumError}`);
 			// No edge runs backwards: from a later layer or a later position.
-			for (const e of a.graph.edges) {
+			for (const e of edgeList(a.graph.edges)) {
 				const [src, tgt] = [nodes[e.source]!, nodes[e.target]!];
 				assert.ok(src.position <= tgt.position);
 				if (tgt.kind === 'feature' && (src.kind === 'feature' || src.kind === 'error')) assert.ok(src.layer < tgt.layer);

@@ -34,7 +34,7 @@ import { SaeRunner } from '../sae/saeRunner';
 import type { Sae } from '../sae/saeTypes';
 import type { Token } from '../tokenize/tokenizer';
 import { canonicalNodeId } from './attributionGraph';
-import type { AttributionGraph, GraphEdge, GraphNode, UnnamedGraphNode } from './attributionGraph';
+import type { AttributionGraph, GraphEdges, GraphNode, UnnamedGraphNode } from './attributionGraph';
 import * as G from './attributionGraphs';
 
 export class AttributionCancelled extends Cancelled {
@@ -262,7 +262,7 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 		if (!s) sessions.set(top, (s = createSession(G.buildBackwardGraph(model, transcoders, view, top, K), options.settings, () => {}).then((c) => c.session)));
 		return s;
 	};
-	const edges: GraphEdge[] = [];
+	const edges = new EdgeBuffer();
 	try {
 		const fixed: Record<string, ort.Tensor> = {
 			[G.RESID_PRE]: new ort.Tensor('float32', frozen.residPre, [N, T, d]),
@@ -303,17 +303,17 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 							const source = slotNodes[nodeAt + k]!;
 							if (source < 0) break; // slots fill from the first
 							const w = featureRows[rowAt + k]!;
-							if (w !== 0) edges.push({ source, target, weight: w });
+							if (w !== 0) edges.push(source, target, w);
 						}
 						const we = errorRows[(l * seen + p) * B + i]!;
-						if (we !== 0) edges.push({ source: n + l * T + p, target, weight: we });
+						if (we !== 0) edges.push(n + l * T + p, target, we);
 					}
 				}
 			}
 			for (let p = 0; p < seen; p++) {
 				for (let i = 0; i < B; i++) {
 					const wt = tokenRows[p * B + i]!;
-					if (wt !== 0) edges.push({ source: n + N * T + p, target: batch[i]!.node, weight: wt });
+					if (wt !== 0) edges.push(n + N * T + p, batch[i]!.node, wt);
 				}
 			}
 			done += B;
@@ -328,10 +328,39 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 		promptTokens: tokens.map((t) => t.text),
 		nLayers: N,
 		nodes,
-		edges,
+		edges: edges.finish(),
 		featureSources: options.featureSources ?? [],
 	};
 	return { graph, nodeInputs, frozen };
+}
+
+/** Edges appended one at a time into typed arrays that double as they fill. */
+class EdgeBuffer {
+	private source = new Int32Array(1 << 16);
+	private target = new Int32Array(1 << 16);
+	private weight = new Float64Array(1 << 16);
+	private length = 0;
+
+	push(source: number, target: number, weight: number): void {
+		if (this.length === this.source.length) {
+			const grow = <A extends Int32Array | Float64Array>(a: A, make: (n: number) => A): A => {
+				const bigger = make(a.length * 2);
+				bigger.set(a);
+				return bigger;
+			};
+			this.source = grow(this.source, (k) => new Int32Array(k));
+			this.target = grow(this.target, (k) => new Int32Array(k));
+			this.weight = grow(this.weight, (k) => new Float64Array(k));
+		}
+		this.source[this.length] = source;
+		this.target[this.length] = target;
+		this.weight[this.length++] = weight;
+	}
+
+	finish(): GraphEdges {
+		const m = this.length;
+		return { source: this.source.slice(0, m), target: this.target.slice(0, m), weight: this.weight.slice(0, m) };
+	}
 }
 
 async function runOnce(bytes: Buffer, settings: SessionSettings, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
