@@ -47,7 +47,7 @@ export interface AttributeOptions {
 	settings: SessionSettings;
 	/** At most this many logits (circuit-tracer's max_n_logits, 10). */
 	maxLogits?: number;
-	/** Logits until their cumulative probability reaches this (desired_logit_prob, 0.95). */
+	/** Logits until their cumulative probability reaches this (desired_logit_prob, DESIRED_LOGIT_PROBABILITY). */
 	logitProbability?: number;
 	/** A token id whose logit is attributed from whatever its probability. */
 	targetToken?: number;
@@ -91,7 +91,10 @@ export interface FrozenPrompt {
 	transcoderInputs: Float32Array;
 }
 
-const DEFAULT_BATCH = 256;
+/** circuit-tracer's desired_logit_prob. */
+export const DESIRED_LOGIT_PROBABILITY = 0.95;
+/** Targets per backward pass, by default. */
+export const DEFAULT_BATCH = 256;
 /** The encoder a feature's pre-activation is W_enc·x + b_enc for, and whose active features have activation = pre-activation. */
 const LINEAR_ENCODERS = new Set(['standard', 'topk', 'jumprelu']);
 
@@ -207,7 +210,7 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 	for (let i = 0; i < maxLogits; i++) {
 		kept.push(i);
 		cumulative += probabilities[candidates[i]!]!;
-		if (cumulative >= (options.logitProbability ?? 0.95)) break;
+		if (cumulative >= (options.logitProbability ?? DESIRED_LOGIT_PROBABILITY)) break;
 	}
 	const targetIndex = target === undefined ? -1 : candidates.indexOf(target);
 	if (targetIndex >= 0 && !kept.includes(targetIndex)) kept.push(targetIndex);
