@@ -1,8 +1,10 @@
 // SAE training-step throughput: our TopK (or ReLU + L1) step graph next to the PyTorch reference
 // (../shared/bench/torch_sae_reference.py) at the same shapes and threads, plus the rate of our
-// encoder product against a plain onnxruntime MatMul of the same shape, in one run.
+// encoder product against a plain onnxruntime MatMul of the same shape, in one run; and, next to
+// them, the same trainer training a transcoder (d_out = d_in, rows [x_in | y_out]) and a skip
+// transcoder (plus W_skip) at the same shapes.
 //
-//   node --import tsx bench/saeTrain.bench.ts [--arch topk|standard] [--d-in 768] [--d-sae 12288] [--k 32] [--batch 4096] [--threads 2]
+//   node --import tsx bench/saeTrain.bench.ts [--arch topk|standard] [--d-in 768] [--d-sae 12288] [--k 32] [--batch 4096] [--threads 2] [--no-transcoders]
 
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -12,6 +14,7 @@ import { GraphBuilder } from '../src/engine/onnx/graphBuilder';
 import { gaussian } from '../tools/fixtures/random';
 import { InMemoryActivations } from '../src/engine/sae/train/activationSource';
 import { TRAIN_DEFAULTS, SaeTrainer } from '../src/engine/sae/train/saeTrainer';
+import type { TranscoderShape } from '../src/engine/sae/train/stepGraphCommon';
 
 const args = process.argv.slice(2);
 const num = (flag: string, fallback: number): number => {
@@ -56,19 +59,33 @@ async function matmulRate(): Promise<number> {
 	return (2 * BATCH * D_IN * D_SAE) / median(times) / 1e9;
 }
 
-async function main(): Promise<void> {
-	const trainer = await SaeTrainer.create({ ...TRAIN_DEFAULTS, architecture: ARCH, dIn: D_IN, dSae: D_SAE, k: K, batchSize: BATCH, totalTokens: BATCH * (STEPS + 2) }, { executionProvider: 'cpu', threads: THREADS });
-	const data = randomRows(BATCH * 2, 2);
-	await trainer.initialize(data.subarray(0, BATCH * D_IN));
+/** Median seconds per step of the trainer (an SAE, or a transcoder of that shape) on random rows, and RSS after each step. */
+async function measure(transcoder?: TranscoderShape): Promise<{ stepSeconds: number; rss: number[] }> {
+	const width = D_IN + (transcoder?.dOut ?? 0);
+	const trainer = await SaeTrainer.create({ ...TRAIN_DEFAULTS, architecture: ARCH, dIn: D_IN, dSae: D_SAE, k: K, batchSize: BATCH, totalTokens: BATCH * (STEPS + 2), ...(transcoder ? { transcoder } : {}) }, { executionProvider: 'cpu', threads: THREADS });
+	const data = randomRows((BATCH * 2 * width) / D_IN, 2);
+	await trainer.initialize(data.subarray(0, BATCH * width));
 	const stepSeconds: number[] = [];
 	const rss: number[] = [];
-	await trainer.train(new InMemoryActivations(data, D_IN, 3), {
+	await trainer.train(new InMemoryActivations(data, width, 3), {
 		onStep: (m) => {
 			if (m.step > 2) stepSeconds.push(BATCH / m.tokensPerSecond);
 			rss.push(process.memoryUsage().rss);
 		},
 	});
 	await trainer.dispose();
+	return { stepSeconds: median(stepSeconds), rss };
+}
+
+async function main(): Promise<void> {
+	const sae = await measure();
+	const stepSeconds = [sae.stepSeconds];
+	const rss = sae.rss;
+	const transcoders = args.includes('--no-transcoders') ? undefined : {
+		transcoder: BATCH / (await measure({ dOut: D_IN, skip: false })).stepSeconds,
+		// SAELens saves skip transcoders as ReLU ones only; the step graphs take W_skip with either.
+		skip_transcoder: BATCH / (await measure({ dOut: D_IN, skip: true })).stepSeconds,
+	};
 	const ours = BATCH / median(stepSeconds);
 	const peak = await matmulRate();
 	const reference = JSON.parse(execFileSync('/usr/bin/python3', [REFERENCE, '--arch', ARCH, '--d-in', String(D_IN), '--d-sae', String(D_SAE), '--k', String(K), '--batch', String(BATCH), '--threads', String(THREADS)], { encoding: 'utf8' })) as { tokens_per_s: number; matmul_gflops: number };
@@ -80,6 +97,7 @@ async function main(): Promise<void> {
 		arch: ARCH, d_in: D_IN, d_sae: D_SAE, k: K, batch: BATCH, threads: THREADS,
 		ours: { tokens_per_s: round(ours), step_ms: round(1000 * median(stepSeconds)), encoder_ms_at_matmul_rate: round(1000 * encoderShare) },
 		reference,
+		...(transcoders ? { transcoders: { tokens_per_s: round(transcoders.transcoder), skip_tokens_per_s: round(transcoders.skip_transcoder), vs_sae: round(transcoders.transcoder / ours), skip_vs_sae: round(transcoders.skip_transcoder / ours) } } : {}),
 		matmul_gflops: round(peak),
 		ratios: { vs_reference: round(ours / reference.tokens_per_s), step_time_over_encoder_matmul: round(median(stepSeconds) / encoderShare) },
 		// RSS after each step: it should plateau once onnxruntime's arena has seen a whole step.

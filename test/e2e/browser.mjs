@@ -57,20 +57,23 @@ export async function waitUntil(check, ms, what) {
 
 /**
  * Runs a command from the palette (F1), once a row for it shows. A webview holding the focus
- * may swallow F1: then the focus goes back to the editor tab `refocusTab` and F1 is retried.
+ * may swallow F1, or take the typed title while the palette opens: then the palette is closed,
+ * the focus goes back to the editor tab `refocusTab`, and it is tried again (four times in all).
  */
 export async function runCommand(page, title, refocusTab = 'a.py') {
+	const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^Feature Lens: /, '') }).first();
 	for (let attempt = 1; ; attempt++) {
-		await page.keyboard.press('F1');
 		try {
+			await page.keyboard.press('F1');
 			await page.waitForSelector('.quick-input-widget:not(.hidden)', { timeout: 5000 });
+			await page.keyboard.type(title);
+			await row.waitFor({ timeout: attempt === 4 ? 20000 : 10000 });
 			break;
 		} catch (err) {
 			if (attempt === 4) throw err;
+			await page.keyboard.press('Escape');
 			await page.locator('.tabs-container .tab', { hasText: refocusTab }).first().click();
 		}
 	}
-	await page.keyboard.type(title);
-	await page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^Feature Lens: /, '') }).first().waitFor({ timeout: 20000 });
 	await page.keyboard.press('Enter');
 }

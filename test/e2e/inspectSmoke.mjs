@@ -150,6 +150,26 @@ try {
 		return page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).count();
 	}, 2);
 	await page.screenshot({ path: path.join(shots, '4-features-view.png') });
+	// A feature row's command is Colour by Feature: the status bar says which feature now colours the text.
+	results.colourByFeature = await step('Colour by Feature from the Features view', async () => {
+		const row = page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).first();
+		const feature = /^Feature (\d+)/.exec(await row.innerText())?.[1];
+		if (feature === undefined) throw new Error(`the row names no feature: ${await row.innerText()}`);
+		await row.click();
+		await page.locator('.statusbar-item', { hasText: `colouring by feature ${feature}` }).first().waitFor({ timeout: 10_000 });
+		return Number(feature);
+	}, 2);
+	// Steer with Feature… from the palette: asks for the number, then the Steering view holds that feature.
+	await runCommand('Feature Lens: Steer with Feature');
+	results.steerWithFeature = await step('Steer with Feature adds the feature to the Steering view', async () => {
+		const widget = page.locator('.quick-input-widget:not(.hidden)');
+		await widget.locator('.quick-input-title', { hasText: 'Steer with Feature' }).waitFor({ timeout: 30_000 });
+		await widget.locator('input').fill('1132');
+		await widget.locator('input').press('Enter');
+		const view = await webviewWith(page, 'li.entry[data-feature="1132"]', 60_000);
+		return view.locator('li.entry').count();
+	});
+	await page.screenshot({ path: path.join(shots, '4b-steer-with-feature.png') });
 
 	// Train SAE…: defaults, except a small width, k and token budget, on the workspace files.
 	await step('select lines 4-6 again', selectFunction, 2);
@@ -227,6 +247,8 @@ try {
 		'highlights readable in four themes': Object.keys(results.themes).length === 4,
 		'hover lists features': /feature \d+/.test(results.hover),
 		'Features view': results.featuresView > 0,
+		'Colour by Feature': Number.isInteger(results.colourByFeature),
+		'Steer with Feature': results.steerWithFeature === 1,
 		'checkpoint kept after Cancel': results.checkpointAfterCancel,
 		'SAE written': results.trainedSae,
 		'corpus honours files.exclude and .gitignore': results.trainingCorpus === '2 files',

@@ -29,9 +29,13 @@ describe('Hub quick picks', () => {
 		assert.equal(res.description, 'google/gemma-scope-2b-pt-res');
 		const sae = saeItems(res.release).find((s) => s.label === 'layer_12/width_16k/average_l0_82')!;
 		assert.equal(sae.description, 'blocks.12.hook_resid_post · width 16384 · L0 82');
-		const transcoders = releaseItems(service.listReleases('gemma-2-2b')).find((i) => i.label === 'gemma-scope-2b-pt-transcoders')!;
-		assert.equal(saeItems(transcoders.release).length, 0, 'transcoders are not offered');
-		assert.match(transcoders.detail!, /, 0 loadable/);
+		// Per-layer transcoders in a format the engine reads are offered; a cross-layer transcoder's layers are not.
+		const gemma = releaseItems(service.listReleases('gemma-2-2b'));
+		const transcoders = gemma.find((i) => i.label === 'gemma-scope-2b-pt-transcoders')!;
+		assert.equal(saeItems(transcoders.release).length, 26, 'one transcoder per layer');
+		const clt = gemma.find((i) => i.label === 'mntss-gemma-2-2b-2.5m-clt-as-per-layer')!;
+		assert.equal(saeItems(clt.release).length, 0, 'a CLT is not offered layer by layer');
+		assert.match(clt.detail!, /, 0 loadable/);
 	});
 
 	it('turns typed references into hf: ones and refuses what is not a repository', () => {

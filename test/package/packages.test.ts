@@ -141,15 +141,18 @@ describe('platform packages', () => {
 		}
 	});
 
-	it('the package holds what the manifest points at and the engine reads: icon, walkthrough media, entry points, the demo model and SAE, the SAE release registry', () => {
+	it('the package holds what the manifest points at and the engine reads: icon, walkthrough media, entry points, the demo model, SAE and transcoder set, the SAE release registry', () => {
 		const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
 			icon: string; main: string; contributes: { walkthroughs: { steps: { media: Record<string, string> }[] }[]; viewsContainers: { activitybar: { icon: string }[] } };
 		};
 		const needed = [manifest.icon, manifest.main.replace(/^\.\//, ''), 'dist/engine.js', 'dist/cli.js', ...manifest.contributes.viewsContainers.activitybar.map((c) => c.icon),
 			...manifest.contributes.walkthroughs.flatMap((w) => w.steps.flatMap((s) => [s.media['image'], s.media['markdown'], s.media['svg']].filter((f): f is string => f !== undefined))),
 			'models/pycode/model.safetensors', 'models/pycode/tokenizer.json', 'models/pycode/saes/blocks.2.hook_resid_pre/sae_weights.safetensors',
-			'models/pycode/saes/blocks.2.hook_resid_pre/feature-lens/analysis.json', 'models/pycode/corpus/heldout.jsonl.gz', 'data/sae-releases.json'];
+			'models/pycode/saes/blocks.2.hook_resid_pre/feature-lens/analysis.json', 'models/pycode/corpus/heldout.jsonl.gz', 'data/sae-releases.json',
+			// The demo transcoder set, once (circuit-tracer's layout); its SAELens copies stay in the repository.
+			'models/pycode/transcoders/config.yaml', ...[0, 1, 2, 3].map((l) => `models/pycode/transcoders/layer_${l}.safetensors`)];
 		for (const [target, entries] of contents) for (const f of needed) assert.ok(entries.has(`extension/${f}`), `${target}: ${f}`);
+		for (const [target, entries] of contents) assert.deepEqual([...entries.keys()].filter((e) => e.includes('/transcoders/saelens/')), [], `${target}: the SAELens copies of the demo transcoders`);
 	});
 
 	it('the README\'s images point at the repository (https, as the Marketplace needs) and exist there', () => {

@@ -25,3 +25,4 @@ done
 node dist/cli.js eval demo --transcoders "$OUT" --corpus demo --tokens 100000 --threads 2 --json > "$OUT/eval.json"
 node dist/cli.js eval demo --transcoders "$OUT/saelens" --corpus demo --tokens 100000 --threads 2 --json > "$BUILD/eval-saelens.json"
 cat "$BUILD/train.json" "$OUT/eval.json" "$BUILD/eval-saelens.json"
+node tools/demo-transcoders/card.mjs

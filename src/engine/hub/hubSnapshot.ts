@@ -19,6 +19,7 @@ import type { HubRef } from './hubRef';
 import { blobPath, isCached, linkBlob, listSnapshot, pointerPath, readRef, repoCache, snapshotDir, writeRef } from './hubCache';
 import type { RepoCache } from './hubCache';
 import { errorMessage } from '../../protocol/errors';
+import type { HubProgress } from '../../protocol/hubProtocol';
 
 export interface RepoFileInfo {
 	/** '/'-separated path from the repository root. */
@@ -33,19 +34,8 @@ export interface RepoFileInfo {
  */
 export type FileSelector = (files: readonly RepoFileInfo[], read: (repoPath: string) => Promise<Buffer>) => Promise<string[]>;
 
-export interface HubFetchProgress {
-	/** `hf:` reference being fetched. */
-	ref: string;
-	phase: 'resolving' | 'downloading' | 'done';
-	commit?: string;
-	/** Bytes still to download when the phase began, and how many of them have arrived. */
-	bytesTotal: number;
-	bytesDone: number;
-	filesTotal: number;
-	filesDone: number;
-	/** The file being downloaded. */
-	file?: string;
-}
+/** A fetch's progress as the protocol reports it, before the request it belongs to is known. */
+export type HubFetchProgress = Omit<HubProgress, 'requestId'>;
 
 export interface HubFetchOptions {
 	env: HubEnvironment;

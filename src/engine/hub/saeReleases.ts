@@ -17,9 +17,17 @@ export const RELEASES_FILENAME = 'sae-releases.json';
 /** SAELens loaders (conversion_func) whose files the engine reads; null is SAELens's own folder format. */
 const LOADABLE_CONVERSIONS: readonly (string | null)[] = [null, 'sae_lens', 'gemma_2', 'gemma_3', 'llama_scope'];
 
-/** Whether the engine can load this release's SAEs (its format, and not a transcoder). */
+/**
+ * SAELens loaders of per-layer transcoders whose files the engine reads (Gemma Scope params.npz,
+ * Gemma Scope 2 params.safetensors); cross-layer transcoders (clt…) write to every later layer and
+ * do not load as one dictionary.
+ */
+const LOADABLE_TRANSCODER_CONVERSIONS: readonly (string | null)[] = ['gemma_2_transcoder', 'gemma_3'];
+
+/** Whether the engine can load this release's SAEs (its format; for a transcoder, a per-layer one it reads). */
 export function isLoadable(release: SaeRelease, sae?: SaeReleaseEntry): boolean {
-	return LOADABLE_CONVERSIONS.includes(release.conversion) && !sae?.transcoder;
+	if (sae?.transcoder) return LOADABLE_TRANSCODER_CONVERSIONS.includes(release.conversion) && !/(^|\/)clt/.test(sae.path);
+	return LOADABLE_CONVERSIONS.includes(release.conversion);
 }
 
 export interface SaeReleaseEntry {
@@ -35,7 +43,7 @@ export interface SaeReleaseEntry {
 	varianceExplained?: number;
 	/** SAELens folds this into the weights for SAEs with normalize_activations expected_average_only_in. */
 	normScalingFactor?: number;
-	/** Reads one hook and writes another (a transcoder), which the engine does not run yet. */
+	/** Reads one hook and writes another (a transcoder); per-layer ones in a format the engine reads load (isLoadable). */
 	transcoder?: boolean;
 }
 

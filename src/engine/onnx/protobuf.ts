@@ -58,14 +58,8 @@ export class MessageWriter {
 	packedVarints(field: number, values: readonly (number | bigint)[]): this {
 		const inner = new MessageWriter();
 		for (const v of values) inner.writeVarint(BigInt.asUintN(64, BigInt(v)));
-		this.tag(field, WIRE_LEN);
-		this.writeVarint(BigInt(inner.byteLength));
-		this.flushScratch();
-		for (const chunk of inner.parts()) {
-			this.chunks.push(chunk);
-			this.length += chunk.byteLength;
-		}
-		return this;
+		// On the wire a packed field is a length-delimited one, like a message.
+		return this.message(field, inner);
 	}
 
 	parts(): Uint8Array[] {

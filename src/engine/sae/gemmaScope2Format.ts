@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensorsHeader, readTensor } from '../io/safetensors';
-import { errCode, formatError, isObject, safetensors, transpose2d } from './saeChecks';
+import { formatError, readJsonObject, safetensors, transpose2d } from './saeChecks';
 import { requiredTensors, validateWeights } from './tensorChecks';
 import type { Sae, SaeConfig, SaeMetadata, SaeTensor } from './saeTypes';
 import { checkTranscoderConfig } from './transcoder';
@@ -35,7 +35,7 @@ export interface GemmaScope2Options {
 export function loadGemmaScope2(file: string, options: GemmaScope2Options = {}): Sae {
 	const dir = path.dirname(file);
 	const configFile = path.join(dir, GEMMA_SCOPE_2_CONFIG);
-	const config = fs.existsSync(configFile) ? readConfig(configFile) : undefined;
+	const config = fs.existsSync(configFile) ? readJsonObject(configFile) : undefined;
 	const entries = new Map(safetensors(file, () => readSafetensorsHeader(file).tensors).map((t) => [t.name, t]));
 	const hookIn = typeof config?.hf_hook_point_in === 'string' ? config.hf_hook_point_in : undefined;
 	const hookOut = typeof config?.hf_hook_point_out === 'string' ? config.hf_hook_point_out : undefined;
@@ -132,13 +132,3 @@ function modelFromPath(file: string): string | undefined {
 	return m ? `google/gemma-3-${m[1]!.toLowerCase()}-${m[2]!.toLowerCase()}` : undefined;
 }
 
-function readConfig(file: string): Record<string, unknown> {
-	let raw: unknown;
-	try {
-		raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-	} catch (e) {
-		throw formatError(`${file}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot read (${errCode(e)})`}`);
-	}
-	if (!isObject(raw)) throw formatError(`${file}: not a JSON object`);
-	return raw;
-}

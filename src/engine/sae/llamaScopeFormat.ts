@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensorsHeader, readTensor } from '../io/safetensors';
-import { asFloat32, errCode, f32Tensor, formatError, isObject, safetensors } from './saeChecks';
+import { asFloat32, f32Tensor, formatError, isObject, readJsonObject, safetensors } from './saeChecks';
 import { validateWeights } from './tensorChecks';
 import type { Sae, SaeConfig, SaeTensor } from './saeTypes';
 
@@ -22,13 +22,7 @@ const V6 = '6.0.0';
 
 export function loadLlamaScope(dir: string): Sae {
 	const hpFile = path.join(dir, LLAMA_SCOPE_HYPERPARAMS);
-	let hp: unknown;
-	try {
-		hp = JSON.parse(fs.readFileSync(hpFile, 'utf8'));
-	} catch (e) {
-		throw formatError(`${hpFile}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot read (${errCode(e)})`}`);
-	}
-	if (!isObject(hp)) throw formatError(`${hpFile}: not a JSON object`);
+	const hp = readJsonObject(hpFile);
 	const num = (key: string, v: unknown = hp[key]): number => {
 		if (typeof v !== 'number' || !Number.isFinite(v)) throw formatError(`${hpFile}: "${key}" must be a number, got ${JSON.stringify(v)}`);
 		return v;

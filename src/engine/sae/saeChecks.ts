@@ -2,6 +2,7 @@
 // reads of cfg.json values, legacy tensors, float tensors as numbers. What each architecture's
 // tensors must be is checked in tensorChecks.ts.
 
+import * as fs from 'node:fs';
 import { STORED_FLOAT_BYTES, isStoredFloat, toFloat32 } from '../io/halfFloats';
 import { SafetensorsError } from '../io/safetensors';
 import type { SafetensorsDtype } from '../io/safetensors';
@@ -41,6 +42,18 @@ export function optBool(file: string, o: Record<string, unknown>, key: string, f
 	if (v === undefined || v === null) return fallback;
 	if (typeof v !== 'boolean') throw formatError(`${file}: "${key}" must be true or false, got ${JSON.stringify(v)}`);
 	return v;
+}
+
+/** A JSON config file that must hold one object (cfg.json, config.json, hyperparams.json), or an error naming the file. */
+export function readJsonObject(file: string): Record<string, unknown> {
+	let raw: unknown;
+	try {
+		raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+	} catch (e) {
+		throw formatError(`${file}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot read (${errCode(e)})`}`);
+	}
+	if (!isObject(raw)) throw formatError(`${file}: not a JSON object`);
+	return raw;
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {

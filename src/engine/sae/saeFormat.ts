@@ -13,7 +13,7 @@ import { GEMMA_SCOPE_2_CONFIG, GEMMA_SCOPE_2_FILENAME, loadGemmaScope2 } from '.
 import { GEMMA_SCOPE_FILENAME, loadGemmaScope } from './gemmaScopeFormat';
 import { LLAMA_SCOPE_HYPERPARAMS, LLAMA_SCOPE_WEIGHTS, loadLlamaScope } from './llamaScopeFormat';
 import { architectureConfigKeys, isSaeArchitecture, saeArchitecture } from './architectures/saeArchitectures';
-import { checkLegacyScalingFactor, errCode, formatError, isObject, optBool, safetensors, toNumbers } from './saeChecks';
+import { checkLegacyScalingFactor, errCode, formatError, isObject, optBool, readJsonObject, safetensors, toNumbers } from './saeChecks';
 import { checkTensor, requiredTensors, validateWeights } from './tensorChecks';
 import { SAE_ARCHITECTURES } from '../../protocol/engineProtocol';
 import type { NormalizeActivations, Sae, SaeArchitecture, SaeConfig, SaeTensor } from './saeTypes';
@@ -136,19 +136,7 @@ export function saeSourceFiles(source: string): string[] {
 
 function loadSaeLens(dir: string, options: LoadSaeOptions): Sae {
 	const cfgFile = path.join(dir, SAE_CFG_FILENAME);
-	let text: string;
-	try {
-		text = fs.readFileSync(cfgFile, 'utf8');
-	} catch (e) {
-		throw formatError(`${cfgFile}: cannot read (${errCode(e)})`);
-	}
-	let raw: unknown;
-	try {
-		raw = JSON.parse(text);
-	} catch (e) {
-		throw formatError(`${cfgFile}: not valid JSON (${(e as Error).message})`);
-	}
-	if (!isObject(raw)) throw formatError(`${cfgFile}: not a JSON object`);
+	const raw = readJsonObject(cfgFile);
 	const { cfg, needsThreshold } = normalizeSaeConfig(raw, cfgFile);
 	if (!cfg.metadata.hook_name && options.hookName) cfg.metadata.hook_name = options.hookName;
 

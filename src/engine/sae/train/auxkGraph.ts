@@ -2,9 +2,10 @@
 // graphs: the k_aux strongest dead latents reconstruct the detached residual x − x̂. Only the
 // dead columns are touched, so its cost follows the number of dead latents.
 
+import { attr } from '../../onnx/graphBuilder';
 import type { GraphBuilder, Value } from '../../onnx/graphBuilder';
 
-const int = (value: number) => ({ kind: 'int' as const, value });
+const { int } = attr;
 
 export interface AuxkInputs {
 	/** Encoder pre-activations [B, n]. */

@@ -8,7 +8,7 @@
 // Shapes: B tokens per batch, d = d_in, n = d_sae, P = k·B pairs.
 
 import { DataType } from '../../onnx/onnxProto';
-import { GraphBuilder } from '../../onnx/graphBuilder';
+import { GraphBuilder, attr } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
 import { auxkInputs, biasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics, withSkip } from './stepGraphCommon';
@@ -19,7 +19,7 @@ export interface BatchtopkStepOptions extends StepGraphOptions {
 	k: number;
 }
 
-const int = (value: number) => ({ kind: 'int' as const, value });
+const { int } = attr;
 
 export function buildBatchtopkStepGraph(o: BatchtopkStepOptions): Buffer {
 	const b = new GraphBuilder('batchtopk_train_step');

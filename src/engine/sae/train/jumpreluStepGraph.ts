@@ -6,7 +6,7 @@
 // Shapes: B tokens per batch, d = d_in, n = d_sae.
 
 import { DataType } from '../../onnx/onnxProto';
-import { GraphBuilder } from '../../onnx/graphBuilder';
+import { GraphBuilder, attr } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { STEP_INPUTS, biasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics, withSkip } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
@@ -18,7 +18,7 @@ export interface JumpreluStepOptions extends StepGraphOptions {
 
 export const JUMPRELU_PARAMS = ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'log_threshold'] as const;
 
-const int = (value: number) => ({ kind: 'int' as const, value });
+const { int } = attr;
 
 export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 	const b = new GraphBuilder('jumprelu_train_step');

@@ -5,13 +5,13 @@
 // Shapes: B tokens per batch, d = d_in, n = d_sae.
 
 import { DataType } from '../../onnx/onnxProto';
-import { GraphBuilder } from '../../onnx/graphBuilder';
+import { GraphBuilder, attr } from '../../onnx/graphBuilder';
 import { STEP_INPUTS, biasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics, withSkip } from './stepGraphCommon';
 import type { StepGraphOptions } from './stepGraphCommon';
 
 export type StandardStepOptions = StepGraphOptions;
 
-const int = (value: number) => ({ kind: 'int' as const, value });
+const { int } = attr;
 
 export function buildStandardStepGraph(o: StandardStepOptions): Buffer {
 	const b = new GraphBuilder('standard_train_step');

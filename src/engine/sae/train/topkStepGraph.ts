@@ -6,7 +6,7 @@
 // ka ≤ nd auxiliary latents per token.
 
 import { DataType } from '../../onnx/onnxProto';
-import { GraphBuilder } from '../../onnx/graphBuilder';
+import { GraphBuilder, attr } from '../../onnx/graphBuilder';
 import type { Value } from '../../onnx/graphBuilder';
 import { auxk, rowNorms, scatterRows, scatterVector } from './auxkGraph';
 import { auxkInputs, biasGrad, optimize, reconstructionLoss, saeParamUpdates, stepInputs, stepMetrics, withSkip } from './stepGraphCommon';
@@ -18,7 +18,7 @@ export interface TopkStepOptions extends StepGraphOptions {
 	normalizeDecoder: boolean;
 }
 
-const int = (value: number) => ({ kind: 'int' as const, value });
+const { int } = attr;
 
 export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const b = new GraphBuilder('topk_train_step');
