@@ -41,6 +41,12 @@ import { releaseSteering } from './steer/steerGraph';
 import type { SessionSettings } from './onnx/session';
 import { REQUEST_CANCELLED, USER_ERROR, errorMessage } from '../protocol/errors';
 import { Cancelled } from './cancelled';
+import { AttributeProgressNotification, AttributeRequest } from '../protocol/attributionProtocol';
+import type { AttributeParams, AttributeResult } from '../protocol/attributionProtocol';
+import { attribute } from './attribution/attribute';
+import { graphToJson } from './attribution/graphToJson';
+import { loadTranscoderFolder } from './sae/circuitTracerFormat';
+import { loadSae } from './sae/saeFormat';
 
 const ENGINE_VERSION = '0.1.0';
 
@@ -255,6 +261,25 @@ connection.onRequest(InspectRequest, (params: InspectParams, token: Cancellation
 		onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
 	}));
 	return { hookName: runner.hookName, ...(runner.sae.cfg.transcoder ? { hookNameOut: runner.outputHookName } : {}), tokens, labels: await featureLabels(tokens) };
+}));
+
+connection.onRequest(AttributeRequest, (params: AttributeParams, token: CancellationToken) => busy('tracing a completion', async (): Promise<AttributeResult> => {
+	const m = await currentModel();
+	if (typeof params.transcoders !== 'string' || !isAbsolute(params.transcoders)) throw new ResponseError(USER_ERROR, `attribution needs an absolute transcoder set folder (got ${JSON.stringify(params.transcoders)})`);
+	const transcoders = loadTranscoderFolder(params.transcoders, (p) => loadSae(p));
+	const tokens = await tokensFor(m, { text: params.prompt });
+	const { graph } = await cancellable(token, (signal) => attribute(m, transcoders, params.prompt, tokens, {
+		settings, signal, featureSources: [params.transcoders],
+		...(params.targetToken !== undefined ? { targetToken: params.targetToken } : {}),
+		...(params.maxLogits !== undefined ? { maxLogits: params.maxLogits } : {}),
+		onProgress: (done, total) => void connection.sendNotification(AttributeProgressNotification, { requestId: params.requestId, done, total }),
+	}));
+	const json = graphToJson(graph, {
+		slug: `feature-lens-${params.requestId}`, scan: m.name,
+		...(params.nodeThreshold !== undefined ? { nodeThreshold: params.nodeThreshold } : {}),
+		...(params.edgeThreshold !== undefined ? { edgeThreshold: params.edgeThreshold } : {}),
+	});
+	return { graph: json, featureCount: graph.nodes.filter((n) => n.kind === 'feature').length, edgeCount: graph.edges.source.length };
 }));
 
 /** Labels of the features that fired, from the SAE's analysis and user labels, for hovers and the Features view. */
