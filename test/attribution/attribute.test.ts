@@ -1,4 +1,5 @@
-// Attribution against brute force, on the tiny GPT-2 fixture with random transcoders. The test
+// Attribution against brute force, on the tiny GPT-2, Llama 3 and Qwen 2/3 fixtures with random
+// transcoders. The test
 // has its own replacement model, written here in plain float64 JavaScript from the checkpoint's
 // weights and nothing of the engine but the values it froze (attention patterns, the residual
 // streams whose norm scales are frozen, error vectors): the features' activations, the error
@@ -12,7 +13,7 @@
 //   add up to its input.
 
 import * as assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import type { Sae } from '../../src/engine/sae/saeTypes';
 import { attribute } from '../../src/engine/attribution/attribute';
@@ -24,23 +25,95 @@ import { fixtureModel } from '../helpers';
 
 const CPU = { executionProvider: 'cpu' as const, threads: 1 };
 
+/** What differs between the families the reference runs: norms, weight names and layouts. */
+interface Family {
+	norm: 'layer' | 'rms';
+	/** Added to each position's token embedding (GPT-2's position embedding), or none. */
+	positionRow?: (p: number) => Float64Array;
+	ln1: (l: number) => { gain: Float64Array; bias?: Float64Array };
+	ln2: (l: number) => { gain: Float64Array; bias?: Float64Array };
+	lnFinal: { gain: Float64Array; bias?: Float64Array };
+	/** The value projection of normed input x [T, d] → [T, n_kv_heads · d_head], biases included. */
+	values: (l: number, x: Float64Array) => Float64Array;
+	/** The output projection of merged heads z [T, n_heads · d_head] → [T, d], biases included. */
+	output: (l: number, z: Float64Array) => Float64Array;
+	/** The unembedding as rows [d_vocab, d]. */
+	unembed: Float64Array;
+}
+
+/** x [rows, in] @ W [in, out] for W stored [in, cols] read from column c0 (Conv1D), plus bias[c0 + o]. */
+function matmulIn(x: Float64Array, w: Float64Array, inn: number, cols: number, c0: number, out: number, bias?: Float64Array): Float64Array {
+	const rows = x.length / inn;
+	const y = new Float64Array(rows * out);
+	for (let r = 0; r < rows; r++) {
+		for (let o = 0; o < out; o++) {
+			let s = bias ? bias[c0 + o]! : 0;
+			for (let i = 0; i < inn; i++) s += x[r * inn + i]! * w[i * cols + c0 + o]!;
+			y[r * out + o] = s;
+		}
+	}
+	return y;
+}
+
+/** x [rows, in] @ Wᵀ for a torch Linear weight W [out, in], plus bias. */
+function linear(x: Float64Array, w: Float64Array, inn: number, out: number, bias?: Float64Array): Float64Array {
+	const rows = x.length / inn;
+	const y = new Float64Array(rows * out);
+	for (let r = 0; r < rows; r++) {
+		for (let o = 0; o < out; o++) {
+			let s = bias ? bias[o]! : 0;
+			for (let i = 0; i < inn; i++) s += x[r * inn + i]! * w[o * inn + i]!;
+			y[r * out + o] = s;
+		}
+	}
+	return y;
+}
+
+function familyOf(model: LanguageModel): Family {
+	const { cfg } = model;
+	const d = cfg.dModel;
+	const w = (name: string, shape: number[]) => Float64Array.from(model.readWeight(name, shape));
+	const maybe = (name: string, shape: number[]) => (model.hasWeight(name) ? w(name, shape) : undefined);
+	if (cfg.modelType === 'gpt2') {
+		const wpe = w('wpe.weight', [cfg.nCtx, d]);
+		const ln = (name: string) => ({ gain: w(`${name}.weight`, [d]), bias: w(`${name}.bias`, [d]) });
+		return {
+			norm: 'layer',
+			positionRow: (p) => wpe.subarray(p * d, (p + 1) * d),
+			ln1: (l) => ln(`h.${l}.ln_1`), ln2: (l) => ln(`h.${l}.ln_2`), lnFinal: ln('ln_f'),
+			values: (l, x) => matmulIn(x, w(`h.${l}.attn.c_attn.weight`, [d, 3 * d]), d, 3 * d, 2 * d, d, w(`h.${l}.attn.c_attn.bias`, [3 * d])),
+			output: (l, z) => matmulIn(z, w(`h.${l}.attn.c_proj.weight`, [d, d]), d, d, 0, d, w(`h.${l}.attn.c_proj.bias`, [d])),
+			unembed: w('wte.weight', [cfg.dVocab, d]),
+		};
+	}
+	const kv = cfg.nKvHeads * cfg.dHead;
+	const q = cfg.nHeads * cfg.dHead;
+	const p = (l: number) => `layers.${l}.`;
+	return {
+		norm: 'rms',
+		ln1: (l) => ({ gain: w(`${p(l)}input_layernorm.weight`, [d]) }),
+		ln2: (l) => ({ gain: w(`${p(l)}post_attention_layernorm.weight`, [d]) }),
+		lnFinal: { gain: w('norm.weight', [d]) },
+		values: (l, x) => linear(x, w(`${p(l)}self_attn.v_proj.weight`, [kv, d]), d, kv, maybe(`${p(l)}self_attn.v_proj.bias`, [kv])),
+		output: (l, z) => linear(z, w(`${p(l)}self_attn.o_proj.weight`, [d, q]), q, d, maybe(`${p(l)}self_attn.o_proj.bias`, [d])),
+		unembed: model.hasWeight('lm_head.weight') ? w('lm_head.weight', [cfg.dVocab, d]) : w('embed_tokens.weight', [cfg.dVocab, d]),
+	};
+}
+
 /** The test's replacement model: float64, from the checkpoint and the frozen values. */
 class ReferenceModel {
 	private readonly w = new Map<string, Float64Array>();
+	private readonly family: Family;
 	readonly N: number;
 	readonly d: number;
 	readonly H: number;
+	readonly KV: number;
 	readonly T: number;
 
 	constructor(private readonly model: LanguageModel, private readonly transcoders: readonly Sae[], private readonly a: Attribution, private readonly realMlpOut: Float32Array[], private readonly view: 'normalized' | 'normed') {
 		const { cfg } = model;
-		[this.N, this.d, this.H, this.T] = [cfg.nLayers, cfg.dModel, cfg.nHeads, a.frozen.ids.length];
-	}
-
-	weight(name: string, shape: number[]): Float64Array {
-		let v = this.w.get(name);
-		if (!v) this.w.set(name, (v = Float64Array.from(this.model.readWeight(name, shape))));
-		return v;
+		[this.N, this.d, this.H, this.KV, this.T] = [cfg.nLayers, cfg.dModel, cfg.nHeads, cfg.nKvHeads, a.frozen.ids.length];
+		this.family = familyOf(model);
 	}
 
 	sae(l: number, name: string): Float64Array {
@@ -50,37 +123,22 @@ class ReferenceModel {
 		return v;
 	}
 
-	/** A frozen LayerNorm: (x − mean x) / σ · gain + bias, σ from the frozen residual `frozenX`. */
-	private norm(x: Float64Array, frozenX: ArrayLike<number>, gain?: Float64Array, bias?: Float64Array): Float64Array {
+	/** A frozen norm: (x − mean x) / σ · gain + bias (LayerNorm) or x / σ · gain (RMSNorm), σ from the frozen residual `frozenX`. */
+	private norm(x: Float64Array, frozenX: ArrayLike<number>, o?: { gain: Float64Array; bias?: Float64Array }): Float64Array {
 		const { d } = this;
+		const centre = this.family.norm === 'layer';
 		const out = new Float64Array(x.length);
 		for (let p = 0; p < x.length / d; p++) {
 			let m = 0;
 			let fm = 0;
 			for (let i = 0; i < d; i++) [m, fm] = [m + x[p * d + i]!, fm + frozenX[p * d + i]!];
-			m /= d;
-			fm /= d;
+			[m, fm] = centre ? [m / d, fm / d] : [0, 0];
 			let v = 0;
 			for (let i = 0; i < d; i++) v += (frozenX[p * d + i]! - fm) ** 2;
 			const sigma = Math.sqrt(v / d + this.model.cfg.normEps);
-			for (let i = 0; i < d; i++) out[p * d + i] = ((x[p * d + i]! - m) / sigma) * (gain ? gain[i]! : 1) + (bias ? bias[i]! : 0);
+			for (let i = 0; i < d; i++) out[p * d + i] = ((x[p * d + i]! - m) / sigma) * (o ? o.gain[i]! : 1) + (o?.bias ? o.bias[i]! : 0);
 		}
 		return out;
-	}
-
-	/** x [T, in] @ W [in, out] (+ bias) with W's columns from `c0` to `c0 + out` of a [in, cols] matrix. */
-	private matmul(x: Float64Array, w: Float64Array, cols: number, c0: number, out: number, bias?: Float64Array): Float64Array {
-		const inn = w.length / cols;
-		const rows = x.length / inn;
-		const y = new Float64Array(rows * out);
-		for (let r = 0; r < rows; r++) {
-			for (let o = 0; o < out; o++) {
-				let s = bias ? bias[c0 + o]! : 0;
-				for (let i = 0; i < inn; i++) s += x[r * inn + i]! * w[i * cols + c0 + o]!;
-				y[r * out + o] = s;
-			}
-		}
-		return y;
 	}
 
 	/**
@@ -88,31 +146,33 @@ class ReferenceModel {
 	 * token vectors scaled by `errorScale` / `tokenScale` per node) and returns every node's input.
 	 */
 	run(featureScale: (node: number) => number, errorScale: (layer: number, p: number) => number, tokenScale: (p: number) => number): { inputs: Float64Array; residFinal: Float64Array } {
-		const { N, d, H, T, a } = this;
+		const { N, d, H, KV, T, a, family } = this;
 		const fz = a.frozen;
-		const dh = d / H;
+		const dh = this.model.cfg.dHead;
 		const nodes = a.graph.nodes;
 		const inputs = new Float64Array(nodes.length).fill(NaN);
-		const wpe = this.weight('wpe.weight', [this.model.cfg.nCtx, d]);
 		let resid = new Float64Array(T * d);
-		for (let p = 0; p < T; p++) for (let i = 0; i < d; i++) resid[p * d + i] = fz.tokens[p * d + i]! * tokenScale(p) + wpe[p * d + i]!;
+		for (let p = 0; p < T; p++) {
+			const extra = family.positionRow?.(p);
+			for (let i = 0; i < d; i++) resid[p * d + i] = fz.tokens[p * d + i]! * tokenScale(p) + (extra ? extra[i]! : 0);
+		}
 		for (let l = 0; l < N; l++) {
-			const pre = `h.${l}.`;
-			const x1 = this.norm(resid, fz.residPre.subarray(l * T * d, (l + 1) * T * d), this.weight(`${pre}ln_1.weight`, [d]), this.weight(`${pre}ln_1.bias`, [d]));
-			const v = this.matmul(x1, this.weight(`${pre}attn.c_attn.weight`, [d, 3 * d]), 3 * d, 2 * d, d, this.weight(`${pre}attn.c_attn.bias`, [3 * d]));
-			const z = new Float64Array(T * d);
+			const x1 = this.norm(resid, fz.residPre.subarray(l * T * d, (l + 1) * T * d), family.ln1(l));
+			const v = family.values(l, x1); // [T, KV·dh]
+			const z = new Float64Array(T * H * dh);
 			for (let h = 0; h < H; h++) {
+				const g = Math.floor(h / (H / KV)); // the key/value head query head h reads
 				for (let p = 0; p < T; p++) {
 					for (let k = 0; k < T; k++) {
 						const pat = fz.patterns[((l * H + h) * T + p) * T + k]!;
-						for (let j = 0; j < dh; j++) z[p * d + h * dh + j]! += pat * v[k * d + h * dh + j]!;
+						for (let j = 0; j < dh; j++) z[p * H * dh + h * dh + j]! += pat * v[k * KV * dh + g * dh + j]!;
 					}
 				}
 			}
-			const attn = this.matmul(z, this.weight(`${pre}attn.c_proj.weight`, [d, d]), d, 0, d, this.weight(`${pre}attn.c_proj.bias`, [d]));
+			const attn = family.output(l, z);
 			const mid = resid.map((x, i) => x + attn[i]!);
 			const frozenMid = fz.residMid.subarray(l * T * d, (l + 1) * T * d);
-			const tin = this.view === 'normalized' ? this.norm(mid, frozenMid) : this.norm(mid, frozenMid, this.weight(`${pre}ln_2.weight`, [d]), this.weight(`${pre}ln_2.bias`, [d]));
+			const tin = this.view === 'normalized' ? this.norm(mid, frozenMid) : this.norm(mid, frozenMid, family.ln2(l));
 			const sae = this.transcoders[l]!;
 			const dSae = sae.cfg.d_sae;
 			const wEnc = this.sae(l, 'W_enc');
@@ -147,42 +207,50 @@ class ReferenceModel {
 			});
 			resid = mid.map((x, i) => x + mlpOut[i]!);
 		}
-		const xf = this.norm(resid, fz.residFinal, this.weight('ln_f.weight', [d]), this.weight('ln_f.bias', [d]));
-		const wte = this.weight('wte.weight', [this.model.cfg.dVocab, d]);
+		const xf = this.norm(resid, fz.residFinal, family.lnFinal);
 		const V = this.model.cfg.dVocab;
+		const rows = family.unembed;
+		const meanRow = new Float64Array(d);
+		for (let t = 0; t < V; t++) for (let i = 0; i < d; i++) meanRow[i]! += rows[t * d + i]! / V;
 		nodes.forEach((node, idx) => {
 			if (node.kind !== 'logit') return;
 			let s = 0;
-			for (let i = 0; i < d; i++) {
-				let m = 0;
-				for (let t = 0; t < V; t++) m += wte[t * d + i]!;
-				s += (wte[node.tokenId! * d + i]! - m / V) * xf[(T - 1) * d + i]!;
-			}
+			for (let i = 0; i < d; i++) s += (rows[node.tokenId! * d + i]! - meanRow[i]!) * xf[(T - 1) * d + i]!;
 			inputs[idx] = s;
 		});
 		return { inputs, residFinal: resid };
 	}
 }
 
-describe('attribution on the tiny GPT-2 with random transcoders', () => {
-	let model: LanguageModel;
-	before(async () => {
-		model = LanguageModel.load(fixtureModel('gpt2-tiny'), CPU);
-		await model.prepare();
-	});
-	after(async () => model.dispose());
+describe('attribution against brute force, with random transcoders', () => {
+	const models = new Map<string, LanguageModel>();
+	const load = async (name: string): Promise<LanguageModel> => {
+		let m = models.get(name);
+		if (!m) {
+			m = LanguageModel.load(fixtureModel(name), CPU);
+			await m.prepare();
+			models.set(name, m);
+		}
+		return m;
+	};
+	after(async () => { for (const m of models.values()) await m.dispose(); });
 
 	const cases = [
-		{ name: 'TopK transcoders on ln2.hook_normalized, BOS first', architecture: 'topk', view: 'normalized', skip: false, ids: [0, 5, 17, 42, 100, 7, 250, 33] },
-		{ name: 'JumpReLU skip transcoders on mlp.hook_in, no BOS', architecture: 'jumprelu', view: 'normed', skip: true, ids: [12, 5, 17, 42, 100, 7] },
-		{ name: 'ReLU transcoders on mlp.hook_in, BOS first, a target token', architecture: 'standard', view: 'normed', skip: true, ids: [0, 9, 99, 199, 3], target: 123 },
+		{ model: 'gpt2-tiny', name: 'TopK transcoders on ln2.hook_normalized, BOS first', architecture: 'topk', view: 'normalized', skip: false, ids: [0, 5, 17, 42, 100, 7, 250, 33] },
+		{ model: 'gpt2-tiny', name: 'JumpReLU skip transcoders on mlp.hook_in, no BOS', architecture: 'jumprelu', view: 'normed', skip: true, ids: [12, 5, 17, 42, 100, 7] },
+		{ model: 'gpt2-tiny', name: 'ReLU transcoders on mlp.hook_in, BOS first, a target token', architecture: 'standard', view: 'normed', skip: true, ids: [0, 9, 99, 199, 3], target: 123 },
+		{ model: 'llama3-tiny', name: 'Llama 3 (RMSNorm, grouped-query attention): TopK skip transcoders on mlp.hook_in, BOS first', architecture: 'topk', view: 'normed', skip: true, ids: [299, 5, 17, 42, 100, 7, 250] },
+		{ model: 'qwen2-tiny', name: 'Qwen 2 (3 layers, 4 query heads per key/value head, biases): JumpReLU transcoders on ln2.hook_normalized', architecture: 'jumprelu', view: 'normalized', skip: false, ids: [1, 8, 80, 160, 240, 33] },
+		{ model: 'qwen3-tiny', name: 'Qwen 3 (q/k norms): ReLU skip transcoders on ln2.hook_normalized, a target token', architecture: 'standard', view: 'normalized', skip: true, ids: [299, 64, 128, 3, 77], target: 200 },
 	] as const;
 
 	for (const c of cases) {
-		it(c.name, async () => {
+		it(`${c.model}: ${c.name}`, async () => {
+			const model = await load(c.model);
 			const d = model.cfg.dModel;
+			const layers = Array.from({ length: model.cfg.nLayers }, (_, l) => l);
 			const hook = c.view === 'normalized' ? 'ln2.hook_normalized' : 'mlp.hook_in';
-			const transcoders = [0, 1].map((l) => inMemoryTranscoder(c.architecture, { input: `blocks.${l}.${hook}`, output: `blocks.${l}.hook_mlp_out`, dModel: d, dSae: 48, k: 5, skip: c.skip, seed: 7 * l + 1 }));
+			const transcoders = layers.map((l) => inMemoryTranscoder(c.architecture, { input: `blocks.${l}.${hook}`, output: `blocks.${l}.hook_mlp_out`, dModel: d, dSae: 48, k: 5, skip: c.skip, seed: 7 * l + 1 }));
 			const tokens = c.ids.map((id, i) => ({ id, text: `t${id}`, start: i, end: i + 1 }));
 			const a = await attribute(model, transcoders, 'prompt', tokens, { settings: CPU, batchSize: 16, ...('target' in c ? { targetToken: c.target } : {}) });
 			const nodes = a.graph.nodes;
@@ -191,8 +259,8 @@ describe('attribution on the tiny GPT-2 with random transcoders', () => {
 			const logits = nodes.filter((n) => n.kind === 'logit');
 			assert.ok(logits.length >= 1 && logits.length <= 11);
 			if ('target' in c) assert.ok(logits.some((n) => n.tokenId === c.target));
-			const real = await model.forward({ ids: [[...c.ids]], hooks: [0, 1].map((l) => `blocks.${l}.hook_mlp_out`), logits: 'none' });
-			const ref = new ReferenceModel(model, transcoders, a, [0, 1].map((l) => real.hooks[`blocks.${l}.hook_mlp_out`]!.data as Float32Array), c.view);
+			const real = await model.forward({ ids: [[...c.ids]], hooks: layers.map((l) => `blocks.${l}.hook_mlp_out`), logits: 'none' });
+			const ref = new ReferenceModel(model, transcoders, a, layers.map((l) => real.hooks[`blocks.${l}.hook_mlp_out`]!.data as Float32Array), c.view);
 
 			// The linear model reproduces the real model and the engine's node inputs.
 			const one = () => 1;

@@ -36,6 +36,7 @@ import type { Token } from '../tokenize/tokenizer';
 import { canonicalNodeId } from './attributionGraph';
 import type { AttributionGraph, GraphEdges, GraphNode, UnnamedGraphNode } from './attributionGraph';
 import * as G from './attributionGraphs';
+import { ATTRIBUTION_FAMILIES } from './linearBlocks';
 
 export class AttributionCancelled extends Cancelled {
 	constructor() {
@@ -101,6 +102,9 @@ const LINEAR_ENCODERS = new Set(['standard', 'topk', 'jumprelu']);
 /** Checks that `transcoders` are one per-layer transcoder per layer of `model`, all reading the same kind of hook; returns that kind. */
 export function checkTranscoderSet(model: LanguageModel, transcoders: readonly Sae[]): G.InputView {
 	const N = model.cfg.nLayers;
+	if (!(ATTRIBUTION_FAMILIES as readonly string[]).includes(model.cfg.modelType)) {
+		throw new ModelConfigError(`attribution graphs support ${ATTRIBUTION_FAMILIES.join(', ')} models so far, not ${model.cfg.modelType}`);
+	}
 	if (transcoders.length !== N) throw new ModelConfigError(`attribution needs one transcoder per layer: ${model.name} has ${N} layers, the set has ${transcoders.length}`);
 	let view: G.InputView | undefined;
 	transcoders.forEach((sae, l) => {

@@ -203,7 +203,7 @@ export function buildBackwardGraph(model: LanguageModel, transcoders: readonly S
 	const valuesBackward = (l: number, gvHeads: Value): Value => {
 		let gv = gvHeads;
 		// Grouped-query attention: query head h reads key/value head ⌊h / rep⌋.
-		if (H !== KV) gv = reduceSum(b, b.reshape(gv, [KV, H / KV, 0, -1]), 1); // [KV, key, batch·dh]
+		if (H !== KV) gv = reduceSum(b, b.reshapeTo(gv, b.concat([b.constInt64([KV, H / KV]), b.shape(gv, 1)], 0)), 1); // [KV, rep, key, batch·dh] → [KV, key, batch·dh]
 		gv = b.transpose(b.reshape(gv, [KV, 0, -1, dh]), [1, 2, 0, 3]); // [key, batch, KV, dh]
 		return b.matMul(b.reshape(gv, [0, 0, KV * dh]), b.transpose(lm.blocks[l]!.wV, [1, 0])); // [seq', batch, d]
 	};

@@ -31,7 +31,7 @@ export interface LinearModel {
 }
 
 /** Families whose blocks attribution can linearize. */
-export const ATTRIBUTION_FAMILIES = ['gpt2'] as const;
+export const ATTRIBUTION_FAMILIES = ['gpt2', 'llama', 'mistral', 'qwen2', 'qwen3'] as const;
 
 /** Declares the linear pieces of `model` in `b` (as initializers read from the checkpoint). */
 export function linearModel(b: GraphBuilder, model: LanguageModel): LinearModel {
@@ -53,6 +53,24 @@ export function linearModel(b: GraphBuilder, model: LanguageModel): LinearModel 
 			});
 			return { norm: 'layer', blocks, finalGain: weight('ln_f.weight', [d]) };
 		}
+		case 'llama':
+		case 'mistral':
+		case 'qwen2':
+		case 'qwen3': {
+			// torch Linear weights are stored [out, in]: x @ Wᵀ. Qwen 3's q/k norms act on queries and keys only.
+			const kvDim = cfg.nKvHeads * cfg.dHead;
+			const qDim = cfg.nHeads * cfg.dHead;
+			const blocks = Array.from({ length: cfg.nLayers }, (_, l): LinearBlock => {
+				const p = `layers.${l}.`;
+				return {
+					ln1Gain: weight(`${p}input_layernorm.weight`, [d]),
+					ln2Gain: () => weight(`${p}post_attention_layernorm.weight`, [d]),
+					wV: b.transpose(weight(`${p}self_attn.v_proj.weight`, [kvDim, d]), [1, 0]),
+					wO: b.transpose(weight(`${p}self_attn.o_proj.weight`, [d, qDim]), [1, 0]),
+				};
+			});
+			return { norm: 'rms', blocks, finalGain: weight('norm.weight', [d]) };
+		}
 		default:
 			throw new ModelConfigError(`attribution graphs support ${ATTRIBUTION_FAMILIES.join(', ')} models so far, not ${cfg.modelType}`);
 	}
@@ -65,6 +83,13 @@ export function unembedRows(b: GraphBuilder, model: LanguageModel): Value {
 		case 'gpt2': {
 			const tied = cfg.tiedEmbeddings && !model.hasWeight('lm_head.weight');
 			return modelWeight(b, model, tied ? 'wte.weight' : 'lm_head.weight', [cfg.dVocab, cfg.dModel]);
+		}
+		case 'llama':
+		case 'mistral':
+		case 'qwen2':
+		case 'qwen3': {
+			const tied = cfg.tiedEmbeddings && !model.hasWeight('lm_head.weight');
+			return modelWeight(b, model, tied ? 'embed_tokens.weight' : 'lm_head.weight', [cfg.dVocab, cfg.dModel]);
 		}
 		default:
 			throw new ModelConfigError(`attribution graphs support ${ATTRIBUTION_FAMILIES.join(', ')} models so far, not ${cfg.modelType}`);
