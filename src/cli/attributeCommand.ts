@@ -9,8 +9,7 @@ import { formatGraphJson } from '../engine/attribution/graphJson';
 import { graphToJson } from '../engine/attribution/graphToJson';
 import { DEFAULT_EDGE_THRESHOLD, DEFAULT_NODE_THRESHOLD } from '../engine/attribution/pruneGraph';
 import { parseIds, tokensFor } from '../engine/models/textInput';
-import { loadTranscoderFolder } from '../engine/sae/circuitTracerFormat';
-import { loadSae } from '../engine/sae/saeFormat';
+import { loadAttributionFeatures } from '../engine/attribution/featureSource';
 import { CliError, intOption, numberOption } from './cliErrors';
 import type { CliValues } from './main';
 import { sessionSettings } from './modelCommands';
@@ -29,7 +28,7 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 	const model = await openModel(modelArg, settings, log);
 	try {
 		const dir = path.resolve(values.transcoders);
-		const transcoders = loadTranscoderFolder(dir, (p) => loadSae(p));
+		const transcoders = loadAttributionFeatures(dir);
 		const tokens = await tokensFor(model, values.prompt !== undefined ? { text: values.prompt } : { ids: parseIds(values.ids!) });
 		const prompt = values.prompt ?? tokens.map((t) => t.text).join('');
 		let targetToken: number | undefined;

@@ -44,9 +44,8 @@ import { Cancelled } from './cancelled';
 import { AttributeProgressNotification, AttributeRequest } from '../protocol/attributionProtocol';
 import type { AttributeParams, AttributeResult } from '../protocol/attributionProtocol';
 import { attribute } from './attribution/attribute';
+import { loadAttributionFeatures } from './attribution/featureSource';
 import { graphToJson } from './attribution/graphToJson';
-import { loadTranscoderFolder } from './sae/circuitTracerFormat';
-import { loadSae } from './sae/saeFormat';
 
 const ENGINE_VERSION = '0.1.0';
 
@@ -266,7 +265,7 @@ connection.onRequest(InspectRequest, (params: InspectParams, token: Cancellation
 connection.onRequest(AttributeRequest, (params: AttributeParams, token: CancellationToken) => busy('tracing a completion', async (): Promise<AttributeResult> => {
 	const m = await currentModel();
 	if (typeof params.transcoders !== 'string' || !isAbsolute(params.transcoders)) throw new ResponseError(USER_ERROR, `attribution needs an absolute transcoder set folder (got ${JSON.stringify(params.transcoders)})`);
-	const transcoders = loadTranscoderFolder(params.transcoders, (p) => loadSae(p));
+	const transcoders = loadAttributionFeatures(params.transcoders);
 	const tokens = await tokensFor(m, { text: params.prompt });
 	const { graph } = await cancellable(token, (signal) => attribute(m, transcoders, params.prompt, tokens, {
 		settings, signal, featureSources: [params.transcoders],

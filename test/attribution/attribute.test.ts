@@ -1,5 +1,5 @@
 // Attribution against brute force, on the tiny GPT-2, Llama 3 and Qwen 2/3 fixtures with random
-// transcoders. The test
+// per-layer transcoders and cross-layer transcoders. The test
 // has its own replacement model, written here in plain float64 JavaScript from the checkpoint's
 // weights and nothing of the engine but the values it froze (attention patterns, the residual
 // streams whose norm scales are frozen, error vectors): the features' activations, the error
@@ -15,15 +15,37 @@
 import * as assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/engine/models/languageModel';
-import type { Sae } from '../../src/engine/sae/saeTypes';
+import type { SaeTensor } from '../../src/engine/sae/saeTypes';
+import type { CrossLayerTranscoder } from '../../src/engine/sae/circuitTracerFormat';
+import { isCrossLayer } from '../../src/engine/attribution/featureSource';
+import type { AttributionFeatures } from '../../src/engine/attribution/featureSource';
 import { attribute } from '../../src/engine/attribution/attribute';
 import type { Attribution } from '../../src/engine/attribution/attribute';
 import { edgeList } from '../../src/engine/attribution/attributionGraph';
 import type { FeatureNode } from '../../src/engine/attribution/attributionGraph';
-import { f32, inMemoryTranscoder } from '../saeFixtures';
+import { f32, gaussianArray, inMemoryTranscoder, tensor } from '../saeFixtures';
 import { fixtureModel } from '../helpers';
 
 const CPU = { executionProvider: 'cpu' as const, threads: 1 };
+
+function tensorF32(t: SaeTensor): Float32Array {
+	return new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
+}
+
+/** A random cross-layer transcoder (JumpReLU or ReLU) for a model of `nLayers` × `d`. */
+function inMemoryClt(nLayers: number, d: number, dSae: number, inputHook: string, jumpRelu: boolean, seed: number): CrossLayerTranscoder {
+	const layers = Array.from({ length: nLayers }, (_, l) => ({
+		W_enc: tensor(gaussianArray(d * dSae, seed + 10 * l + 1, 1 / Math.sqrt(d)), [d, dSae]),
+		b_enc: tensor(gaussianArray(dSae, seed + 10 * l + 2, 0.1), [dSae]),
+		b_dec: tensor(gaussianArray(d, seed + 10 * l + 3, 0.1), [d]),
+		W_dec: tensor(gaussianArray(dSae * (nLayers - l) * d, seed + 10 * l + 4, 0.2), [dSae, nLayers - l, d]),
+		...(jumpRelu ? { threshold: tensor(Float32Array.from(gaussianArray(dSae, seed + 10 * l + 5, 0.3), Math.abs), [dSae]) } : {}),
+	}));
+	return {
+		source: '/in-memory/clt', nLayers, dSae, dModel: d, architecture: jumpRelu ? 'jumprelu' : 'standard', layers,
+		config: { model_kind: 'cross_layer_transcoder', feature_input_hook: inputHook, feature_output_hook: 'hook_mlp_out' },
+	};
+}
 
 /** What differs between the families the reference runs: norms, weight names and layouts. */
 interface Family {
@@ -110,17 +132,30 @@ class ReferenceModel {
 	readonly KV: number;
 	readonly T: number;
 
-	constructor(private readonly model: LanguageModel, private readonly transcoders: readonly Sae[], private readonly a: Attribution, private readonly realMlpOut: Float32Array[], private readonly view: 'normalized' | 'normed') {
+	constructor(private readonly model: LanguageModel, private readonly transcoders: AttributionFeatures, private readonly a: Attribution, private readonly realMlpOut: Float32Array[], private readonly view: 'normalized' | 'normed') {
 		const { cfg } = model;
 		[this.N, this.d, this.H, this.KV, this.T] = [cfg.nLayers, cfg.dModel, cfg.nHeads, cfg.nKvHeads, a.frozen.ids.length];
 		this.family = familyOf(model);
 	}
 
+	/**
+	 * Layer l's transcoder weight: W_enc [d, d_sae], b_enc, b_dec, W_skip; W_dec [d_sae, layers
+	 * written, d] (1 for a per-layer transcoder, n − l for a CLT).
+	 */
 	sae(l: number, name: string): Float64Array {
 		const key = `sae${l}.${name}`;
 		let v = this.w.get(key);
-		if (!v) this.w.set(key, (v = Float64Array.from(f32(this.transcoders[l]!, name))));
+		if (!v) {
+			const t = this.transcoders;
+			const data = isCrossLayer(t) ? tensorF32(t.layers[l]![name as 'W_enc']) : f32(t[l]!, name);
+			this.w.set(key, (v = Float64Array.from(data)));
+		}
 		return v;
+	}
+
+	private skips(l: number): boolean {
+		const t = this.transcoders;
+		return !isCrossLayer(t) && t[l]!.cfg.transcoder!.skip;
 	}
 
 	/** A frozen norm: (x − mean x) / σ · gain + bias (LayerNorm) or x / σ · gain (RMSNorm), σ from the frozen residual `frozenX`. */
@@ -152,6 +187,8 @@ class ReferenceModel {
 		const nodes = a.graph.nodes;
 		const inputs = new Float64Array(nodes.length).fill(NaN);
 		let resid = new Float64Array(T * d);
+		// What the features write to each layer's MLP output (a CLT's to its own and every later layer).
+		const writes = Array.from({ length: N }, () => new Float64Array(T * d));
 		for (let p = 0; p < T; p++) {
 			const extra = family.positionRow?.(p);
 			for (let i = 0; i < d; i++) resid[p * d + i] = fz.tokens[p * d + i]! * tokenScale(p) + (extra ? extra[i]! : 0);
@@ -173,15 +210,25 @@ class ReferenceModel {
 			const mid = resid.map((x, i) => x + attn[i]!);
 			const frozenMid = fz.residMid.subarray(l * T * d, (l + 1) * T * d);
 			const tin = this.view === 'normalized' ? this.norm(mid, frozenMid) : this.norm(mid, frozenMid, family.ln2(l));
-			const sae = this.transcoders[l]!;
-			const dSae = sae.cfg.d_sae;
+			const dSae = isCrossLayer(this.transcoders) ? this.transcoders.dSae : this.transcoders[l]!.cfg.d_sae;
+			const written = isCrossLayer(this.transcoders) ? N - l : 1;
 			const wEnc = this.sae(l, 'W_enc');
 			const bEnc = this.sae(l, 'b_enc');
 			const wDec = this.sae(l, 'W_dec');
 			const bDec = this.sae(l, 'b_dec');
+			nodes.forEach((node, idx) => {
+				if (node.kind !== 'feature' || node.layer !== l) return;
+				let s = bEnc[node.feature]!;
+				for (let i = 0; i < d; i++) s += tin[node.position * d + i]! * wEnc[i * dSae + node.feature]!;
+				inputs[idx] = s;
+				const act = node.activation! * featureScale(idx);
+				for (let w = 0; w < written; w++) {
+					for (let i = 0; i < d; i++) writes[l + w]![node.position * d + i]! += act * wDec[(node.feature * written + w) * d + i]!;
+				}
+			});
 			// The skip term x · W_skipᵀ, on the frozen model's input and on the real one.
 			const skipOf = (x: ArrayLike<number>, p: number, i: number): number => {
-				if (!sae.cfg.transcoder!.skip) return 0;
+				if (!this.skips(l)) return 0;
 				const wSkip = this.sae(l, 'W_skip');
 				let s = 0;
 				for (let j = 0; j < d; j++) s += x[p * d + j]! * wSkip[i * d + j]!;
@@ -195,16 +242,8 @@ class ReferenceModel {
 					for (let i = 0; i < d; i++) mlpOut[i] = this.realMlpOut[l]![i]! + skipOf(tin, 0, i) - skipOf(realIn, 0, i);
 					continue;
 				}
-				for (let i = 0; i < d; i++) mlpOut[p * d + i] = bDec[i]! + fz.errors[(l * T + p) * d + i]! * errorScale(l, p) + skipOf(tin, p, i);
+				for (let i = 0; i < d; i++) mlpOut[p * d + i] = bDec[i]! + writes[l]![p * d + i]! + fz.errors[(l * T + p) * d + i]! * errorScale(l, p) + skipOf(tin, p, i);
 			}
-			nodes.forEach((node, idx) => {
-				if (node.kind !== 'feature' || node.layer !== l) return;
-				let s = bEnc[node.feature]!;
-				for (let i = 0; i < d; i++) s += tin[node.position * d + i]! * wEnc[i * dSae + node.feature]!;
-				inputs[idx] = s;
-				const act = node.activation! * featureScale(idx);
-				for (let i = 0; i < d; i++) mlpOut[node.position * d + i]! += act * wDec[node.feature * d + i]!;
-			});
 			resid = mid.map((x, i) => x + mlpOut[i]!);
 		}
 		const xf = this.norm(resid, fz.residFinal, family.lnFinal);
@@ -242,6 +281,8 @@ describe('attribution against brute force, with random transcoders', () => {
 		{ model: 'llama3-tiny', name: 'Llama 3 (RMSNorm, grouped-query attention): TopK skip transcoders on mlp.hook_in, BOS first', architecture: 'topk', view: 'normed', skip: true, ids: [299, 5, 17, 42, 100, 7, 250] },
 		{ model: 'qwen2-tiny', name: 'Qwen 2 (3 layers, 4 query heads per key/value head, biases): JumpReLU transcoders on ln2.hook_normalized', architecture: 'jumprelu', view: 'normalized', skip: false, ids: [1, 8, 80, 160, 240, 33] },
 		{ model: 'qwen3-tiny', name: 'Qwen 3 (q/k norms): ReLU skip transcoders on ln2.hook_normalized, a target token', architecture: 'standard', view: 'normalized', skip: true, ids: [299, 64, 128, 3, 77], target: 200 },
+		{ model: 'gpt2-tiny', name: 'a JumpReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-jumprelu', view: 'normalized', skip: false, ids: [0, 5, 17, 42, 100, 7, 250] },
+		{ model: 'qwen2-tiny', name: 'a ReLU cross-layer transcoder on mlp.hook_in (3 layers: features write to 1 to 3 layers)', architecture: 'clt-relu', view: 'normed', skip: false, ids: [1, 8, 80, 160, 240, 33] },
 	] as const;
 
 	for (const c of cases) {
@@ -250,7 +291,9 @@ describe('attribution against brute force, with random transcoders', () => {
 			const d = model.cfg.dModel;
 			const layers = Array.from({ length: model.cfg.nLayers }, (_, l) => l);
 			const hook = c.view === 'normalized' ? 'ln2.hook_normalized' : 'mlp.hook_in';
-			const transcoders = layers.map((l) => inMemoryTranscoder(c.architecture, { input: `blocks.${l}.${hook}`, output: `blocks.${l}.hook_mlp_out`, dModel: d, dSae: 48, k: 5, skip: c.skip, seed: 7 * l + 1 }));
+			const transcoders: AttributionFeatures = c.architecture === 'clt-jumprelu' || c.architecture === 'clt-relu'
+				? inMemoryClt(layers.length, d, 40, hook, c.architecture === 'clt-jumprelu', 5)
+				: layers.map((l) => inMemoryTranscoder(c.architecture, { input: `blocks.${l}.${hook}`, output: `blocks.${l}.hook_mlp_out`, dModel: d, dSae: 48, k: 5, skip: c.skip, seed: 7 * l + 1 }));
 			const tokens = c.ids.map((id, i) => ({ id, text: `t${id}`, start: i, end: i + 1 }));
 			const a = await attribute(model, transcoders, 'prompt', tokens, { settings: CPU, batchSize: 16, ...('target' in c ? { targetToken: c.target } : {}) });
 			const nodes = a.graph.nodes;

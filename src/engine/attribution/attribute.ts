@@ -30,13 +30,12 @@ import type { LanguageModel } from '../models/languageModel';
 import { topIndices } from '../models/sampling';
 import { createSession } from '../onnx/session';
 import type { SessionSettings } from '../onnx/session';
-import { SaeRunner } from '../sae/saeRunner';
-import type { Sae } from '../sae/saeTypes';
 import type { Token } from '../tokenize/tokenizer';
 import { canonicalNodeId } from './attributionGraph';
 import type { AttributionGraph, GraphEdges, GraphNode, UnnamedGraphNode } from './attributionGraph';
 import * as G from './attributionGraphs';
-import { ATTRIBUTION_FAMILIES } from './linearBlocks';
+import { featureSource } from './featureSource';
+import type { AttributionFeatures, FeatureSource } from './featureSource';
 
 export class AttributionCancelled extends Cancelled {
 	constructor() {
@@ -96,40 +95,11 @@ export interface FrozenPrompt {
 export const DESIRED_LOGIT_PROBABILITY = 0.95;
 /** Targets per backward pass, by default. */
 export const DEFAULT_BATCH = 256;
-/** The encoder a feature's pre-activation is W_enc·x + b_enc for, and whose active features have activation = pre-activation. */
-const LINEAR_ENCODERS = new Set(['standard', 'topk', 'jumprelu']);
 
-/** Checks that `transcoders` are one per-layer transcoder per layer of `model`, all reading the same kind of hook; returns that kind. */
-export function checkTranscoderSet(model: LanguageModel, transcoders: readonly Sae[]): G.InputView {
-	const N = model.cfg.nLayers;
-	if (!(ATTRIBUTION_FAMILIES as readonly string[]).includes(model.cfg.modelType)) {
-		throw new ModelConfigError(`attribution graphs support ${ATTRIBUTION_FAMILIES.join(', ')} models so far, not ${model.cfg.modelType}`);
-	}
-	if (transcoders.length !== N) throw new ModelConfigError(`attribution needs one transcoder per layer: ${model.name} has ${N} layers, the set has ${transcoders.length}`);
-	let view: G.InputView | undefined;
-	transcoders.forEach((sae, l) => {
-		const t = sae.cfg.transcoder;
-		if (!t) throw new ModelConfigError(`${sae.source}: not a transcoder (attribution graphs are built from transcoders)`);
-		const input = sae.cfg.metadata.hook_name;
-		const v = G.inputView(input);
-		if (!input.startsWith(`blocks.${l}.`) || v === undefined) {
-			throw new ModelConfigError(`${sae.source}: layer ${l}'s transcoder reads ${input}; attribution needs blocks.${l}.ln2.hook_normalized, blocks.${l}.mlp.hook_in or blocks.${l}.hook_resid_mid`);
-		}
-		if (view !== undefined && v !== view) throw new ModelConfigError(`${sae.source}: reads ${input}, but the set's other transcoders read another hook`);
-		view = v;
-		if (t.hook_name_out !== `blocks.${l}.hook_mlp_out`) throw new ModelConfigError(`${sae.source}: writes ${t.hook_name_out}; attribution needs blocks.${l}.hook_mlp_out`);
-		if (!LINEAR_ENCODERS.has(sae.cfg.architecture)) throw new ModelConfigError(`${sae.source}: ${sae.cfg.architecture} transcoders are not supported by attribution (standard, topk, jumprelu are)`);
-	});
-	return view!;
-}
-
-export async function attribute(model: LanguageModel, transcoders: readonly Sae[], prompt: string, tokens: readonly Token[], options: AttributeOptions): Promise<Attribution> {
+/** The attribution graph of the prompt's next token with `transcoders` (one per layer, or a cross-layer transcoder). */
+export async function attribute(model: LanguageModel, transcoders: AttributionFeatures, prompt: string, tokens: readonly Token[], options: AttributeOptions): Promise<Attribution> {
 	const { cfg } = model;
-	const N = cfg.nLayers;
-	const d = cfg.dModel;
 	const T = tokens.length;
-	const ids = tokens.map((t) => t.id);
-	const view = checkTranscoderSet(model, transcoders);
 	const checkCancelled = () => { if (options.signal?.aborted) throw new AttributionCancelled(); };
 	if (T === 0) throw new ModelConfigError('the prompt has no tokens');
 	if (options.targetToken !== undefined && !(Number.isInteger(options.targetToken) && options.targetToken >= 0 && options.targetToken < cfg.dVocab)) {
@@ -137,10 +107,22 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 	}
 
 	// 1. The forward pass.
-	const runners = transcoders.map((sae) => SaeRunner.forModel(sae, model, options.settings));
-	const dIn = transcoders[0]!.cfg.d_in;
+	const features = featureSource(model, transcoders, options.settings);
+	try {
+		return await attributeWith(model, features, prompt, tokens, options, checkCancelled);
+	} finally {
+		await features.dispose();
+	}
+}
+
+async function attributeWith(model: LanguageModel, features: FeatureSource, prompt: string, tokens: readonly Token[], options: AttributeOptions, checkCancelled: () => void): Promise<Attribution> {
+	const { cfg } = model;
+	const N = cfg.nLayers;
+	const d = cfg.dModel;
+	const T = tokens.length;
+	const ids = tokens.map((t) => t.id);
 	const hooks = ['hook_embed', `blocks.${N - 1}.hook_resid_post`];
-	for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_resid_mid`, `blocks.${l}.attn.hook_pattern`, runners[l]!.hookName, `blocks.${l}.hook_mlp_out`);
+	for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_resid_mid`, `blocks.${l}.attn.hook_pattern`, features.inputHooks[l]!, `blocks.${l}.hook_mlp_out`);
 	const run = await model.forward({ ids: [ids], hooks: [...new Set(hooks)], logits: 'last' });
 	checkCancelled();
 	const hook = (name: string) => run.hooks[name]!.data as Float32Array;
@@ -158,8 +140,12 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 		patterns: stack((l) => `blocks.${l}.attn.hook_pattern`, cfg.nHeads * T * T),
 		errors: new Float32Array(N * T * d),
 		tokens: hook('hook_embed'),
-		transcoderInputs: stack((l) => runners[l]!.hookName, T * dIn),
+		transcoderInputs: stack((l) => features.inputHooks[l]!, T * d),
 	};
+	const encoded = await features.encode(frozen.transcoderInputs, stack((l) => `blocks.${l}.hook_mlp_out`, T * d), T);
+	frozen.errors = encoded.errors;
+	if (zeroFirst) for (let l = 0; l < N; l++) frozen.errors.fill(0, l * T * d, l * T * d + d);
+	checkCancelled();
 
 	// Active features, in circuit-tracer's order (layer, position, index).
 	const featureIds: number[] = [];
@@ -168,12 +154,8 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 	const unnamed: UnnamedGraphNode[] = [];
 	let offset = 0;
 	for (let l = 0; l < N; l++) {
-		const r = runners[l]!;
-		const dSae = r.sae.cfg.d_sae;
-		const out = await r.run(frozen.transcoderInputs.subarray(l * T * dIn, (l + 1) * T * dIn), T, { acts: true, topFeatures: 0, recons: false, error: true }, hook(`blocks.${l}.hook_mlp_out`));
-		frozen.errors.set(out.error!, l * T * d);
-		if (zeroFirst) frozen.errors.fill(0, l * T * d, l * T * d + d);
-		const acts = out.acts!;
+		const dSae = features.dSae[l]!;
+		const acts = encoded.acts[l]!;
 		for (let p = zeroFirst ? 1 : 0; p < T; p++) {
 			for (let f = 0; f < dSae; f++) {
 				const a = acts[p * dSae + f]!;
@@ -185,9 +167,7 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 			}
 		}
 		offset += dSae;
-		checkCancelled();
 	}
-	for (const r of runners) await r.dispose();
 	const n = featureIds.length;
 	for (let l = 0; l < N; l++) for (let p = 0; p < T; p++) unnamed.push({ kind: 'error', layer: l, position: p });
 	tokens.forEach((t, p) => unnamed.push({ kind: 'embedding', token: t.text, tokenId: t.id, position: p }));
@@ -199,11 +179,11 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 	const target = options.targetToken;
 	if (target !== undefined && !candidates.includes(target)) candidates.push(target);
 	const int64 = (xs: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(xs, (x) => BigInt(x)), [xs.length]);
-	const vectors = await runOnce(G.buildVectorsGraph(model, transcoders), options.settings, {
+	const vectors = await runOnce(G.buildVectorsGraph(model, features), options.settings, {
 		[G.FEATURE_IDS]: int64(featureIds),
 		[G.FEATURE_ACTS]: new ort.Tensor('float32', Float32Array.from(featureActs), [n]),
 		[G.FEATURE_SLOTS]: int64(featureSlots),
-		[G.TRANSCODER_INPUTS]: new ort.Tensor('float32', frozen.transcoderInputs, [N * T, dIn]),
+		[G.TRANSCODER_INPUTS]: new ort.Tensor('float32', frozen.transcoderInputs, [N * T, d]),
 		[G.LOGIT_IDS]: int64(candidates),
 		[G.LAST_LOGITS]: new ort.Tensor('float32', lastLogits, [cfg.dVocab]),
 	});
@@ -235,18 +215,22 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 	// 3. The backward passes: logits first, then features by layer and position, so that a batch
 	// holds one layer's targets at neighbouring positions (its graph runs the blocks up to that
 	// layer, on the positions up to the last target's).
-	if (dIn !== d) throw new ModelConfigError(`${transcoders[0]!.source}: reads width ${dIn}, not the residual stream's ${d}`);
 	const encoders = vectors[G.ENCODER_VECTORS]!.data as Float32Array;
 	const sourceVectors = vectors[G.SOURCE_VECTORS]!.data as Float32Array;
 	// Each feature's slot: its layer and position, and its rank there; the node in every slot.
 	const perSlot = new Int32Array(N * T);
 	const slotOf = featureSlots.map((slot) => perSlot[slot]!++);
 	const K = Math.max(1, ...perSlot);
-	const slotVectors = new Float32Array(N * T * K * d);
 	const slotNodes = new Int32Array(N * T * K).fill(-1);
+	featureSlots.forEach((slot, i) => { slotNodes[slot * K + slotOf[i]!] = i; });
+	// Per layer [n_layers, seq, K, d]; a CLT's [n_layers written, n_layers, seq, K, d], from each feature's [n_layers written, d].
+	const written = features.crossLayer ? N : 1;
+	const slotVectors = new Float32Array(written * N * T * K * d);
 	featureSlots.forEach((slot, i) => {
-		slotVectors.set(sourceVectors.subarray(i * d, (i + 1) * d), (slot * K + slotOf[i]!) * d);
-		slotNodes[slot * K + slotOf[i]!] = i;
+		for (let w = 0; w < written; w++) {
+			const from = (i * written + w) * d;
+			slotVectors.set(sourceVectors.subarray(from, from + d), ((w * N * T + slot) * K + slotOf[i]!) * d);
+		}
 	});
 	interface Target { node: number; layer: number; position: number; vector: Float32Array }
 	const targets: Target[] = [];
@@ -266,7 +250,7 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 	const sessions = new Map<number, Promise<ort.InferenceSession>>();
 	const sessionFor = (top: number) => {
 		let s = sessions.get(top);
-		if (!s) sessions.set(top, (s = createSession(G.buildBackwardGraph(model, transcoders, view, top, K), options.settings, () => {}).then((c) => c.session)));
+		if (!s) sessions.set(top, (s = createSession(G.buildBackwardGraph(model, features, top, K), options.settings, () => {}).then((c) => c.session)));
 		return s;
 	};
 	const edges = new EdgeBuffer();
@@ -276,7 +260,7 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 			[G.RESID_MID]: new ort.Tensor('float32', frozen.residMid, [N, T, d]),
 			[G.RESID_FINAL]: new ort.Tensor('float32', frozen.residFinal, [T, d]),
 			[G.PATTERNS]: new ort.Tensor('float32', frozen.patterns, [N, cfg.nHeads, T, T]),
-			[G.SLOT_VECTORS]: new ort.Tensor('float32', slotVectors, [N, T, K, d]),
+			[G.SLOT_VECTORS]: new ort.Tensor('float32', slotVectors, features.crossLayer ? [N, N, T, K, d] : [N, T, K, d]),
 			[G.ERROR_VECTORS]: new ort.Tensor('float32', frozen.errors, [N, T, d]),
 			[G.TOKEN_VECTORS]: new ort.Tensor('float32', frozen.tokens, [T, d]),
 		};
@@ -295,7 +279,7 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 				[G.TARGET_POSITIONS]: int64(batch.map((t) => t.position)),
 				[G.TARGET_VECTORS]: new ort.Tensor('float32', vectorsIn, [B, d]),
 			});
-			// feature rows [top, seen, B, K], error rows [top, seen, B], token rows [seen, B].
+			// Feature rows [top, seen, B, K] (a CLT: [seen, B, N, K]), error rows [top, seen, B], token rows [seen, B].
 			const featureRows = top > 0 ? out[G.FEATURE_ROWS]!.data as Float32Array : new Float32Array(0);
 			const errorRows = top > 0 ? out[G.ERROR_ROWS]!.data as Float32Array : new Float32Array(0);
 			const tokenRows = out[G.TOKEN_ROWS]!.data as Float32Array;
@@ -305,7 +289,7 @@ export async function attribute(model: LanguageModel, transcoders: readonly Sae[
 					const nodeAt = (l * T + p) * K;
 					for (let i = 0; i < B; i++) {
 						const target = batch[i]!.node;
-						const rowAt = (((l * seen + p) * B) + i) * K;
+						const rowAt = features.crossLayer ? ((p * B + i) * N + l) * K : (((l * seen + p) * B) + i) * K;
 						for (let k = 0; k < K; k++) {
 							const source = slotNodes[nodeAt + k]!;
 							if (source < 0) break; // slots fill from the first

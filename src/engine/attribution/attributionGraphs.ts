@@ -20,8 +20,7 @@ import { DataType } from '../onnx/onnxProto';
 import { GraphBuilder, attr } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
 import type { LanguageModel } from '../models/languageModel';
-import type { Sae } from '../sae/saeTypes';
-import { saeWeights } from '../sae/saeGraph';
+import type { FeatureSource } from './featureSource';
 import { linearModel, unembedRows } from './linearBlocks';
 
 /** What the transcoders read, relative to the residual stream between attention and MLP (hook_resid_mid). */
@@ -47,7 +46,7 @@ export const TRANSCODER_INPUTS = 'transcoder_inputs';
 export const LOGIT_IDS = 'logit_ids';
 /** [d_vocab]: the logits at the last position. */
 export const LAST_LOGITS = 'last_logits';
-/** [n, d_model]: decoder rows × activations. */
+/** [n, d_model]: decoder rows × activations ([n, n_layers, d_model] for a CLT: what each feature writes to every layer). */
 export const SOURCE_VECTORS = 'source_vectors';
 /** [n, d_in]: encoder columns. */
 export const ENCODER_VECTORS = 'encoder_vectors';
@@ -71,7 +70,11 @@ export const RESID_MID = 'resid_mid';
 export const RESID_FINAL = 'resid_final';
 /** [n_layers, n_heads, seq, seq]: every block's attention pattern. */
 export const PATTERNS = 'patterns';
-/** [n_layers, seq, slot_size, d_model]: each active feature's decoder row × activation, in its layer and position's slot (zero rows pad). */
+/**
+ * [n_layers, seq, slot_size, d_model]: each active feature's decoder row × activation, in its
+ * layer and position's slot (zero rows pad); a CLT's [n_layers (written), n_layers (the
+ * feature's), seq, slot_size, d_model].
+ */
 export const SLOT_VECTORS = 'slot_vectors';
 /** [n_layers, seq, d_model]: the error vectors (zero where there is none, e.g. BOS). */
 export const ERROR_VECTORS = 'error_vectors';
@@ -83,32 +86,31 @@ export const SEQ_LIMIT = 'seq_limit';
 export const TARGET_POSITIONS = 'target_positions';
 /** [batch, d_model]: each target's vector (encoder column, or demeaned unembedding row). */
 export const TARGET_VECTORS = 'target_vectors';
-/** [top · seq_limit, batch, slot_size]: per target, the direct effect of each slot's feature. */
+/** [top · seq_limit, batch, slot_size] (a CLT: [seq_limit, batch, n_layers · slot_size]): per target, the direct effect of each slot's feature. */
 export const FEATURE_ROWS = 'feature_rows';
 /** [top, seq_limit, batch]: per target, the direct effect of each error node. */
 export const ERROR_ROWS = 'error_rows';
 /** [seq_limit, batch]: per target, the direct effect of each token. */
 export const TOKEN_ROWS = 'token_rows';
 
-/** The vectors graph for a set of per-layer transcoders (one per layer, in layer order). */
-export function buildVectorsGraph(model: LanguageModel, transcoders: readonly Sae[]): Buffer {
+/** The vectors graph for a model's features. */
+export function buildVectorsGraph(model: LanguageModel, features: FeatureSource): Buffer {
 	const { cfg } = model;
 	const b = new GraphBuilder('attribution_vectors');
 	const F = DataType.FLOAT;
 	const I = DataType.INT64;
-	const dIn = transcoders[0]!.cfg.d_in;
-	const weights = transcoders.map((sae, l) => saeWeights(b, sae, `transcoder.${l}.`));
+	const d = cfg.dModel;
 	// Every layer's features in one table, so one Gather serves all layers: [Σ d_sae, ·].
-	const decoders = b.concat(weights.map((w) => w('W_dec')), 0); // [Σ d_sae, d_model]
-	const encoders = b.concat(weights.map((w) => b.transpose(w('W_enc'), [1, 0])), 0); // [Σ d_sae, d_in]
-	const biases = b.concat(weights.map((w) => w('b_enc')), 0); // [Σ d_sae]
+	const decoders = features.decoders(b); // [Σ d_sae, d_model] or [Σ d_sae, n_layers, d_model]
+	const { columns, biases } = features.encoders(b); // [Σ d_sae, d_in], [Σ d_sae]
 	const ids = b.input(FEATURE_IDS, I, ['n']);
 	const acts = b.input(FEATURE_ACTS, F, ['n']);
 	const slots = b.input(FEATURE_SLOTS, I, ['n']);
-	const inputs = b.input(TRANSCODER_INPUTS, F, ['slots', dIn]);
-	b.output(b.mul(b.gather(decoders, ids), b.unsqueeze(acts, [1])), F, ['n', cfg.dModel], SOURCE_VECTORS);
-	const enc = b.gather(encoders, ids); // [n, d_in]
-	b.output(enc, F, ['n', dIn], ENCODER_VECTORS);
+	const inputs = b.input(TRANSCODER_INPUTS, F, ['slots', d]);
+	const scaled = features.crossLayer ? b.unsqueeze(acts, [1, 2]) : b.unsqueeze(acts, [1]);
+	b.output(b.mul(b.gather(decoders, ids), scaled), F, features.crossLayer ? ['n', cfg.nLayers, d] : ['n', d], SOURCE_VECTORS);
+	const enc = b.gather(columns, ids); // [n, d_in]
+	b.output(enc, F, ['n', d], ENCODER_VECTORS);
 	b.output(b.add(reduceSum(b, b.mul(enc, b.gather(inputs, slots)), -1), b.gather(biases, ids)), F, ['n'], PRE_ACTIVATIONS);
 
 	const unembed = unembedRows(b, model); // [d_vocab, d_model]
@@ -132,7 +134,8 @@ export function buildVectorsGraph(model: LanguageModel, transcoders: readonly Sa
  * one product per (layer, position) slot. A target's gradient starts as one row (its position):
  * the first attention step reads that row of the pattern instead of a product with zeros.
  */
-export function buildBackwardGraph(model: LanguageModel, transcoders: readonly Sae[], view: InputView, top: number, slotSize: number): Buffer {
+export function buildBackwardGraph(model: LanguageModel, features: FeatureSource, top: number, slotSize: number): Buffer {
+	const view = features.view;
 	const { cfg } = model;
 	const N = cfg.nLayers;
 	const d = cfg.dModel;
@@ -156,7 +159,9 @@ export function buildBackwardGraph(model: LanguageModel, transcoders: readonly S
 	const residMid = crop(b.input(RESID_MID, F, [N, 'seq', d]), [1]);
 	const residFinal = crop(b.input(RESID_FINAL, F, ['seq', d]), [0]); // [seq', d]
 	const patterns = crop(b.input(PATTERNS, F, [N, H, 'seq', 'seq']), [2, 3]); // [N, H, seq', seq']
-	const slotVectors = below(crop(b.input(SLOT_VECTORS, F, [N, 'seq', K, d]), [1])); // [top, seq', K, d]
+	const slotVectors = features.crossLayer
+		? below(crop(b.input(SLOT_VECTORS, F, [N, N, 'seq', K, d]), [2])) // [top, N, seq', K, d]
+		: below(crop(b.input(SLOT_VECTORS, F, [N, 'seq', K, d]), [1])); // [top, seq', K, d]
 	const errors = below(crop(b.input(ERROR_VECTORS, F, [N, 'seq', d]), [1])); // [top, seq', d]
 	const tokens = crop(b.input(TOKEN_VECTORS, F, ['seq', d]), [0]); // [seq', d]
 	const targetPositions = b.input(TARGET_POSITIONS, I, ['batch']);
@@ -176,7 +181,7 @@ export function buildBackwardGraph(model: LanguageModel, transcoders: readonly S
 		const scaled = gain === undefined ? g : b.mul(g, gain);
 		return b.div(lm.norm === 'layer' ? b.sub(scaled, mean(b, scaled)) : scaled, sigma);
 	};
-	const skips = transcoders.map((sae, l) => (sae.cfg.transcoder?.skip ? saeWeights(b, sae, `transcoder.${l}.`)('W_skip') : undefined)); // [d_out, d_in]
+	const skips = Array.from({ length: N }, (_, l) => features.skip(b, l)); // [d_out, d_in]
 	/** The transpose of the map from the residual stream at hook_resid_mid to the transcoder's input, with layer l's scales `sigma`. */
 	const inputBackward = (g: Value, l: number, sigma: Value): Value =>
 		view === 'resid' ? g : normBackward(g, sigma, view === 'normed' ? lm.blocks[l]!.ln2Gain() : undefined);
@@ -238,8 +243,17 @@ export function buildBackwardGraph(model: LanguageModel, transcoders: readonly S
 	if (top > 0) {
 		const stacked = b.concat(atMlpOut.slice(0, top).map((x) => b.unsqueeze(x, [0])), 0); // [top, seq', batch, d]
 		const bySlot = b.reshapeTo(stacked, b.concat([b.constInt64([-1]), b.shape(stacked, 2)], 0)); // [top·seq', batch, d]
-		const slots = b.transpose(b.reshape(slotVectors, [-1, K, d]), [0, 2, 1]); // [top·seq', d, K]
-		b.output(b.matMul(bySlot, slots), F, ['slots', 'batch', K], FEATURE_ROWS);
+		if (features.crossLayer) {
+			// A feature's effect sums its writes to every layer below the top: per written layer,
+			// one product per position over every feature, then the sum over the written layers.
+			const slots = b.reshape(b.transpose(slotVectors, [0, 2, 4, 1, 3]), [-1, d, N * K]); // [top·seq', d, N·K]
+			const perLayer = b.matMul(bySlot, slots); // [top·seq', batch, N·K]
+			const split = b.reshapeTo(perLayer, b.concat([b.constInt64([top, -1]), b.shape(perLayer, 1)], 0)); // [top, seq', batch, N·K]
+			b.output(reduceSum(b, split, 0), F, ['seq_limit', 'batch', N * K], FEATURE_ROWS);
+		} else {
+			const slots = b.transpose(b.reshape(slotVectors, [-1, K, d]), [0, 2, 1]); // [top·seq', d, K]
+			b.output(b.matMul(bySlot, slots), F, ['slots', 'batch', K], FEATURE_ROWS);
+		}
 		b.output(reduceSum(b, b.mul(stacked, b.unsqueeze(errors, [2])), -1), F, [top, 'seq_limit', 'batch'], ERROR_ROWS);
 	}
 	b.output(reduceSum(b, b.mul(g!, b.unsqueeze(tokens, [1])), -1), F, ['seq_limit', 'batch'], TOKEN_ROWS);
