@@ -1,4 +1,4 @@
-// Attribution against brute force, on the tiny GPT-2, Llama 3 and Qwen 2/3 fixtures with random
+// Attribution against brute force, on the tiny GPT-2, Llama 3, Qwen 2/3, Gemma 2/3 fixtures with random
 // per-layer transcoders and cross-layer transcoders. The test
 // has its own replacement model, written here in plain float64 JavaScript from the checkpoint's
 // weights and nothing of the engine but the values it froze (attention patterns, the residual
@@ -61,6 +61,8 @@ interface Family {
 	output: (l: number, z: Float64Array) => Float64Array;
 	/** The unembedding as rows [d_vocab, d]. */
 	unembed: Float64Array;
+	/** Gemma's RMSNorm of the attention output: its gain (its scale frozen from the real z). */
+	attnOutGain?: (l: number) => Float64Array;
 }
 
 /** x [rows, in] @ W [in, out] for W stored [in, cols] read from column c0 (Conv1D), plus bias[c0 + o]. */
@@ -111,6 +113,19 @@ function familyOf(model: LanguageModel): Family {
 	const kv = cfg.nKvHeads * cfg.dHead;
 	const q = cfg.nHeads * cfg.dHead;
 	const p = (l: number) => `layers.${l}.`;
+	if (cfg.modelType.startsWith('gemma')) {
+		const gain = (name: string) => w(name, [d]).map((x) => 1 + x);
+		return {
+			norm: 'rms',
+			ln1: (l) => ({ gain: gain(`${p(l)}input_layernorm.weight`) }),
+			ln2: (l) => ({ gain: gain(`${p(l)}pre_feedforward_layernorm.weight`) }),
+			lnFinal: { gain: gain('norm.weight') },
+			values: (l, x) => linear(x, w(`${p(l)}self_attn.v_proj.weight`, [kv, d]), d, kv),
+			output: (l, z) => linear(z, w(`${p(l)}self_attn.o_proj.weight`, [d, q]), q, d),
+			unembed: w('embed_tokens.weight', [cfg.dVocab, d]),
+			attnOutGain: (l) => gain(`${p(l)}post_attention_layernorm.weight`),
+		};
+	}
 	return {
 		norm: 'rms',
 		ln1: (l) => ({ gain: w(`${p(l)}input_layernorm.weight`, [d]) }),
@@ -206,7 +221,8 @@ class ReferenceModel {
 					}
 				}
 			}
-			const attn = family.output(l, z);
+			let attn = family.output(l, z);
+			if (family.attnOutGain) attn = this.norm(attn, family.output(l, Float64Array.from(fz.attnZ!.subarray(l * T * H * dh, (l + 1) * T * H * dh))), { gain: family.attnOutGain(l) });
 			const mid = resid.map((x, i) => x + attn[i]!);
 			const frozenMid = fz.residMid.subarray(l * T * d, (l + 1) * T * d);
 			const tin = this.view === 'normalized' ? this.norm(mid, frozenMid) : this.norm(mid, frozenMid, family.ln2(l));
@@ -281,6 +297,8 @@ describe('attribution against brute force, with random transcoders', () => {
 		{ model: 'llama3-tiny', name: 'Llama 3 (RMSNorm, grouped-query attention): TopK skip transcoders on mlp.hook_in, BOS first', architecture: 'topk', view: 'normed', skip: true, ids: [299, 5, 17, 42, 100, 7, 250] },
 		{ model: 'qwen2-tiny', name: 'Qwen 2 (3 layers, 4 query heads per key/value head, biases): JumpReLU transcoders on ln2.hook_normalized', architecture: 'jumprelu', view: 'normalized', skip: false, ids: [1, 8, 80, 160, 240, 33] },
 		{ model: 'qwen3-tiny', name: 'Qwen 3 (q/k norms): ReLU skip transcoders on ln2.hook_normalized, a target token', architecture: 'standard', view: 'normalized', skip: true, ids: [299, 64, 128, 3, 77], target: 200 },
+		{ model: 'gemma2-tiny', name: 'Gemma 2 (sandwich norms, 1 + w gains, capped logits): JumpReLU transcoders on mlp.hook_in, BOS first', architecture: 'jumprelu', view: 'normed', skip: false, ids: [2, 8, 80, 160, 240, 33] },
+		{ model: 'gemma3-tiny', name: 'Gemma 3: a ReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-relu', view: 'normalized', skip: false, ids: [2, 11, 111, 211, 5] },
 		{ model: 'gpt2-tiny', name: 'a JumpReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-jumprelu', view: 'normalized', skip: false, ids: [0, 5, 17, 42, 100, 7, 250] },
 		{ model: 'qwen2-tiny', name: 'a ReLU cross-layer transcoder on mlp.hook_in (3 layers: features write to 1 to 3 layers)', architecture: 'clt-relu', view: 'normed', skip: false, ids: [1, 8, 80, 160, 240, 33] },
 	] as const;

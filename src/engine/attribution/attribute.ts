@@ -35,6 +35,7 @@ import { canonicalNodeId } from './attributionGraph';
 import type { AttributionGraph, GraphEdges, GraphNode, UnnamedGraphNode } from './attributionGraph';
 import * as G from './attributionGraphs';
 import { featureSource } from './featureSource';
+import { normsAttentionOutput } from './linearBlocks';
 import type { AttributionFeatures, FeatureSource } from './featureSource';
 
 export class AttributionCancelled extends Cancelled {
@@ -89,6 +90,8 @@ export interface FrozenPrompt {
 	tokens: Float32Array;
 	/** [n_layers · seq, d_in]: the transcoders' inputs. */
 	transcoderInputs: Float32Array;
+	/** [n_layers, seq, n_heads · d_head]: hook_z, for families that norm the attention output. */
+	attnZ?: Float32Array;
 }
 
 /** circuit-tracer's desired_logit_prob. */
@@ -121,7 +124,9 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	const d = cfg.dModel;
 	const T = tokens.length;
 	const ids = tokens.map((t) => t.id);
-	const hooks = ['hook_embed', `blocks.${N - 1}.hook_resid_post`];
+	const hooks = ['hook_embed', `blocks.${N - 1}.hook_resid_post`, 'ln_final.hook_normalized'];
+	const zs = normsAttentionOutput(cfg.modelType);
+	if (zs) for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.attn.hook_z`);
 	for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_resid_mid`, `blocks.${l}.attn.hook_pattern`, features.inputHooks[l]!, `blocks.${l}.hook_mlp_out`);
 	const run = await model.forward({ ids: [ids], hooks: [...new Set(hooks)], logits: 'last' });
 	checkCancelled();
@@ -141,6 +146,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		errors: new Float32Array(N * T * d),
 		tokens: hook('hook_embed'),
 		transcoderInputs: stack((l) => features.inputHooks[l]!, T * d),
+		...(zs ? { attnZ: stack((l) => `blocks.${l}.attn.hook_z`, T * cfg.nHeads * cfg.dHead) } : {}),
 	};
 	const encoded = await features.encode(frozen.transcoderInputs, stack((l) => `blocks.${l}.hook_mlp_out`, T * d), T);
 	frozen.errors = encoded.errors;
@@ -186,6 +192,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		[G.TRANSCODER_INPUTS]: new ort.Tensor('float32', frozen.transcoderInputs, [N * T, d]),
 		[G.LOGIT_IDS]: int64(candidates),
 		[G.LAST_LOGITS]: new ort.Tensor('float32', lastLogits, [cfg.dVocab]),
+		[G.FINAL_NORMALIZED]: new ort.Tensor('float32', hook('ln_final.hook_normalized').subarray((T - 1) * d, T * d), [d]),
 	});
 	const probabilities = vectors[G.PROBABILITIES]!.data as Float32Array;
 	// compute_salient_logits: the most probable, until their cumulative probability reaches the threshold.
@@ -263,6 +270,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 			[G.SLOT_VECTORS]: new ort.Tensor('float32', slotVectors, features.crossLayer ? [N, N, T, K, d] : [N, T, K, d]),
 			[G.ERROR_VECTORS]: new ort.Tensor('float32', frozen.errors, [N, T, d]),
 			[G.TOKEN_VECTORS]: new ort.Tensor('float32', frozen.tokens, [T, d]),
+			...(frozen.attnZ ? { [G.ATTN_Z]: new ort.Tensor('float32', frozen.attnZ, [N, T, cfg.nHeads * cfg.dHead]) } : {}),
 		};
 		let done = 0;
 		for (const batch of batches) {

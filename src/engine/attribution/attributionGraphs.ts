@@ -21,7 +21,7 @@ import { GraphBuilder, attr } from '../onnx/graphBuilder';
 import type { Value } from '../onnx/graphBuilder';
 import type { LanguageModel } from '../models/languageModel';
 import type { FeatureSource } from './featureSource';
-import { linearModel, unembedRows } from './linearBlocks';
+import { finalNorm, linearModel, normsAttentionOutput, unembedRows } from './linearBlocks';
 
 /** What the transcoders read, relative to the residual stream between attention and MLP (hook_resid_mid). */
 export type InputView = 'normalized' | 'normed' | 'resid';
@@ -46,6 +46,8 @@ export const TRANSCODER_INPUTS = 'transcoder_inputs';
 export const LOGIT_IDS = 'logit_ids';
 /** [d_vocab]: the logits at the last position. */
 export const LAST_LOGITS = 'last_logits';
+/** [d_model]: the final norm's normalized residual at the last position (ln_final.hook_normalized, before its gain). */
+export const FINAL_NORMALIZED = 'final_normalized';
 /** [n, d_model]: decoder rows × activations ([n, n_layers, d_model] for a CLT: what each feature writes to every layer). */
 export const SOURCE_VECTORS = 'source_vectors';
 /** [n, d_in]: encoder columns. */
@@ -54,7 +56,7 @@ export const ENCODER_VECTORS = 'encoder_vectors';
 export const PRE_ACTIVATIONS = 'pre_activations';
 /** [k, d_model]: unembedding rows minus their mean over the vocabulary. */
 export const LOGIT_VECTORS = 'logit_vectors';
-/** [k]: the logits minus their mean over the vocabulary, the logit nodes' inputs. */
+/** [k]: the logits minus their mean over the vocabulary, before any soft-capping: the logit nodes' inputs. */
 export const DEMEANED_LOGITS = 'demeaned_logits';
 /** [d_vocab]: next-token probabilities. */
 export const PROBABILITIES = 'probabilities';
@@ -70,6 +72,8 @@ export const RESID_MID = 'resid_mid';
 export const RESID_FINAL = 'resid_final';
 /** [n_layers, n_heads, seq, seq]: every block's attention pattern. */
 export const PATTERNS = 'patterns';
+/** [n_layers, seq, n_heads · d_head]: every block's hook_z, for families that norm the attention output (its scale is frozen). */
+export const ATTN_Z = 'attn_z';
 /**
  * [n_layers, seq, slot_size, d_model]: each active feature's decoder row × activation, in its
  * layer and position's slot (zero rows pad); a CLT's [n_layers (written), n_layers (the
@@ -118,8 +122,11 @@ export function buildVectorsGraph(model: LanguageModel, features: FeatureSource)
 	const logits = b.input(LAST_LOGITS, F, [cfg.dVocab]);
 	const meanRow = b.op('ReduceMean', [unembed], { axes: attr.ints([0]), keepdims: attr.int(1) }); // [1, d_model]
 	b.output(b.sub(b.gather(unembed, logitIds), meanRow), F, ['k', cfg.dModel], LOGIT_VECTORS);
-	const meanLogit = b.op('ReduceMean', [logits], { axes: attr.ints([0]), keepdims: attr.int(1) });
-	b.output(b.sub(b.gather(logits, logitIds), meanLogit), F, ['k'], DEMEANED_LOGITS);
+	// Demeaned rows · the final norm's output: the logits minus their mean, uncapped (Gemma 2 caps its logits).
+	const { finalGain, finalBias } = finalNorm(b, model);
+	const gained = b.mul(b.input(FINAL_NORMALIZED, F, [cfg.dModel]), finalGain);
+	const normed = finalBias === undefined ? gained : b.add(gained, finalBias); // [d_model]
+	b.output(reduceSum(b, b.mul(b.sub(b.gather(unembed, logitIds), meanRow), normed), -1), F, ['k'], DEMEANED_LOGITS);
 	b.output(b.softmax(logits, -1), F, [cfg.dVocab], PROBABILITIES);
 	return b.build({ graph: 'attribution_vectors' });
 }
@@ -159,6 +166,7 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 	const residMid = crop(b.input(RESID_MID, F, [N, 'seq', d]), [1]);
 	const residFinal = crop(b.input(RESID_FINAL, F, ['seq', d]), [0]); // [seq', d]
 	const patterns = crop(b.input(PATTERNS, F, [N, H, 'seq', 'seq']), [2, 3]); // [N, H, seq', seq']
+	const attnZ = normsAttentionOutput(cfg.modelType) ? crop(b.input(ATTN_Z, F, [N, 'seq', H * dh]), [1]) : undefined; // [N, seq', H·dh]
 	const slotVectors = features.crossLayer
 		? below(crop(b.input(SLOT_VECTORS, F, [N, N, 'seq', K, d]), [2])) // [top, N, seq', K, d]
 		: below(crop(b.input(SLOT_VECTORS, F, [N, 'seq', K, d]), [1])); // [top, seq', K, d]
@@ -219,20 +227,24 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 		b.scope(`/blocks.${l}`, () => {
 			const block = lm.blocks[l]!;
 			const pattern = atLayer(patterns, l); // [H, query, key]
+			// Gemma's norm of the attention output, its scale frozen at z @ W_O's: [seq', 1].
+			const attnOutScale = block.attnOutGain === undefined ? undefined : scale(b.matMul(atLayer(attnZ!, l), block.wO));
 			let gMid: Value;
 			let gv: Value; // [H, key, batch·dh]
 			if (g === undefined) {
 				// The first step: one row per target, so the pattern's row at its position.
 				if (rowPost !== undefined) atMlpOut[l] = spread(rowPost);
 				gMid = spread(rowMid);
-				const gz = b.transpose(b.reshape(b.matMul(rowMid, b.transpose(block.wO, [1, 0])), [-1, H, dh]), [1, 0, 2]); // [H, batch, dh]
+				const rowAttn = attnOutScale === undefined ? rowMid : normBackward(rowMid, scaleAt(attnOutScale), block.attnOutGain); // [batch, d]
+				const gz = b.transpose(b.reshape(b.matMul(rowAttn, b.transpose(block.wO, [1, 0])), [-1, H, dh]), [1, 0, 2]); // [H, batch, dh]
 				const patternRows = b.transpose(b.gather(pattern, targetPositions, 1), [0, 2, 1]); // [H, key, batch]: A_h[pos_b, k]
 				gv = b.reshape(b.mul(b.unsqueeze(patternRows, [3]), b.unsqueeze(gz, [1])), [H, 0, -1]);
 			} else {
 				atMlpOut[l] = g;
 				const skip = skips[l];
 				gMid = skip === undefined ? g : b.add(g, inputBackward(b.matMul(g, skip), l, atLayer(scales2, l))); // MLP out = in · W_skipᵀ + constants
-				const gz = b.transpose(b.reshape(b.matMul(gMid, b.transpose(block.wO, [1, 0])), [0, 0, H, dh]), [2, 0, 1, 3]); // [H, query, batch, dh]
+				const gAttn = attnOutScale === undefined ? gMid : normBackward(gMid, b.unsqueeze(attnOutScale, [1]), block.attnOutGain); // [seq', batch, d]
+				const gz = b.transpose(b.reshape(b.matMul(gAttn, b.transpose(block.wO, [1, 0])), [0, 0, H, dh]), [2, 0, 1, 3]); // [H, query, batch, dh]
 				gv = b.matMul(b.transpose(pattern, [0, 2, 1]), b.reshape(gz, [H, 0, -1])); // [H, key, batch·dh]
 			}
 			g = b.add(gMid, normBackward(valuesBackward(l, gv), atLayer(scales1, l), block.ln1Gain));

@@ -20,18 +20,26 @@ export interface LinearBlock {
 	wV: Value;
 	/** z @ W_O for the merged heads z: [n_heads * d_head, d_model]. */
 	wO: Value;
+	/** Gemma's norm of the attention output (post_attention_layernorm): its gain, [d_model]; its scale is frozen from z @ W_O. */
+	attnOutGain?: Value;
 }
 
 export interface LinearModel {
 	/** Whether the norms centre (LayerNorm) or not (RMSNorm). */
 	norm: 'layer' | 'rms';
 	blocks: LinearBlock[];
-	/** The final norm's gain, [d_model]. */
+	/** The final norm's gain and bias, [d_model]. */
 	finalGain: Value;
+	finalBias?: Value;
+}
+
+/** Whether the family norms the attention output (Gemma): the backward graph then needs each block's z (hook_z) for that norm's frozen scale. */
+export function normsAttentionOutput(modelType: string): boolean {
+	return modelType === 'gemma2' || modelType === 'gemma3_text' || modelType === 'gemma3';
 }
 
 /** Families whose blocks attribution can linearize. */
-export const ATTRIBUTION_FAMILIES = ['gpt2', 'llama', 'mistral', 'qwen2', 'qwen3'] as const;
+export const ATTRIBUTION_FAMILIES = ['gpt2', 'llama', 'mistral', 'qwen2', 'qwen3', 'gemma2', 'gemma3_text', 'gemma3'] as const;
 
 /** Declares the linear pieces of `model` in `b` (as initializers read from the checkpoint). */
 export function linearModel(b: GraphBuilder, model: LanguageModel): LinearModel {
@@ -51,7 +59,7 @@ export function linearModel(b: GraphBuilder, model: LanguageModel): LinearModel 
 					wO: weight(`${p}attn.c_proj.weight`, [d, d]),
 				};
 			});
-			return { norm: 'layer', blocks, finalGain: weight('ln_f.weight', [d]) };
+			return { norm: 'layer', blocks, ...finalNorm(b, model) };
 		}
 		case 'llama':
 		case 'mistral':
@@ -69,10 +77,45 @@ export function linearModel(b: GraphBuilder, model: LanguageModel): LinearModel 
 					wO: b.transpose(weight(`${p}self_attn.o_proj.weight`, [d, qDim]), [1, 0]),
 				};
 			});
-			return { norm: 'rms', blocks, finalGain: weight('norm.weight', [d]) };
+			return { norm: 'rms', blocks, ...finalNorm(b, model) };
+		}
+		case 'gemma2':
+		case 'gemma3_text':
+		case 'gemma3': {
+			// Gemma's RMSNorms multiply by 1 + w; the attention output is normed before it joins the
+			// residual stream (sandwich norms), the MLP reads pre_feedforward_layernorm.
+			const kvDim = cfg.nKvHeads * cfg.dHead;
+			const qDim = cfg.nHeads * cfg.dHead;
+			const gain = (name: string) => b.add(weight(name, [d]), b.constFloat([1]));
+			const blocks = Array.from({ length: cfg.nLayers }, (_, l): LinearBlock => {
+				const p = `layers.${l}.`;
+				return {
+					ln1Gain: gain(`${p}input_layernorm.weight`),
+					ln2Gain: () => gain(`${p}pre_feedforward_layernorm.weight`),
+					wV: b.transpose(weight(`${p}self_attn.v_proj.weight`, [kvDim, d]), [1, 0]),
+					wO: b.transpose(weight(`${p}self_attn.o_proj.weight`, [d, qDim]), [1, 0]),
+					attnOutGain: gain(`${p}post_attention_layernorm.weight`),
+				};
+			});
+			return { norm: 'rms', blocks, ...finalNorm(b, model) };
 		}
 		default:
 			throw new ModelConfigError(`attribution graphs support ${ATTRIBUTION_FAMILIES.join(', ')} models so far, not ${cfg.modelType}`);
+	}
+}
+
+/** The final norm's gain (and bias), [d_model]. */
+export function finalNorm(b: GraphBuilder, model: LanguageModel): { finalGain: Value; finalBias?: Value } {
+	const d = model.cfg.dModel;
+	switch (model.cfg.modelType) {
+		case 'gpt2':
+			return { finalGain: modelWeight(b, model, 'ln_f.weight', [d]), finalBias: modelWeight(b, model, 'ln_f.bias', [d]) };
+		case 'gemma2':
+		case 'gemma3_text':
+		case 'gemma3':
+			return { finalGain: b.add(modelWeight(b, model, 'norm.weight', [d]), b.constFloat([1])) };
+		default:
+			return { finalGain: modelWeight(b, model, 'norm.weight', [d]) };
 	}
 }
 
@@ -87,7 +130,10 @@ export function unembedRows(b: GraphBuilder, model: LanguageModel): Value {
 		case 'llama':
 		case 'mistral':
 		case 'qwen2':
-		case 'qwen3': {
+		case 'qwen3':
+		case 'gemma2':
+		case 'gemma3_text':
+		case 'gemma3': {
 			const tied = cfg.tiedEmbeddings && !model.hasWeight('lm_head.weight');
 			return modelWeight(b, model, tied ? 'embed_tokens.weight' : 'lm_head.weight', [cfg.dVocab, cfg.dModel]);
 		}
