@@ -73,8 +73,8 @@ Usage:
       adds a token whatever its probability), computed exactly in the replacement model
       (attention patterns and norm scales frozen). Written as Neuronpedia's graph JSON, pruned
       by influence on the logits (defaults 0.8 and 0.98, circuit-tracer's), with the replacement
-      and completeness scores in its metadata. GPT-2, Llama, Mistral, Qwen 2/3, Gemma 2/3; Ctrl-C
-      cancels.
+      and completeness scores in its metadata. Every model family (GPT-2, Pythia, Llama, Mistral,
+      Qwen 2/3, Gemma 2/3); per-layer transcoders or a cross-layer transcoder. Ctrl-C cancels.
   feature-lens analyze <model> --sae DIR --corpus PATH --tokens N [--force] [--export] [--context-size T] [--json]
       Analyse every SAE feature over a corpus (density, activation histogram, top and
       quantile-band examples, automatic labels) and store it in the data folder, by the SAE's

@@ -1,4 +1,4 @@
-// Attribution against brute force, on the tiny GPT-2, Llama 3, Qwen 2/3, Gemma 2/3 fixtures with random
+// Attribution against brute force, on the tiny GPT-2, Pythia, Llama 3, Qwen 2/3, Gemma 2/3 fixtures with random
 // per-layer transcoders and cross-layer transcoders. The test
 // has its own replacement model, written here in plain float64 JavaScript from the checkpoint's
 // weights and nothing of the engine but the values it froze (attention patterns, the residual
@@ -63,6 +63,8 @@ interface Family {
 	unembed: Float64Array;
 	/** Gemma's RMSNorm of the attention output: its gain (its scale frozen from the real z). */
 	attnOutGain?: (l: number) => Float64Array;
+	/** Pythia: attention and MLP both read hook_resid_pre. */
+	parallel?: boolean;
 }
 
 /** x [rows, in] @ W [in, out] for W stored [in, cols] read from column c0 (Conv1D), plus bias[c0 + o]. */
@@ -113,6 +115,25 @@ function familyOf(model: LanguageModel): Family {
 	const kv = cfg.nKvHeads * cfg.dHead;
 	const q = cfg.nHeads * cfg.dHead;
 	const p = (l: number) => `layers.${l}.`;
+	if (cfg.modelType === 'gpt_neox') {
+		const ln = (name: string) => ({ gain: w(`${name}.weight`, [d]), bias: w(`${name}.bias`, [d]) });
+		const D = cfg.dHead;
+		return {
+			norm: 'layer',
+			parallel: cfg.parallelAttnMlp,
+			ln1: (l) => ln(`${p(l)}input_layernorm`), ln2: (l) => ln(`${p(l)}post_attention_layernorm`), lnFinal: ln('final_layer_norm'),
+			values: (l, x) => {
+				// Fused rows [head, (q, k, v), d_head]: keep each head's v.
+				const qkv = linear(x, w(`${p(l)}attention.query_key_value.weight`, [3 * d, d]), d, 3 * d, w(`${p(l)}attention.query_key_value.bias`, [3 * d]));
+				const rows = x.length / d;
+				const v = new Float64Array(rows * d);
+				for (let r = 0; r < rows; r++) for (let h = 0; h < cfg.nHeads; h++) for (let j = 0; j < D; j++) v[r * d + h * D + j] = qkv[r * 3 * d + (3 * h + 2) * D + j]!;
+				return v;
+			},
+			output: (l, z) => linear(z, w(`${p(l)}attention.dense.weight`, [d, d]), d, d, w(`${p(l)}attention.dense.bias`, [d])),
+			unembed: w(cfg.tiedEmbeddings ? 'embed_in.weight' : 'embed_out.weight', [cfg.dVocab, d]),
+		};
+	}
 	if (cfg.modelType.startsWith('gemma')) {
 		const gain = (name: string) => w(name, [d]).map((x) => 1 + x);
 		return {
@@ -223,7 +244,8 @@ class ReferenceModel {
 			}
 			let attn = family.output(l, z);
 			if (family.attnOutGain) attn = this.norm(attn, family.output(l, Float64Array.from(fz.attnZ!.subarray(l * T * H * dh, (l + 1) * T * H * dh))), { gain: family.attnOutGain(l) });
-			const mid = resid.map((x, i) => x + attn[i]!);
+			// Parallel blocks: the MLP reads resid_pre (and the engine froze its norm there).
+			const mid = family.parallel ? resid : resid.map((x, i) => x + attn[i]!);
 			const frozenMid = fz.residMid.subarray(l * T * d, (l + 1) * T * d);
 			const tin = this.view === 'normalized' ? this.norm(mid, frozenMid) : this.norm(mid, frozenMid, family.ln2(l));
 			const dSae = isCrossLayer(this.transcoders) ? this.transcoders.dSae : this.transcoders[l]!.cfg.d_sae;
@@ -260,7 +282,7 @@ class ReferenceModel {
 				}
 				for (let i = 0; i < d; i++) mlpOut[p * d + i] = bDec[i]! + writes[l]![p * d + i]! + fz.errors[(l * T + p) * d + i]! * errorScale(l, p) + skipOf(tin, p, i);
 			}
-			resid = mid.map((x, i) => x + mlpOut[i]!);
+			resid = family.parallel ? resid.map((x, i) => x + attn[i]! + mlpOut[i]!) : mid.map((x, i) => x + mlpOut[i]!);
 		}
 		const xf = this.norm(resid, fz.residFinal, family.lnFinal);
 		const V = this.model.cfg.dVocab;
@@ -297,6 +319,9 @@ describe('attribution against brute force, with random transcoders', () => {
 		{ model: 'llama3-tiny', name: 'Llama 3 (RMSNorm, grouped-query attention): TopK skip transcoders on mlp.hook_in, BOS first', architecture: 'topk', view: 'normed', skip: true, ids: [299, 5, 17, 42, 100, 7, 250] },
 		{ model: 'qwen2-tiny', name: 'Qwen 2 (3 layers, 4 query heads per key/value head, biases): JumpReLU transcoders on ln2.hook_normalized', architecture: 'jumprelu', view: 'normalized', skip: false, ids: [1, 8, 80, 160, 240, 33] },
 		{ model: 'qwen3-tiny', name: 'Qwen 3 (q/k norms): ReLU skip transcoders on ln2.hook_normalized, a target token', architecture: 'standard', view: 'normalized', skip: true, ids: [299, 64, 128, 3, 77], target: 200 },
+		{ model: 'pythia-tiny', name: 'Pythia (attention and MLP in parallel): JumpReLU skip transcoders on mlp.hook_in, BOS first', architecture: 'jumprelu', view: 'normed', skip: true, ids: [0, 8, 80, 160, 240, 33] },
+		{ model: 'pythia-tiny', name: 'Pythia: a JumpReLU cross-layer transcoder on ln2.hook_normalized', architecture: 'clt-jumprelu', view: 'normalized', skip: false, ids: [7, 8, 80, 160, 240] },
+		{ model: 'pythia-seq-tiny', name: 'GPT-NeoX in sequence: TopK skip transcoders on ln2.hook_normalized', architecture: 'topk', view: 'normalized', skip: true, ids: [0, 18, 180, 60, 240, 3] },
 		{ model: 'gemma2-tiny', name: 'Gemma 2 (sandwich norms, 1 + w gains, capped logits): JumpReLU transcoders on mlp.hook_in, BOS first', architecture: 'jumprelu', view: 'normed', skip: false, ids: [2, 8, 80, 160, 240, 33] },
 		{ model: 'gemma3-tiny', name: 'Gemma 3: a ReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-relu', view: 'normalized', skip: false, ids: [2, 11, 111, 211, 5] },
 		{ model: 'gpt2-tiny', name: 'a JumpReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-jumprelu', view: 'normalized', skip: false, ids: [0, 5, 17, 42, 100, 7, 250] },

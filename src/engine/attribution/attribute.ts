@@ -77,7 +77,7 @@ export interface FrozenPrompt {
 	ids: number[];
 	/** Whether position 0 is BOS, whose features and errors are zeroed. */
 	zeroFirst: boolean;
-	/** [n_layers, seq, d_model] each. */
+	/** [n_layers, seq, d_model] each: hook_resid_pre, and what the MLP's norm reads (hook_resid_mid; hook_resid_pre for parallel blocks). */
 	residPre: Float32Array;
 	residMid: Float32Array;
 	/** [seq, d_model]. */
@@ -127,7 +127,9 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	const hooks = ['hook_embed', `blocks.${N - 1}.hook_resid_post`, 'ln_final.hook_normalized'];
 	const zs = normsAttentionOutput(cfg.modelType);
 	if (zs) for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.attn.hook_z`);
-	for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_resid_mid`, `blocks.${l}.attn.hook_pattern`, features.inputHooks[l]!, `blocks.${l}.hook_mlp_out`);
+	// What the MLP's norm reads: hook_resid_mid, or hook_resid_pre where attention and MLP run in parallel (Pythia).
+	const mlpResid = (l: number) => (cfg.parallelAttnMlp ? `blocks.${l}.hook_resid_pre` : `blocks.${l}.hook_resid_mid`);
+	for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.hook_resid_pre`, mlpResid(l), `blocks.${l}.attn.hook_pattern`, features.inputHooks[l]!, `blocks.${l}.hook_mlp_out`);
 	const run = await model.forward({ ids: [ids], hooks: [...new Set(hooks)], logits: 'last' });
 	checkCancelled();
 	const hook = (name: string) => run.hooks[name]!.data as Float32Array;
@@ -140,7 +142,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	const frozen: FrozenPrompt = {
 		ids, zeroFirst,
 		residPre: stack((l) => `blocks.${l}.hook_resid_pre`, T * d),
-		residMid: stack((l) => `blocks.${l}.hook_resid_mid`, T * d),
+		residMid: stack(mlpResid, T * d),
 		residFinal: hook(`blocks.${N - 1}.hook_resid_post`),
 		patterns: stack((l) => `blocks.${l}.attn.hook_pattern`, cfg.nHeads * T * T),
 		errors: new Float32Array(N * T * d),

@@ -194,16 +194,24 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 	const inputBackward = (g: Value, l: number, sigma: Value): Value =>
 		view === 'resid' ? g : normBackward(g, sigma, view === 'normed' ? lm.blocks[l]!.ln2Gain() : undefined);
 
-	// The start: each target's gradient at hook_resid_mid of the top block (a feature), or at the
-	// last block's hook_resid_post (a logit), one row per target: [batch, d] at its position.
+	// The start: each target's gradient, one row per target ([batch, d] at its position): a logit's
+	// at the last block's hook_resid_post; a feature's where its transcoder's input norm reads the
+	// residual stream, hook_resid_mid of the top block (or hook_resid_pre, when attention and MLP
+	// run in parallel: then the top block's attention is not on the way, and the rows go straight
+	// to the block below).
+	// RESID_MID holds what the MLP's norm reads: hook_resid_mid, or hook_resid_pre for parallel blocks.
+	const parallel = cfg.parallelAttnMlp;
 	const scaleAt = (scales: Value): Value => b.reshape(b.gather(b.reshape(scales, [-1]), targetPositions), [-1, 1]); // [seq', …] → [batch, 1]
-	const startLayer = Math.min(top, N - 1);
+	const startLayer = top === N ? N - 1 : parallel ? top - 1 : top;
 	let rowPost: Value | undefined; // at hook_resid_post (logits)
-	let rowMid: Value; // at hook_resid_mid
+	let rowMid: Value | undefined; // at hook_resid_mid (sequential blocks)
+	let rowPre: Value | undefined; // at hook_resid_pre of the top block (a feature of parallel blocks)
 	if (top === N) {
 		rowPost = normBackward(targetVectors, scaleAt(scale(residFinal)), lm.finalGain);
 		const skip = skips[N - 1];
-		rowMid = skip === undefined ? rowPost : b.add(rowPost, inputBackward(b.matMul(rowPost, skip), N - 1, scaleAt(atLayer(scales2, N - 1))));
+		rowMid = skip === undefined || parallel ? rowPost : b.add(rowPost, inputBackward(b.matMul(rowPost, skip), N - 1, scaleAt(atLayer(scales2, N - 1))));
+	} else if (parallel) {
+		rowPre = inputBackward(targetVectors, top, scaleAt(atLayer(scales2, top)));
 	} else {
 		rowMid = inputBackward(targetVectors, top, scaleAt(atLayer(scales2, top)));
 	}
@@ -221,7 +229,7 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 		return b.matMul(b.reshape(gv, [0, 0, KV * dh]), b.transpose(lm.blocks[l]!.wV, [1, 0])); // [seq', batch, d]
 	};
 
-	let g: Value | undefined; // at hook_resid_post of block l, then at its hook_resid_pre
+	let g: Value | undefined = rowPre === undefined ? undefined : spread(rowPre); // at hook_resid_post of block l, then at its hook_resid_pre
 	const atMlpOut: Value[] = [];
 	for (let l = startLayer; l >= 0; l--) {
 		b.scope(`/blocks.${l}`, () => {
@@ -231,10 +239,14 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 			const attnOutScale = block.attnOutGain === undefined ? undefined : scale(b.matMul(atLayer(attnZ!, l), block.wO));
 			let gMid: Value;
 			let gv: Value; // [H, key, batch·dh]
+			/** Parallel blocks: the MLP reads hook_resid_pre, so a skip term's gradient joins there. */
+			let parallelSkip: Value | undefined;
 			if (g === undefined) {
 				// The first step: one row per target, so the pattern's row at its position.
+				rowMid ??= rowPost!;
 				if (rowPost !== undefined) atMlpOut[l] = spread(rowPost);
 				gMid = spread(rowMid);
+				if (parallel && skips[l] !== undefined) parallelSkip = inputBackward(spread(b.matMul(rowPost!, skips[l]!)), l, atLayer(scales2, l));
 				const rowAttn = attnOutScale === undefined ? rowMid : normBackward(rowMid, scaleAt(attnOutScale), block.attnOutGain); // [batch, d]
 				const gz = b.transpose(b.reshape(b.matMul(rowAttn, b.transpose(block.wO, [1, 0])), [-1, H, dh]), [1, 0, 2]); // [H, batch, dh]
 				const patternRows = b.transpose(b.gather(pattern, targetPositions, 1), [0, 2, 1]); // [H, key, batch]: A_h[pos_b, k]
@@ -242,12 +254,16 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 			} else {
 				atMlpOut[l] = g;
 				const skip = skips[l];
-				gMid = skip === undefined ? g : b.add(g, inputBackward(b.matMul(g, skip), l, atLayer(scales2, l))); // MLP out = in · W_skipᵀ + constants
+				// MLP out = in · W_skipᵀ + constants, the input normed from hook_resid_mid (or hook_resid_pre).
+				const throughSkip = skip === undefined ? undefined : inputBackward(b.matMul(g, skip), l, atLayer(scales2, l));
+				if (parallel) parallelSkip = throughSkip;
+				gMid = throughSkip === undefined || parallel ? g : b.add(g, throughSkip);
 				const gAttn = attnOutScale === undefined ? gMid : normBackward(gMid, b.unsqueeze(attnOutScale, [1]), block.attnOutGain); // [seq', batch, d]
 				const gz = b.transpose(b.reshape(b.matMul(gAttn, b.transpose(block.wO, [1, 0])), [0, 0, H, dh]), [2, 0, 1, 3]); // [H, query, batch, dh]
 				gv = b.matMul(b.transpose(pattern, [0, 2, 1]), b.reshape(gz, [H, 0, -1])); // [H, key, batch·dh]
 			}
 			g = b.add(gMid, normBackward(valuesBackward(l, gv), atLayer(scales1, l), block.ln1Gain));
+			if (parallelSkip !== undefined) g = b.add(g, parallelSkip);
 		});
 	}
 

@@ -39,7 +39,7 @@ export function normsAttentionOutput(modelType: string): boolean {
 }
 
 /** Families whose blocks attribution can linearize. */
-export const ATTRIBUTION_FAMILIES = ['gpt2', 'llama', 'mistral', 'qwen2', 'qwen3', 'gemma2', 'gemma3_text', 'gemma3'] as const;
+export const ATTRIBUTION_FAMILIES = ['gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'qwen3', 'gemma2', 'gemma3_text', 'gemma3'] as const;
 
 /** Declares the linear pieces of `model` in `b` (as initializers read from the checkpoint). */
 export function linearModel(b: GraphBuilder, model: LanguageModel): LinearModel {
@@ -57,6 +57,24 @@ export function linearModel(b: GraphBuilder, model: LanguageModel): LinearModel 
 					ln2Gain: () => weight(`${p}ln_2.weight`, [d]),
 					wV: b.slice(qkv, b.constInt64([2 * d]), b.constInt64([3 * d]), [1]),
 					wO: weight(`${p}attn.c_proj.weight`, [d, d]),
+				};
+			});
+			return { norm: 'layer', blocks, ...finalNorm(b, model) };
+		}
+		case 'gpt_neox': {
+			// The fused query_key_value rows are [head, (q, k, v), d_head]: the value rows of head h
+			// start at (3h + 2)·d_head. Pythia runs attention and MLP in parallel from resid_pre
+			// (cfg.parallelAttnMlp), which the backward graph handles.
+			const D = cfg.dHead;
+			const rows = Array.from({ length: cfg.nHeads * D }, (_, i) => (3 * Math.floor(i / D) + 2) * D + (i % D));
+			const blocks = Array.from({ length: cfg.nLayers }, (_, l): LinearBlock => {
+				const p = `layers.${l}.`;
+				const qkv = weight(`${p}attention.query_key_value.weight`, [3 * d, d]);
+				return {
+					ln1Gain: weight(`${p}input_layernorm.weight`, [d]),
+					ln2Gain: () => weight(`${p}post_attention_layernorm.weight`, [d]),
+					wV: b.transpose(b.gather(qkv, b.constInt64(rows)), [1, 0]),
+					wO: b.transpose(weight(`${p}attention.dense.weight`, [d, d]), [1, 0]),
 				};
 			});
 			return { norm: 'layer', blocks, ...finalNorm(b, model) };
@@ -110,6 +128,8 @@ export function finalNorm(b: GraphBuilder, model: LanguageModel): { finalGain: V
 	switch (model.cfg.modelType) {
 		case 'gpt2':
 			return { finalGain: modelWeight(b, model, 'ln_f.weight', [d]), finalBias: modelWeight(b, model, 'ln_f.bias', [d]) };
+		case 'gpt_neox':
+			return { finalGain: modelWeight(b, model, 'final_layer_norm.weight', [d]), finalBias: modelWeight(b, model, 'final_layer_norm.bias', [d]) };
 		case 'gemma2':
 		case 'gemma3_text':
 		case 'gemma3':
@@ -127,6 +147,8 @@ export function unembedRows(b: GraphBuilder, model: LanguageModel): Value {
 			const tied = cfg.tiedEmbeddings && !model.hasWeight('lm_head.weight');
 			return modelWeight(b, model, tied ? 'wte.weight' : 'lm_head.weight', [cfg.dVocab, cfg.dModel]);
 		}
+		case 'gpt_neox':
+			return modelWeight(b, model, cfg.tiedEmbeddings ? 'embed_in.weight' : 'embed_out.weight', [cfg.dVocab, cfg.dModel]);
 		case 'llama':
 		case 'mistral':
 		case 'qwen2':
