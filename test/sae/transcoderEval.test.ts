@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import { TokenLoss } from '../../src/engine/models/tokenLoss';
+import { evaluateSae } from '../../src/engine/sae/evaluate';
 import { evaluateTranscoderSet } from '../../src/engine/sae/evaluateTranscoders';
 import { SaeRunner } from '../../src/engine/sae/saeRunner';
 import { transcoderReplacement, zeroAblation } from '../../src/engine/sae/transcoderSplice';
@@ -70,5 +71,17 @@ describe('transcoder set evaluation', () => {
 		assert.ok(Math.abs(m.ce_loss_with_ablation - ablated) < 1e-5);
 		assert.ok(Math.abs(m.ce_loss_without_transcoders - cleanCe) < 1e-5);
 		assert.ok(Math.abs(m.ce_loss_score - (ablated - replaced) / (ablated - cleanCe)) < 1e-5);
+	});
+
+	it('one transcoder through the SAE evaluation (as after training) gives the set evaluation of that one layer', async () => {
+		const r = runners[2]!;
+		const one = await evaluateSae(model, r, windows(), { tokens: 1000, contextSize: 12, batchContexts: 2 });
+		const set = await evaluateTranscoderSet(model, [r], windows(), { tokens: 1000, contextSize: 12, batchContexts: 2 });
+		assert.equal(one.tokens, set.tokens);
+		assert.ok(Math.abs(one.explained_variance - set.layers[0]!.explained_variance) < 1e-6);
+		assert.ok(Math.abs(one.l0 - set.layers[0]!.l0) < 1e-9);
+		assert.ok(Math.abs(one.ce_loss_with_sae - set.ce_loss_with_transcoders) < 1e-5, `${one.ce_loss_with_sae} vs ${set.ce_loss_with_transcoders}`);
+		assert.ok(Math.abs(one.ce_loss_with_ablation - set.ce_loss_with_ablation) < 1e-5);
+		assert.ok(Math.abs(one.ce_loss_score - set.ce_loss_score) < 1e-4);
 	});
 });

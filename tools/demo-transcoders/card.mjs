@@ -49,8 +49,9 @@ whole set with \`--transcoders models/pycode/transcoders\`.
 - The activation store reads each token's MLP input and output in one forward pass into one
   row \`[x_in | y_out]\`; the encoder starts independent of the decoder; b_dec starts at the
   geometric median of the MLP outputs.
-- Throughput (tokens/s, training steps with the activation store, 2 CPU threads on a machine
-  shared with other work) is in the table below.
+- Throughput: the median training step's tokens/s, including any wait for the activation
+  store, on 2 CPU threads of a machine shared with other builds and tests, so it follows their
+  load (layers 0 and 1 trained while it was heaviest); the whole run took about 20 minutes.
 
 ## Evaluation
 
@@ -63,7 +64,8 @@ On ${evalSet.tokens.toLocaleString('en-US')} tokens of the same shard (BOS exclu
 | KL replaced / zeroed, KL score | ${f(evalSet.kl_div_with_transcoders)} / ${f(evalSet.kl_div_with_ablation)}, ${f(evalSet.kl_div_score)} |
 | the float32 SAELens copies: CE-loss score, KL score | ${f(evalF32.ce_loss_score)}, ${f(evalF32.kl_div_score)} |
 
-Per layer, in the clean model (explained variance of the MLP's output):
+Per layer, in the clean model (explained variance of the MLP's output; dead: never fired on
+these tokens; dense: fired on more than 10% of them):
 
 | layer | hooks | L0 | explained variance | cosine | dead | dense (>10%) | training tokens/s |
 |---|---|---|---|---|---|---|---|

@@ -1,7 +1,9 @@
 // SAE evaluation over held-out tokens, as SAELens's evals define it: reconstruction (explained
 // variance, MSE, cosine), sparsity (L0, dead and dense features, log10 density) and model
 // performance with the SAE spliced in at its hook (CE-loss score, KL score). The splice is the
-// additive intervention x → x + (x̂ − x) = x̂; zero-ablation is x → x − x.
+// additive intervention x → x + (x̂ − x) = x̂; zero-ablation is x → x − x. A transcoder is
+// measured and spliced at its output hook (its MLP's output replaced by its reconstruction from
+// the MLP's input, which the splice leaves unchanged); a set of them: evaluateTranscoders.ts.
 
 import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
@@ -50,13 +52,17 @@ export class EvalCancelled extends Cancelled {
 
 export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windows: AsyncIterable<number[]>, options: EvalOptions): Promise<EvalMetrics> {
 	const hook = runner.hookName;
-	const dIn = runner.sae.cfg.d_in;
+	// Where the reconstruction is measured and spliced: the hook, or a transcoder's output hook.
+	const outHook = runner.outputHookName;
+	const transcoder = runner.sae.cfg.transcoder !== undefined;
+	const width = runner.dOut; // of what is reconstructed: d_in, or a transcoder's d_out
+	const dInput = runner.sae.cfg.d_in;
 	const dSae = runner.sae.cfg.d_sae;
 	const losses = await TokenLoss.create();
 	const fireCounts = new Float64Array(dSae);
 	const sums = { rows: 0, l0: 0, sqError: 0, cosine: 0, sqNorm: 0, nllClean: 0, nllSae: 0, nllAbl: 0, klSae: 0, klAbl: 0, predictions: 0 };
 	// Explained variance needs Σ‖x − x̄‖² = Σ‖x‖² − N‖x̄‖²: keep Σx too.
-	const sumX = new Float64Array(dIn);
+	const sumX = new Float64Array(width);
 	let batch: number[][] = [];
 	const flush = async () => {
 		if (batch.length === 0) return;
@@ -67,20 +73,26 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 	const evaluateBatch = async (ids: number[][]) => {
 		const B = ids.length;
 		const T = ids[0]!.length;
-		const clean = await model.forward({ ids, hooks: [hook], logits: 'all' });
-		const x = clean.hooks[hook]!.data as Float32Array; // [B, T, d_in]
+		const clean = await model.forward({ ids, hooks: transcoder ? [hook, outHook] : [hook], logits: 'all' });
+		const x = clean.hooks[outHook]!.data as Float32Array; // [B, T, d_out]: what is reconstructed
 		// BOS (position 0) is neither measured nor spliced: its norm dwarfs every other token's.
 		const first = model.cfg.bosTokenId === undefined ? 0 : 1;
 		const rows = B * (T - first);
-		const xTokens = new Float32Array(rows * dIn);
-		for (let b = 0; b < B; b++) xTokens.set(x.subarray((b * T + first) * dIn, (b + 1) * T * dIn), b * (T - first) * dIn);
-		const sae = await runner.run(xTokens, rows, { acts: false, topFeatures: 0, recons: false, error: true, stats: true });
-		const spliceDelta = new Float32Array(B * T * dIn);
-		const ablateDelta = new Float32Array(B * T * dIn);
+		const tokenRows = (v: Float32Array, w: number): Float32Array => {
+			const out = new Float32Array(rows * w);
+			for (let b = 0; b < B; b++) out.set(v.subarray((b * T + first) * w, (b + 1) * T * w), b * (T - first) * w);
+			return out;
+		};
+		const xTokens = tokenRows(x, width);
+		const sae = transcoder
+			? await runner.run(tokenRows(clean.hooks[hook]!.data as Float32Array, dInput), rows, { acts: false, topFeatures: 0, recons: false, error: true, stats: true }, xTokens)
+			: await runner.run(xTokens, rows, { acts: false, topFeatures: 0, recons: false, error: true, stats: true });
+		const spliceDelta = new Float32Array(B * T * width);
+		const ablateDelta = new Float32Array(B * T * width);
 		for (let b = 0; b < B; b++) {
-			const at = (b * T + first) * dIn;
-			const from = b * (T - first) * dIn;
-			const n = (T - first) * dIn;
+			const at = (b * T + first) * width;
+			const from = b * (T - first) * width;
+			const n = (T - first) * width;
 			for (let i = 0; i < n; i++) {
 				spliceDelta[at + i] = -sae.error![from + i]!;
 				ablateDelta[at + i] = -x[at + i]!;
@@ -94,10 +106,10 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 		}
 		sums.rows += rows;
 		for (let j = 0; j < dSae; j++) fireCounts[j]! += sae.stats!.fireCounts[j]!;
-		for (let i = 0; i < dIn; i++) sumX[i]! += sae.stats!.sumX[i]!;
-		const shape: [number, number, number] = [B, T, dIn];
-		const spliced = await model.forward({ ids, logits: 'all', interventions: { [hook]: { values: spliceDelta, dims: shape } } });
-		const ablated = await model.forward({ ids, logits: 'all', interventions: { [hook]: { values: ablateDelta, dims: shape } } });
+		for (let i = 0; i < width; i++) sumX[i]! += sae.stats!.sumX[i]!;
+		const shape: [number, number, number] = [B, T, width];
+		const spliced = await model.forward({ ids, logits: 'all', interventions: { [outHook]: { values: spliceDelta, dims: shape } } });
+		const ablated = await model.forward({ ids, logits: 'all', interventions: { [outHook]: { values: ablateDelta, dims: shape } } });
 		const c = await losses.run(clean.logits!, clean.logits!, ids);
 		const s = await losses.run(spliced.logits!, clean.logits!, ids);
 		const a = await losses.run(ablated.logits!, clean.logits!, ids);
@@ -124,7 +136,7 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 	if (sums.rows === 0) throw new ModelConfigError('the corpus gave no tokens to evaluate on');
 	const n = sums.rows;
 	let meanSq = 0;
-	for (let i = 0; i < dIn; i++) meanSq += (sumX[i]! / n) ** 2;
+	for (let i = 0; i < width; i++) meanSq += (sumX[i]! / n) ** 2;
 	const totalVariance = sums.sqNorm - n * meanSq;
 	const density = Float32Array.from(fireCounts, (count) => count / n);
 	const ce = { clean: sums.nllClean / sums.predictions, sae: sums.nllSae / sums.predictions, abl: sums.nllAbl / sums.predictions };
@@ -133,7 +145,7 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 		tokens: n,
 		l0: sums.l0 / n,
 		explained_variance: 1 - sums.sqError / totalVariance,
-		mse: sums.sqError / (n * dIn),
+		mse: sums.sqError / (n * width),
 		cossim: sums.cosine / n,
 		dead_fraction: density.filter((d) => d === 0).length / dSae,
 		dense_fraction: density.filter((d) => d > 0.1).length / dSae,
