@@ -15,7 +15,7 @@
 import * as assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { LanguageModel } from '../../src/engine/models/languageModel';
-import type { SaeTensor } from '../../src/engine/sae/saeTypes';
+import type { Sae, SaeTensor } from '../../src/engine/sae/saeTypes';
 import type { CrossLayerTranscoder } from '../../src/engine/sae/circuitTracerFormat';
 import { isCrossLayer } from '../../src/engine/attribution/featureSource';
 import type { AttributionFeatures } from '../../src/engine/attribution/featureSource';
@@ -324,6 +324,8 @@ describe('attribution against brute force, with random transcoders', () => {
 		{ model: 'pythia-seq-tiny', name: 'GPT-NeoX in sequence: TopK skip transcoders on ln2.hook_normalized', architecture: 'topk', view: 'normalized', skip: true, ids: [0, 18, 180, 60, 240, 3] },
 		{ model: 'gemma2-tiny', name: 'Gemma 2 (sandwich norms, 1 + w gains, capped logits): JumpReLU transcoders on mlp.hook_in, BOS first', architecture: 'jumprelu', view: 'normed', skip: false, ids: [2, 8, 80, 160, 240, 33] },
 		{ model: 'gemma3-tiny', name: 'Gemma 3: a ReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-relu', view: 'normalized', skip: false, ids: [2, 11, 111, 211, 5] },
+		{ model: 'gpt2-tiny', name: 'no feature fires (b_enc −100): a graph of errors, tokens and logits', architecture: 'standard', view: 'normalized', skip: false, ids: [5, 6, 7], silent: true },
+		{ model: 'gpt2-tiny', name: 'a one-token prompt', architecture: 'topk', view: 'normalized', skip: true, ids: [9] },
 		{ model: 'gpt2-tiny', name: 'a JumpReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-jumprelu', view: 'normalized', skip: false, ids: [0, 5, 17, 42, 100, 7, 250] },
 		{ model: 'qwen2-tiny', name: 'a ReLU cross-layer transcoder on mlp.hook_in (3 layers: features write to 1 to 3 layers)', architecture: 'clt-relu', view: 'normed', skip: false, ids: [1, 8, 80, 160, 240, 33] },
 	] as const;
@@ -337,11 +339,13 @@ describe('attribution against brute force, with random transcoders', () => {
 			const transcoders: AttributionFeatures = c.architecture === 'clt-jumprelu' || c.architecture === 'clt-relu'
 				? inMemoryClt(layers.length, d, 40, hook, c.architecture === 'clt-jumprelu', 5)
 				: layers.map((l) => inMemoryTranscoder(c.architecture, { input: `blocks.${l}.${hook}`, output: `blocks.${l}.hook_mlp_out`, dModel: d, dSae: 48, k: 5, skip: c.skip, seed: 7 * l + 1 }));
+			if ('silent' in c) for (const t of transcoders as Sae[]) t.weights.b_enc = tensor(new Float32Array(t.cfg.d_sae).fill(-100), [t.cfg.d_sae]);
 			const tokens = c.ids.map((id, i) => ({ id, text: `t${id}`, start: i, end: i + 1 }));
 			const a = await attribute(model, transcoders, 'prompt', tokens, { settings: CPU, batchSize: 16, ...('target' in c ? { targetToken: c.target } : {}) });
 			const nodes = a.graph.nodes;
 			const features = nodes.filter((n): n is FeatureNode => n.kind === 'feature');
-			assert.ok(features.length > 10, `${features.length} active features`);
+			if ('silent' in c) assert.equal(features.length, 0);
+			else assert.ok(features.length >= 3 * c.ids.length, `${features.length} active features`);
 			const logits = nodes.filter((n) => n.kind === 'logit');
 			assert.ok(logits.length >= 1 && logits.length <= 11);
 			if ('target' in c) assert.ok(logits.some((n) => n.tokenId === c.target));

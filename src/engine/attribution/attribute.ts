@@ -180,22 +180,25 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	for (let l = 0; l < N; l++) for (let p = 0; p < T; p++) unnamed.push({ kind: 'error', layer: l, position: p });
 	tokens.forEach((t, p) => unnamed.push({ kind: 'embedding', token: t.text, tokenId: t.id, position: p }));
 
-	// 2. The vectors graph; the candidate logits are the most probable ones (and the target).
+	// 2. The vectors graphs; the candidate logits are the most probable ones (and the target).
 	const lastLogits = run.logits!.data as Float32Array;
 	const maxLogits = Math.min(options.maxLogits ?? 10, cfg.dVocab);
 	const candidates = topIndices(lastLogits, maxLogits); // most probable first
 	const target = options.targetToken;
 	if (target !== undefined && !candidates.includes(target)) candidates.push(target);
 	const int64 = (xs: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(xs, (x) => BigInt(x)), [xs.length]);
-	const vectors = await runOnce(G.buildVectorsGraph(model, features), options.settings, {
-		[G.FEATURE_IDS]: int64(featureIds),
-		[G.FEATURE_ACTS]: new ort.Tensor('float32', Float32Array.from(featureActs), [n]),
-		[G.FEATURE_SLOTS]: int64(featureSlots),
-		[G.TRANSCODER_INPUTS]: new ort.Tensor('float32', frozen.transcoderInputs, [N * T, d]),
+	const vectors = await runOnce(G.buildLogitVectorsGraph(model), options.settings, {
 		[G.LOGIT_IDS]: int64(candidates),
 		[G.LAST_LOGITS]: new ort.Tensor('float32', lastLogits, [cfg.dVocab]),
 		[G.FINAL_NORMALIZED]: new ort.Tensor('float32', hook('ln_final.hook_normalized').subarray((T - 1) * d, T * d), [d]),
 	});
+	const featureVectors = n === 0 ? undefined : await runOnce(G.buildFeatureVectorsGraph(model, features), options.settings, {
+		[G.FEATURE_IDS]: int64(featureIds),
+		[G.FEATURE_ACTS]: new ort.Tensor('float32', Float32Array.from(featureActs), [n]),
+		[G.FEATURE_SLOTS]: int64(featureSlots),
+		[G.TRANSCODER_INPUTS]: new ort.Tensor('float32', frozen.transcoderInputs, [N * T, d]),
+	});
+	const featureOutput = (name: string) => (featureVectors ? featureVectors[name]!.data as Float32Array : new Float32Array(0));
 	const probabilities = vectors[G.PROBABILITIES]!.data as Float32Array;
 	// compute_salient_logits: the most probable, until their cumulative probability reaches the threshold.
 	const kept: number[] = [];
@@ -217,15 +220,15 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	const nodes: GraphNode[] = unnamed.map((u) => ({ ...u, id: canonicalNodeId(u, N) }));
 	const columns = n + N * T + T;
 	const nodeInputs = new Float64Array(nodes.length).fill(NaN);
-	const preActivations = vectors[G.PRE_ACTIVATIONS]!.data as Float32Array;
+	const preActivations = featureOutput(G.PRE_ACTIVATIONS);
 	for (let i = 0; i < n; i++) nodeInputs[i] = preActivations[i]!;
 	kept.forEach((i, j) => { nodeInputs[columns + j] = demeanedAll[i]!; });
 
 	// 3. The backward passes: logits first, then features by layer and position, so that a batch
 	// holds one layer's targets at neighbouring positions (its graph runs the blocks up to that
 	// layer, on the positions up to the last target's).
-	const encoders = vectors[G.ENCODER_VECTORS]!.data as Float32Array;
-	const sourceVectors = vectors[G.SOURCE_VECTORS]!.data as Float32Array;
+	const encoders = featureOutput(G.ENCODER_VECTORS);
+	const sourceVectors = featureOutput(G.SOURCE_VECTORS);
 	// Each feature's slot: its layer and position, and its rank there; the node in every slot.
 	const perSlot = new Int32Array(N * T);
 	const slotOf = featureSlots.map((slot) => perSlot[slot]!++);

@@ -1,9 +1,9 @@
 // The onnxruntime graphs of attribution (attribute.ts runs them):
 //
-// - the vectors graph, run once per prompt: each active feature's decoder row scaled by its
+// - the vectors graphs, run once per prompt: each active feature's decoder row scaled by its
 //   activation (what it writes into the residual stream), its encoder column (what a feature
-//   target injects) and its pre-activation (its input), the demeaned unembedding rows of the
-//   logits attributed from and their demeaned logits, and the next-token probabilities;
+//   target injects) and its pre-activation (its input); the demeaned unembedding rows of the
+//   logits attributed from, their demeaned logits, and the next-token probabilities;
 // - the backward graph, run once per batch of targets: the transpose of the replacement model,
 //   linear once attention patterns and norm scales are frozen at their values on the prompt.
 //   Each target injects its vector at its layer and position (a feature at the input hook of its
@@ -97,10 +97,10 @@ export const ERROR_ROWS = 'error_rows';
 /** [seq_limit, batch]: per target, the direct effect of each token. */
 export const TOKEN_ROWS = 'token_rows';
 
-/** The vectors graph for a model's features. */
-export function buildVectorsGraph(model: LanguageModel, features: FeatureSource): Buffer {
+/** The features' vectors graph (run only when some feature is active: onnxruntime's broadcasts refuse empty tensors here). */
+export function buildFeatureVectorsGraph(model: LanguageModel, features: FeatureSource): Buffer {
 	const { cfg } = model;
-	const b = new GraphBuilder('attribution_vectors');
+	const b = new GraphBuilder('attribution_feature_vectors');
 	const F = DataType.FLOAT;
 	const I = DataType.INT64;
 	const d = cfg.dModel;
@@ -116,7 +116,15 @@ export function buildVectorsGraph(model: LanguageModel, features: FeatureSource)
 	const enc = b.gather(columns, ids); // [n, d_in]
 	b.output(enc, F, ['n', d], ENCODER_VECTORS);
 	b.output(b.add(reduceSum(b, b.mul(enc, b.gather(inputs, slots)), -1), b.gather(biases, ids)), F, ['n'], PRE_ACTIVATIONS);
+	return b.build({ graph: 'attribution_feature_vectors' });
+}
 
+/** The logits' vectors graph. */
+export function buildLogitVectorsGraph(model: LanguageModel): Buffer {
+	const { cfg } = model;
+	const b = new GraphBuilder('attribution_logit_vectors');
+	const F = DataType.FLOAT;
+	const I = DataType.INT64;
 	const unembed = unembedRows(b, model); // [d_vocab, d_model]
 	const logitIds = b.input(LOGIT_IDS, I, ['k']);
 	const logits = b.input(LAST_LOGITS, F, [cfg.dVocab]);
@@ -128,7 +136,7 @@ export function buildVectorsGraph(model: LanguageModel, features: FeatureSource)
 	const normed = finalBias === undefined ? gained : b.add(gained, finalBias); // [d_model]
 	b.output(reduceSum(b, b.mul(b.sub(b.gather(unembed, logitIds), meanRow), normed), -1), F, ['k'], DEMEANED_LOGITS);
 	b.output(b.softmax(logits, -1), F, [cfg.dVocab], PROBABILITIES);
-	return b.build({ graph: 'attribution_vectors' });
+	return b.build({ graph: 'attribution_logit_vectors' });
 }
 
 /**
