@@ -1,7 +1,8 @@
 // Attribution graph of a 64-token prompt on the demo model with its transcoder set
 // (models/pycode/transcoders; goal ≤ 10 s on the development machine): the forward pass, the
 // backward passes over every active feature and the top logits, then pruning and Neuronpedia
-// JSON with the replacement and completeness scores. Prints times, node and edge counts, scores.
+// JSON with the replacement and completeness scores. Prints times, node and edge counts, scores
+// and the process's peak RSS.
 // Without the shipped set (not trained yet) it runs random TopK transcoders of the same size
 // (d_sae 512, k 32 per layer) and says so: the timing holds, the scores mean nothing.
 //
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
 		features: count('feature'), errors: count('error'), tokens_nodes: count('embedding'), logits: count('logit'), edges: a.graph.edges.source.length,
 		pruned_nodes: json.nodes.length, pruned_links: json.links.length,
 		replacement_score: json.metadata.replacement_score, completeness_score: json.metadata.completeness_score,
+		peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
 	}));
 	await model.dispose();
 }

@@ -259,11 +259,16 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		if (last && last.length < batchSize && last[0]!.layer === t.layer) last.push(t);
 		else batches.push([t]);
 	}
-	const sessions = new Map<number, Promise<ort.InferenceSession>>();
-	const sessionFor = (top: number) => {
-		let s = sessions.get(top);
-		if (!s) sessions.set(top, (s = createSession(G.buildBackwardGraph(model, features, top, K), options.settings, () => {}).then((c) => c.session)));
-		return s;
+	// One backward session at a time: batches come grouped by top layer (logits, then layer 0, 1,
+	// …), and each session holds its own float32 copy of the blocks it runs.
+	let current: { top: number; session: ort.InferenceSession } | undefined;
+	const sessionFor = async (top: number): Promise<ort.InferenceSession> => {
+		if (current?.top === top) return current.session;
+		await current?.session.release();
+		current = undefined;
+		const { session } = await createSession(G.buildBackwardGraph(model, features, top, K), options.settings, () => {});
+		current = { top, session };
+		return session;
 	};
 	const edges = new EdgeBuffer();
 	try {
@@ -324,7 +329,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 			options.onProgress?.(done, targets.length);
 		}
 	} finally {
-		for (const s of sessions.values()) await (await s).release();
+		await current?.session.release();
 	}
 
 	const graph: AttributionGraph = {
