@@ -23,6 +23,7 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 	const nodeThreshold = numberOption(values['node-threshold'], 'node-threshold', DEFAULT_NODE_THRESHOLD, 0, 1);
 	const edgeThreshold = numberOption(values['edge-threshold'], 'edge-threshold', DEFAULT_EDGE_THRESHOLD, 0, 1);
 	const maxLogits = intOption(values['max-logits'], 'max-logits', 10, 1);
+	const maxFeatureNodes = values['max-feature-nodes'] === undefined ? undefined : intOption(values['max-feature-nodes'], 'max-feature-nodes', 0, 1);
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 	const model = await openModel(modelArg, settings, log);
@@ -45,7 +46,7 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 		let attribution;
 		try {
 			attribution = await attribute(model, transcoders, prompt, tokens, {
-				settings, maxLogits, targetToken, featureSources: [dir], signal: controller.signal,
+				settings, maxLogits, targetToken, maxFeatureNodes, featureSources: [dir], signal: controller.signal,
 				onProgress: (done, total) => { if (!values.json && process.stderr.isTTY) process.stderr.write(`\rattributing ${done}/${total} targets`); },
 			});
 		} catch (err) {
@@ -59,7 +60,7 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 		const slug = values.slug ?? path.basename(values.out).replace(/\.json$/i, '');
 		const json = graphToJson(graph, {
 			slug, scan: model.name, nodeThreshold, edgeThreshold,
-			generationSettings: { max_n_logits: maxLogits, desired_logit_prob: DESIRED_LOGIT_PROBABILITY, batch_size: DEFAULT_BATCH, max_feature_nodes: null },
+			generationSettings: { max_n_logits: maxLogits, desired_logit_prob: DESIRED_LOGIT_PROBABILITY, batch_size: DEFAULT_BATCH, max_feature_nodes: maxFeatureNodes ?? null },
 		});
 		fs.writeFileSync(values.out, formatGraphJson(json));
 		const seconds = (performance.now() - t0) / 1000;

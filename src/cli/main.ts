@@ -65,15 +65,16 @@ Usage:
       folders): per layer L0, explained variance of the MLP output, dead fraction; and the
       CE-loss score with every MLP replaced by its transcoder at once (ablation: every MLP zeroed).
   feature-lens attribute <model> --transcoders DIR (--prompt "…" | --ids 1,2,3) --out graph.json
-      [--target TOKEN | --target-id N] [--max-logits N] [--node-threshold X] [--edge-threshold Y]
-      [--slug S] [--json]
+      [--target TOKEN | --target-id N] [--max-logits N] [--max-feature-nodes N]
+      [--node-threshold X] [--edge-threshold Y] [--slug S] [--json]
       The attribution graph of the prompt's next token (circuit tracing): every active
       transcoder feature, error node and input token, their direct effects on each other and on
       the most probable next tokens (up to a cumulative 0.95, at most --max-logits, 10; --target
       adds a token whatever its probability), computed exactly in the replacement model
       (attention patterns and norm scales frozen). Written as Neuronpedia's graph JSON, pruned
       by influence on the logits (defaults 0.8 and 0.98, circuit-tracer's), with the replacement
-      and completeness scores in its metadata. Every model family (GPT-2, Pythia, Llama, Mistral,
+      and completeness scores in its metadata. --max-feature-nodes keeps the N features most
+      influential on the logits (circuit-tracer's max_feature_nodes). Every model family (GPT-2, Pythia, Llama, Mistral,
       Qwen 2/3, Gemma 2/3); per-layer transcoders or a cross-layer transcoder. Ctrl-C cancels.
   feature-lens analyze <model> --sae DIR --corpus PATH --tokens N [--force] [--export] [--context-size T] [--json]
       Analyse every SAE feature over a corpus (density, activation histogram, top and
@@ -163,6 +164,7 @@ const OPTIONS = {
 	target: { type: 'string' },
 	'target-id': { type: 'string' },
 	'max-logits': { type: 'string' },
+	'max-feature-nodes': { type: 'string' },
 	'node-threshold': { type: 'string' },
 	'edge-threshold': { type: 'string' },
 	slug: { type: 'string' },

@@ -271,6 +271,7 @@ connection.onRequest(AttributeRequest, (params: AttributeParams, token: Cancella
 		settings, signal, featureSources: [params.transcoders],
 		...(params.targetToken !== undefined ? { targetToken: params.targetToken } : {}),
 		...(params.maxLogits !== undefined ? { maxLogits: params.maxLogits } : {}),
+		...(params.maxFeatureNodes !== undefined ? { maxFeatureNodes: params.maxFeatureNodes } : {}),
 		onProgress: (done, total) => void connection.sendNotification(AttributeProgressNotification, { requestId: params.requestId, done, total }),
 	}));
 	const json = graphToJson(graph, {

@@ -16,6 +16,8 @@ export interface AttributeParams {
 	targetToken?: number;
 	/** At most this many logits (default 10). */
 	maxLogits?: number;
+	/** At most this many features, the most influential on the logits (circuit-tracer's max_feature_nodes); default all. */
+	maxFeatureNodes?: number;
 	/** Pruning thresholds (defaults 0.8 and 0.98, circuit-tracer's). */
 	nodeThreshold?: number;
 	edgeThreshold?: number;

@@ -21,7 +21,8 @@ import { isCrossLayer } from '../../src/engine/attribution/featureSource';
 import type { AttributionFeatures } from '../../src/engine/attribution/featureSource';
 import { attribute } from '../../src/engine/attribution/attribute';
 import type { Attribution } from '../../src/engine/attribution/attribute';
-import { edgeList } from '../../src/engine/attribution/attributionGraph';
+import { edgeList, edgesOf } from '../../src/engine/attribution/attributionGraph';
+import { influence, logitWeights, normalizedWeights } from '../../src/engine/attribution/influence';
 import type { FeatureNode } from '../../src/engine/attribution/attributionGraph';
 import { f32, gaussianArray, inMemoryTranscoder, tensor } from '../saeFixtures';
 import { fixtureModel } from '../helpers';
@@ -400,4 +401,47 @@ describe('attribution against brute force, with random transcoders', () => {
 			}
 		});
 	}
+});
+
+describe('maxFeatureNodes (circuit-tracer\'s max_feature_nodes)', () => {
+	let model: LanguageModel;
+	after(async () => model.dispose());
+
+	it('keeps the features most influential on the logits, chosen round by round, with the full graph\'s edges among them', async () => {
+		model = LanguageModel.load(fixtureModel('gpt2-tiny'), CPU);
+		const transcoders = [0, 1].map((l) => inMemoryTranscoder('jumprelu', { input: `blocks.${l}.mlp.hook_in`, output: `blocks.${l}.hook_mlp_out`, dModel: 32, dSae: 48, skip: true, seed: 7 * l + 1 }));
+		const tokens = [12, 5, 17, 42, 100, 7].map((id, i) => ({ id, text: `t${id}`, start: i, end: i + 1 }));
+		const full = await attribute(model, transcoders, 'p', tokens, { settings: CPU, batchSize: 16 });
+		const n = full.graph.nodes.filter((x) => x.kind === 'feature').length;
+		const same = await attribute(model, transcoders, 'p', tokens, { settings: CPU, batchSize: 16, maxFeatureNodes: n });
+		assert.deepEqual(edgeList(same.graph.edges), edgeList(full.graph.edges));
+
+		const fullEdges = new Map(edgeList(full.graph.edges).map((e) => [`${full.graph.nodes[e.source]!.id}>${full.graph.nodes[e.target]!.id}`, e.weight]));
+		// The first round (4 batches of 16) ranks by influence through the logits' rows alone.
+		const logitRows = edgeList(full.graph.edges).filter((e) => full.graph.nodes[e.target]!.kind === 'logit');
+		const fromLogits = edgesOf(logitRows);
+		const rank = influence(full.graph.nodes.length, fromLogits, normalizedWeights(full.graph.nodes.length, fromLogits), logitWeights(full.graph));
+		const byInfluence = full.graph.nodes.flatMap((x, i) => (x.kind === 'feature' ? [i] : [])).sort((x, y) => rank[y]! - rank[x]! || x - y);
+		for (const max of [40, 100]) {
+			const limited = await attribute(model, transcoders, 'p', tokens, { settings: CPU, batchSize: 16, maxFeatureNodes: max });
+			const chosen = limited.graph.nodes.filter((x) => x.kind === 'feature').map((x) => x.id);
+			assert.equal(chosen.length, max);
+			const firstRound = byInfluence.slice(0, Math.min(max, 64)).map((i) => full.graph.nodes[i]!.id);
+			assert.deepEqual(firstRound.filter((id) => !chosen.includes(id)), [], `max ${max}: the first round's features`);
+			// Every edge is the full graph's, and every full-graph edge between kept nodes is there.
+			const ids = new Set(limited.graph.nodes.map((x) => x.id));
+			let between = 0;
+			for (const [key] of fullEdges) {
+				const [s, t] = key.split('>') as [string, string];
+				if (ids.has(s) && ids.has(t) && (full.graph.nodes.find((x) => x.id === t)!.kind === 'logit' || chosen.includes(t))) between++;
+			}
+			const got = edgeList(limited.graph.edges);
+			assert.equal(got.length, between);
+			for (const e of got) {
+				const key = `${limited.graph.nodes[e.source]!.id}>${limited.graph.nodes[e.target]!.id}`;
+				assert.ok(Math.abs(e.weight - fullEdges.get(key)!) < 1e-5, key);
+			}
+			assert.equal(limited.nodeInputs.length, limited.graph.nodes.length);
+		}
+	});
 });

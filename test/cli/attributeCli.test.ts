@@ -47,6 +47,11 @@ describe('feature-lens attribute', () => {
 		assert.ok(logits.some((n) => n.tokenId === 201), 'the target token is a logit node');
 		assert.equal(json.nodes.filter((n) => n.is_target_logit).length, 1);
 		assert.equal(graph.nodes.filter((n) => n.kind === 'embedding').length, 6);
+
+		const few = cli('attribute', model, '--transcoders', set, '--ids', '0,5,17,42,100,7', '--max-feature-nodes', '7', '--out', path.join(tmp, 'few.json'), '--json');
+		assert.equal(few.status, 0, few.stderr);
+		assert.equal((JSON.parse(few.stdout) as { features: number }).features, 7);
+		assert.equal(parseGraphJson(fs.readFileSync(path.join(tmp, 'few.json'), 'utf8')).metadata.generation_settings?.max_feature_nodes, 7);
 	});
 
 	it('refuses a missing set, a target of several tokens, an SAE that is no transcoder set', () => {

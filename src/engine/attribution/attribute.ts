@@ -35,6 +35,7 @@ import { canonicalNodeId } from './attributionGraph';
 import type { AttributionGraph, GraphEdges, GraphNode, UnnamedGraphNode } from './attributionGraph';
 import * as G from './attributionGraphs';
 import { featureSource } from './featureSource';
+import { influence, normalizedWeights } from './influence';
 import { normsAttentionOutput } from './linearBlocks';
 import type { AttributionFeatures, FeatureSource } from './featureSource';
 
@@ -54,6 +55,12 @@ export interface AttributeOptions {
 	targetToken?: number;
 	/** Targets per backward pass. */
 	batchSize?: number;
+	/**
+	 * At most this many features, the most influential on the logits (circuit-tracer's
+	 * max_feature_nodes: chosen by their influence through the rows computed so far, in rounds
+	 * of 4 batches); the others leave the graph. Default: every active feature.
+	 */
+	maxFeatureNodes?: number;
 	/** Where the features come from (folders or references), stored in the graph. */
 	featureSources?: string[];
 	onProgress?: (done: number, total: number) => void;
@@ -96,6 +103,8 @@ export interface FrozenPrompt {
 
 /** circuit-tracer's desired_logit_prob. */
 export const DESIRED_LOGIT_PROBABILITY = 0.95;
+/** Batches per round of influence ranking under maxFeatureNodes (circuit-tracer's update_interval). */
+const UPDATE_INTERVAL = 4;
 /** Targets per backward pass, by default. */
 export const DEFAULT_BATCH = 256;
 
@@ -251,14 +260,21 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		const slot = featureSlots[i]!;
 		targets.push({ node: i, layer: Math.floor(slot / T), position: slot % T, vector: encoders.subarray(i * d, (i + 1) * d) });
 	}
-	// Features are already in (layer, position) order.
 	const batchSize = options.batchSize ?? DEFAULT_BATCH;
-	const batches: Target[][] = [];
-	for (const t of targets) {
-		const last = batches[batches.length - 1];
-		if (last && last.length < batchSize && last[0]!.layer === t.layer) last.push(t);
-		else batches.push([t]);
-	}
+	/** Targets in batches of one top layer each, in the order given (features come in (layer, position) order). */
+	const toBatches = (ts: readonly Target[]): Target[][] => {
+		const batches: Target[][] = [];
+		for (const t of ts) {
+			const last = batches[batches.length - 1];
+			if (last && last.length < batchSize && last[0]!.layer === t.layer) last.push(t);
+			else batches.push([t]);
+		}
+		return batches;
+	};
+	const maxFeatures = Math.min(options.maxFeatureNodes ?? n, n);
+	/** The features attributed (all of them unless maxFeatureNodes is fewer). */
+	const visited = new Uint8Array(n).fill(maxFeatures === n ? 1 : 0);
+	const totalTargets = kept.length + maxFeatures;
 	// One backward session at a time: batches come grouped by top layer (logits, then layer 0, 1,
 	// …), and each session holds its own float32 copy of the blocks it runs.
 	let current: { top: number; session: ort.InferenceSession } | undefined;
@@ -283,7 +299,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 			...(frozen.attnZ ? { [G.ATTN_Z]: new ort.Tensor('float32', frozen.attnZ, [N, T, cfg.nHeads * cfg.dHead]) } : {}),
 		};
 		let done = 0;
-		for (const batch of batches) {
+		const runBatch = async (batch: readonly Target[]): Promise<void> => {
 			checkCancelled();
 			const top = batch[0]!.layer;
 			const B = batch.length;
@@ -326,21 +342,45 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 				}
 			}
 			done += B;
-			options.onProgress?.(done, targets.length);
+			options.onProgress?.(done, totalTargets);
+		};
+		for (const batch of toBatches(targets.slice(0, kept.length))) await runBatch(batch);
+		if (maxFeatures === n) {
+			for (const batch of toBatches(targets.slice(kept.length))) await runBatch(batch);
+		} else {
+			// circuit-tracer's max_feature_nodes: rank the features by their influence on the logits
+			// through the rows computed so far, attribute the most influential unvisited ones, repeat.
+			const weights = new Float64Array(nodes.length);
+			kept.forEach((i, j) => { weights[columns + j] = probabilities[candidates[i]!]!; });
+			let nVisited = 0;
+			while (nVisited < maxFeatures) {
+				const sofar = edges.view();
+				const influences = influence(nodes.length, sofar, normalizedWeights(nodes.length, sofar), weights);
+				const ranked = Array.from({ length: n }, (_, i) => i).filter((i) => !visited[i]).sort((x, y) => influences[y]! - influences[x]! || x - y);
+				const queue = ranked.slice(0, Math.min(UPDATE_INTERVAL * batchSize, maxFeatures - nVisited)).sort((x, y) => x - y);
+				for (const i of queue) visited[i] = 1;
+				nVisited += queue.length;
+				for (const batch of toBatches(queue.map((i) => targets[kept.length + i]!))) await runBatch(batch);
+			}
 		}
 	} finally {
 		await current?.session.release();
 	}
 
+	// Features left unvisited leave the graph with their edges (circuit-tracer's selected_features).
+	const keep = (i: number) => i >= n || visited[i] === 1;
+	const index = new Int32Array(nodes.length).fill(-1);
+	let next = 0;
+	nodes.forEach((_, i) => { if (keep(i)) index[i] = next++; });
 	const graph: AttributionGraph = {
 		prompt,
 		promptTokens: tokens.map((t) => t.text),
 		nLayers: N,
-		nodes,
-		edges: edges.finish(),
+		nodes: nodes.filter((_, i) => keep(i)),
+		edges: maxFeatures === n ? edges.finish() : edges.finish((s, t) => (keep(s) && keep(t) ? [index[s]!, index[t]!] : undefined)),
 		featureSources: options.featureSources ?? [],
 	};
-	return { graph, nodeInputs, frozen };
+	return { graph, nodeInputs: maxFeatures === n ? nodeInputs : nodeInputs.filter((_, i) => keep(i)), frozen };
 }
 
 /** Edges appended one at a time into typed arrays that double as they fill. */
@@ -366,9 +406,24 @@ class EdgeBuffer {
 		this.weight[this.length++] = weight;
 	}
 
-	finish(): GraphEdges {
+	/** The edges so far, as views (valid until the next push). */
+	view(): GraphEdges {
 		const m = this.length;
-		return { source: this.source.slice(0, m), target: this.target.slice(0, m), weight: this.weight.slice(0, m) };
+		return { source: this.source.subarray(0, m), target: this.target.subarray(0, m), weight: this.weight.subarray(0, m) };
+	}
+
+	/** The edges, trimmed; `remap` renumbers an edge's nodes or drops it (undefined). */
+	finish(remap?: (source: number, target: number) => [number, number] | undefined): GraphEdges {
+		if (!remap) {
+			const m = this.length;
+			return { source: this.source.slice(0, m), target: this.target.slice(0, m), weight: this.weight.slice(0, m) };
+		}
+		const out = new EdgeBuffer();
+		for (let i = 0; i < this.length; i++) {
+			const st = remap(this.source[i]!, this.target[i]!);
+			if (st) out.push(st[0], st[1], this.weight[i]!);
+		}
+		return out.finish();
 	}
 }
 
