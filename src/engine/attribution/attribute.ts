@@ -105,8 +105,9 @@ export interface FrozenPrompt {
 export const DESIRED_LOGIT_PROBABILITY = 0.95;
 /** Batches per round of influence ranking under maxFeatureNodes (circuit-tracer's update_interval). */
 const UPDATE_INTERVAL = 4;
-/** Targets per backward pass, by default. */
+/** Targets per backward pass, by default (fewer when their gradients would pass BATCH_MEMORY). */
 export const DEFAULT_BATCH = 256;
+const BATCH_MEMORY = 512 * 2 ** 20;
 
 /** The attribution graph of the prompt's next token with `transcoders` (one per layer, or a cross-layer transcoder). */
 export async function attribute(model: LanguageModel, transcoders: AttributionFeatures, prompt: string, tokens: readonly Token[], options: AttributeOptions): Promise<Attribution> {
@@ -260,7 +261,9 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		const slot = featureSlots[i]!;
 		targets.push({ node: i, layer: Math.floor(slot / T), position: slot % T, vector: encoders.subarray(i * d, (i + 1) * d) });
 	}
-	const batchSize = options.batchSize ?? DEFAULT_BATCH;
+	// The gradients a batch keeps, [n_layers, seq, batch, d_model] float32, within BATCH_MEMORY
+	// (a 26-layer, 2304-wide model at 64 tokens: 15 MB per target).
+	const batchSize = options.batchSize ?? Math.max(1, Math.min(DEFAULT_BATCH, Math.floor(BATCH_MEMORY / (4 * N * T * d))));
 	/** Targets in batches of one top layer each, in the order given (features come in (layer, position) order). */
 	const toBatches = (ts: readonly Target[]): Target[][] => {
 		const batches: Target[][] = [];
