@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AttributionCancelled, DEFAULT_BATCH, DESIRED_LOGIT_PROBABILITY, attribute } from '../engine/attribution/attribute';
+import { AttributionCancelled, DESIRED_LOGIT_PROBABILITY, attribute, defaultBatchSize } from '../engine/attribution/attribute';
 import { formatGraphJson } from '../engine/attribution/graphJson';
 import { graphToJson } from '../engine/attribution/graphToJson';
 import { DEFAULT_EDGE_THRESHOLD, DEFAULT_NODE_THRESHOLD } from '../engine/attribution/pruneGraph';
@@ -60,7 +60,7 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 		const slug = values.slug ?? path.basename(values.out).replace(/\.json$/i, '');
 		const json = graphToJson(graph, {
 			slug, scan: model.name, nodeThreshold, edgeThreshold,
-			generationSettings: { max_n_logits: maxLogits, desired_logit_prob: DESIRED_LOGIT_PROBABILITY, batch_size: DEFAULT_BATCH, max_feature_nodes: maxFeatureNodes ?? null },
+			generationSettings: { max_n_logits: maxLogits, desired_logit_prob: DESIRED_LOGIT_PROBABILITY, batch_size: defaultBatchSize(model, tokens.length), max_feature_nodes: maxFeatureNodes ?? null },
 		});
 		fs.writeFileSync(values.out, formatGraphJson(json));
 		const seconds = (performance.now() - t0) / 1000;

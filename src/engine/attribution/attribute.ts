@@ -109,6 +109,16 @@ const UPDATE_INTERVAL = 4;
 export const DEFAULT_BATCH = 256;
 const BATCH_MEMORY = 512 * 2 ** 20;
 
+/**
+ * Targets per backward pass on a prompt of `seq` tokens: the gradients a batch keeps,
+ * [n_layers, seq, batch, d_model] float32, stay within BATCH_MEMORY (a 26-layer, 2304-wide model
+ * at 64 tokens: 15 MB per target, 34 targets).
+ */
+export function defaultBatchSize(model: LanguageModel, seq: number): number {
+	const { nLayers, dModel } = model.cfg;
+	return Math.max(1, Math.min(DEFAULT_BATCH, Math.floor(BATCH_MEMORY / (4 * nLayers * seq * dModel))));
+}
+
 /** The attribution graph of the prompt's next token with `transcoders` (one per layer, or a cross-layer transcoder). */
 export async function attribute(model: LanguageModel, transcoders: AttributionFeatures, prompt: string, tokens: readonly Token[], options: AttributeOptions): Promise<Attribution> {
 	const { cfg } = model;
@@ -261,9 +271,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		const slot = featureSlots[i]!;
 		targets.push({ node: i, layer: Math.floor(slot / T), position: slot % T, vector: encoders.subarray(i * d, (i + 1) * d) });
 	}
-	// The gradients a batch keeps, [n_layers, seq, batch, d_model] float32, within BATCH_MEMORY
-	// (a 26-layer, 2304-wide model at 64 tokens: 15 MB per target).
-	const batchSize = options.batchSize ?? Math.max(1, Math.min(DEFAULT_BATCH, Math.floor(BATCH_MEMORY / (4 * N * T * d))));
+	const batchSize = options.batchSize ?? defaultBatchSize(model, T);
 	/** Targets in batches of one top layer each, in the order given (features come in (layer, position) order). */
 	const toBatches = (ts: readonly Target[]): Target[][] => {
 		const batches: Target[][] = [];
