@@ -41,8 +41,10 @@ import { releaseSteering } from './steer/steerGraph';
 import type { SessionSettings } from './onnx/session';
 import { REQUEST_CANCELLED, USER_ERROR, errorMessage } from '../protocol/errors';
 import { Cancelled } from './cancelled';
-import { AttributeProgressNotification, AttributeRequest } from '../protocol/attributionProtocol';
-import type { AttributeParams, AttributeResult } from '../protocol/attributionProtocol';
+import { AttributeProgressNotification, AttributeRequest, PruneAttributionRequest } from '../protocol/attributionProtocol';
+import type { AttributeParams, AttributeResult, PruneAttributionParams } from '../protocol/attributionProtocol';
+import type { AttributionGraph } from './attribution/attributionGraph';
+import type { GraphJson } from './attribution/graphJson';
 import { attribute } from './attribution/attribute';
 import { loadAttributionFeatures } from './attribution/featureSource';
 import { graphToJson } from './attribution/graphToJson';
@@ -70,6 +72,8 @@ let model: LanguageModel | undefined;
 let sae: SaeRunner | undefined;
 /** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
 let features: FeatureService | undefined;
+/** The last attribution graph, whole, for re-pruning; dropped with its model. */
+let heldGraph: { id: string; graph: AttributionGraph; model: LanguageModel; slug: string } | undefined;
 
 /** Runs a handler while reporting the engine busy, turning thrown errors into clear responses. */
 async function busy<T>(what: string, work: () => Promise<T>): Promise<T> {
@@ -177,8 +181,9 @@ async function loadModel(name: string, requestId: string | undefined, token: Can
 	};
 }
 
-/** Drops the model and everything bound to it (SAE, dashboards). */
+/** Drops the model and everything bound to it (SAE, dashboards, the attribution graph). */
 async function unloadModel(): Promise<void> {
+	heldGraph = undefined;
 	await features?.dispose();
 	features = undefined;
 	await sae?.dispose();
@@ -267,6 +272,7 @@ connection.onRequest(AttributeRequest, (params: AttributeParams, token: Cancella
 	if (typeof params.transcoders !== 'string' || !isAbsolute(params.transcoders)) throw new ResponseError(USER_ERROR, `attribution needs an absolute transcoder set folder (got ${JSON.stringify(params.transcoders)})`);
 	const transcoders = loadAttributionFeatures(params.transcoders);
 	const tokens = await tokensFor(m, { text: params.prompt });
+	heldGraph = undefined; // its memory, before the next graph's
 	const { graph } = await cancellable(token, (signal) => attribute(m, transcoders, params.prompt, tokens, {
 		settings, signal, featureSources: [params.transcoders],
 		...(params.targetToken !== undefined ? { targetToken: params.targetToken } : {}),
@@ -274,12 +280,25 @@ connection.onRequest(AttributeRequest, (params: AttributeParams, token: Cancella
 		...(params.maxFeatureNodes !== undefined ? { maxFeatureNodes: params.maxFeatureNodes } : {}),
 		onProgress: (done, total) => void connection.sendNotification(AttributeProgressNotification, { requestId: params.requestId, done, total }),
 	}));
+	const slug = `feature-lens-${params.requestId}`;
+	heldGraph = { id: params.requestId, graph, model: m, slug };
 	const json = graphToJson(graph, {
-		slug: `feature-lens-${params.requestId}`, scan: m.name,
+		slug, scan: m.name,
 		...(params.nodeThreshold !== undefined ? { nodeThreshold: params.nodeThreshold } : {}),
 		...(params.edgeThreshold !== undefined ? { edgeThreshold: params.edgeThreshold } : {}),
 	});
-	return { graph: json, featureCount: graph.nodes.filter((n) => n.kind === 'feature').length, edgeCount: graph.edges.source.length };
+	return { graph: json, graphId: params.requestId, featureCount: graph.nodes.filter((n) => n.kind === 'feature').length, edgeCount: graph.edges.source.length };
+}));
+
+connection.onRequest(PruneAttributionRequest, (params: PruneAttributionParams) => busy('pruning a graph', async (): Promise<GraphJson> => {
+	const m = await currentModel();
+	const held = heldGraph;
+	if (!held || held.id !== params.graphId || held.model !== m) throw new ResponseError(USER_ERROR, `the engine no longer holds graph ${JSON.stringify(params.graphId)} (it keeps the last one, for the current model); trace the completion again`);
+	for (const key of ['nodeThreshold', 'edgeThreshold'] as const) {
+		const t = params[key];
+		if (!(typeof t === 'number' && t >= 0 && t <= 1)) throw new ResponseError(USER_ERROR, `${key} must be between 0 and 1 (got ${JSON.stringify(t)})`);
+	}
+	return graphToJson(held.graph, { slug: held.slug, scan: m.name, nodeThreshold: params.nodeThreshold, edgeThreshold: params.edgeThreshold });
 }));
 
 /** Labels of the features that fired, from the SAE's analysis and user labels, for hovers and the Features view. */

@@ -26,6 +26,8 @@ export interface AttributeParams {
 export interface AttributeResult {
 	/** Neuronpedia's graph JSON, pruned at the thresholds, `replacement_score` and `completeness_score` in its metadata. */
 	graph: GraphJson;
+	/** Names the whole graph, which the engine holds until the next attribution or model change, for `PruneAttributionRequest`. */
+	graphId: string;
 	/** Before pruning. */
 	featureCount: number;
 	edgeCount: number;
@@ -33,6 +35,16 @@ export interface AttributeResult {
 
 /** Host → engine: the attribution graph of a prompt's next token with a transcoder set, on the current model; reports progress (targets done) and is cancellable. */
 export const AttributeRequest = new RequestType<AttributeParams, AttributeResult, void>('attribution/attribute');
+
+export interface PruneAttributionParams {
+	/** `AttributeResult.graphId` of the engine's last attribution. */
+	graphId: string;
+	nodeThreshold: number;
+	edgeThreshold: number;
+}
+
+/** Host → engine: the last attribution graph pruned again at other thresholds (a pruning slider), as Neuronpedia's graph JSON. */
+export const PruneAttributionRequest = new RequestType<PruneAttributionParams, GraphJson, void>('attribution/prune');
 
 /** Engine → host: backward passes done for an `AttributeRequest`, in targets (logits and features). */
 export const AttributeProgressNotification = new NotificationType<{ requestId: string; done: number; total: number }>('attribution/progress');

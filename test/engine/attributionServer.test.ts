@@ -1,6 +1,7 @@
 // Attribution through the engine process, as the graph panel will drive it: AttributeRequest on
 // the loaded model with a transcoder set returns Neuronpedia graph JSON with the scores, reports
-// progress up to every target, and a request cancelled on its first progress rejects as cancelled.
+// progress up to every target, and a request cancelled on its first progress rejects as cancelled;
+// PruneAttributionRequest prunes the held graph again at other thresholds.
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,7 +10,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { saveTranscoderSet } from '../../src/engine/sae/circuitTracerFormat';
-import { AttributeProgressNotification, AttributeRequest } from '../../src/protocol/attributionProtocol';
+import { AttributeProgressNotification, AttributeRequest, PruneAttributionRequest } from '../../src/protocol/attributionProtocol';
 import { LoadModelRequest } from '../../src/protocol/engineProtocol';
 import { fixtureModel, testEngine } from '../helpers';
 import { inMemoryTranscoder } from '../saeFixtures';
@@ -38,6 +39,16 @@ describe('AttributeRequest through the engine process', () => {
 		const [done, total] = progress.at(-1)!;
 		assert.equal(done, total);
 		assert.ok(total >= result.featureCount);
+
+		// The whole graph stays in the engine for a pruning slider: thresholds of 1 keep more (all
+		// but the edges into nodes that reach no logit), lower ones less, the scores stay the graph's.
+		const all = await engine.request(PruneAttributionRequest, { graphId: result.graphId, nodeThreshold: 1, edgeThreshold: 1 });
+		assert.ok(all.links.length > links.length && all.links.length <= result.edgeCount);
+		assert.equal(all.metadata.replacement_score, metadata.replacement_score);
+		const fewer = await engine.request(PruneAttributionRequest, { graphId: result.graphId, nodeThreshold: 0.5, edgeThreshold: 0.9 });
+		assert.ok(fewer.links.length < links.length && fewer.nodes.length <= nodes.length);
+		await assert.rejects(engine.request(PruneAttributionRequest, { graphId: 'another', nodeThreshold: 0.8, edgeThreshold: 0.98 }), /no longer holds/);
+		await assert.rejects(engine.request(PruneAttributionRequest, { graphId: result.graphId, nodeThreshold: 2, edgeThreshold: 0.98 }), /nodeThreshold/);
 
 		const cancel = new CancellationTokenSource();
 		const long = 'for item in items:\n    print(item)\n'.repeat(2);
