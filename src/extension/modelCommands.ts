@@ -43,7 +43,8 @@ export function registerModelCommands(context: vscode.ExtensionContext, session:
 		vscode.commands.registerCommand(COMMANDS.loadSae, () => runReported(log, async () => {
 			const picked = await vscode.window.showOpenDialog({
 				canSelectFolders: true, canSelectFiles: true, canSelectMany: false, openLabel: 'Load SAE',
-				filters: { 'Gemma Scope params': ['npz'] }, title: 'A SAELens folder (cfg.json + sae_weights.safetensors) or a Gemma Scope params.npz',
+				filters: { 'SAE and transcoder files': ['npz', 'safetensors'] },
+				title: 'A SAELens folder (cfg.json + sae_weights.safetensors), a Gemma Scope params.npz or params.safetensors, or one layer of a circuit-tracer transcoder set (layer_L.safetensors)',
 			});
 			if (!picked?.[0]) return;
 			await openSae(session, picked[0].fsPath);
