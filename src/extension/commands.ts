@@ -12,6 +12,7 @@ export const COMMANDS = {
 	openFeatureDashboard: 'featureLens.openFeatureDashboard',
 	searchFeatures: 'featureLens.searchFeatures',
 	analyzeFeatures: 'featureLens.analyzeFeatures',
+	traceCompletion: 'featureLens.traceCompletion',
 	steerSelection: 'featureLens.steerSelection',
 	steerFeature: 'featureLens.steerFeature',
 	toggleInlineSteering: 'featureLens.toggleInlineSteering',
