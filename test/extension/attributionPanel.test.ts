@@ -126,4 +126,18 @@ describe('graph layout', () => {
 		assert.equal(at('5_287_6').kind, 'logit');
 		assert.match(nodeName(at('E_259_0'), graph.metadata.prompt_tokens), /^Embedding of/);
 	});
+
+	it('wraps a crowded cell onto more lines, every node apart and inside the drawing', () => {
+		const base = node('2_753_6');
+		const crowded = { ...graph, nodes: [...graph.nodes, ...Array.from({ length: 30 }, (_, i) => ({ ...base, node_id: `2_${5000 + i}_6`, jsNodeId: `2_${5000 + i}_6`, influence: i / 30 }))] };
+		const l = layoutGraph(crowded);
+		const cell = l.nodes.filter((p) => p.row === 3 && p.node.ctx_idx === 6);
+		assert.equal(cell.length, 32); // with the layer-2 error node at that position
+		assert.equal(new Set(cell.map((p) => `${p.x},${p.y}`)).size, 32);
+		assert.ok(new Set(cell.map((p) => p.y)).size > 1);
+		for (const p of l.nodes) assert.ok(p.x > 0 && p.x < l.width && p.y > 0 && p.y < l.height, p.node.node_id);
+		// Rows stay in order: the crowded layer-2 cell stays between layers 1 and 3.
+		const ys = cell.map((p) => p.y);
+		assert.ok(Math.max(...ys) < l.byId.get('1_412_6')!.y && Math.min(...ys) > l.byId.get('3_2001_6')!.y);
+	});
 });

@@ -28,7 +28,7 @@ export interface GraphLayout {
 	rows: { y: number; name: string }[];
 }
 
-export const LAYOUT = { left: 56, right: 16, top: 16, bottom: 56, minColumn: 64, row: 56, spacing: 14 } as const;
+export const LAYOUT = { left: 56, right: 16, top: 16, bottom: 56, minColumn: 48, row: 56, spacing: 14, perLine: 5, lineHeight: 13 } as const;
 
 export function nodeKind(node: GraphJsonNode): NodeKind {
 	switch (node.feature_type) {
@@ -61,22 +61,27 @@ export function layoutGraph(graph: GraphJson): GraphLayout {
 		cells.set(key, list);
 	});
 	const widest = Math.max(1, ...[...cells.values()].map((c) => c.length));
-	const column = Math.max(LAYOUT.minColumn, Math.min(widest, 12) * LAYOUT.spacing + 8);
+	// A cell holds `perLine` nodes side by side and wraps onto more lines; rows grow to fit the fullest cell.
+	const column = Math.max(LAYOUT.minColumn, Math.min(widest, LAYOUT.perLine) * LAYOUT.spacing + 8);
+	const perLine = Math.max(1, Math.floor((column - 8) / LAYOUT.spacing));
+	const lines = Math.ceil(widest / perLine);
+	const rowHeight = Math.max(LAYOUT.row, lines * LAYOUT.lineHeight + 20);
 	const nColumns = Math.max(1, tokens.length, ...graph.nodes.map((n) => n.ctx_idx + 1));
 	const width = LAYOUT.left + nColumns * column + LAYOUT.right;
-	const height = LAYOUT.top + (topRow + 1) * LAYOUT.row + LAYOUT.bottom;
-	const yOf = (row: number) => LAYOUT.top + (topRow - row) * LAYOUT.row + LAYOUT.row / 2;
+	const height = LAYOUT.top + (topRow + 1) * rowHeight + LAYOUT.bottom;
+	const yOf = (row: number) => LAYOUT.top + (topRow - row) * rowHeight + rowHeight / 2;
 	const placed = new Array<PlacedNode>(graph.nodes.length);
 	for (const members of cells.values()) {
 		// Most influential first (circuit-tracer's influence is cumulative: smaller matters more).
 		members.sort((a, b) => (graph.nodes[a]!.influence ?? Infinity) - (graph.nodes[b]!.influence ?? Infinity));
-		const step = Math.min(LAYOUT.spacing, (column - 8) / members.length);
+		const cellLines = Math.ceil(members.length / perLine);
 		members.forEach((i, k) => {
 			const node = graph.nodes[i]!;
+			const line = Math.floor(k / perLine);
+			const inLine = line < cellLines - 1 ? perLine : members.length - line * perLine;
 			const centre = LAYOUT.left + (node.ctx_idx + 0.5) * column;
-			const x = centre + (k - (members.length - 1) / 2) * step;
-			// Crowded cells zig-zag so that overlapping nodes stay apart vertically.
-			const y = yOf(rowsOf[i]!) + (members.length * LAYOUT.spacing > column ? (k % 2 === 0 ? -6 : 6) : 0);
+			const x = centre + ((k % perLine) - (inLine - 1) / 2) * LAYOUT.spacing;
+			const y = yOf(rowsOf[i]!) + (line - (cellLines - 1) / 2) * LAYOUT.lineHeight;
 			placed[i] = { node, kind: kinds[i]!, x, y, row: rowsOf[i]! };
 		});
 	}
