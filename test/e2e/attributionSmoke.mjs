@@ -53,9 +53,14 @@ try {
 	for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowDown');
 	await page.keyboard.up('Shift');
 
+	// Room for the graph: no side bar.
+	await page.keyboard.press('Control+B');
+
 	// Trace: the panel shows the graph and its scores.
 	await runCommand(page, 'Feature Lens: Trace Completion');
 	const panel = await webviewWith(page, 'svg.graph', 180000);
+	// The source's tab closed, the panel has the whole width (its group is the only one).
+	await page.locator('.tabs-container .tab', { hasText: 'a.py' }).first().locator('.codicon-close').click();
 	results.scores = await panel.locator('p.scores').innerText();
 	results.nodes = await panel.locator('g.node').count();
 	results.featureNodes = await panel.locator('g.node.feature').count();
@@ -100,7 +105,8 @@ try {
 	await page.waitForTimeout(500);
 	await page.screenshot({ path: path.join(shots, 'attribution-2-dashboard.png') });
 
-	// Back to the graph: pin both with P, group them, steer from them.
+	// Back to the graph (the dashboard closed): pin both with P, group them, steer from them.
+	await page.locator('.tabs-container .tab', { hasText: /^Feature \d+/ }).first().locator('.codicon-close').click();
 	await page.locator('.tabs-container .tab', { hasText: 'Attribution Graph' }).first().click();
 	const graph = await webviewWith(page, 'svg.graph', 30000);
 	for (const id of pick) {
@@ -122,6 +128,7 @@ try {
 	results.baseline = await graph.locator('.completion pre').nth(0).innerText();
 	results.steered = await graph.locator('.completion pre').nth(1).innerText();
 	results.notice = await graph.locator('.notice').innerText();
+	await graph.locator('.completions').scrollIntoViewIfNeeded();
 	await page.waitForTimeout(300);
 	await page.screenshot({ path: path.join(shots, 'attribution-3-steer.png') });
 	if (readmeShots) await page.screenshot({ path: path.join(readmeShots, 'attribution-steer.png') });

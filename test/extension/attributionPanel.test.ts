@@ -11,7 +11,7 @@ import { parseGraphJson } from '../../src/engine/attribution/graphJson';
 import { MAX_ID_LENGTH, parseFromAttributionPanel } from '../../src/extension/attribution/attributionPanelMessageGuard';
 import { graphFeature, graphSteering, layerTranscoder, withSubgraph } from '../../src/extension/attribution/graphFeatures';
 import { tracePrompt } from '../../src/extension/attribution/tracePrompt';
-import { layoutGraph, nodeName } from '../../webview-ui/attribution/graphLayout';
+import { layoutGraph, nodeName, visibleToken } from '../../webview-ui/attribution/graphLayout';
 
 const ROOT = path.join(__dirname, '..', '..');
 const graph = parseGraphJson(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'attribution', 'demo-with-open.json'), 'utf8'));
@@ -125,6 +125,13 @@ describe('graph layout', () => {
 		assert.equal(at('0_error_mlp_6').kind, 'error');
 		assert.equal(at('5_287_6').kind, 'logit');
 		assert.match(nodeName(at('E_259_0'), graph.metadata.prompt_tokens), /^Embedding of/);
+	});
+
+	it('labels whitespace tokens visibly', () => {
+		assert.equal(visibleToken('\n'), '↵');
+		assert.equal(visibleToken('   '), '···');
+		assert.equal(visibleToken(' open'), ' open');
+		assert.equal(visibleToken('\t'), '→');
 	});
 
 	it('wraps a crowded cell onto more lines, every node apart and inside the drawing', () => {

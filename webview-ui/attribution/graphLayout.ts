@@ -105,3 +105,9 @@ export function nodeName(p: PlacedNode, tokens: readonly string[]): string {
 		default: return `${p.node.clerp ? `${p.node.clerp} · ` : ''}${p.node.node_id} at ${JSON.stringify(token)}`;
 	}
 }
+
+/** A token as a label: newlines and tabs shown as ↵ and →, a token of spaces as middle dots, so whitespace tokens stay visible. */
+export function visibleToken(token: string): string {
+	const shown = token.replace(/\r?\n/g, '↵').replace(/\t/g, '→');
+	return shown.trim() === '' ? shown.replace(/ /g, '·') : shown;
+}

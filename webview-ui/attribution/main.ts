@@ -8,7 +8,7 @@ import { cantorUnpair } from '../../src/engine/attribution/featureIds';
 import { GRAPH_STEER_MODES } from '../../src/protocol/attributionPanelMessages';
 import type { FromAttributionPanel, ToAttributionPanel } from '../../src/protocol/attributionPanelMessages';
 import { el, svg } from '../components/dom';
-import { layoutGraph, nodeName } from './graphLayout';
+import { layoutGraph, nodeName, visibleToken } from './graphLayout';
 import type { GraphLayout, PlacedNode } from './graphLayout';
 
 interface VsCodeApi {
@@ -102,7 +102,7 @@ function renderGraph(): void {
 	}
 	for (const c of layout.columns) {
 		const label = svg('text', { x: c.x, y: height - 36, class: 'token-label', transform: `rotate(-30 ${c.x} ${height - 36})` });
-		label.textContent = c.token;
+		label.textContent = visibleToken(c.token);
 		canvas.append(label);
 	}
 	const maxWeight = Math.max(1e-12, ...graph.links.map((l) => Math.abs(l.weight)));
