@@ -5,10 +5,13 @@
 
 import { edge, fakeContext, fakeLog } from './vscodeEdge';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import type * as vscode from 'vscode';
+import { parseGraphJson } from '../../src/engine/attribution/graphJson';
 import type { GraphJson } from '../../src/engine/attribution/graphJson';
 import { registerAttribution } from '../../src/extension/attribution/traceCommands';
 import { COMMANDS } from '../../src/extension/commands';
@@ -109,13 +112,32 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 		assert.equal(pruned.nodeThreshold, 0.4);
 	});
 
+	it('Save graph JSON writes Neuronpedia\'s format with the pins and supernodes; a dismissed dialog writes nothing', async () => {
+		const panel = edge.panels[0]!;
+		const shown = (posted('pruned').at(-1) as { graph: GraphJson }).graph;
+		const ids = shown.nodes.filter((n) => n.feature_type === 'cross layer transcoder').slice(0, 2).map((n) => n.node_id);
+		const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fl-graph-')), 'graph.json');
+		edge.saveDialogs.push(undefined, target);
+		panel.fromWebview({ type: 'save', pinnedIds: ids, supernodes: [['pair', ...ids]] });
+		await new Promise((r) => setTimeout(r, 100));
+		assert.equal(fs.existsSync(target), false);
+		panel.fromWebview({ type: 'save', pinnedIds: ids, supernodes: [['pair', ...ids]] });
+		await until(() => posted('notice').find((m) => (m as { message: string }).message === `Saved ${target}`), 'the saved notice');
+		const saved = parseGraphJson(fs.readFileSync(target, 'utf8'));
+		assert.deepEqual(saved.qParams.pinnedIds, ids);
+		assert.deepEqual(saved.qParams.supernodes, [['pair', ...ids]]);
+		// The graph as the panel shows it now (pruned at 0.4), scores included.
+		assert.deepEqual(saved.nodes, shown.nodes);
+		assert.equal(saved.metadata.replacement_score, shown.metadata.replacement_score);
+	});
+
 	it('a feature node opens its dashboard with its layer\'s transcoder loaded; other nodes say why not', async () => {
 		const panel = edge.panels[0]!;
 		const graph = (posted('graph')[0] as { graph: GraphJson }).graph;
 		const embedding = graph.nodes.find((n) => n.feature_type === 'embedding')!;
 		panel.fromWebview({ type: 'openFeature', nodeId: embedding.node_id });
-		const notice = await until(() => posted('notice').at(-1) as (ToAttributionPanel & { type: 'notice' }) | undefined, 'a notice');
-		assert.ok(notice.error && /not a transcoder feature/.test(notice.message), notice.message);
+		const notice = await until(() => posted('notice').find((m) => /not a transcoder feature/.test((m as { message: string }).message)) as (ToAttributionPanel & { type: 'notice' }) | undefined, 'the notice');
+		assert.ok(notice.error);
 		const feature = graph.nodes.find((n) => n.feature_type === 'cross layer transcoder')!;
 		const [layer, index] = feature.node_id.split('_').map(Number);
 		panel.fromWebview({ type: 'openFeature', nodeId: feature.node_id });

@@ -4,6 +4,7 @@
 // code under test and the engine it drives are the real ones. Import this before any module that
 // imports `vscode`.
 
+import * as fs from 'node:fs';
 import { Module } from 'node:module';
 import * as path from 'node:path';
 
@@ -71,12 +72,15 @@ export const edge = {
 	settings: new Map<string, unknown>(),
 	/** The progress notifications' token: the test cancels it (the Cancel button); a fresh, uncancelled one when undefined. */
 	progressToken: undefined as { isCancellationRequested: boolean; onCancellationRequested: (h: () => void) => { dispose(): void } } | undefined,
+	/** Answers for the next save dialogs: a path, or undefined for a dismissed dialog. */
+	saveDialogs: [] as (string | undefined)[],
 	/** Each progress report's message. */
 	progressReports: [] as string[],
 	reset(): void {
 		this.editor = undefined;
 		this.progressToken = undefined;
 		this.progressReports.length = 0;
+		this.saveDialogs.length = 0;
 		this.executed.length = 0;
 		this.messages.length = 0;
 		this.panels.length = 0;
@@ -130,6 +134,11 @@ const fakeVscode = {
 			const answer = edge.openDialogs.shift();
 			return answer === undefined ? undefined : [uri(answer)];
 		},
+		showSaveDialog: async () => {
+			if (!edge.saveDialogs.length) throw new Error('an unscripted save dialog');
+			const answer = edge.saveDialogs.shift();
+			return answer === undefined ? undefined : uri(answer);
+		},
 		showInputBox: async (options: { validateInput?: (v: string) => string | undefined }) => {
 			if (!edge.inputBoxes.length) throw new Error('an unscripted input box');
 			const answer = edge.inputBoxes.shift();
@@ -158,6 +167,8 @@ const fakeVscode = {
 	},
 	env: { clipboard: { writeText: async () => {} } },
 	workspace: {
+		workspaceFolders: undefined,
+		fs: { writeFile: async (target: FakeUri, data: Uint8Array) => { await fs.promises.writeFile(target.fsPath, data); } },
 		getConfiguration: () => ({
 			get: <T>(key: string, fallback: T): T => (edge.settings.has(key) ? edge.settings.get(key) as T : fallback),
 			update: async (key: string, value: unknown) => { edge.settings.set(key, value); },
