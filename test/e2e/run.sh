@@ -62,6 +62,8 @@ node esbuild.mjs
 node --import tsx test/e2e/dashboardXss.ts
 # The steering sidebar webview alone in Chromium: payloads inert, keyboard, diff marks, state after reload.
 node --import tsx test/e2e/steeringView.ts
+# The attribution-graph webview alone in Chromium: payloads inert, CSP, keyboard (details, P pins, Enter opens), steering posts the pins.
+node --import tsx test/e2e/attributionView.ts
 # The package for this machine, and the same build as the next patch version, to test an update.
 TARGET=$(node -p "process.platform + '-' + process.arch")
 VERSION=$(node -p "require('./package.json').version")
