@@ -13,6 +13,7 @@ export const COMMANDS = {
 	searchFeatures: 'featureLens.searchFeatures',
 	analyzeFeatures: 'featureLens.analyzeFeatures',
 	traceCompletion: 'featureLens.traceCompletion',
+	openGraphJson: 'featureLens.openGraphJson',
 	steerSelection: 'featureLens.steerSelection',
 	steerFeature: 'featureLens.steerFeature',
 	toggleInlineSteering: 'featureLens.toggleInlineSteering',

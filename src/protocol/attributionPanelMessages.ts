@@ -13,8 +13,8 @@ export type GraphSteerMode = (typeof GRAPH_STEER_MODES)[number];
 
 /** Host → webview. */
 export type ToAttributionPanel =
-	/** A traced graph (pruned at `nodeThreshold`), with the counts before pruning. */
-	| { type: 'graph'; graph: GraphJson; nodeThreshold: number; featureCount: number; edgeCount: number }
+	/** A graph (pruned at `nodeThreshold`), with the counts before pruning; `prunable` when the engine holds it whole (a traced graph, not one opened from a file). */
+	| { type: 'graph'; graph: GraphJson; nodeThreshold: number; featureCount: number; edgeCount: number; prunable: boolean }
 	/** The same graph pruned again at `nodeThreshold` (the slider). */
 	| { type: 'pruned'; graph: GraphJson; nodeThreshold: number }
 	/** Something the user should know (why a dashboard cannot open, a failed request). */

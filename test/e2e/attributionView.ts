@@ -42,7 +42,7 @@ function stub(args: { graph: GraphJson; payloads: string[] }): void {
 	w['acquireVsCodeApi'] = () => ({
 		postMessage: (m: { type: string }) => {
 			posted.push(m);
-			if (m.type === 'ready') reply({ type: 'graph', graph: args.graph, nodeThreshold: 0.8, featureCount: 40, edgeCount: 900 });
+			if (m.type === 'ready') reply({ type: 'graph', graph: args.graph, nodeThreshold: 0.8, featureCount: 40, edgeCount: 900, prunable: true });
 			if (m.type === 'openFeature') reply({ type: 'notice', message: args.payloads[0], error: false });
 			if (m.type === 'steer') reply({ type: 'steered', description: args.payloads[2], baseline: args.payloads[0], steered: args.payloads[1] });
 		},

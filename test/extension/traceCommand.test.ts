@@ -164,4 +164,29 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 		assert.ok(steered.baseline.length > 0 && steered.steered.length > 0);
 		assert.notEqual(steered.steered, steered.baseline);
 	});
+	// Last: the panel's backend is the opened file's from here on.
+	it('Open Graph JSON shows a saved graph with its pins and says why it cannot be pruned again; a bad file names its field', async () => {
+		const panel = edge.panels[0]!;
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-open-'));
+		const good = path.join(dir, 'good.json');
+		const shown = (posted('pruned').at(-1) as { graph: GraphJson }).graph;
+		const ids = shown.nodes.filter((n) => n.feature_type === 'cross layer transcoder').slice(0, 2).map((n) => n.node_id);
+		fs.writeFileSync(good, JSON.stringify({ ...shown, qParams: { ...shown.qParams, pinnedIds: ids } }));
+		const bad = path.join(dir, 'bad.json');
+		fs.writeFileSync(bad, JSON.stringify({ ...shown, nodes: [{ ...shown.nodes[0], ctx_idx: '3' }] }));
+		const graphsBefore = posted('graph').length;
+		edge.openDialogs.push(bad);
+		await edge.run(COMMANDS.openGraphJson);
+		assert.match(edge.messages.at(-1)?.text ?? '', /bad\.json: nodes\[0\]\.ctx_idx/);
+		edge.openDialogs.push(good);
+		await edge.run(COMMANDS.openGraphJson);
+		assert.equal(edge.panels.length, 1, 'the one panel is reused');
+		const opened = posted('graph').at(-1) as ToAttributionPanel & { type: 'graph' };
+		assert.equal(posted('graph').length, graphsBefore + 1);
+		assert.equal(opened.prunable, false);
+		assert.equal(opened.nodeThreshold, 0.4);
+		assert.deepEqual(opened.graph.qParams.pinnedIds, ids);
+		panel.fromWebview({ type: 'prune', nodeThreshold: 0.6 });
+		await until(() => posted('notice').find((m) => /cannot be pruned again/.test((m as { message: string }).message)), 'the refusal to prune');
+	});
 });

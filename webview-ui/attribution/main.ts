@@ -193,7 +193,7 @@ function checkedPins(): string[] {
 	return Array.from(pinList.querySelectorAll<HTMLInputElement>('input[type="checkbox"]:checked'), (c) => c.dataset['nodeId']!);
 }
 
-function buildPanel(): void {
+function buildPanel(prunable: boolean): void {
 	const slider = el('input');
 	slider.type = 'range';
 	slider.min = '0.1';
@@ -202,6 +202,9 @@ function buildPanel(): void {
 	slider.value = String(nodeThreshold);
 	slider.id = 'node-threshold';
 	slider.setAttribute('aria-label', 'Node threshold (cumulative influence kept)');
+	// A graph opened from a file holds only its pruned nodes: nothing to prune again.
+	slider.disabled = !prunable;
+	if (!prunable) slider.title = 'A graph opened from a file cannot be pruned again; trace the prompt to prune it';
 	const sliderValue = el('output', String(nodeThreshold));
 	slider.addEventListener('input', () => { sliderValue.textContent = slider.value; });
 	// Re-pruning happens in the engine: ask once the slider is let go.
@@ -262,6 +265,20 @@ function buildPanel(): void {
 	root.replaceChildren(header, toolbar, notice, body);
 }
 
+/** Pins and supernodes a saved graph carries in qParams (Neuronpedia's [name, ...node ids]), for the nodes it has. */
+function restoreSubgraph(next: GraphJson): void {
+	const placed = layoutGraph(next).byId;
+	for (const id of next.qParams.pinnedIds ?? []) {
+		const p = placed.get(id);
+		if (p) pinned.set(id, p);
+	}
+	for (const s of next.qParams.supernodes ?? []) {
+		if (!Array.isArray(s) || typeof s[0] !== 'string') continue;
+		const ids = s.slice(1).filter((id): id is string => typeof id === 'string' && placed.has(id));
+		if (ids.length >= 2) supernodes.push({ name: s[0], ids });
+	}
+}
+
 function renderHeader(): void {
 	if (!graph) return;
 	const m = graph.metadata;
@@ -288,7 +305,8 @@ window.addEventListener('message', (event: MessageEvent<ToAttributionPanel>) => 
 			focusedId = undefined;
 			nodeThreshold = message.nodeThreshold;
 			counts = { features: message.featureCount, edges: message.edgeCount };
-			buildPanel();
+			buildPanel(message.prunable);
+			restoreSubgraph(message.graph);
 			steerResult.replaceChildren();
 			details.replaceChildren(el('p', 'Hover or focus a node (Tab) to see it.', 'details'));
 			showNotice('', false);

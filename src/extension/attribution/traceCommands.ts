@@ -12,6 +12,8 @@ import { DEFAULT_NODE_THRESHOLD, DEFAULT_EDGE_THRESHOLD } from '../../protocol/a
 import { DEMO } from '../../protocol/engineProtocol';
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import { SteerTokenNotification, SteeredGenerateRequest } from '../../protocol/steerProtocol';
+// Free of Node and DOM APIs: Neuronpedia's schema, read and checked, names the bad field.
+import { parseGraphJson } from '../../engine/attribution/graphJson';
 import type { GraphJson } from '../../engine/attribution/graphJson';
 import { COMMANDS, SETTINGS_SECTION } from '../commands';
 import type { EngineProcess } from '../engineProcess';
@@ -74,7 +76,7 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 				reported = pct;
 			}, token);
 			log.info(`traced ${JSON.stringify(prompt.slice(-40))}: ${result.featureCount} features, ${result.edgeCount} edges, ${result.graph.nodes.length} nodes kept`);
-			AttributionPanel.show(context.extensionUri, { type: 'graph', graph: result.graph, nodeThreshold: DEFAULT_NODE_THRESHOLD, featureCount: result.featureCount, edgeCount: result.edgeCount },
+			AttributionPanel.show(context.extensionUri, { type: 'graph', graph: result.graph, nodeThreshold: DEFAULT_NODE_THRESHOLD, featureCount: result.featureCount, edgeCount: result.edgeCount, prunable: true },
 				backendFor(result.graphId, result.graph, prompt, transcoders));
 		}).then(undefined, (err: unknown) => {
 			if (isCancelled(err)) return;
@@ -83,13 +85,40 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 		});
 	};
 
-	const backendFor = (graphId: string, first: GraphJson, prompt: string, transcoders: string): AttributionBackend => {
+	/** A graph file's transcoder set: the first local folder among its sources (circuit-tracer's transcoder_list, or info.source_urls). */
+	const fileTranscoders = (graph: GraphJson): string | undefined => {
+		const sources = [...(graph.metadata.transcoder_list ?? []), ...(graph.metadata.info?.source_urls ?? [])];
+		return sources.find((s): s is string => typeof s === 'string' && path.isAbsolute(s) && fs.existsSync(s));
+	};
+
+	const openGraphJson = async (): Promise<void> => {
+		const picked = await vscode.window.showOpenDialog({
+			canSelectFiles: true, canSelectFolders: false, canSelectMany: false, filters: { 'Neuronpedia graph JSON': ['json'] },
+			title: 'Feature Lens: Open Graph JSON (Neuronpedia\'s attribution-graph format)', openLabel: 'Open Graph',
+		});
+		const file = picked?.[0]?.fsPath;
+		if (!file) return;
+		let graph: GraphJson;
+		try {
+			graph = parseGraphJson(await fs.promises.readFile(file, 'utf8'));
+		} catch (err) {
+			throw new Error(`${file}: ${errorMessage(err)}`);
+		}
+		const nodeThreshold = graph.metadata.pruning_settings?.node_threshold ?? graph.metadata.node_threshold ?? DEFAULT_NODE_THRESHOLD;
+		AttributionPanel.show(context.extensionUri, {
+			type: 'graph', graph, nodeThreshold, prunable: false,
+			featureCount: graph.nodes.filter((n) => graphFeature(graph, n)).length, edgeCount: graph.links.length,
+		}, backendFor(undefined, graph, graph.metadata.prompt, fileTranscoders(graph)));
+	};
+
+	const backendFor = (graphId: string | undefined, first: GraphJson, prompt: string, transcoders: string | undefined): AttributionBackend => {
 		let graph = first;
 		/** Every node any pruning has shown, so pins survive a slider move that hides them. */
 		const seen = new Map(first.nodes.map((n) => [n.node_id, n]));
 		const withSeen = (): GraphJson => ({ ...graph, nodes: [...seen.values()] });
 		/** Loads the layer's transcoder as the SAE unless it is loaded already. */
 		const loadLayer = async (layer: number): Promise<void> => {
+			if (!transcoders) throw new Error('this graph names no transcoder set on this machine (its transcoder_list and info.source_urls hold no local folder), so its features cannot be loaded; trace the prompt here to use them');
 			const found = layerTranscoder(transcoders, layer);
 			if ('why' in found) throw new Error(`layer ${layer}'s features have no dashboard here: ${found.why}`);
 			if (session.current?.sae?.source === found.path) return;
@@ -98,6 +127,7 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 		};
 		return {
 			prune: async (nodeThreshold) => {
+				if (graphId === undefined) throw new Error('a graph opened from a file holds only its pruned nodes, so it cannot be pruned again; trace the prompt to prune it');
 				graph = await engine.request(PruneAttributionRequest, { graphId, nodeThreshold, edgeThreshold: DEFAULT_EDGE_THRESHOLD });
 				for (const n of graph.nodes) seen.set(n.node_id, n);
 				return graph;
@@ -130,5 +160,8 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 		};
 	};
 
-	context.subscriptions.push(vscode.commands.registerCommand(COMMANDS.traceCompletion, () => runReported(log, trace)));
+	context.subscriptions.push(
+		vscode.commands.registerCommand(COMMANDS.traceCompletion, () => runReported(log, trace)),
+		vscode.commands.registerCommand(COMMANDS.openGraphJson, () => runReported(log, openGraphJson)),
+	);
 }
