@@ -38,7 +38,7 @@ const builds = [
 	{ ...node, entryPoints: ['src/cli/cliMain.ts'], outfile: path.join(out, 'cli.js'), banner: { js: HUGE_PAGES_LAUNCHER } },
 	{
 		bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning',
-		entryPoints: { modelPanel: 'webview-ui/modelPanel/main.ts', trainingMonitor: 'webview-ui/trainingMonitor/main.ts', dashboard: 'webview-ui/dashboard/main.ts', steering: 'webview-ui/steering/main.ts' },
+		entryPoints: { modelPanel: 'webview-ui/modelPanel/main.ts', attribution: 'webview-ui/attribution/main.ts', trainingMonitor: 'webview-ui/trainingMonitor/main.ts', dashboard: 'webview-ui/dashboard/main.ts', steering: 'webview-ui/steering/main.ts' },
 		outdir: path.join(out, 'webview'),
 	},
 ];

@@ -5,6 +5,7 @@ import { runCommand, generateCommand, hooksCommand } from './modelCommands';
 import { demoCommand } from './demoCommand';
 import { evalCommand, inspectCommand, trainCommand } from './saeCommands';
 import { evalTranscodersCommand, trainTranscodersCommand } from './transcoderCommands';
+import { attributeCommand } from './attributeCommand';
 import { analyzeCommand, featureCommand } from './featureCommands';
 import { CliError, reportError } from './cliErrors';
 import { releasesCommand } from './hubCommands';
@@ -63,6 +64,18 @@ Usage:
       A transcoder set (circuit-tracer's config.yaml, or a folder of per-layer transcoder
       folders): per layer L0, explained variance of the MLP output, dead fraction; and the
       CE-loss score with every MLP replaced by its transcoder at once (ablation: every MLP zeroed).
+  feature-lens attribute <model> --transcoders DIR (--prompt "…" | --ids 1,2,3) --out graph.json
+      [--target TOKEN | --target-id N] [--max-logits N] [--max-feature-nodes N]
+      [--node-threshold X] [--edge-threshold Y] [--slug S] [--json]
+      The attribution graph of the prompt's next token (circuit tracing): every active
+      transcoder feature, error node and input token, their direct effects on each other and on
+      the most probable next tokens (up to a cumulative 0.95, at most --max-logits, 10; --target
+      adds a token whatever its probability), computed exactly in the replacement model
+      (attention patterns and norm scales frozen). Written as Neuronpedia's graph JSON, pruned
+      by influence on the logits (defaults 0.8 and 0.98, circuit-tracer's), with the replacement
+      and completeness scores in its metadata. --max-feature-nodes keeps the N features most
+      influential on the logits (circuit-tracer's max_feature_nodes). Every model family (GPT-2, Pythia, Llama, Mistral,
+      Qwen 2/3, Gemma 2/3); per-layer transcoders or a cross-layer transcoder. Ctrl-C cancels.
   feature-lens analyze <model> --sae DIR --corpus PATH --tokens N [--force] [--export] [--context-size T] [--json]
       Analyse every SAE feature over a corpus (density, activation histogram, top and
       quantile-band examples, automatic labels) and store it in the data folder, by the SAE's
@@ -148,6 +161,13 @@ const OPTIONS = {
 	model: { type: 'string' },
 	release: { type: 'string' },
 	refresh: { type: 'string' },
+	target: { type: 'string' },
+	'target-id': { type: 'string' },
+	'max-logits': { type: 'string' },
+	'max-feature-nodes': { type: 'string' },
+	'node-threshold': { type: 'string' },
+	'edge-threshold': { type: 'string' },
+	slug: { type: 'string' },
 	help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -184,6 +204,8 @@ async function main(argv: string[]): Promise<void> {
 		case 'train':
 			if (rest.length > 1) throw new CliError('train takes at most one <model>');
 			return trainCommand(rest[0], values);
+		case 'attribute':
+			return attributeCommand(requireModel(rest, command), values);
 		case 'analyze':
 			return analyzeCommand(requireModel(rest, command), values);
 		case 'feature':
@@ -194,7 +216,7 @@ async function main(argv: string[]): Promise<void> {
 		case 'demo':
 			return demoCommand(values);
 		default:
-			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, transcoders, eval, analyze, feature, releases, demo; see feature-lens --help)`);
+			throw new CliError(`unknown command "${command}" (commands: run, generate, hooks, inspect, train, transcoders, eval, attribute, analyze, feature, releases, demo; see feature-lens --help)`);
 	}
 }
 

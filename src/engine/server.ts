@@ -43,6 +43,13 @@ import { ModelWork } from './modelWork';
 import type { SessionSettings } from './onnx/session';
 import { REQUEST_CANCELLED, USER_ERROR, errorMessage } from '../protocol/errors';
 import { Cancelled } from './cancelled';
+import { AttributeProgressNotification, AttributeRequest, PruneAttributionRequest } from '../protocol/attributionProtocol';
+import type { AttributeParams, AttributeResult, PruneAttributionParams } from '../protocol/attributionProtocol';
+import type { AttributionGraph } from './attribution/attributionGraph';
+import type { GraphJson } from './attribution/graphJson';
+import { attribute } from './attribution/attribute';
+import { loadAttributionFeatures } from './attribution/featureSource';
+import { graphToJson } from './attribution/graphToJson';
 
 const ENGINE_VERSION = '0.1.0';
 
@@ -74,6 +81,8 @@ let model: LanguageModel | undefined;
 let sae: SaeRunner | undefined;
 /** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
 let features: FeatureService | undefined;
+/** The last attribution graph, whole, for re-pruning; dropped with its model. */
+let heldGraph: { id: string; graph: AttributionGraph; model: LanguageModel; slug: string } | undefined;
 
 /**
  * Runs a handler while reporting the engine busy, as work a model load can cancel, turning
@@ -204,8 +213,9 @@ async function loadModel(name: string, requestId: string | undefined, token: Can
 	};
 }
 
-/** Drops the model and everything bound to it (SAE, dashboards). */
+/** Drops the model and everything bound to it (SAE, dashboards, the attribution graph). */
 async function unloadModel(): Promise<void> {
+	heldGraph = undefined;
 	await features?.dispose();
 	features = undefined;
 	await sae?.dispose();
@@ -291,6 +301,40 @@ connection.onRequest(InspectRequest, (params: InspectParams, token: Cancellation
 		onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
 	}));
 	return { hookName: runner.hookName, ...(runner.sae.cfg.transcoder ? { hookNameOut: runner.outputHookName } : {}), tokens, labels: await featureLabels(tokens) };
+}));
+
+connection.onRequest(AttributeRequest, (params: AttributeParams, token: CancellationToken) => busy('tracing a completion', async (): Promise<AttributeResult> => {
+	const m = await currentModel();
+	if (typeof params.transcoders !== 'string' || !isAbsolute(params.transcoders)) throw new ResponseError(USER_ERROR, `attribution needs an absolute transcoder set folder (got ${JSON.stringify(params.transcoders)})`);
+	const transcoders = loadAttributionFeatures(params.transcoders);
+	const tokens = await tokensFor(m, { text: params.prompt });
+	heldGraph = undefined; // its memory, before the next graph's
+	const { graph } = await cancellable(token, (signal) => attribute(m, transcoders, params.prompt, tokens, {
+		settings, signal, featureSources: [params.transcoders],
+		...(params.targetToken !== undefined ? { targetToken: params.targetToken } : {}),
+		...(params.maxLogits !== undefined ? { maxLogits: params.maxLogits } : {}),
+		...(params.maxFeatureNodes !== undefined ? { maxFeatureNodes: params.maxFeatureNodes } : {}),
+		onProgress: (done, total) => void connection.sendNotification(AttributeProgressNotification, { requestId: params.requestId, done, total }),
+	}));
+	const slug = `feature-lens-${params.requestId}`;
+	heldGraph = { id: params.requestId, graph, model: m, slug };
+	const json = graphToJson(graph, {
+		slug, scan: m.name,
+		...(params.nodeThreshold !== undefined ? { nodeThreshold: params.nodeThreshold } : {}),
+		...(params.edgeThreshold !== undefined ? { edgeThreshold: params.edgeThreshold } : {}),
+	});
+	return { graph: json, graphId: params.requestId, featureCount: graph.nodes.filter((n) => n.kind === 'feature').length, edgeCount: graph.edges.source.length };
+}));
+
+connection.onRequest(PruneAttributionRequest, (params: PruneAttributionParams) => busy('pruning a graph', async (): Promise<GraphJson> => {
+	const m = await currentModel();
+	const held = heldGraph;
+	if (!held || held.id !== params.graphId || held.model !== m) throw new ResponseError(USER_ERROR, `the engine no longer holds graph ${JSON.stringify(params.graphId)} (it keeps the last one, for the current model); trace the completion again`);
+	for (const key of ['nodeThreshold', 'edgeThreshold'] as const) {
+		const t = params[key];
+		if (!(typeof t === 'number' && t >= 0 && t <= 1)) throw new ResponseError(USER_ERROR, `${key} must be between 0 and 1 (got ${JSON.stringify(t)})`);
+	}
+	return graphToJson(held.graph, { slug: held.slug, scan: m.name, nodeThreshold: params.nodeThreshold, edgeThreshold: params.edgeThreshold });
 }));
 
 /** Labels of the features that fired, from the SAE's analysis and user labels, for hovers and the Features view. */

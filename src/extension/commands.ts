@@ -12,6 +12,8 @@ export const COMMANDS = {
 	openFeatureDashboard: 'featureLens.openFeatureDashboard',
 	searchFeatures: 'featureLens.searchFeatures',
 	analyzeFeatures: 'featureLens.analyzeFeatures',
+	traceCompletion: 'featureLens.traceCompletion',
+	openGraphJson: 'featureLens.openGraphJson',
 	steerSelection: 'featureLens.steerSelection',
 	steerFeature: 'featureLens.steerFeature',
 	toggleInlineSteering: 'featureLens.toggleInlineSteering',

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { DEMO } from '../protocol/engineProtocol';
 import type { ExecutionProvider, InspectResult } from '../protocol/engineProtocol';
 import { COMMANDS, SETTINGS_SECTION, VIEWS } from './commands';
+import { registerAttribution } from './attribution/traceCommands';
 import { registerFeatureDashboards } from './dashboard/dashboardCommands';
 import { registerEngineCommands } from './engineCommands';
 import { EngineProcess } from './engineProcess';
@@ -98,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 	registerModelCommands(context, models, log);
 	registerFeatureDashboards(context, running, models, log);
 	registerSteering(context, running, models, log);
+	registerAttribution(context, running, models, log);
 	return { lastInspection: () => lastInspection };
 }
 

@@ -8,8 +8,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import type { AttributionGraph, GraphNode } from '../../src/engine/attribution/attributionGraph';
-import { canonicalNodeId } from '../../src/engine/attribution/attributionGraph';
+import type { AttributionGraph, GraphEdge, GraphNode } from '../../src/engine/attribution/attributionGraph';
+import { canonicalNodeId, edgeList, edgesOf } from '../../src/engine/attribution/attributionGraph';
 import type { UnnamedGraphNode } from '../../src/engine/attribution/attributionGraph';
 import { cantorPair } from '../../src/engine/attribution/featureIds';
 import { graphFromJson } from '../../src/engine/attribution/graphFromJson';
@@ -45,7 +45,7 @@ function connectedGraph(random: () => number): AttributionGraph {
 	}
 	unnamed.push({ kind: 'logit', position: nPos - 1, token: ' x', tokenId: 7, probability: 0.6 }, { kind: 'logit', position: nPos - 1, token: '"y"', tokenId: 8, probability: 0.25 });
 	const nodes = unnamed.map((n) => ({ ...n, id: canonicalNodeId(n, nLayers) }));
-	const edges: AttributionGraph['edges'] = [];
+	const edges: GraphEdge[] = [];
 	const logits = nodes.flatMap((n, i) => (n.kind === 'logit' ? [i] : []));
 	nodes.forEach((n, i) => {
 		if (n.kind === 'feature') {
@@ -57,7 +57,7 @@ function connectedGraph(random: () => number): AttributionGraph {
 		}
 	});
 	for (const l of logits) edges.push({ source: 0, target: l, weight: 0.5 });
-	return { prompt: 'a prompt', promptTokens: Array.from({ length: nPos }, (_, i) => `tok ${i} "quoted" <b>`), nLayers, nodes, edges, featureSources: ['/saes/tc'] };
+	return { prompt: 'a prompt', promptTokens: Array.from({ length: nPos }, (_, i) => `tok ${i} "quoted" <b>`), nLayers, nodes, edges: edgesOf(edges), featureSources: ['/saes/tc'] };
 }
 
 describe('graph JSON: fixtures and round trips', () => {
@@ -81,7 +81,7 @@ describe('graph JSON: fixtures and round trips', () => {
 		assert.deepEqual(byId.get('0_7_4'), { id: '0_7_4', position: 4, storedInfluence: 0.71, kind: 'error', layer: 7 });
 		assert.deepEqual(byId.get('E_9447_4'), { id: 'E_9447_4', position: 4, storedInfluence: 0.33, kind: 'embedding', token: ' Texas' });
 		assert.deepEqual(byId.get('27_22605_5'), { id: '27_22605_5', position: 5, label: 'Output " Austin" (p=0.610)', kind: 'logit', token: ' Austin', probability: 0.61, tokenId: 22605 });
-		assert.equal(graph.edges.length, 18);
+		assert.equal(graph.edges.source.length, 18);
 		assert.deepEqual(graph.featureSources, []);
 	});
 
@@ -117,7 +117,7 @@ describe('graph JSON: fixtures and round trips', () => {
 				if (rest.label === '') delete rest.label;
 				return rest;
 			};
-			const sortEdges = (g: AttributionGraph) => g.edges.map((e) => `${g.nodes[e.source]!.id}>${g.nodes[e.target]!.id}:${e.weight}`).sort();
+			const sortEdges = (g: AttributionGraph) => edgeList(g.edges).map((e) => `${g.nodes[e.source]!.id}>${g.nodes[e.target]!.id}:${e.weight}`).sort();
 			assert.deepEqual({ ...read.graph, nodes: read.graph.nodes.map(strip), edges: sortEdges(read.graph) }, { ...graph, nodes: graph.nodes.map(strip), edges: sortEdges(graph) }, `trial ${trial}`);
 		}
 	});
@@ -126,7 +126,7 @@ describe('graph JSON: fixtures and round trips', () => {
 		const graph = connectedGraph(seeded(3));
 		const json = graphToJson(graph, { slug: 's', scan: 'pycode', nodeThreshold: 0.7, edgeThreshold: 0.9, info: { description: 'd' } });
 		const pruned = pruneGraph(graph, { nodeThreshold: 0.7, edgeThreshold: 0.9 });
-		const keptEdges = graph.edges.filter((_, i) => pruned.edgeKept[i]);
+		const keptEdges = edgeList(graph.edges).filter((_, i) => pruned.edgeKept[i]);
 		assert.deepEqual(json.links, keptEdges.map((e) => ({ source: graph.nodes[e.source]!.id, target: graph.nodes[e.target]!.id, weight: e.weight })));
 		const linked = new Set(keptEdges.flatMap((e) => [e.source, e.target]));
 		const expectedNodes = graph.nodes.flatMap((n, i) => (pruned.nodeKept[i] && (linked.has(i) || n.kind === 'embedding' || n.kind === 'logit') ? [n.id] : []));
@@ -249,7 +249,7 @@ describe('graph JSON read as a graph: what cannot be used', () => {
 		const g = minimal();
 		g.links.push({ source: 'E_1_0', target: '0_3_1', weight: 5 }, { source: '0_3_1', target: '0_3_1', weight: 1 });
 		const { graph, warnings } = graphFromJson(g);
-		assert.deepEqual(graph.edges, [{ source: 0, target: 1, weight: 5 }, { source: 1, target: 2, weight: 2 }]);
+		assert.deepEqual(edgeList(graph.edges), [{ source: 0, target: 1, weight: 5 }, { source: 1, target: 2, weight: 2 }]);
 		assert.deepEqual(warnings, ['1 link from a node to itself left out.', '1 link repeat an earlier source and target; the last weight is kept.']);
 	});
 

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AttributionGraph, GraphEdge, GraphNode } from '../../src/engine/attribution/attributionGraph';
-import { canonicalNodeId } from '../../src/engine/attribution/attributionGraph';
+import { canonicalNodeId, edgeList, edgesOf } from '../../src/engine/attribution/attributionGraph';
 import type { UnnamedGraphNode } from '../../src/engine/attribution/attributionGraph';
 import { cantorPair, cantorUnpair } from '../../src/engine/attribution/featureIds';
 import { graphScores } from '../../src/engine/attribution/graphScores';
@@ -41,7 +41,7 @@ function tinyGraph(): AttributionGraph {
 		{ source: 2, target: 4, weight: 2 }, { source: 3, target: 4, weight: -2 }, { source: 1, target: 4, weight: 4 },
 		{ source: 2, target: 5, weight: -1 }, { source: 3, target: 5, weight: 3 },
 	];
-	return { prompt: 'def f', promptTokens: ['def', ' f'], nLayers: 1, nodes, edges, featureSources: [] };
+	return { prompt: 'def f', promptTokens: ['def', ' f'], nLayers: 1, nodes, edges: edgesOf(edges), featureSources: [] };
 }
 
 const close = (actual: ArrayLike<number>, expected: readonly number[], tolerance = 1e-12, what = '') => {
@@ -101,7 +101,7 @@ describe('influence, pruning and scores on a graph worked out by hand', () => {
 		const all = pruneGraph(tinyGraph(), { nodeThreshold: 1, edgeThreshold: 1 });
 		assert.ok(all.nodeKept.every(Boolean) && all.edgeKept.every(Boolean));
 		const g = tinyGraph();
-		g.edges.push({ source: 2, target: 1, weight: 1 }, { source: 1, target: 0, weight: 1 }, { source: 0, target: 2, weight: 1 });
+		g.edges = edgesOf([...edgeList(g.edges), { source: 2, target: 1, weight: 1 }, { source: 1, target: 0, weight: 1 }, { source: 0, target: 2, weight: 1 }]);
 		assert.throws(() => pruneGraph(g, { nodeThreshold: 0.8, edgeThreshold: 0.98 }), /cycle/);
 	});
 
@@ -135,7 +135,7 @@ type Matrix = Float64Array[];
 function dense(g: AttributionGraph): Matrix {
 	const n = g.nodes.length;
 	const m = Array.from({ length: n }, () => new Float64Array(n));
-	for (const e of g.edges) m[e.target]![e.source] = e.weight;
+	for (const e of edgeList(g.edges)) m[e.target]![e.source] = e.weight;
 	return m;
 }
 
@@ -202,7 +202,7 @@ function densePrune(g: AttributionGraph, nodeThreshold: number, edgeThreshold: n
 		for (let t = 0; t < n; t++) for (let s = 0; s < n; s++) if (!nodeMask[t] || !nodeMask[s]) edgeMask[t]![s] = false;
 		check();
 	}
-	const edgeKept = g.edges.map((e) => edgeMask[e.target]![e.source]!);
+	const edgeKept = edgeList(g.edges).map((e) => edgeMask[e.target]![e.source]!);
 	const normalizedFull = normalizeMatrix(dense(g));
 	let tokens = 0;
 	let errors = 0;
@@ -252,7 +252,7 @@ function randomGraph(random: () => number): AttributionGraph {
 	nodes.forEach((t, ti) => nodes.forEach((s, si) => {
 		if (feeds(s, t) && random() < 0.45) edges.push({ source: si, target: ti, weight: (random() - 0.4) * 4 });
 	}));
-	return { prompt: '', promptTokens: Array.from({ length: nPos }, (_, i) => `t${i}`), nLayers, nodes, edges, featureSources: [] };
+	return { prompt: '', promptTokens: Array.from({ length: nPos }, (_, i) => `t${i}`), nLayers, nodes, edges: edgesOf(edges), featureSources: [] };
 }
 
 describe('pruning and scores against the dense float64 reference on random graphs', () => {
@@ -265,7 +265,7 @@ describe('pruning and scores against the dense float64 reference on random graph
 			const edgeThreshold = trial % 4 === 0 ? DEFAULT_EDGE_THRESHOLD : 0.3 + 0.69 * random();
 			const ours = pruneGraph(g, { nodeThreshold, edgeThreshold });
 			const ref = densePrune(g, nodeThreshold, edgeThreshold);
-			const what = `trial ${trial} (${g.nodes.length} nodes, ${g.edges.length} edges, thresholds ${nodeThreshold.toFixed(3)}/${edgeThreshold.toFixed(3)})`;
+			const what = `trial ${trial} (${g.nodes.length} nodes, ${g.edges.source.length} edges, thresholds ${nodeThreshold.toFixed(3)}/${edgeThreshold.toFixed(3)})`;
 			close(ours.nodeInfluence, [...ref.nodeInfluence], 1e-9, `${what} influence`);
 			assert.deepEqual(ours.nodeKept, ref.nodeMask, `${what}: kept nodes`);
 			assert.deepEqual(ours.edgeKept, ref.edgeKept, `${what}: kept edges`);

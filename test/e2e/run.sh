@@ -62,6 +62,8 @@ node esbuild.mjs
 node --import tsx test/e2e/dashboardXss.ts
 # The steering sidebar webview alone in Chromium: payloads inert, keyboard, diff marks, state after reload.
 node --import tsx test/e2e/steeringView.ts
+# The attribution-graph webview alone in Chromium: payloads inert, CSP, keyboard (details, P pins, Enter opens), steering posts the pins.
+node --import tsx test/e2e/attributionView.ts
 # The package for this machine, and the same build as the next patch version, to test an update.
 TARGET=$(node -p "process.platform + '-' + process.arch")
 VERSION=$(node -p "require('./package.json').version")
@@ -76,6 +78,8 @@ node test/e2e/dashboardSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-se
 node test/e2e/steeringSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --screenshots media/screenshots
 # The demo transcoder set's layer 2 selected: inspect (the hover names the layer), its dashboard, steering.
 node test/e2e/transcoderSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
+# Attribution graphs on the demo model: trace a completion, a node's dashboard, two pins grouped, steering from them.
+node test/e2e/attributionSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext" --screenshots media/screenshots
 # A model and an SAE release from a local Hugging Face Hub on 127.0.0.1, through the palette.
 node --import tsx test/e2e/hubSmoke.ts --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext"
 node test/e2e/firstRunSmoke.mjs --code-server "$CACHE/node_modules/.bin/code-server" --extensions-dir "$CACHE/ext-update" \

@@ -120,7 +120,7 @@ describe('extension manifest', () => {
 
 	it('path settings are per machine, and a workspace in Restricted Mode cannot set them', () => {
 		const properties = manifest.contributes.configuration.properties;
-		const paths = ['featureLens.model', 'featureLens.sae', 'featureLens.hub.cacheDir'];
+		const paths = ['featureLens.model', 'featureLens.sae', 'featureLens.transcoders', 'featureLens.hub.cacheDir'];
 		for (const key of paths) assert.equal(properties[key]?.scope, 'machine-overridable', key);
 		const trust = manifest.capabilities.untrustedWorkspaces;
 		assert.equal(trust.supported, 'limited');

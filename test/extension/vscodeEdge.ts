@@ -4,6 +4,7 @@
 // code under test and the engine it drives are the real ones. Import this before any module that
 // imports `vscode`.
 
+import * as fs from 'node:fs';
 import { Module } from 'node:module';
 import * as path from 'node:path';
 
@@ -65,7 +66,21 @@ export const edge = {
 	openDialogs: [] as (string | undefined)[],
 	/** Answers for the next input boxes (checked by their validateInput first), or undefined for a dismissed one. */
 	inputBoxes: [] as (string | undefined)[],
+	/** The active editor: a document's text and the selection's offsets into it (none when undefined). */
+	editor: undefined as { text: string; selectionStart: number; selectionEnd: number } | undefined,
+	/** `featureLens.*` settings as workspace.getConfiguration reads them. */
+	settings: new Map<string, unknown>(),
+	/** The progress notifications' token: the test cancels it (the Cancel button); a fresh, uncancelled one when undefined. */
+	progressToken: undefined as { isCancellationRequested: boolean; onCancellationRequested: (h: () => void) => { dispose(): void } } | undefined,
+	/** Answers for the next save dialogs: a path, or undefined for a dismissed dialog. */
+	saveDialogs: [] as (string | undefined)[],
+	/** Each progress report's message. */
+	progressReports: [] as string[],
 	reset(): void {
+		this.editor = undefined;
+		this.progressToken = undefined;
+		this.progressReports.length = 0;
+		this.saveDialogs.length = 0;
 		this.executed.length = 0;
 		this.messages.length = 0;
 		this.panels.length = 0;
@@ -119,6 +134,11 @@ const fakeVscode = {
 			const answer = edge.openDialogs.shift();
 			return answer === undefined ? undefined : [uri(answer)];
 		},
+		showSaveDialog: async () => {
+			if (!edge.saveDialogs.length) throw new Error('an unscripted save dialog');
+			const answer = edge.saveDialogs.shift();
+			return answer === undefined ? undefined : uri(answer);
+		},
 		showInputBox: async (options: { validateInput?: (v: string) => string | undefined }) => {
 			if (!edge.inputBoxes.length) throw new Error('an unscripted input box');
 			const answer = edge.inputBoxes.shift();
@@ -127,8 +147,17 @@ const fakeVscode = {
 			return answer;
 		},
 		registerWebviewPanelSerializer: () => disposable,
-		withProgress: async <T>(_options: unknown, task: (progress: { report(): void }, token: { isCancellationRequested: boolean; onCancellationRequested(): typeof disposable }) => Promise<T>) =>
-			task({ report: () => {} }, { isCancellationRequested: false, onCancellationRequested: () => disposable }),
+		withProgress: async <T>(_options: unknown, task: (progress: { report(p: { message?: string }): void }, token: { isCancellationRequested: boolean; onCancellationRequested(h: () => void): typeof disposable }) => Promise<T>) =>
+			task({ report: (p) => { if (p.message) edge.progressReports.push(p.message); } }, edge.progressToken ?? { isCancellationRequested: false, onCancellationRequested: () => disposable }),
+		get activeTextEditor() {
+			const e = edge.editor;
+			if (!e) return undefined;
+			return {
+				document: { getText: () => e.text, offsetAt: (offset: number) => offset },
+				// Offsets stand in for positions: offsetAt above gives them back.
+				selection: { start: e.selectionStart, end: e.selectionEnd },
+			};
+		},
 		createWebviewPanel: (viewType: string, title: string) => {
 			const panel = new FakeWebviewPanel(viewType, title);
 			edge.panels.push(panel);
@@ -137,6 +166,15 @@ const fakeVscode = {
 		setStatusBarMessage: () => disposable,
 	},
 	env: { clipboard: { writeText: async () => {} } },
+	workspace: {
+		workspaceFolders: undefined,
+		fs: { writeFile: async (target: FakeUri, data: Uint8Array) => { await fs.promises.writeFile(target.fsPath, data); } },
+		getConfiguration: () => ({
+			get: <T>(key: string, fallback: T): T => (edge.settings.has(key) ? edge.settings.get(key) as T : fallback),
+			update: async (key: string, value: unknown) => { edge.settings.set(key, value); },
+		}),
+	},
+	ConfigurationTarget: { Global: 1 },
 };
 
 /** A log channel that records its lines; show() is counted in edge.logShown. */
@@ -152,8 +190,9 @@ export function fakeLog(): { lines: string[]; info(m: string): void; error(m: st
 }
 
 /** A context whose subscriptions are kept, for registerXCommands(context, …). */
-export function fakeContext(): { subscriptions: { dispose(): void }[]; extensionUri: FakeUri } {
-	return { subscriptions: [], extensionUri: uri(path.join(__dirname, '..', '..')) };
+export function fakeContext(): { subscriptions: { dispose(): void }[]; extensionUri: FakeUri; asAbsolutePath(relative: string): string } {
+	const root = path.join(__dirname, '..', '..');
+	return { subscriptions: [], extensionUri: uri(root), asAbsolutePath: (relative) => path.join(root, relative) };
 }
 
 // Node resolves `vscode` to the stand-in from here on (the real module exists only inside VS Code).

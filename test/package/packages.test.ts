@@ -121,7 +121,7 @@ describe('platform packages', () => {
 			assert.deepEqual([...packages].sort(), [...NATIVE_PACKAGES].sort(), `${target}: no package of the install scripts' (adm-zip, global-agent)`);
 			const ours = names.filter((n) => n.endsWith('.js') && !n.startsWith(MODULES));
 			assert.deepEqual(ours.sort(), ['extension/dist/cli.js', 'extension/dist/engine.js', 'extension/dist/extension.js',
-				...['dashboard', 'modelPanel', 'steering', 'trainingMonitor'].map((w) => `extension/dist/webview/${w}.js`)].sort());
+				...['attribution', 'dashboard', 'modelPanel', 'steering', 'trainingMonitor'].map((w) => `extension/dist/webview/${w}.js`)].sort());
 			assert.ok(names.filter((n) => n.endsWith('.js')).length < 100, `${target}: vsce asks to bundle above 100 scripts`);
 			assert.deepEqual(names.filter((n) => /\.(map|ts)$/.test(n)), [], 'no maps or sources');
 			for (const script of names.filter((n) => n.endsWith('.js') && !n.startsWith('extension/dist/webview/'))) {

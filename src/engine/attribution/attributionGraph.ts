@@ -1,7 +1,8 @@
 // The attribution graph as Feature Lens holds it, whatever made it (a Neuronpedia or
 // circuit-tracer JSON file today, the attribution engine later): the nodes of the replacement
-// model on one prompt and the direct effects between them. Plain JSON-serializable data, free of
-// Node and DOM APIs, so the engine, the extension host and the graph webview share it.
+// model on one prompt and the direct effects between them. Plain data (the edges in typed
+// arrays, which structured clone copies as they are), free of Node and DOM APIs, so the engine,
+// the extension host and the graph webview share it.
 //
 // The nodes are circuit-tracer's: input tokens (embeddings), active transcoder features, one
 // error node per layer and position (what the transcoders miss), and the output logits attributed
@@ -65,6 +66,37 @@ export interface GraphEdge {
 	weight: number;
 }
 
+/**
+ * The direct effects as parallel arrays: edge i is a GraphEdge of source[i], target[i],
+ * weight[i]. Typed arrays rather than objects: a graph the engine makes has millions of edges
+ * (a 64-token prompt on the demo model: 13 million), which as objects (each weight a boxed
+ * double) cost gigabytes and seconds to walk; typed arrays also cross to a webview by structured
+ * clone in one copy.
+ */
+export interface GraphEdges {
+	source: Int32Array;
+	target: Int32Array;
+	weight: Float64Array;
+}
+
+/** Edges from a list of GraphEdge (files, tests). */
+export function edgesOf(list: readonly GraphEdge[]): GraphEdges {
+	const m = list.length;
+	const edges: GraphEdges = { source: new Int32Array(m), target: new Int32Array(m), weight: new Float64Array(m) };
+	for (let i = 0; i < m; i++) {
+		const e = list[i]!;
+		edges.source[i] = e.source;
+		edges.target[i] = e.target;
+		edges.weight[i] = e.weight;
+	}
+	return edges;
+}
+
+/** The edges as a list of GraphEdge (for small graphs: files, tests). */
+export function edgeList(edges: GraphEdges): GraphEdge[] {
+	return Array.from(edges.source, (source, i) => ({ source, target: edges.target[i]!, weight: edges.weight[i]! }));
+}
+
 export interface AttributionGraph {
 	prompt: string;
 	/** The prompt's tokens as text, one per position. */
@@ -73,7 +105,7 @@ export interface AttributionGraph {
 	nLayers: number;
 	nodes: GraphNode[];
 	/** Direct effects, at most one per (source, target) pair; sources come before targets in the model, so there is no cycle. */
-	edges: GraphEdge[];
+	edges: GraphEdges;
 	/**
 	 * Where the features come from: one transcoder set (or SAE) for every layer, or one entry per
 	 * layer (circuit-tracer's `transcoder_list`); folders, `hf:` or `release:` references or URLs.

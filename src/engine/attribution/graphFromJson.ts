@@ -7,6 +7,7 @@
 // position past the prompt, a layer that is not a number, links forming a cycle) is a
 // GraphJsonError naming the field.
 
+import { edgesOf } from './attributionGraph';
 import type { AttributionGraph, GraphEdge, GraphNode } from './attributionGraph';
 import { cantorUnpair } from './featureIds';
 import { FEATURE_TYPES, GraphJsonError } from './graphJson';
@@ -107,7 +108,7 @@ export function graphFromJson(json: GraphJson): GraphFromJson {
 		if (members.length) supernodes.push({ name: entry[0], members });
 	}
 	return {
-		graph: { prompt: metadata.prompt, promptTokens, nLayers, nodes, edges, featureSources: sources },
+		graph: { prompt: metadata.prompt, promptTokens, nLayers, nodes, edges: edgesOf(edges), featureSources: sources },
 		warnings, pinnedIds, supernodes,
 	};
 }

@@ -21,8 +21,9 @@ export interface GraphScores {
 export function graphScores(graph: AttributionGraph): GraphScores {
 	const n = graph.nodes.length;
 	const weights = logitWeights(graph);
-	const a = normalizedWeights(n, graph.edges);
-	const nodeInfluence = influence(n, graph.edges, a, weights);
+	const edges = graph.edges;
+	const a = normalizedWeights(n, edges);
+	const nodeInfluence = influence(n, edges, a, weights);
 
 	let tokenInfluence = 0;
 	let errorInfluence = 0;
@@ -33,7 +34,8 @@ export function graphScores(graph: AttributionGraph): GraphScores {
 
 	// 1 − (share of each row from error nodes); a row with no input (tokens, errors) counts as 1.
 	const fromErrors = new Float64Array(n);
-	graph.edges.forEach((e, i) => { if (graph.nodes[e.source]!.kind === 'error') fromErrors[e.target]! += a[i]!; });
+	const isError = Uint8Array.from(graph.nodes, (node) => (node.kind === 'error' ? 1 : 0));
+	for (let i = 0; i < a.length; i++) if (isError[edges.source[i]!]) fromErrors[edges.target[i]!]! += a[i]!;
 	let explained = 0;
 	let total = 0;
 	for (let i = 0; i < n; i++) {

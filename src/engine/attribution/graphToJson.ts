@@ -40,11 +40,12 @@ export function graphToJson(graph: AttributionGraph, options: GraphJsonOptions):
 
 	const links: GraphJsonLink[] = [];
 	const linked = new Set<number>();
-	graph.edges.forEach((e, i) => {
-		if (!pruned.edgeKept[i]) return;
-		links.push({ source: graph.nodes[e.source]!.id, target: graph.nodes[e.target]!.id, weight: plain(e.weight) });
-		linked.add(e.source).add(e.target);
-	});
+	const { source, target, weight } = graph.edges;
+	for (let i = 0; i < source.length; i++) {
+		if (!pruned.edgeKept[i]) continue;
+		links.push({ source: graph.nodes[source[i]!]!.id, target: graph.nodes[target[i]!]!.id, weight: plain(weight[i]!) });
+		linked.add(source[i]!).add(target[i]!);
+	}
 	const nodes: GraphJsonNode[] = [];
 	graph.nodes.forEach((node, i) => {
 		if (!pruned.nodeKept[i] || !(linked.has(i) || node.kind === 'embedding' || node.kind === 'logit')) return;

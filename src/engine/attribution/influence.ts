@@ -11,7 +11,7 @@
 // graph webview re-runs it on every move of the pruning sliders, where there is no onnxruntime.
 // Everything is float64 (circuit-tracer computes in float32).
 
-import type { AttributionGraph, GraphEdge } from './attributionGraph';
+import type { AttributionGraph, GraphEdges } from './attributionGraph';
 
 /** Circuit-tracer's clamp on a row's absolute sum before dividing by it. */
 const ROW_SUM_FLOOR = 1e-10;
@@ -20,28 +20,33 @@ const ROW_SUM_FLOOR = 1e-10;
  * The normalized weight of each edge, |w| / Σ|w| over the edges into the same target
  * (`keep` limits the edges to those of a pruned matrix; the others get 0).
  */
-export function normalizedWeights(nodeCount: number, edges: readonly GraphEdge[], keep?: ArrayLike<boolean>): Float64Array {
+export function normalizedWeights(nodeCount: number, edges: GraphEdges, keep?: ArrayLike<boolean | number>): Float64Array {
+	const { target, weight } = edges;
+	const m = target.length;
 	const rowSums = new Float64Array(nodeCount);
-	edges.forEach((e, i) => { if (!keep || keep[i]) rowSums[e.target]! += Math.abs(e.weight); });
-	return Float64Array.from(edges, (e, i) => (!keep || keep[i] ? Math.abs(e.weight) / Math.max(rowSums[e.target]!, ROW_SUM_FLOOR) : 0));
+	for (let i = 0; i < m; i++) if (!keep || keep[i]) rowSums[target[i]!]! += Math.abs(weight[i]!);
+	const out = new Float64Array(m);
+	for (let i = 0; i < m; i++) if (!keep || keep[i]) out[i] = Math.abs(weight[i]!) / Math.max(rowSums[target[i]!]!, ROW_SUM_FLOOR);
+	return out;
 }
 
 /**
  * w·(A + A² + …) for the normalized weights `a` of `edges`: each node's influence on the
  * weighted targets. Throws when the edges form a cycle (the series then never ends).
  */
-export function influence(nodeCount: number, edges: readonly GraphEdge[], a: Float64Array, weights: Float64Array): Float64Array {
+export function influence(nodeCount: number, edges: GraphEdges, a: Float64Array, weights: Float64Array): Float64Array {
+	const { source, target } = edges;
+	const m = source.length;
 	const total = new Float64Array(nodeCount);
 	let current = weights;
 	// An acyclic graph's longest path has fewer than nodeCount edges, so the series ends before then.
 	for (let step = 0; step <= nodeCount; step++) {
 		const next = new Float64Array(nodeCount);
 		let any = false;
-		for (let i = 0; i < edges.length; i++) {
-			const e = edges[i]!;
-			const v = current[e.target]! * a[i]!;
+		for (let i = 0; i < m; i++) {
+			const v = current[target[i]!]! * a[i]!;
 			if (v !== 0) {
-				next[e.source]! += v;
+				next[source[i]!]! += v;
 				any = true;
 			}
 		}
@@ -54,5 +59,7 @@ export function influence(nodeCount: number, edges: readonly GraphEdge[], a: Flo
 
 /** Each node's weight in w: its probability for a logit, else 0. */
 export function logitWeights(graph: AttributionGraph): Float64Array {
-	return Float64Array.from(graph.nodes, (n) => (n.kind === 'logit' ? n.probability : 0));
+	const out = new Float64Array(graph.nodes.length);
+	graph.nodes.forEach((n, i) => { if (n.kind === 'logit') out[i] = n.probability; });
+	return out;
 }

@@ -55,33 +55,43 @@ export function pruneGraph(graph: AttributionGraph, thresholds: PruneThresholds)
 	}
 	const n = graph.nodes.length;
 	const edges = graph.edges;
+	const { source, target } = edges;
+	const m = source.length;
 	const weights = logitWeights(graph);
+	const everyEdge = (): boolean[] => new Array<boolean>(m).fill(true);
 
 	const nodeInfluence = influence(n, edges, normalizedWeights(n, edges), weights);
 	const cumulativeInfluence = cumulativeShares(nodeInfluence);
-	if (!(sum(nodeInfluence) > 0)) return { nodeKept: graph.nodes.map(() => true), edgeKept: edges.map(() => true), nodeInfluence, cumulativeInfluence };
+	if (!(sum(nodeInfluence) > 0)) return { nodeKept: graph.nodes.map(() => true), edgeKept: everyEdge(), nodeInfluence, cumulativeInfluence };
 	const nodeCut = threshold(nodeInfluence, thresholds.nodeThreshold);
 	const nodeKept = graph.nodes.map((node, i) => node.kind === 'embedding' || node.kind === 'logit' || nodeInfluence[i]! >= nodeCut);
 
-	const between = edges.map((e) => nodeKept[e.source]! && nodeKept[e.target]!);
+	const between = new Uint8Array(m);
+	let nBetween = 0;
+	for (let i = 0; i < m; i++) if (nodeKept[source[i]!]! && nodeKept[target[i]!]!) [between[i], nBetween] = [1, nBetween + 1];
 	const a = normalizedWeights(n, edges, between);
 	const prunedInfluence = influence(n, edges, a, weights);
-	const scores = edges.map((e, i) => (between[i] ? a[i]! * (prunedInfluence[e.target]! + weights[e.target]!) : 0));
-	if (!(sum(scores) > 0)) return { nodeKept, edgeKept: between, nodeInfluence, cumulativeInfluence };
-	const edgeCut = threshold(scores.filter((_, i) => between[i]), thresholds.edgeThreshold);
-	const edgeKept = scores.map((s, i) => between[i]! && s >= edgeCut);
+	const scores = new Float64Array(nBetween); // of the edges between kept nodes, in edge order
+	for (let i = 0, j = 0; i < m; i++) if (between[i]) scores[j++] = a[i]! * (prunedInfluence[target[i]!]! + weights[target[i]!]!);
+	const edgeKept = new Array<boolean>(m).fill(false);
+	if (!(sum(scores) > 0)) {
+		for (let i = 0; i < m; i++) edgeKept[i] = between[i] === 1;
+		return { nodeKept, edgeKept, nodeInfluence, cumulativeInfluence };
+	}
+	const edgeCut = threshold(scores, thresholds.edgeThreshold);
+	for (let i = 0, j = 0; i < m; i++) if (between[i]) edgeKept[i] = scores[j++]! >= edgeCut;
 
 	// Feature and error nodes must feed a kept edge, features must be fed by one; dropping a node
 	// drops its edges, which can strand others (at most about one round per layer).
 	for (let changed = true; changed;) {
 		changed = false;
-		const hasOut = new Array<boolean>(n).fill(false);
-		const hasIn = new Array<boolean>(n).fill(false);
-		edges.forEach((e, i) => {
-			if (!edgeKept[i]) return;
-			hasOut[e.source] = true;
-			hasIn[e.target] = true;
-		});
+		const hasOut = new Uint8Array(n);
+		const hasIn = new Uint8Array(n);
+		for (let i = 0; i < m; i++) {
+			if (!edgeKept[i]) continue;
+			hasOut[source[i]!] = 1;
+			hasIn[target[i]!] = 1;
+		}
 		graph.nodes.forEach((node, i) => {
 			const stranded = ((node.kind === 'feature' || node.kind === 'error') && !hasOut[i]) || (node.kind === 'feature' && !hasIn[i]);
 			if (nodeKept[i] && stranded) {
@@ -89,7 +99,7 @@ export function pruneGraph(graph: AttributionGraph, thresholds: PruneThresholds)
 				changed = true;
 			}
 		});
-		edges.forEach((e, i) => { if (edgeKept[i] && (!nodeKept[e.source] || !nodeKept[e.target])) edgeKept[i] = false; });
+		for (let i = 0; i < m; i++) if (edgeKept[i] && (!nodeKept[source[i]!] || !nodeKept[target[i]!])) edgeKept[i] = false;
 	}
 
 	return { nodeKept, edgeKept, nodeInfluence, cumulativeInfluence };
@@ -106,7 +116,9 @@ function sum(values: ArrayLike<number>): number {
  * reach `share` of their total; keeping every score at or above it keeps that share.
  */
 export function threshold(scores: ArrayLike<number>, share: number): number {
-	const sorted = Float64Array.from(scores).sort().reverse();
+	const sorted = new Float64Array(scores.length);
+	for (let i = 0; i < scores.length; i++) sorted[i] = scores[i]!;
+	sorted.sort().reverse();
 	if (sorted.length === 0) return 0;
 	const total = sum(sorted);
 	if (share >= 1 || !(total > 0)) return sorted[sorted.length - 1]!;

@@ -1,0 +1,79 @@
+// What the host reads from a graph's nodes: which transcoder feature a node is (its layer and its
+// index in that layer's transcoder), which file holds that layer's transcoder, and the steering
+// of pinned nodes. Free of `vscode`, unit-tested.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+// Pure maths (no imports): Neuronpedia's encoding of a feature's layer and index in graph JSON.
+import { cantorUnpair } from '../../engine/attribution/featureIds';
+import { FEATURE_TYPES } from '../../engine/attribution/graphJson';
+import type { GraphJson, GraphJsonNode } from '../../engine/attribution/graphJson';
+import type { GraphSteerMode } from '../../protocol/attributionPanelMessages';
+import type { FeatureSteer } from '../../protocol/steerProtocol';
+
+export interface GraphFeature {
+	layer: number;
+	/** The feature's index in its layer's transcoder. */
+	index: number;
+}
+
+/** The transcoder feature a node is, or undefined for embeddings, errors and logits. */
+export function graphFeature(graph: GraphJson, node: GraphJsonNode): GraphFeature | undefined {
+	if (node.feature_type !== FEATURE_TYPES.feature || node.feature === null) return undefined;
+	const layer = Number(node.layer);
+	if (!Number.isInteger(layer)) return undefined;
+	// schema_version 1: the Cantor pairing of layer and index; older graphs hold the index itself.
+	if (graph.metadata.schema_version === 1) return cantorUnpair(node.feature);
+	return { layer, index: node.feature };
+}
+
+/** The file of layer `layer`'s transcoder in a transcoder set (circuit-tracer's `layer_L.safetensors`), or an explanation of why there is none. */
+export function layerTranscoder(setDir: string, layer: number): { path: string } | { why: string } {
+	const file = path.join(setDir, `layer_${layer}.safetensors`);
+	if (fs.existsSync(file)) return { path: file };
+	return { why: `the transcoder set ${setDir} has no layer_${layer}.safetensors to load as the SAE (a dashboard shows one layer's transcoder, loaded like an SAE)` };
+}
+
+export interface GraphSteering {
+	layer: number;
+	features: FeatureSteer[];
+	/** For people: "clamp L2/17, L2/40 to 5". */
+	description: string;
+}
+
+/**
+ * The steer spec for pinned nodes: their features, one clamp each (a feature at several positions
+ * is steered once, at the largest activation the graph shows for it). The steering engine steers
+ * the features of one SAE, so they must all be of one layer's transcoder.
+ */
+export function graphSteering(graph: GraphJson, nodeIds: readonly string[], mode: GraphSteerMode, strength: number): GraphSteering {
+	const byId = new Map(graph.nodes.map((n) => [n.node_id, n]));
+	const features = new Map<number, number>();
+	const layers = new Set<number>();
+	for (const id of nodeIds) {
+		const node = byId.get(id);
+		if (!node) throw new Error(`node ${id} is not in the graph`);
+		const f = graphFeature(graph, node);
+		if (!f) continue;
+		layers.add(f.layer);
+		features.set(f.index, Math.max(features.get(f.index) ?? -Infinity, node.activation ?? 0));
+	}
+	if (features.size === 0) throw new Error('none of the chosen nodes is a transcoder feature (embeddings, errors and logits cannot be steered)');
+	if (layers.size > 1) throw new Error(`the chosen features are of layers ${[...layers].sort((a, b) => a - b).join(', ')}: steering changes the features of one layer's transcoder at a time, so choose features of one layer`);
+	const layer = [...layers][0]!;
+	const steers: FeatureSteer[] = [...features].map(([featureIndex, activation]) => ({
+		featureIndex, mode: 'clamp', strength: mode === 'clamp' ? strength : strength * activation,
+	}));
+	const what = steers.map((s) => `L${layer}/${s.featureIndex}`).join(', ');
+	const description = mode === 'clamp' ? `clamp ${what} to ${strength}` : `scale ${what} by ${strength}× (clamped to ${steers.map((s) => round(s.strength)).join(', ')})`;
+	return { layer, features: steers, description };
+}
+
+function round(x: number): string {
+	return String(Math.round(x * 1000) / 1000);
+}
+
+/** The graph with the panel's pins and supernodes in its qParams, as Neuronpedia saves a subgraph. */
+export function withSubgraph(graph: GraphJson, pinnedIds: readonly string[], supernodes: readonly (readonly string[])[]): GraphJson {
+	return { ...graph, qParams: { ...graph.qParams, pinnedIds: [...pinnedIds], supernodes: supernodes.map((s) => [...s]) } };
+}
