@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AttributionCancelled, DESIRED_LOGIT_PROBABILITY, attribute, defaultBatchSize } from '../engine/attribution/attribute';
-import { formatGraphJson } from '../engine/attribution/graphJson';
+import { formatGraphJson } from '../protocol/graphJson';
 import { graphToJson } from '../engine/attribution/graphToJson';
 import { DEFAULT_EDGE_THRESHOLD, DEFAULT_NODE_THRESHOLD } from '../engine/attribution/pruneGraph';
 import { parseIds, tokensFor } from '../engine/models/textInput';

@@ -46,7 +46,7 @@ import { Cancelled } from './cancelled';
 import { AttributeProgressNotification, AttributeRequest, PruneAttributionRequest } from '../protocol/attributionProtocol';
 import type { AttributeParams, AttributeResult, PruneAttributionParams } from '../protocol/attributionProtocol';
 import type { AttributionGraph } from './attribution/attributionGraph';
-import type { GraphJson } from './attribution/graphJson';
+import type { GraphJson } from '../protocol/graphJson';
 import { attribute } from './attribution/attribute';
 import { loadAttributionFeatures } from './attribution/featureSource';
 import { graphToJson } from './attribution/graphToJson';

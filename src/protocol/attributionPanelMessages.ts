@@ -1,7 +1,7 @@
 // Messages between the extension host and the attribution-graph panel webview (JSON-serializable).
 // Type-only imports, so the webview bundles none of the engine.
 
-import type { GraphJson } from '../engine/attribution/graphJson';
+import type { GraphJson } from './graphJson';
 
 /** circuit-tracer's pruning defaults, which the panel starts at (its slider moves the node threshold). */
 export const DEFAULT_NODE_THRESHOLD = 0.8;

@@ -3,7 +3,7 @@
 
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 // Type-only: the graph JSON's shape is defined once, with its reader and writer (free of Node and DOM APIs).
-import type { GraphJson } from '../engine/attribution/graphJson';
+import type { GraphJson } from './graphJson';
 
 export interface AttributeParams {
 	/** Correlates `AttributeProgressNotification`s with this request. */

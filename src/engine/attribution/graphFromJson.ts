@@ -9,9 +9,9 @@
 
 import { edgesOf } from './attributionGraph';
 import type { AttributionGraph, GraphEdge, GraphNode } from './attributionGraph';
-import { cantorUnpair } from './featureIds';
-import { FEATURE_TYPES, GraphJsonError } from './graphJson';
-import type { GraphJson, GraphJsonNode } from './graphJson';
+import { cantorUnpair } from '../../protocol/featureIds';
+import { FEATURE_TYPES, GraphJsonError } from '../../protocol/graphJson';
+import type { GraphJson, GraphJsonNode } from '../../protocol/graphJson';
 
 /** Feature types of other generators that map onto the four kinds (Neuronpedia's page treats them so too). */
 const KIND_OF_TYPE: Record<string, GraphNode['kind']> = {

@@ -7,9 +7,9 @@
 // Neuronpedia's page parses for the probability.
 
 import type { AttributionGraph, GraphNode } from './attributionGraph';
-import { cantorPair } from './featureIds';
-import { FEATURE_TYPES } from './graphJson';
-import type { GraphJson, GraphJsonInfo, GraphJsonLink, GraphJsonMetadata, GraphJsonNode } from './graphJson';
+import { cantorPair } from '../../protocol/featureIds';
+import { FEATURE_TYPES } from '../../protocol/graphJson';
+import type { GraphJson, GraphJsonInfo, GraphJsonLink, GraphJsonMetadata, GraphJsonNode } from '../../protocol/graphJson';
 import { graphScores } from './graphScores';
 import { DEFAULT_EDGE_THRESHOLD, DEFAULT_NODE_THRESHOLD, pruneGraph } from './pruneGraph';
 

@@ -3,7 +3,7 @@
 // panel, reused by every trace. Incoming messages pass the guard first.
 
 import * as vscode from 'vscode';
-import type { GraphJson } from '../../engine/attribution/graphJson';
+import type { GraphJson } from '../../protocol/graphJson';
 import type { GraphSteerMode, ToAttributionPanel } from '../../protocol/attributionPanelMessages';
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import { parseFromAttributionPanel } from './attributionPanelMessageGuard';

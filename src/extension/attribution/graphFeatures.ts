@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 // Pure maths (no imports): Neuronpedia's encoding of a feature's layer and index in graph JSON.
-import { cantorUnpair } from '../../engine/attribution/featureIds';
-import { FEATURE_TYPES } from '../../engine/attribution/graphJson';
-import type { GraphJson, GraphJsonNode } from '../../engine/attribution/graphJson';
+import { cantorUnpair } from '../../protocol/featureIds';
+import { FEATURE_TYPES } from '../../protocol/graphJson';
+import type { GraphJson, GraphJsonNode } from '../../protocol/graphJson';
 import type { GraphSteerMode } from '../../protocol/attributionPanelMessages';
 import type { FeatureSteer } from '../../protocol/steerProtocol';
 

@@ -13,8 +13,8 @@ import { DEMO } from '../../protocol/engineProtocol';
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import { SteerTokenNotification, SteeredGenerateRequest } from '../../protocol/steerProtocol';
 // Free of Node and DOM APIs: Neuronpedia's schema, read and checked, names the bad field.
-import { parseGraphJson } from '../../engine/attribution/graphJson';
-import type { GraphJson } from '../../engine/attribution/graphJson';
+import { parseGraphJson } from '../../protocol/graphJson';
+import type { GraphJson } from '../../protocol/graphJson';
 import { COMMANDS, SETTINGS_SECTION } from '../commands';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
