@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { AttributionGraph, GraphEdge, GraphNode } from '../../src/engine/attribution/attributionGraph';
 import { canonicalNodeId, edgeList, edgesOf } from '../../src/engine/attribution/attributionGraph';
 import type { UnnamedGraphNode } from '../../src/engine/attribution/attributionGraph';
-import { cantorPair, cantorUnpair } from '../../src/engine/attribution/featureIds';
+import { cantorPair, cantorUnpair } from '../../src/protocol/featureIds';
 import { graphScores } from '../../src/engine/attribution/graphScores';
 import { influence, logitWeights, normalizedWeights } from '../../src/engine/attribution/influence';
 import { DEFAULT_EDGE_THRESHOLD, DEFAULT_NODE_THRESHOLD, cumulativeShares, pruneGraph, threshold } from '../../src/engine/attribution/pruneGraph';

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { graphFromJson } from '../../src/engine/attribution/graphFromJson';
-import { parseGraphJson } from '../../src/engine/attribution/graphJson';
+import { parseGraphJson } from '../../src/protocol/graphJson';
 import { saveTranscoderSet } from '../../src/engine/sae/circuitTracerFormat';
 import { fixtureModel } from '../helpers';
 import { inMemoryTranscoder } from '../saeFixtures';

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { serveWebview } from './webviewPage';
-import type { GraphJson } from '../../src/engine/attribution/graphJson';
+import type { GraphJson } from '../../src/protocol/graphJson';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const shots = path.join(ROOT, 'test-results', 'e2e');

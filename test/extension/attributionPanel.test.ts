@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseGraphJson } from '../../src/engine/attribution/graphJson';
+import { parseGraphJson } from '../../src/protocol/graphJson';
 import { MAX_ID_LENGTH, parseFromAttributionPanel } from '../../src/extension/attribution/attributionPanelMessageGuard';
 import { graphFeature, graphSteering, layerTranscoder, withSubgraph } from '../../src/extension/attribution/graphFeatures';
 import { tracePrompt } from '../../src/extension/attribution/tracePrompt';
