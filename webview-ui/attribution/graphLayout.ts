@@ -3,7 +3,7 @@
 // features and error nodes, the logits at the top). Nodes sharing a column and row sit side by
 // side, most influential first. Pure (no DOM), unit-tested.
 
-import type { GraphJson, GraphJsonNode } from '../../src/engine/attribution/graphJson';
+import type { GraphJson, GraphJsonNode } from '../../src/protocol/graphJson';
 
 /** Neuronpedia's feature types, as the graph JSON spells them (graphJson.ts FEATURE_TYPES). */
 export type NodeKind = 'feature' | 'error' | 'embedding' | 'logit' | 'other';

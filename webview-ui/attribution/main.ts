@@ -3,8 +3,8 @@
 // the scores, saving, and steering from pinned features. Every string from the model or the
 // graph file goes in through textContent or an attribute, never as markup.
 
-import type { GraphJson } from '../../src/engine/attribution/graphJson';
-import { cantorUnpair } from '../../src/engine/attribution/featureIds';
+import type { GraphJson } from '../../src/protocol/graphJson';
+import { cantorUnpair } from '../../src/protocol/featureIds';
 import { GRAPH_STEER_MODES } from '../../src/protocol/attributionPanelMessages';
 import type { FromAttributionPanel, ToAttributionPanel } from '../../src/protocol/attributionPanelMessages';
 import { el, svg } from '../components/dom';
