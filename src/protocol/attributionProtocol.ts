@@ -1,27 +1,30 @@
 // The typed protocol for attribution graphs (engine src/engine/attribution, `feature-lens
 // attribute`, and the graph panel to come).
 
+import * as v from 'valibot';
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import { fields, finite, integer, name, requestId, tokenId } from './schemaParts';
 // Type-only: the graph JSON's shape is defined once, with its reader and writer (free of Node and DOM APIs).
 import type { GraphJson } from './graphJson';
 
-export interface AttributeParams {
+export const AttributeParams = fields({
 	/** Correlates `AttributeProgressNotification`s with this request. */
-	requestId: string;
+	requestId: requestId(),
 	/** The prompt whose next token is traced, tokenized by the current model. */
-	prompt: string;
+	prompt: name('a non-empty prompt'),
 	/** A transcoder set for the current model: circuit-tracer's folder (config.yaml) or a folder of per-layer transcoder folders. */
-	transcoders: string;
+	transcoders: name('a transcoder set folder'),
 	/** A token id attributed from whatever its probability (beside the most probable ones). */
-	targetToken?: number;
+	targetToken: v.optional(tokenId()),
 	/** At most this many logits (default 10). */
-	maxLogits?: number;
+	maxLogits: v.optional(integer(1, 1000)),
 	/** At most this many features, the most influential on the logits (circuit-tracer's max_feature_nodes); default all. */
-	maxFeatureNodes?: number;
-	/** Pruning thresholds (defaults 0.8 and 0.98, circuit-tracer's). */
-	nodeThreshold?: number;
-	edgeThreshold?: number;
-}
+	maxFeatureNodes: v.optional(integer(1)),
+	/** Pruning thresholds (defaults 0.8 and 0.98, circuit-tracer's): cumulative influence kept, in [0, 1]. */
+	nodeThreshold: v.optional(finite(0, 1)),
+	edgeThreshold: v.optional(finite(0, 1)),
+});
+export type AttributeParams = v.InferOutput<typeof AttributeParams>;
 
 export interface AttributeResult {
 	/** Neuronpedia's graph JSON, pruned at the thresholds, `replacement_score` and `completeness_score` in its metadata. */
@@ -36,12 +39,13 @@ export interface AttributeResult {
 /** Host → engine: the attribution graph of a prompt's next token with a transcoder set, on the current model; reports progress (targets done) and is cancellable. */
 export const AttributeRequest = new RequestType<AttributeParams, AttributeResult, void>('attribution/attribute');
 
-export interface PruneAttributionParams {
+export const PruneAttributionParams = fields({
 	/** `AttributeResult.graphId` of the engine's last attribution. */
-	graphId: string;
-	nodeThreshold: number;
-	edgeThreshold: number;
-}
+	graphId: name('a graph id'),
+	nodeThreshold: finite(0, 1),
+	edgeThreshold: finite(0, 1),
+});
+export type PruneAttributionParams = v.InferOutput<typeof PruneAttributionParams>;
 
 /** Host → engine: the last attribution graph pruned again at other thresholds (a pruning slider), as Neuronpedia's graph JSON. */
 export const PruneAttributionRequest = new RequestType<PruneAttributionParams, GraphJson, void>('attribution/prune');

@@ -15,6 +15,7 @@ import {
 	ConfigureHubRequest, FetchFromHubParams, FetchFromHubRequest, HubSettings, ListSaeReleasesParams, ListSaeReleasesRequest, RefreshSaeReleasesParams,
 	RefreshSaeReleasesRequest,
 } from './hubProtocol';
+import { AttributeParams, AttributeRequest, PruneAttributionParams, PruneAttributionRequest } from './attributionProtocol';
 import { describeIssue, none } from './schemaParts';
 import { ContrastVectorParams, ContrastVectorRequest, SteeredGenerateParams, SteeredGenerateRequest, SweepParams, SweepRequest } from './steerProtocol';
 
@@ -41,6 +42,8 @@ export const REQUEST_PARAMS: ReadonlyMap<string, v.GenericSchema> = new Map<stri
 	[ListSaeReleasesRequest.method, ListSaeReleasesParams],
 	[RefreshSaeReleasesRequest.method, RefreshSaeReleasesParams],
 	[FetchFromHubRequest.method, FetchFromHubParams],
+	[AttributeRequest.method, AttributeParams],
+	[PruneAttributionRequest.method, PruneAttributionParams],
 ]);
 
 export type ParamsCheck = { ok: true; params: unknown } | { ok: false; message: string };
