@@ -1,0 +1,168 @@
+// A cross-layer transcoder in the demo model: a random JumpReLU CLT written in circuit-tracer's
+// layout (W_enc_L.safetensors: W_enc_L [d_sae, d_model], b_enc_L, b_dec_L, threshold_L;
+// W_dec_L.safetensors: W_dec_L [d_sae, n − L, d_model]), loaded by our loader. With every MLP
+// replaced, each layer's output is the CLT's output computed here in plain JS from the input hooks
+// of the replaced model, and the logits are those of the model run with exactly those values put
+// at hook_mlp_out by additive interventions (no splice, no CLT graph). Alongside, the error term
+// is the clean MLP output minus the reconstruction.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { encodeSafetensors } from '../../src/engine/io/safetensors';
+import { LanguageModel } from '../../src/engine/models/languageModel';
+import type { Intervention } from '../../src/engine/models/languageModel';
+import { loadCrossLayerTranscoder } from '../../src/engine/sae/circuitTracerFormat';
+import { CltRunner } from '../../src/engine/sae/cltReplacement';
+import { gaussianArray } from '../saeFixtures';
+import { maxAbsDiff } from '../helpers';
+
+const CPU = { executionProvider: 'cpu' as const, threads: 1 };
+const IDS = [0, 528, 519, 768, 587, 265, 12, 551, 490, 285, 199, 260];
+const T = IDS.length;
+const D = 192;
+const S = 64;
+const N = 4;
+
+interface RawLayer { wEnc: Float32Array; bEnc: Float32Array; bDec: Float32Array; threshold: Float32Array; wDec: Float32Array }
+
+/** Writes a random JumpReLU CLT for the demo model in circuit-tracer's layout; returns its raw weights. */
+function writeClt(dir: string): RawLayer[] {
+	const f32 = (data: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+	const layers: RawLayer[] = [];
+	for (let l = 0; l < N; l++) {
+		const layer: RawLayer = {
+			wEnc: gaussianArray(S * D, 100 + l, 1 / Math.sqrt(D)), // [S, D], circuit-tracer's orientation
+			bEnc: gaussianArray(S, 200 + l, 0.1),
+			bDec: gaussianArray(D, 300 + l, 0.05),
+			threshold: gaussianArray(S, 400 + l, 0.1, 0.5).map(Math.abs),
+			wDec: gaussianArray(S * (N - l) * D, 500 + l, 0.05), // [S, N − l, D]
+		};
+		fs.writeFileSync(path.join(dir, `W_enc_${l}.safetensors`), encodeSafetensors({
+			[`W_enc_${l}`]: f32(layer.wEnc, [S, D]), [`b_enc_${l}`]: f32(layer.bEnc, [S]), [`b_dec_${l}`]: f32(layer.bDec, [D]), [`threshold_${l}`]: f32(layer.threshold, [S]),
+		}));
+		fs.writeFileSync(path.join(dir, `W_dec_${l}.safetensors`), encodeSafetensors({ [`W_dec_${l}`]: f32(layer.wDec, [S, N - l, D]) }));
+		layers.push(layer);
+	}
+	fs.writeFileSync(path.join(dir, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: ln2.hook_normalized\nfeature_output_hook: hook_mlp_out\n');
+	return layers;
+}
+
+/** f_l = JumpReLU(x · W_enc_lᵀ + b_enc_l) for T rows, in plain JS: [T, S]. */
+function encode(layer: RawLayer, x: Float32Array): Float64Array {
+	const f = new Float64Array(T * S);
+	for (let t = 0; t < T; t++) {
+		for (let j = 0; j < S; j++) {
+			let pre = layer.bEnc[j]!;
+			for (let i = 0; i < D; i++) pre += x[t * D + i]! * layer.wEnc[j * D + i]!;
+			f[t * S + j] = pre > layer.threshold[j]! ? pre : 0;
+		}
+	}
+	return f;
+}
+
+/** ŷ_L = b_dec_L + Σ_{l ≤ L} f_l · W_dec_l[:, L − l, :], in plain JS: [T, D]. */
+function decode(raw: RawLayer[], features: Float64Array[], target: number): Float32Array {
+	const y = new Float32Array(T * D);
+	for (let t = 0; t < T; t++) {
+		for (let i = 0; i < D; i++) {
+			let v = raw[target]!.bDec[i]!;
+			for (let l = 0; l <= target; l++) {
+				const w = raw[l]!.wDec;
+				const width = N - l;
+				for (let j = 0; j < S; j++) {
+					const a = features[l]![t * S + j]!;
+					if (a !== 0) v += a * w[(j * width + (target - l)) * D + i]!;
+				}
+			}
+			y[t * D + i] = v;
+		}
+	}
+	return y;
+}
+
+describe('a cross-layer transcoder in the demo model', () => {
+	let model: LanguageModel;
+	let dir: string;
+	let raw: RawLayer[];
+	let runner: CltRunner;
+	before(async () => {
+		model = LanguageModel.load('demo', CPU);
+		await model.prepare();
+		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clt-'));
+		raw = writeClt(dir);
+		runner = CltRunner.forModel(loadCrossLayerTranscoder(dir), model, CPU);
+	});
+	after(async () => {
+		await runner.dispose();
+		await model.dispose();
+		fs.rmSync(dir, { recursive: true, force: true });
+	});
+
+	it('every MLP replaced: each layer is the CLT output on the replaced model\'s inputs, and the logits match the model with those outputs put in place', async () => {
+		const got = await runner.replace(model, [IDS]);
+		// Reference: layer by layer with additive interventions, the CLT in plain JS.
+		const interventions: Record<string, Intervention> = {};
+		const features: Float64Array[] = [];
+		const want: Float32Array[] = [];
+		for (let k = 0; k < N; k++) {
+			const hooks = [`blocks.${k}.ln2.hook_normalized`, `blocks.${k}.hook_mlp_out`];
+			const run = await model.forward({ ids: [IDS], hooks, logits: 'none', interventions });
+			const x = run.hooks[hooks[0]!]!.data as Float32Array;
+			assert.ok(maxAbsDiff(got.inputs[k]!, x) < 1e-5, `layer ${k}: input hook differs`);
+			features.push(encode(raw[k]!, x));
+			want.push(decode(raw, features, k));
+			const mlp = run.hooks[hooks[1]!]!.data as Float32Array;
+			interventions[hooks[1]!] = { values: want[k]!.map((v, i) => v - mlp[i]!), dims: [1, T, D] };
+		}
+		let fired = 0;
+		for (let k = 0; k < N; k++) {
+			const fdiff = maxAbsDiff(got.features[k]!, features[k]!);
+			const ydiff = maxAbsDiff(got.outputs[k]!, want[k]!);
+			assert.ok(fdiff < 1e-5 && ydiff < 1e-5, `layer ${k}: features differ by ${fdiff}, outputs by ${ydiff}`);
+			fired += features[k]!.filter((v) => v !== 0).length;
+		}
+		assert.ok(fired > N * T * 4, `too few features fire (${fired}) for the test to mean anything`);
+		const reference = await model.forward({ ids: [IDS], logits: 'all', hooks: [`blocks.${N - 1}.hook_mlp_out`], interventions });
+		const ldiff = maxAbsDiff(got.logits!.data as Float32Array, reference.logits!.data as Float32Array);
+		assert.ok(ldiff < 1e-4, `logits differ from the reference by ${ldiff}`);
+		const clean = await model.forward({ ids: [IDS], logits: 'all' });
+		assert.ok(maxAbsDiff(got.logits!.data as Float32Array, clean.logits!.data as Float32Array) > 1e-2, 'a random CLT should move the logits');
+	});
+
+	it('keepFirstPosition leaves BOS as the model computes it', async () => {
+		const got = await runner.replace(model, [IDS], { keepFirstPosition: true });
+		const clean = await model.forward({ ids: [IDS], logits: 'all' });
+		const V = (clean.logits!.dims[2] as number);
+		const first = (t: { data: unknown }) => (t.data as Float32Array).subarray(0, V);
+		assert.ok(maxAbsDiff(first(got.logits!), first(clean.logits!)) < 1e-5);
+		const later = (t: { data: unknown }) => (t.data as Float32Array).subarray(V);
+		assert.ok(maxAbsDiff(later(got.logits!), later(clean.logits!)) > 1e-2);
+	});
+
+	it('alongside: features from the clean inputs, error = MLP output − reconstruction', async () => {
+		const got = await runner.alongside(model, [IDS]);
+		const hooks = [0, 1, 2, 3].flatMap((l) => [`blocks.${l}.ln2.hook_normalized`, `blocks.${l}.hook_mlp_out`]);
+		const clean = await model.forward({ ids: [IDS], hooks, logits: 'none' });
+		const features = [0, 1, 2, 3].map((l) => encode(raw[l]!, clean.hooks[hooks[2 * l]!]!.data as Float32Array));
+		for (let l = 0; l < N; l++) {
+			const recons = decode(raw, features, l);
+			const mlp = clean.hooks[hooks[2 * l + 1]!]!.data as Float32Array;
+			assert.ok(maxAbsDiff(got.features[l]!, features[l]!) < 1e-5);
+			assert.ok(maxAbsDiff(got.errors![l]!, mlp.map((v, i) => v - recons[i]!)) < 1e-5, `layer ${l}: error term differs`);
+		}
+	});
+
+	it('refuses a CLT whose hooks the model lacks, naming the folder', async () => {
+		const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'clt-bad-'));
+		try {
+			writeClt(bad);
+			fs.writeFileSync(path.join(bad, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: hook_nowhere\nfeature_output_hook: hook_mlp_out\n');
+			assert.throws(() => CltRunner.forModel(loadCrossLayerTranscoder(bad), model, CPU), (e: Error) => e.message.includes(bad) && e.message.includes('blocks.0.hook_nowhere'));
+		} finally {
+			fs.rmSync(bad, { recursive: true, force: true });
+		}
+	});
+});
