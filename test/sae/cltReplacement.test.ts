@@ -16,6 +16,7 @@ import { LanguageModel } from '../../src/engine/models/languageModel';
 import type { Intervention } from '../../src/engine/models/languageModel';
 import { loadCrossLayerTranscoder } from '../../src/engine/sae/circuitTracerFormat';
 import { CltRunner } from '../../src/engine/sae/cltReplacement';
+import { inspectTokensWithClt } from '../../src/engine/sae/inspect';
 import { gaussianArray } from '../saeFixtures';
 import { maxAbsDiff } from '../helpers';
 
@@ -153,6 +154,26 @@ describe('a cross-layer transcoder in the demo model', () => {
 			assert.ok(maxAbsDiff(got.features[l]!, features[l]!) < 1e-5);
 			assert.ok(maxAbsDiff(got.errors![l]!, mlp.map((v, i) => v - recons[i]!)) < 1e-5, `layer ${l}: error term differs`);
 		}
+	});
+
+	it('inspect with a CLT: the strongest features per token over every layer, each named by its source layer', async () => {
+		const tokens = await model.tokenizer!.encode('def add(a, b):\n    return a + b\n');
+		const got = await inspectTokensWithClt(model, runner, tokens, { topFeatures: 8 });
+		assert.equal(got.length, tokens.length);
+		// Reference: the alongside view's features of the same window (BOS first).
+		const ref = await runner.alongside(model, [[model.cfg.bosTokenId!, ...tokens.map((t) => t.id)]]);
+		const layers = new Set<number>();
+		got.forEach((tok, r) => {
+			assert.equal(tok.text, tokens[r]!.text);
+			const row = (l: number) => ref.features[l]!.subarray((r + 1) * S, (r + 2) * S);
+			const strongest = Math.max(...[0, 1, 2, 3].map((l) => Math.max(...row(l))));
+			assert.ok(tok.features.length > 0 && Math.abs(tok.features[0]![2] - strongest) < 1e-5, `token ${r}: strongest ${tok.features[0]?.[2]}, want ${strongest}`);
+			for (const [layer, index, value] of tok.features) {
+				assert.ok(Math.abs(row(layer)[index]! - value) < 1e-5, `token ${r}: layer ${layer} feature ${index} is ${row(layer)[index]}, reported ${value}`);
+				layers.add(layer);
+			}
+		});
+		assert.ok(layers.size > 1, 'features of several layers should come back');
 	});
 
 	it('refuses a CLT whose hooks the model lacks, naming the folder', async () => {

@@ -54,7 +54,8 @@ export interface CltRun {
 }
 
 export class CltRunner {
-	private session: Promise<ort.InferenceSession> | undefined;
+	/** By topFeatures (0: none). */
+	private readonly sessions = new Map<number, Promise<ort.InferenceSession>>();
 	readonly inputHooks: string[];
 	readonly outputHooks: string[];
 
@@ -76,11 +77,25 @@ export class CltRunner {
 		return runner;
 	}
 
-	/** The CLT on every layer's input, `x` [n, rows, d_model] → features [n, rows, d_sae] and outputs [n, rows, d_model]. */
-	async run(x: Float32Array, rows: number): Promise<{ acts: Float32Array; recons: Float32Array }> {
-		this.session ??= createSession(buildCltGraph(this.clt), this.settings, this.log).then((s) => s.session);
-		const out = await (await this.session).run({ [CLT_INPUT]: new ort.Tensor('float32', x, [this.clt.nLayers, rows, this.clt.dModel]) });
-		return { acts: out.acts!.data as Float32Array, recons: out.recons!.data as Float32Array };
+	/**
+	 * The CLT on every layer's input, `x` [n, rows, d_model] → features [n, rows, d_sae] and outputs
+	 * [n, rows, d_model]; with topFeatures k, each row's k strongest features over all layers
+	 * [rows, k] (index layer · d_sae + feature).
+	 */
+	async run(x: Float32Array, rows: number, topFeatures = 0): Promise<{ acts: Float32Array; recons: Float32Array; topValues?: Float32Array; topIndices?: Int32Array }> {
+		let session = this.sessions.get(topFeatures);
+		if (!session) {
+			session = createSession(buildCltGraph(this.clt, topFeatures), this.settings, this.log).then((s) => s.session);
+			session.catch(() => this.sessions.delete(topFeatures));
+			this.sessions.set(topFeatures, session);
+		}
+		const out = await (await session).run({ [CLT_INPUT]: new ort.Tensor('float32', x, [this.clt.nLayers, rows, this.clt.dModel]) });
+		const result: { acts: Float32Array; recons: Float32Array; topValues?: Float32Array; topIndices?: Int32Array } = { acts: out.acts!.data as Float32Array, recons: out.recons!.data as Float32Array };
+		if (topFeatures > 0) {
+			result.topValues = out.top_values!.data as Float32Array;
+			result.topIndices = Int32Array.from(out.top_indices!.data as BigInt64Array, (v) => Number(v));
+		}
+		return result;
 	}
 
 	/** Every MLP replaced by the CLT's output, computed from the input hooks of the replaced model (see the file comment). */
@@ -123,9 +138,9 @@ export class CltRunner {
 	}
 
 	async dispose(): Promise<void> {
-		const s = this.session;
-		this.session = undefined;
-		if (s) await (await s).release();
+		const sessions = [...this.sessions.values()];
+		this.sessions.clear();
+		for (const s of sessions) await (await s).release();
 	}
 
 	private split(stacked: Float32Array, out: { acts: Float32Array; recons: Float32Array }, rows: number): CltRun {
