@@ -61,8 +61,9 @@ Usage:
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
   feature-lens eval <model> --transcoders DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       A transcoder set (circuit-tracer's config.yaml, or a folder of per-layer transcoder
-      folders): per layer L0, explained variance of the MLP output, dead fraction; and the
-      CE-loss score with every MLP replaced by its transcoder at once (ablation: every MLP zeroed).
+      folders) or a cross-layer transcoder (model_kind cross_layer_transcoder): per layer L0,
+      explained variance of the MLP output, dead fraction; and the CE-loss score with every
+      MLP replaced by its transcoder at once (ablation: every MLP zeroed).
   feature-lens analyze <model> --sae DIR --corpus PATH --tokens N [--force] [--export] [--context-size T] [--json]
       Analyse every SAE feature over a corpus (density, activation histogram, top and
       quantile-band examples, automatic labels) and store it in the data folder, by the SAE's

@@ -11,12 +11,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type * as ort from 'onnxruntime-node';
 import { encodeSafetensors } from '../../src/engine/io/safetensors';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import type { Intervention } from '../../src/engine/models/languageModel';
 import { loadCrossLayerTranscoder } from '../../src/engine/sae/circuitTracerFormat';
 import { CltRunner } from '../../src/engine/sae/cltReplacement';
 import { inspectTokensWithClt } from '../../src/engine/sae/inspect';
+import { evaluateCrossLayerTranscoder } from '../../src/engine/sae/evaluateTranscoders';
+import { zeroAblation } from '../../src/engine/sae/transcoderSplice';
+import { TokenLoss } from '../../src/engine/models/tokenLoss';
 import { gaussianArray } from '../saeFixtures';
 import { maxAbsDiff } from '../helpers';
 
@@ -102,22 +106,29 @@ describe('a cross-layer transcoder in the demo model', () => {
 		fs.rmSync(dir, { recursive: true, force: true });
 	});
 
-	it('every MLP replaced: each layer is the CLT output on the replaced model\'s inputs, and the logits match the model with those outputs put in place', async () => {
-		const got = await runner.replace(model, [IDS]);
-		// Reference: layer by layer with additive interventions, the CLT in plain JS.
+	/** Layer by layer with additive interventions, the CLT in plain JS; BOS's MLP outputs left as the model computes them when keepBos. */
+	const reference = async (ids: number[], keepBos: boolean) => {
 		const interventions: Record<string, Intervention> = {};
 		const features: Float64Array[] = [];
 		const want: Float32Array[] = [];
+		const inputs: Float32Array[] = [];
 		for (let k = 0; k < N; k++) {
 			const hooks = [`blocks.${k}.ln2.hook_normalized`, `blocks.${k}.hook_mlp_out`];
-			const run = await model.forward({ ids: [IDS], hooks, logits: 'none', interventions });
+			const run = await model.forward({ ids: [ids], hooks, logits: 'none', interventions });
 			const x = run.hooks[hooks[0]!]!.data as Float32Array;
-			assert.ok(maxAbsDiff(got.inputs[k]!, x) < 1e-5, `layer ${k}: input hook differs`);
+			inputs.push(x);
 			features.push(encode(raw[k]!, x));
 			want.push(decode(raw, features, k));
 			const mlp = run.hooks[hooks[1]!]!.data as Float32Array;
-			interventions[hooks[1]!] = { values: want[k]!.map((v, i) => v - mlp[i]!), dims: [1, T, D] };
+			interventions[hooks[1]!] = { values: want[k]!.map((v, i) => (keepBos && i < D ? 0 : v - mlp[i]!)), dims: [1, T, D] };
 		}
+		return { interventions, features, want, inputs };
+	};
+
+	it('every MLP replaced: each layer is the CLT output on the replaced model\'s inputs, and the logits match the model with those outputs put in place', async () => {
+		const got = await runner.replace(model, [IDS]);
+		const { interventions, features, want, inputs } = await reference(IDS, false);
+		for (let k = 0; k < N; k++) assert.ok(maxAbsDiff(got.inputs[k]!, inputs[k]!) < 1e-5, `layer ${k}: input hook differs`);
 		let fired = 0;
 		for (let k = 0; k < N; k++) {
 			const fdiff = maxAbsDiff(got.features[k]!, features[k]!);
@@ -126,8 +137,8 @@ describe('a cross-layer transcoder in the demo model', () => {
 			fired += features[k]!.filter((v) => v !== 0).length;
 		}
 		assert.ok(fired > N * T * 4, `too few features fire (${fired}) for the test to mean anything`);
-		const reference = await model.forward({ ids: [IDS], logits: 'all', hooks: [`blocks.${N - 1}.hook_mlp_out`], interventions });
-		const ldiff = maxAbsDiff(got.logits!.data as Float32Array, reference.logits!.data as Float32Array);
+		const referenceRun = await model.forward({ ids: [IDS], logits: 'all', hooks: [`blocks.${N - 1}.hook_mlp_out`], interventions });
+		const ldiff = maxAbsDiff(got.logits!.data as Float32Array, referenceRun.logits!.data as Float32Array);
 		assert.ok(ldiff < 1e-4, `logits differ from the reference by ${ldiff}`);
 		const clean = await model.forward({ ids: [IDS], logits: 'all' });
 		assert.ok(maxAbsDiff(got.logits!.data as Float32Array, clean.logits!.data as Float32Array) > 1e-2, 'a random CLT should move the logits');
@@ -174,6 +185,55 @@ describe('a cross-layer transcoder in the demo model', () => {
 			}
 		});
 		assert.ok(layers.size > 1, 'features of several layers should come back');
+	});
+
+	it('the set evaluation: per-layer EV and L0 on the clean model, CE with every MLP replaced (BOS kept) and ablated, by hand', async () => {
+		const WINDOWS = [IDS, [0, 600, 535, 199, 600, 221, 541, 283, 321, 912, 8, 199]];
+		const m = await evaluateCrossLayerTranscoder(model, runner, (async function* () { yield* WINDOWS; })(), { tokens: 1000, contextSize: T, batchContexts: 2 });
+		assert.equal(m.tokens, 2 * (T - 1));
+		const hooks = [0, 1, 2, 3].flatMap((l) => [`blocks.${l}.ln2.hook_normalized`, `blocks.${l}.hook_mlp_out`]);
+		const perWindow = await Promise.all(WINDOWS.map(async (ids) => {
+			const clean = await model.forward({ ids: [ids], hooks, logits: 'all' });
+			const features = [0, 1, 2, 3].map((l) => encode(raw[l]!, clean.hooks[hooks[2 * l]!]!.data as Float32Array));
+			return { clean, features, recons: [0, 1, 2, 3].map((l) => decode(raw, features, l)) };
+		}));
+		for (let l = 0; l < N; l++) {
+			const ys: number[][] = [];
+			const rs: number[][] = [];
+			let fired = 0;
+			for (const w of perWindow) {
+				const y = w.clean.hooks[hooks[2 * l + 1]!]!.data as Float32Array;
+				for (let t = 1; t < T; t++) {
+					ys.push([...y.subarray(t * D, (t + 1) * D)]);
+					rs.push([...w.recons[l]!.subarray(t * D, (t + 1) * D)]);
+					fired += w.features[l]!.subarray(t * S, (t + 1) * S).filter((v) => v > 0).length;
+				}
+			}
+			const mean = Array.from({ length: D }, (_, i) => ys.reduce((a, y) => a + y[i]!, 0) / ys.length);
+			let sqErr = 0;
+			let variance = 0;
+			ys.forEach((y, r) => y.forEach((v, i) => { sqErr += (v - rs[r]![i]!) ** 2; variance += (v - mean[i]!) ** 2; }));
+			assert.ok(Math.abs(m.layers[l]!.explained_variance - (1 - sqErr / variance)) < 1e-4, `layer ${l} EV ${m.layers[l]!.explained_variance} vs ${1 - sqErr / variance}`);
+			assert.ok(Math.abs(m.layers[l]!.l0 - fired / ys.length) < 1e-9, `layer ${l} L0`);
+			assert.equal(m.layers[l]!.hook_name, `blocks.${l}.ln2.hook_normalized`);
+		}
+		const losses = await TokenLoss.create();
+		const ce = { clean: 0, replaced: 0, ablated: 0, count: 0 };
+		for (const [w, ids] of WINDOWS.entries()) {
+			const clean = perWindow[w]!.clean.logits!;
+			const mean = async (logits: Promise<ort.Tensor>) => (await losses.run(await logits, clean, [ids])).nll.reduce((a, b) => a + b, 0);
+			const { interventions } = await reference(ids, true);
+			ce.replaced += await mean(model.forward({ ids: [ids], logits: 'all', interventions }).then((o) => o.logits!));
+			ce.ablated += await mean(model.forward({ ids: [ids], logits: 'all', extensions: [0, 1, 2, 3].map((l) => zeroAblation(`blocks.${l}.hook_mlp_out`, { keepFirstPosition: true })) }).then((o) => o.logits!));
+			ce.clean += await mean(Promise.resolve(clean));
+			ce.count += T - 1;
+		}
+		await losses.dispose();
+		const [clean, replaced, ablated] = [ce.clean / ce.count, ce.replaced / ce.count, ce.ablated / ce.count];
+		assert.ok(Math.abs(m.ce_loss_with_transcoders - replaced) < 1e-4, `${m.ce_loss_with_transcoders} vs ${replaced}`);
+		assert.ok(Math.abs(m.ce_loss_with_ablation - ablated) < 1e-4);
+		assert.ok(Math.abs(m.ce_loss_without_transcoders - clean) < 1e-5);
+		assert.ok(Math.abs(m.ce_loss_score - (ablated - replaced) / (ablated - clean)) < 1e-3);
 	});
 
 	it('refuses a CLT whose hooks the model lacks, naming the folder', async () => {
