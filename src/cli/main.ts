@@ -35,7 +35,8 @@ Usage:
   feature-lens hooks <model> [--json]
       List the model's hook points (TransformerLens names) with their shapes.
   feature-lens inspect <model> --sae DIR --text "…" [--top K] [--json]
-      The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz).
+      The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz); with a
+      cross-layer transcoder folder, the strongest over every layer, each named by its layer (L1 #5).
   feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|batchtopk|standard|jumprelu
       --d-sae N (--k K | --l1 C | --l0 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S]
       [--resume | --overwrite] [--json] [--context-size T] [--buffer-rows R] [--exclude-special-tokens]

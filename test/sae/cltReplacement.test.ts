@@ -12,7 +12,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type * as ort from 'onnxruntime-node';
-import { encodeSafetensors } from '../../src/engine/io/safetensors';
 import { LanguageModel } from '../../src/engine/models/languageModel';
 import type { Intervention } from '../../src/engine/models/languageModel';
 import { loadCrossLayerTranscoder } from '../../src/engine/sae/circuitTracerFormat';
@@ -21,7 +20,8 @@ import { inspectTokensWithClt } from '../../src/engine/sae/inspect';
 import { evaluateCrossLayerTranscoder } from '../../src/engine/sae/evaluateTranscoders';
 import { zeroAblation } from '../../src/engine/sae/transcoderSplice';
 import { TokenLoss } from '../../src/engine/models/tokenLoss';
-import { gaussianArray } from '../saeFixtures';
+import { writeRandomClt } from '../saeFixtures';
+import type { RawCltLayer } from '../saeFixtures';
 import { maxAbsDiff } from '../helpers';
 
 const CPU = { executionProvider: 'cpu' as const, threads: 1 };
@@ -31,32 +31,8 @@ const D = 192;
 const S = 64;
 const N = 4;
 
-interface RawLayer { wEnc: Float32Array; bEnc: Float32Array; bDec: Float32Array; threshold: Float32Array; wDec: Float32Array }
-
-/** Writes a random JumpReLU CLT for the demo model in circuit-tracer's layout; returns its raw weights. */
-function writeClt(dir: string): RawLayer[] {
-	const f32 = (data: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-	const layers: RawLayer[] = [];
-	for (let l = 0; l < N; l++) {
-		const layer: RawLayer = {
-			wEnc: gaussianArray(S * D, 100 + l, 1 / Math.sqrt(D)), // [S, D], circuit-tracer's orientation
-			bEnc: gaussianArray(S, 200 + l, 0.1),
-			bDec: gaussianArray(D, 300 + l, 0.05),
-			threshold: gaussianArray(S, 400 + l, 0.1, 0.5).map(Math.abs),
-			wDec: gaussianArray(S * (N - l) * D, 500 + l, 0.05), // [S, N − l, D]
-		};
-		fs.writeFileSync(path.join(dir, `W_enc_${l}.safetensors`), encodeSafetensors({
-			[`W_enc_${l}`]: f32(layer.wEnc, [S, D]), [`b_enc_${l}`]: f32(layer.bEnc, [S]), [`b_dec_${l}`]: f32(layer.bDec, [D]), [`threshold_${l}`]: f32(layer.threshold, [S]),
-		}));
-		fs.writeFileSync(path.join(dir, `W_dec_${l}.safetensors`), encodeSafetensors({ [`W_dec_${l}`]: f32(layer.wDec, [S, N - l, D]) }));
-		layers.push(layer);
-	}
-	fs.writeFileSync(path.join(dir, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: ln2.hook_normalized\nfeature_output_hook: hook_mlp_out\n');
-	return layers;
-}
-
 /** f_l = JumpReLU(x · W_enc_lᵀ + b_enc_l) for T rows, in plain JS: [T, S]. */
-function encode(layer: RawLayer, x: Float32Array): Float64Array {
+function encode(layer: RawCltLayer, x: Float32Array): Float64Array {
 	const f = new Float64Array(T * S);
 	for (let t = 0; t < T; t++) {
 		for (let j = 0; j < S; j++) {
@@ -69,7 +45,7 @@ function encode(layer: RawLayer, x: Float32Array): Float64Array {
 }
 
 /** ŷ_L = b_dec_L + Σ_{l ≤ L} f_l · W_dec_l[:, L − l, :], in plain JS: [T, D]. */
-function decode(raw: RawLayer[], features: Float64Array[], target: number): Float32Array {
+function decode(raw: RawCltLayer[], features: Float64Array[], target: number): Float32Array {
 	const y = new Float32Array(T * D);
 	for (let t = 0; t < T; t++) {
 		for (let i = 0; i < D; i++) {
@@ -91,13 +67,13 @@ function decode(raw: RawLayer[], features: Float64Array[], target: number): Floa
 describe('a cross-layer transcoder in the demo model', () => {
 	let model: LanguageModel;
 	let dir: string;
-	let raw: RawLayer[];
+	let raw: RawCltLayer[];
 	let runner: CltRunner;
 	before(async () => {
 		model = LanguageModel.load('demo', CPU);
 		await model.prepare();
 		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clt-'));
-		raw = writeClt(dir);
+		raw = writeRandomClt(dir, { dModel: D, dSae: S, nLayers: N });
 		runner = CltRunner.forModel(loadCrossLayerTranscoder(dir), model, CPU);
 	});
 	after(async () => {
@@ -239,7 +215,7 @@ describe('a cross-layer transcoder in the demo model', () => {
 	it('refuses a CLT whose hooks the model lacks, naming the folder', async () => {
 		const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'clt-bad-'));
 		try {
-			writeClt(bad);
+			writeRandomClt(bad, { dModel: D, dSae: S, nLayers: N });
 			fs.writeFileSync(path.join(bad, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: hook_nowhere\nfeature_output_hook: hook_mlp_out\n');
 			assert.throws(() => CltRunner.forModel(loadCrossLayerTranscoder(bad), model, CPU), (e: Error) => e.message.includes(bad) && e.message.includes('blocks.0.hook_nowhere'));
 		} finally {

@@ -30,10 +30,19 @@ export class InspectCancelled extends Cancelled {
 }
 
 export async function inspectText(model: LanguageModel, runner: SaeRunner, text: string, options: InspectOptions): Promise<InspectedToken[]> {
+	return inspectTokens(model, runner, await inspectionTokens(model, text), options);
+}
+
+/** Tokenizes `text` for inspection, refusing a model without a tokenizer or an empty text. */
+async function inspectionTokens(model: LanguageModel, text: string): Promise<Token[]> {
 	if (!model.tokenizer) throw new ModelConfigError(`${model.dir} has no tokenizer.json, so text cannot be inspected`);
 	const tokens = await model.tokenizer.encode(text);
 	if (tokens.length === 0) throw new ModelConfigError('nothing to inspect: the text is empty');
-	return inspectTokens(model, runner, tokens, options);
+	return tokens;
+}
+
+export async function inspectTextWithClt(model: LanguageModel, runner: CltRunner, text: string, options: InspectOptions): Promise<InspectedCltToken[]> {
+	return inspectTokensWithClt(model, runner, await inspectionTokens(model, text), options);
 }
 
 export async function inspectTokens(model: LanguageModel, runner: SaeRunner, tokens: readonly Token[], options: InspectOptions): Promise<InspectedToken[]> {
