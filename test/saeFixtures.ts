@@ -1,6 +1,9 @@
-// In-memory SAEs with seeded random weights for tests, on gpt2-tiny (d_model 32), and reading
-// an SAE's tensors back as float32.
+// In-memory SAEs with seeded random weights for tests, on gpt2-tiny (d_model 32), reading an
+// SAE's tensors back as float32, and a random cross-layer transcoder written in circuit-tracer's layout.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { encodeSafetensors } from '../src/engine/io/safetensors';
 import type { Sae, SaeArchitecture, SaeConfig } from '../src/engine/sae/saeTypes';
 import { gaussian } from '../tools/fixtures/random';
 
@@ -71,4 +74,34 @@ export function inMemoryTranscoder(architecture: 'topk' | 'standard' | 'jumprelu
 	if (architecture === 'jumprelu') weights.threshold = tensor(Float32Array.from(gaussianArray(o.dSae, s + 5, 0.3), Math.abs), [o.dSae]);
 	if (o.skip) weights.W_skip = tensor(gaussianArray(d * d, s + 6, 0.05), [d, d]);
 	return { source: `in-memory ${architecture} transcoder`, cfg, weights, rawConfig: {} };
+}
+
+export interface RawCltLayer { wEnc: Float32Array; bEnc: Float32Array; bDec: Float32Array; threshold: Float32Array; wDec: Float32Array }
+
+/**
+ * Writes a random JumpReLU cross-layer transcoder in circuit-tracer's layout (W_enc_L.safetensors:
+ * W_enc_L [d_sae, d_model], b_enc_L, b_dec_L, threshold_L; W_dec_L.safetensors: W_dec_L
+ * [d_sae, n − L, d_model]) reading ln2.hook_normalized and writing hook_mlp_out; returns its raw
+ * weights in that orientation.
+ */
+export function writeRandomClt(dir: string, o: { dModel: number; dSae: number; nLayers: number }): RawCltLayer[] {
+	const { dModel: D, dSae: S, nLayers: N } = o;
+	const f32 = (data: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+	const layers: RawCltLayer[] = [];
+	for (let l = 0; l < N; l++) {
+		const layer: RawCltLayer = {
+			wEnc: gaussianArray(S * D, 100 + l, 1 / Math.sqrt(D)), // [S, D], circuit-tracer's orientation
+			bEnc: gaussianArray(S, 200 + l, 0.1),
+			bDec: gaussianArray(D, 300 + l, 0.05),
+			threshold: gaussianArray(S, 400 + l, 0.1, 0.5).map(Math.abs),
+			wDec: gaussianArray(S * (N - l) * D, 500 + l, 0.05), // [S, N − l, D]
+		};
+		fs.writeFileSync(path.join(dir, `W_enc_${l}.safetensors`), encodeSafetensors({
+			[`W_enc_${l}`]: f32(layer.wEnc, [S, D]), [`b_enc_${l}`]: f32(layer.bEnc, [S]), [`b_dec_${l}`]: f32(layer.bDec, [D]), [`threshold_${l}`]: f32(layer.threshold, [S]),
+		}));
+		fs.writeFileSync(path.join(dir, `W_dec_${l}.safetensors`), encodeSafetensors({ [`W_dec_${l}`]: f32(layer.wDec, [S, N - l, D]) }));
+		layers.push(layer);
+	}
+	fs.writeFileSync(path.join(dir, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: ln2.hook_normalized\nfeature_output_hook: hook_mlp_out\n');
+	return layers;
 }

@@ -36,7 +36,8 @@ Usage:
   feature-lens hooks <model> [--json]
       List the model's hook points (TransformerLens names) with their shapes.
   feature-lens inspect <model> --sae DIR --text "…" [--top K] [--json]
-      The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz).
+      The strongest SAE features on each token (SAELens folder or Gemma Scope params.npz); with a
+      cross-layer transcoder folder, the strongest over every layer, each named by its layer (L1 #5).
   feature-lens train (<model> --hook H --corpus PATH | --activations FILE) --arch topk|batchtopk|standard|jumprelu
       --d-sae N (--k K | --l1 C | --l0 C) --tokens N --out DIR [--batch B] [--lr LR] [--seed S]
       [--resume | --overwrite] [--json] [--context-size T] [--buffer-rows R] [--exclude-special-tokens]
@@ -62,8 +63,9 @@ Usage:
       CE loss with the SAE spliced in vs clean and zero-ablated (CE-loss score) and KL.
   feature-lens eval <model> --transcoders DIR --corpus PATH [--tokens N] [--context-size T] [--json]
       A transcoder set (circuit-tracer's config.yaml, or a folder of per-layer transcoder
-      folders): per layer L0, explained variance of the MLP output, dead fraction; and the
-      CE-loss score with every MLP replaced by its transcoder at once (ablation: every MLP zeroed).
+      folders) or a cross-layer transcoder (model_kind cross_layer_transcoder): per layer L0,
+      explained variance of the MLP output, dead fraction; and the CE-loss score with every
+      MLP replaced by its transcoder at once (ablation: every MLP zeroed).
   feature-lens attribute <model> --transcoders DIR (--prompt "…" | --ids 1,2,3) --out graph.json
       [--target TOKEN | --target-id N] [--max-logits N] [--max-feature-nodes N]
       [--node-threshold X] [--edge-threshold Y] [--slug S] [--json]

@@ -1,9 +1,13 @@
 // train and inspect: the SAE-level CLI commands.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LanguageModel } from '../engine/models/languageModel';
 import { evaluateSae } from '../engine/sae/evaluate';
-import { inspectText } from '../engine/sae/inspect';
+import { inspectText, inspectTextWithClt } from '../engine/sae/inspect';
+import { isCircuitTracerFolder, loadCrossLayerTranscoder, readCircuitTracerConfig } from '../engine/sae/circuitTracerFormat';
+import { CltRunner } from '../engine/sae/cltReplacement';
+import type { SessionSettings } from '../engine/onnx/session';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import type { SaeMetadata } from '../engine/sae/saeTypes';
 import { loadCachedActivations } from '../engine/sae/train/activationSource';
@@ -28,8 +32,12 @@ export async function inspectCommand(modelArg: string, values: CliValues): Promi
 	const settings = sessionSettings(values);
 	const log = (m: string) => process.stderr.write(`${m}\n`);
 	const model = await openModel(modelArg, settings, log);
-	const runner = SaeRunner.forModel(await cliSae(values.sae, log), model, settings, log);
 	const top = intOption(values.top, 'top', 5, 1);
+	if (isCrossLayerTranscoder(values.sae)) {
+		await inspectWithClt(model, values.sae, values.text, top, values, settings, log);
+		return;
+	}
+	const runner = SaeRunner.forModel(await cliSae(values.sae, log), model, settings, log);
 	const tokens = await inspectText(model, runner, values.text, { topFeatures: top });
 	if (values.json) {
 		process.stdout.write(JSON.stringify({ model: model.name, sae: values.sae, hook: runner.hookName, tokens }) + '\n');
@@ -41,6 +49,31 @@ export async function inspectCommand(modelArg: string, values: CliValues): Promi
 	}
 	await runner.dispose();
 	await model.dispose();
+}
+
+/** A local circuit-tracer folder with model_kind cross_layer_transcoder. */
+function isCrossLayerTranscoder(p: string): boolean {
+	const dir = path.resolve(p);
+	return fs.existsSync(dir) && fs.statSync(dir).isDirectory() && isCircuitTracerFolder(dir) && readCircuitTracerConfig(dir).model_kind === 'cross_layer_transcoder';
+}
+
+/** Inspect with a cross-layer transcoder: every layer's features, each named by its source layer (L1 #5). */
+async function inspectWithClt(model: LanguageModel, dir: string, text: string, top: number, values: CliValues, settings: SessionSettings, log: (m: string) => void): Promise<void> {
+	const runner = CltRunner.forModel(loadCrossLayerTranscoder(path.resolve(dir)), model, settings, log);
+	try {
+		const tokens = await inspectTextWithClt(model, runner, text, { topFeatures: top });
+		if (values.json) {
+			process.stdout.write(JSON.stringify({ model: model.name, sae: dir, hooks: runner.inputHooks, tokens }) + '\n');
+		} else {
+			for (const t of tokens) {
+				const features = t.features.map(([l, i, a]) => `L${l} #${i} ${a.toFixed(2)}`).join(', ');
+				process.stdout.write(`${JSON.stringify(t.text).padEnd(16)} [${t.start},${t.end})  ${features || '—'}\n`);
+			}
+		}
+	} finally {
+		await runner.dispose();
+		await model.dispose();
+	}
 }
 
 function isTrainable(arch: string): arch is TrainableSaeArchitecture {

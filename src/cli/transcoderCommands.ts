@@ -4,8 +4,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadTranscoderFolder, saveTranscoderSet } from '../engine/sae/circuitTracerFormat';
-import { evaluateTranscoderSet } from '../engine/sae/evaluateTranscoders';
+import { isCircuitTracerFolder, loadCrossLayerTranscoder, loadTranscoderFolder, readCircuitTracerConfig, saveTranscoderSet } from '../engine/sae/circuitTracerFormat';
+import { CltRunner } from '../engine/sae/cltReplacement';
+import { evaluateCrossLayerTranscoder, evaluateTranscoderSet } from '../engine/sae/evaluateTranscoders';
 import { loadSae } from '../engine/sae/saeFormat';
 import { SaeRunner } from '../engine/sae/saeRunner';
 import { corpusDocuments, corpusWindows } from '../engine/sae/train/corpus';
@@ -26,13 +27,19 @@ export async function evalTranscodersCommand(modelArg: string, values: CliValues
 	const settings = sessionSettings(values);
 	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 	const model = await openModel(modelArg, settings, log);
-	const runners = loadTranscoderFolder(path.resolve(values.transcoders!), (p) => loadSae(p)).map((sae) => SaeRunner.forModel(sae, model, settings, log));
-	const contextSize = intOption(values['context-size'], 'context-size', Math.min(runners[0]!.sae.cfg.metadata.context_size ?? 128, model.cfg.nCtx), 2);
+	const dir = path.resolve(values.transcoders!);
+	// A cross-layer transcoder is one object over every layer; a set is one transcoder per layer.
+	const crossLayer = isCircuitTracerFolder(dir) && readCircuitTracerConfig(dir).model_kind === 'cross_layer_transcoder';
+	const clt = crossLayer ? CltRunner.forModel(loadCrossLayerTranscoder(dir), model, settings, log) : undefined;
+	const runners = crossLayer ? [] : loadTranscoderFolder(dir, (p) => loadSae(p)).map((sae) => SaeRunner.forModel(sae, model, settings, log));
+	const contextSize = intOption(values['context-size'], 'context-size', Math.min(runners[0]?.sae.cfg.metadata.context_size ?? 128, model.cfg.nCtx), 2);
 	const tokens = intOption(values.tokens, 'tokens', 100_000, 1);
-	const metrics = await evaluateTranscoderSet(model, runners, corpusWindows(model, corpusDocuments(values.corpus), contextSize, true), {
+	const windows = corpusWindows(model, corpusDocuments(values.corpus), contextSize, true);
+	const evalOptions = {
 		tokens, contextSize, batchContexts: 8,
-		onProgress: (done, total) => { if (!values.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${done}/${total} tokens`); },
-	});
+		onProgress: (done: number, total: number) => { if (!values.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${done}/${total} tokens`); },
+	};
+	const metrics = clt ? await evaluateCrossLayerTranscoder(model, clt, windows, evalOptions) : await evaluateTranscoderSet(model, runners, windows, evalOptions);
 	if (values.json) {
 		process.stdout.write(JSON.stringify(metrics) + '\n');
 	} else {
@@ -44,6 +51,7 @@ export async function evalTranscodersCommand(modelArg: string, values: CliValues
 		}
 	}
 	for (const r of runners) await r.dispose();
+	await clt?.dispose();
 	await model.dispose();
 }
 

@@ -1,6 +1,7 @@
 // The transcoder commands of the built CLI: train a skip transcoder with --hook-out, a set with
 // `transcoders` (circuit-tracer layout written), and `eval --transcoders` reporting the CE-loss
-// score with every MLP replaced and per-layer EV and L0; inspect on one layer of the set.
+// score with every MLP replaced and per-layer EV and L0; inspect on one layer of the set; a
+// cross-layer transcoder through eval --transcoders and inspect.
 
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { writeRandomClt } from '../saeFixtures';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -51,5 +53,23 @@ describe('feature-lens transcoder commands', () => {
 		const i = cli('inspect', 'demo', '--sae', path.join(set, 'layer_2.safetensors'), '--text', 'def f(x):', '--json');
 		assert.equal(i.status, 0, i.stderr);
 		assert.equal((JSON.parse(i.stdout) as { hook: string }).hook, 'blocks.2.ln2.hook_normalized');
+	});
+
+	it('a cross-layer transcoder folder: eval --transcoders reports every layer with all MLPs replaced; inspect names each feature\'s layer', () => {
+		const clt = path.join(tmp, 'clt');
+		fs.mkdirSync(clt);
+		writeRandomClt(clt, { dModel: 192, dSae: 32, nLayers: 4 });
+		const e = cli('eval', 'demo', '--transcoders', clt, '--corpus', 'demo', '--tokens', '128', '--context-size', '32', '--json');
+		assert.equal(e.status, 0, e.stderr);
+		const m = JSON.parse(e.stdout) as { tokens: number; ce_loss_score: number; layers: { hook_name_out: string; l0: number; explained_variance: number }[] };
+		assert.ok(m.tokens >= 128 && Number.isFinite(m.ce_loss_score));
+		assert.deepEqual(m.layers.map((l) => l.hook_name_out), [0, 1, 2, 3].map((l) => `blocks.${l}.hook_mlp_out`));
+		for (const l of m.layers) assert.ok(l.l0 > 0 && Number.isFinite(l.explained_variance));
+		const i = cli('inspect', 'demo', '--sae', clt, '--text', 'def f(x):', '--top', '6', '--json');
+		assert.equal(i.status, 0, i.stderr);
+		const out = JSON.parse(i.stdout) as { hooks: string[]; tokens: { features: [number, number, number][] }[] };
+		assert.equal(out.hooks.length, 4);
+		const layers = new Set(out.tokens.flatMap((t) => t.features.map(([l]) => l)));
+		assert.ok(layers.size > 1 && [...layers].every((l) => l >= 0 && l < 4), `layers ${[...layers].join(', ')}`);
 	});
 });

@@ -4,11 +4,15 @@
 // the output hook); and the model with every MLP replaced by its transcoder at once (the
 // replacement model): the CE-loss score (CE_ablated − CE_replaced) / (CE_ablated − CE_clean),
 // where the ablation zeroes every MLP's output, and the KL score likewise. BOS (position 0) is
-// neither measured nor replaced, as in the SAE evaluation.
+// neither measured nor replaced, as in the SAE evaluation. A cross-layer transcoder is evaluated
+// the same way, each layer's output ŷ_L standing for that layer's transcoder.
 
 import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
 import { TokenLoss } from '../models/tokenLoss';
+import type * as ort from 'onnxruntime-node';
+import type { ForwardResult } from '../models/languageModel';
+import type { CltRunner } from './cltReplacement';
 import type { SaeRunner } from './saeRunner';
 import { transcoderReplacement, zeroAblation } from './transcoderSplice';
 import { EvalCancelled } from './evaluate';
@@ -48,50 +52,135 @@ interface LayerSums {
 	fireCounts: Float64Array;
 }
 
+/** One batch's per-layer statistics, summed over its rows (BOS left out). */
+interface LayerStats {
+	l0: number;
+	sqError: number;
+	cosine: number;
+	sqNorm: number;
+	/** Per output dimension, the sum of the output hook's values. */
+	sumY: ArrayLike<number>;
+	fireCounts: ArrayLike<number>;
+}
+
+/** What the set evaluation needs of a set of transcoders: its layers, their statistics in the clean model, and the logits with every MLP replaced. */
+interface ReplacementSet {
+	layers: readonly { hookName: string; outputHookName: string; dOut: number; dSae: number }[];
+	/** Per layer, from the clean model's forward of `ids` (which read every layer's input and output hook). */
+	measure(clean: ForwardResult, ids: number[][], first: number): Promise<LayerStats[]>;
+	/** The logits [batch, seq, d_vocab] with every MLP replaced, BOS kept when keepFirstPosition. */
+	replacedLogits(ids: number[][], keepFirstPosition: boolean): Promise<ort.Tensor>;
+}
+
+/** Rows of a hook's [B, T, w] values, the first `first` positions of each window left out. */
+function tokenRows(data: Float32Array, B: number, T: number, w: number, first: number): Float32Array {
+	const out = new Float32Array(B * (T - first) * w);
+	for (let b = 0; b < B; b++) out.set(data.subarray((b * T + first) * w, (b + 1) * T * w), b * (T - first) * w);
+	return out;
+}
+
 export async function evaluateTranscoderSet(model: LanguageModel, runners: readonly SaeRunner[], windows: AsyncIterable<number[]>, options: EvalOptions): Promise<TranscoderSetMetrics> {
 	if (runners.length === 0) throw new ModelConfigError('no transcoders to evaluate');
 	for (const r of runners) if (!r.sae.cfg.transcoder) throw new ModelConfigError(`${r.sae.source} is not a transcoder`);
 	const outputs = new Set(runners.map((r) => r.outputHookName));
 	if (outputs.size !== runners.length) throw new ModelConfigError('two transcoders of the set write the same hook');
+	return evaluateReplacement(model, {
+		layers: runners.map((r) => ({ hookName: r.hookName, outputHookName: r.outputHookName, dOut: r.dOut, dSae: r.sae.cfg.d_sae })),
+		measure: async (clean, ids, first) => {
+			const B = ids.length;
+			const T = ids[0]!.length;
+			const rows = B * (T - first);
+			const stats: LayerStats[] = [];
+			for (const r of runners) {
+				const x = tokenRows(clean.hooks[r.hookName]!.data as Float32Array, B, T, r.sae.cfg.d_in, first);
+				const y = tokenRows(clean.hooks[r.outputHookName]!.data as Float32Array, B, T, r.dOut, first);
+				const s = (await r.run(x, rows, { acts: false, topFeatures: 0, recons: false, error: false, stats: true }, y)).stats!;
+				const sum = (v: Float32Array) => v.reduce((t, u) => t + u, 0);
+				stats.push({ l0: sum(s.l0), sqError: sum(s.sqError), cosine: sum(s.cosine), sqNorm: sum(s.sqNorm), sumY: s.sumX, fireCounts: s.fireCounts });
+			}
+			return stats;
+		},
+		replacedLogits: async (ids, keepFirstPosition) => (await model.forward({ ids, logits: 'all', extensions: runners.map((r) => transcoderReplacement(r, { keepFirstPosition })) })).logits!,
+	}, windows, options);
+}
+
+/**
+ * A cross-layer transcoder evaluated as a transcoder set: per layer, its output ŷ_L from the clean
+ * model's input hooks against the clean MLP output, L0 of that layer's features; and the model
+ * with every MLP replaced by the CLT (CltRunner.replace).
+ */
+export async function evaluateCrossLayerTranscoder(model: LanguageModel, runner: CltRunner, windows: AsyncIterable<number[]>, options: EvalOptions): Promise<TranscoderSetMetrics> {
+	const { dModel: d, dSae: s } = runner.clt;
+	return evaluateReplacement(model, {
+		layers: runner.inputHooks.map((h, l) => ({ hookName: h, outputHookName: runner.outputHooks[l]!, dOut: d, dSae: s })),
+		measure: async (clean, ids, first) => {
+			const B = ids.length;
+			const T = ids[0]!.length;
+			const rows = B * (T - first);
+			const n = runner.clt.nLayers;
+			const x = new Float32Array(n * rows * d); // [n, rows, d]
+			runner.inputHooks.forEach((h, l) => x.set(tokenRows(clean.hooks[h]!.data as Float32Array, B, T, d, first), l * rows * d));
+			const out = await runner.run(x, rows);
+			return runner.outputHooks.map((h, l): LayerStats => {
+				const y = tokenRows(clean.hooks[h]!.data as Float32Array, B, T, d, first); // [rows, d]
+				const stats = { l0: 0, sqError: 0, cosine: 0, sqNorm: 0, sumY: new Float64Array(d), fireCounts: new Float64Array(s) };
+				for (let r = 0; r < rows; r++) {
+					let dot = 0;
+					let yy = 0;
+					let rr = 0;
+					for (let i = 0; i < d; i++) {
+						const yv = y[r * d + i]!;
+						const rv = out.recons[(l * rows + r) * d + i]!;
+						stats.sqError += (yv - rv) ** 2;
+						dot += yv * rv;
+						yy += yv * yv;
+						rr += rv * rv;
+						stats.sumY[i]! += yv;
+					}
+					stats.sqNorm += yy;
+					stats.cosine += dot / (Math.sqrt(yy) * Math.sqrt(rr) + 1e-12);
+					for (let j = 0; j < s; j++) {
+						if (out.acts[(l * rows + r) * s + j]! > 0) {
+							stats.l0++;
+							stats.fireCounts[j]! += 1;
+						}
+					}
+				}
+				return stats;
+			});
+		},
+		replacedLogits: async (ids, keepFirstPosition) => (await runner.replace(model, ids, { keepFirstPosition, logits: 'all' })).logits!,
+	}, windows, options);
+}
+
+async function evaluateReplacement(model: LanguageModel, set: ReplacementSet, windows: AsyncIterable<number[]>, options: EvalOptions): Promise<TranscoderSetMetrics> {
 	const first = model.cfg.bosTokenId === undefined ? 0 : 1;
 	const keepFirstPosition = first === 1;
-	const replace = runners.map((r) => transcoderReplacement(r, { keepFirstPosition }));
-	const ablate = runners.map((r) => zeroAblation(r.outputHookName, { keepFirstPosition }));
-	const hooks = runners.flatMap((r) => [r.hookName, r.outputHookName]);
-	const sums: LayerSums[] = runners.map((r) => ({ l0: 0, sqError: 0, cosine: 0, sqNorm: 0, sumY: new Float64Array(r.dOut), fireCounts: new Float64Array(r.sae.cfg.d_sae) }));
+	const ablate = set.layers.map((r) => zeroAblation(r.outputHookName, { keepFirstPosition }));
+	const hooks = set.layers.flatMap((r) => [r.hookName, r.outputHookName]);
+	const sums: LayerSums[] = set.layers.map((r) => ({ l0: 0, sqError: 0, cosine: 0, sqNorm: 0, sumY: new Float64Array(r.dOut), fireCounts: new Float64Array(r.dSae) }));
 	const total = { rows: 0, nllClean: 0, nllReplaced: 0, nllAblated: 0, klReplaced: 0, klAblated: 0, predictions: 0 };
 	const losses = await TokenLoss.create();
 
-	/** Rows of a hook's [B, T, w] values, BOS left out. */
-	const tokenRows = (data: Float32Array, B: number, T: number, w: number): Float32Array => {
-		const out = new Float32Array(B * (T - first) * w);
-		for (let b = 0; b < B; b++) out.set(data.subarray((b * T + first) * w, (b + 1) * T * w), b * (T - first) * w);
-		return out;
-	};
 	const evaluateBatch = async (ids: number[][]) => {
 		const B = ids.length;
 		const T = ids[0]!.length;
 		const rows = B * (T - first);
 		const clean = await model.forward({ ids, hooks, logits: 'all' });
-		for (const [i, r] of runners.entries()) {
-			const x = tokenRows(clean.hooks[r.hookName]!.data as Float32Array, B, T, r.sae.cfg.d_in);
-			const y = tokenRows(clean.hooks[r.outputHookName]!.data as Float32Array, B, T, r.dOut);
-			const { stats } = await r.run(x, rows, { acts: false, topFeatures: 0, recons: false, error: false, stats: true }, y);
+		for (const [i, stats] of (await set.measure(clean, ids, first)).entries()) {
 			const s = sums[i]!;
-			for (let k = 0; k < rows; k++) {
-				s.l0 += stats!.l0[k]!;
-				s.sqError += stats!.sqError[k]!;
-				s.cosine += stats!.cosine[k]!;
-				s.sqNorm += stats!.sqNorm[k]!;
-			}
-			stats!.sumX.forEach((v, j) => { s.sumY[j]! += v; });
-			stats!.fireCounts.forEach((v, j) => { s.fireCounts[j]! += v; });
+			s.l0 += stats.l0;
+			s.sqError += stats.sqError;
+			s.cosine += stats.cosine;
+			s.sqNorm += stats.sqNorm;
+			for (let j = 0; j < s.sumY.length; j++) s.sumY[j]! += stats.sumY[j]!;
+			for (let j = 0; j < s.fireCounts.length; j++) s.fireCounts[j]! += stats.fireCounts[j]!;
 		}
 		total.rows += rows;
-		const replaced = await model.forward({ ids, logits: 'all', extensions: replace });
+		const replaced = await set.replacedLogits(ids, keepFirstPosition);
 		const ablated = await model.forward({ ids, logits: 'all', extensions: ablate });
 		const c = await losses.run(clean.logits!, clean.logits!, ids);
-		const s = await losses.run(replaced.logits!, clean.logits!, ids);
+		const s = await losses.run(replaced, clean.logits!, ids);
 		const a = await losses.run(ablated.logits!, clean.logits!, ids);
 		for (let i = 0; i < c.nll.length; i++) {
 			total.nllClean += c.nll[i]!;
@@ -121,7 +210,7 @@ export async function evaluateTranscoderSet(model: LanguageModel, runners: reado
 	}
 	if (total.rows === 0) throw new ModelConfigError('the corpus gave no tokens to evaluate on');
 	const n = total.rows;
-	const layers = runners.map((r, i): TranscoderLayerMetrics => {
+	const layers = set.layers.map((r, i): TranscoderLayerMetrics => {
 		const s = sums[i]!;
 		let meanSq = 0;
 		for (const v of s.sumY) meanSq += (v / n) ** 2;

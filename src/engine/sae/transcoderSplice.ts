@@ -55,7 +55,7 @@ export function zeroAblation(hookName: string, options: SpliceOptions = {}): Hoo
 }
 
 /** `changed` [batch, seq, d] everywhere but absolute position 0, which keeps `x`. */
-function exceptFirstPosition(ctx: DecoderContext, x: Value, changed: Value): Value {
+export function exceptFirstPosition(ctx: DecoderContext, x: Value, changed: Value): Value {
 	const { b } = ctx;
 	const first = b.unsqueeze(b.op('Equal', [ctx.positions, b.constInt64([0], [])]), [1]); // [seq, 1]
 	return b.op('Where', [first, x, changed]);
