@@ -37,8 +37,20 @@ const builds = [
 	{ ...node, entryPoints: ['src/engine/engineMain.ts'], outfile: path.join(out, 'engine.js') },
 	{ ...node, entryPoints: ['src/cli/cliMain.ts'], outfile: path.join(out, 'cli.js'), banner: { js: HUGE_PAGES_LAUNCHER } },
 	{
-		bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning',
-		entryPoints: { modelPanel: 'webview-ui/modelPanel/main.ts', attribution: 'webview-ui/attribution/main.ts', trainingMonitor: 'webview-ui/trainingMonitor/main.ts', dashboard: 'webview-ui/dashboard/main.ts', steering: 'webview-ui/steering/main.ts' },
+		bundle: true,
+		platform: 'browser',
+		target: 'es2022',
+		format: 'iife',
+		sourcemap: !production,
+		minify: production,
+		logLevel: 'warning',
+		entryPoints: {
+			modelPanel: 'webview-ui/modelPanel/main.ts',
+			attribution: 'webview-ui/attribution/main.ts',
+			trainingMonitor: 'webview-ui/trainingMonitor/main.ts',
+			dashboard: 'webview-ui/dashboard/main.ts',
+			steering: 'webview-ui/steering/main.ts',
+		},
 		outdir: path.join(out, 'webview'),
 	},
 ];

@@ -47,5 +47,7 @@ export default defineConfig(
 );
 
 function globalsNode() {
-	return Object.fromEntries(['process', 'console', 'require', 'module', '__dirname', 'Buffer', 'setTimeout', 'clearTimeout', 'URL', 'describe', 'it', 'before', 'after', 'document', 'window'].map((g) => [g, 'readonly']));
+	return Object.fromEntries(
+		['process', 'console', 'require', 'module', '__dirname', 'Buffer', 'setTimeout', 'clearTimeout', 'URL', 'describe', 'it', 'before', 'after', 'document', 'window'].map((g) => [g, 'readonly']),
+	);
 }

@@ -26,13 +26,18 @@ async function main(): Promise<void> {
 	const a = await analyzeFeatures(model, runner, namedCorpusDocuments(DEMO), { tokens });
 	const t = a.timing;
 	const share = (ms: number) => Number((ms / t.totalMs).toFixed(3));
-	console.log(JSON.stringify({
-		tokens: a.tokens, threads, seconds: Number((t.totalMs / 1000).toFixed(2)),
-		tokens_per_s: Math.round(a.tokens / (t.totalMs / 1000)),
-		share: { forward: share(t.forwardMs), sae: share(t.saeMs), bookkeeping: share(t.bookkeepingMs), other: share(t.otherMs) },
-		ms: { forward: Math.round(t.forwardMs), sae: Math.round(t.saeMs), bookkeeping: Math.round(t.bookkeepingMs), other: Math.round(t.otherMs) },
-		examples_kept: a.table.start.length, example_tokens_stored: a.table.tokens.length,
-	}));
+	console.log(
+		JSON.stringify({
+			tokens: a.tokens,
+			threads,
+			seconds: Number((t.totalMs / 1000).toFixed(2)),
+			tokens_per_s: Math.round(a.tokens / (t.totalMs / 1000)),
+			share: { forward: share(t.forwardMs), sae: share(t.saeMs), bookkeeping: share(t.bookkeepingMs), other: share(t.otherMs) },
+			ms: { forward: Math.round(t.forwardMs), sae: Math.round(t.saeMs), bookkeeping: Math.round(t.bookkeepingMs), other: Math.round(t.otherMs) },
+			examples_kept: a.table.start.length,
+			example_tokens_stored: a.table.tokens.length,
+		}),
+	);
 	await runner.dispose();
 	await model.dispose();
 }

@@ -36,7 +36,9 @@ async function main(): Promise<void> {
 		transcoders = loadTranscoderFolder(dir, (p) => loadSae(p));
 		source = dir;
 	} else {
-		transcoders = Array.from({ length: model.cfg.nLayers }, (_, l) => inMemoryTranscoder('topk', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: model.cfg.dModel, dSae: 512, k: 32, seed: l }));
+		transcoders = Array.from({ length: model.cfg.nLayers }, (_, l) =>
+			inMemoryTranscoder('topk', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: model.cfg.dModel, dSae: 512, k: 32, seed: l }),
+		);
 		source = 'random TopK transcoders, d_sae 512, k 32 (the demo set is not there)';
 	}
 	const text = [...corpusDocuments(DEMO)()][3]!;
@@ -50,14 +52,27 @@ async function main(): Promise<void> {
 	const json = graphToJson(a.graph, { slug: 'bench', scan: 'pycode' });
 	const t2 = performance.now();
 	const count = (kind: string) => a.graph.nodes.filter((n) => n.kind === kind).length;
-	console.log(JSON.stringify({
-		transcoders: source, tokens: tokens.length, threads,
-		attribution_s: Number(((t1 - t0) / 1000).toFixed(2)), prune_and_json_s: Number(((t2 - t1) / 1000).toFixed(2)), total_s: Number(((t2 - t0) / 1000).toFixed(2)), goal_s: 10,
-		features: count('feature'), errors: count('error'), tokens_nodes: count('embedding'), logits: count('logit'), edges: a.graph.edges.source.length,
-		pruned_nodes: json.nodes.length, pruned_links: json.links.length,
-		replacement_score: json.metadata.replacement_score, completeness_score: json.metadata.completeness_score,
-		peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-	}));
+	console.log(
+		JSON.stringify({
+			transcoders: source,
+			tokens: tokens.length,
+			threads,
+			attribution_s: Number(((t1 - t0) / 1000).toFixed(2)),
+			prune_and_json_s: Number(((t2 - t1) / 1000).toFixed(2)),
+			total_s: Number(((t2 - t0) / 1000).toFixed(2)),
+			goal_s: 10,
+			features: count('feature'),
+			errors: count('error'),
+			tokens_nodes: count('embedding'),
+			logits: count('logit'),
+			edges: a.graph.edges.source.length,
+			pruned_nodes: json.nodes.length,
+			pruned_links: json.links.length,
+			replacement_score: json.metadata.replacement_score,
+			completeness_score: json.metadata.completeness_score,
+			peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+		}),
+	);
 	await model.dispose();
 }
 

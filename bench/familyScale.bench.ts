@@ -69,11 +69,21 @@ async function runOurs(plan: Plan): Promise<void> {
 	const ids = [...plan.ids];
 	for await (const step of generate(model, plan.ids, { maxNewTokens: plan.newTokens, temperature: 0, stopAtEos: false })) ids.push(step.id);
 	const refIds = (JSON.parse(fs.readFileSync(plan.generated, 'utf8')) as { ids: number[] }).ids;
-	console.log(JSON.stringify({
-		weightsGiB: +(model.weightBytes() / 2 ** 30).toFixed(2), loadS: +loadS.toFixed(1), forwardS: +forwardS.toFixed(1), afterLoad, atEnd: memory(),
-		maxAbsLogits: maxAbsDiff(out.logits!.data as Float32Array, ref.logits_last), maxAbsLogit: ref.logits_last.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
-		maxAbsHooks: hooks, greedyIdentical: JSON.stringify(ids) === JSON.stringify(refIds), greedy: ids.slice(plan.ids.length), referenceGreedy: refIds.slice(plan.ids.length),
-	}));
+	console.log(
+		JSON.stringify({
+			weightsGiB: +(model.weightBytes() / 2 ** 30).toFixed(2),
+			loadS: +loadS.toFixed(1),
+			forwardS: +forwardS.toFixed(1),
+			afterLoad,
+			atEnd: memory(),
+			maxAbsLogits: maxAbsDiff(out.logits!.data as Float32Array, ref.logits_last),
+			maxAbsLogit: ref.logits_last.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
+			maxAbsHooks: hooks,
+			greedyIdentical: JSON.stringify(ids) === JSON.stringify(refIds),
+			greedy: ids.slice(plan.ids.length),
+			referenceGreedy: refIds.slice(plan.ids.length),
+		}),
+	);
 	await model.dispose();
 }
 
@@ -107,14 +117,29 @@ async function main(): Promise<void> {
 	const ids = [2, ...Array.from({ length: seq - 1 }, () => Math.floor(random() * (cfg.vocab_size as number)))];
 	// A sliding layer (0) and a global one (Gemma 2: 1; Gemma 3: 5), the last block's MLP and output.
 	const global = name === 'gemma-3-1b' ? 5 : 1;
-	const hooks = ['hook_embed', 'blocks.0.attn.hook_z', 'blocks.0.hook_resid_post', `blocks.${global}.hook_attn_out`, `blocks.${global}.hook_resid_post`, `blocks.${L - 1}.hook_mlp_out`, `blocks.${L - 1}.hook_resid_post`];
+	const hooks = [
+		'hook_embed',
+		'blocks.0.attn.hook_z',
+		'blocks.0.hook_resid_post',
+		`blocks.${global}.hook_attn_out`,
+		`blocks.${global}.hook_resid_post`,
+		`blocks.${L - 1}.hook_mlp_out`,
+		`blocks.${L - 1}.hook_resid_post`,
+	];
 	const plan: Plan = {
-		dir, ids, hooks, newTokens: Number(arg('--new', '8')), threads: Number(arg('--threads', '2')),
-		golden: path.join(WORK, `${name}.golden.json`), generated: path.join(WORK, `${name}.generate.json`),
+		dir,
+		ids,
+		hooks,
+		newTokens: Number(arg('--new', '8')),
+		threads: Number(arg('--threads', '2')),
+		golden: path.join(WORK, `${name}.golden.json`),
+		generated: path.join(WORK, `${name}.generate.json`),
 	};
 	const golden = reference(plan, ['golden', '--ids', ids.join(','), '--hooks', hooks.join(',')], plan.golden);
 	const generated = reference(plan, ['generate', '--ids', ids.join(','), '--new', String(plan.newTokens)], plan.generated);
-	const ours = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', __filename, '--ours', JSON.stringify(plan)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 })) as Record<string, unknown>;
+	const ours = JSON.parse(
+		execFileSync(process.execPath, ['--import', 'tsx', __filename, '--ours', JSON.stringify(plan)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 }),
+	) as Record<string, unknown>;
 	console.log(JSON.stringify({ model: name, seq, newTokens: plan.newTokens, threads: plan.threads, ours, reference: { golden, generate: generated } }, null, 1));
 }
 

@@ -19,9 +19,7 @@ import { gpt2Weights, writeCheckpoint } from '../tools/fixtures/checkpointWriter
 const args = process.argv.slice(2);
 const threads = Number(args[args.indexOf('--threads') + 1] ?? 2) || 2;
 const small = args.includes('--small');
-const SHAPE = small
-	? { n_layer: 2, n_embd: 128, n_head: 4, vocab_size: 1000, n_positions: 256 }
-	: { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 };
+const SHAPE = small ? { n_layer: 2, n_embd: 128, n_head: 4, vocab_size: 1000, n_positions: 256 } : { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 };
 const BATCH = 8;
 const SEQ = 128;
 const GEN_TOKENS = 64;
@@ -31,11 +29,17 @@ const WORK = path.join(__dirname, '.work', small ? 'gpt2-bench-small' : 'gpt2-sm
 function ensureCheckpoint(): void {
 	if (fs.existsSync(path.join(WORK, 'model.safetensors'))) return;
 	const d = SHAPE.n_embd;
-	writeCheckpoint(WORK, {
-		config: { model_type: 'gpt2', n_inner: 4 * d, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, ...SHAPE },
-		weights: gpt2Weights(SHAPE.vocab_size, SHAPE.n_layer, d, 4 * d, SHAPE.n_positions),
-		dtype: 'F32', shards: 1, keyPrefix: '',
-	}, 7);
+	writeCheckpoint(
+		WORK,
+		{
+			config: { model_type: 'gpt2', n_inner: 4 * d, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, ...SHAPE },
+			weights: gpt2Weights(SHAPE.vocab_size, SHAPE.n_layer, d, 4 * d, SHAPE.n_positions),
+			dtype: 'F32',
+			shards: 1,
+			keyPrefix: '',
+		},
+		7,
+	);
 }
 
 function median(xs: number[]): number {
@@ -71,7 +75,13 @@ async function matmulPeak(): Promise<number> {
 	const w = b.initializer('w', DataType.FLOAT, [k, n], new Uint8Array(Float32Array.from({ length: k * n }, (_, i) => Math.sin(i)).buffer));
 	b.output(b.matMul(x, w), DataType.FLOAT, [m, n], 'y');
 	const session = await ort.InferenceSession.create(b.build(), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-	const feed = { x: new ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => Math.cos(i)), [m, k]) };
+	const feed = {
+		x: new ort.Tensor(
+			'float32',
+			Float32Array.from({ length: m * k }, (_, i) => Math.cos(i)),
+			[m, k],
+		),
+	};
 	const seconds = await timeIt(10, () => session.run(feed));
 	await session.release();
 	return (2 * m * k * n) / seconds / 1e9;
@@ -87,7 +97,9 @@ async function main(): Promise<void> {
 	const hooksS = await timeIt(3, () => model.forward({ ids, logits: 'all', hooks }));
 	const prompt = [1, 2, 3, 4];
 	const genS = await timeIt(2, async () => {
-		for await (const _ of generate(model, prompt, { maxNewTokens: GEN_TOKENS, temperature: 0, stopAtEos: false })) { /* drain */ }
+		for await (const _ of generate(model, prompt, { maxNewTokens: GEN_TOKENS, temperature: 0, stopAtEos: false })) {
+			/* drain */
+		}
 	});
 	await model.dispose();
 	const peak = await matmulPeak();
@@ -98,22 +110,33 @@ async function main(): Promise<void> {
 		forward_gflops: (2 * forwardMacsPerToken(SEQ) * BATCH * SEQ) / forwardS / 1e9,
 		hooks_overhead: hooksS / forwardS - 1,
 	};
-	const reference = JSON.parse(execFileSync('/usr/bin/python3', [REFERENCE, WORK, 'speed', '--batch', String(BATCH), '--seq', String(SEQ), '--threads', String(threads)], { encoding: 'utf8' })) as { tokens_per_s_forward: number; gen_tokens_per_s: number };
+	const reference = JSON.parse(execFileSync('/usr/bin/python3', [REFERENCE, WORK, 'speed', '--batch', String(BATCH), '--seq', String(SEQ), '--threads', String(threads)], { encoding: 'utf8' })) as {
+		tokens_per_s_forward: number;
+		gen_tokens_per_s: number;
+	};
 	const round = (x: number, p = 3) => Number(x.toPrecision(p));
-	console.log(JSON.stringify({
-		model: small ? 'gpt2-bench-small (random)' : 'gpt2-small-shaped (random, 124M params)',
-		threads, batch: BATCH, seq: SEQ,
-		ours: { tokens_per_s_forward: round(ours.tokens_per_s_forward), gen_tokens_per_s: round(ours.gen_tokens_per_s), forward_gflops: round(ours.forward_gflops) },
-		reference,
-		matmul_gflops: round(peak),
-		ratios: {
-			forward_vs_reference: round(ours.tokens_per_s_forward / reference.tokens_per_s_forward),
-			generation_vs_reference: round(ours.gen_tokens_per_s / reference.gen_tokens_per_s),
-			forward_vs_matmul_peak: round(ours.forward_gflops / peak),
-			four_hooks_overhead: round(ours.hooks_overhead),
-		},
-		goals: { forward_vs_reference: '>= 1.2', generation_vs_reference: '>= 2', forward_vs_matmul_peak: '>= 0.7', four_hooks_overhead: '<= 0.05' },
-	}, null, 2));
+	console.log(
+		JSON.stringify(
+			{
+				model: small ? 'gpt2-bench-small (random)' : 'gpt2-small-shaped (random, 124M params)',
+				threads,
+				batch: BATCH,
+				seq: SEQ,
+				ours: { tokens_per_s_forward: round(ours.tokens_per_s_forward), gen_tokens_per_s: round(ours.gen_tokens_per_s), forward_gflops: round(ours.forward_gflops) },
+				reference,
+				matmul_gflops: round(peak),
+				ratios: {
+					forward_vs_reference: round(ours.tokens_per_s_forward / reference.tokens_per_s_forward),
+					generation_vs_reference: round(ours.gen_tokens_per_s / reference.gen_tokens_per_s),
+					forward_vs_matmul_peak: round(ours.forward_gflops / peak),
+					four_hooks_overhead: round(ours.hooks_overhead),
+				},
+				goals: { forward_vs_reference: '>= 1.2', generation_vs_reference: '>= 2', forward_vs_matmul_peak: '>= 0.7', four_hooks_overhead: '<= 0.05' },
+			},
+			null,
+			2,
+		),
+	);
 }
 
 void main();

@@ -62,7 +62,10 @@ async function matmulRate(): Promise<number> {
 /** Median seconds per step of the trainer (an SAE, or a transcoder of that shape) on random rows, and RSS after each step. */
 async function measure(transcoder?: TranscoderShape): Promise<{ stepSeconds: number; rss: number[] }> {
 	const width = D_IN + (transcoder?.dOut ?? 0);
-	const trainer = await SaeTrainer.create({ ...TRAIN_DEFAULTS, architecture: ARCH, dIn: D_IN, dSae: D_SAE, k: K, batchSize: BATCH, totalTokens: BATCH * (STEPS + 2), ...(transcoder ? { transcoder } : {}) }, { executionProvider: 'cpu', threads: THREADS });
+	const trainer = await SaeTrainer.create(
+		{ ...TRAIN_DEFAULTS, architecture: ARCH, dIn: D_IN, dSae: D_SAE, k: K, batchSize: BATCH, totalTokens: BATCH * (STEPS + 2), ...(transcoder ? { transcoder } : {}) },
+		{ executionProvider: 'cpu', threads: THREADS },
+	);
 	const data = randomRows((BATCH * 2 * width) / D_IN, 2);
 	await trainer.initialize(data.subarray(0, BATCH * width));
 	const stepSeconds: number[] = [];
@@ -97,22 +100,46 @@ async function main(): Promise<void> {
 	}
 	const ours = BATCH / Math.min(...stepSeconds);
 	const peak = await matmulRate();
-	const reference = JSON.parse(execFileSync('/usr/bin/python3', [REFERENCE, '--arch', ARCH, '--d-in', String(D_IN), '--d-sae', String(D_SAE), '--k', String(K), '--batch', String(BATCH), '--threads', String(THREADS)], { encoding: 'utf8' })) as { tokens_per_s: number; matmul_gflops: number };
+	const reference = JSON.parse(
+		execFileSync('/usr/bin/python3', [REFERENCE, '--arch', ARCH, '--d-in', String(D_IN), '--d-sae', String(D_SAE), '--k', String(K), '--batch', String(BATCH), '--threads', String(THREADS)], {
+			encoding: 'utf8',
+		}),
+	) as { tokens_per_s: number; matmul_gflops: number };
 	// The step's one dense product is the encoder; time it against the plain MatMul rate.
 	const encoderShare = (2 * BATCH * D_IN * D_SAE) / peak / 1e9;
 	const stateBytes = 3 * 2 * D_IN * D_SAE * 4;
 	const round = (x: number) => Number(x.toPrecision(3));
-	console.log(JSON.stringify({
-		arch: ARCH, d_in: D_IN, d_sae: D_SAE, k: K, batch: BATCH, threads: THREADS,
-		ours: { tokens_per_s: round(ours), step_ms: round(1000 * median(stepSeconds)), encoder_ms_at_matmul_rate: round(1000 * encoderShare) },
-		reference,
-		...(transcoders ? { transcoders: { tokens_per_s: round(transcoders.transcoder), skip_tokens_per_s: round(transcoders.skip_transcoder), vs_sae: round(transcoders.transcoder / ours), skip_vs_sae: round(transcoders.skip_transcoder / ours) } } : {}),
-		matmul_gflops: round(peak),
-		ratios: { vs_reference: round(ours / reference.tokens_per_s), step_time_over_encoder_matmul: round(median(stepSeconds) / encoderShare) },
-		// RSS after each step: it should plateau once onnxruntime's arena has seen a whole step.
-		memory: { rss_mb_by_step: rss.map((r) => round(r / 2 ** 20)), params_and_adam_mb: round(stateBytes / 2 ** 20) },
-		goals: { vs_reference: ARCH === 'topk' ? '>= 3' : '>= 1.0' },
-	}, null, 2));
+	console.log(
+		JSON.stringify(
+			{
+				arch: ARCH,
+				d_in: D_IN,
+				d_sae: D_SAE,
+				k: K,
+				batch: BATCH,
+				threads: THREADS,
+				ours: { tokens_per_s: round(ours), step_ms: round(1000 * median(stepSeconds)), encoder_ms_at_matmul_rate: round(1000 * encoderShare) },
+				reference,
+				...(transcoders
+					? {
+							transcoders: {
+								tokens_per_s: round(transcoders.transcoder),
+								skip_tokens_per_s: round(transcoders.skip_transcoder),
+								vs_sae: round(transcoders.transcoder / ours),
+								skip_vs_sae: round(transcoders.skip_transcoder / ours),
+							},
+						}
+					: {}),
+				matmul_gflops: round(peak),
+				ratios: { vs_reference: round(ours / reference.tokens_per_s), step_time_over_encoder_matmul: round(median(stepSeconds) / encoderShare) },
+				// RSS after each step: it should plateau once onnxruntime's arena has seen a whole step.
+				memory: { rss_mb_by_step: rss.map((r) => round(r / 2 ** 20)), params_and_adam_mb: round(stateBytes / 2 ** 20) },
+				goals: { vs_reference: ARCH === 'topk' ? '>= 3' : '>= 1.0' },
+			},
+			null,
+			2,
+		),
+	);
 }
 
 void main();

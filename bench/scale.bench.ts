@@ -83,7 +83,17 @@ function randomSae(hookName: string, dIn: number, modelName: string): Sae {
 	};
 	return {
 		source: 'bench random SAE',
-		cfg: { d_in: dIn, d_sae: dSae, dtype: 'float32', architecture: 'topk', k: 32, apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', metadata: { hook_name: hookName, model_name: modelName } },
+		cfg: {
+			d_in: dIn,
+			d_sae: dSae,
+			dtype: 'float32',
+			architecture: 'topk',
+			k: 32,
+			apply_b_dec_to_input: true,
+			normalize_activations: 'none',
+			reshape_activations: 'none',
+			metadata: { hook_name: hookName, model_name: modelName },
+		},
 		weights: { W_enc: t(dIn * dSae, [dIn, dSae], 1 / Math.sqrt(dIn)), b_enc: t(dSae, [dSae], 0.01), W_dec: t(dSae * dIn, [dSae, dIn], 1 / Math.sqrt(dIn)), b_dec: t(dIn, [dIn], 0.01) },
 		rawConfig: {},
 	};
@@ -122,8 +132,28 @@ async function child(dir: string, threads: number): Promise<void> {
 		const out = await model.forward({ ids: [ids], hooks: [saeHook], logits: 'none' });
 		return runner.run(out.hooks[saeHook]!.data as Float32Array, ids.length, { acts: false, topFeatures: 5, recons: false, error: false });
 	});
-	await time(steps, 'steer_add', () => steeredGenerate(model, runner, { prompt: { ids }, steer: { features: [{ featureIndex: 3, mode: 'add', strength: 8 }], vectors: [], positions: 'all' }, maxNewTokens: 8, temperature: 0, topP: 1, seed: 16, baseline: false }));
-	await time(steps, 'steer_clamp', () => steeredGenerate(model, runner, { prompt: { ids }, steer: { features: [{ featureIndex: 3, mode: 'clamp', strength: 8 }], vectors: [], positions: 'all' }, maxNewTokens: 8, temperature: 0, topP: 1, seed: 16, baseline: false }));
+	await time(steps, 'steer_add', () =>
+		steeredGenerate(model, runner, {
+			prompt: { ids },
+			steer: { features: [{ featureIndex: 3, mode: 'add', strength: 8 }], vectors: [], positions: 'all' },
+			maxNewTokens: 8,
+			temperature: 0,
+			topP: 1,
+			seed: 16,
+			baseline: false,
+		}),
+	);
+	await time(steps, 'steer_clamp', () =>
+		steeredGenerate(model, runner, {
+			prompt: { ids },
+			steer: { features: [{ featureIndex: 3, mode: 'clamp', strength: 8 }], vectors: [], positions: 'all' },
+			maxNewTokens: 8,
+			temperature: 0,
+			topP: 1,
+			seed: 16,
+			baseline: false,
+		}),
+	);
 	const report: ChildReport = {
 		ready_ms: Math.round(readyMs),
 		peak_rss_bytes: { ready: peakReady, model_only: peakModelOnly, with_sae: peakRss() },
@@ -179,7 +209,9 @@ function runChild(dir: string, threads: number): Promise<{ report: ChildReport; 
 			if (ticks++ % 100 === 0) peakPss = Math.max(peakPss, pssOf(p.pid!) ?? 0);
 		}, 20);
 		p.stdout.setEncoding('utf8');
-		p.stdout.on('data', (d: string) => { out += d; });
+		p.stdout.on('data', (d: string) => {
+			out += d;
+		});
 		p.on('exit', (code) => {
 			clearInterval(timer);
 			if (code !== 0) reject(new Error(`child for ${dir} exited with ${code}`));
@@ -217,7 +249,13 @@ async function main(): Promise<void> {
 			sessions_open_at_end: report.sessions_open,
 		};
 		if (a.reference) {
-			const ref = (mode: string, extra: string[]) => JSON.parse(execFileSync('/usr/bin/python3', [path.join(SHARED_BENCH, 'torch_lm_reference.py'), dir, mode, '--ids', report.ids.join(','), ...extra, '--threads', String(a.threads)], { encoding: 'utf8', maxBuffer: 1 << 30 })) as Record<string, unknown>;
+			const ref = (mode: string, extra: string[]) =>
+				JSON.parse(
+					execFileSync('/usr/bin/python3', [path.join(SHARED_BENCH, 'torch_lm_reference.py'), dir, mode, '--ids', report.ids.join(','), ...extra, '--threads', String(a.threads)], {
+						encoding: 'utf8',
+						maxBuffer: 1 << 30,
+					}),
+				) as Record<string, unknown>;
 			const golden = ref('golden', ['--hooks', Object.keys(report.hooks).join(',')]) as { logits_last: number[]; hooks: Record<string, { values: number[] }> };
 			const generated = ref('generate', ['--new', String(NEW_TOKENS)]) as { ids: number[] };
 			result.parity = {

@@ -45,8 +45,13 @@ async function main(): Promise<void> {
 		vector: { features: [], vectors: [{ hookName: runner.hookName, vector: Array.from(contrast.vector), strength: 4, label: 'comment − code' }], positions: 'all' },
 		clamp: { features: [{ featureIndex: 1132, mode: 'clamp', strength: 20 }], vectors: [], positions: 'all' },
 		'clamp+cap+add': {
-			features: [{ featureIndex: 1132, mode: 'clamp', strength: 20 }, { featureIndex: 2971, mode: 'cap', strength: 2 }, { featureIndex: 2156, mode: 'add', strength: 5 }],
-			vectors: [], positions: 'generated',
+			features: [
+				{ featureIndex: 1132, mode: 'clamp', strength: 20 },
+				{ featureIndex: 2971, mode: 'cap', strength: 2 },
+				{ featureIndex: 2156, mode: 'add', strength: 5 },
+			],
+			vectors: [],
+			positions: 'generated',
 		},
 	};
 	const variants: [string, CompiledSteering | undefined][] = [['baseline', undefined], ...Object.entries(specs).map(([k, s]): [string, CompiledSteering] => [k, compileSteering(model, runner, s)])];
@@ -57,9 +62,13 @@ async function main(): Promise<void> {
 		const cpu0 = process.cpuUsage();
 		let n = 0;
 		for await (const _ of generate(model, promptIds, {
-			maxNewTokens: TOKENS, temperature: 0.5, seed: 16, stopAtEos: false,
+			maxNewTokens: TOKENS,
+			temperature: 0.5,
+			seed: 16,
+			stopAtEos: false,
 			...(steering ? { callInputs: (call) => steering.callInputs(call) } : {}),
-		})) n++;
+		}))
+			n++;
 		const cpu = process.cpuUsage(cpu0);
 		if (key) cpuRates.get(key)!.push(n / ((cpu.user + cpu.system) / 1e6));
 		return n / ((performance.now() - t0) / 1000);
@@ -74,14 +83,21 @@ async function main(): Promise<void> {
 	const baseline = summary('baseline');
 	const round1 = (x: number) => Number(x.toFixed(1));
 	const result: Record<string, unknown> = {
-		model: model.name, sae: runner.hookName, threads, tokens: TOKENS, rounds: ROUNDS,
+		model: model.name,
+		sae: runner.hookName,
+		threads,
+		tokens: TOKENS,
+		rounds: ROUNDS,
 		baseline: { tokens_per_s_median: round1(baseline.median), tokens_per_s_best: round1(baseline.best), tokens_per_cpu_s: round1(baseline.cpu) },
 	};
 	for (const [k] of variants.slice(1)) {
 		const r = summary(k);
 		result[k] = {
-			tokens_per_s_median: round1(r.median), tokens_per_s_best: round1(r.best), tokens_per_cpu_s: round1(r.cpu),
-			overhead_percent_median: round1(100 * (baseline.median / r.median - 1)), overhead_percent_best: round1(100 * (baseline.best / r.best - 1)),
+			tokens_per_s_median: round1(r.median),
+			tokens_per_s_best: round1(r.best),
+			tokens_per_cpu_s: round1(r.cpu),
+			overhead_percent_median: round1(100 * (baseline.median / r.median - 1)),
+			overhead_percent_best: round1(100 * (baseline.best / r.best - 1)),
 			cpu_overhead_percent: round1(100 * (baseline.cpu / r.cpu - 1)),
 		};
 	}

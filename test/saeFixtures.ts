@@ -35,9 +35,16 @@ export function inMemorySae(architecture: SaeArchitecture, o: InMemorySaeOptions
 	const dIn = 32;
 	const { dSae } = o;
 	const cfg: SaeConfig = {
-		d_in: dIn, d_sae: dSae, dtype: 'float32', architecture, apply_b_dec_to_input: true, normalize_activations: 'none',
-		reshape_activations: 'none', metadata: { hook_name: o.hookName, model_name: 'gpt2-tiny', model_from_pretrained_kwargs: { center_writing_weights: false } },
-		...(architecture === 'topk' ? { k: o.k } : {}), ...extra,
+		d_in: dIn,
+		d_sae: dSae,
+		dtype: 'float32',
+		architecture,
+		apply_b_dec_to_input: true,
+		normalize_activations: 'none',
+		reshape_activations: 'none',
+		metadata: { hook_name: o.hookName, model_name: 'gpt2-tiny', model_from_pretrained_kwargs: { center_writing_weights: false } },
+		...(architecture === 'topk' ? { k: o.k } : {}),
+		...extra,
 	};
 	const weights: Sae['weights'] = {
 		W_enc: tensor(gaussianArray(dIn * dSae, 1, o.encoderStd), [dIn, dSae]),
@@ -56,11 +63,20 @@ export function inMemorySae(architecture: SaeArchitecture, o: InMemorySaeOptions
 }
 
 /** A seeded per-layer transcoder for a model of width `dModel`: reads `input`, writes `output` (optionally with W_skip). */
-export function inMemoryTranscoder(architecture: 'topk' | 'standard' | 'jumprelu', o: { input: string; output: string; dModel: number; dSae: number; k?: number; skip?: boolean; modelName?: string; seed?: number }): Sae {
+export function inMemoryTranscoder(
+	architecture: 'topk' | 'standard' | 'jumprelu',
+	o: { input: string; output: string; dModel: number; dSae: number; k?: number; skip?: boolean; modelName?: string; seed?: number },
+): Sae {
 	const d = o.dModel;
 	const s = o.seed ?? 0;
 	const cfg: SaeConfig = {
-		d_in: d, d_sae: o.dSae, dtype: 'float32', architecture, apply_b_dec_to_input: false, normalize_activations: 'none', reshape_activations: 'none',
+		d_in: d,
+		d_sae: o.dSae,
+		dtype: 'float32',
+		architecture,
+		apply_b_dec_to_input: false,
+		normalize_activations: 'none',
+		reshape_activations: 'none',
 		metadata: { hook_name: o.input, ...(o.modelName ? { model_name: o.modelName } : {}) },
 		transcoder: { d_out: d, hook_name_out: o.output, skip: o.skip ?? false },
 		...(architecture === 'topk' ? { k: o.k ?? 8 } : {}),
@@ -76,7 +92,13 @@ export function inMemoryTranscoder(architecture: 'topk' | 'standard' | 'jumprelu
 	return { source: `in-memory ${architecture} transcoder`, cfg, weights, rawConfig: {} };
 }
 
-export interface RawCltLayer { wEnc: Float32Array; bEnc: Float32Array; bDec: Float32Array; threshold: Float32Array; wDec: Float32Array }
+export interface RawCltLayer {
+	wEnc: Float32Array;
+	bEnc: Float32Array;
+	bDec: Float32Array;
+	threshold: Float32Array;
+	wDec: Float32Array;
+}
 
 /**
  * Writes a random JumpReLU cross-layer transcoder in circuit-tracer's layout (W_enc_L.safetensors:
@@ -96,9 +118,15 @@ export function writeRandomClt(dir: string, o: { dModel: number; dSae: number; n
 			threshold: gaussianArray(S, 400 + l, 0.1, 0.5).map(Math.abs),
 			wDec: gaussianArray(S * (N - l) * D, 500 + l, 0.05), // [S, N − l, D]
 		};
-		fs.writeFileSync(path.join(dir, `W_enc_${l}.safetensors`), encodeSafetensors({
-			[`W_enc_${l}`]: f32(layer.wEnc, [S, D]), [`b_enc_${l}`]: f32(layer.bEnc, [S]), [`b_dec_${l}`]: f32(layer.bDec, [D]), [`threshold_${l}`]: f32(layer.threshold, [S]),
-		}));
+		fs.writeFileSync(
+			path.join(dir, `W_enc_${l}.safetensors`),
+			encodeSafetensors({
+				[`W_enc_${l}`]: f32(layer.wEnc, [S, D]),
+				[`b_enc_${l}`]: f32(layer.bEnc, [S]),
+				[`b_dec_${l}`]: f32(layer.bDec, [D]),
+				[`threshold_${l}`]: f32(layer.threshold, [S]),
+			}),
+		);
 		fs.writeFileSync(path.join(dir, `W_dec_${l}.safetensors`), encodeSafetensors({ [`W_dec_${l}`]: f32(layer.wDec, [S, N - l, D]) }));
 		layers.push(layer);
 	}

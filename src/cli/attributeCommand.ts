@@ -16,7 +16,7 @@ import { sessionSettings } from './modelCommands';
 import { openModel } from './openModel';
 
 export async function attributeCommand(modelArg: string, values: CliValues): Promise<void> {
-	if (!values.transcoders) throw new CliError('attribute needs --transcoders DIR (a transcoder set: circuit-tracer\'s config.yaml, or a folder of per-layer transcoder folders)');
+	if (!values.transcoders) throw new CliError("attribute needs --transcoders DIR (a transcoder set: circuit-tracer's config.yaml, or a folder of per-layer transcoder folders)");
 	if (!values.out) throw new CliError('attribute needs --out FILE for the graph JSON');
 	if ((values.ids === undefined) === (values.prompt === undefined)) throw new CliError('give exactly one of --ids or --prompt');
 	if (values.target !== undefined && values['target-id'] !== undefined) throw new CliError('give --target TOKEN or --target-id N, not both');
@@ -25,7 +25,9 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 	const maxLogits = intOption(values['max-logits'], 'max-logits', 10, 1);
 	const maxFeatureNodes = values['max-feature-nodes'] === undefined ? undefined : intOption(values['max-feature-nodes'], 'max-feature-nodes', 0, 1);
 	const settings = sessionSettings(values);
-	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	const log = (m: string) => {
+		if (!values.json) process.stderr.write(`${m}\n`);
+	};
 	const model = await openModel(modelArg, settings, log);
 	try {
 		const dir = path.resolve(values.transcoders);
@@ -36,7 +38,8 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 		if (values['target-id'] !== undefined) targetToken = intOption(values['target-id'], 'target-id', 0, 0);
 		if (values.target !== undefined) {
 			const encoded = await tokensFor(model, { text: values.target });
-			if (encoded.length !== 1) throw new CliError(`--target ${JSON.stringify(values.target)} is ${encoded.length} tokens (${encoded.map((t) => JSON.stringify(t.text)).join(', ')}); give one token, or --target-id N`);
+			if (encoded.length !== 1)
+				throw new CliError(`--target ${JSON.stringify(values.target)} is ${encoded.length} tokens (${encoded.map((t) => JSON.stringify(t.text)).join(', ')}); give one token, or --target-id N`);
 			targetToken = encoded[0]!.id;
 		}
 		const controller = new AbortController();
@@ -46,8 +49,15 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 		let attribution;
 		try {
 			attribution = await attribute(model, transcoders, prompt, tokens, {
-				settings, maxLogits, targetToken, maxFeatureNodes, featureSources: [dir], signal: controller.signal,
-				onProgress: (done, total) => { if (!values.json && process.stderr.isTTY) process.stderr.write(`\rattributing ${done}/${total} targets`); },
+				settings,
+				maxLogits,
+				targetToken,
+				maxFeatureNodes,
+				featureSources: [dir],
+				signal: controller.signal,
+				onProgress: (done, total) => {
+					if (!values.json && process.stderr.isTTY) process.stderr.write(`\rattributing ${done}/${total} targets`);
+				},
 			});
 		} catch (err) {
 			if (err instanceof AttributionCancelled) throw new CliError('attribution cancelled');
@@ -59,23 +69,37 @@ export async function attributeCommand(modelArg: string, values: CliValues): Pro
 		const { graph } = attribution;
 		const slug = values.slug ?? path.basename(values.out).replace(/\.json$/i, '');
 		const json = graphToJson(graph, {
-			slug, scan: model.name, nodeThreshold, edgeThreshold,
+			slug,
+			scan: model.name,
+			nodeThreshold,
+			edgeThreshold,
 			generationSettings: { max_n_logits: maxLogits, desired_logit_prob: DESIRED_LOGIT_PROBABILITY, batch_size: defaultBatchSize(model, tokens.length), max_feature_nodes: maxFeatureNodes ?? null },
 		});
 		fs.writeFileSync(values.out, formatGraphJson(json));
 		const seconds = (performance.now() - t0) / 1000;
 		const count = (kind: string) => graph.nodes.filter((n) => n.kind === kind).length;
 		const summary = {
-			out: values.out, tokens: tokens.length, features: count('feature'), logits: graph.nodes.filter((n) => n.kind === 'logit').map((n) => n.kind === 'logit' ? { token: n.token, probability: n.probability } : undefined),
-			edges: graph.edges.source.length, kept_nodes: json.nodes.length, kept_links: json.links.length,
-			replacement_score: json.metadata.replacement_score ?? null, completeness_score: json.metadata.completeness_score ?? null, seconds: Number(seconds.toFixed(2)),
+			out: values.out,
+			tokens: tokens.length,
+			features: count('feature'),
+			logits: graph.nodes.filter((n) => n.kind === 'logit').map((n) => (n.kind === 'logit' ? { token: n.token, probability: n.probability } : undefined)),
+			edges: graph.edges.source.length,
+			kept_nodes: json.nodes.length,
+			kept_links: json.links.length,
+			replacement_score: json.metadata.replacement_score ?? null,
+			completeness_score: json.metadata.completeness_score ?? null,
+			seconds: Number(seconds.toFixed(2)),
 		};
 		if (values.json) {
 			process.stdout.write(JSON.stringify(summary) + '\n');
 		} else {
-			process.stdout.write(`${summary.tokens} tokens, ${summary.features} active features, ${summary.edges} edges → ${summary.kept_nodes} nodes, ${summary.kept_links} links kept (node threshold ${nodeThreshold}, edge threshold ${edgeThreshold})\n`);
+			process.stdout.write(
+				`${summary.tokens} tokens, ${summary.features} active features, ${summary.edges} edges → ${summary.kept_nodes} nodes, ${summary.kept_links} links kept (node threshold ${nodeThreshold}, edge threshold ${edgeThreshold})\n`,
+			);
 			for (const l of summary.logits) process.stdout.write(`  logit ${JSON.stringify(l!.token)} p=${l!.probability.toFixed(3)}\n`);
-			process.stdout.write(`replacement score ${summary.replacement_score?.toFixed(4) ?? 'undefined'}, completeness score ${summary.completeness_score?.toFixed(4) ?? 'undefined'}; ${summary.seconds} s\nwrote ${values.out}\n`);
+			process.stdout.write(
+				`replacement score ${summary.replacement_score?.toFixed(4) ?? 'undefined'}, completeness score ${summary.completeness_score?.toFixed(4) ?? 'undefined'}; ${summary.seconds} s\nwrote ${values.out}\n`,
+			);
 		}
 	} finally {
 		await model.dispose();

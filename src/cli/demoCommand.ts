@@ -51,9 +51,11 @@ export async function demoCommand(values: CliValues): Promise<void> {
 			out(`  ${JSON.stringify(t.text).padEnd(14)} ${features || '—'}\n`);
 		}
 		const metrics = await evaluateSae(model, runner, corpusWindows(model, corpusDocuments(DEMO), 128), { tokens: 8192, contextSize: 128, batchContexts: 8 });
-		out(`\nEvaluation on ${metrics.tokens} demo-corpus tokens: L0 ${metrics.l0.toFixed(1)}, explained variance ${metrics.explained_variance.toFixed(3)}, `
-			+ `CE loss ${metrics.ce_loss_without_sae.toFixed(3)} clean / ${metrics.ce_loss_with_sae.toFixed(3)} with SAE / ${metrics.ce_loss_with_ablation.toFixed(3)} ablated `
-			+ `(CE-loss score ${metrics.ce_loss_score.toFixed(3)}), dead ${(100 * metrics.dead_fraction).toFixed(1)}%\n\n`);
+		out(
+			`\nEvaluation on ${metrics.tokens} demo-corpus tokens: L0 ${metrics.l0.toFixed(1)}, explained variance ${metrics.explained_variance.toFixed(3)}, ` +
+				`CE loss ${metrics.ce_loss_without_sae.toFixed(3)} clean / ${metrics.ce_loss_with_sae.toFixed(3)} with SAE / ${metrics.ce_loss_with_ablation.toFixed(3)} ablated ` +
+				`(CE-loss score ${metrics.ce_loss_score.toFixed(3)}), dead ${(100 * metrics.dead_fraction).toFixed(1)}%\n\n`,
+		);
 		await steeringDemo(model, runner, out);
 		await runner.dispose();
 	} else {
@@ -65,7 +67,7 @@ export async function demoCommand(values: CliValues): Promise<void> {
 		const healed = await healPrompt(model, prompt);
 		const generated: number[] = [];
 		for await (const t of generate(model, healed.ids, { maxNewTokens: 40, temperature: 0, allowedFirst: healed.allowedFirst })) generated.push(t.id);
-		out(`--- ${JSON.stringify(prompt)}\n${terminalText(healed.text + await tokenizer.decode(generated))}\n`);
+		out(`--- ${JSON.stringify(prompt)}\n${terminalText(healed.text + (await tokenizer.decode(generated)))}\n`);
 	}
 	out(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 	await model.dispose();
@@ -80,9 +82,11 @@ async function steeringDemo(model: LanguageModel, runner: SaeRunner, out: (s: st
 	const result = await steeredGenerate(model, runner, {
 		prompt: { text: STEER_PROMPT },
 		steer: { features: [{ featureIndex: COMMENT_FEATURE, mode: 'clamp', strength: 20 }], vectors: [], positions: 'all' },
-		maxNewTokens: 32, temperature: 0.5, topP: 1, seed: 16,
+		maxNewTokens: 32,
+		temperature: 0.5,
+		topP: 1,
+		seed: 16,
 	});
 	out(`Steering: feature #${COMMENT_FEATURE} (comment markers) clamped to 20, temperature 0.5, seed 16, prompt ${JSON.stringify(STEER_PROMPT)}\n`);
 	out(`--- baseline\n${STEER_PROMPT}${result.baseline?.text ?? ''}\n--- steered\n${STEER_PROMPT}${result.steered.text}\n\n`);
 }
-

@@ -15,7 +15,9 @@ import { userDataDir } from '../engine/io/userDataDir';
 async function open(modelArg: string, values: CliValues, command: string): Promise<{ service: FeatureService; close: () => Promise<void> }> {
 	if (!values.sae) throw new CliError(`${command} needs --sae DIR (an SAE folder or file, hf:… or release:…)`);
 	const settings = sessionSettings(values);
-	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	const log = (m: string) => {
+		if (!values.json) process.stderr.write(`${m}\n`);
+	};
 	const model = await openModel(modelArg, settings, log);
 	const runner = SaeRunner.forModel(await cliSae(values.sae, log), model, settings, log);
 	const service = new FeatureService(model, runner, settings, userDataDir(), log);
@@ -49,7 +51,10 @@ export async function analyzeCommand(modelArg: string, values: CliValues): Promi
 	let last = 0;
 	try {
 		const result = await service.analyze({
-			corpus: values.corpus, tokens, force: values.force ?? false, signal: abort.signal,
+			corpus: values.corpus,
+			tokens,
+			force: values.force ?? false,
+			signal: abort.signal,
 			contextSize: values['context-size'] === undefined ? undefined : intOption(values['context-size'], 'context-size', 128, 2),
 			onProgress: (done, total) => {
 				const now = performance.now();
@@ -64,8 +69,10 @@ export async function analyzeCommand(modelArg: string, values: CliValues): Promi
 		if (values.json) process.stdout.write(JSON.stringify(exported ? { ...result, exported } : result) + '\n');
 		else if (result.cancelled) process.stderr.write('cancelled; nothing was written\n');
 		else {
-			process.stdout.write(`${result.reused ? 'reused the stored analysis' : 'analysed'}: ${result.tokens} tokens, ${result.dead} dead and ${result.dense} dense features`
-				+ `${result.reused ? '' : `, ${result.tokensPerSecond} tokens/s`}\n${result.dir}\n${exported ? `exported to ${exported}\n` : ''}`);
+			process.stdout.write(
+				`${result.reused ? 'reused the stored analysis' : 'analysed'}: ${result.tokens} tokens, ${result.dead} dead and ${result.dense} dense features` +
+					`${result.reused ? '' : `, ${result.tokensPerSecond} tokens/s`}\n${result.dir}\n${exported ? `exported to ${exported}\n` : ''}`,
+			);
 		}
 		if (result.cancelled) process.exitCode = 130;
 	} finally {

@@ -46,7 +46,9 @@ function progressLine(enabled: boolean): (p: HubFetchProgress) => void {
 		last = now;
 		shown = true;
 		const pct = p.bytesTotal > 0 ? Math.floor((100 * p.bytesDone) / p.bytesTotal) : 100;
-		process.stderr.write(`\r\x1b[K${p.ref}: ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} (${pct}%), file ${Math.min(p.filesDone + 1, p.filesTotal)} of ${p.filesTotal}${p.file ? ` ${p.file}` : ''}`);
+		process.stderr.write(
+			`\r\x1b[K${p.ref}: ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} (${pct}%), file ${Math.min(p.filesDone + 1, p.filesTotal)} of ${p.filesTotal}${p.file ? ` ${p.file}` : ''}`,
+		);
 	};
 }
 
@@ -77,9 +79,13 @@ export async function releasesCommand(values: CliValues): Promise<void> {
 		process.stdout.write(`${name}  ${r.repoId}  (${r.model}, ${r.saes.length} SAEs${loadable < r.saes.length ? `, ${loadable} loadable` : ''})\n`);
 		if (!detail) continue;
 		for (const s of r.saes) {
-			const facts = [s.hook, s.width && `width ${s.width}`, s.l0 !== undefined && `L0 ${s.l0}`, s.neuronpedia && `neuronpedia ${s.neuronpedia}`, !isLoadable(r, s) && 'not loadable yet'].filter(Boolean).join(', ');
+			const facts = [s.hook, s.width && `width ${s.width}`, s.l0 !== undefined && `L0 ${s.l0}`, s.neuronpedia && `neuronpedia ${s.neuronpedia}`, !isLoadable(r, s) && 'not loadable yet']
+				.filter(Boolean)
+				.join(', ');
 			process.stdout.write(`  release:${name}/${s.id}${facts ? `  ${facts}` : ''}\n`);
 		}
 	}
-	process.stderr.write(`registry: ${registry.source.from}${registry.source.commit ? ` @ ${registry.source.commit.slice(0, 8)}` : ''}, converted ${registry.source.converted}${detail ? '' : '; --release R lists its SAEs'}\n`);
+	process.stderr.write(
+		`registry: ${registry.source.from}${registry.source.commit ? ` @ ${registry.source.commit.slice(0, 8)}` : ''}, converted ${registry.source.converted}${detail ? '' : '; --release R lists its SAEs'}\n`,
+	);
 }

@@ -234,6 +234,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 main(process.argv.slice(2)).then(
-	() => { process.exitCode = process.exitCode ?? 0; },
-	(err: unknown) => { process.exitCode = reportError(err); },
+	() => {
+		process.exitCode = process.exitCode ?? 0;
+	},
+	(err: unknown) => {
+		process.exitCode = reportError(err);
+	},
 );

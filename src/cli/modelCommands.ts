@@ -34,7 +34,10 @@ function modelInput(values: CliValues, textFlag: 'text' | 'prompt'): ModelInput 
 export async function runCommand(modelArg: string, values: CliValues): Promise<void> {
 	const model = await loadModel(modelArg, values);
 	const tokens = await tokensFor(model, modelInput(values, 'text'));
-	const hooks = (values.hooks ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+	const hooks = (values.hooks ?? '')
+		.split(',')
+		.map((h) => h.trim())
+		.filter(Boolean);
 	for (const h of hooks) model.hookPoint(h);
 	const out = await model.forward({ ids: [tokens.map((t) => t.id)], hooks, logits: 'last' });
 	const logitsLast = Array.from(out.logits!.data as Float32Array);

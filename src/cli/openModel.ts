@@ -38,9 +38,10 @@ function progressLine(name: string): { update: (p: PrepareProgress) => void; don
 			if (p.phase === 'reading' && now - last < 100 && p.bytesDone < p.bytesTotal) return;
 			last = now;
 			shown = true;
-			const text = p.phase === 'reading'
-				? `loading ${name}: reading weights ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)} (${Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal))}%)`
-				: `loading ${name}: packing ${formatBytes(p.bytesTotal)} of weights…`;
+			const text =
+				p.phase === 'reading'
+					? `loading ${name}: reading weights ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)} (${Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal))}%)`
+					: `loading ${name}: packing ${formatBytes(p.bytesTotal)} of weights…`;
 			process.stderr.write(`\r\x1b[2K${text}`);
 		},
 		done: () => {

@@ -97,24 +97,31 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	if (values['d-sae'] === undefined) throw new CliError('train needs --d-sae N (the dictionary width)');
 	if (values.tokens === undefined) throw new CliError('train needs --tokens N (the training token budget)');
 	const settings = sessionSettings(values);
-	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	const log = (m: string) => {
+		if (!values.json) process.stderr.write(`${m}\n`);
+	};
 	// Before the model loads and the activation buffer fills: a run that could not save fails now.
 	checkRunFolder({ out: path.resolve(values.out), resume: values.resume ?? false, overwrite: values.overwrite ?? false });
 	if (values.skip && !values['hook-out']) throw new CliError('--skip is for transcoders: give --hook-out too');
 	const { source, metadata, model } = await trainingSource(modelArg, values, settings, log);
 	// A transcoder's rows are [input | output]: the output hook's width.
 	const transcoderWidth = values['hook-out'] && model ? perTokenWidth(model.hookPoint(values['hook-out']), values['hook-out']) : 0;
-	const config = trainConfigFor({
-		architecture: arch, dSae: intOption(values['d-sae'], 'd-sae', 0, 1), tokens: intOption(values.tokens, 'tokens', 0, 1),
-		k: values.k === undefined ? undefined : intOption(values.k, 'k', 32, 1),
-		l1: values.l1 === undefined ? undefined : numberOption(values.l1, 'l1', 0, 0),
-		l0: values.l0 === undefined ? undefined : numberOption(values.l0, 'l0', 0, 0),
-		batchSize: intOption(values.batch, 'batch', TRAIN_DEFAULTS.batchSize, 1),
-		lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
-		seed: intOption(values.seed, 'seed', 0),
-		bDecInit,
-		...(transcoderWidth ? { transcoder: { dOut: transcoderWidth, skip: values.skip ?? false } } : {}),
-	}, source.dIn - transcoderWidth);
+	const config = trainConfigFor(
+		{
+			architecture: arch,
+			dSae: intOption(values['d-sae'], 'd-sae', 0, 1),
+			tokens: intOption(values.tokens, 'tokens', 0, 1),
+			k: values.k === undefined ? undefined : intOption(values.k, 'k', 32, 1),
+			l1: values.l1 === undefined ? undefined : numberOption(values.l1, 'l1', 0, 0),
+			l0: values.l0 === undefined ? undefined : numberOption(values.l0, 'l0', 0, 0),
+			batchSize: intOption(values.batch, 'batch', TRAIN_DEFAULTS.batchSize, 1),
+			lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
+			seed: intOption(values.seed, 'seed', 0),
+			bDecInit,
+			...(transcoderWidth ? { transcoder: { dOut: transcoderWidth, skip: values.skip ?? false } } : {}),
+		},
+		source.dIn - transcoderWidth,
+	);
 	const steps = Math.ceil(config.totalTokens / config.batchSize);
 	const abort = new AbortController();
 	const onSignal = () => abort.abort();
@@ -122,14 +129,24 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	process.once('SIGTERM', onSignal);
 	const progress = progressPrinter(steps, !values.json);
 	const result = await runTraining(source, {
-		out: path.resolve(values.out), config, metadata, settings, resume: values.resume ?? false, overwrite: values.overwrite ?? false,
-		signal: abort.signal, onStep: progress, log,
+		out: path.resolve(values.out),
+		config,
+		metadata,
+		settings,
+		resume: values.resume ?? false,
+		overwrite: values.overwrite ?? false,
+		signal: abort.signal,
+		onStep: progress,
+		log,
 	});
 	process.off('SIGINT', onSignal);
 	process.off('SIGTERM', onSignal);
 	await model?.dispose();
 	const summary = {
-		out: result.saeDir, cancelled: result.cancelled, steps: result.steps, tokens: result.tokens,
+		out: result.saeDir,
+		cancelled: result.cancelled,
+		steps: result.steps,
+		tokens: result.tokens,
 		tokens_per_s: Math.round(result.tokensPerSecond),
 		final: result.final && { loss: result.final.loss, mse: result.final.mse, l0: result.final.l0, explained_variance: result.final.explainedVariance, dead_fraction: result.final.deadFraction },
 	};
@@ -138,7 +155,12 @@ export async function trainCommand(modelArg: string | undefined, values: CliValu
 	if (result.cancelled) process.exitCode = 130;
 }
 
-async function trainingSource(modelArg: string | undefined, values: CliValues, settings: ReturnType<typeof sessionSettings>, log: (m: string) => void): Promise<{ source: ActivationSource; metadata: SaeMetadata; model?: LanguageModel }> {
+async function trainingSource(
+	modelArg: string | undefined,
+	values: CliValues,
+	settings: ReturnType<typeof sessionSettings>,
+	log: (m: string) => void,
+): Promise<{ source: ActivationSource; metadata: SaeMetadata; model?: LanguageModel }> {
 	if (values.activations !== undefined) {
 		if (modelArg !== undefined || values.corpus !== undefined) throw new CliError('give either <model> --hook --corpus, or --activations FILE, not both');
 		if (values['hook-out'] !== undefined) throw new CliError('--hook-out (a transcoder) needs <model> --hook --corpus: cached activations hold one hook');
@@ -151,9 +173,13 @@ async function trainingSource(modelArg: string | undefined, values: CliValues, s
 	const model = await openModel(modelArg, settings, log);
 	if (values['hook-out'] !== undefined) model.hookPoint(values['hook-out']);
 	const { source, metadata } = await modelTrainingSource(model, {
-		hookName: values.hook, ...(values['hook-out'] ? { hookNameOut: values['hook-out'] } : {}), corpus: values.corpus, excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
+		hookName: values.hook,
+		...(values['hook-out'] ? { hookNameOut: values['hook-out'] } : {}),
+		corpus: values.corpus,
+		excludeSpecialTokens: values['exclude-special-tokens'] ?? false,
 		contextSize: values['context-size'] === undefined ? undefined : intOption(values['context-size'], 'context-size', 128, 2),
-		bufferRows: intOption(values['buffer-rows'], 'buffer-rows', 65536, 2), seed: intOption(values.seed, 'seed', 0),
+		bufferRows: intOption(values['buffer-rows'], 'buffer-rows', 65536, 2),
+		seed: intOption(values.seed, 'seed', 0),
 	});
 	return { source, metadata, model };
 }
@@ -174,15 +200,21 @@ export async function evalCommand(modelArg: string, values: CliValues): Promise<
 	if (!values.sae) throw new CliError('eval needs --sae DIR');
 	if (!values.corpus) throw new CliError('eval needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
 	const settings = sessionSettings(values);
-	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	const log = (m: string) => {
+		if (!values.json) process.stderr.write(`${m}\n`);
+	};
 	const model = await openModel(modelArg, settings, log);
 	const sae = await cliSae(values.sae, log);
 	const runner = SaeRunner.forModel(sae, model, settings, log);
 	const contextSize = intOption(values['context-size'], 'context-size', Math.min(sae.cfg.metadata.context_size ?? 128, model.cfg.nCtx), 2);
 	const tokens = intOption(values.tokens, 'tokens', 100_000, 1);
 	const metrics = await evaluateSae(model, runner, corpusWindows(model, corpusDocuments(values.corpus), contextSize, sae.cfg.metadata.prepend_bos !== false), {
-		tokens, contextSize, batchContexts: 8,
-		onProgress: (done, total) => { if (!values.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${done}/${total} tokens`); },
+		tokens,
+		contextSize,
+		batchContexts: 8,
+		onProgress: (done, total) => {
+			if (!values.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${done}/${total} tokens`);
+		},
 	});
 	const { log10_density: _density, ...summary } = metrics;
 	if (values.json) {

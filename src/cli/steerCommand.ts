@@ -29,7 +29,9 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	const model = await openModel(modelArg, settings, log);
 	const saeDir = values.sae ?? (model.name === DEMO ? DEMO : undefined);
 	if (!saeDir && (steer.features.length > 0 || (contrast && !contrast.hookName))) {
-		throw new CliError(steer.features.length > 0 ? '--steer needs --sae DIR (the SAE whose features you steer)' : '--contrast-positive needs --contrast-hook H (or --sae DIR, whose hook it then uses)');
+		throw new CliError(
+			steer.features.length > 0 ? '--steer needs --sae DIR (the SAE whose features you steer)' : '--contrast-positive needs --contrast-hook H (or --sae DIR, whose hook it then uses)',
+		);
 	}
 	const runner = saeDir ? SaeRunner.forModel(await cliSae(saeDir, log), model, settings, log) : undefined;
 	if (contrast) {
@@ -52,13 +54,31 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	const promptText = 'text' in prompt ? prompt.text : model.tokenizer ? await model.tokenizer.decode([...prompt.ids]) : '';
 	const show = (text: string) => terminalText(text, values.raw ?? false);
 	if (stream) process.stdout.write(`steered: ${describeSteer(steer)}\n${show(promptText)}`);
-	const result = await steeredGenerate(model, runner, { prompt, steer, baseline: withBaseline, ...sampling }, {
-		topK: intOption(values['top-k'], 'top-k', 0),
-		onToken: (t) => { if (stream) process.stdout.write(show(t.text)); },
-	});
+	const result = await steeredGenerate(
+		model,
+		runner,
+		{ prompt, steer, baseline: withBaseline, ...sampling },
+		{
+			topK: intOption(values['top-k'], 'top-k', 0),
+			onToken: (t) => {
+				if (stream) process.stdout.write(show(t.text));
+			},
+		},
+	);
 	if (values.json) {
 		const vectors = steer.vectors.map(({ hookName, strength, label }) => ({ hookName, strength, label }));
-		process.stdout.write(JSON.stringify({ model: model.name, sae: saeDir ?? null, hook: runner?.hookName ?? null, steer: { ...steer, vectors }, sampling, prompt: promptText, steered: result.steered, baseline: result.baseline }) + '\n');
+		process.stdout.write(
+			JSON.stringify({
+				model: model.name,
+				sae: saeDir ?? null,
+				hook: runner?.hookName ?? null,
+				steer: { ...steer, vectors },
+				sampling,
+				prompt: promptText,
+				steered: result.steered,
+				baseline: result.baseline,
+			}) + '\n',
+		);
 	} else if (stream) {
 		process.stdout.write('\n');
 	} else {

@@ -25,7 +25,9 @@ export async function evalTranscodersCommand(modelArg: string, values: CliValues
 	if (values.sae !== undefined) throw new CliError('give --sae DIR (one SAE) or --transcoders DIR (a transcoder set), not both');
 	if (!values.corpus) throw new CliError('eval needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
 	const settings = sessionSettings(values);
-	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	const log = (m: string) => {
+		if (!values.json) process.stderr.write(`${m}\n`);
+	};
 	const model = await openModel(modelArg, settings, log);
 	const dir = path.resolve(values.transcoders!);
 	// A cross-layer transcoder is one object over every layer; a set is one transcoder per layer.
@@ -36,8 +38,12 @@ export async function evalTranscodersCommand(modelArg: string, values: CliValues
 	const tokens = intOption(values.tokens, 'tokens', 100_000, 1);
 	const windows = corpusWindows(model, corpusDocuments(values.corpus), contextSize, true);
 	const evalOptions = {
-		tokens, contextSize, batchContexts: 8,
-		onProgress: (done: number, total: number) => { if (!values.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${done}/${total} tokens`); },
+		tokens,
+		contextSize,
+		batchContexts: 8,
+		onProgress: (done: number, total: number) => {
+			if (!values.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${done}/${total} tokens`);
+		},
 	};
 	const metrics = clt ? await evaluateCrossLayerTranscoder(model, clt, windows, evalOptions) : await evaluateTranscoderSet(model, runners, windows, evalOptions);
 	if (values.json) {
@@ -67,7 +73,9 @@ export async function trainTranscodersCommand(modelArg: string, values: CliValue
 	if (!values.corpus) throw new CliError('transcoders needs --corpus PATH (a folder, a text or JSONL file, or "demo")');
 	if (values['d-sae'] === undefined || values.tokens === undefined) throw new CliError('transcoders needs --d-sae N and --tokens N (per layer)');
 	const settings = sessionSettings(values);
-	const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
+	const log = (m: string) => {
+		if (!values.json) process.stderr.write(`${m}\n`);
+	};
 	const out = path.resolve(values.out);
 	const inputHook = perLayer(values.hook ?? 'ln2.hook_normalized');
 	const outputHook = perLayer(values['hook-out'] ?? 'hook_mlp_out');
@@ -82,32 +90,52 @@ export async function trainTranscodersCommand(modelArg: string, values: CliValue
 		const resume = (values.resume ?? false) && fs.existsSync(path.join(dir, 'checkpoint.safetensors'));
 		checkRunFolder({ out: dir, resume, overwrite: values.overwrite ?? false });
 		const { source, metadata } = await modelTrainingSource(model, {
-			hookName, hookNameOut, corpus: values.corpus,
+			hookName,
+			hookNameOut,
+			corpus: values.corpus,
 			contextSize: values['context-size'] === undefined ? undefined : intOption(values['context-size'], 'context-size', 128, 2),
-			bufferRows: intOption(values['buffer-rows'], 'buffer-rows', 65536, 2), seed: intOption(values.seed, 'seed', 0) + layer,
+			bufferRows: intOption(values['buffer-rows'], 'buffer-rows', 65536, 2),
+			seed: intOption(values.seed, 'seed', 0) + layer,
 		});
 		const dOut = perTokenWidth(model.hookPoint(hookNameOut), hookNameOut);
-		const config = trainConfigFor({
-			architecture: arch as TrainableSaeArchitecture, dSae: intOption(values['d-sae'], 'd-sae', 0, 1), tokens: intOption(values.tokens, 'tokens', 0, 1),
-			k: values.k === undefined ? undefined : intOption(values.k, 'k', 32, 1),
-			l1: values.l1 === undefined ? undefined : numberOption(values.l1, 'l1', 0, 0),
-			l0: values.l0 === undefined ? undefined : numberOption(values.l0, 'l0', 0, 0),
-			batchSize: intOption(values.batch, 'batch', TRAIN_DEFAULTS.batchSize, 1),
-			lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
-			seed: intOption(values.seed, 'seed', 0) + layer,
-			transcoder: { dOut, skip: values.skip ?? false },
-		}, source.dIn - dOut);
+		const config = trainConfigFor(
+			{
+				architecture: arch as TrainableSaeArchitecture,
+				dSae: intOption(values['d-sae'], 'd-sae', 0, 1),
+				tokens: intOption(values.tokens, 'tokens', 0, 1),
+				k: values.k === undefined ? undefined : intOption(values.k, 'k', 32, 1),
+				l1: values.l1 === undefined ? undefined : numberOption(values.l1, 'l1', 0, 0),
+				l0: values.l0 === undefined ? undefined : numberOption(values.l0, 'l0', 0, 0),
+				batchSize: intOption(values.batch, 'batch', TRAIN_DEFAULTS.batchSize, 1),
+				lr: numberOption(values.lr, 'lr', TRAIN_DEFAULTS.lr, 0),
+				seed: intOption(values.seed, 'seed', 0) + layer,
+				transcoder: { dOut, skip: values.skip ?? false },
+			},
+			source.dIn - dOut,
+		);
 		log(`layer ${layer}: ${hookName} → ${hookNameOut}`);
 		const result = await runTraining(source, { out: dir, config, metadata, settings, resume, overwrite: values.overwrite ?? false, log });
 		const f = result.final;
 		log(`layer ${layer}: ${result.steps} steps, ${Math.round(result.tokensPerSecond)} tokens/s${f ? `, EV ${f.explainedVariance.toFixed(3)}, L0 ${f.l0.toFixed(1)}` : ''}`);
-		summaries.push({ layer, steps: result.steps, tokens: result.tokens, tokens_per_s: Math.round(result.tokensPerSecond), explained_variance: f?.explainedVariance, l0: f?.l0, dead_fraction: f?.deadFraction });
+		summaries.push({
+			layer,
+			steps: result.steps,
+			tokens: result.tokens,
+			tokens_per_s: Math.round(result.tokensPerSecond),
+			explained_variance: f?.explainedVariance,
+			l0: f?.l0,
+			dead_fraction: f?.deadFraction,
+		});
 	}
 	// The whole set in circuit-tracer's layout, once every layer has one.
 	const all = Array.from({ length: model.cfg.nLayers }, (_, l) => path.join(out, `layer_${l}`));
 	const setDir = path.resolve(values.set ?? out);
 	if (all.every((d) => fs.existsSync(path.join(d, 'cfg.json')))) {
-		saveTranscoderSet(setDir, all.map((d) => loadSae(d)), { inputHook, outputHook, modelName: model.name, half: values.half ?? false });
+		saveTranscoderSet(
+			setDir,
+			all.map((d) => loadSae(d)),
+			{ inputHook, outputHook, modelName: model.name, half: values.half ?? false },
+		);
 		log(`wrote the transcoder set (circuit-tracer layout${values.half ? ', float16' : ''}) to ${setDir}`);
 	}
 	if (values.json) process.stdout.write(JSON.stringify({ out, set: setDir, layers: summaries }) + '\n');

@@ -22,7 +22,13 @@ export class ModelWork {
 	/** Runs one request's handler as a unit of work that a model or SAE change can cancel. */
 	async run<T>(handler: () => Promise<T>): Promise<T> {
 		let finish!: () => void;
-		const work: Work = { abort: new AbortController(), done: new Promise<void>((resolve) => { finish = resolve; }), usesModel: false };
+		const work: Work = {
+			abort: new AbortController(),
+			done: new Promise<void>((resolve) => {
+				finish = resolve;
+			}),
+			usesModel: false,
+		};
 		this.running.add(work);
 		try {
 			return await this.scope.run(work, handler);

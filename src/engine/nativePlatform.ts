@@ -48,8 +48,9 @@ export function nativePlatformProblem(host: Host, packagedTargets: readonly stri
 	}
 	if (!packagedTargets.includes(name)) {
 		const built = packagedTargets.length ? `the package for ${packagedTargets.join(', ')}` : 'a package without onnxruntime binaries';
-		return `This copy of Feature Lens is ${built}, but this machine is ${name}: install the ${name} package `
-			+ '(the Marketplace picks it by itself; from a .vsix, use the file named for your platform).';
+		return (
+			`This copy of Feature Lens is ${built}, but this machine is ${name}: install the ${name} package ` + '(the Marketplace picks it by itself; from a .vsix, use the file named for your platform).'
+		);
 	}
 	return undefined;
 }

@@ -5,16 +5,40 @@ import { isAbsolute } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CancellationToken, ErrorCodes, ResponseError } from 'vscode-jsonrpc/node';
 import {
-	ActivityNotification, GenerateRequest, GenerateTokenNotification, InitializeRequest, InspectProgressNotification, InspectRequest,
-	EvaluateSaeRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, LogNotification, RunRequest, ShutdownRequest, TrainProgressNotification, TrainSaeRequest,
+	ActivityNotification,
+	GenerateRequest,
+	GenerateTokenNotification,
+	InitializeRequest,
+	InspectProgressNotification,
+	InspectRequest,
+	EvaluateSaeRequest,
+	LoadModelProgressNotification,
+	LoadModelRequest,
+	LoadSaeRequest,
+	LogNotification,
+	RunRequest,
+	ShutdownRequest,
+	TrainProgressNotification,
+	TrainSaeRequest,
 } from '../protocol/engineProtocol';
 import type {
-	GenerateParams, GenerateResult, InitializeParams, InspectParams, InspectResult, InspectedTokenInfo, LogLevel, ModelInfo, RunParams, RunResult, SaeInfo,
-	SaeEvalMetrics, TrainSaeParams, TrainSaeResult, TrainStepMetrics,
+	GenerateParams,
+	GenerateResult,
+	InitializeParams,
+	InspectParams,
+	InspectResult,
+	InspectedTokenInfo,
+	LogLevel,
+	ModelInfo,
+	RunParams,
+	RunResult,
+	SaeInfo,
+	SaeEvalMetrics,
+	TrainSaeParams,
+	TrainSaeResult,
+	TrainStepMetrics,
 } from '../protocol/engineProtocol';
-import {
-	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
-} from '../protocol/featureProtocol';
+import { AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest } from '../protocol/featureProtocol';
 import { ConfigureHubRequest, FetchFromHubRequest, HubProgressNotification, ListSaeReleasesRequest, RefreshSaeReleasesRequest } from '../protocol/hubProtocol';
 import { engineConnection } from './engineConnection';
 import { FeatureService } from './features/featureService';
@@ -76,7 +100,11 @@ let settings: SessionSettings = defaultSessionSettings;
 /** Where labels, notes, analyses and a refreshed release registry are kept (InitializeParams.userDataDir). */
 let userDataDir: string | undefined;
 /** Hub downloads (hf: models and SAEs, release: SAEs) and the SAE release registry. */
-const hub = new HubService((p) => void connection.sendNotification(HubProgressNotification, p), (m) => log('info', m), () => dataDir());
+const hub = new HubService(
+	(p) => void connection.sendNotification(HubProgressNotification, p),
+	(m) => log('info', m),
+	() => dataDir(),
+);
 let model: LanguageModel | undefined;
 let sae: SaeRunner | undefined;
 /** Dashboards of the loaded SAE; replaced when the model or SAE changes. */
@@ -160,17 +188,19 @@ connection.onRequest(InitializeRequest, (params: InitializeParams) => {
 	return { engineVersion: ENGINE_VERSION, onnxruntimeVersion: ort.env.versions.common, pid: process.pid };
 });
 
-connection.onRequest(LoadModelRequest, ({ model: name, requestId }, token: CancellationToken) => busy(`loading ${name}`, async (): Promise<ModelInfo> => {
-	// One load at a time, and requests that need the model wait for it.
-	while (modelLoading) await modelLoading.catch(() => undefined);
-	const loading = loadModel(name, requestId, token);
-	modelLoading = loading;
-	try {
-		return await loading;
-	} finally {
-		if (modelLoading === loading) modelLoading = undefined;
-	}
-}));
+connection.onRequest(LoadModelRequest, ({ model: name, requestId }, token: CancellationToken) =>
+	busy(`loading ${name}`, async (): Promise<ModelInfo> => {
+		// One load at a time, and requests that need the model wait for it.
+		while (modelLoading) await modelLoading.catch(() => undefined);
+		const loading = loadModel(name, requestId, token);
+		modelLoading = loading;
+		try {
+			return await loading;
+		} finally {
+			if (modelLoading === loading) modelLoading = undefined;
+		}
+	}),
+);
 
 async function loadModel(name: string, requestId: string | undefined, token: CancellationToken): Promise<ModelInfo> {
 	// The new model's config, headers and graph are checked before anything is unloaded. If its
@@ -188,15 +218,17 @@ async function loadModel(name: string, requestId: string | undefined, token: Can
 	}
 	let lastSent = 0;
 	try {
-		await cancellable(token, (signal) => next.prepare({
-			signal,
-			onProgress: (p) => {
-				const now = Date.now();
-				if (!requestId || (now - lastSent < 100 && p.phase === 'reading' && p.bytesDone < p.bytesTotal)) return;
-				lastSent = now;
-				void connection.sendNotification(LoadModelProgressNotification, { requestId, ...p });
-			},
-		}));
+		await cancellable(token, (signal) =>
+			next.prepare({
+				signal,
+				onProgress: (p) => {
+					const now = Date.now();
+					if (!requestId || (now - lastSent < 100 && p.phase === 'reading' && p.bytesDone < p.bytesTotal)) return;
+					lastSent = now;
+					void connection.sendNotification(LoadModelProgressNotification, { requestId, ...p });
+				},
+			}),
+		);
 	} catch (err) {
 		// Nothing half-loaded.
 		await next.dispose();
@@ -208,8 +240,16 @@ async function loadModel(name: string, requestId: string | undefined, token: Can
 	const { cfg } = next;
 	log('info', `loaded ${next.name} (${cfg.modelType}, ${cfg.nLayers} layers, d_model ${cfg.dModel}, ${formatBytes(next.weightBytes())} of weights) from ${next.dir}`);
 	return {
-		name: next.name, dir: next.dir, modelType: cfg.modelType, nLayers: cfg.nLayers, dModel: cfg.dModel, dVocab: cfg.dVocab, nCtx: cfg.nCtx,
-		hookPoints: [...next.hookPoints], hasTokenizer: next.tokenizer !== undefined, weightBytes: next.weightBytes(),
+		name: next.name,
+		dir: next.dir,
+		modelType: cfg.modelType,
+		nLayers: cfg.nLayers,
+		dModel: cfg.dModel,
+		dVocab: cfg.dVocab,
+		nCtx: cfg.nCtx,
+		hookPoints: [...next.hookPoints],
+		hasTokenizer: next.tokenizer !== undefined,
+		weightBytes: next.weightBytes(),
 	};
 }
 
@@ -224,118 +264,150 @@ async function unloadModel(): Promise<void> {
 	model = undefined;
 }
 
-connection.onRequest(RunRequest, (params: RunParams) => busy('running', async (): Promise<RunResult> => {
-	const m = await currentModel();
-	const input = params.text !== undefined ? { text: params.text } : { ids: params.ids ?? [] };
-	const tokens = await tokensFor(m, input);
-	const out = await m.forward({ ids: [tokens.map((t) => t.id)], hooks: params.hooks, logits: 'last' });
-	const logits = out.logits!.data as Float32Array;
-	const top = topIndices(logits, 10);
-	const nextTokens = await Promise.all(top.map(async (id) => ({ id, text: m.tokenizer ? await m.tokenizer.decode([id]) : '', logit: logits[id]! })));
-	const hooks: RunResult['hooks'] = {};
-	for (const h of params.hooks) hooks[h] = { shape: out.hooks[h]!.dims.slice(1), values: Array.from(out.hooks[h]!.data as Float32Array) };
-	return { tokens, nextTokens, hooks };
-}));
+connection.onRequest(RunRequest, (params: RunParams) =>
+	busy('running', async (): Promise<RunResult> => {
+		const m = await currentModel();
+		const input = params.text !== undefined ? { text: params.text } : { ids: params.ids ?? [] };
+		const tokens = await tokensFor(m, input);
+		const out = await m.forward({ ids: [tokens.map((t) => t.id)], hooks: params.hooks, logits: 'last' });
+		const logits = out.logits!.data as Float32Array;
+		const top = topIndices(logits, 10);
+		const nextTokens = await Promise.all(top.map(async (id) => ({ id, text: m.tokenizer ? await m.tokenizer.decode([id]) : '', logit: logits[id]! })));
+		const hooks: RunResult['hooks'] = {};
+		for (const h of params.hooks) hooks[h] = { shape: out.hooks[h]!.dims.slice(1), values: Array.from(out.hooks[h]!.data as Float32Array) };
+		return { tokens, nextTokens, hooks };
+	}),
+);
 
-connection.onRequest(GenerateRequest, (params: GenerateParams, token: CancellationToken) => busy('generating', async (): Promise<GenerateResult> => {
-	const m = await currentModel();
-	// Text prompts are token-healed; explicit ids are kept as given.
-	const healed = params.prompt !== undefined && m.tokenizer
-		? await healPrompt(m, params.prompt)
-		: { ids: (await tokensFor(m, params.prompt !== undefined ? { text: params.prompt } : { ids: params.ids ?? [] })).map((t) => t.id), allowedFirst: undefined };
-	const promptIds = healed.ids;
-	const ids = [...promptIds];
-	let stopReason = 'maxTokens' as GenerateResult['stopReason'];
-	await cancellable(token, async (signal) => {
-		for await (const t of generate(m, promptIds, { ...params, allowedFirst: healed.allowedFirst, signal })) {
-			ids.push(t.id);
-			const text = m.tokenizer ? await m.tokenizer.decode([t.id]) : '';
-			void connection.sendNotification(GenerateTokenNotification, { requestId: params.requestId, id: t.id, text });
-			if (m.cfg.eosTokenIds.includes(t.id)) stopReason = 'eos';
-			// Yield to the event loop so a cancellation message can arrive between tokens.
-			await new Promise((resolve) => setImmediate(resolve));
+connection.onRequest(GenerateRequest, (params: GenerateParams, token: CancellationToken) =>
+	busy('generating', async (): Promise<GenerateResult> => {
+		const m = await currentModel();
+		// Text prompts are token-healed; explicit ids are kept as given.
+		const healed =
+			params.prompt !== undefined && m.tokenizer
+				? await healPrompt(m, params.prompt)
+				: { ids: (await tokensFor(m, params.prompt !== undefined ? { text: params.prompt } : { ids: params.ids ?? [] })).map((t) => t.id), allowedFirst: undefined };
+		const promptIds = healed.ids;
+		const ids = [...promptIds];
+		let stopReason = 'maxTokens' as GenerateResult['stopReason'];
+		await cancellable(token, async (signal) => {
+			for await (const t of generate(m, promptIds, { ...params, allowedFirst: healed.allowedFirst, signal })) {
+				ids.push(t.id);
+				const text = m.tokenizer ? await m.tokenizer.decode([t.id]) : '';
+				void connection.sendNotification(GenerateTokenNotification, { requestId: params.requestId, id: t.id, text });
+				if (m.cfg.eosTokenIds.includes(t.id)) stopReason = 'eos';
+				// Yield to the event loop so a cancellation message can arrive between tokens.
+				await new Promise((resolve) => setImmediate(resolve));
+			}
+		});
+		if (stopReason !== 'eos' && ids.length >= m.cfg.nCtx) stopReason = 'context';
+		return { ids, text: m.tokenizer ? await m.tokenizer.decode(ids) : '', stopReason };
+	}),
+);
+
+connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationToken) =>
+	busy('loading SAE', async (): Promise<SaeInfo> => {
+		const m = await currentModel();
+		const loaded = await cancellable(token, (signal) => hub.loadSae(path, { requestId, signal }));
+		const runner = SaeRunner.forModel(loaded, m, settings, (message) => log('info', message));
+		let contentHash: string;
+		try {
+			// By the files loaded (an hf: or release: SAE's are in the Hub cache).
+			contentHash = cachedSaeKey(dataDir(), loaded.source).sha256;
+		} catch (err) {
+			await runner.dispose();
+			throw err;
 		}
-	});
-	if (stopReason !== 'eos' && ids.length >= m.cfg.nCtx) stopReason = 'context';
-	return { ids, text: m.tokenizer ? await m.tokenizer.decode(ids) : '', stopReason };
-}));
+		await stopModelUsers(`the SAE ${path} is loading`);
+		const previous = sae;
+		sae = runner;
+		if (previous) {
+			await releaseSteering(m, previous);
+			await previous.dispose();
+		}
+		const { cfg } = runner.sae;
+		log('info', `loaded ${cfg.transcoder ? 'transcoder' : 'SAE'} ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}${cfg.transcoder ? ` → ${runner.outputHookName}` : ''}`);
+		const denseFeatures: number[] = [];
+		runner.sae.logSparsity?.forEach((logDensity, i) => {
+			if (logDensity > -1) denseFeatures.push(i);
+		});
+		const neuronpediaId = typeof cfg.metadata.neuronpedia_id === 'string' ? cfg.metadata.neuronpedia_id : undefined;
+		return {
+			source: runner.sae.source,
+			contentHash,
+			architecture: cfg.architecture,
+			hookName: runner.hookName,
+			dIn: cfg.d_in,
+			dSae: cfg.d_sae,
+			k: cfg.k,
+			modelName: cfg.metadata.model_name,
+			denseFeatures,
+			neuronpediaId,
+			...(cfg.transcoder ? { transcoder: { hookNameOut: cfg.transcoder.hook_name_out, dOut: cfg.transcoder.d_out, skip: cfg.transcoder.skip } } : {}),
+		};
+	}),
+);
 
-connection.onRequest(LoadSaeRequest, ({ path, requestId }, token: CancellationToken) => busy('loading SAE', async (): Promise<SaeInfo> => {
-	const m = await currentModel();
-	const loaded = await cancellable(token, (signal) => hub.loadSae(path, { requestId, signal }));
-	const runner = SaeRunner.forModel(loaded, m, settings, (message) => log('info', message));
-	let contentHash: string;
-	try {
-		// By the files loaded (an hf: or release: SAE's are in the Hub cache).
-		contentHash = cachedSaeKey(dataDir(), loaded.source).sha256;
-	} catch (err) {
-		await runner.dispose();
-		throw err;
-	}
-	await stopModelUsers(`the SAE ${path} is loading`);
-	const previous = sae;
-	sae = runner;
-	if (previous) {
-		await releaseSteering(m, previous);
-		await previous.dispose();
-	}
-	const { cfg } = runner.sae;
-	log('info', `loaded ${cfg.transcoder ? 'transcoder' : 'SAE'} ${path} (${cfg.architecture}, d_sae ${cfg.d_sae}) at ${runner.hookName}${cfg.transcoder ? ` → ${runner.outputHookName}` : ''}`);
-	const denseFeatures: number[] = [];
-	runner.sae.logSparsity?.forEach((logDensity, i) => { if (logDensity > -1) denseFeatures.push(i); });
-	const neuronpediaId = typeof cfg.metadata.neuronpedia_id === 'string' ? cfg.metadata.neuronpedia_id : undefined;
-	return {
-		source: runner.sae.source, contentHash, architecture: cfg.architecture, hookName: runner.hookName, dIn: cfg.d_in, dSae: cfg.d_sae, k: cfg.k, modelName: cfg.metadata.model_name,
-		denseFeatures, neuronpediaId,
-		...(cfg.transcoder ? { transcoder: { hookNameOut: cfg.transcoder.hook_name_out, dOut: cfg.transcoder.d_out, skip: cfg.transcoder.skip } } : {}),
-	};
-}));
+connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) =>
+	busy('inspecting', async (): Promise<InspectResult> => {
+		const m = await currentModel();
+		if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
+		const runner = sae;
+		const tokens = await cancellable(token, (signal) =>
+			inspectText(m, runner, params.text, {
+				topFeatures: params.topFeatures,
+				signal,
+				onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
+			}),
+		);
+		return { hookName: runner.hookName, ...(runner.sae.cfg.transcoder ? { hookNameOut: runner.outputHookName } : {}), tokens, labels: await featureLabels(tokens) };
+	}),
+);
 
-connection.onRequest(InspectRequest, (params: InspectParams, token: CancellationToken) => busy('inspecting', async (): Promise<InspectResult> => {
-	const m = await currentModel();
-	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
-	const runner = sae;
-	const tokens = await cancellable(token, (signal) => inspectText(m, runner, params.text, {
-		topFeatures: params.topFeatures,
-		signal,
-		onProgress: (done, total) => void connection.sendNotification(InspectProgressNotification, { requestId: params.requestId, done, total }),
-	}));
-	return { hookName: runner.hookName, ...(runner.sae.cfg.transcoder ? { hookNameOut: runner.outputHookName } : {}), tokens, labels: await featureLabels(tokens) };
-}));
+connection.onRequest(AttributeRequest, (params: AttributeParams, token: CancellationToken) =>
+	busy('tracing a completion', async (): Promise<AttributeResult> => {
+		const m = await currentModel();
+		if (typeof params.transcoders !== 'string' || !isAbsolute(params.transcoders))
+			throw new ResponseError(USER_ERROR, `attribution needs an absolute transcoder set folder (got ${JSON.stringify(params.transcoders)})`);
+		const transcoders = loadAttributionFeatures(params.transcoders);
+		const tokens = await tokensFor(m, { text: params.prompt });
+		heldGraph = undefined; // its memory, before the next graph's
+		const { graph } = await cancellable(token, (signal) =>
+			attribute(m, transcoders, params.prompt, tokens, {
+				settings,
+				signal,
+				featureSources: [params.transcoders],
+				...(params.targetToken !== undefined ? { targetToken: params.targetToken } : {}),
+				...(params.maxLogits !== undefined ? { maxLogits: params.maxLogits } : {}),
+				...(params.maxFeatureNodes !== undefined ? { maxFeatureNodes: params.maxFeatureNodes } : {}),
+				onProgress: (done, total) => void connection.sendNotification(AttributeProgressNotification, { requestId: params.requestId, done, total }),
+			}),
+		);
+		const slug = `feature-lens-${params.requestId}`;
+		heldGraph = { id: params.requestId, graph, model: m, slug };
+		const json = graphToJson(graph, {
+			slug,
+			scan: m.name,
+			...(params.nodeThreshold !== undefined ? { nodeThreshold: params.nodeThreshold } : {}),
+			...(params.edgeThreshold !== undefined ? { edgeThreshold: params.edgeThreshold } : {}),
+		});
+		return { graph: json, graphId: params.requestId, featureCount: graph.nodes.filter((n) => n.kind === 'feature').length, edgeCount: graph.edges.source.length };
+	}),
+);
 
-connection.onRequest(AttributeRequest, (params: AttributeParams, token: CancellationToken) => busy('tracing a completion', async (): Promise<AttributeResult> => {
-	const m = await currentModel();
-	if (typeof params.transcoders !== 'string' || !isAbsolute(params.transcoders)) throw new ResponseError(USER_ERROR, `attribution needs an absolute transcoder set folder (got ${JSON.stringify(params.transcoders)})`);
-	const transcoders = loadAttributionFeatures(params.transcoders);
-	const tokens = await tokensFor(m, { text: params.prompt });
-	heldGraph = undefined; // its memory, before the next graph's
-	const { graph } = await cancellable(token, (signal) => attribute(m, transcoders, params.prompt, tokens, {
-		settings, signal, featureSources: [params.transcoders],
-		...(params.targetToken !== undefined ? { targetToken: params.targetToken } : {}),
-		...(params.maxLogits !== undefined ? { maxLogits: params.maxLogits } : {}),
-		...(params.maxFeatureNodes !== undefined ? { maxFeatureNodes: params.maxFeatureNodes } : {}),
-		onProgress: (done, total) => void connection.sendNotification(AttributeProgressNotification, { requestId: params.requestId, done, total }),
-	}));
-	const slug = `feature-lens-${params.requestId}`;
-	heldGraph = { id: params.requestId, graph, model: m, slug };
-	const json = graphToJson(graph, {
-		slug, scan: m.name,
-		...(params.nodeThreshold !== undefined ? { nodeThreshold: params.nodeThreshold } : {}),
-		...(params.edgeThreshold !== undefined ? { edgeThreshold: params.edgeThreshold } : {}),
-	});
-	return { graph: json, graphId: params.requestId, featureCount: graph.nodes.filter((n) => n.kind === 'feature').length, edgeCount: graph.edges.source.length };
-}));
-
-connection.onRequest(PruneAttributionRequest, (params: PruneAttributionParams) => busy('pruning a graph', async (): Promise<GraphJson> => {
-	const m = await currentModel();
-	const held = heldGraph;
-	if (!held || held.id !== params.graphId || held.model !== m) throw new ResponseError(USER_ERROR, `the engine no longer holds graph ${JSON.stringify(params.graphId)} (it keeps the last one, for the current model); trace the completion again`);
-	for (const key of ['nodeThreshold', 'edgeThreshold'] as const) {
-		const t = params[key];
-		if (!(typeof t === 'number' && t >= 0 && t <= 1)) throw new ResponseError(USER_ERROR, `${key} must be between 0 and 1 (got ${JSON.stringify(t)})`);
-	}
-	return graphToJson(held.graph, { slug: held.slug, scan: m.name, nodeThreshold: params.nodeThreshold, edgeThreshold: params.edgeThreshold });
-}));
+connection.onRequest(PruneAttributionRequest, (params: PruneAttributionParams) =>
+	busy('pruning a graph', async (): Promise<GraphJson> => {
+		const m = await currentModel();
+		const held = heldGraph;
+		if (!held || held.id !== params.graphId || held.model !== m)
+			throw new ResponseError(USER_ERROR, `the engine no longer holds graph ${JSON.stringify(params.graphId)} (it keeps the last one, for the current model); trace the completion again`);
+		for (const key of ['nodeThreshold', 'edgeThreshold'] as const) {
+			const t = params[key];
+			if (!(typeof t === 'number' && t >= 0 && t <= 1)) throw new ResponseError(USER_ERROR, `${key} must be between 0 and 1 (got ${JSON.stringify(t)})`);
+		}
+		return graphToJson(held.graph, { slug: held.slug, scan: m.name, nodeThreshold: params.nodeThreshold, edgeThreshold: params.edgeThreshold });
+	}),
+);
 
 /** Labels of the features that fired, from the SAE's analysis and user labels, for hovers and the Features view. */
 async function featureLabels(tokens: readonly InspectedTokenInfo[]): Promise<Record<number, string>> {
@@ -350,76 +422,130 @@ async function featureLabels(tokens: readonly InspectedTokenInfo[]): Promise<Rec
 	return labels;
 }
 
-connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) => busy('training an SAE', async (): Promise<TrainSaeResult> => {
-	const m = await currentModel();
-	return cancellable(token, async (signal) => {
-		// Before the activation buffer fills: a run that could not save fails now.
-		checkRunFolder({ out: params.out, resume: params.resume, overwrite: params.overwrite });
-		// The activation buffer's first fill is many model forwards: a cancel stops it too.
-		const out = params.hookNameOut;
-		// A transcoder's rows are [input | output]; its output width comes off them.
-		const dOut = out === undefined ? 0 : perTokenWidth(m.hookPoint(out), out);
-		const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, ...(out === undefined ? {} : { hookNameOut: out }), corpus: params.corpus, signal });
-		const config = trainConfigFor({
-			architecture: params.architecture, dSae: params.dSae, tokens: params.tokens, k: params.k, l1: params.l1, l0: params.l0,
-			...(out === undefined ? {} : { transcoder: { dOut, skip: params.skip ?? false } }),
-		}, source.dIn - dOut);
-		const totalSteps = Math.ceil(config.totalTokens / config.batchSize);
-		let lastSent = 0;
-		const toWire = (x: { step: number; tokens: number; loss: number; mse: number; l0: number; explainedVariance: number; deadFraction: number; tokensPerSecond: number }): TrainStepMetrics => ({
-			step: x.step, totalSteps, tokens: x.tokens, loss: x.loss, mse: x.mse, l0: x.l0, explainedVariance: x.explainedVariance, deadFraction: x.deadFraction, tokensPerSecond: x.tokensPerSecond,
+connection.onRequest(TrainSaeRequest, (params: TrainSaeParams, token: CancellationToken) =>
+	busy('training an SAE', async (): Promise<TrainSaeResult> => {
+		const m = await currentModel();
+		return cancellable(token, async (signal) => {
+			// Before the activation buffer fills: a run that could not save fails now.
+			checkRunFolder({ out: params.out, resume: params.resume, overwrite: params.overwrite });
+			// The activation buffer's first fill is many model forwards: a cancel stops it too.
+			const out = params.hookNameOut;
+			// A transcoder's rows are [input | output]; its output width comes off them.
+			const dOut = out === undefined ? 0 : perTokenWidth(m.hookPoint(out), out);
+			const { source, metadata } = await modelTrainingSource(m, { hookName: params.hookName, ...(out === undefined ? {} : { hookNameOut: out }), corpus: params.corpus, signal });
+			const config = trainConfigFor(
+				{
+					architecture: params.architecture,
+					dSae: params.dSae,
+					tokens: params.tokens,
+					k: params.k,
+					l1: params.l1,
+					l0: params.l0,
+					...(out === undefined ? {} : { transcoder: { dOut, skip: params.skip ?? false } }),
+				},
+				source.dIn - dOut,
+			);
+			const totalSteps = Math.ceil(config.totalTokens / config.batchSize);
+			let lastSent = 0;
+			const toWire = (x: { step: number; tokens: number; loss: number; mse: number; l0: number; explainedVariance: number; deadFraction: number; tokensPerSecond: number }): TrainStepMetrics => ({
+				step: x.step,
+				totalSteps,
+				tokens: x.tokens,
+				loss: x.loss,
+				mse: x.mse,
+				l0: x.l0,
+				explainedVariance: x.explainedVariance,
+				deadFraction: x.deadFraction,
+				tokensPerSecond: x.tokensPerSecond,
+			});
+			const result = await runTraining(source, {
+				out: params.out,
+				config,
+				metadata,
+				settings,
+				resume: params.resume,
+				overwrite: params.overwrite,
+				signal,
+				log: (message) => log('info', message),
+				onStep: (metrics) => {
+					const now = Date.now();
+					if (now - lastSent < 200 && metrics.step !== totalSteps) return;
+					lastSent = now;
+					void connection.sendNotification(TrainProgressNotification, { requestId: params.requestId, metrics: toWire(metrics) });
+				},
+			});
+			log('info', result.cancelled ? `training cancelled at step ${result.steps}; resume from ${params.out}` : `trained SAE saved to ${params.out}`);
+			return { out: result.saeDir, cancelled: result.cancelled, steps: result.steps, tokens: result.tokens, tokensPerSecond: result.tokensPerSecond, final: result.final && toWire(result.final) };
 		});
-		const result = await runTraining(source, {
-			out: params.out, config, metadata, settings, resume: params.resume, overwrite: params.overwrite, signal,
-			log: (message) => log('info', message),
-			onStep: (metrics) => {
-				const now = Date.now();
-				if (now - lastSent < 200 && metrics.step !== totalSteps) return;
-				lastSent = now;
-				void connection.sendNotification(TrainProgressNotification, { requestId: params.requestId, metrics: toWire(metrics) });
-			},
-		});
-		log('info', result.cancelled ? `training cancelled at step ${result.steps}; resume from ${params.out}` : `trained SAE saved to ${params.out}`);
-		return { out: result.saeDir, cancelled: result.cancelled, steps: result.steps, tokens: result.tokens, tokensPerSecond: result.tokensPerSecond, final: result.final && toWire(result.final) };
-	});
-}));
+	}),
+);
 
-connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: CancellationToken) => busy('evaluating the SAE', async (): Promise<SaeEvalMetrics> => {
-	const m = await currentModel();
-	if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
-	const contextSize = Math.min(sae.sae.cfg.metadata.context_size ?? 128, m.cfg.nCtx);
-	const documents = typeof corpus === 'string' ? corpusDocuments(corpus) : corpusFromFiles(corpus);
-	const runner = sae;
-	const r = await cancellable(token, (signal) => evaluateSae(m, runner, corpusWindows(m, documents, contextSize, runner.sae.cfg.metadata.prepend_bos !== false), { tokens, contextSize, batchContexts: 8, signal }));
-	return {
-		tokens: r.tokens, l0: r.l0, explainedVariance: r.explained_variance, ceLossScore: r.ce_loss_score, ceLossWithoutSae: r.ce_loss_without_sae,
-		ceLossWithSae: r.ce_loss_with_sae, klDivScore: r.kl_div_score, deadFraction: r.dead_fraction,
-	};
-}));
+connection.onRequest(EvaluateSaeRequest, ({ corpus, tokens }, token: CancellationToken) =>
+	busy('evaluating the SAE', async (): Promise<SaeEvalMetrics> => {
+		const m = await currentModel();
+		if (!sae) throw new ResponseError(USER_ERROR, 'no SAE is loaded (load one first)');
+		const contextSize = Math.min(sae.sae.cfg.metadata.context_size ?? 128, m.cfg.nCtx);
+		const documents = typeof corpus === 'string' ? corpusDocuments(corpus) : corpusFromFiles(corpus);
+		const runner = sae;
+		const r = await cancellable(token, (signal) =>
+			evaluateSae(m, runner, corpusWindows(m, documents, contextSize, runner.sae.cfg.metadata.prepend_bos !== false), { tokens, contextSize, batchContexts: 8, signal }),
+		);
+		return {
+			tokens: r.tokens,
+			l0: r.l0,
+			explainedVariance: r.explained_variance,
+			ceLossScore: r.ce_loss_score,
+			ceLossWithoutSae: r.ce_loss_without_sae,
+			ceLossWithSae: r.ce_loss_with_sae,
+			klDivScore: r.kl_div_score,
+			deadFraction: r.dead_fraction,
+		};
+	}),
+);
 
-connection.onRequest(SteeredGenerateRequest, (params: SteeredGenerateParams, token: CancellationToken) => busy('steering', async (): Promise<SteeredGenerateResult> => {
-	const m = await currentModel();
-	const { requestId } = params;
-	// A cancel ends both runs and answers with what was generated so far (`cancelled: true`).
-	return cancellable(token, (signal) => steeredGenerate(m, sae, { ...params, prompt: { text: params.prompt } }, {
-		signal,
-		onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
-	}));
-}));
+connection.onRequest(SteeredGenerateRequest, (params: SteeredGenerateParams, token: CancellationToken) =>
+	busy('steering', async (): Promise<SteeredGenerateResult> => {
+		const m = await currentModel();
+		const { requestId } = params;
+		// A cancel ends both runs and answers with what was generated so far (`cancelled: true`).
+		return cancellable(token, (signal) =>
+			steeredGenerate(
+				m,
+				sae,
+				{ ...params, prompt: { text: params.prompt } },
+				{
+					signal,
+					onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
+				},
+			),
+		);
+	}),
+);
 
-connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToken) => busy('steering sweep', async () => {
-	const m = await currentModel();
-	const { requestId } = params;
-	return cancellable(token, (signal) => steerSweep(m, sae, { ...params, prompt: { text: params.prompt } }, {
-		signal,
-		onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
-	}));
-}));
+connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToken) =>
+	busy('steering sweep', async () => {
+		const m = await currentModel();
+		const { requestId } = params;
+		return cancellable(token, (signal) =>
+			steerSweep(
+				m,
+				sae,
+				{ ...params, prompt: { text: params.prompt } },
+				{
+					signal,
+					onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
+				},
+			),
+		);
+	}),
+);
 
-connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) => busy('contrast vector', async () => {
-	const r = await contrastVector(await currentModel(), hookName, positive, negative, settings);
-	return { vector: Array.from(r.vector), norm: r.norm };
-}));
+connection.onRequest(ContrastVectorRequest, ({ hookName, positive, negative }) =>
+	busy('contrast vector', async () => {
+		const r = await contrastVector(await currentModel(), hookName, positive, negative, settings);
+		return { vector: Array.from(r.vector), norm: r.norm };
+	}),
+);
 
 function dataDir(): string {
 	if (!userDataDir) throw new ResponseError(USER_ERROR, 'the engine was not initialized with a user-data folder');
@@ -432,7 +558,9 @@ connection.onRequest(FetchFromHubRequest, (params, token: CancellationToken) => 
 
 connection.onRequest(ListSaeReleasesRequest, ({ model: name }) => busy('listing SAE releases', async () => hub.listReleases(name)));
 
-connection.onRequest(RefreshSaeReleasesRequest, ({ from, requestId }, token: CancellationToken) => busy('refreshing SAE releases', () => cancellable(token, (signal) => hub.refreshReleases(from, { requestId, signal }))));
+connection.onRequest(RefreshSaeReleasesRequest, ({ from, requestId }, token: CancellationToken) =>
+	busy('refreshing SAE releases', () => cancellable(token, (signal) => hub.refreshReleases(from, { requestId, signal }))),
+);
 
 /** The feature service for the loaded model and SAE, made anew when either changed. */
 async function currentFeatures(): Promise<FeatureService> {
@@ -445,19 +573,26 @@ async function currentFeatures(): Promise<FeatureService> {
 	return features;
 }
 
-connection.onRequest(AnalyzeFeaturesRequest, (params, token: CancellationToken) => busy('analysing features', async () => {
-	const service = await currentFeatures();
-	let lastSent = 0;
-	return cancellable(token, (signal) => service.analyze({
-		corpus: params.corpus, tokens: params.tokens, force: params.force, signal,
-		onProgress: (done, total) => {
-			const now = Date.now();
-			if (now - lastSent < 200 && done !== total) return;
-			lastSent = now;
-			void connection.sendNotification(AnalyzeProgressNotification, { requestId: params.requestId, done, total });
-		},
-	}));
-}));
+connection.onRequest(AnalyzeFeaturesRequest, (params, token: CancellationToken) =>
+	busy('analysing features', async () => {
+		const service = await currentFeatures();
+		let lastSent = 0;
+		return cancellable(token, (signal) =>
+			service.analyze({
+				corpus: params.corpus,
+				tokens: params.tokens,
+				force: params.force,
+				signal,
+				onProgress: (done, total) => {
+					const now = Date.now();
+					if (now - lastSent < 200 && done !== total) return;
+					lastSent = now;
+					void connection.sendNotification(AnalyzeProgressNotification, { requestId: params.requestId, done, total });
+				},
+			}),
+		);
+	}),
+);
 
 connection.onRequest(FeatureDashboardRequest, ({ featureIndex }) => busy('opening a feature dashboard', async () => (await currentFeatures()).dashboard(featureIndex)));
 

@@ -11,11 +11,14 @@ interface Choice<T> extends vscode.QuickPickItem {
 
 /** "demo", a file path, or the matching workspace files; undefined when the user backs out. `purpose` names the text, e.g. "Training text". */
 export async function askCorpus(title: string, purpose: string): Promise<string | string[] | undefined> {
-	const kind = await vscode.window.showQuickPick<Choice<typeof DEMO | 'workspace' | 'file'>>([
-		{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: DEMO },
-		{ label: 'Workspace files…', description: 'by glob, honouring files.exclude and .gitignore', value: 'workspace' },
-		{ label: 'A file…', description: 'a text file, or JSONL with a "text" field', value: 'file' },
-	], { title, placeHolder: purpose });
+	const kind = await vscode.window.showQuickPick<Choice<typeof DEMO | 'workspace' | 'file'>>(
+		[
+			{ label: 'Demo corpus', description: 'held-out Python standard library files shipped with Feature Lens', value: DEMO },
+			{ label: 'Workspace files…', description: 'by glob, honouring files.exclude and .gitignore', value: 'workspace' },
+			{ label: 'A file…', description: 'a text file, or JSONL with a "text" field', value: 'file' },
+		],
+		{ title, placeHolder: purpose },
+	);
 	if (!kind) return undefined;
 	if (kind.value === DEMO) return DEMO;
 	if (kind.value === 'file') {
@@ -26,11 +29,14 @@ export async function askCorpus(title: string, purpose: string): Promise<string 
 	if (!glob) return undefined;
 	// findFiles leaves out files.exclude; .gitignore is applied here.
 	const found = (await vscode.workspace.findFiles(glob, undefined, 50_000)).filter((f) => f.scheme === 'file').map((f) => f.fsPath);
-	const files = filterGitignored(found, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+	const files = filterGitignored(
+		found,
+		(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+	);
 	if (files.length === 0) {
-		void vscode.window.showWarningMessage(found.length === 0
-			? `Feature Lens: no workspace files match ${glob}.`
-			: `Feature Lens: all ${found.length} workspace files matching ${glob} are ignored by .gitignore.`);
+		void vscode.window.showWarningMessage(
+			found.length === 0 ? `Feature Lens: no workspace files match ${glob}.` : `Feature Lens: all ${found.length} workspace files matching ${glob} are ignored by .gitignore.`,
+		);
 		return undefined;
 	}
 	return files;

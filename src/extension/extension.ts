@@ -50,15 +50,17 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 	void hubSettings.load();
 	// Assigned right below; the engine's state callbacks only run once it starts.
 	let session: ModelSession | undefined;
-	const running = engine = new EngineProcess({
+	const running = (engine = new EngineProcess({
 		enginePath: context.asAbsolutePath('dist/engine.js'),
 		nodePath: process.execPath,
 		initialize: () => {
 			const cfg = vscode.workspace.getConfiguration(SETTINGS_SECTION);
 			// Labels, notes and analyses go to global storage, which survives updates of the extension.
 			return {
-				executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'auto'), threads: cfg.get<number>('threads', 0),
-				userDataDir: context.globalStorageUri.fsPath, hub: hubSettings.settings(),
+				executionProvider: cfg.get<ExecutionProvider>('executionProvider', 'auto'),
+				threads: cfg.get<number>('threads', 0),
+				userDataDir: context.globalStorageUri.fsPath,
+				hub: hubSettings.settings(),
 			};
 		},
 		log: (level, message) => log[level](message),
@@ -67,11 +69,12 @@ export function activate(context: vscode.ExtensionContext): FeatureLensApi {
 			status.update(state, session?.describe());
 		},
 		onCrash: (reason) => {
-			void vscode.window.showErrorMessage(`Feature Lens engine stopped (${reason}). It restarts on the next request.`, 'Show Log')
-				.then((choice) => { if (choice) log.show(); });
+			void vscode.window.showErrorMessage(`Feature Lens engine stopped (${reason}). It restarts on the next request.`, 'Show Log').then((choice) => {
+				if (choice) log.show();
+			});
 		},
-	});
-	const models = session = new ModelSession(running, userSettings, showModelLoad);
+	}));
+	const models = (session = new ModelSession(running, userSettings, showModelLoad));
 	const features = new FeaturesTreeProvider();
 	const inspection = new InspectionController(running, models, (result) => {
 		lastInspection = result;

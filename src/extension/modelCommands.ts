@@ -26,29 +26,39 @@ export async function openSae(session: ModelSession, ref: string): Promise<Ready
 
 export function registerModelCommands(context: vscode.ExtensionContext, session: ModelSession, log: vscode.LogOutputChannel): void {
 	context.subscriptions.push(
-		vscode.commands.registerCommand(COMMANDS.selectModel, () => runReported(log, async () => {
-			const pick = await vscode.window.showQuickPick(
-				[{ label: DEMO, description: 'the embedded Python code model' }, { label: 'Choose a checkpoint folder…', description: 'config.json + *.safetensors' }],
-				{ title: 'Feature Lens: Select Model' },
-			);
-			if (!pick) return;
-			let ref = pick.label;
-			if (ref !== DEMO) {
-				const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this checkpoint' });
-				if (!folder?.[0]) return;
-				ref = folder[0].fsPath;
-			}
-			await openModel(session, ref);
-		})),
-		vscode.commands.registerCommand(COMMANDS.loadSae, () => runReported(log, async () => {
-			const picked = await vscode.window.showOpenDialog({
-				canSelectFolders: true, canSelectFiles: true, canSelectMany: false, openLabel: 'Load SAE',
-				filters: { 'SAE and transcoder files': ['npz', 'safetensors'] },
-				title: 'A SAELens folder (cfg.json + sae_weights.safetensors), a Gemma Scope params.npz or params.safetensors, or one layer of a circuit-tracer transcoder set (layer_L.safetensors)',
-			});
-			if (!picked?.[0]) return;
-			await openSae(session, picked[0].fsPath);
-		})),
+		vscode.commands.registerCommand(COMMANDS.selectModel, () =>
+			runReported(log, async () => {
+				const pick = await vscode.window.showQuickPick(
+					[
+						{ label: DEMO, description: 'the embedded Python code model' },
+						{ label: 'Choose a checkpoint folder…', description: 'config.json + *.safetensors' },
+					],
+					{ title: 'Feature Lens: Select Model' },
+				);
+				if (!pick) return;
+				let ref = pick.label;
+				if (ref !== DEMO) {
+					const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this checkpoint' });
+					if (!folder?.[0]) return;
+					ref = folder[0].fsPath;
+				}
+				await openModel(session, ref);
+			}),
+		),
+		vscode.commands.registerCommand(COMMANDS.loadSae, () =>
+			runReported(log, async () => {
+				const picked = await vscode.window.showOpenDialog({
+					canSelectFolders: true,
+					canSelectFiles: true,
+					canSelectMany: false,
+					openLabel: 'Load SAE',
+					filters: { 'SAE and transcoder files': ['npz', 'safetensors'] },
+					title: 'A SAELens folder (cfg.json + sae_weights.safetensors), a Gemma Scope params.npz or params.safetensors, or one layer of a circuit-tracer transcoder set (layer_L.safetensors)',
+				});
+				if (!picked?.[0]) return;
+				await openSae(session, picked[0].fsPath);
+			}),
+		),
 		vscode.commands.registerCommand(COMMANDS.showModel, async () => {
 			try {
 				ModelPanel.show(context.extensionUri, { model: await session.ensureModel() });
@@ -59,6 +69,8 @@ export function registerModelCommands(context: vscode.ExtensionContext, session:
 			}
 		}),
 		// An open model panel shows the model that is loaded now.
-		session.onDidChange((loaded) => { if (loaded) ModelPanel.update(loaded.model); }),
+		session.onDidChange((loaded) => {
+			if (loaded) ModelPanel.update(loaded.model);
+		}),
 	);
 }

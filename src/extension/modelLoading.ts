@@ -4,9 +4,8 @@
 import * as vscode from 'vscode';
 import type { ModelLoadUi } from './modelSession';
 
-export const showModelLoad: ModelLoadUi = async (model, load) => vscode.window.withProgress(
-	{ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${model}`, cancellable: true },
-	(progress, token) => {
+export const showModelLoad: ModelLoadUi = async (model, load) =>
+	vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: loading ${model}`, cancellable: true }, (progress, token) => {
 		let reported = 0;
 		return load((p) => {
 			const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
@@ -18,8 +17,7 @@ export const showModelLoad: ModelLoadUi = async (model, load) => vscode.window.w
 			});
 			reported = pct;
 		}, token);
-	},
-);
+	});
 
 function gigabytes(bytes: number): string {
 	return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;

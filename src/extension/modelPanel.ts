@@ -12,7 +12,9 @@ export class ModelPanel {
 	private pending: ToModelPanel | undefined;
 
 	private constructor(private readonly panel: vscode.WebviewPanel) {
-		panel.onDidDispose(() => { ModelPanel.current = undefined; });
+		panel.onDidDispose(() => {
+			ModelPanel.current = undefined;
+		});
 		panel.webview.onDidReceiveMessage((raw: unknown) => {
 			const message = parseFromModelPanel(raw);
 			if (message?.type === 'ready') {

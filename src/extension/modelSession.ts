@@ -94,7 +94,9 @@ export class ModelSession {
 			const model = await this.modelFromSettings();
 			if (this.state?.saeRef === saeRef && this.state.sae) return { model, sae: this.state.sae };
 			return { model, sae: await this.loadSaeNow(saeRef) };
-		}).finally(() => { this.pendingReady = undefined; });
+		}).finally(() => {
+			this.pendingReady = undefined;
+		});
 		return this.pendingReady;
 	}
 

@@ -10,6 +10,8 @@ export async function runReported(log: vscode.LogOutputChannel, work: () => Prom
 	} catch (err) {
 		const message = errorMessage(err);
 		log.error(message);
-		void vscode.window.showErrorMessage(`Feature Lens: ${message}`, 'Show Log').then((c) => { if (c) log.show(); });
+		void vscode.window.showErrorMessage(`Feature Lens: ${message}`, 'Show Log').then((c) => {
+			if (c) log.show();
+		});
 	}
 }

@@ -109,11 +109,15 @@ export interface TokenInfo {
 	end: number;
 }
 
-export const RunParams = withOneOf(fields({
-	text: v.optional(text()),
-	ids: v.optional(list(tokenId(), Number.MAX_SAFE_INTEGER, 'a list of token ids')),
-	hooks: list(name('a hook name'), 4096, 'a list of hook names'),
-}), 'text', 'ids');
+export const RunParams = withOneOf(
+	fields({
+		text: v.optional(text()),
+		ids: v.optional(list(tokenId(), Number.MAX_SAFE_INTEGER, 'a list of token ids')),
+		hooks: list(name('a hook name'), 4096, 'a list of hook names'),
+	}),
+	'text',
+	'ids',
+);
 export type RunParams = v.InferOutput<typeof RunParams>;
 
 export interface HookTensor {
@@ -129,19 +133,23 @@ export interface RunResult {
 	hooks: Record<string, HookTensor>;
 }
 
-export const GenerateParams = withOneOf(fields({
-	/** Correlates the streamed `GenerateTokenNotification`s with this request. */
-	requestId: requestId(),
-	prompt: v.optional(text()),
-	ids: v.optional(list(tokenId(), Number.MAX_SAFE_INTEGER, 'a list of token ids')),
-	maxNewTokens: integer(1, MAX_NEW_TOKENS),
-	/** 0 (or absent) is greedy. */
-	temperature: v.optional(finite(0)),
-	/** Keep the k most likely tokens (0 = all). */
-	topK: v.optional(integer(0)),
-	topP: v.optional(probability()),
-	seed: v.optional(integer(Number.MIN_SAFE_INTEGER)),
-}), 'prompt', 'ids');
+export const GenerateParams = withOneOf(
+	fields({
+		/** Correlates the streamed `GenerateTokenNotification`s with this request. */
+		requestId: requestId(),
+		prompt: v.optional(text()),
+		ids: v.optional(list(tokenId(), Number.MAX_SAFE_INTEGER, 'a list of token ids')),
+		maxNewTokens: integer(1, MAX_NEW_TOKENS),
+		/** 0 (or absent) is greedy. */
+		temperature: v.optional(finite(0)),
+		/** Keep the k most likely tokens (0 = all). */
+		topK: v.optional(integer(0)),
+		topP: v.optional(probability()),
+		seed: v.optional(integer(Number.MIN_SAFE_INTEGER)),
+	}),
+	'prompt',
+	'ids',
+);
 export type GenerateParams = v.InferOutput<typeof GenerateParams>;
 
 export interface GenerateResult {

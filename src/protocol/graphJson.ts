@@ -113,7 +113,10 @@ export interface GraphJsonQkOnlyNode {
 
 /** A graph file that does not follow the schema; `field` is where (`nodes[3].layer`). */
 export class GraphJsonError extends Error {
-	constructor(readonly field: string, problem: string) {
+	constructor(
+		readonly field: string,
+		problem: string,
+	) {
 		super(field ? `${field}: ${problem}` : problem);
 		this.name = 'GraphJsonError';
 	}
@@ -140,10 +143,19 @@ export function validateGraphJson(value: unknown): GraphJson {
 	required(metadata, 'prompt', 'metadata', string);
 	optional(metadata, 'feature_details', 'metadata', fields({ feature_json_base_url: string, neuronpedia_source_set: string, neuronpedia_lorsa_source_set: string }));
 	optional(metadata, 'node_threshold', 'metadata', number);
-	optional(metadata, 'info', 'metadata', fields({
-		description: string, creator_name: string, creator_url: string, source_urls: arrayOf(),
-		generator: fields({ name: string, version: string, url: string, email: string }), create_time_ms: number,
-	}));
+	optional(
+		metadata,
+		'info',
+		'metadata',
+		fields({
+			description: string,
+			creator_name: string,
+			creator_url: string,
+			source_urls: arrayOf(),
+			generator: fields({ name: string, version: string, url: string, email: string }),
+			create_time_ms: number,
+		}),
+	);
 	optional(metadata, 'generation_settings', 'metadata', fields({ max_n_logits: integer, desired_logit_prob: number, batch_size: integer, max_feature_nodes: integer }));
 	optional(metadata, 'pruning_settings', 'metadata', fields({ node_threshold: number, edge_threshold: number }));
 	optional(metadata, 'transcoder_list', 'metadata', arrayOf(string));
@@ -224,12 +236,26 @@ function optional(o: Record<string, unknown>, key: string, path: string, check: 
 	if (v !== undefined && v !== null) check(v, join(path, key));
 }
 
-const string: Check = (v, path) => { if (typeof v !== 'string') fail(path, `expected a string, got ${describe(v)}`); };
-const number: Check = (v, path) => { if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, `expected a finite number, got ${describe(v)}`); };
-const integer: Check = (v, path) => { if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(path, `expected an integer, got ${describe(v)}`); };
-const boolean: Check = (v, path) => { if (typeof v !== 'boolean') fail(path, `expected true or false, got ${describe(v)}`); };
-const nullable = (check: Check): Check => (v, path) => { if (v !== null) check(v, path); };
-const stringOrInteger: Check = (v, path) => { if (typeof v !== 'string' && !(typeof v === 'number' && Number.isSafeInteger(v))) fail(path, `expected a string or an integer, got ${describe(v)}`); };
+const string: Check = (v, path) => {
+	if (typeof v !== 'string') fail(path, `expected a string, got ${describe(v)}`);
+};
+const number: Check = (v, path) => {
+	if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, `expected a finite number, got ${describe(v)}`);
+};
+const integer: Check = (v, path) => {
+	if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(path, `expected an integer, got ${describe(v)}`);
+};
+const boolean: Check = (v, path) => {
+	if (typeof v !== 'boolean') fail(path, `expected true or false, got ${describe(v)}`);
+};
+const nullable =
+	(check: Check): Check =>
+	(v, path) => {
+		if (v !== null) check(v, path);
+	};
+const stringOrInteger: Check = (v, path) => {
+	if (typeof v !== 'string' && !(typeof v === 'number' && Number.isSafeInteger(v))) fail(path, `expected a string or an integer, got ${describe(v)}`);
+};
 
 function arrayOf(item?: Check): Check {
 	return (v, path) => {
@@ -268,11 +294,19 @@ function node(v: unknown, path: string): void {
 	for (const key of ['influence', 'activation', 'token_prob']) optional(o, key, path, number);
 	optional(o, 'is_target_logit', path, boolean);
 	for (const key of ['run_idx', 'reverse_ctx_idx']) optional(o, key, path, integer);
-	optional(o, 'qk_tracing_results', path, fields({
-		pair_wise_contributors: arrayOf(tuple(string, string, number)),
-		top_q_marginal_contributors: arrayOf(tuple(string, number)),
-		top_k_marginal_contributors: arrayOf(tuple(string, number)),
-	}, ['pair_wise_contributors', 'top_q_marginal_contributors', 'top_k_marginal_contributors']));
+	optional(
+		o,
+		'qk_tracing_results',
+		path,
+		fields(
+			{
+				pair_wise_contributors: arrayOf(tuple(string, string, number)),
+				top_q_marginal_contributors: arrayOf(tuple(string, number)),
+				top_k_marginal_contributors: arrayOf(tuple(string, number)),
+			},
+			['pair_wise_contributors', 'top_q_marginal_contributors', 'top_k_marginal_contributors'],
+		),
+	);
 }
 
 function qkOnlyNode(v: unknown, path: string): void {

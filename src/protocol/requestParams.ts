@@ -4,15 +4,44 @@
 
 import * as v from 'valibot';
 import {
-	EvaluateSaeParams, EvaluateSaeRequest, GenerateParams, GenerateRequest, InitializeParams, InitializeRequest, InspectParams, InspectRequest, LoadModelParams,
-	LoadModelRequest, LoadSaeParams, LoadSaeRequest, RunParams, RunRequest, ShutdownRequest, TrainSaeParams, TrainSaeRequest,
+	EvaluateSaeParams,
+	EvaluateSaeRequest,
+	GenerateParams,
+	GenerateRequest,
+	InitializeParams,
+	InitializeRequest,
+	InspectParams,
+	InspectRequest,
+	LoadModelParams,
+	LoadModelRequest,
+	LoadSaeParams,
+	LoadSaeRequest,
+	RunParams,
+	RunRequest,
+	ShutdownRequest,
+	TrainSaeParams,
+	TrainSaeRequest,
 } from './engineProtocol';
 import {
-	AnalyzeFeaturesRequest, AnalyzeParams, FeatureDashboardParams, FeatureDashboardRequest, FeatureSearchParams, FeatureTextParams, FeatureTextRequest,
-	SearchFeaturesRequest, SetFeatureLabelParams, SetFeatureLabelRequest,
+	AnalyzeFeaturesRequest,
+	AnalyzeParams,
+	FeatureDashboardParams,
+	FeatureDashboardRequest,
+	FeatureSearchParams,
+	FeatureTextParams,
+	FeatureTextRequest,
+	SearchFeaturesRequest,
+	SetFeatureLabelParams,
+	SetFeatureLabelRequest,
 } from './featureProtocol';
 import {
-	ConfigureHubRequest, FetchFromHubParams, FetchFromHubRequest, HubSettings, ListSaeReleasesParams, ListSaeReleasesRequest, RefreshSaeReleasesParams,
+	ConfigureHubRequest,
+	FetchFromHubParams,
+	FetchFromHubRequest,
+	HubSettings,
+	ListSaeReleasesParams,
+	ListSaeReleasesRequest,
+	RefreshSaeReleasesParams,
 	RefreshSaeReleasesRequest,
 } from './hubProtocol';
 import { AttributeParams, AttributeRequest, PruneAttributionParams, PruneAttributionRequest } from './attributionProtocol';

@@ -85,7 +85,10 @@ export function corpus() {
 /** `schema`, refusing an object that gives both or neither of two alternative fields (text or token ids). */
 export function withOneOf<const S extends v.GenericSchema<object>>(schema: S, a: string, b: string) {
 	const given = (p: object, key: string) => (p as Record<string, unknown>)[key] !== undefined;
-	return v.pipe(schema, v.check((p: v.InferOutput<S>) => given(p, a) !== given(p, b), `exactly one of "${a}" and "${b}"`));
+	return v.pipe(
+		schema,
+		v.check((p: v.InferOutput<S>) => given(p, a) !== given(p, b), `exactly one of "${a}" and "${b}"`),
+	);
 }
 
 /** A request with no parameters (JSON-RPC allows them absent, null, [] or {}). */
@@ -96,7 +99,10 @@ export function none() {
 
 /** One plain sentence for a schema's first issue: the field's path, what it must be and what it was. */
 export function describeIssue(issue: v.BaseIssue<unknown>): string {
-	const path = issue.path?.map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('').replace(/^\./, '');
+	const path = issue.path
+		?.map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`))
+		.join('')
+		.replace(/^\./, '');
 	if (issue.type === 'strict_object' && path) {
 		// The object's own issues: a key it does not list, or one it needs that is missing.
 		if (issue.expected === 'never') return `unexpected field "${path}"`;

@@ -68,27 +68,27 @@ export interface StreamedToken {
 /** The last run the sidebar shows: a baseline/steered comparison or a sweep over one feature. */
 export type RunView =
 	| {
-		kind: 'compare';
-		runId: string;
-		prompt: string;
-		baseline: StreamedToken[];
-		steered: StreamedToken[];
-		/** Set when the run ended. */
-		done?: { baselineStop?: Completion['stopReason']; steeredStop?: Completion['stopReason']; cancelled: boolean };
-		error?: string;
-	}
+			kind: 'compare';
+			runId: string;
+			prompt: string;
+			baseline: StreamedToken[];
+			steered: StreamedToken[];
+			/** Set when the run ended. */
+			done?: { baselineStop?: Completion['stopReason']; steeredStop?: Completion['stopReason']; cancelled: boolean };
+			error?: string;
+	  }
 	| {
-		kind: 'sweep';
-		runId: string;
-		prompt: string;
-		featureIndex: number;
-		mode: SteerMode;
-		strengths: number[];
-		/** [strengths.length] streamed completions, one per strength. */
-		entries: StreamedToken[][];
-		done?: { cancelled: boolean };
-		error?: string;
-	};
+			kind: 'sweep';
+			runId: string;
+			prompt: string;
+			featureIndex: number;
+			mode: SteerMode;
+			strengths: number[];
+			/** [strengths.length] streamed completions, one per strength. */
+			entries: StreamedToken[][];
+			done?: { cancelled: boolean };
+			error?: string;
+	  };
 
 /** Host → webview. */
 export type ToSteeringView =

@@ -43,7 +43,12 @@ function inMemoryClt(nLayers: number, d: number, dSae: number, inputHook: string
 		...(jumpRelu ? { threshold: tensor(Float32Array.from(gaussianArray(dSae, seed + 10 * l + 5, 0.3), Math.abs), [dSae]) } : {}),
 	}));
 	return {
-		source: '/in-memory/clt', nLayers, dSae, dModel: d, architecture: jumpRelu ? 'jumprelu' : 'standard', layers,
+		source: '/in-memory/clt',
+		nLayers,
+		dSae,
+		dModel: d,
+		architecture: jumpRelu ? 'jumprelu' : 'standard',
+		layers,
 		config: { model_kind: 'cross_layer_transcoder', feature_input_hook: inputHook, feature_output_hook: 'hook_mlp_out' },
 	};
 }
@@ -107,7 +112,9 @@ function familyOf(model: LanguageModel): Family {
 		return {
 			norm: 'layer',
 			positionRow: (p) => wpe.subarray(p * d, (p + 1) * d),
-			ln1: (l) => ln(`h.${l}.ln_1`), ln2: (l) => ln(`h.${l}.ln_2`), lnFinal: ln('ln_f'),
+			ln1: (l) => ln(`h.${l}.ln_1`),
+			ln2: (l) => ln(`h.${l}.ln_2`),
+			lnFinal: ln('ln_f'),
 			values: (l, x) => matmulIn(x, w(`h.${l}.attn.c_attn.weight`, [d, 3 * d]), d, 3 * d, 2 * d, d, w(`h.${l}.attn.c_attn.bias`, [3 * d])),
 			output: (l, z) => matmulIn(z, w(`h.${l}.attn.c_proj.weight`, [d, d]), d, d, 0, d, w(`h.${l}.attn.c_proj.bias`, [d])),
 			unembed: w('wte.weight', [cfg.dVocab, d]),
@@ -122,7 +129,9 @@ function familyOf(model: LanguageModel): Family {
 		return {
 			norm: 'layer',
 			parallel: cfg.parallelAttnMlp,
-			ln1: (l) => ln(`${p(l)}input_layernorm`), ln2: (l) => ln(`${p(l)}post_attention_layernorm`), lnFinal: ln('final_layer_norm'),
+			ln1: (l) => ln(`${p(l)}input_layernorm`),
+			ln2: (l) => ln(`${p(l)}post_attention_layernorm`),
+			lnFinal: ln('final_layer_norm'),
 			values: (l, x) => {
 				// Fused rows [head, (q, k, v), d_head]: keep each head's v.
 				const qkv = linear(x, w(`${p(l)}attention.query_key_value.weight`, [3 * d, d]), d, 3 * d, w(`${p(l)}attention.query_key_value.bias`, [3 * d]));
@@ -169,7 +178,13 @@ class ReferenceModel {
 	readonly KV: number;
 	readonly T: number;
 
-	constructor(private readonly model: LanguageModel, private readonly transcoders: AttributionFeatures, private readonly a: Attribution, private readonly realMlpOut: Float32Array[], private readonly view: 'normalized' | 'normed') {
+	constructor(
+		private readonly model: LanguageModel,
+		private readonly transcoders: AttributionFeatures,
+		private readonly a: Attribution,
+		private readonly realMlpOut: Float32Array[],
+		private readonly view: 'normalized' | 'normed',
+	) {
 		const { cfg } = model;
 		[this.N, this.d, this.H, this.KV, this.T] = [cfg.nLayers, cfg.dModel, cfg.nHeads, cfg.nKvHeads, a.frozen.ids.length];
 		this.family = familyOf(model);
@@ -311,24 +326,76 @@ describe('attribution against brute force, with random transcoders', () => {
 		}
 		return m;
 	};
-	after(async () => { for (const m of models.values()) await m.dispose(); });
+	after(async () => {
+		for (const m of models.values()) await m.dispose();
+	});
 
 	const cases = [
 		{ model: 'gpt2-tiny', name: 'TopK transcoders on ln2.hook_normalized, BOS first', architecture: 'topk', view: 'normalized', skip: false, ids: [0, 5, 17, 42, 100, 7, 250, 33] },
 		{ model: 'gpt2-tiny', name: 'JumpReLU skip transcoders on mlp.hook_in, no BOS', architecture: 'jumprelu', view: 'normed', skip: true, ids: [12, 5, 17, 42, 100, 7] },
 		{ model: 'gpt2-tiny', name: 'ReLU transcoders on mlp.hook_in, BOS first, a target token', architecture: 'standard', view: 'normed', skip: true, ids: [0, 9, 99, 199, 3], target: 123 },
-		{ model: 'llama3-tiny', name: 'Llama 3 (RMSNorm, grouped-query attention): TopK skip transcoders on mlp.hook_in, BOS first', architecture: 'topk', view: 'normed', skip: true, ids: [299, 5, 17, 42, 100, 7, 250] },
-		{ model: 'qwen2-tiny', name: 'Qwen 2 (3 layers, 4 query heads per key/value head, biases): JumpReLU transcoders on ln2.hook_normalized', architecture: 'jumprelu', view: 'normalized', skip: false, ids: [1, 8, 80, 160, 240, 33] },
-		{ model: 'qwen3-tiny', name: 'Qwen 3 (q/k norms): ReLU skip transcoders on ln2.hook_normalized, a target token', architecture: 'standard', view: 'normalized', skip: true, ids: [299, 64, 128, 3, 77], target: 200 },
-		{ model: 'pythia-tiny', name: 'Pythia (attention and MLP in parallel): JumpReLU skip transcoders on mlp.hook_in, BOS first', architecture: 'jumprelu', view: 'normed', skip: true, ids: [0, 8, 80, 160, 240, 33] },
+		{
+			model: 'llama3-tiny',
+			name: 'Llama 3 (RMSNorm, grouped-query attention): TopK skip transcoders on mlp.hook_in, BOS first',
+			architecture: 'topk',
+			view: 'normed',
+			skip: true,
+			ids: [299, 5, 17, 42, 100, 7, 250],
+		},
+		{
+			model: 'qwen2-tiny',
+			name: 'Qwen 2 (3 layers, 4 query heads per key/value head, biases): JumpReLU transcoders on ln2.hook_normalized',
+			architecture: 'jumprelu',
+			view: 'normalized',
+			skip: false,
+			ids: [1, 8, 80, 160, 240, 33],
+		},
+		{
+			model: 'qwen3-tiny',
+			name: 'Qwen 3 (q/k norms): ReLU skip transcoders on ln2.hook_normalized, a target token',
+			architecture: 'standard',
+			view: 'normalized',
+			skip: true,
+			ids: [299, 64, 128, 3, 77],
+			target: 200,
+		},
+		{
+			model: 'pythia-tiny',
+			name: 'Pythia (attention and MLP in parallel): JumpReLU skip transcoders on mlp.hook_in, BOS first',
+			architecture: 'jumprelu',
+			view: 'normed',
+			skip: true,
+			ids: [0, 8, 80, 160, 240, 33],
+		},
 		{ model: 'pythia-tiny', name: 'Pythia: a JumpReLU cross-layer transcoder on ln2.hook_normalized', architecture: 'clt-jumprelu', view: 'normalized', skip: false, ids: [7, 8, 80, 160, 240] },
 		{ model: 'pythia-seq-tiny', name: 'GPT-NeoX in sequence: TopK skip transcoders on ln2.hook_normalized', architecture: 'topk', view: 'normalized', skip: true, ids: [0, 18, 180, 60, 240, 3] },
-		{ model: 'gemma2-tiny', name: 'Gemma 2 (sandwich norms, 1 + w gains, capped logits): JumpReLU transcoders on mlp.hook_in, BOS first', architecture: 'jumprelu', view: 'normed', skip: false, ids: [2, 8, 80, 160, 240, 33] },
+		{
+			model: 'gemma2-tiny',
+			name: 'Gemma 2 (sandwich norms, 1 + w gains, capped logits): JumpReLU transcoders on mlp.hook_in, BOS first',
+			architecture: 'jumprelu',
+			view: 'normed',
+			skip: false,
+			ids: [2, 8, 80, 160, 240, 33],
+		},
 		{ model: 'gemma3-tiny', name: 'Gemma 3: a ReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-relu', view: 'normalized', skip: false, ids: [2, 11, 111, 211, 5] },
 		{ model: 'gpt2-tiny', name: 'no feature fires (b_enc −100): a graph of errors, tokens and logits', architecture: 'standard', view: 'normalized', skip: false, ids: [5, 6, 7], silent: true },
 		{ model: 'gpt2-tiny', name: 'a one-token prompt', architecture: 'topk', view: 'normalized', skip: true, ids: [9] },
-		{ model: 'gpt2-tiny', name: 'a JumpReLU cross-layer transcoder on ln2.hook_normalized, BOS first', architecture: 'clt-jumprelu', view: 'normalized', skip: false, ids: [0, 5, 17, 42, 100, 7, 250] },
-		{ model: 'qwen2-tiny', name: 'a ReLU cross-layer transcoder on mlp.hook_in (3 layers: features write to 1 to 3 layers)', architecture: 'clt-relu', view: 'normed', skip: false, ids: [1, 8, 80, 160, 240, 33] },
+		{
+			model: 'gpt2-tiny',
+			name: 'a JumpReLU cross-layer transcoder on ln2.hook_normalized, BOS first',
+			architecture: 'clt-jumprelu',
+			view: 'normalized',
+			skip: false,
+			ids: [0, 5, 17, 42, 100, 7, 250],
+		},
+		{
+			model: 'qwen2-tiny',
+			name: 'a ReLU cross-layer transcoder on mlp.hook_in (3 layers: features write to 1 to 3 layers)',
+			architecture: 'clt-relu',
+			view: 'normed',
+			skip: false,
+			ids: [1, 8, 80, 160, 240, 33],
+		},
 	] as const;
 
 	for (const c of cases) {
@@ -337,9 +404,10 @@ describe('attribution against brute force, with random transcoders', () => {
 			const d = model.cfg.dModel;
 			const layers = Array.from({ length: model.cfg.nLayers }, (_, l) => l);
 			const hook = c.view === 'normalized' ? 'ln2.hook_normalized' : 'mlp.hook_in';
-			const transcoders: AttributionFeatures = c.architecture === 'clt-jumprelu' || c.architecture === 'clt-relu'
-				? inMemoryClt(layers.length, d, 40, hook, c.architecture === 'clt-jumprelu', 5)
-				: layers.map((l) => inMemoryTranscoder(c.architecture, { input: `blocks.${l}.${hook}`, output: `blocks.${l}.hook_mlp_out`, dModel: d, dSae: 48, k: 5, skip: c.skip, seed: 7 * l + 1 }));
+			const transcoders: AttributionFeatures =
+				c.architecture === 'clt-jumprelu' || c.architecture === 'clt-relu'
+					? inMemoryClt(layers.length, d, 40, hook, c.architecture === 'clt-jumprelu', 5)
+					: layers.map((l) => inMemoryTranscoder(c.architecture, { input: `blocks.${l}.${hook}`, output: `blocks.${l}.hook_mlp_out`, dModel: d, dSae: 48, k: 5, skip: c.skip, seed: 7 * l + 1 }));
 			if ('silent' in c) for (const t of transcoders as Sae[]) t.weights.b_enc = tensor(new Float32Array(t.cfg.d_sae).fill(-100), [t.cfg.d_sae]);
 			const tokens = c.ids.map((id, i) => ({ id, text: `t${id}`, start: i, end: i + 1 }));
 			const a = await attribute(model, transcoders, 'prompt', tokens, { settings: CPU, batchSize: 16, ...('target' in c ? { targetToken: c.target } : {}) });
@@ -351,16 +419,26 @@ describe('attribution against brute force, with random transcoders', () => {
 			assert.ok(logits.length >= 1 && logits.length <= 11);
 			if ('target' in c) assert.ok(logits.some((n) => n.tokenId === c.target));
 			const real = await model.forward({ ids: [[...c.ids]], hooks: layers.map((l) => `blocks.${l}.hook_mlp_out`), logits: 'none' });
-			const ref = new ReferenceModel(model, transcoders, a, layers.map((l) => real.hooks[`blocks.${l}.hook_mlp_out`]!.data as Float32Array), c.view);
+			const ref = new ReferenceModel(
+				model,
+				transcoders,
+				a,
+				layers.map((l) => real.hooks[`blocks.${l}.hook_mlp_out`]!.data as Float32Array),
+				c.view,
+			);
 
 			// The linear model reproduces the real model and the engine's node inputs.
 			const one = () => 1;
 			const full = ref.run(one, one, one);
 			let maxResid = 0;
-			full.residFinal.forEach((x, i) => { maxResid = Math.max(maxResid, Math.abs(x - a.frozen.residFinal[i]!)); });
+			full.residFinal.forEach((x, i) => {
+				maxResid = Math.max(maxResid, Math.abs(x - a.frozen.residFinal[i]!));
+			});
 			assert.ok(maxResid < 1e-4, `the replacement model's final residual differs from the real model's by ${maxResid}`);
 			let maxInput = 0;
-			nodes.forEach((_, i) => { if (!Number.isNaN(a.nodeInputs[i]!)) maxInput = Math.max(maxInput, Math.abs(full.inputs[i]! - a.nodeInputs[i]!)); });
+			nodes.forEach((_, i) => {
+				if (!Number.isNaN(a.nodeInputs[i]!)) maxInput = Math.max(maxInput, Math.abs(full.inputs[i]! - a.nodeInputs[i]!));
+			});
 			assert.ok(maxInput < 1e-4, `node inputs differ by ${maxInput}`);
 
 			// Every edge against brute force: zero one source, measure every target.
@@ -371,11 +449,12 @@ describe('attribution against brute force, with random transcoders', () => {
 			let checked = 0;
 			nodes.forEach((source, s) => {
 				if (source.kind === 'logit') return;
-				const without = source.kind === 'feature'
-					? ref.run((i) => (i === s ? 0 : 1), one, one)
-					: source.kind === 'error'
-						? ref.run(one, (l, p) => (l === source.layer && p === source.position ? 0 : 1), one)
-						: ref.run(one, one, (p) => (p === source.position ? 0 : 1));
+				const without =
+					source.kind === 'feature'
+						? ref.run((i) => (i === s ? 0 : 1), one, one)
+						: source.kind === 'error'
+							? ref.run(one, (l, p) => (l === source.layer && p === source.position ? 0 : 1), one)
+							: ref.run(one, one, (p) => (p === source.position ? 0 : 1));
 				for (const t of targets) {
 					const effect = full.inputs[t]! - without.inputs[t]!;
 					maxEdgeError = Math.max(maxEdgeError, Math.abs(effect - (weights.get(`${s}>${t}`) ?? 0)));
@@ -383,7 +462,9 @@ describe('attribution against brute force, with random transcoders', () => {
 				}
 			});
 			assert.ok(maxEdgeError < 1e-4, `edge weights differ from brute force by up to ${maxEdgeError}`);
-			console.log(`${c.name}: ${features.length} features, ${logits.length} logits, ${a.graph.edges.source.length} edges, ${checked} source-target pairs; max edge error ${maxEdgeError.toExponential(2)}, max input error ${maxInput.toExponential(2)}, final residual ${maxResid.toExponential(2)}`);
+			console.log(
+				`${c.name}: ${features.length} features, ${logits.length} logits, ${a.graph.edges.source.length} edges, ${checked} source-target pairs; max edge error ${maxEdgeError.toExponential(2)}, max input error ${maxInput.toExponential(2)}, final residual ${maxResid.toExponential(2)}`,
+			);
 
 			// Incoming edges + bias = input, the bias being the model with every source at zero.
 			const zero = () => 0;
@@ -403,11 +484,11 @@ describe('attribution against brute force, with random transcoders', () => {
 	}
 });
 
-describe('maxFeatureNodes (circuit-tracer\'s max_feature_nodes)', () => {
+describe("maxFeatureNodes (circuit-tracer's max_feature_nodes)", () => {
 	let model: LanguageModel;
 	after(async () => model.dispose());
 
-	it('keeps the features most influential on the logits, chosen round by round, with the full graph\'s edges among them', async () => {
+	it("keeps the features most influential on the logits, chosen round by round, with the full graph's edges among them", async () => {
 		model = LanguageModel.load(fixtureModel('gpt2-tiny'), CPU);
 		const transcoders = [0, 1].map((l) => inMemoryTranscoder('jumprelu', { input: `blocks.${l}.mlp.hook_in`, output: `blocks.${l}.hook_mlp_out`, dModel: 32, dSae: 48, skip: true, seed: 7 * l + 1 }));
 		const tokens = [12, 5, 17, 42, 100, 7].map((id, i) => ({ id, text: `t${id}`, start: i, end: i + 1 }));
@@ -427,7 +508,11 @@ describe('maxFeatureNodes (circuit-tracer\'s max_feature_nodes)', () => {
 			const chosen = limited.graph.nodes.filter((x) => x.kind === 'feature').map((x) => x.id);
 			assert.equal(chosen.length, max);
 			const firstRound = byInfluence.slice(0, Math.min(max, 64)).map((i) => full.graph.nodes[i]!.id);
-			assert.deepEqual(firstRound.filter((id) => !chosen.includes(id)), [], `max ${max}: the first round's features`);
+			assert.deepEqual(
+				firstRound.filter((id) => !chosen.includes(id)),
+				[],
+				`max ${max}: the first round's features`,
+			);
 			// Every edge is the full graph's, and every full-graph edge between kept nodes is there.
 			const ids = new Set(limited.graph.nodes.map((x) => x.id));
 			let between = 0;

@@ -28,18 +28,25 @@ function named(nodes: UnnamedGraphNode[], nLayers: number): GraphNode[] {
  * So t0 0.1875, t1 0.4375, f 0.25, e 0.375, logits 0; total 1.25.
  */
 function tinyGraph(): AttributionGraph {
-	const nodes = named([
-		{ kind: 'embedding', position: 0, token: 'def', tokenId: 10 },
-		{ kind: 'embedding', position: 1, token: ' f', tokenId: 11 },
-		{ kind: 'feature', layer: 0, position: 1, feature: 7, activation: 2 },
-		{ kind: 'error', layer: 0, position: 1 },
-		{ kind: 'logit', position: 1, token: '(', tokenId: 12, probability: 0.75 },
-		{ kind: 'logit', position: 1, token: ':', tokenId: 13, probability: 0.25 },
-	], 1);
+	const nodes = named(
+		[
+			{ kind: 'embedding', position: 0, token: 'def', tokenId: 10 },
+			{ kind: 'embedding', position: 1, token: ' f', tokenId: 11 },
+			{ kind: 'feature', layer: 0, position: 1, feature: 7, activation: 2 },
+			{ kind: 'error', layer: 0, position: 1 },
+			{ kind: 'logit', position: 1, token: '(', tokenId: 12, probability: 0.75 },
+			{ kind: 'logit', position: 1, token: ':', tokenId: 13, probability: 0.25 },
+		],
+		1,
+	);
 	const edges: GraphEdge[] = [
-		{ source: 0, target: 2, weight: 3 }, { source: 1, target: 2, weight: -1 },
-		{ source: 2, target: 4, weight: 2 }, { source: 3, target: 4, weight: -2 }, { source: 1, target: 4, weight: 4 },
-		{ source: 2, target: 5, weight: -1 }, { source: 3, target: 5, weight: 3 },
+		{ source: 0, target: 2, weight: 3 },
+		{ source: 1, target: 2, weight: -1 },
+		{ source: 2, target: 4, weight: 2 },
+		{ source: 3, target: 4, weight: -2 },
+		{ source: 1, target: 4, weight: 4 },
+		{ source: 2, target: 5, weight: -1 },
+		{ source: 3, target: 5, weight: 3 },
 	];
 	return { prompt: 'def f', promptTokens: ['def', ' f'], nLayers: 1, nodes, edges: edgesOf(edges), featureSources: [] };
 }
@@ -47,7 +54,8 @@ function tinyGraph(): AttributionGraph {
 const close = (actual: ArrayLike<number>, expected: readonly number[], tolerance = 1e-12, what = '') => {
 	assert.equal(actual.length, expected.length, what);
 	// NaN only where both are (scores of a graph where nothing reaches the logits are 0/0).
-	for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i]! - expected[i]!) <= tolerance || (Number.isNaN(actual[i]) && Number.isNaN(expected[i])), `${what}[${i}]: ${actual[i]} ≠ ${expected[i]}`);
+	for (let i = 0; i < expected.length; i++)
+		assert.ok(Math.abs(actual[i]! - expected[i]!) <= tolerance || (Number.isNaN(actual[i]) && Number.isNaN(expected[i])), `${what}[${i}]: ${actual[i]} ≠ ${expected[i]}`);
 };
 
 describe('influence, pruning and scores on a graph worked out by hand', () => {
@@ -122,7 +130,14 @@ describe('influence, pruning and scores on a graph worked out by hand', () => {
 
 	it('Cantor pairs of layer and index, as Neuronpedia reads them', () => {
 		assert.equal(cantorPair(0, 41), 902); // the example in Neuronpedia's notes: layer 0, feature 41
-		for (const [layer, index] of [[0, 0], [3, 0], [0, 3], [25, 16383], [61, 262143], [80, 1_000_000]] as const) {
+		for (const [layer, index] of [
+			[0, 0],
+			[3, 0],
+			[0, 3],
+			[25, 16383],
+			[61, 262143],
+			[80, 1_000_000],
+		] as const) {
 			assert.deepEqual(cantorUnpair(cantorPair(layer, index)), { layer, index });
 		}
 	});
@@ -141,7 +156,10 @@ function dense(g: AttributionGraph): Matrix {
 
 function normalizeMatrix(m: Matrix): Matrix {
 	return m.map((row) => {
-		const sum = Math.max(row.reduce((s, v) => s + Math.abs(v), 0), 1e-10);
+		const sum = Math.max(
+			row.reduce((s, v) => s + Math.abs(v), 0),
+			1e-10,
+		);
 		return row.map((v) => Math.abs(v) / sum);
 	});
 }
@@ -187,7 +205,10 @@ function densePrune(g: AttributionGraph, nodeThreshold: number, edgeThreshold: n
 	const normalized = normalizeMatrix(pruned);
 	const prunedInfluence = denseInfluence(normalized, w);
 	const edgeScores = normalized.map((row, t) => row.map((v) => v * (prunedInfluence[t]! + w[t]!)));
-	const edgeCut = findThreshold(edgeScores.flatMap((row) => [...row]), edgeThreshold);
+	const edgeCut = findThreshold(
+		edgeScores.flatMap((row) => [...row]),
+		edgeThreshold,
+	);
 	const edgeMask = edgeScores.map((row) => [...row].map((v) => v >= edgeCut));
 	const check = () => {
 		for (let j = 0; j < n; j++) {
@@ -206,7 +227,10 @@ function densePrune(g: AttributionGraph, nodeThreshold: number, edgeThreshold: n
 	const normalizedFull = normalizeMatrix(dense(g));
 	let tokens = 0;
 	let errors = 0;
-	nodeInfluence.forEach((v, i) => { if (token![i]) tokens += v; else if (error![i]) errors += v; });
+	nodeInfluence.forEach((v, i) => {
+		if (token![i]) tokens += v;
+		else if (error![i]) errors += v;
+	});
 	const nonError = normalizedFull.map((row) => 1 - row.reduce((s, v, j) => s + (error![j] ? v : 0), 0));
 	const output = [...nodeInfluence].map((v, i) => v + w[i]!);
 	const completeness = nonError.reduce((s, v, i) => s + v * output[i]!, 0) / output.reduce((s, v) => s + v, 0);
@@ -249,9 +273,11 @@ function randomGraph(random: () => number): AttributionGraph {
 		if (t.kind !== 'feature' || s.position > t.position) return false;
 		return s.kind === 'embedding' || ((s.kind === 'feature' || s.kind === 'error') && s.layer < t.layer);
 	};
-	nodes.forEach((t, ti) => nodes.forEach((s, si) => {
-		if (feeds(s, t) && random() < 0.45) edges.push({ source: si, target: ti, weight: (random() - 0.4) * 4 });
-	}));
+	nodes.forEach((t, ti) =>
+		nodes.forEach((s, si) => {
+			if (feeds(s, t) && random() < 0.45) edges.push({ source: si, target: ti, weight: (random() - 0.4) * 4 });
+		}),
+	);
 	return { prompt: '', promptTokens: Array.from({ length: nPos }, (_, i) => `t${i}`), nLayers, nodes, edges: edgesOf(edges), featureSources: [] };
 }
 

@@ -24,7 +24,11 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 describe('feature-lens attribute', () => {
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-attr-cli-'));
 	const set = path.join(tmp, 'set');
-	saveTranscoderSet(set, [0, 1].map((l) => inMemoryTranscoder('jumprelu', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: 32, dSae: 48, seed: 3 * l })), { inputHook: 'ln2.hook_normalized', outputHook: 'hook_mlp_out' });
+	saveTranscoderSet(
+		set,
+		[0, 1].map((l) => inMemoryTranscoder('jumprelu', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: 32, dSae: 48, seed: 3 * l })),
+		{ inputHook: 'ln2.hook_normalized', outputHook: 'hook_mlp_out' },
+	);
 	const model = fixtureModel('gpt2-tiny');
 
 	it('writes Neuronpedia graph JSON with the scores; --target-id adds that logit', () => {
@@ -44,7 +48,10 @@ describe('feature-lens attribute', () => {
 		assert.equal(json.nodes.length, summary.kept_nodes);
 		const { graph } = graphFromJson(json);
 		const logits = graph.nodes.filter((n) => n.kind === 'logit');
-		assert.ok(logits.some((n) => n.tokenId === 201), 'the target token is a logit node');
+		assert.ok(
+			logits.some((n) => n.tokenId === 201),
+			'the target token is a logit node',
+		);
 		assert.equal(json.nodes.filter((n) => n.is_target_logit).length, 1);
 		assert.equal(graph.nodes.filter((n) => n.kind === 'embedding').length, 6);
 

@@ -16,9 +16,12 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 	return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const golden = (name: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'golden', `${name}.json`), 'utf8')) as {
-	ids: number[]; golden: { logits_last: number[]; hooks: Record<string, { shape: number[]; values: number[] }> }; generate: { ids: number[] };
-};
+const golden = (name: string) =>
+	JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'golden', `${name}.json`), 'utf8')) as {
+		ids: number[];
+		golden: { logits_last: number[]; hooks: Record<string, { shape: number[]; values: number[] }> };
+		generate: { ids: number[] };
+	};
 
 describe('feature-lens CLI', () => {
 	it('--help lists the commands', () => {
@@ -32,7 +35,10 @@ describe('feature-lens CLI', () => {
 		const r = cli('run', fixtureModel('llama-tiny'), '--ids', g.ids.join(','), '--hooks', 'blocks.1.hook_resid_post,blocks.0.mlp.hook_post', '--json');
 		assert.equal(r.status, 0, r.stderr);
 		const out = JSON.parse(r.stdout) as { tokens: { id: number; text: string; start: number; end: number }[]; logits_last: number[]; hooks: Record<string, { shape: number[]; values: number[] }> };
-		assert.deepEqual(out.tokens.map((t) => t.id), g.ids);
+		assert.deepEqual(
+			out.tokens.map((t) => t.id),
+			g.ids,
+		);
 		assert.ok(out.tokens.every((t, i) => t.start === (i === 0 ? 0 : out.tokens[i - 1]!.end) && t.end - t.start === t.text.length));
 		assert.equal(out.logits_last.length, 300);
 		assert.ok(maxAbsDiff(out.logits_last, g.golden.logits_last) < 1e-4);
@@ -43,13 +49,25 @@ describe('feature-lens CLI', () => {
 	});
 
 	// On a machine with onnxruntime-node's CUDA provider `auto` means the GPU; this checks the CPU-only case.
-	const cudaInstalled = fs.existsSync(path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch,
-		process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
+	const cudaInstalled = fs.existsSync(
+		path.join(
+			path.dirname(require.resolve('onnxruntime-node')),
+			'..',
+			'bin',
+			'napi-v6',
+			process.platform,
+			process.arch,
+			process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so',
+		),
+	);
 	it('--ep auto on a CPU-only machine runs on the CPU without a CUDA notice; the engine log says once why', { skip: cudaInstalled && 'the CUDA provider is installed here' }, () => {
 		const r = spawnSync(process.execPath, [CLI, 'run', fixtureModel('gpt2-tiny'), '--ids', '1,2', '--ep', 'auto', '--threads', '1'], { encoding: 'utf8' });
 		assert.equal(r.status, 0, r.stderr);
 		assert.doesNotMatch(r.stderr, /CUDA/);
-		assert.match(describeProviderChoice({ executionProvider: 'auto', threads: 0 }), /^execution provider: CPU \(setting "auto", and onnxruntime-node's CUDA provider is not installed; for an NVIDIA GPU, install it with/);
+		assert.match(
+			describeProviderChoice({ executionProvider: 'auto', threads: 0 }),
+			/^execution provider: CPU \(setting "auto", and onnxruntime-node's CUDA provider is not installed; for an NVIDIA GPU, install it with/,
+		);
 		assert.match(describeProviderChoice({ executionProvider: 'cuda', threads: 0 }), /^execution provider: CPU, although the setting is "cuda"/);
 		assert.equal(describeProviderChoice({ executionProvider: 'cpu', threads: 0 }), 'execution provider: CPU (setting "cpu")');
 		// Asking for CUDA explicitly still explains, once.
@@ -73,7 +91,7 @@ describe('feature-lens CLI', () => {
 		assert.equal(r.status, 0, r.stderr);
 		const out = JSON.parse(r.stdout) as { prompt: string; completion: { ids: number[]; text: string; stopReason: string } };
 		// The reference never stops early; the fixture's EOS (2) does not occur in its 32 tokens.
-		assert.deepEqual([...g.ids, ...out.completion.ids], g.generate.ids, 'the prompt\'s ids, then the new ones');
+		assert.deepEqual([...g.ids, ...out.completion.ids], g.generate.ids, "the prompt's ids, then the new ones");
 		assert.equal(out.completion.ids.length, 32);
 		assert.equal(out.completion.stopReason, 'maxTokens');
 		assert.equal(typeof out.completion.text, 'string');
@@ -105,7 +123,7 @@ describe('feature-lens CLI', () => {
 		assert.ok(r.stdout.length > 20);
 	});
 
-	it('npm run demo\'s command shows SAE features per token and the SAE\'s evaluation', () => {
+	it("npm run demo's command shows SAE features per token and the SAE's evaluation", () => {
 		const r = spawnSync(process.execPath, [CLI, 'demo', '--threads', '2'], { encoding: 'utf8' });
 		assert.equal(r.status, 0, r.stderr);
 		assert.match(r.stdout, /Top features on each token/);

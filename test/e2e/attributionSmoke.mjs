@@ -30,10 +30,14 @@ const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ws-'));
 fs.writeFileSync(path.join(workspace, 'a.py'), SOURCE);
 const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ud-'));
 fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
-	'workbench.startupEditor': 'none', 'editor.minimap.enabled': false,
-	'editor.quickSuggestions': { other: false, comments: false, strings: false },
-}));
+fs.writeFileSync(
+	path.join(userData, 'User', 'settings.json'),
+	JSON.stringify({
+		'workbench.startupEditor': 'none',
+		'editor.minimap.enabled': false,
+		'editor.quickSuggestions': { other: false, comments: false, strings: false },
+	}),
+);
 
 const server = startCodeServer({ codeServer, extensionsDir, userData, workspace, port });
 const results = {};
@@ -77,10 +81,18 @@ try {
 	if (readmeShots) await page.screenshot({ path: path.join(readmeShots, 'attribution-graph.png') });
 
 	// The pruning slider: the engine prunes the held graph again (fewer nodes at a lower threshold).
-	await panel.locator('#node-threshold').evaluate((e) => { e.value = '0.4'; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); });
+	await panel.locator('#node-threshold').evaluate((e) => {
+		e.value = '0.4';
+		e.dispatchEvent(new Event('input'));
+		e.dispatchEvent(new Event('change'));
+	});
 	await waitUntil(async () => (await panel.locator('g.node').count()) < results.nodes, 60000, 'the graph pruned at 0.4');
 	results.nodesAt04 = await panel.locator('g.node').count();
-	await panel.locator('#node-threshold').evaluate((e) => { e.value = '0.8'; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); });
+	await panel.locator('#node-threshold').evaluate((e) => {
+		e.value = '0.8';
+		e.dispatchEvent(new Event('input'));
+		e.dispatchEvent(new Event('change'));
+	});
 	await waitUntil(async () => (await panel.locator('g.node').count()) === results.nodes, 60000, 'the graph pruned at 0.8 again');
 
 	// Two feature nodes of one layer, the most active first.
@@ -106,7 +118,11 @@ try {
 	await page.screenshot({ path: path.join(shots, 'attribution-2-dashboard.png') });
 
 	// Back to the graph (the dashboard closed): pin both with P, group them, steer from them.
-	await page.locator('.tabs-container .tab', { hasText: /^Feature \d+/ }).first().locator('.codicon-close').click();
+	await page
+		.locator('.tabs-container .tab', { hasText: /^Feature \d+/ })
+		.first()
+		.locator('.codicon-close')
+		.click();
 	await page.locator('.tabs-container .tab', { hasText: 'Attribution Graph' }).first().click();
 	const graph = await webviewWith(page, 'svg.graph', 30000);
 	for (const id of pick) {
@@ -133,13 +149,26 @@ try {
 	await page.screenshot({ path: path.join(shots, 'attribution-3-steer.png') });
 	if (readmeShots) await page.screenshot({ path: path.join(readmeShots, 'attribution-steer.png') });
 
-	results.ok = results.featureNodes > 0 && results.logitNodes > 0 && results.links > 0 && results.tokenLabels > 0 && results.nodesAt04 < results.nodes
-		&& /^Feature \d+/.test(results.dashboardTitle) && results.pinnedInGraph === 2 && results.supernodes.length === 1
-		&& results.baseline.trim().length > 0 && results.steered.length > 0 && results.baseline !== results.steered;
+	results.ok =
+		results.featureNodes > 0 &&
+		results.logitNodes > 0 &&
+		results.links > 0 &&
+		results.tokenLabels > 0 &&
+		results.nodesAt04 < results.nodes &&
+		/^Feature \d+/.test(results.dashboardTitle) &&
+		results.pinnedInGraph === 2 &&
+		results.supernodes.length === 1 &&
+		results.baseline.trim().length > 0 &&
+		results.steered.length > 0 &&
+		results.baseline !== results.steered;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = server.log().slice(-1500);
-	await browser?.contexts()[0]?.pages()[0]?.screenshot({ path: path.join(shots, 'attribution-failure.png') }).catch(() => undefined);
+	await browser
+		?.contexts()[0]
+		?.pages()[0]
+		?.screenshot({ path: path.join(shots, 'attribution-failure.png') })
+		.catch(() => undefined);
 } finally {
 	await browser?.close();
 	server.kill();

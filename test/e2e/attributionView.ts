@@ -90,9 +90,15 @@ async function main(): Promise<void> {
 				const all = Array.from(document.querySelectorAll('*'));
 				return {
 					pwned: (window as unknown as Record<string, unknown>)['__pwned'],
-					handlerAttributes: all.flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map((a) => `${e.tagName}[${a.name}]`)),
+					handlerAttributes: all.flatMap((e) =>
+						Array.from(e.attributes)
+							.filter((a) => /^on/i.test(a.name))
+							.map((a) => `${e.tagName}[${a.name}]`),
+					),
 					foreignElements: document.querySelectorAll('img, iframe, object, embed, script:not([nonce]), svg:not(.graph), style').length,
-					labels: Array.from(document.querySelectorAll('text.token-label')).map((e) => e.textContent).join('\u0001'),
+					labels: Array.from(document.querySelectorAll('text.token-label'))
+						.map((e) => e.textContent)
+						.join('\u0001'),
 					bodyText: document.body.innerText,
 					violations: (window as unknown as { __violations: string[] }).__violations,
 				};

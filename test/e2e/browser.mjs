@@ -13,11 +13,31 @@ export function launchChromium() {
 
 /** code-server on 127.0.0.1:`port` with the extensions in `extensionsDir`, opening `workspace`. */
 export function startCodeServer({ codeServer, extensionsDir, userData, workspace, port }) {
-	const server = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-		'--extensions-dir', extensionsDir, '--user-data-dir', userData, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const server = spawn(
+		codeServer,
+		[
+			'--auth',
+			'none',
+			'--bind-addr',
+			`127.0.0.1:${port}`,
+			'--disable-telemetry',
+			'--disable-update-check',
+			'--disable-workspace-trust',
+			'--extensions-dir',
+			extensionsDir,
+			'--user-data-dir',
+			userData,
+			workspace,
+		],
+		{ stdio: ['ignore', 'pipe', 'pipe'] },
+	);
 	let log = '';
-	server.stdout.on('data', (d) => { log += d; });
-	server.stderr.on('data', (d) => { log += d; });
+	server.stdout.on('data', (d) => {
+		log += d;
+	});
+	server.stderr.on('data', (d) => {
+		log += d;
+	});
 	return {
 		url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`,
 		/** Everything code-server printed so far. */
@@ -25,11 +45,12 @@ export function startCodeServer({ codeServer, extensionsDir, userData, workspace
 		listening: (ms) => waitFor(() => log.includes('HTTP server listening'), ms, 'code-server to listen'),
 		kill: () => server.kill(),
 		/** Stops it and waits until it has exited (its profile is then free for the next one). */
-		stop: () => new Promise((resolve) => {
-			if (server.exitCode !== null || server.signalCode !== null) return resolve();
-			server.once('exit', () => resolve());
-			server.kill();
-		}),
+		stop: () =>
+			new Promise((resolve) => {
+				if (server.exitCode !== null || server.signalCode !== null) return resolve();
+				server.once('exit', () => resolve());
+				server.kill();
+			}),
 	};
 }
 
@@ -49,7 +70,9 @@ export async function waitUntil(check, ms, what) {
 	while (Date.now() < end) {
 		try {
 			if (await check()) return;
-		} catch { /* not there yet */ }
+		} catch {
+			/* not there yet */
+		}
 		await new Promise((r) => setTimeout(r, 250));
 	}
 	throw new Error(`timed out waiting for ${what}`);

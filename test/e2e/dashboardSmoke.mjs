@@ -48,7 +48,10 @@ try {
 	await runCommand(page, 'Feature Lens: Inspect Selection');
 	await page.waitForSelector('.monaco-editor [class*="ced-"]', { timeout: 120000 });
 	await page.keyboard.press('ArrowRight');
-	const token = page.locator('.monaco-editor .view-lines span span').filter({ hasText: /^read_lines$/ }).first();
+	const token = page
+		.locator('.monaco-editor .view-lines span span')
+		.filter({ hasText: /^read_lines$/ })
+		.first();
 	const box = await token.boundingBox();
 	await page.mouse.move(box.x + 4, box.y + box.height / 2);
 	await page.mouse.move(box.x + 8, box.y + box.height / 2);
@@ -63,15 +66,28 @@ try {
 
 	const dashboard = await webviewWith(page, '#top-examples .token, #analysis, .load-error', 120000);
 	const outcome = await Promise.race([
-		dashboard.locator('#top-examples .token').first().waitFor({ timeout: 120000 }).then(() => 'rendered'),
-		dashboard.locator('#analysis').first().waitFor({ timeout: 120000 }).then(() => 'not analysed'),
-		dashboard.locator('.load-error').first().waitFor({ timeout: 120000 }).then(() => 'error'),
+		dashboard
+			.locator('#top-examples .token')
+			.first()
+			.waitFor({ timeout: 120000 })
+			.then(() => 'rendered'),
+		dashboard
+			.locator('#analysis')
+			.first()
+			.waitFor({ timeout: 120000 })
+			.then(() => 'not analysed'),
+		dashboard
+			.locator('.load-error')
+			.first()
+			.waitFor({ timeout: 120000 })
+			.then(() => 'error'),
 	]);
 	results.outcome = outcome;
 	if (outcome === 'error') throw new Error(`the dashboard could not load: ${await dashboard.locator('.load-error').innerText()}`);
 	results.title = await dashboard.locator('h1').first().innerText();
 	// The panel that opened is the hovered feature's, not just some dashboard.
-	if (!new RegExp(`^Feature ${results.hoverFeature}\\b`).test(results.title)) throw new Error(`the hover's dashboard link was for feature ${results.hoverFeature}, the panel opened is "${results.title}"`);
+	if (!new RegExp(`^Feature ${results.hoverFeature}\\b`).test(results.title))
+		throw new Error(`the hover's dashboard link was for feature ${results.hoverFeature}, the panel opened is "${results.title}"`);
 	results.sections = [];
 	for (const id of SECTIONS) if (await dashboard.locator(`#${id}`).count()) results.sections.push(id);
 	results.exampleTokens = await dashboard.locator('#top-examples .token').count();
@@ -135,15 +151,24 @@ try {
 	await page.screenshot({ path: path.join(shots, 'dashboard-3-readme.png') });
 	if (outcome === 'rendered') fs.copyFileSync(path.join(shots, 'dashboard-3-readme.png'), path.resolve('media', 'screenshots', 'dashboard.png'));
 
-	results.ok = outcome === 'rendered' && results.title.startsWith(`Feature ${results.hoverFeature}`) && SECTIONS.every((s) => results.sections.includes(s)) && results.exampleTokens > 0 && results.testTextTokens > 0 && /^Feature \d+/.test(results.restoredTitle);
+	results.ok =
+		outcome === 'rendered' &&
+		results.title.startsWith(`Feature ${results.hoverFeature}`) &&
+		SECTIONS.every((s) => results.sections.includes(s)) &&
+		results.exampleTokens > 0 &&
+		results.testTextTokens > 0 &&
+		/^Feature \d+/.test(results.restoredTitle);
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = server.log().slice(-1500);
-	await browser?.contexts()[0]?.pages()[0]?.screenshot({ path: path.join(shots, 'dashboard-failure.png') }).catch(() => undefined);
+	await browser
+		?.contexts()[0]
+		?.pages()[0]
+		?.screenshot({ path: path.join(shots, 'dashboard-failure.png') })
+		.catch(() => undefined);
 } finally {
 	await browser?.close();
 	server.kill();
 }
 console.log(JSON.stringify(results, null, 2));
 process.exitCode = results.ok ? 0 : 1;
-

@@ -47,7 +47,9 @@ function stub(args: { data: FeatureDashboardData; textReply: FeatureTextActivati
 	const reply = (m: unknown) => setTimeout(() => window.postMessage(m, '*'), 10);
 	w['acquireVsCodeApi'] = () => ({
 		getState: () => state,
-		setState: (s: unknown) => { state = s; },
+		setState: (s: unknown) => {
+			state = s;
+		},
 		postMessage: (m: { type: string; label?: string; notes?: string }) => {
 			posted.push(m);
 			if (m.type === 'ready') reply({ type: 'data', data: args.data });
@@ -59,10 +61,21 @@ function stub(args: { data: FeatureDashboardData; textReply: FeatureTextActivati
 	document.addEventListener('DOMContentLoaded', () => {
 		document.body.classList.add('vscode-dark');
 		const vars: Record<string, string> = {
-			'--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1f1f1f', '--vscode-editor-foreground': '#cccccc', '--vscode-descriptionForeground': '#9d9d9d',
-			'--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-editor-font-family': 'monospace', '--vscode-panel-border': '#2b2b2b',
-			'--vscode-focusBorder': '#0078d4', '--vscode-textLink-foreground': '#4daafc', '--vscode-charts-blue': '#3794ff', '--vscode-charts-red': '#f14c4c',
-			'--vscode-featureLens-activation5': '#FF7A0099', '--vscode-button-background': '#0078d4', '--vscode-button-foreground': '#ffffff',
+			'--vscode-foreground': '#cccccc',
+			'--vscode-editor-background': '#1f1f1f',
+			'--vscode-editor-foreground': '#cccccc',
+			'--vscode-descriptionForeground': '#9d9d9d',
+			'--vscode-font-family': 'sans-serif',
+			'--vscode-font-size': '13px',
+			'--vscode-editor-font-family': 'monospace',
+			'--vscode-panel-border': '#2b2b2b',
+			'--vscode-focusBorder': '#0078d4',
+			'--vscode-textLink-foreground': '#4daafc',
+			'--vscode-charts-blue': '#3794ff',
+			'--vscode-charts-red': '#f14c4c',
+			'--vscode-featureLens-activation5': '#FF7A0099',
+			'--vscode-button-background': '#0078d4',
+			'--vscode-button-foreground': '#ffffff',
 		};
 		for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
 	});
@@ -73,18 +86,34 @@ function stubSource(args: Parameters<typeof stub>[0]): { content: string } {
 	return { content: `window.__name = (f) => f;\n(${stub.toString()})(${JSON.stringify(args)});` };
 }
 
-interface Findings { pwned: unknown; handlerAttributes: string[]; foreignElements: number; tokenText: string; bodyText: string; violations: string[] }
+interface Findings {
+	pwned: unknown;
+	handlerAttributes: string[];
+	foreignElements: number;
+	tokenText: string;
+	bodyText: string;
+	violations: string[];
+}
 
 async function findings(page: Page): Promise<Findings> {
 	return page.evaluate(() => {
 		const all = Array.from(document.querySelectorAll('*'));
-		const shadowText = (root: ParentNode): string => Array.from(root.querySelectorAll('*')).map((e) => (e.shadowRoot ? shadowText(e.shadowRoot) : '')).join(' ');
+		const shadowText = (root: ParentNode): string =>
+			Array.from(root.querySelectorAll('*'))
+				.map((e) => (e.shadowRoot ? shadowText(e.shadowRoot) : ''))
+				.join(' ');
 		return {
 			pwned: (window as unknown as Record<string, unknown>)['__pwned'],
-			handlerAttributes: all.flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map((a) => `${e.tagName}[${a.name}]`)),
+			handlerAttributes: all.flatMap((e) =>
+				Array.from(e.attributes)
+					.filter((a) => /^on/i.test(a.name))
+					.map((a) => `${e.tagName}[${a.name}]`),
+			),
 			// Elements a payload could have produced: images, frames, scripts other than ours, SVGs other than our charts.
 			foreignElements: document.querySelectorAll('img, iframe, object, embed, script:not([nonce]), svg:not(.histogram), style').length,
-			tokenText: Array.from(document.querySelectorAll('.token, .token-cell, .neighbour-label')).map((e) => e.textContent).join('\u0001'),
+			tokenText: Array.from(document.querySelectorAll('.token, .token-cell, .neighbour-label'))
+				.map((e) => e.textContent)
+				.join('\u0001'),
 			bodyText: document.body.innerText + ' ' + shadowText(document),
 			violations: (window as unknown as { __violations: string[] }).__violations,
 		};
@@ -109,10 +138,13 @@ async function main(): Promise<void> {
 			assert.deepEqual(sections.length, 7, `sections rendered: ${sections}`);
 
 			// Interactions: test text, keyboard on tokens, neighbour, label save.
-			await page.locator('#test-input textarea').fill('def f(x): return x', { timeout: 10000 }).catch(async () => {
-				await page.locator('#test-input').click();
-				await page.keyboard.type('def f(x): return x');
-			});
+			await page
+				.locator('#test-input textarea')
+				.fill('def f(x): return x', { timeout: 10000 })
+				.catch(async () => {
+					await page.locator('#test-input').click();
+					await page.keyboard.type('def f(x): return x');
+				});
 			await page.locator('#test-text vscode-button').click();
 			await page.waitForSelector('#test-text .token', { timeout: 10000 });
 			const firstToken = page.locator('#top-examples .token[tabindex="0"]').first();
@@ -167,7 +199,7 @@ async function main(): Promise<void> {
 		const posted = await page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted.map((m) => m.type));
 		assert.ok(posted.includes('analyze'), 'the Analyse button posts analyze');
 		const f = await findings(page);
-		assert.ok(await page.locator('#logit-lens').count() === 1 && await page.locator('#neighbours').count() === 1, 'logit lens and neighbours without an analysis');
+		assert.ok((await page.locator('#logit-lens').count()) === 1 && (await page.locator('#neighbours').count()) === 1, 'logit lens and neighbours without an analysis');
 		assert.equal(await page.locator('#top-examples').count(), 0);
 		assert.equal(f.pwned, undefined);
 		await page.screenshot({ path: path.join(shots, 'dashboard-fixture-unanalysed.png'), fullPage: true });

@@ -45,7 +45,11 @@ function install(file) {
 /** Every file under `dir` whose name ends with `suffix`. */
 function findFiles(dir, suffix) {
 	if (!fs.existsSync(dir)) return [];
-	return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => path.basename(f).endsWith(suffix)).map((f) => path.join(dir, f));
+	return fs
+		.readdirSync(dir, { recursive: true })
+		.map(String)
+		.filter((f) => path.basename(f).endsWith(suffix))
+		.map((f) => path.join(dir, f));
 }
 
 async function openWorkbench(browser, port) {
@@ -53,7 +57,9 @@ async function openWorkbench(browser, port) {
 	await server.listening(60_000);
 	const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 	page.setDefaultTimeout(30_000);
-	page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text().slice(0, 300)); });
+	page.on('console', (m) => {
+		if (m.type() === 'error') consoleErrors.push(m.text().slice(0, 300));
+	});
 	await page.goto(server.url, { timeout: 60_000 });
 	await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
 	return { server, page };
@@ -108,7 +114,7 @@ try {
 	await page.locator('.tabs-container .tab', { hasText: 'Walkthrough: Feature Lens' }).first().click();
 	const firstStep = walkthrough.locator('.getting-started-step', { hasText: 'Inspect the demo' }).first();
 	await waitUntil(async () => (await firstStep.getAttribute('aria-checked')) === 'true', 20_000, 'the first step to be ticked');
-	await walkthrough.locator('.getting-started-step', { hasText: 'Open a feature\'s dashboard' }).first().click();
+	await walkthrough.locator('.getting-started-step', { hasText: "Open a feature's dashboard" }).first().click();
 	await stepButton(`Open Feature ${FEATURE}`).click();
 	let dashboard = await dashboardOf(page, FEATURE);
 	await dashboard.locator('#label-input input').fill(LABEL);
@@ -153,14 +159,16 @@ try {
 	results.loadedFrom = [...new Set(logs.flatMap((f) => fs.readFileSync(f, 'utf8').match(/ready: demo with SAE (\S+)/g) ?? []))];
 	results.steps.push('label kept across the update');
 
-	results.ok = results.installed !== results.updated
-		&& results.walkthroughSteps.length === 5
-		&& results.demoDecorations > 0
-		&& results.labelFiles.length === 1 && /^saes\/[0-9a-f]{64}\/labels\.json$/.test(results.labelFiles[0])
-		&& results.labelFilesInExtension.length === 0
-		&& results.extensionFolders.some((f) => f.endsWith(`-${results.updated}`))
-		&& results.loadedFrom.some((l) => l.includes(`${EXTENSION_ID}-${results.updated}${path.sep}`))
-		&& results.labelAfterUpdate === LABEL;
+	results.ok =
+		results.installed !== results.updated &&
+		results.walkthroughSteps.length === 5 &&
+		results.demoDecorations > 0 &&
+		results.labelFiles.length === 1 &&
+		/^saes\/[0-9a-f]{64}\/labels\.json$/.test(results.labelFiles[0]) &&
+		results.labelFilesInExtension.length === 0 &&
+		results.extensionFolders.some((f) => f.endsWith(`-${results.updated}`)) &&
+		results.loadedFrom.some((l) => l.includes(`${EXTENSION_ID}-${results.updated}${path.sep}`)) &&
+		results.labelAfterUpdate === LABEL;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = session?.server.log().slice(-1500);

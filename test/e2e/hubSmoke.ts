@@ -46,14 +46,27 @@ const GPT2_SMALL = { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_
 /** A GPT-2-small-shaped checkpoint folder (its tokenizer is the fixtures' small byte-level one: ids stay below the vocabulary). */
 function gpt2SmallShaped(dir: string): void {
 	const d = GPT2_SMALL.n_embd;
-	writeCheckpoint(dir, {
-		config: {
-			architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', activation_function: 'gelu_new', n_inner: null, layer_norm_epsilon: 1e-5,
-			bos_token_id: 50256, eos_token_id: 50256, initializer_range: 0.02, ...GPT2_SMALL,
+	writeCheckpoint(
+		dir,
+		{
+			config: {
+				architectures: ['GPT2LMHeadModel'],
+				model_type: 'gpt2',
+				activation_function: 'gelu_new',
+				n_inner: null,
+				layer_norm_epsilon: 1e-5,
+				bos_token_id: 50256,
+				eos_token_id: 50256,
+				initializer_range: 0.02,
+				...GPT2_SMALL,
+			},
+			weights: gpt2Weights(GPT2_SMALL.vocab_size, GPT2_SMALL.n_layer, d, 4 * d, GPT2_SMALL.n_positions),
+			dtype: 'F32',
+			shards: 1,
+			keyPrefix: '',
 		},
-		weights: gpt2Weights(GPT2_SMALL.vocab_size, GPT2_SMALL.n_layer, d, 4 * d, GPT2_SMALL.n_positions),
-		dtype: 'F32', shards: 1, keyPrefix: '',
-	}, 11);
+		11,
+	);
 }
 
 /** A SAELens v6 TopK SAE (d_sae 3072, k 32) for the checkpoint's blocks.8.hook_resid_pre, seeded random weights. */
@@ -63,9 +76,25 @@ function saeFiles(): Record<string, Buffer> {
 	const rand = gaussian(5);
 	const f32 = (n: number, std: number) => new Uint8Array(Float32Array.from({ length: n }, () => std * rand()).buffer);
 	const cfg = {
-		d_in: dIn, d_sae: dSae, dtype: 'float32', device: 'cpu', apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none',
-		k: 32, rescale_acts_by_decoder_norm: true, architecture: 'topk',
-		metadata: { sae_lens_version: '6.5.1', model_name: 'gpt2-small-shaped', model_class_name: 'HookedTransformer', hook_name: 'blocks.8.hook_resid_pre', hook_head_index: null, context_size: 128, prepend_bos: true },
+		d_in: dIn,
+		d_sae: dSae,
+		dtype: 'float32',
+		device: 'cpu',
+		apply_b_dec_to_input: true,
+		normalize_activations: 'none',
+		reshape_activations: 'none',
+		k: 32,
+		rescale_acts_by_decoder_norm: true,
+		architecture: 'topk',
+		metadata: {
+			sae_lens_version: '6.5.1',
+			model_name: 'gpt2-small-shaped',
+			model_class_name: 'HookedTransformer',
+			hook_name: 'blocks.8.hook_resid_pre',
+			hook_head_index: null,
+			context_size: 128,
+			prepend_bos: true,
+		},
 	};
 	const weights = encodeSafetensors({
 		W_enc: { dtype: 'F32', shape: [dIn, dSae], data: f32(dIn * dSae, 0.05) },
@@ -160,7 +189,9 @@ async function main(): Promise<void> {
 			await hover.waitFor({ state: 'visible', timeout: 15_000 }).catch(() => {});
 			hoverText = await hover.innerText().catch(() => '');
 		}
-		const href = await page.locator('.monaco-hover-content a', { hasText: 'Neuronpedia' }).first().getAttribute('data-href') ?? await page.locator('.monaco-hover-content a', { hasText: 'Neuronpedia' }).first().getAttribute('href');
+		const href =
+			(await page.locator('.monaco-hover-content a', { hasText: 'Neuronpedia' }).first().getAttribute('data-href')) ??
+			(await page.locator('.monaco-hover-content a', { hasText: 'Neuronpedia' }).first().getAttribute('href'));
 		if (!href?.startsWith('https://www.neuronpedia.org/gpt2-small-shaped/8-res/')) throw new Error(`the hover has no Neuronpedia link (${hoverText}; href ${String(href)})`);
 		results.neuronpediaLink = href;
 		await page.screenshot({ path: path.join(shots, 'hub-4-hover.png') });

@@ -32,7 +32,11 @@ fs.mkdirSync(shots, { recursive: true });
 // The fixture workspace. a.py is inspected; the training corpus is **/*.py minus what
 // files.exclude (excluded/) and .gitignore (ignored/) leave out: a.py and lib/util.py.
 const A_PY = 'import os\n\n\ndef read_lines(path):\n    with open(path) as f:\n        return [line.rstrip() for line in f]\n';
-const UTIL_PY = Array.from({ length: 24 }, (_, i) => `def parse_${i}(text, sep=','):\n    """Split text on sep and strip each field ${i}."""\n    fields = [f.strip() for f in text.split(sep)]\n    return {k: v for k, v in enumerate(fields) if v}\n\n\n`).join('');
+const UTIL_PY = Array.from(
+	{ length: 24 },
+	(_, i) =>
+		`def parse_${i}(text, sep=','):\n    """Split text on sep and strip each field ${i}."""\n    fields = [f.strip() for f in text.split(sep)]\n    return {k: v for k, v in enumerate(fields) if v}\n\n\n`,
+).join('');
 const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ws-'));
 const wsFiles = {
 	'a.py': A_PY,
@@ -51,7 +55,9 @@ const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ud-'));
 const SELECTION_START = A_PY.indexOf('def read_lines');
 const SELECTED = A_PY.slice(SELECTION_START);
 // The demo model's tokens of the selected text, from the engine's own CLI: decorations must start and end on their boundaries.
-const cliTokens = JSON.parse(execFileSync(process.execPath, ['dist/cli.js', 'run', 'demo', '--text', SELECTED, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 })).tokens;
+const cliTokens = JSON.parse(
+	execFileSync(process.execPath, ['dist/cli.js', 'run', 'demo', '--text', SELECTED, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }),
+).tokens;
 const boundaries = new Set(cliTokens.flatMap((t) => [SELECTION_START + t.start, SELECTION_START + t.end]));
 
 const results = { steps: [] };
@@ -69,10 +75,14 @@ try {
 		await page.goto(server.url, { timeout: 60_000 });
 		await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
 	});
-	await step('open a.py', async () => {
-		await page.getByRole('treeitem', { name: /^a\.py/ }).click();
-		await page.locator('.monaco-editor .view-lines', { hasText: 'read_lines' }).waitFor();
-	}, 2);
+	await step(
+		'open a.py',
+		async () => {
+			await page.getByRole('treeitem', { name: /^a\.py/ }).click();
+			await page.locator('.monaco-editor .view-lines', { hasText: 'read_lines' }).waitFor();
+		},
+		2,
+	);
 	await step('select lines 4-6', selectFunction, 2);
 	await page.screenshot({ path: path.join(shots, '1-selection.png') });
 
@@ -87,7 +97,12 @@ try {
 	// Readable in every kind of theme: the decorations' real colours over the editor background, against the editor's text colour.
 	await page.keyboard.press('ArrowRight'); // drop the selection (the cursor goes to its end)
 	results.themes = {};
-	for (const [theme, kind] of [['Default Dark Modern', 'vs-dark'], ['Default High Contrast', 'hc-black'], ['Default High Contrast Light', 'hc-light'], ['Default Light Modern', 'vs']]) {
+	for (const [theme, kind] of [
+		['Default Dark Modern', 'vs-dark'],
+		['Default High Contrast', 'hc-black'],
+		['Default High Contrast Light', 'hc-light'],
+		['Default Light Modern', 'vs'],
+	]) {
 		await setColorTheme(theme, kind);
 		results.themes[theme] = await step(`highlights readable in ${theme}`, checkHighlightContrast, 2);
 		await page.screenshot({ path: path.join(shots, `2-highlights-${kind}.png`) });
@@ -106,59 +121,78 @@ try {
 	// From the editor's context menu.
 	await runCommand('Feature Lens: Clear Highlights');
 	await step('highlights cleared again', () => waitForCount(decorations(), 0, 10_000));
-	await step('editor context menu: Inspect Selection', async () => {
-		const { lines, charWidth } = await editorGeometry();
-		if (await page.locator('.context-view .monaco-menu').isVisible()) await page.keyboard.press('Escape');
-		await page.mouse.click(lines[4].left + 6 * charWidth, (lines[4].top + lines[4].bottom) / 2, { button: 'right' });
-		// Pointing at the entry focuses it; Enter runs it (the menu's own mouse handling ignores synthetic clicks).
-		const entry = page.locator('.context-view .monaco-menu .action-item', { hasText: 'Inspect Selection' }).first();
-		await entry.hover({ timeout: 10_000 });
-		await page.keyboard.press('Enter');
-		await decorations().first().waitFor({ timeout: 30_000 });
-	}, 2);
+	await step(
+		'editor context menu: Inspect Selection',
+		async () => {
+			const { lines, charWidth } = await editorGeometry();
+			if (await page.locator('.context-view .monaco-menu').isVisible()) await page.keyboard.press('Escape');
+			await page.mouse.click(lines[4].left + 6 * charWidth, (lines[4].top + lines[4].bottom) / 2, { button: 'right' });
+			// Pointing at the entry focuses it; Enter runs it (the menu's own mouse handling ignores synthetic clicks).
+			const entry = page.locator('.context-view .monaco-menu .action-item', { hasText: 'Inspect Selection' }).first();
+			await entry.hover({ timeout: 10_000 });
+			await page.keyboard.press('Enter');
+			await decorations().first().waitFor({ timeout: 30_000 });
+		},
+		2,
+	);
 
 	// Hover on "read_lines": the hover names the token under the mouse and lists features.
 	await page.keyboard.press('ArrowRight'); // drop the selection (the cursor goes to its end)
-	results.hover = await step('hover lists features', async (attempt) => {
-		// The middle of the "r" of read_lines (column 4 of line 4).
-		const { lines, charWidth } = await editorGeometry();
-		const line = lines[3];
-		const x = line.left + 4.5 * charWidth;
-		const y = (line.top + line.bottom) / 2;
-		await page.mouse.move(x - 40, y - 80); // away first, so the hover opens afresh on a retry
-		await page.mouse.move(x - 1, y);
-		await page.mouse.move(x + (attempt % 2), y);
-		const hover = page.locator('.monaco-hover-content', { hasText: 'Feature Lens' }).first();
-		await hover.waitFor({ state: 'visible', timeout: 15_000 });
-		const text = await hover.innerText();
-		if (!/feature \d+/.test(text)) throw new Error(`the hover lists no features: ${text}`);
-		const token = /token “([^”]*)”/.exec(text)?.[1];
-		const want = cliTokens.find((t) => t.start <= 4 && t.end > 4);
-		if (token !== want?.text) throw new Error(`the hover is for token "${token}", the mouse is on "${want?.text}"`);
-		return text.slice(0, 300);
-	}, 3);
+	results.hover = await step(
+		'hover lists features',
+		async (attempt) => {
+			// The middle of the "r" of read_lines (column 4 of line 4).
+			const { lines, charWidth } = await editorGeometry();
+			const line = lines[3];
+			const x = line.left + 4.5 * charWidth;
+			const y = (line.top + line.bottom) / 2;
+			await page.mouse.move(x - 40, y - 80); // away first, so the hover opens afresh on a retry
+			await page.mouse.move(x - 1, y);
+			await page.mouse.move(x + (attempt % 2), y);
+			const hover = page.locator('.monaco-hover-content', { hasText: 'Feature Lens' }).first();
+			await hover.waitFor({ state: 'visible', timeout: 15_000 });
+			const text = await hover.innerText();
+			if (!/feature \d+/.test(text)) throw new Error(`the hover lists no features: ${text}`);
+			const token = /token “([^”]*)”/.exec(text)?.[1];
+			const want = cliTokens.find((t) => t.start <= 4 && t.end > 4);
+			if (token !== want?.text) throw new Error(`the hover is for token "${token}", the mouse is on "${want?.text}"`);
+			return text.slice(0, 300);
+		},
+		3,
+	);
 	await page.waitForTimeout(500); // the hover has faded in
 	await page.screenshot({ path: path.join(shots, '3-hover.png') });
 
 	// The Features view in the Feature Lens activity-bar container lists the active features.
 	await page.keyboard.press('Escape');
-	results.featuresView = await step('Features view lists features', async () => {
-		await page.locator('.activitybar a[aria-label^="Feature Lens"]').first().click();
-		const item = page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).first();
-		await item.waitFor({ state: 'visible', timeout: 20_000 });
-		await item.click();
-		return page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).count();
-	}, 2);
+	results.featuresView = await step(
+		'Features view lists features',
+		async () => {
+			await page.locator('.activitybar a[aria-label^="Feature Lens"]').first().click();
+			const item = page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).first();
+			await item.waitFor({ state: 'visible', timeout: 20_000 });
+			await item.click();
+			return page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).count();
+		},
+		2,
+	);
 	await page.screenshot({ path: path.join(shots, '4-features-view.png') });
 	// A feature row's command is Colour by Feature: the status bar says which feature now colours the text.
-	results.colourByFeature = await step('Colour by Feature from the Features view', async () => {
-		const row = page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).first();
-		const feature = /^Feature (\d+)/.exec(await row.innerText())?.[1];
-		if (feature === undefined) throw new Error(`the row names no feature: ${await row.innerText()}`);
-		await row.click();
-		await page.locator('.statusbar-item', { hasText: `colouring by feature ${feature}` }).first().waitFor({ timeout: 10_000 });
-		return Number(feature);
-	}, 2);
+	results.colourByFeature = await step(
+		'Colour by Feature from the Features view',
+		async () => {
+			const row = page.locator('.monaco-list-row', { hasText: /^Feature \d+/ }).first();
+			const feature = /^Feature (\d+)/.exec(await row.innerText())?.[1];
+			if (feature === undefined) throw new Error(`the row names no feature: ${await row.innerText()}`);
+			await row.click();
+			await page
+				.locator('.statusbar-item', { hasText: `colouring by feature ${feature}` })
+				.first()
+				.waitFor({ timeout: 10_000 });
+			return Number(feature);
+		},
+		2,
+	);
 	// Steer with Feature… from the palette: asks for the number, then the Steering view holds that feature.
 	await runCommand('Feature Lens: Steer with Feature');
 	results.steerWithFeature = await step('Steer with Feature adds the feature to the Steering view', async () => {
@@ -189,8 +223,11 @@ try {
 
 	// Cancel from the progress notification once the run has taken a step, then Resume.
 	await step('training reports steps', async () => (await monitor()).locator('p.status', { hasText: /step [1-9]/ }).waitFor({ timeout: 120_000 }));
-	await step('Cancel in the progress notification', () => page.locator('.notifications-toasts .notification-list-item', { hasText: 'training topk SAE' })
-		.getByRole('button', { name: 'Cancel' }).click(), 2);
+	await step(
+		'Cancel in the progress notification',
+		() => page.locator('.notifications-toasts .notification-list-item', { hasText: 'training topk SAE' }).getByRole('button', { name: 'Cancel' }).click(),
+		2,
+	);
 	const stopped = page.locator('.notifications-toasts .notification-list-item', { hasText: 'training stopped at step' }).first();
 	results.cancelNotification = await step('training stops', async () => {
 		await stopped.waitFor({ timeout: 60_000 });
@@ -227,7 +264,10 @@ try {
 	// No progress notification is left behind once the work is done.
 	results.progressLeftOpenMs = await step('progress notifications close', async () => {
 		const t = Date.now();
-		await page.locator('.notifications-toasts .notification-list-item', { hasText: /loading the model and SAE|inspecting|training topk|evaluating/ }).first().waitFor({ state: 'hidden', timeout: 15_000 });
+		await page
+			.locator('.notifications-toasts .notification-list-item', { hasText: /loading the model and SAE|inspecting|training topk|evaluating/ })
+			.first()
+			.waitFor({ state: 'hidden', timeout: 15_000 });
 		return Date.now() - t;
 	});
 	results.statusBar = await page.locator('.statusbar-item', { hasText: 'Feature Lens' }).first().innerText();
@@ -256,7 +296,9 @@ try {
 		'old highlights cleared when the new SAE loads': results.highlightsAfterTraining === 0,
 		'new SAE in the status bar': /topk 256/.test(results.statusBar),
 	};
-	const failed = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
+	const failed = Object.entries(checks)
+		.filter(([, ok]) => !ok)
+		.map(([name]) => name);
 	if (failed.length > 0) throw new Error(`checks failed: ${failed.join(', ')}`);
 	results.ok = true;
 } catch (err) {
@@ -304,18 +346,22 @@ async function step(name, fn, retries = 0) {
 
 /** Runs a command from the palette, checking that the palette lists it before pressing Enter; returns when Enter was pressed. */
 async function runCommand(title) {
-	return step(`command "${title}"`, async (attempt) => {
-		const input = page.locator('.quick-input-widget:not(.hidden) input');
-		if (attempt > 0 && await input.isVisible()) await page.keyboard.press('Escape');
-		await page.keyboard.press('F1');
-		await input.waitFor({ state: 'visible', timeout: 10_000 });
-		await input.fill(`>${title}`);
-		await page.locator('.quick-input-widget:not(.hidden) .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
-		const pressed = Date.now();
-		await input.press('Enter');
-		await input.waitFor({ state: 'hidden', timeout: 10_000 });
-		return pressed;
-	}, 2);
+	return step(
+		`command "${title}"`,
+		async (attempt) => {
+			const input = page.locator('.quick-input-widget:not(.hidden) input');
+			if (attempt > 0 && (await input.isVisible())) await page.keyboard.press('Escape');
+			await page.keyboard.press('F1');
+			await input.waitFor({ state: 'visible', timeout: 10_000 });
+			await input.fill(`>${title}`);
+			await page.locator('.quick-input-widget:not(.hidden) .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+			const pressed = Date.now();
+			await input.press('Enter');
+			await input.waitFor({ state: 'hidden', timeout: 10_000 });
+			return pressed;
+		},
+		2,
+	);
 }
 
 /** Answers step `n` of the Train SAE flow: types `text` (or keeps the default) once the step is showing and valid, then Enter. */
@@ -327,18 +373,25 @@ async function answer(n, text) {
 		if (text !== undefined) await input.fill(text);
 		// A quick pick needs its list filtered to the choice; an input box must pass validation.
 		const list = widget.locator('.quick-input-list .monaco-list-row');
-		if (text !== undefined && await widget.locator('.quick-input-list').isVisible()) await list.filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
-		await widget.locator('.quick-input-message', { hasText: /whole number|absolute|non-negative/ }).waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+		if (text !== undefined && (await widget.locator('.quick-input-list').isVisible())) await list.filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
+		await widget
+			.locator('.quick-input-message', { hasText: /whole number|absolute|non-negative/ })
+			.waitFor({ state: 'hidden', timeout: 5000 })
+			.catch(() => undefined);
 		const before = await input.inputValue();
 		await input.press('Enter');
 		// The widget moves on (new title or prompt) or closes.
-		await page.waitForFunction(([b, m]) => {
-			const w = document.querySelector('.quick-input-widget:not(.hidden)');
-			if (!w || w.style.display === 'none') return true;
-			const input = w.querySelector('input');
-			const title = w.querySelector('.quick-input-title')?.textContent ?? '';
-			return !title.includes(`(${m}/7)`) || input?.value !== b;
-		}, [before, n], { timeout: 10_000 });
+		await page.waitForFunction(
+			([b, m]) => {
+				const w = document.querySelector('.quick-input-widget:not(.hidden)');
+				if (!w || w.style.display === 'none') return true;
+				const input = w.querySelector('input');
+				const title = w.querySelector('.quick-input-title')?.textContent ?? '';
+				return !title.includes(`(${m}/7)`) || input?.value !== b;
+			},
+			[before, n],
+			{ timeout: 10_000 },
+		);
 	});
 }
 
@@ -365,17 +418,21 @@ async function setColorTheme(theme, kind) {
 		});
 		await row.click();
 	};
-	await step(`colour theme ${theme}`, async () => {
-		const input = widget.locator('input');
-		if (await input.isVisible()) await page.keyboard.press('Escape');
-		await page.keyboard.press('F1');
-		await input.fill('>Preferences: Color Theme');
-		await option('Preferences: Color Theme');
-		await input.fill(theme);
-		await option(theme);
-		await page.locator(`.monaco-workbench.${kind}`).waitFor({ timeout: 10_000 });
-		await page.waitForTimeout(300); // the new colours are painted
-	}, 2);
+	await step(
+		`colour theme ${theme}`,
+		async () => {
+			const input = widget.locator('input');
+			if (await input.isVisible()) await page.keyboard.press('Escape');
+			await page.keyboard.press('F1');
+			await input.fill('>Preferences: Color Theme');
+			await option('Preferences: Color Theme');
+			await input.fill(theme);
+			await option(theme);
+			await page.locator(`.monaco-workbench.${kind}`).waitFor({ timeout: 10_000 });
+			await page.waitForTimeout(300); // the new colours are painted
+		},
+		2,
+	);
 }
 
 /** The contrast of the editor's text colour with each highlight colour drawn over the editor background (WCAG AA: 4.5). */
@@ -403,7 +460,10 @@ function parseColour(text) {
 	if (hex) return { rgb: [0, 2, 4].map((i) => parseInt(hex[1].slice(i, i + 2), 16)), alpha: hex[2] ? parseInt(hex[2], 16) / 255 : 1 };
 	const fn = /^rgba?\(([^)]*)\)$/.exec(text);
 	if (fn) {
-		const [r, g, b, a] = fn[1].split(/[,\s/]+/).filter(Boolean).map(Number);
+		const [r, g, b, a] = fn[1]
+			.split(/[,\s/]+/)
+			.filter(Boolean)
+			.map(Number);
 		return { rgb: [r, g, b], alpha: a ?? 1 };
 	}
 	throw new Error(`cannot read the colour "${text}"`);
@@ -432,13 +492,19 @@ async function waitForCount(locator, count, ms) {
 
 /** The editor's rendered lines (page boxes, text) in document order, and the monospace character width. */
 async function editorGeometry() {
-	const lines = await page.locator('.monaco-editor .view-lines').first().locator('.view-line').evaluateAll((els) => els.map((el) => {
-		const r = el.getBoundingClientRect();
-		const span = el.querySelector('span');
-		// Rendered whitespace (middle dots) and non-breaking spaces stand for spaces.
-		const text = el.textContent.replace(/[\u00a0\u00b7\u2e31]/g, ' ');
-		return { top: r.top, bottom: r.bottom, left: r.left, text, width: span ? span.getBoundingClientRect().width : 0 };
-	}));
+	const lines = await page
+		.locator('.monaco-editor .view-lines')
+		.first()
+		.locator('.view-line')
+		.evaluateAll((els) =>
+			els.map((el) => {
+				const r = el.getBoundingClientRect();
+				const span = el.querySelector('span');
+				// Rendered whitespace (middle dots) and non-breaking spaces stand for spaces.
+				const text = el.textContent.replace(/[\u00a0\u00b7\u2e31]/g, ' ');
+				return { top: r.top, bottom: r.bottom, left: r.left, text, width: span ? span.getBoundingClientRect().width : 0 };
+			}),
+		);
 	lines.sort((a, b) => a.top - b.top);
 	const first = lines.find((l) => l.text === 'import os');
 	const charWidth = first ? first.width / first.text.length : 0;
@@ -459,7 +525,12 @@ async function checkDecorationPlacement() {
 	for (const t of cliTokens) {
 		for (let p = t.start; p < t.end; p++) if (SELECTED[p] === '\n') allowed.add(SELECTION_START + p).add(SELECTION_START + p + 1);
 	}
-	const boxes = await decorations().evaluateAll((els) => els.map((el) => { const r = el.getBoundingClientRect(); return { x: r.left, y: (r.top + r.bottom) / 2, w: r.width }; }));
+	const boxes = await decorations().evaluateAll((els) =>
+		els.map((el) => {
+			const r = el.getBoundingClientRect();
+			return { x: r.left, y: (r.top + r.bottom) / 2, w: r.width };
+		}),
+	);
 	const spans = [];
 	for (const b of boxes) {
 		if (b.w === 0) continue;
@@ -482,4 +553,3 @@ function findFile(dir, pattern) {
 	}
 	return undefined;
 }
-

@@ -27,16 +27,23 @@ fs.mkdirSync(shots, { recursive: true });
 
 const FEATURE = 1132;
 const STRENGTH = 30;
-const SOURCE = 'import os\n\n\ndef read_lines(path):\n    """Read a file and return its lines."""\n    with open(path) as f:\n        return [line.rstrip() for line in f]\n\n\ndef count_words(text):\n';
+const SOURCE =
+	'import os\n\n\ndef read_lines(path):\n    """Read a file and return its lines."""\n    with open(path) as f:\n        return [line.rstrip() for line in f]\n\n\ndef count_words(text):\n';
 const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ws-'));
 fs.writeFileSync(path.join(workspace, 'a.py'), SOURCE);
 const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ud-'));
 // Inline suggestions on (the default) and no other completion UI in the way of Tab.
 fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
-	'editor.inlineSuggest.enabled': true, 'editor.quickSuggestions': { other: false, comments: false, strings: false },
-	'editor.suggestOnTriggerCharacters': false, 'workbench.startupEditor': 'none', 'editor.minimap.enabled': false,
-}));
+fs.writeFileSync(
+	path.join(userData, 'User', 'settings.json'),
+	JSON.stringify({
+		'editor.inlineSuggest.enabled': true,
+		'editor.quickSuggestions': { other: false, comments: false, strings: false },
+		'editor.suggestOnTriggerCharacters': false,
+		'workbench.startupEditor': 'none',
+		'editor.minimap.enabled': false,
+	}),
+);
 
 const server = startCodeServer({ codeServer, extensionsDir, userData, workspace, port });
 
@@ -63,7 +70,10 @@ try {
 	await waitUntil(async () => (await view.locator('#prompt').evaluate((e) => e.value)).includes('def read_lines'), 30000, 'the prompt to hold the selection');
 	results.prompt = await view.locator('#prompt').evaluate((e) => e.value);
 	// For the screenshot: the Features view collapsed and a wider sidebar, so the columns sit side by side.
-	await page.locator('.pane-header', { hasText: /^Features/i }).first().click();
+	await page
+		.locator('.pane-header', { hasText: /^Features/i })
+		.first()
+		.click();
 	const sidebar = await page.locator('.part.sidebar').boundingBox();
 	await page.mouse.move(sidebar.x + sidebar.width, sidebar.y + 200);
 	await page.mouse.down();
@@ -88,7 +98,7 @@ try {
 	results.steered = await view.locator('.column.steered .tokens').innerText();
 	results.diffSummary = await view.locator('.diff-summary').innerText();
 	results.markedTokens = await view.locator('.column.steered .tok.added').count();
-	const error = await view.locator('.notice.error').count() ? await view.locator('.notice.error').innerText() : '';
+	const error = (await view.locator('.notice.error').count()) ? await view.locator('.notice.error').innerText() : '';
 	if (error) results.viewError = error;
 	await view.locator('.results').scrollIntoViewIfNeeded();
 	await page.screenshot({ path: path.join(shots, 'steering-sidebar.png') });
@@ -127,15 +137,24 @@ try {
 	results.acceptedIsGhostText = fold(results.accepted) === fold(results.ghostText.join('\n'));
 	if (!results.acceptedIsGhostText) throw new Error(`Tab inserted ${JSON.stringify(results.accepted)}, the ghost text shown was ${JSON.stringify(results.ghostText)}`);
 
-	results.ok = results.prompt.includes('def read_lines') && results.baseline.trim().length > 0 && results.steered.trim().length > 0
-		&& results.baseline !== results.steered && results.markedTokens > 0 && results.insertedChars > 0 && results.acceptedChars > 0 && results.acceptedIsGhostText;
+	results.ok =
+		results.prompt.includes('def read_lines') &&
+		results.baseline.trim().length > 0 &&
+		results.steered.trim().length > 0 &&
+		results.baseline !== results.steered &&
+		results.markedTokens > 0 &&
+		results.insertedChars > 0 &&
+		results.acceptedChars > 0 &&
+		results.acceptedIsGhostText;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = server.log().slice(-2000);
 	try {
 		const pages = browser?.contexts()[0]?.pages() ?? [];
 		if (pages[0]) await pages[0].screenshot({ path: path.join(shots, 'steering-failure.png') });
-	} catch { /* the browser is gone */ }
+	} catch {
+		/* the browser is gone */
+	}
 } finally {
 	await browser?.close();
 	server.kill();
@@ -150,4 +169,3 @@ async function saved(page) {
 	await page.locator('.tabs-container .tab:not(.dirty)', { hasText: 'a.py' }).first().waitFor({ timeout: 10000 });
 	return fs.readFileSync(path.join(workspace, 'a.py'), 'utf8');
 }
-

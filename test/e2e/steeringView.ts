@@ -50,7 +50,10 @@ function stub(args: { payloads: string[] }): void {
 				const sweep = m as unknown as { strengths: number[]; featureIndex: number };
 				const run = { kind: 'sweep', runId: 's1', prompt: m.prompt, featureIndex: sweep.featureIndex, mode: 'add', strengths: sweep.strengths, entries: sweep.strengths.map(() => []) };
 				reply({ type: 'runStarted', run });
-				const entries = sweep.strengths.map((_, i) => [{ id: 1, text: 'x' }, { id: 10 + i, text: i ? ` # ${args.payloads[2]}` : ' = 1' }]);
+				const entries = sweep.strengths.map((_, i) => [
+					{ id: 1, text: 'x' },
+					{ id: 10 + i, text: i ? ` # ${args.payloads[2]}` : ' = 1' },
+				]);
 				entries.forEach((tokens, i) => reply({ type: 'tokens', runId: 's1', which: 'steered', sweepIndex: i, tokens }, 20 + 10 * i));
 				reply({ type: 'runEnded', run: { ...run, entries, done: { cancelled: false } } }, 80);
 			}
@@ -58,8 +61,18 @@ function stub(args: { payloads: string[] }): void {
 				const runId = 'r1';
 				const run = { kind: 'compare', runId, prompt: m.prompt, baseline: [], steered: [] };
 				reply({ type: 'runStarted', run });
-				const baseline = [{ id: 1, text: 'def' }, { id: 2, text: ' f' }, { id: 3, text: '(x):' }, { id: 4, text: '\n' }];
-				const steered = [{ id: 1, text: 'def' }, { id: 9, text: args.payloads[0] }, { id: 8, text: args.payloads[1] }, { id: 4, text: '\n' }];
+				const baseline = [
+					{ id: 1, text: 'def' },
+					{ id: 2, text: ' f' },
+					{ id: 3, text: '(x):' },
+					{ id: 4, text: '\n' },
+				];
+				const steered = [
+					{ id: 1, text: 'def' },
+					{ id: 9, text: args.payloads[0] },
+					{ id: 8, text: args.payloads[1] },
+					{ id: 4, text: '\n' },
+				];
 				reply({ type: 'tokens', runId, which: 'baseline', tokens: baseline.slice(0, 2) }, 20);
 				reply({ type: 'tokens', runId, which: 'steered', tokens: steered.slice(0, 2) }, 30);
 				reply({ type: 'tokens', runId, which: 'baseline', tokens: baseline.slice(2) }, 40);
@@ -71,10 +84,21 @@ function stub(args: { payloads: string[] }): void {
 	document.addEventListener('DOMContentLoaded', () => {
 		document.body.classList.add('vscode-dark');
 		const vars: Record<string, string> = {
-			'--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1f1f1f', '--vscode-sideBar-background': '#181818', '--vscode-descriptionForeground': '#9d9d9d',
-			'--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-editor-font-family': 'monospace', '--vscode-panel-border': '#2b2b2b',
-			'--vscode-focusBorder': '#0078d4', '--vscode-textLink-foreground': '#4daafc', '--vscode-button-background': '#0078d4', '--vscode-button-foreground': '#ffffff',
-			'--vscode-diffEditor-insertedTextBackground': '#9ccc2c33', '--vscode-diffEditor-removedTextBackground': '#ff000033', '--vscode-errorForeground': '#f85149',
+			'--vscode-foreground': '#cccccc',
+			'--vscode-editor-background': '#1f1f1f',
+			'--vscode-sideBar-background': '#181818',
+			'--vscode-descriptionForeground': '#9d9d9d',
+			'--vscode-font-family': 'sans-serif',
+			'--vscode-font-size': '13px',
+			'--vscode-editor-font-family': 'monospace',
+			'--vscode-panel-border': '#2b2b2b',
+			'--vscode-focusBorder': '#0078d4',
+			'--vscode-textLink-foreground': '#4daafc',
+			'--vscode-button-background': '#0078d4',
+			'--vscode-button-foreground': '#ffffff',
+			'--vscode-diffEditor-insertedTextBackground': '#9ccc2c33',
+			'--vscode-diffEditor-removedTextBackground': '#ff000033',
+			'--vscode-errorForeground': '#f85149',
 		};
 		for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
 	});
@@ -121,7 +145,9 @@ async function main(): Promise<void> {
 
 		await page.locator('#prompt textarea').fill('import os\n\n\ndef read_lines(path):\n');
 		await page.locator('#generate').click();
-		await page.waitForFunction(() => document.querySelectorAll('.column.steered .tok').length === 4 && document.querySelector('.column.steered .caption')?.textContent === '', undefined, { timeout: 5000 });
+		await page.waitForFunction(() => document.querySelectorAll('.column.steered .tok').length === 4 && document.querySelector('.column.steered .caption')?.textContent === '', undefined, {
+			timeout: 5000,
+		});
 		const columns = await page.evaluate(() => ({
 			baseline: Array.from(document.querySelectorAll('.column.baseline .tok')).map((e) => e.textContent),
 			steered: Array.from(document.querySelectorAll('.column.steered .tok')).map((e) => e.textContent),
@@ -133,20 +159,28 @@ async function main(): Promise<void> {
 		assert.deepEqual(columns.removed, [' f', '(x):'], 'the baseline tokens that differ are marked');
 		assert.equal(columns.summary, '2 of 4 steered tokens differ from the baseline.');
 		const generate = await page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted.find((m) => m.type === 'generate'));
-		assert.deepEqual((generate as unknown as { setup: unknown }).setup, {
-			entries: [
-				{ featureIndex: 1132, label: PAYLOADS[1], mode: 'add', strength: 22, enabled: true },
-				{ featureIndex: 7, label: PAYLOADS[0], mode: 'add', strength: 20, enabled: true },
-			],
-			positions: 'all',
-		}, 'generate carries the features with the strengths set');
+		assert.deepEqual(
+			(generate as unknown as { setup: unknown }).setup,
+			{
+				entries: [
+					{ featureIndex: 1132, label: PAYLOADS[1], mode: 'add', strength: 22, enabled: true },
+					{ featureIndex: 7, label: PAYLOADS[0], mode: 'add', strength: 20, enabled: true },
+				],
+				positions: 'all',
+			},
+			'generate carries the features with the strengths set',
+		);
 		await page.locator('.column.steered vscode-button', { hasText: 'Insert' }).click();
 		const inserted = await page.evaluate(() => (window as unknown as { __posted: { type: string; text?: string }[] }).__posted.find((m) => m.type === 'insert'));
 		assert.equal(inserted?.text, `def${PAYLOADS[0]}${PAYLOADS[1]}\n`, 'Insert posts the steered completion');
 
 		const safety = await page.evaluate(() => ({
 			pwned: (window as unknown as Record<string, unknown>)['__pwned'],
-			handlerAttributes: Array.from(document.querySelectorAll('*')).flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map(() => e.tagName)),
+			handlerAttributes: Array.from(document.querySelectorAll('*')).flatMap((e) =>
+				Array.from(e.attributes)
+					.filter((a) => /^on/i.test(a.name))
+					.map(() => e.tagName),
+			),
 			foreign: document.querySelectorAll('img, iframe, object, embed, script:not([nonce]), svg, style:not([nonce])').length,
 			violations: (window as unknown as { __violations: string[] }).__violations,
 		}));
@@ -161,17 +195,23 @@ async function main(): Promise<void> {
 		await page.locator('#sweep-strengths input').fill('-10, 0 25');
 		await page.locator('#run-sweep').click();
 		await page.waitForFunction(() => document.querySelectorAll('.results.sweep .column').length === 3 && !document.querySelector('.results.sweep .caption')?.textContent, undefined, { timeout: 5000 });
-		const sweepPosted = await page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted.find((m) => m.type === 'sweep') as unknown as { strengths: number[]; featureIndex: number });
+		const sweepPosted = await page.evaluate(
+			() => (window as unknown as { __posted: { type: string }[] }).__posted.find((m) => m.type === 'sweep') as unknown as { strengths: number[]; featureIndex: number },
+		);
 		assert.deepEqual(sweepPosted.strengths, [-10, 0, 25], 'the typed strengths are sent');
 		assert.equal(sweepPosted.featureIndex, 1132, 'the first listed feature is swept by default');
-		const sweepRows = await page.evaluate(() => Array.from(document.querySelectorAll('.results.sweep .column')).map((c) => c.querySelector('h3')?.textContent + ': ' + c.querySelector('.tokens')?.textContent));
+		const sweepRows = await page.evaluate(() =>
+			Array.from(document.querySelectorAll('.results.sweep .column')).map((c) => c.querySelector('h3')?.textContent + ': ' + c.querySelector('.tokens')?.textContent),
+		);
 		assert.deepEqual(sweepRows, ['Strength -10: x = 1', `Strength 0: x # ${PAYLOADS[2]}`, `Strength 25: x # ${PAYLOADS[2]}`]);
 		await page.screenshot({ path: path.join(shots, 'steering-fixture-sweep.png'), fullPage: true });
 		results['sweep'] = sweepRows;
 		assert.equal(await page.evaluate(() => (window as unknown as Record<string, unknown>)['__pwned'] ?? document.querySelectorAll('svg, img').length), 0, 'sweep tokens rendered as text');
 		// Back to the comparison for the reload check.
 		await page.locator('#generate').click();
-		await page.waitForFunction(() => document.querySelectorAll('.column.steered .tok').length === 4 && document.querySelector('.column.steered .caption')?.textContent === '', undefined, { timeout: 5000 });
+		await page.waitForFunction(() => document.querySelectorAll('.column.steered .tok').length === 4 && document.querySelector('.column.steered .caption')?.textContent === '', undefined, {
+			timeout: 5000,
+		});
 
 		// Reload: features, prompt and the run come back from getState.
 		await page.reload();

@@ -32,10 +32,15 @@ const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ws-'));
 fs.writeFileSync(path.join(workspace, 'a.py'), SOURCE);
 const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-ud-'));
 fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
-	'featureLens.sae': TRANSCODER, 'workbench.startupEditor': 'none', 'editor.minimap.enabled': false,
-	'editor.quickSuggestions': { other: false, comments: false, strings: false },
-}));
+fs.writeFileSync(
+	path.join(userData, 'User', 'settings.json'),
+	JSON.stringify({
+		'featureLens.sae': TRANSCODER,
+		'workbench.startupEditor': 'none',
+		'editor.minimap.enabled': false,
+		'editor.quickSuggestions': { other: false, comments: false, strings: false },
+	}),
+);
 
 const server = startCodeServer({ codeServer, extensionsDir, userData, workspace, port });
 const results = { transcoder: TRANSCODER };
@@ -60,7 +65,10 @@ try {
 	await runCommand(page, 'Feature Lens: Inspect Selection');
 	await page.waitForSelector('.monaco-editor [class*="ced-"]', { timeout: 120000 });
 	await page.keyboard.press('ArrowRight');
-	const token = page.locator('.monaco-editor .view-lines span span').filter({ hasText: /^read_lines$/ }).first();
+	const token = page
+		.locator('.monaco-editor .view-lines span span')
+		.filter({ hasText: /^read_lines$/ })
+		.first();
 	const box = await token.boundingBox();
 	await page.mouse.move(box.x + 4, box.y + box.height / 2);
 	await page.mouse.move(box.x + 8, box.y + box.height / 2);
@@ -112,12 +120,23 @@ try {
 	if (await view.locator('.notice.error').count()) results.viewError = await view.locator('.notice.error').innerText();
 	await page.screenshot({ path: path.join(shots, 'transcoder-3-steering.png') });
 
-	results.ok = results.hoverHeader.includes(SITE) && new RegExp(`^Feature ${results.hoverFeature}\\b`).test(results.dashboardTitle) && results.logitRows > 0
-		&& results.testTextTokens > 0 && results.baseline.trim().length > 0 && results.steered.trim().length > 0 && results.baseline !== results.steered && !results.viewError;
+	results.ok =
+		results.hoverHeader.includes(SITE) &&
+		new RegExp(`^Feature ${results.hoverFeature}\\b`).test(results.dashboardTitle) &&
+		results.logitRows > 0 &&
+		results.testTextTokens > 0 &&
+		results.baseline.trim().length > 0 &&
+		results.steered.trim().length > 0 &&
+		results.baseline !== results.steered &&
+		!results.viewError;
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = server.log().slice(-1500);
-	await browser?.contexts()[0]?.pages()[0]?.screenshot({ path: path.join(shots, 'transcoder-failure.png') }).catch(() => undefined);
+	await browser
+		?.contexts()[0]
+		?.pages()[0]
+		?.screenshot({ path: path.join(shots, 'transcoder-failure.png') })
+		.catch(() => undefined);
 } finally {
 	await browser?.close();
 	server.kill();

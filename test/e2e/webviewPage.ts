@@ -29,8 +29,11 @@ export async function serveWebview(options: WebviewPageOptions): Promise<{ base:
 		const variant = url.pathname === '/' ? (html: string) => html : options.variants?.[url.pathname];
 		if (variant) {
 			const html = webviewDocument({
-				cspSource: origin, nonce, title: options.title,
-				scriptUri: `${origin}/dist/webview/${options.bundle}.js`, styleUris: [`${origin}/dist/webview/${options.bundle}.css`, `${origin}/media/panel.css`],
+				cspSource: origin,
+				nonce,
+				title: options.title,
+				scriptUri: `${origin}/dist/webview/${options.bundle}.js`,
+				styleUris: [`${origin}/dist/webview/${options.bundle}.css`, `${origin}/media/panel.css`],
 			});
 			res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(variant(html));
 			return;

@@ -26,7 +26,11 @@ describe('AttributeRequest through the engine process', () => {
 	it('returns the pruned graph JSON with its scores, with progress, and cancels', async () => {
 		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
 		const set = path.join(tmp, 'set');
-		saveTranscoderSet(set, [0, 1].map((l) => inMemoryTranscoder('topk', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: 32, dSae: 64, k: 8, seed: l })), { inputHook: 'ln2.hook_normalized', outputHook: 'hook_mlp_out' });
+		saveTranscoderSet(
+			set,
+			[0, 1].map((l) => inMemoryTranscoder('topk', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: 32, dSae: 64, k: 8, seed: l })),
+			{ inputHook: 'ln2.hook_normalized', outputHook: 'hook_mlp_out' },
+		);
 		const progress: [number, number][] = [];
 		const prompt = 'def f(x):\n    return x + 1\n';
 		const result = await engine.requestWithProgress(AttributeRequest, { prompt, transcoders: set, targetToken: 42 }, AttributeProgressNotification, (p) => progress.push([p.done, p.total]));
@@ -35,7 +39,10 @@ describe('AttributeRequest through the engine process', () => {
 		assert.ok(metadata.replacement_score! > 0 && metadata.replacement_score! <= 1);
 		assert.ok(metadata.completeness_score! > 0 && metadata.completeness_score! <= 1);
 		assert.ok(result.featureCount > 0 && result.edgeCount > links.length && links.length > 0);
-		assert.ok(nodes.some((n) => n.feature_type === 'logit' && n.feature === 42), 'the target token is a logit');
+		assert.ok(
+			nodes.some((n) => n.feature_type === 'logit' && n.feature === 42),
+			'the target token is a logit',
+		);
 		const [done, total] = progress.at(-1)!;
 		assert.equal(done, total);
 		assert.ok(total >= result.featureCount);
@@ -52,7 +59,10 @@ describe('AttributeRequest through the engine process', () => {
 
 		const cancel = new CancellationTokenSource();
 		const long = 'for item in items:\n    print(item)\n'.repeat(2);
-		await assert.rejects(engine.requestWithProgress(AttributeRequest, { prompt: long, transcoders: set }, AttributeProgressNotification, () => cancel.cancel(), cancel.token), /cancelled/);
+		await assert.rejects(
+			engine.requestWithProgress(AttributeRequest, { prompt: long, transcoders: set }, AttributeProgressNotification, () => cancel.cancel(), cancel.token),
+			/cancelled/,
+		);
 		await assert.rejects(engine.request(AttributeRequest, { requestId: 'x', prompt, transcoders: 'relative/set' }), /absolute/);
 	});
 });

@@ -47,8 +47,16 @@ describe('the embedded demo model', () => {
 		assert.ok(check.items.length >= 10);
 		for (const item of check.items) {
 			const tokens = await model.tokenizer!.encode(item.text);
-			assert.deepEqual(tokens.map((t) => t.id), item.ids, JSON.stringify(item.text));
-			assert.deepEqual(tokens.map((t) => [t.start, t.end]), item.offsets_utf16, JSON.stringify(item.text));
+			assert.deepEqual(
+				tokens.map((t) => t.id),
+				item.ids,
+				JSON.stringify(item.text),
+			);
+			assert.deepEqual(
+				tokens.map((t) => [t.start, t.end]),
+				item.offsets_utf16,
+				JSON.stringify(item.text),
+			);
 		}
 	});
 
@@ -73,7 +81,7 @@ describe('the embedded demo model', () => {
 			const healed = await healPrompt(model, prompt);
 			const out: number[] = [];
 			for await (const t of generate(model, healed.ids, { maxNewTokens: 40, temperature: 0, allowedFirst: healed.allowedFirst })) out.push(t.id);
-			return healed.text + await model.tokenizer!.decode(out);
+			return healed.text + (await model.tokenizer!.decode(out));
 		};
 		const init = await completion('def __init__(self');
 		const imports = await completion('import os\nimport ');
@@ -95,7 +103,7 @@ describe('the embedded demo model', () => {
 			const { nll } = await losses.run(out.logits!, out.logits!, [g.ids]);
 			total += nll.reduce((a, v) => a + v, 0);
 			count += nll.length;
-			assert.ok(Math.abs(nll.reduce((a, v) => a + v, 0) / nll.length - g.nll.nll) < 1e-4, 'our loss equals the reference\'s');
+			assert.ok(Math.abs(nll.reduce((a, v) => a + v, 0) / nll.length - g.nll.nll) < 1e-4, "our loss equals the reference's");
 		}
 		await losses.dispose();
 		const ours = total / count;

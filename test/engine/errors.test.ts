@@ -42,7 +42,10 @@ async function loadAndRun(dir: string): Promise<void> {
 
 describe('checkpoint errors', () => {
 	it('a folder that does not exist', () => {
-		assert.throws(() => LanguageModel.load(path.join(tmp, 'nope'), CPU), (e: Error) => e instanceof ModelConfigError && /no such folder/.test(e.message));
+		assert.throws(
+			() => LanguageModel.load(path.join(tmp, 'nope'), CPU),
+			(e: Error) => e instanceof ModelConfigError && /no such folder/.test(e.message),
+		);
 	});
 
 	it('a folder without config.json', () => {
@@ -56,28 +59,48 @@ describe('checkpoint errors', () => {
 	});
 
 	it('an unsupported model_type names the supported ones', () => {
-		const dir = brokenCopy('gpt2-tiny', (d) => editConfig(d, (c) => { c.model_type = 'bert'; }));
+		const dir = brokenCopy('gpt2-tiny', (d) =>
+			editConfig(d, (c) => {
+				c.model_type = 'bert';
+			}),
+		);
 		assert.throws(() => LanguageModel.load(dir, CPU), /unsupported model_type "bert" \(supported: gpt2, llama, mistral, qwen2, qwen3, gemma2, gemma3_text, gemma3, gpt_neox\)/);
 	});
 
 	it('a missing config field', () => {
-		const dir = brokenCopy('llama-tiny', (d) => editConfig(d, (c) => { delete c.hidden_size; }));
+		const dir = brokenCopy('llama-tiny', (d) =>
+			editConfig(d, (c) => {
+				delete c.hidden_size;
+			}),
+		);
 		assert.throws(() => LanguageModel.load(dir, CPU), /config\.json: "hidden_size" must be an integer from 1 to 131072 \(got nothing\)/);
 	});
 
 	it('weights whose shapes disagree with config.json', async () => {
-		const dir = brokenCopy('gpt2-tiny', (d) => editConfig(d, (c) => { c.n_inner = 96; }));
+		const dir = brokenCopy('gpt2-tiny', (d) =>
+			editConfig(d, (c) => {
+				c.n_inner = 96;
+			}),
+		);
 		await assert.rejects(loadAndRun(dir), /mlp\.c_fc\.weight" has shape \[32,64\], but config\.json implies \[32,96\]/);
 	});
 
 	it('a missing weight', async () => {
-		const dir = brokenCopy('gpt2-tiny', (d) => editConfig(d, (c) => { c.tie_word_embeddings = false; }));
+		const dir = brokenCopy('gpt2-tiny', (d) =>
+			editConfig(d, (c) => {
+				c.tie_word_embeddings = false;
+			}),
+		);
 		await assert.rejects(loadAndRun(dir), /missing weight "lm_head\.weight"/);
 	});
 
-	it('a layer count that is not the checkpoint\'s, more or fewer', () => {
+	it("a layer count that is not the checkpoint's, more or fewer", () => {
 		for (const n of [3, 1]) {
-			const dir = brokenCopy('gpt2-tiny', (d) => editConfig(d, (c) => { c.n_layer = n; }));
+			const dir = brokenCopy('gpt2-tiny', (d) =>
+				editConfig(d, (c) => {
+					c.n_layer = n;
+				}),
+			);
 			assert.throws(() => LanguageModel.load(dir, CPU), new RegExp(`config\\.json: the config gives ${n} layers, but .*model\\.safetensors holds blocks h\\.0 to h\\.1 \\(2 layers\\)`));
 		}
 	});
@@ -87,7 +110,10 @@ describe('checkpoint errors', () => {
 			const f = path.join(d, 'model.safetensors');
 			fs.truncateSync(f, fs.statSync(f).size - 100);
 		});
-		assert.throws(() => LanguageModel.load(dir, CPU), (e: Error) => e instanceof SafetensorsError && /truncated/.test(e.message));
+		assert.throws(
+			() => LanguageModel.load(dir, CPU),
+			(e: Error) => e instanceof SafetensorsError && /truncated/.test(e.message),
+		);
 	});
 
 	it('a safetensors file with a garbage header', () => {
@@ -101,7 +127,11 @@ describe('checkpoint errors', () => {
 	});
 
 	it('an unsupported rope_scaling', () => {
-		const dir = brokenCopy('llama-tiny', (d) => editConfig(d, (c) => { c.rope_scaling = { rope_type: 'yarn', factor: 4 }; }));
+		const dir = brokenCopy('llama-tiny', (d) =>
+			editConfig(d, (c) => {
+				c.rope_scaling = { rope_type: 'yarn', factor: 4 };
+			}),
+		);
 		assert.throws(() => LanguageModel.load(dir, CPU), /"rope_scaling.rope_type" "yarn" is not supported/);
 	});
 });

@@ -100,21 +100,32 @@ describe('configs as Hugging Face reads them', () => {
 		assert.equal(cfg.attnScale, 24 ** -0.5);
 		assert.equal(cfg.attnSoftcap, 5);
 		assert.equal(cfg.finalSoftcap, 1);
-		assert.deepEqual(cfg.layers.map((l) => l.window), [4, undefined, 4]);
+		assert.deepEqual(
+			cfg.layers.map((l) => l.window),
+			[4, undefined, 4],
+		);
 		assert.equal(cfg.dtype, 'BF16');
 	});
 
 	it('Gemma 3: local rope base on sliding layers, linear scaling on the global one only; the multimodal folder takes the text defaults and no final cap', () => {
 		const { cfg } = LanguageModel.load(fixtureModel('gemma3-tiny'), CPU);
-		assert.deepEqual(cfg.layers.map((l) => [l.window, l.rope]), [
-			[4, { theta: 10000, dims: 16 }], [4, { theta: 10000, dims: 16 }],
-			[undefined, { theta: 1e6, dims: 16, scaling: { type: 'linear', factor: 8 } }], [4, { theta: 10000, dims: 16 }],
-		]);
+		assert.deepEqual(
+			cfg.layers.map((l) => [l.window, l.rope]),
+			[
+				[4, { theta: 10000, dims: 16 }],
+				[4, { theta: 10000, dims: 16 }],
+				[undefined, { theta: 1e6, dims: 16, scaling: { type: 'linear', factor: 8 } }],
+				[4, { theta: 10000, dims: 16 }],
+			],
+		);
 		assert.equal(cfg.attnSoftcap, undefined);
 		const mm = LanguageModel.load(fixtureModel('gemma3-mm-tiny'), CPU).cfg;
 		assert.deepEqual([mm.modelType, mm.nHeads, mm.nKvHeads, mm.dHead, mm.attnScale, mm.finalSoftcap, mm.tiedEmbeddings], ['gemma3', 8, 4, 256, 1 / 16, undefined, true]);
 		assert.deepEqual(mm.eosTokenIds, [1, 106]);
-		assert.deepEqual(mm.layers.map((l) => l.window), [4, 4]);
+		assert.deepEqual(
+			mm.layers.map((l) => l.window),
+			[4, 4],
+		);
 	});
 
 	it('Pythia: rotary on rotary_pct of each head, parallel or not', () => {
@@ -124,7 +135,7 @@ describe('configs as Hugging Face reads them', () => {
 		assert.equal(LanguageModel.load(fixtureModel('pythia-seq-tiny'), CPU).cfg.parallelAttnMlp, false);
 	});
 
-	it('llama3 rope: long wavelengths ÷ factor, short ones kept, the band between interpolated (transformers\' formula in float64)', () => {
+	it("llama3 rope: long wavelengths ÷ factor, short ones kept, the band between interpolated (transformers' formula in float64)", () => {
 		const { cfg } = LanguageModel.load(fixtureModel('llama3-tiny'), CPU);
 		const rope = cfg.layers[0]!.rope!;
 		assert.deepEqual(rope.scaling, { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 64 });
@@ -148,7 +159,10 @@ describe('configs as Hugging Face reads them', () => {
 
 describe('config rules, from config.json alone', () => {
 	const base = { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 300, max_position_embeddings: 128 };
-	const windows = (raw: Record<string, unknown>) => architectureFor(raw.model_type as string)!.config(raw).layers.map((l) => l.window);
+	const windows = (raw: Record<string, unknown>) =>
+		architectureFor(raw.model_type as string)!
+			.config(raw)
+			.layers.map((l) => l.window);
 
 	it('sliding windows as transformers assigns them: Mistral everywhere, Qwen only with use_sliding_window from max_window_layers on, layer_types first, none as long as the context', () => {
 		assert.deepEqual(windows({ ...base, model_type: 'mistral', sliding_window: 8 }), [8, 8, 8]);
@@ -164,7 +178,10 @@ describe('config rules, from config.json alone', () => {
 
 	it('refuses what it cannot compute, naming config.json and the field', () => {
 		const refuse = (raw: Record<string, unknown>, message: RegExp) => assert.throws(() => architectureFor(raw.model_type as string)!.config(raw), message);
-		refuse({ ...base, model_type: 'llama', rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } }, /config\.json: "rope_parameters\.rope_type" "yarn" is not supported \(supported: default, linear, llama3\)/);
+		refuse(
+			{ ...base, model_type: 'llama', rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } },
+			/config\.json: "rope_parameters\.rope_type" "yarn" is not supported \(supported: default, linear, llama3\)/,
+		);
 		refuse({ ...base, model_type: 'llama', rope_scaling: { rope_type: 'llama3', factor: 8 } }, /config\.json: "rope_scaling\.low_freq_factor" must be a positive number/);
 		refuse({ ...base, model_type: 'gemma2', head_dim: 8, layer_types: ['full_attention'] }, /config\.json: "layer_types" must list 3 of full_attention \/ sliding_attention/);
 		refuse({ ...base, model_type: 'gemma2', head_dim: 8, hidden_activation: 'gelu_quick' }, /config\.json: hidden_activation "gelu_quick" is not supported/);

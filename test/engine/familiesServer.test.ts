@@ -61,7 +61,12 @@ describe('every family through the engine process', () => {
 			assert.equal(dashboard.neighbours.length, 10);
 
 			const steered = await engine.request(SteeredGenerateRequest, {
-				requestId: `s-${name}`, prompt: TEXT, maxNewTokens: 8, temperature: 0, topP: 1, seed: 16,
+				requestId: `s-${name}`,
+				prompt: TEXT,
+				maxNewTokens: 8,
+				temperature: 0,
+				topP: 1,
+				seed: 16,
 				steer: { features: [{ featureIndex: feature, mode: 'add', strength: 200 }], vectors: [], positions: 'all' },
 			});
 			assert.equal(steered.cancelled, false);
@@ -69,8 +74,15 @@ describe('every family through the engine process', () => {
 			assert.notDeepEqual(steered.steered.ids, steered.baseline!.ids);
 
 			const trained = await engine.request(TrainSaeRequest, {
-				requestId: `t-${name}`, hookName: trainHook, architecture: 'topk', dSae: 64, k: 4, tokens: 4096 * 2,
-				corpus: CORPUS, out: path.join(tmp, `${name}-run`), resume: false,
+				requestId: `t-${name}`,
+				hookName: trainHook,
+				architecture: 'topk',
+				dSae: 64,
+				k: 4,
+				tokens: 4096 * 2,
+				corpus: CORPUS,
+				out: path.join(tmp, `${name}-run`),
+				resume: false,
 			});
 			assert.equal(trained.steps, 2);
 			assert.ok(Number.isFinite(trained.final!.loss) && trained.final!.l0 <= 4);

@@ -113,7 +113,10 @@ describe('token healing', () => {
 	it('backs off a trailing partial token and constrains the first new token to extend it', async () => {
 		const healed = await healPrompt(model, 'x = 1\nreturn t');
 		const full = await model.tokenizer!.encode('x = 1\nreturn t');
-		assert.deepEqual(healed.ids, full.slice(0, -1).map((t) => t.id));
+		assert.deepEqual(
+			healed.ids,
+			full.slice(0, -1).map((t) => t.id),
+		);
 		assert.equal(healed.text, 'x = 1\nreturn');
 		// ' t' can be completed as ' t' itself or as ' the' (a merge in the fixture vocabulary).
 		const tokenOf = async (s: string) => (await model.tokenizer!.encode(s))[0]!.id;

@@ -25,8 +25,19 @@ interface Golden {
 
 const TOLERANCE = 1e-4;
 const NAMES = [
-	'gpt2-tiny', 'gpt2-tiny-f16', 'llama-tiny', 'llama-tiny-bf16', 'qwen2-tiny', 'mistral-tiny',
-	'llama3-tiny', 'qwen3-tiny', 'gemma2-tiny', 'gemma3-tiny', 'gemma3-mm-tiny', 'pythia-tiny', 'pythia-seq-tiny',
+	'gpt2-tiny',
+	'gpt2-tiny-f16',
+	'llama-tiny',
+	'llama-tiny-bf16',
+	'qwen2-tiny',
+	'mistral-tiny',
+	'llama3-tiny',
+	'qwen3-tiny',
+	'gemma2-tiny',
+	'gemma3-tiny',
+	'gemma3-mm-tiny',
+	'pythia-tiny',
+	'pythia-seq-tiny',
 ];
 
 async function greedy(model: LanguageModel, prompt: readonly number[], n: number): Promise<number[]> {

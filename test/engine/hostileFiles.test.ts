@@ -66,32 +66,87 @@ async function loadAndRun(dir: string): Promise<void> {
 
 describe('config.json ranges', () => {
 	it('n_layer: 1000000000 is refused at once, before anything is allocated', () => {
-		const dir = copyOf(fixtureModel('gpt2-tiny'), (d) => editJson(path.join(d, 'config.json'), (c) => { c.n_layer = 1_000_000_000; }));
+		const dir = copyOf(fixtureModel('gpt2-tiny'), (d) =>
+			editJson(path.join(d, 'config.json'), (c) => {
+				c.n_layer = 1_000_000_000;
+			}),
+		);
 		const rssBefore = process.memoryUsage().rss;
-		assert.throws(() => LanguageModel.load(dir, CPU), (e: Error) => e instanceof ModelConfigError
-			&& e.message === `${path.join(dir, 'config.json')}: "n_layer" must be an integer from 1 to 1024 (got 1000000000)`);
+		assert.throws(
+			() => LanguageModel.load(dir, CPU),
+			(e: Error) => e instanceof ModelConfigError && e.message === `${path.join(dir, 'config.json')}: "n_layer" must be an integer from 1 to 1024 (got 1000000000)`,
+		);
 		assert.ok(process.memoryUsage().rss - rssBefore < 100e6);
 	});
 
 	it('a config.json that is JSON but not an object is refused naming the file', () => {
 		for (const text of ['null', '[1]', '"gpt2"']) {
 			const dir = copyOf(fixtureModel('gpt2-tiny'), (d) => fs.writeFileSync(path.join(d, 'config.json'), text));
-			assert.throws(() => LanguageModel.load(dir, CPU), (e: Error) => e instanceof ModelConfigError && e.message === `${path.join(dir, 'config.json')}: not a model config (expected a JSON object)`);
+			assert.throws(
+				() => LanguageModel.load(dir, CPU),
+				(e: Error) => e instanceof ModelConfigError && e.message === `${path.join(dir, 'config.json')}: not a model config (expected a JSON object)`,
+			);
 		}
 	});
 
 	it('a negative or zero norm epsilon, a rope base below 1 and a fractional width are refused, naming the field', () => {
 		const cases: [string, string, (c: Record<string, unknown>) => void, RegExp][] = [
-			['gpt2-tiny', 'layer_norm_epsilon -1', (c) => { c.layer_norm_epsilon = -1; }, /"layer_norm_epsilon" must be a number greater than 0 and at most 1 \(got -1\)/],
-			['llama-tiny', 'rms_norm_eps 0', (c) => { c.rms_norm_eps = 0; }, /"rms_norm_eps" must be a number greater than 0 and at most 1 \(got 0\)/],
-			['llama-tiny', 'rope_theta -5', (c) => { c.rope_theta = -5; }, /"rope_theta" must be a rope base greater than 1 \(got -5\)/],
-			['gpt2-tiny', 'n_embd 32.5', (c) => { c.n_embd = 32.5; }, /"n_embd" must be an integer from 1 to 131072 \(got 32\.5\)/],
-			['gpt2-tiny', 'vocab_size "300"', (c) => { c.vocab_size = '300'; }, /"vocab_size" must be an integer from 1 to 4194304 \(got "300"\)/],
-			['gpt2-tiny', 'eos_token_id 1e9', (c) => { c.eos_token_id = 1e9; }, /"eos_token_id" must be a token id or a list of them \(got 1000000000\)/],
+			[
+				'gpt2-tiny',
+				'layer_norm_epsilon -1',
+				(c) => {
+					c.layer_norm_epsilon = -1;
+				},
+				/"layer_norm_epsilon" must be a number greater than 0 and at most 1 \(got -1\)/,
+			],
+			[
+				'llama-tiny',
+				'rms_norm_eps 0',
+				(c) => {
+					c.rms_norm_eps = 0;
+				},
+				/"rms_norm_eps" must be a number greater than 0 and at most 1 \(got 0\)/,
+			],
+			[
+				'llama-tiny',
+				'rope_theta -5',
+				(c) => {
+					c.rope_theta = -5;
+				},
+				/"rope_theta" must be a rope base greater than 1 \(got -5\)/,
+			],
+			[
+				'gpt2-tiny',
+				'n_embd 32.5',
+				(c) => {
+					c.n_embd = 32.5;
+				},
+				/"n_embd" must be an integer from 1 to 131072 \(got 32\.5\)/,
+			],
+			[
+				'gpt2-tiny',
+				'vocab_size "300"',
+				(c) => {
+					c.vocab_size = '300';
+				},
+				/"vocab_size" must be an integer from 1 to 4194304 \(got "300"\)/,
+			],
+			[
+				'gpt2-tiny',
+				'eos_token_id 1e9',
+				(c) => {
+					c.eos_token_id = 1e9;
+				},
+				/"eos_token_id" must be a token id or a list of them \(got 1000000000\)/,
+			],
 		];
 		for (const [model, what, edit, message] of cases) {
 			const dir = copyOf(fixtureModel(model), (d) => editJson(path.join(d, 'config.json'), edit));
-			assert.throws(() => LanguageModel.load(dir, CPU), (e: Error) => e instanceof ModelConfigError && e.message.startsWith(path.join(dir, 'config.json')) && message.test(e.message), what);
+			assert.throws(
+				() => LanguageModel.load(dir, CPU),
+				(e: Error) => e instanceof ModelConfigError && e.message.startsWith(path.join(dir, 'config.json')) && message.test(e.message),
+				what,
+			);
 		}
 	});
 });
@@ -102,8 +157,11 @@ describe('non-finite weights', () => {
 			poison(path.join(d, 'model.safetensors'), 'transformer.h.0.attn.c_attn.weight', 5, 0x7fc00000);
 			poison(path.join(d, 'model.safetensors'), 'transformer.h.0.attn.c_attn.weight', 9, 0xff800000);
 		});
-		await assert.rejects(loadAndRun(dir), (e: Error) => e instanceof ModelConfigError
-			&& e.message.includes(`${path.join(dir, 'model.safetensors')}: weight "transformer.h.0.attn.c_attn.weight" holds 2 non-finite values (NaN or ±Inf) of 3072`));
+		await assert.rejects(
+			loadAndRun(dir),
+			(e: Error) =>
+				e instanceof ModelConfigError && e.message.includes(`${path.join(dir, 'model.safetensors')}: weight "transformer.h.0.attn.c_attn.weight" holds 2 non-finite values (NaN or ±Inf) of 3072`),
+		);
 	});
 
 	it('a NaN in an embedding row the first run does not use (read row by row as tokens come) is reported at load too', async () => {
@@ -120,7 +178,10 @@ describe('non-finite weights', () => {
 
 	it('a NaN in an SAE is reported with the tensor and the count', () => {
 		const dir = copyOf(SAE, (d) => poison(path.join(d, 'sae_weights.safetensors'), 'W_dec', 3, 0x7fc00001));
-		assert.throws(() => loadSae(dir), (e: Error) => e instanceof SaeFormatError && /sae_weights\.safetensors: W_dec holds 1 non-finite value \(NaN or ±Inf\) of 2048/.test(e.message));
+		assert.throws(
+			() => loadSae(dir),
+			(e: Error) => e instanceof SaeFormatError && /sae_weights\.safetensors: W_dec holds 1 non-finite value \(NaN or ±Inf\) of 2048/.test(e.message),
+		);
 	});
 });
 
@@ -132,14 +193,18 @@ describe('tokenizer.json', () => {
 	fs.writeFileSync(crafted, JSON.stringify(json));
 
 	it('continuing_subword_prefix "1e12" is refused by name instead of aborting the process', () => {
-		assert.throws(() => Tokenizer.fromFile(crafted), (e: Error) => e instanceof TokenizerError
-			&& e.message.startsWith(`${crafted}: "model.merges[0]" must be a pair whose second token starts with continuing_subword_prefix "1e12"`));
+		assert.throws(
+			() => Tokenizer.fromFile(crafted),
+			(e: Error) => e instanceof TokenizerError && e.message.startsWith(`${crafted}: "model.merges[0]" must be a pair whose second token starts with continuing_subword_prefix "1e12"`),
+		);
 	});
 
 	it('what validation lets through is tried in a child process first, whose crash is reported, not shared', () => {
 		// The same file straight to the probe: the library panics there (Rust abort), and this process lives on.
-		assert.throws(() => probeTokenizer(crafted, []), (e: Error) => e instanceof TokenizerError
-			&& new RegExp(`^${crafted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: the tokenizers library crashed on it \\(killed by SIGABRT`).test(e.message));
+		assert.throws(
+			() => probeTokenizer(crafted, []),
+			(e: Error) => e instanceof TokenizerError && new RegExp(`^${crafted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: the tokenizers library crashed on it \\(killed by SIGABRT`).test(e.message),
+		);
 	});
 });
 
@@ -150,13 +215,16 @@ describe('npz archives', () => {
 	function gemmaScope(wEnc: Parameters<typeof zip>[0][string]): string {
 		const dir = fs.mkdtempSync(path.join(tmp, 'npz-'));
 		const file = path.join(dir, 'params.npz');
-		fs.writeFileSync(file, zip({
-			'W_enc.npy': wEnc,
-			'W_dec.npy': { data: npy([8, 4], Buffer.alloc(128)), deflate: true },
-			'b_enc.npy': { data: small(8), deflate: true },
-			'b_dec.npy': { data: small(4), deflate: true },
-			'threshold.npy': { data: small(8), deflate: true },
-		}));
+		fs.writeFileSync(
+			file,
+			zip({
+				'W_enc.npy': wEnc,
+				'W_dec.npy': { data: npy([8, 4], Buffer.alloc(128)), deflate: true },
+				'b_enc.npy': { data: small(8), deflate: true },
+				'b_dec.npy': { data: small(4), deflate: true },
+				'threshold.npy': { data: small(8), deflate: true },
+			}),
+		);
 		return file;
 	}
 
@@ -165,16 +233,21 @@ describe('npz archives', () => {
 		assert.ok(bomb.length < 1.5e6);
 		const file = gemmaScope({ data: Buffer.concat([header, Buffer.alloc(128)]), packed: bomb });
 		const peak = process.resourceUsage().maxRSS * 1024;
-		assert.throws(() => loadSae(file), (e: Error) => e instanceof SaeFormatError
-			&& e.message === `${file}: W_enc.npy: corrupt compressed data (inflates to more than the ${header.length + 128} bytes its shape [4, 8] of F32 takes)`);
+		assert.throws(
+			() => loadSae(file),
+			(e: Error) => e instanceof SaeFormatError && e.message === `${file}: W_enc.npy: corrupt compressed data (inflates to more than the ${header.length + 128} bytes its shape [4, 8] of F32 takes)`,
+		);
 		// Nothing near the gigabyte was held (maxRSS is the process's peak, in KiB).
 		assert.ok(process.resourceUsage().maxRSS * 1024 - peak < 200e6);
 	});
 
 	it('a member whose zip entry declares a gigabyte is refused before inflating', () => {
 		const file = gemmaScope({ data: Buffer.concat([header, Buffer.alloc(128)]), packed: deflateBomb(header, 1 << 30), declaredSize: (1 << 30) + header.length });
-		assert.throws(() => loadSae(file), (e: Error) => e instanceof SaeFormatError
-			&& e.message === `${file}: W_enc.npy: the zip says it inflates to ${(1 << 30) + header.length} bytes, but its shape [4, 8] of F32 takes ${header.length + 128}`);
+		assert.throws(
+			() => loadSae(file),
+			(e: Error) =>
+				e instanceof SaeFormatError && e.message === `${file}: W_enc.npy: the zip says it inflates to ${(1 << 30) + header.length} bytes, but its shape [4, 8] of F32 takes ${header.length + 128}`,
+		);
 	});
 
 	it('an honest deflated archive still loads', () => {
@@ -187,10 +260,16 @@ describe('paths and stored state', () => {
 	it('an SAE whose feature-lens/ is a link out of its folder is refused, and nothing is written there', () => {
 		const outside = fs.mkdtempSync(path.join(tmp, 'outside-'));
 		const dir = copyOf(SAE, (d) => fs.symlinkSync(outside, path.join(d, 'feature-lens')));
-		assert.throws(() => featureLensDir(dir), (e: Error) => e instanceof UnsafePathError && e.message === `${dir}: "feature-lens" is a link to ${fs.realpathSync(outside)}, outside ${fs.realpathSync(dir)}`);
+		assert.throws(
+			() => featureLensDir(dir),
+			(e: Error) => e instanceof UnsafePathError && e.message === `${dir}: "feature-lens" is a link to ${fs.realpathSync(outside)}, outside ${fs.realpathSync(dir)}`,
+		);
 		assert.deepEqual(fs.readdirSync(outside), []);
 		// A link that stays inside the folder is followed.
-		const inside = copyOf(SAE, (d) => { fs.mkdirSync(path.join(d, 'shared')); fs.symlinkSync('shared', path.join(d, 'feature-lens')); });
+		const inside = copyOf(SAE, (d) => {
+			fs.mkdirSync(path.join(d, 'shared'));
+			fs.symlinkSync('shared', path.join(d, 'feature-lens'));
+		});
 		assert.equal(featureLensDir(inside), path.join(inside, 'feature-lens'));
 	});
 
@@ -215,6 +294,9 @@ describe('paths and stored state', () => {
 		const [name, release] = Object.entries(registry.releases)[0]!;
 		release.saes[0]!.width = 'wide';
 		fs.writeFileSync(file, JSON.stringify(registry));
-		assert.throws(() => readRegistry(file), new RegExp(`sae-releases\\.json: not an SAE release registry: "releases\\.${name.replace(/[.]/g, '\\.')}\\.saes\\[0\\]\\.width" must be an integer ≥ 1 \\(got "wide"\\)`));
+		assert.throws(
+			() => readRegistry(file),
+			new RegExp(`sae-releases\\.json: not an SAE release registry: "releases\\.${name.replace(/[.]/g, '\\.')}\\.saes\\[0\\]\\.width" must be an integer ≥ 1 \\(got "wide"\\)`),
+		);
 	});
 });

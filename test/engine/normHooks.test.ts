@@ -35,7 +35,7 @@ const CASES: { name: string; centre: boolean; ln2Reads: 'resid_mid' | 'resid_pre
 	{ name: 'pythia-tiny', centre: true, ln2Reads: 'resid_pre' }, // parallel attention and MLP: both norms read resid_pre
 ];
 
-describe('hook_normalized sits before the norm\'s gain, as in TransformerLens', () => {
+describe("hook_normalized sits before the norm's gain, as in TransformerLens", () => {
 	for (const { name, centre, ln2Reads } of CASES) {
 		it(`${name}: ln1, ln2 and ln_final normalize the reference's residual stream`, async () => {
 			const golden = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'golden', `${name}.json`), 'utf8')) as Golden;

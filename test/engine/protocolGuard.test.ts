@@ -12,9 +12,7 @@ import { after, describe, it } from 'node:test';
 import { ErrorCodes, ParameterStructures, RequestType, RequestType0, ResponseError } from 'vscode-jsonrpc/node';
 import { EngineProcess } from '../../src/extension/engineProcess';
 import * as engineProtocol from '../../src/protocol/engineProtocol';
-import {
-	EvaluateSaeRequest, GenerateRequest, GenerateTokenNotification, InspectRequest, LoadModelRequest, LoadSaeRequest, RunRequest, TrainSaeRequest,
-} from '../../src/protocol/engineProtocol';
+import { EvaluateSaeRequest, GenerateRequest, GenerateTokenNotification, InspectRequest, LoadModelRequest, LoadSaeRequest, RunRequest, TrainSaeRequest } from '../../src/protocol/engineProtocol';
 import * as featureProtocol from '../../src/protocol/featureProtocol';
 import { AnalyzeFeaturesRequest, SearchFeaturesRequest, SetFeatureLabelRequest } from '../../src/protocol/featureProtocol';
 import * as hubProtocol from '../../src/protocol/hubProtocol';
@@ -69,17 +67,39 @@ describe('engine protocol guard', () => {
 		await rejectsWith(engine.request(InspectRequest, { requestId: 'i', text: 'x', topFeatures: 1e9 }), bad, /sae\/inspect: "topFeatures" must be an integer from 1 to 1024 \(got 1000000000\)/);
 		await rejectsWith(engine.request(EvaluateSaeRequest, { corpus: 'demo', tokens: -1 }), bad, /sae\/evaluate: "tokens" must be an integer ≥ 1 \(got -1\)/);
 		await rejectsWith(engine.request(AnalyzeFeaturesRequest, { requestId: 'a', corpus: 'demo', tokens: -1 }), bad, /features\/analyze: "tokens"/);
-		await rejectsWith(engine.request(TrainSaeRequest, {
-			requestId: 't', hookName: 'blocks.0.hook_resid_post', architecture: 'topk', dSae: 64, k: 4, tokens: 1000, corpus: 'demo', out: '/tmp/x', resume: 'yes' as never,
-		}), bad, /"resume" must be true or false \(got "yes"\)/);
+		await rejectsWith(
+			engine.request(TrainSaeRequest, {
+				requestId: 't',
+				hookName: 'blocks.0.hook_resid_post',
+				architecture: 'topk',
+				dSae: 64,
+				k: 4,
+				tokens: 1000,
+				corpus: 'demo',
+				out: '/tmp/x',
+				resume: 'yes' as never,
+			}),
+			bad,
+			/"resume" must be true or false \(got "yes"\)/,
+		);
 		await rejectsWith(engine.request(RunRequest, { text: 'x', hooks: 'blocks.0.hook_resid_post' as never }), bad, /model\/run: "hooks" must be a list of hook names/);
 		await rejectsWith(engine.request(RunRequest, { ids: [1, -1], hooks: [] }), bad, /"ids\[1\]" must be an integer from 0/);
 		await rejectsWith(engine.request(RunRequest, { text: 'x', ids: [1], hooks: [] }), bad, /must give exactly one of "text" and "ids"/);
 		await rejectsWith(engine.request(RunRequest, { text: 'x', hooks: [], extra: 1 } as never), bad, /unexpected field "extra"/);
 		await rejectsWith(engine.request(InspectRequest, { text: 'x', topFeatures: 5 } as never), bad, /sae\/inspect: missing field "requestId"/);
-		await rejectsWith(engine.request(SteeredGenerateRequest, {
-			requestId: 's', prompt: 'x', maxNewTokens: 2, temperature: 0, topP: 1, seed: 1, steer: { features: [{ featureIndex: 1, mode: 'boost' as never, strength: 1 }], vectors: [], positions: 'all' },
-		}), bad, /"steer\.features\[0\]\.mode" must be one of "add", "clamp", "cap" \(got "boost"\)/);
+		await rejectsWith(
+			engine.request(SteeredGenerateRequest, {
+				requestId: 's',
+				prompt: 'x',
+				maxNewTokens: 2,
+				temperature: 0,
+				topP: 1,
+				seed: 1,
+				steer: { features: [{ featureIndex: 1, mode: 'boost' as never, strength: 1 }], vectors: [], positions: 'all' },
+			}),
+			bad,
+			/"steer\.features\[0\]\.mode" must be one of "add", "clamp", "cap" \(got "boost"\)/,
+		);
 		// By-position parameters: one object is fine, more is refused (the second would have been taken for the cancellation token).
 		const running = await engine.ensureStarted();
 		await rejectsWith(running.connection.sendRequest<unknown>('model/run', { text: 'x', hooks: [] }, 5), bad, /expected one parameter object, got 2/);
@@ -93,7 +113,10 @@ describe('engine protocol guard', () => {
 	it('refuses a label without notes and keeps the stored labels readable', async () => {
 		const saved = await engine.request(SetFeatureLabelRequest, { featureIndex: 3, label: 'colons', notes: 'after def' });
 		assert.equal(saved.label, 'colons');
-		const labelsFile = fs.readdirSync(path.join(data, 'saes')).map((d) => path.join(data, 'saes', d, 'labels.json')).find((f) => fs.existsSync(f))!;
+		const labelsFile = fs
+			.readdirSync(path.join(data, 'saes'))
+			.map((d) => path.join(data, 'saes', d, 'labels.json'))
+			.find((f) => fs.existsSync(f))!;
 		const before = fs.readFileSync(labelsFile, 'utf8');
 		await rejectsWith(engine.request(SetFeatureLabelRequest, { featureIndex: 4, label: 'x' } as never), ErrorCodes.InvalidParams, /features\/setLabel: missing field "notes"/);
 		await rejectsWith(engine.request(SetFeatureLabelRequest, { featureIndex: 4, label: 7, notes: '' } as never), ErrorCodes.InvalidParams, /"label" must be a string \(got 7\)/);
@@ -114,7 +137,11 @@ describe('engine protocol guard', () => {
 		const text = 'def f(x):\n    return x\n'.repeat(200_000);
 		assert.ok(text.length > 4_500_000);
 		// "at least N tokens" is the bound from the text's bytes, given only when the text was not tokenized (that took 16.7 s before).
-		await rejectsWith(engine.request(RunRequest, { text, hooks: [] }), USER_ERROR, new RegExp(`the text is at least \\d+ tokens \\(${text.length} characters\\), more than the 64 tokens the model's context holds`));
+		await rejectsWith(
+			engine.request(RunRequest, { text, hooks: [] }),
+			USER_ERROR,
+			new RegExp(`the text is at least \\d+ tokens \\(${text.length} characters\\), more than the 64 tokens the model's context holds`),
+		);
 		await rejectsWith(engine.request(GenerateRequest, { requestId: 'long', prompt: text, maxNewTokens: 2 }), USER_ERROR, /the text is at least \d+ tokens .* more than the 64 tokens/);
 	});
 
@@ -124,7 +151,10 @@ describe('engine protocol guard', () => {
 		running.child.stdin!.write('Content-Length: 9\r\n\r\n{"bad": }');
 		assert.equal((await engine.request(RunRequest, { ids: [1], hooks: [] })).tokens.length, 1);
 		assert.equal(engine.pid, pid);
-		assert.ok(logs.some((l) => l.includes('a message was not JSON')), logs.join('\n'));
+		assert.ok(
+			logs.some((l) => l.includes('a message was not JSON')),
+			logs.join('\n'),
+		);
 	});
 
 	it('closes the connection on a broken frame, logs why, and the extension restarts the engine', async () => {
@@ -133,7 +163,10 @@ describe('engine protocol guard', () => {
 		const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
 		running.child.stdin!.write('Content-Length: abc\r\n\r\n{}');
 		assert.equal(await exited, 3);
-		assert.ok(logs.some((l) => l.startsWith('error: ') && l.includes("the host's message stream is broken (Content-Length value must be a number. Got abc); closing the connection")), logs.join('\n'));
+		assert.ok(
+			logs.some((l) => l.startsWith('error: ') && l.includes("the host's message stream is broken (Content-Length value must be a number. Got abc); closing the connection")),
+			logs.join('\n'),
+		);
 		assert.equal(crashes.length, 1);
 		// The next request starts a new engine.
 		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
@@ -145,19 +178,38 @@ describe('engine protocol guard', () => {
 		await engine.request(LoadModelRequest, { model: 'demo' });
 		const running = await engine.ensureStarted();
 		let first!: () => void;
-		const started = new Promise<void>((resolve) => { first = resolve; });
-		const sub = running.connection.onNotification(GenerateTokenNotification, (t) => { if (t.requestId === 'long') first(); });
+		const started = new Promise<void>((resolve) => {
+			first = resolve;
+		});
+		const sub = running.connection.onNotification(GenerateTokenNotification, (t) => {
+			if (t.requestId === 'long') first();
+		});
 		const generation = engine.request(GenerateRequest, { requestId: 'long', prompt: 'def ', maxNewTokens: 250, temperature: 0 });
 		// Settled here so that its rejection, which comes while the load is awaited, counts as handled.
-		const generationEnd = generation.then(() => undefined, (err: unknown) => err);
+		const generationEnd = generation.then(
+			() => undefined,
+			(err: unknown) => err,
+		);
 		const steering = engine.request(SteeredGenerateRequest, {
-			requestId: 'steer', prompt: 'def ', maxNewTokens: 250, temperature: 0, topP: 1, seed: 1, steer: { features: [], vectors: [], positions: 'all' },
+			requestId: 'steer',
+			prompt: 'def ',
+			maxNewTokens: 250,
+			temperature: 0,
+			topP: 1,
+			seed: 1,
+			steer: { features: [], vectors: [], positions: 'all' },
 		});
 		await started;
 		const loaded = await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
 		sub.dispose();
 		assert.equal(loaded.modelType, 'gpt2');
-		await rejectsWith(generationEnd.then((err) => { throw err; }), -32800, /^generation cancelled: gpt2-tiny is loading in place of demo$/);
+		await rejectsWith(
+			generationEnd.then((err) => {
+				throw err;
+			}),
+			-32800,
+			/^generation cancelled: gpt2-tiny is loading in place of demo$/,
+		);
 		const steered = await steering;
 		assert.equal(steered.cancelled, true);
 		assert.ok(!logs.some((l) => /already disposed/i.test(l)), logs.join('\n'));

@@ -93,7 +93,10 @@ describe('sampling against an independent computation', () => {
 			const counts = drawCounts(options, 20261129);
 			const fit = chiSquare(counts, probs);
 			assert.ok(fit.df >= 2, `the case keeps ${fit.df + 1} tokens, too few to tell distributions apart`);
-			assert.ok(fit.statistic < criticalValue(fit.df), `chi-square ${fit.statistic.toFixed(1)} ≥ ${criticalValue(fit.df).toFixed(1)} (df ${fit.df}); counts ${counts}, expected ${probs.map((p) => (p * DRAWS).toFixed(0))}`);
+			assert.ok(
+				fit.statistic < criticalValue(fit.df),
+				`chi-square ${fit.statistic.toFixed(1)} ≥ ${criticalValue(fit.df).toFixed(1)} (df ${fit.df}); counts ${counts}, expected ${probs.map((p) => (p * DRAWS).toFixed(0))}`,
+			);
 			// The same counts reject a slightly different temperature or filter: the bound has power.
 			const misfit = chiSquare(counts, expectedProbabilities(LOGITS, wrong));
 			assert.ok(misfit.statistic > criticalValue(misfit.df), `the counts also fit ${JSON.stringify(wrong)} (chi-square ${misfit.statistic.toFixed(1)})`);
@@ -102,11 +105,17 @@ describe('sampling against an independent computation', () => {
 
 	it('the filters keep the tokens the independent computation keeps, no more', () => {
 		const topK = expectedProbabilities(LOGITS, { temperature: 1, topK: 3, topP: 1 });
-		assert.deepEqual(topK.flatMap((p, i) => (p > 0 ? [i] : [])), [0, 1, 9]);
+		assert.deepEqual(
+			topK.flatMap((p, i) => (p > 0 ? [i] : [])),
+			[0, 1, 9],
+		);
 		const topP = expectedProbabilities(LOGITS, { temperature: 0.7, topK: 0, topP: 0.8 });
 		const kept = topP.flatMap((p, i) => (p > 0 ? [i] : []));
 		const counts = drawCounts({ temperature: 0.7, topK: 0, topP: 0.8 }, 7);
-		assert.deepEqual(counts.flatMap((c, i) => (c > 0 ? [i] : [])), kept);
+		assert.deepEqual(
+			counts.flatMap((c, i) => (c > 0 ? [i] : [])),
+			kept,
+		);
 	});
 
 	it('temperature 0 is the argmax whatever the filters', () => {

@@ -19,7 +19,10 @@ describe('tokenizer offsets', () => {
 			cursor = t.end;
 		}
 		assert.equal(cursor, text.length);
-		assert.ok(tokens.some((t) => t.text === ' return' || t.text === ' re'), 'merges apply');
+		assert.ok(
+			tokens.some((t) => t.text === ' return' || t.text === ' re'),
+			'merges apply',
+		);
 	});
 
 	it('offsets are UTF-16 code units across astral-plane characters', async () => {

@@ -53,7 +53,10 @@ describe('safetensors headers are checked before any weight is used', () => {
 		it(`refuses ${what}, naming the file`, () => {
 			const file = path.join(tmp, `${what.replace(/\W+/g, '-')}.safetensors`);
 			writeRawSafetensors(file, header, dataBytes);
-			assert.throws(() => readSafetensorsHeader(file), (e: Error) => e instanceof SafetensorsError && e.message.startsWith(file) && message.test(e.message));
+			assert.throws(
+				() => readSafetensorsHeader(file),
+				(e: Error) => e instanceof SafetensorsError && e.message.startsWith(file) && message.test(e.message),
+			);
 		});
 	}
 
@@ -76,7 +79,10 @@ describe('shard indexes and paths', () => {
 			parsed.weight_map[first] = '../../outside/model.safetensors';
 			fs.writeFileSync(index, JSON.stringify(parsed));
 		});
-		assert.throws(() => LanguageModel.load(dir, CPU), (e: Error) => e instanceof UnsafePathError && /model\.safetensors\.index\.json: "\.\.\/\.\.\/outside\/model\.safetensors" points outside/.test(e.message));
+		assert.throws(
+			() => LanguageModel.load(dir, CPU),
+			(e: Error) => e instanceof UnsafePathError && /model\.safetensors\.index\.json: "\.\.\/\.\.\/outside\/model\.safetensors" points outside/.test(e.message),
+		);
 	});
 
 	it('refuses a shard that is a link to a file outside the model folder', () => {
@@ -84,9 +90,14 @@ describe('shard indexes and paths', () => {
 		const dir = fs.mkdtempSync(path.join(tmp, 'linked-'));
 		fs.copyFileSync(path.join(outside, 'config.json'), path.join(dir, 'config.json'));
 		fs.symlinkSync(path.join(outside, 'model.safetensors'), path.join(dir, 'model.safetensors'));
-		fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: Object.fromEntries(
-			readSafetensorsHeader(path.join(outside, 'model.safetensors')).tensors.map((t) => [t.name, 'model.safetensors'])) }));
-		assert.throws(() => LanguageModel.load(dir, CPU), (e: Error) => e instanceof UnsafePathError && /is a link to .*, outside/.test(e.message));
+		fs.writeFileSync(
+			path.join(dir, 'model.safetensors.index.json'),
+			JSON.stringify({ weight_map: Object.fromEntries(readSafetensorsHeader(path.join(outside, 'model.safetensors')).tensors.map((t) => [t.name, 'model.safetensors'])) }),
+		);
+		assert.throws(
+			() => LanguageModel.load(dir, CPU),
+			(e: Error) => e instanceof UnsafePathError && /is a link to .*, outside/.test(e.message),
+		);
 	});
 
 	it('refuses an index that places a tensor in a shard that does not hold it', () => {
@@ -97,7 +108,10 @@ describe('shard indexes and paths', () => {
 			parsed.weight_map[name] = shard.includes('00001') ? 'model-00002-of-00002.safetensors' : 'model-00001-of-00002.safetensors';
 			fs.writeFileSync(index, JSON.stringify(parsed));
 		});
-		assert.throws(() => LanguageModel.load(dir, CPU), (e: Error) => e instanceof ModelConfigError && /places ".*" in model-0000\d-of-00002\.safetensors, but it is in model-0000\d-of-00002\.safetensors/.test(e.message));
+		assert.throws(
+			() => LanguageModel.load(dir, CPU),
+			(e: Error) => e instanceof ModelConfigError && /places ".*" in model-0000\d-of-00002\.safetensors, but it is in model-0000\d-of-00002\.safetensors/.test(e.message),
+		);
 	});
 
 	it('refuses an index whose weight_map is not an object of shard names', () => {
@@ -149,15 +163,21 @@ describe('the trunk refers to the shards', () => {
 		const b = trunkOf(other);
 		assert.ok(a.trunk.bytes.equals(b.trunk.bytes), 'the graph depends on the headers only');
 		assert.deepEqual(new Set([...a.trunk.materialized, ...a.trunk.rowInputs.map((r) => r.weight)]), new Set(a.weights.names()), 'every checkpoint weight is referenced');
-		assert.deepEqual(a.trunk.rowInputs.map((r) => r.weight), ['embed_tokens.weight'], 'the untied embedding is read row by row, never held whole');
+		assert.deepEqual(
+			a.trunk.rowInputs.map((r) => r.weight),
+			['embed_tokens.weight'],
+			'the untied embedding is read row by row, never held whole',
+		);
 		assert.ok(!a.trunk.materialized.includes('embed_tokens.weight'));
 	});
 });
 
 describe('loading: memory check, progress, cancel', () => {
 	it('refuses a model whose weights will not fit in memory, with the numbers', () => {
-		assert.throws(() => LanguageModel.load(fixtureModel('gpt2-tiny'), CPU, () => {}, { memoryAvailable: 1000 }),
-			(e: Error) => e instanceof ModelConfigError && /weights take \d+ kB as float32 \(0\.\d+B parameters\), but only 1 kB of memory is available/.test(e.message));
+		assert.throws(
+			() => LanguageModel.load(fixtureModel('gpt2-tiny'), CPU, () => {}, { memoryAvailable: 1000 }),
+			(e: Error) => e instanceof ModelConfigError && /weights take \d+ kB as float32 \(0\.\d+B parameters\), but only 1 kB of memory is available/.test(e.message),
+		);
 	});
 
 	it('reads the weights with progress in bytes, then packs them', async () => {
@@ -212,7 +232,13 @@ describe('one trunk run or many, with variants: the same values', () => {
 				assert.ok(maxAbsDiff(alone.hooks[h]!.data as Float32Array, all.hooks[h]!.data as Float32Array) < 1e-5, h);
 			}
 			// hook_resid_pre of a block is hook_resid_post of the one before.
-			assert.equal(maxAbsDiff(all.hooks[`blocks.${L - 1}.hook_resid_pre`]!.data as Float32Array, (await model.forward({ ids: [IDS], hooks: [`blocks.${L - 2}.hook_resid_post`], logits: 'none' })).hooks[`blocks.${L - 2}.hook_resid_post`]!.data as Float32Array), 0);
+			assert.equal(
+				maxAbsDiff(
+					all.hooks[`blocks.${L - 1}.hook_resid_pre`]!.data as Float32Array,
+					(await model.forward({ ids: [IDS], hooks: [`blocks.${L - 2}.hook_resid_post`], logits: 'none' })).hooks[`blocks.${L - 2}.hook_resid_post`]!.data as Float32Array,
+				),
+				0,
+			);
 			// A budget of one byte keeps only the variant in use: the trunk and at most one variant stay open.
 			assert.ok(model.cachedGraphCount() <= 2, `${model.cachedGraphCount()} sessions`);
 		});

@@ -28,13 +28,24 @@ describe('attribution panel message guard', () => {
 
 	it('refuses anything else', () => {
 		for (const bad of [
-			null, 'ready', { type: 'nope' },
-			{ type: 'prune', nodeThreshold: 1.5 }, { type: 'prune', nodeThreshold: '0.5' }, { type: 'prune', nodeThreshold: NaN },
-			{ type: 'openFeature', nodeId: '' }, { type: 'openFeature', nodeId: 'x'.repeat(MAX_ID_LENGTH + 1) }, { type: 'openFeature', nodeId: 3 },
-			{ type: 'save', pinnedIds: [1], supernodes: [] }, { type: 'save', pinnedIds: [], supernodes: [['only-a-name']] }, { type: 'save', pinnedIds: [] },
-			{ type: 'steer', nodeIds: [], mode: 'clamp', strength: 1 }, { type: 'steer', nodeIds: ['a'], mode: 'add', strength: 1 },
-			{ type: 'steer', nodeIds: ['a'], mode: 'clamp', strength: Infinity }, { type: 'steer', nodeIds: ['a'], mode: 'clamp', strength: '1' },
-		]) assert.equal(parseFromAttributionPanel(bad), undefined, JSON.stringify(bad));
+			null,
+			'ready',
+			{ type: 'nope' },
+			{ type: 'prune', nodeThreshold: 1.5 },
+			{ type: 'prune', nodeThreshold: '0.5' },
+			{ type: 'prune', nodeThreshold: NaN },
+			{ type: 'openFeature', nodeId: '' },
+			{ type: 'openFeature', nodeId: 'x'.repeat(MAX_ID_LENGTH + 1) },
+			{ type: 'openFeature', nodeId: 3 },
+			{ type: 'save', pinnedIds: [1], supernodes: [] },
+			{ type: 'save', pinnedIds: [], supernodes: [['only-a-name']] },
+			{ type: 'save', pinnedIds: [] },
+			{ type: 'steer', nodeIds: [], mode: 'clamp', strength: 1 },
+			{ type: 'steer', nodeIds: ['a'], mode: 'add', strength: 1 },
+			{ type: 'steer', nodeIds: ['a'], mode: 'clamp', strength: Infinity },
+			{ type: 'steer', nodeIds: ['a'], mode: 'clamp', strength: '1' },
+		])
+			assert.equal(parseFromAttributionPanel(bad), undefined, JSON.stringify(bad));
 	});
 });
 
@@ -57,12 +68,12 @@ describe('graph nodes as transcoder features', () => {
 		for (const id of ['E_259_0', '0_error_mlp_6', '5_287_6']) assert.equal(graphFeature(graph, node(id)), undefined, id);
 	});
 
-	it('reads older graphs\' features as plain indices', () => {
+	it("reads older graphs' features as plain indices", () => {
 		const old = { ...graph, metadata: { ...graph.metadata, schema_version: null } };
 		assert.deepEqual(graphFeature(old, { ...node('2_1884_3'), feature: 1884 }), { layer: 2, index: 1884 });
 	});
 
-	it('finds a layer\'s transcoder in circuit-tracer\'s layout, or says why not', () => {
+	it("finds a layer's transcoder in circuit-tracer's layout, or says why not", () => {
 		const demo = path.join(ROOT, 'models', 'pycode', 'transcoders');
 		assert.deepEqual(layerTranscoder(demo, 2), { path: path.join(demo, 'layer_2.safetensors') });
 		const missing = layerTranscoder(demo, 9);
@@ -74,13 +85,22 @@ describe('graph nodes as transcoder features', () => {
 	it('clamps pinned features of one layer, once each', () => {
 		const s = graphSteering(graph, ['2_1122_1', '2_1884_3', 'E_259_0', '2_error_mlp_6'], 'clamp', 5);
 		assert.equal(s.layer, 2);
-		assert.deepEqual(s.features, [{ featureIndex: 1122, mode: 'clamp', strength: 5 }, { featureIndex: 1884, mode: 'clamp', strength: 5 }]);
+		assert.deepEqual(s.features, [
+			{ featureIndex: 1122, mode: 'clamp', strength: 5 },
+			{ featureIndex: 1884, mode: 'clamp', strength: 5 },
+		]);
 		assert.match(s.description, /clamp L2\/1122, L2\/1884 to 5/);
 	});
 
 	it('scales each feature from its activation in the graph', () => {
 		const s = graphSteering(graph, ['2_1122_1', '2_753_6'], 'scale', 2);
-		assert.deepEqual(s.features.map((f) => [f.featureIndex, f.strength]), [[1122, 2 * 13.67], [753, 2 * 11.94]]);
+		assert.deepEqual(
+			s.features.map((f) => [f.featureIndex, f.strength]),
+			[
+				[1122, 2 * 13.67],
+				[753, 2 * 11.94],
+			],
+		);
 	});
 
 	it('refuses features of several layers, no features, and unknown nodes', () => {
@@ -106,10 +126,13 @@ describe('graph layout', () => {
 		assert.ok(at('0_88_6').y > at('1_412_6').y);
 		assert.ok(at('3_2001_6').y > at('5_287_6').y);
 		assert.equal(at('0_error_mlp_6').row, at('0_88_6').row);
-		assert.deepEqual(layout.rows.map((r) => r.name), ['Emb', 'L0', 'L1', 'L2', 'L3', 'Logit']);
+		assert.deepEqual(
+			layout.rows.map((r) => r.name),
+			['Emb', 'L0', 'L1', 'L2', 'L3', 'Logit'],
+		);
 	});
 
-	it('puts nodes in their token\'s column, the tokens labelled along the bottom', () => {
+	it("puts nodes in their token's column, the tokens labelled along the bottom", () => {
 		assert.equal(layout.columns.length, graph.metadata.prompt_tokens.length);
 		assert.equal(layout.columns[2]!.token, ' open');
 		assert.equal(at('1_1024_2').x, layout.columns[2]!.x);

@@ -18,7 +18,7 @@ describe('dashboard messages from the webview', () => {
 		assert.deepEqual(parseFromDashboard({ type: 'ready' }), { type: 'ready' });
 		assert.deepEqual(parseFromDashboard({ type: 'analyze', extra: 1 }), { type: 'analyze' });
 		assert.deepEqual(parseFromDashboard({ type: 'refresh' }), { type: 'refresh' });
-		assert.deepEqual(parseFromDashboard({ type: 'steer', featureIndex: 99 }), { type: 'steer' }, 'the feature is the panel\'s own, never the webview\'s');
+		assert.deepEqual(parseFromDashboard({ type: 'steer', featureIndex: 99 }), { type: 'steer' }, "the feature is the panel's own, never the webview's");
 		assert.deepEqual(parseFromDashboard({ type: 'openFeature', featureIndex: 7 }), { type: 'openFeature', featureIndex: 7 });
 		assert.deepEqual(parseFromDashboard({ type: 'saveLabel', label: 'dict keys', notes: '', x: 1 }), { type: 'saveLabel', label: 'dict keys', notes: '' });
 		assert.deepEqual(parseFromDashboard({ type: 'testText', text: 'def f(x):' }), { type: 'testText', text: 'def f(x):' });
@@ -26,14 +26,26 @@ describe('dashboard messages from the webview', () => {
 
 	it('rejects unknown types, wrong field types, bad feature numbers and over-long text', () => {
 		for (const bad of [
-			null, 'ready', 42, {}, { type: 'eval' }, { type: 'openFeature' }, { type: 'openFeature', featureIndex: -1 },
-			{ type: 'openFeature', featureIndex: 1.5 }, { type: 'openFeature', featureIndex: '3' }, { type: 'saveLabel', label: 'x' },
-			{ type: 'saveLabel', label: 3, notes: '' }, { type: 'saveLabel', label: 'x'.repeat(DASHBOARD_LIMITS.label + 1), notes: '' },
-			{ type: 'testText', text: '   ' }, { type: 'testText', text: 'x'.repeat(DASHBOARD_LIMITS.text + 1) }, { type: 'testText' },
-		]) assert.equal(parseFromDashboard(bad), undefined, JSON.stringify(bad)?.slice(0, 80));
+			null,
+			'ready',
+			42,
+			{},
+			{ type: 'eval' },
+			{ type: 'openFeature' },
+			{ type: 'openFeature', featureIndex: -1 },
+			{ type: 'openFeature', featureIndex: 1.5 },
+			{ type: 'openFeature', featureIndex: '3' },
+			{ type: 'saveLabel', label: 'x' },
+			{ type: 'saveLabel', label: 3, notes: '' },
+			{ type: 'saveLabel', label: 'x'.repeat(DASHBOARD_LIMITS.label + 1), notes: '' },
+			{ type: 'testText', text: '   ' },
+			{ type: 'testText', text: 'x'.repeat(DASHBOARD_LIMITS.text + 1) },
+			{ type: 'testText' },
+		])
+			assert.equal(parseFromDashboard(bad), undefined, JSON.stringify(bad)?.slice(0, 80));
 	});
 
-	it('a restored panel\'s feature comes from its saved state only when it is a valid index', () => {
+	it("a restored panel's feature comes from its saved state only when it is a valid index", () => {
 		assert.equal(featureIndexFromState({ featureIndex: 12, contextSize: 'snippet' }), 12);
 		for (const bad of [undefined, null, {}, { featureIndex: -1 }, { featureIndex: '12' }, { featureIndex: 2.5 }]) assert.equal(featureIndexFromState(bad), undefined);
 	});
@@ -75,7 +87,13 @@ describe('search features quick pick', () => {
 });
 
 describe('webview document', () => {
-	const html = webviewDocument({ cspSource: 'https://x.vscode-cdn.net', nonce: 'abc123', scriptUri: 'https://x.vscode-cdn.net/dist/webview/dashboard.js', styleUris: ['https://x.vscode-cdn.net/a.css'], title: 'Feature <5> "q"' });
+	const html = webviewDocument({
+		cspSource: 'https://x.vscode-cdn.net',
+		nonce: 'abc123',
+		scriptUri: 'https://x.vscode-cdn.net/dist/webview/dashboard.js',
+		styleUris: ['https://x.vscode-cdn.net/a.css'],
+		title: 'Feature <5> "q"',
+	});
 
 	it('carries a strict CSP: nothing by default, scripts only by nonce, styles and images only from the extension', () => {
 		const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1];

@@ -21,7 +21,10 @@ describe('dashboard shading', () => {
 		assert.equal(activationStrength(25, 10), 1);
 		// Monotone in the activation.
 		const s = [0.5, 1, 2, 4, 8].map((v) => activationStrength(v, 8));
-		assert.deepEqual([...s].sort((a, b) => a - b), s);
+		assert.deepEqual(
+			[...s].sort((a, b) => a - b),
+			s,
+		);
 	});
 
 	it('logit strength is |value| over the largest magnitude, for either sign', () => {
@@ -31,7 +34,7 @@ describe('dashboard shading', () => {
 		assert.equal(logitStrength(1, 0), 0);
 	});
 
-	it('the shading scale is the feature max, or the examples\' max when larger or when the feature has no statistics', () => {
+	it("the shading scale is the feature max, or the examples' max when larger or when the feature has no statistics", () => {
 		assert.equal(shadingMax(10, [3, 4]), 10);
 		assert.equal(shadingMax(10, [12]), 12);
 		assert.equal(shadingMax(0, [2, 5]), 5);
@@ -100,7 +103,10 @@ describe('dashboard histogram layout', () => {
 
 	it('linear bins: bar x and width follow the edges, heights follow counts relative to the largest, empty bins draw nothing', () => {
 		const l = layoutHistogram({ edges: [0, 1, 2, 3, 4], counts: [2, 0, 8, 4], scale: 'linear' }, width, height);
-		assert.deepEqual(l.bars.map((b) => b.count), [2, 8, 4]);
+		assert.deepEqual(
+			l.bars.map((b) => b.count),
+			[2, 8, 4],
+		);
 		const [a, b, c] = l.bars;
 		close(a!.x, MARGIN.left);
 		close(a!.width, plotW / 4);
@@ -121,7 +127,10 @@ describe('dashboard histogram layout', () => {
 		for (const bar of l.bars) close(bar.width, plotW / 3, 1e-9);
 		close(l.xOf(Math.sqrt(10))!, MARGIN.left + plotW / 2, 1e-9);
 		assert.equal(l.xOf(0), undefined);
-		assert.deepEqual(l.xTicks.map((t) => t.label), ['0.1', '1', '10', '100']);
+		assert.deepEqual(
+			l.xTicks.map((t) => t.label),
+			['0.1', '1', '10', '100'],
+		);
 	});
 
 	it('a log histogram whose first edge is not positive is drawn linearly', () => {

@@ -11,8 +11,17 @@ import type { EngineState } from '../../src/extension/engineProcess';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import {
-	GenerateRequest, GenerateTokenNotification, InspectProgressNotification, InspectRequest, LoadModelProgressNotification, LoadModelRequest, LoadSaeRequest, RunRequest,
-	EvaluateSaeRequest, TrainProgressNotification, TrainSaeRequest,
+	GenerateRequest,
+	GenerateTokenNotification,
+	InspectProgressNotification,
+	InspectRequest,
+	LoadModelProgressNotification,
+	LoadModelRequest,
+	LoadSaeRequest,
+	RunRequest,
+	EvaluateSaeRequest,
+	TrainProgressNotification,
+	TrainSaeRequest,
 } from '../../src/protocol/engineProtocol';
 import { Changes, fixtureModel, testDataDir } from '../helpers';
 
@@ -47,7 +56,10 @@ describe('engine process', () => {
 		assert.equal(info.modelType, 'gpt2');
 		assert.ok(info.hookPoints.some((h) => h.name === 'blocks.1.hook_resid_post'));
 		const run = await engine.request(RunRequest, { text: 'def self', hooks: ['blocks.0.hook_resid_post'] });
-		assert.deepEqual(run.tokens.map((t) => t.text), ['def', ' s', 'e', 'lf']);
+		assert.deepEqual(
+			run.tokens.map((t) => t.text),
+			['def', ' s', 'e', 'lf'],
+		);
 		assert.deepEqual(run.hooks['blocks.0.hook_resid_post']!.shape, [4, 32]);
 		assert.equal(run.nextTokens.length, 10);
 		assert.deepEqual(states.slice(0, 2), ['starting', 'ready']);
@@ -67,7 +79,9 @@ describe('engine process', () => {
 	it('streams generated tokens and can be cancelled', async () => {
 		const running = await engine.ensureStarted();
 		const streamed: number[] = [];
-		const sub = running.connection.onNotification(GenerateTokenNotification, (t) => { if (t.requestId === 'g1') streamed.push(t.id); });
+		const sub = running.connection.onNotification(GenerateTokenNotification, (t) => {
+			if (t.requestId === 'g1') streamed.push(t.id);
+		});
 		const done = await engine.request(GenerateRequest, { requestId: 'g1', ids: [5, 6, 7], maxNewTokens: 8, temperature: 0 });
 		assert.deepEqual(done.ids.slice(3), streamed);
 		assert.equal(streamed.length, 8);
@@ -93,7 +107,9 @@ describe('engine process', () => {
 		assert.equal(info.hookName, 'blocks.1.hook_resid_post');
 		const running = await engine.ensureStarted();
 		const progress: number[] = [];
-		const sub = running.connection.onNotification(InspectProgressNotification, (p) => { if (p.requestId === 'i1') progress.push(p.done); });
+		const sub = running.connection.onNotification(InspectProgressNotification, (p) => {
+			if (p.requestId === 'i1') progress.push(p.done);
+		});
 		const text = 'def f(self):\n    return self.value  # 😀 done\n'.repeat(6);
 		const result = await engine.request(InspectRequest, { text, topFeatures: 3, requestId: 'i1' });
 		assert.equal(result.tokens.at(-1)!.end, text.length);
@@ -102,13 +118,15 @@ describe('engine process', () => {
 		// Every feature that fired has a label entry (empty: this SAE has no analysis or user labels).
 		assert.ok(result.tokens.every((t) => t.features.every(([i]) => result.labels[i] === '')));
 		const cancel = new CancellationTokenSource();
-		const sub2 = running.connection.onNotification(InspectProgressNotification, (p) => { if (p.requestId === 'i2') cancel.cancel(); });
+		const sub2 = running.connection.onNotification(InspectProgressNotification, (p) => {
+			if (p.requestId === 'i2') cancel.cancel();
+		});
 		await assert.rejects(engine.request(InspectRequest, { text: text.repeat(20), topFeatures: 3, requestId: 'i2' }, cancel.token), /cancelled/);
 		sub.dispose();
 		sub2.dispose();
 	});
 
-	it('inspection results carry the labels from the SAE\'s stored analysis', async () => {
+	it("inspection results carry the labels from the SAE's stored analysis", async () => {
 		await engine.request(LoadModelRequest, { model: 'demo' });
 		await engine.request(LoadSaeRequest, { path: demoSaeDir() });
 		const result = await engine.request(InspectRequest, { text: 'import os\n    # read the file\n', topFeatures: 3, requestId: 'i3' });
@@ -128,7 +146,16 @@ describe('engine process', () => {
 			steps.push(p.metrics.step);
 			if (p.requestId === 't1' && p.metrics.step >= 3) cancel.cancel();
 		});
-		const params = { hookName: 'blocks.1.hook_resid_post', architecture: 'topk' as const, dSae: 64, k: 4, tokens: 4096 * 40, corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'), out, resume: false };
+		const params = {
+			hookName: 'blocks.1.hook_resid_post',
+			architecture: 'topk' as const,
+			dSae: 64,
+			k: 4,
+			tokens: 4096 * 40,
+			corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'),
+			out,
+			resume: false,
+		};
 		const first = await engine.request(TrainSaeRequest, { ...params, requestId: 't1' }, cancel.token);
 		assert.equal(first.cancelled, true);
 		// Progress goes out at most every 200 ms, so the run must outlast a few of those for the cancel to land mid-run.
@@ -184,13 +211,25 @@ describe('engine process', () => {
 		const out = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-engine-train-'));
 		const running = await engine.ensureStarted();
 		const steps: number[] = [];
-		const sub = running.connection.onNotification(TrainProgressNotification, (p) => { if (p.requestId === 't3') steps.push(p.metrics.step); });
+		const sub = running.connection.onNotification(TrainProgressNotification, (p) => {
+			if (p.requestId === 't3') steps.push(p.metrics.step);
+		});
 		const cancel = new CancellationTokenSource();
 		// Cancelled once the engine reports it has started training: the fill of 65,536 rows takes far longer.
 		onBusy = (s) => {
 			if (s.kind === 'busy' && s.what === 'training an SAE') cancel.cancel();
 		};
-		const params = { requestId: 't3', hookName: 'blocks.1.hook_resid_post', architecture: 'topk' as const, dSae: 64, k: 4, tokens: 4096 * 4, corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'), out, resume: false };
+		const params = {
+			requestId: 't3',
+			hookName: 'blocks.1.hook_resid_post',
+			architecture: 'topk' as const,
+			dSae: 64,
+			k: 4,
+			tokens: 4096 * 4,
+			corpus: path.join(__dirname, '..', '..', 'src', 'engine', '*.ts'),
+			out,
+			resume: false,
+		};
 		const pending = engine.request(TrainSaeRequest, params, cancel.token);
 		// Without a cancellable fill, the buffer of 65,536 rows would be filled first and the run would return as "cancelled at step 0".
 		await assert.rejects(pending, /training cancelled/);
@@ -241,14 +280,18 @@ describe('engine process', () => {
 		const before = timers();
 		const partialCrashes: string[] = [];
 		const partial = new EngineProcess({
-			enginePath: script, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
-			log: () => {}, onState: () => {}, onCrash: (reason) => {
+			enginePath: script,
+			nodePath: process.execPath,
+			initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
+			log: () => {},
+			onState: () => {},
+			onCrash: (reason) => {
 				partialCrashes.push(reason);
 				changes.changed();
 			},
 		});
 		await assert.rejects(partial.ensureStarted(), /disposed|closed/);
-		await changes.until(() => partialCrashes.length > 0, 10_000, 'the partial engine\'s exit to be reported');
+		await changes.until(() => partialCrashes.length > 0, 10_000, "the partial engine's exit to be reported");
 		assert.deepEqual(partialCrashes, ['exit code 3']);
 		assert.equal(timers(), before, `timers before ${before}, after ${timers()}: ${process.getActiveResourcesInfo().join(', ')}`);
 		fs.rmSync(dir, { recursive: true, force: true });
@@ -263,8 +306,12 @@ describe('engine process', () => {
 		const logs: string[] = [];
 		const garbledCrashes: string[] = [];
 		const garbled = new EngineProcess({
-			enginePath: script, nodePath: process.execPath, initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
-			log: (level, message) => logs.push(`${level}: ${message}`), onState: () => {}, onCrash: (reason) => {
+			enginePath: script,
+			nodePath: process.execPath,
+			initialize: () => ({ executionProvider: 'cpu', threads: 1, userDataDir: testDataDir() }),
+			log: (level, message) => logs.push(`${level}: ${message}`),
+			onState: () => {},
+			onCrash: (reason) => {
 				garbledCrashes.push(reason);
 				changes.changed();
 			},
@@ -272,7 +319,10 @@ describe('engine process', () => {
 		await assert.rejects(garbled.ensureStarted(), /disposed|closed|stopped/);
 		await changes.until(() => garbledCrashes.length > 0, 10_000, 'the garbled engine to be stopped');
 		assert.deepEqual(garbledCrashes, ['killed by SIGKILL']);
-		assert.ok(logs.some((l) => l === "error: the engine's messages could not be read (Content-Length value must be a number. Got abc); stopping it"), logs.join('\n'));
+		assert.ok(
+			logs.some((l) => l === "error: the engine's messages could not be read (Content-Length value must be a number. Got abc); stopping it"),
+			logs.join('\n'),
+		);
 		fs.rmSync(dir, { recursive: true, force: true });
 	});
 });

@@ -24,8 +24,21 @@ const repo = path.join(base, 'repo');
 write(repo, {
 	'.git/info/exclude': 'secret.txt\nsecret2.txt\n',
 	'.gitignore': [
-		'# a comment', '*.log', 'build/', '/top.txt', 'docs/*.md', '!keep.log', '\\#hash.py', 'trailing.py   ',
-		'vendor/', 'out/', '!out/keep.txt', 'logs/**/z.txt', '!secret2.txt', 'Upper.PY', '',
+		'# a comment',
+		'*.log',
+		'build/',
+		'/top.txt',
+		'docs/*.md',
+		'!keep.log',
+		'\\#hash.py',
+		'trailing.py   ',
+		'vendor/',
+		'out/',
+		'!out/keep.txt',
+		'logs/**/z.txt',
+		'!secret2.txt',
+		'Upper.PY',
+		'',
 	].join('\n'),
 	'pkg/.gitignore': '*.py\n!main.py\n/local/\n',
 	'lib/.gitignore': '!vendor/\n',
@@ -78,7 +91,13 @@ describe('gitignore filter', () => {
 	it('keeps exactly the files git does not ignore', () => {
 		const names = Object.keys(EXPECTED);
 		const kept = filterGitignored(abs(repo, names), [repo]);
-		assert.deepEqual(kept, abs(repo, names.filter((n) => !EXPECTED[n])));
+		assert.deepEqual(
+			kept,
+			abs(
+				repo,
+				names.filter((n) => !EXPECTED[n]),
+			),
+		);
 	});
 
 	it('agrees with git check-ignore on the same tree', (t) => {
@@ -91,12 +110,17 @@ describe('gitignore filter', () => {
 		const names = Object.keys(EXPECTED);
 		const check = cp.spawnSync('git', ['-c', 'core.excludesFile=', 'check-ignore', '--no-index', '--stdin'], { cwd: repo, input: names.join('\n') + '\n', encoding: 'utf8' });
 		assert.ok(check.status === 0 || check.status === 1, check.stderr);
-		const gitIgnored = new Set(check.stdout.split('\n').filter(Boolean).map((l) => l.replace(/^"|"$/g, '')));
+		const gitIgnored = new Set(
+			check.stdout
+				.split('\n')
+				.filter(Boolean)
+				.map((l) => l.replace(/^"|"$/g, '')),
+		);
 		const kept = new Set(filterGitignored(abs(repo, names), [repo]));
 		for (const name of names) assert.equal(!kept.has(abs(repo, [name])[0]!), gitIgnored.has(name), name);
 	});
 
-	it('a workspace folder inside a repository sees the repository\'s .gitignore files above it', () => {
+	it("a workspace folder inside a repository sees the repository's .gitignore files above it", () => {
 		const ws = path.join(repo, 'pkg');
 		assert.deepEqual(filterGitignored(abs(ws, ['util.py', 'main.py', 'x.log', 'notes.txt']), [ws]), abs(ws, ['main.py', 'notes.txt']));
 	});
@@ -106,14 +130,20 @@ describe('gitignore filter', () => {
 		write(outer, {
 			'.gitignore': '*\n', // above the workspace and in no repository: not read
 			'ws/.gitignore': '*.log\n',
-			'ws/a.py': '', 'ws/b.log': '', 'ws/nested/.git/HEAD': '', 'ws/nested/.gitignore': '*.md\n', 'ws/nested/x.log': '', 'ws/nested/r.md': '', 'ws/nested/k.py': '',
+			'ws/a.py': '',
+			'ws/b.log': '',
+			'ws/nested/.git/HEAD': '',
+			'ws/nested/.gitignore': '*.md\n',
+			'ws/nested/x.log': '',
+			'ws/nested/r.md': '',
+			'ws/nested/k.py': '',
 		});
 		const ws = path.join(outer, 'ws');
 		const files = abs(ws, ['a.py', 'b.log', 'nested/x.log', 'nested/r.md', 'nested/k.py']);
 		assert.deepEqual(filterGitignored(files, [ws]), abs(ws, ['a.py', 'nested/x.log', 'nested/k.py']));
 	});
 
-	it('rewrites a folder\'s patterns relative to the repository root', () => {
+	it("rewrites a folder's patterns relative to the repository root", () => {
 		assert.equal(rebasePattern('*.py', ''), '*.py');
 		assert.equal(rebasePattern('*.py', 'a/b'), '/a/b/**/*.py');
 		assert.equal(rebasePattern('build/', 'a'), '/a/**/build/');

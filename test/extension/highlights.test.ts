@@ -9,7 +9,10 @@ const tok = (start: number, end: number, text: string, features: [number, number
 
 // "def f(x): 😀" with the emoji split into two byte tokens sharing its UTF-16 range.
 const TOKENS = [
-	tok(0, 3, 'def', [[7, 4], [2, 1]]),
+	tok(0, 3, 'def', [
+		[7, 4],
+		[2, 1],
+	]),
 	tok(3, 5, ' f', [[2, 2]]),
 	tok(5, 6, '(', []),
 	tok(6, 7, 'x', [[7, 0.1]]),
@@ -22,18 +25,39 @@ const TOKENS = [
 describe('inspection highlights', () => {
 	it('colour by the strongest feature: levels relative to the largest activation, offset by the selection start', () => {
 		const h = computeHighlights(TOKENS, 100, { kind: 'strongest' });
-		assert.deepEqual(h.map((x) => [x.start, x.end, x.level]), [[100, 103, LEVELS], [103, 105, 3], [107, 109, 2], [110, 112, 5]]);
+		assert.deepEqual(
+			h.map((x) => [x.start, x.end, x.level]),
+			[
+				[100, 103, LEVELS],
+				[103, 105, 3],
+				[107, 109, 2],
+				[110, 112, 5],
+			],
+		);
 	});
 
 	it('strongest-feature colouring can skip dense features', () => {
 		const h = computeHighlights(TOKENS, 0, { kind: 'strongest', ignore: new Set([7]) });
 		// Without feature 7, "def" is coloured by feature 2 and the emoji (only 7) stays plain.
-		assert.deepEqual(h.map((x) => [x.start, x.end, x.level]), [[0, 3, 3], [3, 5, 5], [7, 9, 3]]);
+		assert.deepEqual(
+			h.map((x) => [x.start, x.end, x.level]),
+			[
+				[0, 3, 3],
+				[3, 5, 5],
+				[7, 9, 3],
+			],
+		);
 	});
 
 	it('colour by one feature leaves tokens where it did not fire plain', () => {
 		const h = computeHighlights(TOKENS, 0, { kind: 'feature', featureIndex: 2 });
-		assert.deepEqual(h.map((x) => [x.start, x.end, x.level]), [[0, 3, 3], [3, 5, 5]]);
+		assert.deepEqual(
+			h.map((x) => [x.start, x.end, x.level]),
+			[
+				[0, 3, 3],
+				[3, 5, 5],
+			],
+		);
 		assert.equal(tokenActivation(TOKENS[0]!, { kind: 'feature', featureIndex: 9 }), 0);
 	});
 
@@ -52,7 +76,13 @@ describe('inspection highlights', () => {
 
 	it('hover rows give each feature its share of the token total and its label', () => {
 		const rows = hoverLines(TOKENS[0]!, new Map([[7, 'def keyword']]));
-		assert.deepEqual(rows.map((r) => [r.featureIndex, r.activation, Number(r.share.toFixed(2)), r.label]), [[7, 4, 0.8, 'def keyword'], [2, 1, 0.2, undefined]]);
+		assert.deepEqual(
+			rows.map((r) => [r.featureIndex, r.activation, Number(r.share.toFixed(2)), r.label]),
+			[
+				[7, 4, 0.8, 'def keyword'],
+				[2, 1, 0.2, undefined],
+			],
+		);
 	});
 
 	it('model text is escaped so it cannot become Markdown links, HTML or code', () => {
@@ -65,6 +95,13 @@ describe('inspection highlights', () => {
 
 	it('the Features view lists each active feature once, by its largest activation, with its token count', () => {
 		const summary = summarizeFeatures({ hookName: 'h', tokens: TOKENS, labels: {} });
-		assert.deepEqual(summary.map((f) => [f.featureIndex, f.max, f.tokens]), [[7, 4, 4], [2, 2, 2], [9, 1, 1]]);
+		assert.deepEqual(
+			summary.map((f) => [f.featureIndex, f.max, f.tokens]),
+			[
+				[7, 4, 4],
+				[2, 2, 2],
+				[9, 1, 1],
+			],
+		);
 	});
 });

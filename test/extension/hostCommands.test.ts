@@ -157,11 +157,17 @@ describe('host commands (VS Code API at the edge, real engine)', () => {
 		edge.reset();
 		edge.quickPicks.push(undefined);
 		await edge.run(COMMANDS.statusMenu);
-		assert.deepEqual(edge.lastQuickPick, STATUS_MENU.map((e) => e.label));
+		assert.deepEqual(
+			edge.lastQuickPick,
+			STATUS_MENU.map((e) => e.label),
+		);
 		assert.equal(edge.executed.length, 0);
 		edge.quickPicks.push(/Show Log/);
 		await edge.run(COMMANDS.statusMenu);
-		assert.deepEqual(edge.executed.map((e) => e.command), [COMMANDS.showLog]);
+		assert.deepEqual(
+			edge.executed.map((e) => e.command),
+			[COMMANDS.showLog],
+		);
 		assert.equal(edge.logShown, 1);
 		// Every entry names a command the extension registers.
 		for (const entry of STATUS_MENU) assert.ok(Object.values(COMMANDS).includes(entry.command as never), entry.command);

@@ -11,7 +11,11 @@ import { testDataDir } from '../helpers';
 
 // An empty data folder: the shipped release registry.
 const dataDir = testDataDir();
-const service = new HubService(() => {}, () => {}, () => dataDir);
+const service = new HubService(
+	() => {},
+	() => {},
+	() => dataDir,
+);
 
 describe('Hub quick picks', () => {
 	it('offers the Hub repositories of the models the shipped releases cover, TransformerLens names mapped to them', () => {
@@ -45,9 +49,15 @@ describe('Hub quick picks', () => {
 		assert.throws(() => parseHubRef(hubRefFromInput('gpt2')), /not a Hub repository id/);
 	});
 
-	it('describes progress, and finds the licence page in a gated model\'s error', () => {
-		assert.equal(progressText({ requestId: 'r', ref: 'hf:a/b', phase: 'downloading', bytesDone: 12_345_678, bytesTotal: 548_000_000, filesDone: 1, filesTotal: 3, file: 'model.safetensors' }), '12 of 548 MB · file 2 of 3 (model.safetensors)');
-		assert.equal(licenceUrl('google/gemma-2-2b is gated: accept the licence at https://huggingface.co/google/gemma-2-2b (then set HF_TOKEN, or put a token in $HF_HOME/token)'), 'https://huggingface.co/google/gemma-2-2b');
+	it("describes progress, and finds the licence page in a gated model's error", () => {
+		assert.equal(
+			progressText({ requestId: 'r', ref: 'hf:a/b', phase: 'downloading', bytesDone: 12_345_678, bytesTotal: 548_000_000, filesDone: 1, filesTotal: 3, file: 'model.safetensors' }),
+			'12 of 548 MB · file 2 of 3 (model.safetensors)',
+		);
+		assert.equal(
+			licenceUrl('google/gemma-2-2b is gated: accept the licence at https://huggingface.co/google/gemma-2-2b (then set HF_TOKEN, or put a token in $HF_HOME/token)'),
+			'https://huggingface.co/google/gemma-2-2b',
+		);
 		assert.equal(licenceUrl('no such thing'), undefined);
 		assert.equal(neuronpediaFeatureUrl('gpt2-small/8-res-jb', 1132), 'https://www.neuronpedia.org/gpt2-small/8-res-jb/1132');
 	});

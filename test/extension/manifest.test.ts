@@ -41,11 +41,16 @@ const MODIFIER_ORDER = ['ctrl', 'shift', 'alt', 'cmd', 'meta', 'win'];
 
 /** A key sequence with each chord part's modifiers in one order, so `alt+cmd+i` and `cmd+alt+i` compare equal. */
 function normalize(key: string): string {
-	return key.toLowerCase().split(' ').filter(Boolean).map((part) => {
-		const pieces = part.split('+');
-		const base = pieces.pop()!;
-		return [...pieces.sort((a, b) => MODIFIER_ORDER.indexOf(a) - MODIFIER_ORDER.indexOf(b)), base].join('+');
-	}).join(' ');
+	return key
+		.toLowerCase()
+		.split(' ')
+		.filter(Boolean)
+		.map((part) => {
+			const pieces = part.split('+');
+			const base = pieces.pop()!;
+			return [...pieces.sort((a, b) => MODIFIER_ORDER.indexOf(a) - MODIFIER_ORDER.indexOf(b)), base].join('+');
+		})
+		.join(' ');
 }
 
 /** VS Code 1.100.3's default keybindings on `system`: the web workbench's (dumped from code-server) plus the desktop app's own. */
@@ -71,18 +76,28 @@ describe('extension manifest', () => {
 		it(`keybindings shadow none of VS Code 1.100's defaults on ${system}`, () => {
 			const theirs = defaults(system);
 			assert.ok(theirs.length > 900, 'the dumps hold the full default set');
-			assert.ok(theirs.some((b) => b.key === normalize(system === 'darwin' ? 'ctrl+cmd+i' : 'ctrl+alt+i') && b.command === 'workbench.action.chat.open'), 'the dump knows the Chat shortcut the old Ctrl+Alt+I hid');
+			assert.ok(
+				theirs.some((b) => b.key === normalize(system === 'darwin' ? 'ctrl+cmd+i' : 'ctrl+alt+i') && b.command === 'workbench.action.chat.open'),
+				'the dump knows the Chat shortcut the old Ctrl+Alt+I hid',
+			);
 			for (const binding of manifest.contributes.keybindings) {
 				const key = ourKey(binding, system);
 				const same = theirs.filter((b) => b.key === key);
-				assert.deepEqual(same.map((b) => b.command), [], `${key} (${binding.command}) is VS Code's already`);
+				assert.deepEqual(
+					same.map((b) => b.command),
+					[],
+					`${key} (${binding.command}) is VS Code's already`,
+				);
 				const parts = key.split(' ');
 				if (parts.length === 1) {
 					assert.ok(!theirs.some((b) => b.key.startsWith(`${key} `)), `${key} would cut off VS Code's chords starting with it`);
 				} else {
 					// A chord must start with a key VS Code itself starts chords with in the editor, so it changes
 					// nothing about that key (on macOS Cmd+K alone clears the terminal, and VS Code's Cmd+K chords live beside it).
-					assert.ok(theirs.some((b) => b.key.startsWith(`${parts[0]} `)), `${parts[0]} is no chord prefix of VS Code's`);
+					assert.ok(
+						theirs.some((b) => b.key.startsWith(`${parts[0]} `)),
+						`${parts[0]} is no chord prefix of VS Code's`,
+					);
 				}
 				if (system === 'win32') {
 					// Ctrl+Alt is AltGr on many Windows keyboard layouts: it types characters.
@@ -96,7 +111,10 @@ describe('extension manifest', () => {
 	it('the walkthrough and the welcome content link only to commands that exist, with media in the repository', () => {
 		const [walkthrough] = manifest.contributes.walkthroughs;
 		assert.ok(walkthrough);
-		assert.deepEqual(walkthrough.steps.map((s) => s.id), ['inspectDemo', 'openDashboard', 'steer', 'trainSae', 'realModel']);
+		assert.deepEqual(
+			walkthrough.steps.map((s) => s.id),
+			['inspectDemo', 'openDashboard', 'steer', 'trainSae', 'realModel'],
+		);
 		const markdown = [...walkthrough.steps.map((s) => s.description), ...manifest.contributes.viewsWelcome.map((w) => w.contents)];
 		for (const text of markdown) {
 			const links = commandLinks(text);
@@ -114,7 +132,11 @@ describe('extension manifest', () => {
 				else assert.fail(`unexpected completion event ${event}`);
 			}
 		}
-		const views = new Set(Object.values(manifest.contributes.views).flat().map((v) => v.id));
+		const views = new Set(
+			Object.values(manifest.contributes.views)
+				.flat()
+				.map((v) => v.id),
+		);
 		for (const w of manifest.contributes.viewsWelcome) assert.ok(views.has(w.view), w.view);
 	});
 
@@ -131,7 +153,14 @@ describe('extension manifest', () => {
 
 	it('the extension registers the commands and views package.json contributes, under the ids it contributes them by', () => {
 		assert.deepEqual(new Set(Object.values(COMMANDS)), contributed);
-		assert.deepEqual(new Set(Object.values(VIEWS)), new Set(Object.values(manifest.contributes.views).flat().map((v) => v.id)));
+		assert.deepEqual(
+			new Set(Object.values(VIEWS)),
+			new Set(
+				Object.values(manifest.contributes.views)
+					.flat()
+					.map((v) => v.id),
+			),
+		);
 	});
 
 	it('every command has the Feature Lens category, and menus name contributed commands', () => {

@@ -45,7 +45,13 @@ describe('model session (engine process)', () => {
 		assert.equal(ready.sae.hookName, 'blocks.2.hook_resid_pre');
 		assert.equal(ready.sae.dSae, 3072);
 		assert.ok(phases.includes('packing'), 'the model load reported its progress');
-		assert.deepEqual(events.map((e) => [e?.model.name, e?.sae?.hookName]), [['demo', undefined], ['demo', 'blocks.2.hook_resid_pre']]);
+		assert.deepEqual(
+			events.map((e) => [e?.model.name, e?.sae?.hookName]),
+			[
+				['demo', undefined],
+				['demo', 'blocks.2.hook_resid_pre'],
+			],
+		);
 		assert.deepEqual(session.current, ready);
 		assert.equal(session.describe(), 'demo · topk 3072 @ blocks.2.hook_resid_pre');
 		assert.deepEqual(settings.writes, []);
@@ -102,7 +108,7 @@ describe('model session (engine process)', () => {
 		assert.deepEqual(await session.ensureReady(), ready);
 	});
 
-	it('after the engine restarts nothing is loaded, and the next use loads the settings\' model and SAE again', async () => {
+	it("after the engine restarts nothing is loaded, and the next use loads the settings' model and SAE again", async () => {
 		await engine.restart();
 		assert.equal(session.current, undefined);
 		const ready = await session.ensureReady();

@@ -16,7 +16,15 @@ describe('panel messages from webviews', () => {
 	it('the model panel may say ready, or ask to copy a hook name of sensible length', () => {
 		assert.deepEqual(parseFromModelPanel({ type: 'ready', name: 'x' }), { type: 'ready' });
 		assert.deepEqual(parseFromModelPanel({ type: 'copyHook', name: 'blocks.0.hook_resid_pre', extra: 1 }), { type: 'copyHook', name: 'blocks.0.hook_resid_pre' });
-		for (const bad of [null, 'ready', { type: 'copyHook' }, { type: 'copyHook', name: 7 }, { type: 'copyHook', name: '' }, { type: 'copyHook', name: 'x'.repeat(MAX_HOOK_NAME + 1) }, { type: 'open' }]) {
+		for (const bad of [
+			null,
+			'ready',
+			{ type: 'copyHook' },
+			{ type: 'copyHook', name: 7 },
+			{ type: 'copyHook', name: '' },
+			{ type: 'copyHook', name: 'x'.repeat(MAX_HOOK_NAME + 1) },
+			{ type: 'open' },
+		]) {
 			assert.equal(parseFromModelPanel(bad), undefined, JSON.stringify(bad));
 		}
 	});

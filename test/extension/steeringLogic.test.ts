@@ -88,7 +88,10 @@ describe('steer spec from the sidebar state', () => {
 
 	it('sends the enabled entries in list order, without labels, with the positions', () => {
 		assert.deepEqual(toSteerSpec(setup), {
-			features: [{ featureIndex: 1132, mode: 'add', strength: 20 }, { featureIndex: 42, mode: 'cap', strength: 0 }],
+			features: [
+				{ featureIndex: 1132, mode: 'add', strength: 20 },
+				{ featureIndex: 42, mode: 'cap', strength: 0 },
+			],
 			vectors: [],
 			positions: 'generated',
 		});
@@ -121,7 +124,7 @@ describe('steer spec from the sidebar state', () => {
 		assert.equal(toSteerSpec({ ...setup, contrast }).vectors.length, 0, 'the vector itself comes from the engine');
 	});
 
-	it('sampling settings: Neuronpedia\'s temperature and seed by default; ranges checked, room left for the prompt', () => {
+	it("sampling settings: Neuronpedia's temperature and seed by default; ranges checked, room left for the prompt", () => {
 		assert.equal(SIDEBAR_SAMPLING.temperature, 0.5);
 		assert.equal(SIDEBAR_SAMPLING.seed, 16);
 		assert.deepEqual(samplingProblems(SIDEBAR_SAMPLING, 256), []);
@@ -160,7 +163,7 @@ class MemoryStore implements KeyValueStore {
 	readonly values = new Map<string, string>();
 	get<T>(key: string): T | undefined {
 		const v = this.values.get(key);
-		return v === undefined ? undefined : JSON.parse(v) as T;
+		return v === undefined ? undefined : (JSON.parse(v) as T);
 	}
 	async update(key: string, value: unknown): Promise<void> {
 		this.values.set(key, JSON.stringify(value));
@@ -179,8 +182,14 @@ describe('steering presets', () => {
 		assert.match(presetNameError('  ') ?? '', /name/);
 		assert.match(presetNameError('x'.repeat(STEERING_LIMITS.presetName + 1)) ?? '', /at most/);
 		assert.throws(() => serializePreset('', setup, 0), /give the preset a name/);
-		for (const bad of [null, 3, { name: 'a' }, { name: 'a', positions: 'all', entries: [{ featureIndex: -1, mode: 'add', strength: 1 }] },
-			{ name: 'a', positions: 'all', entries: [{ featureIndex: 1, mode: 'add', strength: '1' }] }, { name: '', positions: 'all', entries: [] }]) {
+		for (const bad of [
+			null,
+			3,
+			{ name: 'a' },
+			{ name: 'a', positions: 'all', entries: [{ featureIndex: -1, mode: 'add', strength: 1 }] },
+			{ name: 'a', positions: 'all', entries: [{ featureIndex: 1, mode: 'add', strength: '1' }] },
+			{ name: '', positions: 'all', entries: [] },
+		]) {
 			assert.equal(parsePreset(bad), undefined, JSON.stringify(bad));
 		}
 	});
@@ -188,42 +197,63 @@ describe('steering presets', () => {
 	const saeA = { contentHash: 'a'.repeat(64), source: '/ext-0.1.0/saes/a' };
 	const saeB = { contentHash: 'b'.repeat(64), source: '/saes/b' };
 
-	it('are kept per SAE, newest first; saving a name again replaces it; removing the last drops the SAE\'s key', async () => {
+	it("are kept per SAE, newest first; saving a name again replaces it; removing the last drops the SAE's key", async () => {
 		const store = new MemoryStore();
 		const presets = new PresetStore(store);
 		await presets.save(saeA, 'first', setup, 1);
 		await presets.save(saeA, 'second', { ...setup, positions: 'generated' }, 2);
 		await presets.save(saeB, 'first', { entries: [], positions: 'all' }, 3);
-		assert.deepEqual(presets.list(saeA).map((p) => p.name), ['second', 'first']);
-		assert.deepEqual(presets.list(saeB).map((p) => p.name), ['first']);
+		assert.deepEqual(
+			presets.list(saeA).map((p) => p.name),
+			['second', 'first'],
+		);
+		assert.deepEqual(
+			presets.list(saeB).map((p) => p.name),
+			['first'],
+		);
 		await presets.save(saeA, 'first', { ...setup, entries: [{ ...setup.entries[0]!, strength: -5 }] }, 4);
-		assert.deepEqual(presets.list(saeA).map((p) => p.name), ['first', 'second']);
+		assert.deepEqual(
+			presets.list(saeA).map((p) => p.name),
+			['first', 'second'],
+		);
 		assert.equal(presets.get(saeA, 'first')?.entries[0]?.strength, -5);
 		assert.equal(await presets.remove(saeB, 'first'), true);
 		assert.equal(await presets.remove(saeB, 'first'), false);
 		assert.deepEqual(Object.keys(store.get<Record<string, unknown>>(PRESETS_KEY)!), [saeA.contentHash]);
 	});
 
-	it('follow the SAE\'s content, not its path: an update that moves the SAE keeps them; ones kept by path move under the hash', async () => {
+	it("follow the SAE's content, not its path: an update that moves the SAE keeps them; ones kept by path move under the hash", async () => {
 		const store = new MemoryStore();
 		const presets = new PresetStore(store);
 		await presets.save(saeA, 'mine', setup, 1);
 		// The next version of the extension installs the same SAE in another folder.
-		assert.deepEqual(presets.list({ ...saeA, source: '/ext-0.1.1/saes/a' }).map((p) => p.name), ['mine']);
+		assert.deepEqual(
+			presets.list({ ...saeA, source: '/ext-0.1.1/saes/a' }).map((p) => p.name),
+			['mine'],
+		);
 		// A retrained SAE at the same path is another SAE.
 		assert.deepEqual(presets.list({ ...saeA, contentHash: 'c'.repeat(64) }), []);
 		// Presets saved by path are listed, and the next change keeps them under the hash only.
 		await store.update(PRESETS_KEY, { [saeB.source]: [{ name: 'old', savedAt: 1, ...setup }] });
-		assert.deepEqual(presets.list(saeB).map((p) => p.name), ['old']);
+		assert.deepEqual(
+			presets.list(saeB).map((p) => p.name),
+			['old'],
+		);
 		await presets.save(saeB, 'new', setup, 2);
 		assert.deepEqual(Object.keys(store.get<Record<string, unknown>>(PRESETS_KEY)!), [saeB.contentHash]);
-		assert.deepEqual(presets.list(saeB).map((p) => p.name), ['new', 'old']);
+		assert.deepEqual(
+			presets.list(saeB).map((p) => p.name),
+			['new', 'old'],
+		);
 	});
 
 	it('skips corrupt stored entries instead of failing', async () => {
 		const store = new MemoryStore();
 		await store.update(PRESETS_KEY, { [saeA.contentHash]: [{ name: 'ok', savedAt: 1, ...setup }, { name: 'bad', entries: 'x' }, 42] });
-		assert.deepEqual(new PresetStore(store).list(saeA).map((p) => p.name), ['ok']);
+		assert.deepEqual(
+			new PresetStore(store).list(saeA).map((p) => p.name),
+			['ok'],
+		);
 		await store.update(PRESETS_KEY, 'garbage');
 		assert.deepEqual(new PresetStore(store).list(saeA), []);
 	});
@@ -236,8 +266,14 @@ describe('messages from the steering webview', () => {
 	it('accepts well-formed messages, keeping only known fields', () => {
 		assert.deepEqual(parseFromSteeringView({ type: 'ready', x: 1 }), { type: 'ready' });
 		assert.deepEqual(parseFromSteeringView({ type: 'generate', prompt: 'def', setup, sampling, extra: true }), { type: 'generate', prompt: 'def', setup, sampling });
-		assert.deepEqual(parseFromSteeringView({ type: 'sweep', prompt: 'def', setup, sampling, featureIndex: 3, strengths: [0, 10] }),
-			{ type: 'sweep', prompt: 'def', setup, sampling, featureIndex: 3, strengths: [0, 10] });
+		assert.deepEqual(parseFromSteeringView({ type: 'sweep', prompt: 'def', setup, sampling, featureIndex: 3, strengths: [0, 10] }), {
+			type: 'sweep',
+			prompt: 'def',
+			setup,
+			sampling,
+			featureIndex: 3,
+			strengths: [0, 10],
+		});
 		assert.deepEqual(parseFromSteeringView({ type: 'savePreset', setup }), { type: 'savePreset', setup });
 		assert.deepEqual(parseFromSteeringView({ type: 'insert', text: '# hi' }), { type: 'insert', text: '# hi' });
 		assert.deepEqual(parseFromSteeringView({ type: 'search', query: 'comment' }), { type: 'search', query: 'comment' });
@@ -249,7 +285,10 @@ describe('messages from the steering webview', () => {
 
 	it('rejects unknown types, wrong field types, out-of-range values and over-long text', () => {
 		for (const bad of [
-			null, 'ready', {}, { type: 'eval' },
+			null,
+			'ready',
+			{},
+			{ type: 'eval' },
 			{ type: 'generate', prompt: 'x', setup, sampling: { ...sampling, seed: '16' } },
 			{ type: 'generate', prompt: 'x'.repeat(STEERING_LIMITS.prompt + 1), setup, sampling },
 			{ type: 'generate', prompt: 'x', setup: { ...setup, positions: 'some' }, sampling },
@@ -257,9 +296,12 @@ describe('messages from the steering webview', () => {
 			{ type: 'sweep', prompt: 'x', setup, sampling, featureIndex: 3, strengths: [] },
 			{ type: 'sweep', prompt: 'x', setup, sampling, featureIndex: 3, strengths: [1, Number.NaN] },
 			{ type: 'sweep', prompt: 'x', setup, sampling, featureIndex: 1.5, strengths: [1] },
-			{ type: 'lookupLabel', featureIndex: -2 }, { type: 'openDashboard', featureIndex: '3' },
-			{ type: 'insert', text: 3 }, { type: 'copy', text: 'x'.repeat(STEERING_LIMITS.insertText + 1) },
-			{ type: 'savePreset', setup, name: 4 }, { type: 'loadPreset' },
+			{ type: 'lookupLabel', featureIndex: -2 },
+			{ type: 'openDashboard', featureIndex: '3' },
+			{ type: 'insert', text: 3 },
+			{ type: 'copy', text: 'x'.repeat(STEERING_LIMITS.insertText + 1) },
+			{ type: 'savePreset', setup, name: 4 },
+			{ type: 'loadPreset' },
 		]) {
 			assert.equal(parseFromSteeringView(bad), undefined, JSON.stringify(bad)?.slice(0, 120));
 		}
@@ -268,10 +310,20 @@ describe('messages from the steering webview', () => {
 
 describe('final tokens of a run', () => {
 	it('keeps the streamed tokens when they add up to the answer, fills a trailing multi-byte character, falls back to the answer otherwise', () => {
-		const streamed = [{ id: 1, text: 'a' }, { id: 2, text: 'b' }];
+		const streamed = [
+			{ id: 1, text: 'a' },
+			{ id: 2, text: 'b' },
+		];
 		assert.deepEqual(finalTokens({ ids: [1, 2], text: 'ab', stopReason: 'maxTokens' }, streamed), streamed);
-		assert.deepEqual(finalTokens({ ids: [1, 2], text: 'ab\uFFFD', stopReason: 'maxTokens' }, streamed), [{ id: 1, text: 'a' }, { id: 2, text: 'b\uFFFD' }]);
-		assert.deepEqual(finalTokens({ ids: [1, 2, 3], text: 'abc', stopReason: 'eos' }, streamed), [{ id: 1, text: 'abc' }, { id: 2, text: '' }, { id: 3, text: '' }]);
+		assert.deepEqual(finalTokens({ ids: [1, 2], text: 'ab\uFFFD', stopReason: 'maxTokens' }, streamed), [
+			{ id: 1, text: 'a' },
+			{ id: 2, text: 'b\uFFFD' },
+		]);
+		assert.deepEqual(finalTokens({ ids: [1, 2, 3], text: 'abc', stopReason: 'eos' }, streamed), [
+			{ id: 1, text: 'abc' },
+			{ id: 2, text: '' },
+			{ id: 3, text: '' },
+		]);
 	});
 });
 
@@ -312,7 +364,9 @@ describe('inline completion prompt and ghost text', () => {
 });
 
 describe('debounced, cancellable requests', () => {
-	const settle = async () => { for (let i = 0; i < 5; i++) await Promise.resolve(); };
+	const settle = async () => {
+		for (let i = 0; i < 5; i++) await Promise.resolve();
+	};
 
 	it('runs after the delay; a newer request supersedes one still waiting, which then never runs', async () => {
 		mock.timers.enable({ apis: ['setTimeout'] });
@@ -320,10 +374,16 @@ describe('debounced, cancellable requests', () => {
 			const requests = new DebouncedRequests(300);
 			const ran: string[] = [];
 			const never = new CancellationTokenSource().token;
-			const first = requests.run(never, async () => { ran.push('first'); return 1; });
+			const first = requests.run(never, async () => {
+				ran.push('first');
+				return 1;
+			});
 			mock.timers.tick(299);
 			await settle();
-			const second = requests.run(never, async () => { ran.push('second'); return 2; });
+			const second = requests.run(never, async () => {
+				ran.push('second');
+				return 2;
+			});
 			assert.equal(await first, undefined);
 			assert.deepEqual(ran, []);
 			mock.timers.tick(300);
@@ -335,13 +395,16 @@ describe('debounced, cancellable requests', () => {
 		}
 	});
 
-	it('the editor\'s cancellation (a keystroke) drops a waiting request and cancels a running one\'s token', async () => {
+	it("the editor's cancellation (a keystroke) drops a waiting request and cancels a running one's token", async () => {
 		mock.timers.enable({ apis: ['setTimeout'] });
 		try {
 			const requests = new DebouncedRequests(300);
 			const keystroke = new CancellationTokenSource();
 			let started = false;
-			const waiting = requests.run(keystroke.token, async () => { started = true; return 'x'; });
+			const waiting = requests.run(keystroke.token, async () => {
+				started = true;
+				return 'x';
+			});
 			keystroke.cancel();
 			assert.equal(await waiting, undefined);
 			assert.equal(started, false);
@@ -349,16 +412,22 @@ describe('debounced, cancellable requests', () => {
 			const keystroke2 = new CancellationTokenSource();
 			let seenCancel = false;
 			let release: () => void = () => {};
-			const running = requests.run(keystroke2.token, (token) => new Promise<string>((resolve) => {
-				token.onCancellationRequested(() => { seenCancel = true; });
-				release = () => resolve('late');
-			}));
+			const running = requests.run(
+				keystroke2.token,
+				(token) =>
+					new Promise<string>((resolve) => {
+						token.onCancellationRequested(() => {
+							seenCancel = true;
+						});
+						release = () => resolve('late');
+					}),
+			);
 			mock.timers.tick(300);
 			await settle();
 			keystroke2.cancel();
-			assert.equal(seenCancel, true, 'the running request\'s token was cancelled');
+			assert.equal(seenCancel, true, "the running request's token was cancelled");
 			release();
-			assert.equal(await running, undefined, 'a cancelled request\'s late answer is dropped');
+			assert.equal(await running, undefined, "a cancelled request's late answer is dropped");
 		} finally {
 			mock.timers.reset();
 		}
@@ -371,10 +440,16 @@ describe('debounced, cancellable requests', () => {
 			const never = new CancellationTokenSource().token;
 			let firstCancelled = false;
 			let releaseFirst: () => void = () => {};
-			const first = requests.run(never, (token) => new Promise<number>((resolve) => {
-				token.onCancellationRequested(() => { firstCancelled = true; });
-				releaseFirst = () => resolve(1);
-			}));
+			const first = requests.run(
+				never,
+				(token) =>
+					new Promise<number>((resolve) => {
+						token.onCancellationRequested(() => {
+							firstCancelled = true;
+						});
+						releaseFirst = () => resolve(1);
+					}),
+			);
 			mock.timers.tick(10);
 			await settle();
 			const second = requests.run(never, async () => 2);

@@ -79,22 +79,39 @@ describe('steering runs through the engine process (demo model)', () => {
 
 		const plain = asCompare(await runs.compare({ prompt: PROMPT, setup: steer(0), sampling: SAMPLING }));
 		assert.deepEqual(plain.baseline, steered.baseline, 'same seed, same baseline');
-		assert.deepEqual(plain.steered.map((t) => t.id), plain.baseline.map((t) => t.id), 'strength 0 is the baseline');
+		assert.deepEqual(
+			plain.steered.map((t) => t.id),
+			plain.baseline.map((t) => t.id),
+			'strength 0 is the baseline',
+		);
 		assert.deepEqual(runs.view, plain, 'the last run is kept for a view that comes back');
 		console.log(`# baseline: ${JSON.stringify(text(steered.baseline))}\n# #1132 add 20: ${JSON.stringify(text(steered.steered))}`);
 	});
 
 	it('a contrast vector from the sidebar is computed once by the engine and steers like a feature; strength 0 is the baseline', async () => {
 		let computed = 0;
-		const counting = { request: ((type, params, token) => { if (type === ContrastVectorRequest) computed++; return engine.request(type, params, token); }) as EngineProcess['request'] };
+		const counting = {
+			request: ((type, params, token) => {
+				if (type === ContrastVectorRequest) computed++;
+				return engine.request(type, params, token);
+			}) as EngineProcess['request'],
+		};
 		const contrast = new ContrastVectors(counting, () => 'blocks.2.hook_resid_pre');
 		const withContrast = new SteeringRuns(engine, recorder, (setup) => contrast.vectorsFor(setup));
-		const setup = (strength: number): SteeringSetup => ({ entries: [], positions: 'all', contrast: { positive: '# explain the code\n# in a comment', negative: 'x = f(y)\nreturn x', strength, enabled: true } });
+		const setup = (strength: number): SteeringSetup => ({
+			entries: [],
+			positions: 'all',
+			contrast: { positive: '# explain the code\n# in a comment', negative: 'x = f(y)\nreturn x', strength, enabled: true },
+		});
 		const pushed = asCompare(await withContrast.compare({ prompt: PROMPT, setup: setup(6), sampling: SAMPLING }));
 		const zero = asCompare(await withContrast.compare({ prompt: PROMPT, setup: setup(0), sampling: SAMPLING }));
 		assert.equal(pushed.error, undefined);
 		assert.notEqual(text(pushed.steered), text(pushed.baseline), 'the contrast vector changed the completion');
-		assert.deepEqual(zero.steered.map((t) => t.id), zero.baseline.map((t) => t.id), 'strength 0 is the baseline');
+		assert.deepEqual(
+			zero.steered.map((t) => t.id),
+			zero.baseline.map((t) => t.id),
+			'strength 0 is the baseline',
+		);
 		assert.equal(computed, 1, 'the vector was computed once for both runs');
 		const off = await contrast.vectorsFor({ ...setup(6), contrast: { ...setup(6).contrast!, enabled: false } });
 		assert.deepEqual(off, []);
@@ -135,8 +152,14 @@ describe('steering runs through the engine process (demo model)', () => {
 		assert.equal(sweep.entries.length, 2);
 		assert.deepEqual(recorder.streamed.get(`${sweep.runId}/steered/0`), sweep.entries[0]);
 		assert.deepEqual(recorder.streamed.get(`${sweep.runId}/steered/1`), sweep.entries[1]);
-		assert.deepEqual(sweep.entries[0]!.map((t) => t.id), baseline.baseline.map((t) => t.id));
-		assert.notDeepEqual(sweep.entries[1]!.map((t) => t.id), sweep.entries[0]!.map((t) => t.id));
+		assert.deepEqual(
+			sweep.entries[0]!.map((t) => t.id),
+			baseline.baseline.map((t) => t.id),
+		);
+		assert.notDeepEqual(
+			sweep.entries[1]!.map((t) => t.id),
+			sweep.entries[0]!.map((t) => t.id),
+		);
 	});
 
 	it('an engine error (feature beyond the SAE) ends the run with the message', async () => {

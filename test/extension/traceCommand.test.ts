@@ -40,7 +40,13 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 	after(() => engine.stop());
 	const writes: string[] = [];
 	let values = { model: 'demo', sae: '' };
-	const settings: SessionSettings = { read: () => ({ ...values }), write: async (key, value) => { writes.push(`${key}=${value}`); values = { ...values, [key]: value }; } };
+	const settings: SessionSettings = {
+		read: () => ({ ...values }),
+		write: async (key, value) => {
+			writes.push(`${key}=${value}`);
+			values = { ...values, [key]: value };
+		},
+	};
 	const session = new ModelSession(engine, settings, quietly);
 	const log = fakeLog();
 	const context = fakeContext();
@@ -112,10 +118,13 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 		assert.equal(pruned.nodeThreshold, 0.4);
 	});
 
-	it('Save graph JSON writes Neuronpedia\'s format with the pins and supernodes; a dismissed dialog writes nothing', async () => {
+	it("Save graph JSON writes Neuronpedia's format with the pins and supernodes; a dismissed dialog writes nothing", async () => {
 		const panel = edge.panels[0]!;
 		const shown = (posted('pruned').at(-1) as { graph: GraphJson }).graph;
-		const ids = shown.nodes.filter((n) => n.feature_type === 'cross layer transcoder').slice(0, 2).map((n) => n.node_id);
+		const ids = shown.nodes
+			.filter((n) => n.feature_type === 'cross layer transcoder')
+			.slice(0, 2)
+			.map((n) => n.node_id);
 		const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fl-graph-')), 'graph.json');
 		edge.saveDialogs.push(undefined, target);
 		panel.fromWebview({ type: 'save', pinnedIds: ids, supernodes: [['pair', ...ids]] });
@@ -131,12 +140,15 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 		assert.equal(saved.metadata.replacement_score, shown.metadata.replacement_score);
 	});
 
-	it('a feature node opens its dashboard with its layer\'s transcoder loaded; other nodes say why not', async () => {
+	it("a feature node opens its dashboard with its layer's transcoder loaded; other nodes say why not", async () => {
 		const panel = edge.panels[0]!;
 		const graph = (posted('graph')[0] as { graph: GraphJson }).graph;
 		const embedding = graph.nodes.find((n) => n.feature_type === 'embedding')!;
 		panel.fromWebview({ type: 'openFeature', nodeId: embedding.node_id });
-		const notice = await until(() => posted('notice').find((m) => /not a transcoder feature/.test((m as { message: string }).message)) as (ToAttributionPanel & { type: 'notice' }) | undefined, 'the notice');
+		const notice = await until(
+			() => posted('notice').find((m) => /not a transcoder feature/.test((m as { message: string }).message)) as (ToAttributionPanel & { type: 'notice' }) | undefined,
+			'the notice',
+		);
 		assert.ok(notice.error);
 		const feature = graph.nodes.find((n) => n.feature_type === 'cross layer transcoder')!;
 		const [layer, index] = feature.node_id.split('_').map(Number);
@@ -152,7 +164,10 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 		const graph = (posted('graph')[0] as { graph: GraphJson }).graph;
 		const features = graph.nodes.filter((n) => n.feature_type === 'cross layer transcoder').map((n) => n.node_id);
 		const layerOf = (id: string) => id.split('_')[0];
-		const two = features.filter((id) => layerOf(id) !== layerOf(features[0]!)).slice(0, 1).concat(features[0]!);
+		const two = features
+			.filter((id) => layerOf(id) !== layerOf(features[0]!))
+			.slice(0, 1)
+			.concat(features[0]!);
 		panel.fromWebview({ type: 'steer', nodeIds: two, mode: 'clamp', strength: 5 });
 		const refused = await until(() => posted('notice').find((m) => /one layer/.test((m as { message: string }).message)), 'the refusal');
 		assert.ok((refused as { error: boolean }).error);
@@ -170,7 +185,10 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fl-open-'));
 		const good = path.join(dir, 'good.json');
 		const shown = (posted('pruned').at(-1) as { graph: GraphJson }).graph;
-		const ids = shown.nodes.filter((n) => n.feature_type === 'cross layer transcoder').slice(0, 2).map((n) => n.node_id);
+		const ids = shown.nodes
+			.filter((n) => n.feature_type === 'cross layer transcoder')
+			.slice(0, 2)
+			.map((n) => n.node_id);
 		fs.writeFileSync(good, JSON.stringify({ ...shown, qParams: { ...shown.qParams, pinnedIds: ids } }));
 		const bad = path.join(dir, 'bad.json');
 		fs.writeFileSync(bad, JSON.stringify({ ...shown, nodes: [{ ...shown.nodes[0], ctx_idx: '3' }] }));

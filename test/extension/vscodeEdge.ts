@@ -38,7 +38,10 @@ export class FakeWebviewPanel {
 			return { dispose: () => {} };
 		},
 	};
-	constructor(readonly viewType: string, readonly title: string) {}
+	constructor(
+		readonly viewType: string,
+		readonly title: string,
+	) {}
 	onDidDispose(): { dispose(): void } {
 		return { dispose: () => {} };
 	}
@@ -147,8 +150,18 @@ const fakeVscode = {
 			return answer;
 		},
 		registerWebviewPanelSerializer: () => disposable,
-		withProgress: async <T>(_options: unknown, task: (progress: { report(p: { message?: string }): void }, token: { isCancellationRequested: boolean; onCancellationRequested(h: () => void): typeof disposable }) => Promise<T>) =>
-			task({ report: (p) => { if (p.message) edge.progressReports.push(p.message); } }, edge.progressToken ?? { isCancellationRequested: false, onCancellationRequested: () => disposable }),
+		withProgress: async <T>(
+			_options: unknown,
+			task: (progress: { report(p: { message?: string }): void }, token: { isCancellationRequested: boolean; onCancellationRequested(h: () => void): typeof disposable }) => Promise<T>,
+		) =>
+			task(
+				{
+					report: (p) => {
+						if (p.message) edge.progressReports.push(p.message);
+					},
+				},
+				edge.progressToken ?? { isCancellationRequested: false, onCancellationRequested: () => disposable },
+			),
 		get activeTextEditor() {
 			const e = edge.editor;
 			if (!e) return undefined;
@@ -168,10 +181,16 @@ const fakeVscode = {
 	env: { clipboard: { writeText: async () => {} } },
 	workspace: {
 		workspaceFolders: undefined,
-		fs: { writeFile: async (target: FakeUri, data: Uint8Array) => { await fs.promises.writeFile(target.fsPath, data); } },
+		fs: {
+			writeFile: async (target: FakeUri, data: Uint8Array) => {
+				await fs.promises.writeFile(target.fsPath, data);
+			},
+		},
 		getConfiguration: () => ({
-			get: <T>(key: string, fallback: T): T => (edge.settings.has(key) ? edge.settings.get(key) as T : fallback),
-			update: async (key: string, value: unknown) => { edge.settings.set(key, value); },
+			get: <T>(key: string, fallback: T): T => (edge.settings.has(key) ? (edge.settings.get(key) as T) : fallback),
+			update: async (key: string, value: unknown) => {
+				edge.settings.set(key, value);
+			},
 		}),
 	},
 	ConfigurationTarget: { Global: 1 },
@@ -185,7 +204,9 @@ export function fakeLog(): { lines: string[]; info(m: string): void; error(m: st
 		info: (m) => lines.push(`info: ${m}`),
 		error: (m) => lines.push(`error: ${m}`),
 		warn: (m) => lines.push(`warn: ${m}`),
-		show: () => { edge.logShown++; },
+		show: () => {
+			edge.logShown++;
+		},
 	};
 }
 

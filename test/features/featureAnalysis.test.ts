@@ -38,10 +38,23 @@ function f32(sae: Sae, name: string): Float32Array {
 function standardSae(dSae: number): Sae {
 	const random = seededRandom(3);
 	const d = 32;
-	const t = (n: number, shape: number[], scale: number, shift = 0) => ({ dtype: 'F32' as const, shape, data: Buffer.from(Float32Array.from({ length: n }, () => (random() - 0.5) * scale + shift).buffer) });
+	const t = (n: number, shape: number[], scale: number, shift = 0) => ({
+		dtype: 'F32' as const,
+		shape,
+		data: Buffer.from(Float32Array.from({ length: n }, () => (random() - 0.5) * scale + shift).buffer),
+	});
 	return {
 		source: 'random standard SAE',
-		cfg: { d_in: d, d_sae: dSae, dtype: 'float32', architecture: 'standard', apply_b_dec_to_input: false, normalize_activations: 'none', reshape_activations: 'none', metadata: { hook_name: 'blocks.0.hook_resid_post', context_size: 64, prepend_bos: true, model_from_pretrained_kwargs: { center_writing_weights: false } } },
+		cfg: {
+			d_in: d,
+			d_sae: dSae,
+			dtype: 'float32',
+			architecture: 'standard',
+			apply_b_dec_to_input: false,
+			normalize_activations: 'none',
+			reshape_activations: 'none',
+			metadata: { hook_name: 'blocks.0.hook_resid_post', context_size: 64, prepend_bos: true, model_from_pretrained_kwargs: { center_writing_weights: false } },
+		},
 		weights: { W_enc: t(d * dSae, [d, dSae], 1), b_enc: t(dSae, [dSae], 0.5, -0.1), W_dec: t(dSae * d, [dSae, d], 1), b_dec: t(d, [d], 0) },
 		rawConfig: {},
 	};
@@ -78,7 +91,10 @@ function compareWithBruteForce(a: FeatureAnalysis, brute: { acts: Float32Array[]
 		assert.ok(Math.abs(a.maxActivation[f]! - max) <= 1e-5 * max, `feature ${f} max ${a.maxActivation[f]} vs ${max}`);
 		assert.ok(Math.abs(a.meanActivation[f]! - mean) <= 1e-4 * mean, `feature ${f} mean`);
 		const N = a.options.topExamples;
-		const want = fired.map((x) => x.v).sort((x, y) => y - x).slice(0, N);
+		const want = fired
+			.map((x) => x.v)
+			.sort((x, y) => y - x)
+			.slice(0, N);
 		const got = Array.from(a.table.top.subarray(f * N, (f + 1) * N)).filter((e) => e >= 0);
 		assert.equal(got.length, want.length);
 		got.forEach((e, i) => {
@@ -154,7 +170,7 @@ describe('feature analysis', () => {
 		}
 	});
 
-	it('stores the analysis in the user-data folder by the SAE\'s content hash, reuses it, and recomputes when the SAE or corpus changes', async () => {
+	it("stores the analysis in the user-data folder by the SAE's content hash, reuses it, and recomputes when the SAE or corpus changes", async () => {
 		const service = new FeatureService(model, runner, CPU, data);
 		const first = await service.analyze({ corpus: CORPUS, tokens: 600 });
 		assert.equal(first.reused, false);
@@ -199,7 +215,7 @@ describe('feature analysis', () => {
 		await fresh.dispose();
 	});
 
-	it('exports an analysis beside the SAE, which a new user (or machine) uses; labels follow the SAE\'s content wherever it is installed', async () => {
+	it("exports an analysis beside the SAE, which a new user (or machine) uses; labels follow the SAE's content wherever it is installed", async () => {
 		const v1 = path.join(tmp, 'ext-0.1.0', 'sae');
 		fs.cpSync(TOPK_SAE, v1, { recursive: true });
 		const r1 = SaeRunner.forModel(loadSae(v1), model, CPU);
@@ -249,8 +265,16 @@ describe('feature analysis', () => {
 		fs.writeFileSync(blocker, '');
 		let passes = 0;
 		const service = new FeatureService(model, runner, CPU, path.join(blocker, 'data'));
-		await assert.rejects(service.analyze({ corpus: CORPUS, tokens: 600, onProgress: () => { passes++; } }),
-			(e: Error) => e instanceof DiskError && /^cannot create the folder .*a-file\/data\/saes\/[0-9a-f]+: a part of the path is a file, not a folder \(ENOTDIR\)$/.test(e.message));
+		await assert.rejects(
+			service.analyze({
+				corpus: CORPUS,
+				tokens: 600,
+				onProgress: () => {
+					passes++;
+				},
+			}),
+			(e: Error) => e instanceof DiskError && /^cannot create the folder .*a-file\/data\/saes\/[0-9a-f]+: a part of the path is a file, not a folder \(ENOTDIR\)$/.test(e.message),
+		);
 		assert.equal(passes, 0);
 		// The export folder beside the SAE is checked the same way (analyze --export checks it first).
 		const dir = path.join(tmp, 'export-blocked');
@@ -258,7 +282,10 @@ describe('feature analysis', () => {
 		fs.writeFileSync(path.join(dir, 'feature-lens'), 'not a folder');
 		const r = SaeRunner.forModel(loadSae(dir), model, CPU);
 		const exporter = new FeatureService(model, r, CPU, data);
-		assert.throws(() => exporter.checkExportable(), (e: Error) => e instanceof DiskError && e.message.includes(path.join(dir, 'feature-lens')));
+		assert.throws(
+			() => exporter.checkExportable(),
+			(e: Error) => e instanceof DiskError && e.message.includes(path.join(dir, 'feature-lens')),
+		);
 		await exporter.dispose();
 		await r.dispose();
 		await service.dispose();
@@ -271,7 +298,14 @@ describe('feature analysis', () => {
 		const abort = new AbortController();
 		const cancelData = path.join(tmp, 'cancel-data');
 		const service = new FeatureService(model, r, CPU, cancelData);
-		const result = await service.analyze({ corpus: CORPUS, tokens: 100_000, signal: abort.signal, onProgress: (done) => { if (done > 0) abort.abort(); } });
+		const result = await service.analyze({
+			corpus: CORPUS,
+			tokens: 100_000,
+			signal: abort.signal,
+			onProgress: (done) => {
+				if (done > 0) abort.abort();
+			},
+		});
 		assert.equal(result.cancelled, true);
 		assert.equal(fs.existsSync(path.join(service.dir, 'analysis.json')), false);
 		assert.equal(fs.existsSync(featureLensDir(dir)!), false);
@@ -297,10 +331,22 @@ describe('feature analysis', () => {
 			const lens = (await service.views.logitLens(i))!;
 			want.forEach((v, t) => assert.ok(Math.abs(lens.all[t]! - v) < 1e-4, `token ${t}`));
 			const order = want.map((v, t) => [v, t] as const).sort((a, b) => b[0] - a[0]);
-			assert.deepEqual(lens.positive.map((p) => p.id), order.slice(0, 10).map(([, t]) => t));
-			assert.deepEqual(lens.negative.map((p) => p.id), order.slice(-10).reverse().map(([, t]) => t));
+			assert.deepEqual(
+				lens.positive.map((p) => p.id),
+				order.slice(0, 10).map(([, t]) => t),
+			);
+			assert.deepEqual(
+				lens.negative.map((p) => p.id),
+				order
+					.slice(-10)
+					.reverse()
+					.map(([, t]) => t),
+			);
 			const d = await service.dashboard(i);
-			assert.equal(d.logitLens.histogram.counts.reduce((s, c) => s + c, 0), 300);
+			assert.equal(
+				d.logitLens.histogram.counts.reduce((s, c) => s + c, 0),
+				300,
+			);
 			assert.equal(d.logitLens.positive[0]!.id, order[0]![1]);
 		}
 		await service.dispose();
@@ -314,9 +360,14 @@ describe('feature analysis', () => {
 		for (const i of [3, 40]) {
 			const a = row(i);
 			const cos = Array.from({ length: 64 }, (_, j) => ({ j, c: a.reduce((s, x, k) => s + x * row(j)[k]!, 0) / (norm(a) * norm(row(j))) }))
-				.filter((x) => x.j !== i).sort((x, y) => y.c - x.c).slice(0, 10);
+				.filter((x) => x.j !== i)
+				.sort((x, y) => y.c - x.c)
+				.slice(0, 10);
 			const got = await service.views.nearest(i);
-			assert.deepEqual(got.map((n) => n.featureIndex), cos.map((x) => x.j));
+			assert.deepEqual(
+				got.map((n) => n.featureIndex),
+				cos.map((x) => x.j),
+			);
 			got.forEach((n, k) => assert.ok(Math.abs(n.cosine - cos[k]!.c) < 1e-5));
 		}
 		await service.dispose();
@@ -336,9 +387,16 @@ describe('feature analysis', () => {
 		const d = await reloaded.dashboard(5);
 		assert.equal(d.userLabel, 'Docstring opener');
 		assert.equal(d.notes, 'fires on """');
-		assert.deepEqual((await reloaded.search({ query: 'docstring', limit: 5 })).map((h) => [h.featureIndex, h.score]), [[5, 0.75]]);
+		assert.deepEqual(
+			(await reloaded.search({ query: 'docstring', limit: 5 })).map((h) => [h.featureIndex, h.score]),
+			[[5, 0.75]],
+		);
 		assert.equal((await reloaded.search({ query: '#12', limit: 5 }))[0]!.featureIndex, 12);
-		assert.deepEqual((await reloaded.search({ query: '"""', limit: 5 })).map((h) => h.featureIndex), [5], 'notes match too');
+		assert.deepEqual(
+			(await reloaded.search({ query: '"""', limit: 5 })).map((h) => h.featureIndex),
+			[5],
+			'notes match too',
+		);
 		// Clearing both removes the entry.
 		reloaded.setLabel(5, '', '');
 		assert.equal((await reloaded.search({ query: 'docstring', limit: 5 })).length, 0);
@@ -348,7 +406,10 @@ describe('feature analysis', () => {
 		const best = new Map<number, number>();
 		for (const t of await inspectText(model, runner, text, { topFeatures: 64 })) for (const [f, v] of t.features) best.set(f, Math.max(best.get(f) ?? 0, v));
 		const want = [...best.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
-		assert.deepEqual(hits.map((h) => h.featureIndex), want.map(([f]) => f));
+		assert.deepEqual(
+			hits.map((h) => h.featureIndex),
+			want.map(([f]) => f),
+		);
 		hits.forEach((h, i) => assert.ok(Math.abs(h.score - want[i]![1]) < 1e-5));
 		// "Test your own text": that feature on every token.
 		const on = await reloaded.activationsOnText(want[0]![0], text);
@@ -356,7 +417,14 @@ describe('feature analysis', () => {
 		assert.equal(on.tokens.map((t) => t.text).join(''), text);
 		// Label search against a plain list.
 		const labels = ['return', 'returns', 'a return value', ''];
-		assert.deepEqual(searchLabels('RETURN', 4, (f) => ({ userLabel: '', autoLabel: labels[f]!, notes: '' }), 10), [{ featureIndex: 0, score: 1 }, { featureIndex: 1, score: 0.75 }, { featureIndex: 2, score: 0.5 }]);
+		assert.deepEqual(
+			searchLabels('RETURN', 4, (f) => ({ userLabel: '', autoLabel: labels[f]!, notes: '' }), 10),
+			[
+				{ featureIndex: 0, score: 1 },
+				{ featureIndex: 1, score: 0.75 },
+				{ featureIndex: 2, score: 0.5 },
+			],
+		);
 		await service.dispose();
 		await reloaded.dispose();
 	});

@@ -48,7 +48,7 @@ describe('feature-lens analyze / feature', () => {
 		assert.match(human.stdout, /neighbours: #\d+/);
 	});
 
-	it('keeps its data in $FEATURE_LENS_DATA_DIR, else the platform\'s per-user cache folder', () => {
+	it("keeps its data in $FEATURE_LENS_DATA_DIR, else the platform's per-user cache folder", () => {
 		assert.equal(userDataDir({ [DATA_DIR_ENV]: '/srv/lens' }, 'linux', '/home/u'), '/srv/lens');
 		assert.equal(userDataDir({}, 'linux', '/home/u'), '/home/u/.cache/feature-lens');
 		assert.equal(userDataDir({ XDG_CACHE_HOME: '/var/cache/u' }, 'linux', '/home/u'), '/var/cache/u/feature-lens');

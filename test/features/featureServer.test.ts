@@ -8,9 +8,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProtocol';
-import {
-	AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest,
-} from '../../src/protocol/featureProtocol';
+import { AnalyzeFeaturesRequest, AnalyzeProgressNotification, FeatureDashboardRequest, FeatureTextRequest, SearchFeaturesRequest, SetFeatureLabelRequest } from '../../src/protocol/featureProtocol';
 import { saeKey } from '../../src/engine/features/analysisStore';
 import { fixtureModel, testDataDir, testEngine } from '../helpers';
 
@@ -35,7 +33,9 @@ describe('feature requests through the engine process', () => {
 
 		const running = await engine.ensureStarted();
 		const progress: { done: number; total: number }[] = [];
-		const sub = running.connection.onNotification(AnalyzeProgressNotification, (p) => { if (p.requestId === 'a1') progress.push(p); });
+		const sub = running.connection.onNotification(AnalyzeProgressNotification, (p) => {
+			if (p.requestId === 'a1') progress.push(p);
+		});
 		const result = await engine.request(AnalyzeFeaturesRequest, { requestId: 'a1', corpus: CORPUS, tokens: 800 });
 		assert.equal(result.cancelled, false);
 		assert.equal(result.reused, false);
@@ -63,7 +63,9 @@ describe('feature requests through the engine process', () => {
 		assert.ok(Math.abs(Math.max(...on.tokens.map((t) => t.activation)) - byText[0]!.score) < 1e-5);
 
 		const cancel = new CancellationTokenSource();
-		const sub2 = running.connection.onNotification(AnalyzeProgressNotification, (p) => { if (p.requestId === 'a3') cancel.cancel(); });
+		const sub2 = running.connection.onNotification(AnalyzeProgressNotification, (p) => {
+			if (p.requestId === 'a3') cancel.cancel();
+		});
 		const cancelled = await engine.request(AnalyzeFeaturesRequest, { requestId: 'a3', corpus: CORPUS, tokens: 50_000, force: true }, cancel.token);
 		assert.equal(cancelled.cancelled, true);
 		// The earlier analysis is still there.

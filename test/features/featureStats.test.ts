@@ -47,9 +47,13 @@ function synthetic(seed: number, windows: number, perBatch: number): Synthetic {
 			let d: number;
 			let p: number;
 			if (r % T === 0) {
-				id = 0; d = -1; p = -1; // BOS
+				id = 0;
+				d = -1;
+				p = -1; // BOS
 			} else if (docLeft === 0) {
-				id = 0; d = -1; p = -1; // EOS between documents
+				id = 0;
+				d = -1;
+				p = -1; // EOS between documents
 				doc++;
 				docLeft = 5 + Math.floor(random() * 30);
 				position = 0;
@@ -151,7 +155,10 @@ describe('feature statistics bookkeeping', () => {
 	it('top examples are the N strongest firings, strongest first, with their context windows', () => {
 		const N = OPTIONS.topExamples;
 		for (let f = 0; f < D_SAE; f++) {
-			const want = s.events.filter((e) => e.f === f).sort((a, b) => b.v - a.v).slice(0, N);
+			const want = s.events
+				.filter((e) => e.f === f)
+				.sort((a, b) => b.v - a.v)
+				.slice(0, N);
 			const got = Array.from(collected.table.top.subarray(f * N, (f + 1) * N)).filter((e) => e >= 0);
 			assert.equal(got.length, want.length);
 			got.forEach((e, i) => {
@@ -175,11 +182,17 @@ describe('feature statistics bookkeeping', () => {
 				assert.equal(collected.bandCount[f * bands + q], inBand.length);
 				for (const e of inBand) assert.ok(e.v >= (max * q) / bands && (e.v < (max * (q + 1)) / bands || (q === bands - 1 && e.v <= max)));
 				const base = (f * bands + q) * perBand;
-				const got = Array.from(collected.table.band.subarray(base, base + perBand)).filter((e) => e >= 0).map((e) => exampleAt(collected.table, e));
+				const got = Array.from(collected.table.band.subarray(base, base + perBand))
+					.filter((e) => e >= 0)
+					.map((e) => exampleAt(collected.table, e));
 				assert.equal(got.length, Math.min(perBand, inBand.length));
 				const focusActs = got.map((x) => x.acts[x.focus]!);
 				for (let i = 1; i < focusActs.length; i++) assert.ok(focusActs[i - 1]! >= focusActs[i]!, 'strongest first');
-				for (const v of focusActs) assert.ok(inBand.some((e) => e.v === v), `a sampled activation ${v} is one of the band's`);
+				for (const v of focusActs)
+					assert.ok(
+						inBand.some((e) => e.v === v),
+						`a sampled activation ${v} is one of the band's`,
+					);
 				if (inBand.length <= perBand) {
 					smallBands++;
 					assert.deepEqual(focusActs.sort(), inBand.map((e) => e.v).sort());
@@ -195,7 +208,11 @@ describe('feature statistics bookkeeping', () => {
 		assert.ok(t.tokens.length < totalWindowTokens, `${t.tokens.length} stored for ${totalWindowTokens} window tokens`);
 		const keys = new Set<string>();
 		for (let f = 0; f < D_SAE; f++) {
-			const refs = new Set([...t.top.subarray(f * OPTIONS.topExamples, (f + 1) * OPTIONS.topExamples), ...t.band.subarray(f * OPTIONS.bands * OPTIONS.perBand, (f + 1) * OPTIONS.bands * OPTIONS.perBand)].filter((e) => e >= 0));
+			const refs = new Set(
+				[...t.top.subarray(f * OPTIONS.topExamples, (f + 1) * OPTIONS.topExamples), ...t.band.subarray(f * OPTIONS.bands * OPTIONS.perBand, (f + 1) * OPTIONS.bands * OPTIONS.perBand)].filter(
+					(e) => e >= 0,
+				),
+			);
 			for (const e of refs) keys.add(`${f}:${e}`);
 		}
 		assert.equal(t.start.length, new Set([...keys].map((k) => k.split(':')[1])).size, 'examples are not duplicated');
@@ -211,7 +228,13 @@ describe('feature statistics bookkeeping', () => {
 		for (let r = 0; r < n; r++) values[r] = 2 + r * 0.01;
 		values[n] = 10; // the max, alone in the top band
 		const batch: SparseBatch = { rows, width: 1, values, indices, counted };
-		const sources: BatchSources = { windowLength: rows, firstWindow: 0, ids: Array.from({ length: rows }, (_, i) => i + 1), doc: new Array(rows).fill(0), position: Array.from({ length: rows }, (_, i) => i) };
+		const sources: BatchSources = {
+			windowLength: rows,
+			firstWindow: 0,
+			ids: Array.from({ length: rows }, (_, i) => i + 1),
+			doc: new Array(rows).fill(0),
+			position: Array.from({ length: rows }, (_, i) => i),
+		};
 		const hits = new Array<number>(n).fill(0);
 		const trials = 2000;
 		for (let seed = 0; seed < trials; seed++) {
@@ -238,7 +261,15 @@ describe('feature statistics bookkeeping', () => {
 
 describe('half-precision storage', () => {
 	it('rounds to the nearest half and reads it back', () => {
-		for (const [v, want] of [[1, 1], [0.1, 0.0999755859375], [65504, 65504], [1e-7, 1.1920928955078125e-7], [2.5e-8, 0], [-3.14159, -3.140625], [1e6, Infinity]] as const) {
+		for (const [v, want] of [
+			[1, 1],
+			[0.1, 0.0999755859375],
+			[65504, 65504],
+			[1e-7, 1.1920928955078125e-7],
+			[2.5e-8, 0],
+			[-3.14159, -3.140625],
+			[1e6, Infinity],
+		] as const) {
 			assert.equal(fromHalf(toHalf(v)), want, `${v}`);
 		}
 		assert.equal(toHalf(1), 0x3c00);

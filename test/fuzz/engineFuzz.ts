@@ -70,7 +70,18 @@ function templates(work: string): Record<string, unknown> {
 		'model/generate': { requestId: 'gen', prompt: 'def ', maxNewTokens: 3, temperature: 0 },
 		'sae/load': { path: SAE },
 		'sae/inspect': { text: 'x = 1', topFeatures: 5, requestId: 'inspect' },
-		'sae/train': { requestId: 'train', hookName: 'blocks.1.hook_resid_post', architecture: 'topk', dSae: 64, k: 4, tokens: 4096, corpus: 'demo', out: path.join(work, 'run'), resume: false, overwrite: true },
+		'sae/train': {
+			requestId: 'train',
+			hookName: 'blocks.1.hook_resid_post',
+			architecture: 'topk',
+			dSae: 64,
+			k: 4,
+			tokens: 4096,
+			corpus: 'demo',
+			out: path.join(work, 'run'),
+			resume: false,
+			overwrite: true,
+		},
 		'sae/evaluate': { corpus: 'demo', tokens: 256 },
 		'features/analyze': { requestId: 'analyze', corpus: 'demo', tokens: 256 },
 		'features/dashboard': { featureIndex: 3 },
@@ -102,8 +113,21 @@ function frame(body: string): string {
 export async function fuzzEngine(options: EngineFuzzOptions): Promise<EngineStats> {
 	const work = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-fuzz-engine-'));
 	const stats: EngineStats = {
-		requests: 0, ok: 0, invalidParams: 0, userErrors: 0, cancelled: 0, methodNotFound: 0, parseErrors: 0, brokenFrames: 0, aborts: 0, hangs: 0, badAnswers: 0,
-		peakRssBytes: 0, slowestMs: 0, examples: [], failures: [],
+		requests: 0,
+		ok: 0,
+		invalidParams: 0,
+		userErrors: 0,
+		cancelled: 0,
+		methodNotFound: 0,
+		parseErrors: 0,
+		brokenFrames: 0,
+		aborts: 0,
+		hangs: 0,
+		badAnswers: 0,
+		peakRssBytes: 0,
+		slowestMs: 0,
+		examples: [],
+		failures: [],
 	};
 	const seen = new Map<string, number>();
 	const example = (kind: string, what: string, text: string) => {
@@ -127,8 +151,16 @@ export async function fuzzEngine(options: EngineFuzzOptions): Promise<EngineStat
 		const id = nextId++;
 		return new Promise((resolve) => {
 			const cancel = setTimeout(() => send(e, { jsonrpc: '2.0', method: '$/cancelRequest', params: { id } }), hangMs / 2);
-			const hang = setTimeout(() => { e.pending.delete(id); clearTimeout(cancel); resolve('hang'); }, hangMs);
-			e.pending.set(id, (m) => { clearTimeout(cancel); clearTimeout(hang); resolve(m); });
+			const hang = setTimeout(() => {
+				e.pending.delete(id);
+				clearTimeout(cancel);
+				resolve('hang');
+			}, hangMs);
+			e.pending.set(id, (m) => {
+				clearTimeout(cancel);
+				clearTimeout(hang);
+				resolve(m);
+			});
 			send(e, params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
 		});
 	};
@@ -160,7 +192,12 @@ export async function fuzzEngine(options: EngineFuzzOptions): Promise<EngineStat
 			}
 			return peak;
 		};
-		const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => { sample(); resolve({ code, signal }); }));
+		const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+			child.once('exit', (code, signal) => {
+				sample();
+				resolve({ code, signal });
+			}),
+		);
 		const e: Engine = { child, pending, exited, peak: sample };
 		await request(e, 'engine/initialize', all['engine/initialize'], 60_000);
 		await request(e, 'model/load', { model: MODEL }, 60_000);

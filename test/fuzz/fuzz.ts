@@ -38,8 +38,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 	const t0 = performance.now();
 	// The parsers get most of the time; the engine's requests are quicker.
 	const parsers = await fuzzParsers({
-		seed: options.seed, inputs: options.inputs, seconds: options.seconds * 0.7, hangMs: options.hangMs,
-		onProgress: (s) => { if (s.inputs % 1000 === 0) log(`parsers: ${s.inputs} inputs, ${s.errors} refused, ${s.failures.length} failures`); },
+		seed: options.seed,
+		inputs: options.inputs,
+		seconds: options.seconds * 0.7,
+		hangMs: options.hangMs,
+		onProgress: (s) => {
+			if (s.inputs % 1000 === 0) log(`parsers: ${s.inputs} inputs, ${s.errors} refused, ${s.failures.length} failures`);
+		},
 	});
 	log(`parsers: ${parsers.inputs} inputs in ${Math.round((performance.now() - t0) / 1000)} s`);
 	const remaining = Math.max(10, options.seconds - (performance.now() - t0) / 1000);
@@ -58,11 +63,11 @@ export function summary(r: FuzzReport, seed: number): string {
 	const e = r.engine;
 	return [
 		`seed ${seed}, ${r.seconds.toFixed(0)} s, peak RSS ${(r.peakRssBytes / 1e6).toFixed(0)} MB`,
-		`parsers: ${p.inputs} mutated inputs over ${Object.keys(p.byTarget).length} targets: ${p.ok} loaded, ${p.errors} refused; `
-			+ `${p.aborts} aborts, ${p.hangs} hangs (slowest ${(p.slowestMs / 1000).toFixed(1)} s), ${p.unexpectedErrors} unexpected errors, ${p.unnamedErrors} naming no file or field; `
-			+ `${p.plantedNonFinite} with planted NaN/Inf, ${p.nonFiniteReported} reported as such, ${p.silentNonFinite} non-finite loads unreported`,
-		`engine: ${e.requests} malformed requests: ${e.invalidParams} InvalidParams, ${e.userErrors} user errors, ${e.ok} answered, ${e.methodNotFound} unknown methods, `
-			+ `${e.cancelled} cancelled, ${e.brokenFrames} broken frames (connection closed, engine restarted); ${e.aborts} aborts, ${e.hangs} hangs (slowest ${(e.slowestMs / 1000).toFixed(1)} s), ${e.badAnswers} bad answers`,
+		`parsers: ${p.inputs} mutated inputs over ${Object.keys(p.byTarget).length} targets: ${p.ok} loaded, ${p.errors} refused; ` +
+			`${p.aborts} aborts, ${p.hangs} hangs (slowest ${(p.slowestMs / 1000).toFixed(1)} s), ${p.unexpectedErrors} unexpected errors, ${p.unnamedErrors} naming no file or field; ` +
+			`${p.plantedNonFinite} with planted NaN/Inf, ${p.nonFiniteReported} reported as such, ${p.silentNonFinite} non-finite loads unreported`,
+		`engine: ${e.requests} malformed requests: ${e.invalidParams} InvalidParams, ${e.userErrors} user errors, ${e.ok} answered, ${e.methodNotFound} unknown methods, ` +
+			`${e.cancelled} cancelled, ${e.brokenFrames} broken frames (connection closed, engine restarted); ${e.aborts} aborts, ${e.hangs} hangs (slowest ${(e.slowestMs / 1000).toFixed(1)} s), ${e.badAnswers} bad answers`,
 		r.problems.length === 0 ? 'no problems' : `${r.problems.length} problems:\n  ${r.problems.join('\n  ')}`,
 	].join('\n');
 }
@@ -80,7 +85,11 @@ async function main(): Promise<void> {
 	});
 	const seed = Number(values.seed);
 	const report = await runFuzz({
-		seed, inputs: Number(values.inputs), requests: Number(values.requests), seconds: Number(values.seconds), hangMs: Number(values['hang-ms']),
+		seed,
+		inputs: Number(values.inputs),
+		requests: Number(values.requests),
+		seconds: Number(values.seconds),
+		hangMs: Number(values['hang-ms']),
 		log: (line) => process.stderr.write(`${line}\n`),
 	});
 	process.stdout.write(`${values.json ? JSON.stringify(report, null, 1) : summary(report, seed)}\n`);

@@ -11,9 +11,43 @@ import type { ZipMember } from './zipWriter';
 
 /** Values that break assumptions: signs, zero, huge and fractional numbers, numbers as strings, wrong types, long and odd strings. */
 export const INTERESTING: readonly unknown[] = [
-	-1, 0, 1, 2, -0.5, 0.5, 3.7, 1e9, 1e12, -1e12, 2 ** 31, 2 ** 32 + 1, 2 ** 53, 1e308, -1e308, 5e-324,
-	'NaN', 'Infinity', '1e12', '-1', '', ' ', 'x'.repeat(5000), '\u0000\u001b[2J\u0007', '../../outside/x', '..', 'é中🙂',
-	null, true, false, [], {}, [1, 2, 3], [[]], { a: 1 }, [-1], ['a', 'b'],
+	-1,
+	0,
+	1,
+	2,
+	-0.5,
+	0.5,
+	3.7,
+	1e9,
+	1e12,
+	-1e12,
+	2 ** 31,
+	2 ** 32 + 1,
+	2 ** 53,
+	1e308,
+	-1e308,
+	5e-324,
+	'NaN',
+	'Infinity',
+	'1e12',
+	'-1',
+	'',
+	' ',
+	'x'.repeat(5000),
+	'\u0000\u001b[2J\u0007',
+	'../../outside/x',
+	'..',
+	'é中🙂',
+	null,
+	true,
+	false,
+	[],
+	{},
+	[1, 2, 3],
+	[[]],
+	{ a: 1 },
+	[-1],
+	['a', 'b'],
 ];
 
 /** A deep copy of a JSON value. */
@@ -87,11 +121,16 @@ export function mutateJsonValue(rng: Rng, value: unknown): unknown {
 export function mutateText(rng: Rng, text: string): string {
 	const at = rng.int(text.length + 1);
 	switch (rng.int(5)) {
-		case 0: return text.slice(0, at);
-		case 1: return text.slice(0, at) + String.fromCharCode(rng.int(128)) + text.slice(at + 1);
-		case 2: return text.slice(0, at) + rng.pick(['{', '}', '[', ']', '"', ',', ':', '\\', '\u0000', 'null', '1e999', '-']) + text.slice(at);
-		case 3: return text.slice(0, at) + text.slice(at, at + 50).repeat(1 + rng.int(20)) + text.slice(at);
-		default: return text.slice(0, at) + text.slice(at + 1 + rng.int(100));
+		case 0:
+			return text.slice(0, at);
+		case 1:
+			return text.slice(0, at) + String.fromCharCode(rng.int(128)) + text.slice(at + 1);
+		case 2:
+			return text.slice(0, at) + rng.pick(['{', '}', '[', ']', '"', ',', ':', '\\', '\u0000', 'null', '1e999', '-']) + text.slice(at);
+		case 3:
+			return text.slice(0, at) + text.slice(at, at + 50).repeat(1 + rng.int(20)) + text.slice(at);
+		default:
+			return text.slice(0, at) + text.slice(at + 1 + rng.int(100));
 	}
 }
 
@@ -168,9 +207,12 @@ export function mutateSafetensors(rng: Rng, file: string, bytes: Buffer): Mutate
 			const t = rng.pick(floats);
 			return { bytes: plant(rng, bytes, t), plantedNonFinite: true, what: `non-finite values in ${t.name}` };
 		}
-		case 3: return { bytes: flipBytes(rng, bytes, rng.chance(0.5) ? 8 + headerLen : 0), plantedNonFinite: false, what: 'flipped bytes' };
-		case 4: return { bytes: bytes.subarray(0, rng.int(bytes.length)), plantedNonFinite: false, what: 'truncated' };
-		default: return { bytes: Buffer.concat([bytes, Buffer.alloc(1 + rng.int(64), rng.int(256))]), plantedNonFinite: false, what: 'extended' };
+		case 3:
+			return { bytes: flipBytes(rng, bytes, rng.chance(0.5) ? 8 + headerLen : 0), plantedNonFinite: false, what: 'flipped bytes' };
+		case 4:
+			return { bytes: bytes.subarray(0, rng.int(bytes.length)), plantedNonFinite: false, what: 'truncated' };
+		default:
+			return { bytes: Buffer.concat([bytes, Buffer.alloc(1 + rng.int(64), rng.int(256))]), plantedNonFinite: false, what: 'extended' };
 	}
 }
 

@@ -53,8 +53,20 @@ export async function fuzzParsers(options: ParserFuzzOptions): Promise<ParserSta
 	writeSeeds(seeds);
 	const all = targets(seeds);
 	const stats: ParserStats = {
-		inputs: 0, ok: 0, errors: 0, aborts: 0, hangs: 0, unexpectedErrors: 0, unnamedErrors: 0, plantedNonFinite: 0, nonFiniteReported: 0, silentNonFinite: 0,
-		peakRssBytes: 0, slowestMs: 0, byTarget: {}, failures: [],
+		inputs: 0,
+		ok: 0,
+		errors: 0,
+		aborts: 0,
+		hangs: 0,
+		unexpectedErrors: 0,
+		unnamedErrors: 0,
+		plantedNonFinite: 0,
+		nonFiniteReported: 0,
+		silentNonFinite: 0,
+		peakRssBytes: 0,
+		slowestMs: 0,
+		byTarget: {},
+		failures: [],
 	};
 	const fail = (index: number, what: string, why: string) => {
 		if (stats.failures.length < 100) stats.failures.push(`case ${index} (seed ${options.seed}) ${what}: ${why}`);
@@ -69,11 +81,18 @@ export async function fuzzParsers(options: ParserFuzzOptions): Promise<ParserSta
 			worker ??= start();
 			const w = worker;
 			let stderr = '';
-			w.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+			w.stderr!.on('data', (d: Buffer) => {
+				stderr = (stderr + d.toString()).slice(-2000);
+			});
 			const t0 = performance.now();
 			const ended = await new Promise<{ reply?: CaseReply; exit?: string; hang?: boolean }>((resolve) => {
 				const timer = setTimeout(() => resolve({ hang: true }), options.hangMs);
-				const done = (r: { reply?: CaseReply; exit?: string; hang?: boolean }) => { clearTimeout(timer); w.off('message', onMessage); w.off('exit', onExit); resolve(r); };
+				const done = (r: { reply?: CaseReply; exit?: string; hang?: boolean }) => {
+					clearTimeout(timer);
+					w.off('message', onMessage);
+					w.off('exit', onExit);
+					resolve(r);
+				};
 				const onMessage = (reply: CaseReply) => done({ reply });
 				const onExit = (code: number | null, signal: string | null) => done({ exit: signal ?? `exit code ${code}` });
 				w.on('message', onMessage);

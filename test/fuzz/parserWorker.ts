@@ -49,7 +49,14 @@ async function runCase(req: CaseRequest): Promise<CaseReply> {
 		return { ...base, outcome: 'ok', nonFiniteOutput: result.nonFiniteOutput, maxRss: process.resourceUsage().maxRSS * 1024 };
 	} catch (err) {
 		const e = err as Error;
-		return { ...base, outcome: 'error', errorClass: e?.constructor?.name ?? typeof err, message: String(e?.message ?? err).slice(0, 800), nonFiniteOutput: 0, maxRss: process.resourceUsage().maxRSS * 1024 };
+		return {
+			...base,
+			outcome: 'error',
+			errorClass: e?.constructor?.name ?? typeof err,
+			message: String(e?.message ?? err).slice(0, 800),
+			nonFiniteOutput: 0,
+			maxRss: process.resourceUsage().maxRSS * 1024,
+		};
 	} finally {
 		fs.rmSync(caseDir, { recursive: true, force: true });
 	}

@@ -163,8 +163,22 @@ export function targets(seeds: string): Target[] {
 		{ name: 'gpt2-tiny/tokenizer.json', fixture: path.join(FIXTURES, 'models', 'gpt2-tiny'), file: 'tokenizer.json', omit: ['model.safetensors'], weight: 1, mutate: json, run: runTokenizer },
 		{ name: 'llama-tiny/tokenizer.json', fixture: path.join(FIXTURES, 'models', 'llama-tiny'), file: 'tokenizer.json', omit: ['model.safetensors'], weight: 1, mutate: json, run: runTokenizer },
 		// SAEs: SAELens cfg.json (v6 and pre-6, every architecture) and weights, Gemma Scope npz (stored and deflated), Gemma Scope 2, Llama Scope.
-		...['topk-v6', 'topk-pre6', 'standard-pre6', 'jumprelu-f16', 'gated-bf16'].map((s): Target => ({ name: `${s}/cfg.json`, fixture: sae(s), file: 'cfg.json', weight: 2, mutate: json, run: (d) => runSae(d) })),
-		...['topk-v6', 'jumprelu-f16', 'gated-bf16'].map((s): Target => ({ name: `${s}/sae_weights.safetensors`, fixture: sae(s), file: 'sae_weights.safetensors', weight: 3, mutate: safetensors, run: (d) => runSae(d) })),
+		...['topk-v6', 'topk-pre6', 'standard-pre6', 'jumprelu-f16', 'gated-bf16'].map((s): Target => ({
+			name: `${s}/cfg.json`,
+			fixture: sae(s),
+			file: 'cfg.json',
+			weight: 2,
+			mutate: json,
+			run: (d) => runSae(d),
+		})),
+		...['topk-v6', 'jumprelu-f16', 'gated-bf16'].map((s): Target => ({
+			name: `${s}/sae_weights.safetensors`,
+			fixture: sae(s),
+			file: 'sae_weights.safetensors',
+			weight: 3,
+			mutate: safetensors,
+			run: (d) => runSae(d),
+		})),
 		{ name: 'gemma-scope/params.npz (stored)', fixture: gemmaScope, file: 'params.npz', weight: 4, mutate: npz, run: (d) => runSae(d, 'params.npz') },
 		{ name: 'gemma-scope/params.npz (deflated)', fixture: gemmaScopeDeflated, file: 'params.npz', weight: 4, mutate: npz, run: (d) => runSae(d, 'params.npz') },
 		{ name: 'gemma-scope-2/config.json', fixture: gemmaScope2, file: 'config.json', omit: ['expected.json'], weight: 2, mutate: json, run: (d) => runSae(d) },
@@ -173,7 +187,11 @@ export function targets(seeds: string): Target[] {
 		{ name: 'llama-scope/final.safetensors', fixture: llamaScope, file: 'checkpoints/final.safetensors', omit: ['expected.json'], weight: 2, mutate: safetensors, run: (d) => runSae(d) },
 		// Stored state and registries.
 		{
-			name: 'labels.json', fixture: path.join(seeds, 'labels'), file: 'labels.json', weight: 2, mutate: json,
+			name: 'labels.json',
+			fixture: path.join(seeds, 'labels'),
+			file: 'labels.json',
+			weight: 2,
+			mutate: json,
 			run: async (d) => {
 				const labels = UserLabels.load(d);
 				searchLabels('col', 64, (i) => ({ userLabel: labels.get(i).label, autoLabel: '', notes: labels.get(i).notes }), 10);
@@ -182,7 +200,12 @@ export function targets(seeds: string): Target[] {
 			},
 		},
 		{
-			name: 'sae-releases.json', fixture: path.join(seeds, 'registry'), file: 'sae-releases.json', omit: ['pretrained_saes.yaml'], weight: 2, mutate: json,
+			name: 'sae-releases.json',
+			fixture: path.join(seeds, 'registry'),
+			file: 'sae-releases.json',
+			omit: ['pretrained_saes.yaml'],
+			weight: 2,
+			mutate: json,
 			run: async (d) => {
 				const registry = readRegistry(path.join(d, 'sae-releases.json'));
 				for (const [, r] of releasesFor(registry)) for (const s of r.saes) isLoadable(r, s);
@@ -191,7 +214,11 @@ export function targets(seeds: string): Target[] {
 			},
 		},
 		{
-			name: 'pretrained_saes.yaml', fixture: path.join(seeds, 'registry'), file: 'pretrained_saes.yaml', omit: ['sae-releases.json'], weight: 2,
+			name: 'pretrained_saes.yaml',
+			fixture: path.join(seeds, 'registry'),
+			file: 'pretrained_saes.yaml',
+			omit: ['sae-releases.json'],
+			weight: 2,
 			mutate: (rng, _file, bytes) => {
 				const text = bytes.toString('utf8');
 				if (rng.chance(0.3)) return { bytes: Buffer.from(mutateText(rng, text)), plantedNonFinite: false, what: 'yaml text' };

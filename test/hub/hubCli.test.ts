@@ -18,19 +18,32 @@ const TEXT = 'def f(x):\n    return x';
 let hub: LocalHub;
 let home: string;
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+	status: number | null;
+	stdout: string;
+	stderr: string;
+}
 
 function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
 	const env: Record<string, string> = {
-		PATH: process.env.PATH ?? '', HOME: home, HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: path.join(home, 'hub'), HF_HOME: path.join(home, 'hf'),
-		XDG_CACHE_HOME: path.join(home, 'cache'), ...extraEnv,
+		PATH: process.env.PATH ?? '',
+		HOME: home,
+		HF_ENDPOINT: hub.endpoint,
+		HF_HUB_CACHE: path.join(home, 'hub'),
+		HF_HOME: path.join(home, 'hf'),
+		XDG_CACHE_HOME: path.join(home, 'cache'),
+		...extraEnv,
 	};
 	return new Promise((resolve) => {
 		const child = spawn(process.execPath, [CLI, ...args, '--ep', 'cpu', '--threads', '1'], { env });
 		let stdout = '';
 		let stderr = '';
-		child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-		child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+		child.stdout.on('data', (d: Buffer) => {
+			stdout += d.toString();
+		});
+		child.stderr.on('data', (d: Buffer) => {
+			stderr += d.toString();
+		});
 		child.on('close', (status) => resolve({ status, stdout, stderr }));
 	});
 }
@@ -117,7 +130,7 @@ describe('feature-lens with hf: and release:', () => {
 		assert.deepEqual((JSON.parse(byPath.stdout) as { tokens: unknown }).tokens, (JSON.parse(local.stdout) as { tokens: unknown }).tokens);
 	});
 
-	it('an analysis of an SAE in the Hub cache goes to Feature Lens\'s data folder, not into the cache', async () => {
+	it("an analysis of an SAE in the Hub cache goes to Feature Lens's data folder, not into the cache", async () => {
 		const corpus = path.join(home, 'corpus.txt');
 		fs.writeFileSync(corpus, 'def f(x):\n    return x + 1\n'.repeat(100));
 		const r = await cli(['analyze', 'hf:test-org/gpt2-tiny', '--sae', 'release:gpt2-tiny-test/blocks.1.hook_resid_post', '--corpus', corpus, '--tokens', '1500', '--json']);
@@ -126,7 +139,10 @@ describe('feature-lens with hf: and release:', () => {
 		const dir = (JSON.parse(r.stdout) as { dir: string }).dir;
 		assert.match(path.relative(path.join(home, 'cache', 'feature-lens'), dir), /^saes[\\/][0-9a-f]{64}$/);
 		assert.ok(fs.existsSync(path.join(dir, 'analysis.json')));
-		const inCache = fs.readdirSync(path.join(home, 'hub'), { recursive: true }).map(String).filter((f) => f.includes('feature-lens'));
+		const inCache = fs
+			.readdirSync(path.join(home, 'hub'), { recursive: true })
+			.map(String)
+			.filter((f) => f.includes('feature-lens'));
 		assert.deepEqual(inCache, []);
 		// Nor is it exported into the cache.
 		const exported = await cli(['analyze', 'hf:test-org/gpt2-tiny', '--sae', 'release:gpt2-tiny-test/blocks.1.hook_resid_post', '--corpus', corpus, '--tokens', '1500', '--export']);

@@ -57,7 +57,11 @@ beforeEach(() => {
 describe('hf: references', () => {
 	it('parses repo, revision and folder', () => {
 		assert.deepEqual(parseHubRef('hf:jbloom/GPT2-Small-SAEs-Reformatted/blocks.8.hook_resid_pre'), { repoId: 'jbloom/GPT2-Small-SAEs-Reformatted', revision: 'main', path: 'blocks.8.hook_resid_pre' });
-		assert.deepEqual(parseHubRef('hf:google/gemma-scope-2b-pt-res@v1.0/layer_3/width_16k/average_l0_7'), { repoId: 'google/gemma-scope-2b-pt-res', revision: 'v1.0', path: 'layer_3/width_16k/average_l0_7' });
+		assert.deepEqual(parseHubRef('hf:google/gemma-scope-2b-pt-res@v1.0/layer_3/width_16k/average_l0_7'), {
+			repoId: 'google/gemma-scope-2b-pt-res',
+			revision: 'v1.0',
+			path: 'layer_3/width_16k/average_l0_7',
+		});
 		assert.deepEqual(parseHubRef('hf:org/m@refs%2Fpr%2F3'), { repoId: 'org/m', revision: 'refs/pr/3', path: '' });
 		assert.equal(formatHubRef(parseHubRef('hf:org/m@refs%2Fpr%2F3/a/b')), 'hf:org/m@refs%2Fpr%2F3/a/b');
 	});
@@ -137,7 +141,10 @@ describe('downloads into the huggingface_hub cache layout', () => {
 		await fetchModel(`hf:${REPO}@${mainSha}`);
 		assert.equal(hub.requests.length, 0);
 		const again = await fetchModel(`hf:${REPO}`);
-		assert.deepEqual(hub.requests.map((r) => r.url.split('?')[0]), [`/api/models/${REPO}/revision/main`]);
+		assert.deepEqual(
+			hub.requests.map((r) => r.url.split('?')[0]),
+			[`/api/models/${REPO}/revision/main`],
+		);
 		assert.equal(again.downloadedBytes, 0);
 	});
 
@@ -190,7 +197,10 @@ describe('resuming and verifying', () => {
 	it('a response that stops sending is dropped after the idle timeout and resumed', async () => {
 		hub.faults.push({ match: /^\/blobs\//, stallAfter: 3000, times: 1 });
 		const got = await fetchModel(`hf:${REPO}`);
-		assert.deepEqual(hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range), [undefined, 'bytes=3000-']);
+		assert.deepEqual(
+			hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range),
+			[undefined, 'bytes=3000-'],
+		);
 		assert.ok(fs.readFileSync(path.join(got.dir, 'model.safetensors')).equals(gpt2Files['model.safetensors']!));
 	});
 
@@ -198,14 +208,27 @@ describe('resuming and verifying', () => {
 		const abort = new AbortController();
 		hub.faults.push({ match: /^\/blobs\//, stallAfter: 4096, times: 1 });
 		const doneBefore = ['config.json', 'tokenizer.json'].reduce((a, f) => a + gpt2Files[f]!.length, 0);
-		await assert.rejects(fetchModel(`hf:${REPO}`, env(), (p) => { if (p.file === 'model.safetensors' && p.bytesDone >= doneBefore + 4096) abort.abort(); }, abort.signal), HubCancelled);
+		await assert.rejects(
+			fetchModel(
+				`hf:${REPO}`,
+				env(),
+				(p) => {
+					if (p.file === 'model.safetensors' && p.bytesDone >= doneBefore + 4096) abort.abort();
+				},
+				abort.signal,
+			),
+			HubCancelled,
+		);
 		const blob = path.join(cacheDir, 'models--test-org--gpt2-tiny', 'blobs', sha256(gpt2Files['model.safetensors']!));
 		const partial = fs.statSync(`${blob}.incomplete`).size;
 		assert.equal(partial, 4096);
 		assert.ok(!fs.existsSync(blob));
 		hub.requests.length = 0;
 		const got = await fetchModel(`hf:${REPO}`);
-		assert.deepEqual(hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range), [`bytes=${partial}-`]);
+		assert.deepEqual(
+			hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range),
+			[`bytes=${partial}-`],
+		);
 		assert.ok(fs.readFileSync(path.join(got.dir, 'model.safetensors')).equals(gpt2Files['model.safetensors']!));
 		assert.ok(!fs.existsSync(`${blob}.incomplete`));
 	});
@@ -222,7 +245,10 @@ describe('errors', () => {
 	it('gated models say where to accept the licence (401 without a token, 403 with one that has no access)', async () => {
 		const page = `${hub.endpoint}/test-org/gated`;
 		await assert.rejects(fetchModel('hf:test-org/gated'), (e: Error) => e instanceof HubError && e.message.includes(`accept the licence at ${page}`) && e.message.includes('set HF_TOKEN'));
-		await assert.rejects(fetchModel('hf:test-org/gated', env({ token: 'other', tokenSource: 'HF_TOKEN' })), (e: Error) => e.message.includes(`is gated: accept the licence at ${page}`) && e.message.includes('the token from HF_TOKEN'));
+		await assert.rejects(
+			fetchModel('hf:test-org/gated', env({ token: 'other', tokenSource: 'HF_TOKEN' })),
+			(e: Error) => e.message.includes(`is gated: accept the licence at ${page}`) && e.message.includes('the token from HF_TOKEN'),
+		);
 		const ok = await fetchModel('hf:test-org/gated', env({ token: 'good-token' }));
 		assert.ok(fs.existsSync(path.join(ok.dir, 'model.safetensors')));
 	});
@@ -252,6 +278,9 @@ describe('errors', () => {
 	});
 
 	it('an unreachable Hub with nothing cached says so', async () => {
-		await assert.rejects(fetchModel(`hf:${REPO}`, env({ endpoint: `http://127.0.0.1:${await closedPort()}` })), /cannot reach http:\/\/127\.0\.0\.1:\d+ for test-org\/gpt2-tiny \(ECONNREFUSED, 6 tries\)/);
+		await assert.rejects(
+			fetchModel(`hf:${REPO}`, env({ endpoint: `http://127.0.0.1:${await closedPort()}` })),
+			/cannot reach http:\/\/127\.0\.0\.1:\d+ for test-org\/gpt2-tiny \(ECONNREFUSED, 6 tries\)/,
+		);
 	});
 });

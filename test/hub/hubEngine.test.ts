@@ -40,7 +40,9 @@ after(async () => {
 async function progressOf(requestId: string): Promise<{ events: HubProgress[]; dispose: () => void }> {
 	const running = await engine.ensureStarted();
 	const events: HubProgress[] = [];
-	const sub = running.connection.onNotification(HubProgressNotification, (p) => { if (p.requestId === requestId) events.push(p); });
+	const sub = running.connection.onNotification(HubProgressNotification, (p) => {
+		if (p.requestId === requestId) events.push(p);
+	});
 	return { events, dispose: () => sub.dispose() };
 }
 
@@ -65,14 +67,19 @@ describe('Hub requests through the engine', () => {
 		const progress = await progressOf('m2');
 		const source = new CancellationTokenSource();
 		const running = await engine.ensureStarted();
-		const sub = running.connection.onNotification(HubProgressNotification, (p) => { if (p.requestId === 'm2' && p.file === 'model.safetensors' && p.bytesDone > 0) source.cancel(); });
+		const sub = running.connection.onNotification(HubProgressNotification, (p) => {
+			if (p.requestId === 'm2' && p.file === 'model.safetensors' && p.bytesDone > 0) source.cancel();
+		});
 		await assert.rejects(engine.request(LoadModelRequest, { model: 'hf:test-org/gpt2-tiny-copy', requestId: 'm2' }, source.token), (e: unknown) => e instanceof ResponseError && e.code === -32800);
 		sub.dispose();
 		progress.dispose();
 		hub.requests.length = 0;
 		const info = await engine.request(LoadModelRequest, { model: 'hf:test-org/gpt2-tiny-copy', requestId: 'm3' });
 		assert.equal(info.name, 'test-org/gpt2-tiny-copy');
-		assert.deepEqual(hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range), ['bytes=2048-']);
+		assert.deepEqual(
+			hub.requests.filter((r) => r.server === 'cdn').map((r) => r.range),
+			['bytes=2048-'],
+		);
 	});
 
 	it('fetches without loading and pins the reference to the commit, which then loads with no request', async () => {
@@ -84,7 +91,7 @@ describe('Hub requests through the engine', () => {
 		assert.equal(hub.requests.length, 0);
 	});
 
-	it('lists the releases for a model with their SAEs\' hooks, widths, L0 and Neuronpedia ids', async () => {
+	it("lists the releases for a model with their SAEs' hooks, widths, L0 and Neuronpedia ids", async () => {
 		const r = await engine.request(ListSaeReleasesRequest, { model: 'openai-community/gpt2' });
 		assert.match(r.source, /jbloomAus\/SAELens sae_lens\/pretrained_saes\.yaml @ 91ca16cc \(sae-lens 6\.18\.0\)/);
 		const jb = r.releases.find((x) => x.release === 'gpt2-small-res-jb');

@@ -114,7 +114,17 @@ export class LocalHub {
 		if (!sha) return void error(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
 		const files = repo.commits[sha]!;
 		if (api && match[2] === 'revision') {
-			return void json(res, { _id: `id-${repoId}`, id: repoId, sha, private: false, gated: repo.gatedFor ? 'manual' : false, downloads: 0, likes: 0, lastModified: '2025-01-01T00:00:00.000Z', siblings: Object.keys(files).map((rfilename) => ({ rfilename })) });
+			return void json(res, {
+				_id: `id-${repoId}`,
+				id: repoId,
+				sha,
+				private: false,
+				gated: repo.gatedFor ? 'manual' : false,
+				downloads: 0,
+				likes: 0,
+				lastModified: '2025-01-01T00:00:00.000Z',
+				siblings: Object.keys(files).map((rfilename) => ({ rfilename })),
+			});
 		}
 		if (api) return void this.serveTree(req, res, url, files, decodeURIComponent(match[4] ?? ''));
 		const file = decodeURIComponent(match[3]!);
@@ -123,7 +133,15 @@ export class LocalHub {
 		const common = { 'X-Repo-Commit': sha, 'Accept-Ranges': 'bytes' };
 		if (LFS.test(file)) {
 			const oid = sha256(data);
-			return void res.writeHead(302, { ...common, Location: `${this.cdnOrigin}/blobs/${oid}?name=${encodeURIComponent(path.basename(file))}`, 'X-Linked-Etag': `"${oid}"`, 'X-Linked-Size': String(data.length), ETag: `"${gitOid(pointerFile(data))}"` }).end();
+			return void res
+				.writeHead(302, {
+					...common,
+					Location: `${this.cdnOrigin}/blobs/${oid}?name=${encodeURIComponent(path.basename(file))}`,
+					'X-Linked-Etag': `"${oid}"`,
+					'X-Linked-Size': String(data.length),
+					ETag: `"${gitOid(pointerFile(data))}"`,
+				})
+				.end();
 		}
 		sendRange(req, res, data, { ...common, ETag: `"${gitOid(data)}"` }, undefined);
 	}
@@ -132,7 +150,9 @@ export class LocalHub {
 		const recursive = url.searchParams.get('recursive') === 'true';
 		if (folder && files[folder]) return void error(res, 404, 'EntryNotFound', `${folder} is a file, not a folder`);
 		const prefix = folder ? `${folder}/` : '';
-		const under = Object.keys(files).filter((p) => p.startsWith(prefix)).sort();
+		const under = Object.keys(files)
+			.filter((p) => p.startsWith(prefix))
+			.sort();
 		if (folder && under.length === 0) return void error(res, 404, 'EntryNotFound', `${folder} does not exist`);
 		const entries: object[] = [];
 		const dirs = new Set<string>();
@@ -147,9 +167,11 @@ export class LocalHub {
 			}
 			if (!recursive && rest.length > 1) continue;
 			const data = files[p]!;
-			entries.push(LFS.test(p)
-				? { type: 'file', oid: gitOid(pointerFile(data)), size: data.length, path: p, lfs: { oid: sha256(data), size: data.length, pointerSize: pointerFile(data).length } }
-				: { type: 'file', oid: gitOid(data), size: data.length, path: p });
+			entries.push(
+				LFS.test(p)
+					? { type: 'file', oid: gitOid(pointerFile(data)), size: data.length, path: p, lfs: { oid: sha256(data), size: data.length, pointerSize: pointerFile(data).length } }
+					: { type: 'file', oid: gitOid(data), size: data.length, path: p },
+			);
 		}
 		const cursor = Number(url.searchParams.get('cursor') ?? 0);
 		const page = entries.slice(cursor, cursor + this.pageSize);

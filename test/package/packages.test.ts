@@ -55,7 +55,10 @@ function loadedNatives(entries: Map<string, VsixEntry>, bindings: readonly strin
 		const folder = name.slice(0, name.lastIndexOf('/') + 1);
 		if (imports.format !== 'pe' && imports.needed.some((n) => entries.has(folder + path.posix.basename(n)))) {
 			// Libraries beside the binary are found through its own run path.
-			assert.ok(imports.searchPaths.some((p) => /^(\$ORIGIN|@loader_path)\/?$/.test(p)), `${name} does not look beside itself (run paths: ${imports.searchPaths.join(', ') || 'none'})`);
+			assert.ok(
+				imports.searchPaths.some((p) => /^(\$ORIGIN|@loader_path)\/?$/.test(p)),
+				`${name} does not look beside itself (run paths: ${imports.searchPaths.join(', ') || 'none'})`,
+			);
 		}
 		for (const lib of [...imports.needed, ...imports.delayLoaded]) {
 			const beside = folder + path.posix.basename(lib.replace(/^@rpath\//, ''));
@@ -85,12 +88,17 @@ describe('platform packages', () => {
 	after(() => fs.rmSync(out, { recursive: true, force: true }));
 
 	it('five packages, vsce clean, sizes', (t) => {
-		assert.deepEqual(built.map((b) => b.target), [...NATIVE_TARGETS]);
+		assert.deepEqual(
+			built.map((b) => b.target),
+			[...NATIVE_TARGETS],
+		);
 		for (const b of built) {
 			assert.doesNotMatch(b.vsceOutput, /WARNING|ERROR/, `${b.target}: vsce said\n${b.vsceOutput}`);
 			const files = contents.get(b.target)!;
 			const natives = [...files.values()].filter((e) => NATIVE_FILE.test(e.name));
-			t.diagnostic(`${b.target.padEnd(13)} ${(b.bytes / 1e6).toFixed(1).padStart(5)} MB  ${files.size} files  natives: ${natives.map((e) => `${path.posix.basename(e.name)} ${(e.size / 1e6).toFixed(1)} MB`).join(', ')}`);
+			t.diagnostic(
+				`${b.target.padEnd(13)} ${(b.bytes / 1e6).toFixed(1).padStart(5)} MB  ${files.size} files  natives: ${natives.map((e) => `${path.posix.basename(e.name)} ${(e.size / 1e6).toFixed(1)} MB`).join(', ')}`,
+			);
 			assert.match(files.get('extension.vsixmanifest')!.read().toString(), new RegExp(`TargetPlatform="${b.target}"`));
 		}
 		const linux = built.find((b) => b.target === 'linux-x64')!;
@@ -116,14 +124,29 @@ describe('platform packages', () => {
 	it('JavaScript bundled: our four bundles and the webviews, and only the native packages beside them, whose requires all resolve in the package', () => {
 		for (const [target, entries] of contents) {
 			const names = [...entries.keys()];
-			assert.deepEqual(names.filter((n) => n.startsWith('extension/node_modules/')), [], `${target}: nothing from the repository's node_modules`);
+			assert.deepEqual(
+				names.filter((n) => n.startsWith('extension/node_modules/')),
+				[],
+				`${target}: nothing from the repository's node_modules`,
+			);
 			const packages = new Set(names.filter((n) => n.startsWith(MODULES)).map((n) => n.slice(MODULES.length).split('/')[0]!));
 			assert.deepEqual([...packages].sort(), [...NATIVE_PACKAGES].sort(), `${target}: no package of the install scripts' (adm-zip, global-agent)`);
 			const ours = names.filter((n) => n.endsWith('.js') && !n.startsWith(MODULES));
-			assert.deepEqual(ours.sort(), ['extension/dist/cli.js', 'extension/dist/engine.js', 'extension/dist/extension.js',
-				...['attribution', 'dashboard', 'modelPanel', 'steering', 'trainingMonitor'].map((w) => `extension/dist/webview/${w}.js`)].sort());
+			assert.deepEqual(
+				ours.sort(),
+				[
+					'extension/dist/cli.js',
+					'extension/dist/engine.js',
+					'extension/dist/extension.js',
+					...['attribution', 'dashboard', 'modelPanel', 'steering', 'trainingMonitor'].map((w) => `extension/dist/webview/${w}.js`),
+				].sort(),
+			);
 			assert.ok(names.filter((n) => n.endsWith('.js')).length < 100, `${target}: vsce asks to bundle above 100 scripts`);
-			assert.deepEqual(names.filter((n) => /\.(map|ts)$/.test(n)), [], 'no maps or sources');
+			assert.deepEqual(
+				names.filter((n) => /\.(map|ts)$/.test(n)),
+				[],
+				'no maps or sources',
+			);
 			for (const script of names.filter((n) => n.endsWith('.js') && !n.startsWith('extension/dist/webview/'))) {
 				for (const r of requires(entries.get(script)!.read().toString('utf8'))) {
 					if (r === 'vscode' && script === 'extension/dist/extension.js') continue;
@@ -134,8 +157,13 @@ describe('platform packages', () => {
 					const from = path.posix.dirname(script);
 					const candidates = r.startsWith('.')
 						? [path.posix.join(from, r), path.posix.join(from, `${r}.js`), path.posix.join(from, r, 'index.js')]
-						: NATIVE_PACKAGES.some((p) => r === p || r.startsWith(`${p}/`)) ? [`${MODULES}${r}/package.json`, `${MODULES}${r}`] : [];
-					assert.ok(candidates.some((c) => entries.has(c)), `${target}: ${script} requires "${r}", which is not in the package`);
+						: NATIVE_PACKAGES.some((p) => r === p || r.startsWith(`${p}/`))
+							? [`${MODULES}${r}/package.json`, `${MODULES}${r}`]
+							: [];
+					assert.ok(
+						candidates.some((c) => entries.has(c)),
+						`${target}: ${script} requires "${r}", which is not in the package`,
+					);
 				}
 			}
 		}
@@ -143,19 +171,37 @@ describe('platform packages', () => {
 
 	it('the package holds what the manifest points at and the engine reads: icon, walkthrough media, entry points, the demo model, SAE and transcoder set, the SAE release registry', () => {
 		const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-			icon: string; main: string; contributes: { walkthroughs: { steps: { media: Record<string, string> }[] }[]; viewsContainers: { activitybar: { icon: string }[] } };
+			icon: string;
+			main: string;
+			contributes: { walkthroughs: { steps: { media: Record<string, string> }[] }[]; viewsContainers: { activitybar: { icon: string }[] } };
 		};
-		const needed = [manifest.icon, manifest.main.replace(/^\.\//, ''), 'dist/engine.js', 'dist/cli.js', ...manifest.contributes.viewsContainers.activitybar.map((c) => c.icon),
+		const needed = [
+			manifest.icon,
+			manifest.main.replace(/^\.\//, ''),
+			'dist/engine.js',
+			'dist/cli.js',
+			...manifest.contributes.viewsContainers.activitybar.map((c) => c.icon),
 			...manifest.contributes.walkthroughs.flatMap((w) => w.steps.flatMap((s) => [s.media['image'], s.media['markdown'], s.media['svg']].filter((f): f is string => f !== undefined))),
-			'models/pycode/model.safetensors', 'models/pycode/tokenizer.json', 'models/pycode/saes/blocks.2.hook_resid_pre/sae_weights.safetensors',
-			'models/pycode/saes/blocks.2.hook_resid_pre/feature-lens/analysis.json', 'models/pycode/corpus/heldout.jsonl.gz', 'data/sae-releases.json',
+			'models/pycode/model.safetensors',
+			'models/pycode/tokenizer.json',
+			'models/pycode/saes/blocks.2.hook_resid_pre/sae_weights.safetensors',
+			'models/pycode/saes/blocks.2.hook_resid_pre/feature-lens/analysis.json',
+			'models/pycode/corpus/heldout.jsonl.gz',
+			'data/sae-releases.json',
 			// The demo transcoder set, once (circuit-tracer's layout); its SAELens copies stay in the repository.
-			'models/pycode/transcoders/config.yaml', ...[0, 1, 2, 3].map((l) => `models/pycode/transcoders/layer_${l}.safetensors`)];
+			'models/pycode/transcoders/config.yaml',
+			...[0, 1, 2, 3].map((l) => `models/pycode/transcoders/layer_${l}.safetensors`),
+		];
 		for (const [target, entries] of contents) for (const f of needed) assert.ok(entries.has(`extension/${f}`), `${target}: ${f}`);
-		for (const [target, entries] of contents) assert.deepEqual([...entries.keys()].filter((e) => e.includes('/transcoders/saelens/')), [], `${target}: the SAELens copies of the demo transcoders`);
+		for (const [target, entries] of contents)
+			assert.deepEqual(
+				[...entries.keys()].filter((e) => e.includes('/transcoders/saelens/')),
+				[],
+				`${target}: the SAELens copies of the demo transcoders`,
+			);
 	});
 
-	it('the README\'s images point at the repository (https, as the Marketplace needs) and exist there', () => {
+	it("the README's images point at the repository (https, as the Marketplace needs) and exist there", () => {
 		const readme = contents.get('linux-x64')!.get('extension/readme.md')!.read().toString('utf8');
 		const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { repository: { url: string } };
 		const base = `${manifest.repository.url.replace(/\.git$/, '')}/raw/HEAD/`;
@@ -182,11 +228,17 @@ describe('platform packages', () => {
 		const other = built.find((b) => b.target !== host)!;
 		const cli = spawnSync(process.execPath, [path.join(other.stage, 'dist', 'cli.js'), 'run', 'demo', '--text', 'x'], { encoding: 'utf8' });
 		assert.equal(cli.status, 2);
-		assert.equal(cli.stderr, `feature-lens: error: This copy of Feature Lens is the package for ${other.target}, but this machine is ${host}: install the ${host} package `
-			+ '(the Marketplace picks it by itself; from a .vsix, use the file named for your platform).\n');
+		assert.equal(
+			cli.stderr,
+			`feature-lens: error: This copy of Feature Lens is the package for ${other.target}, but this machine is ${host}: install the ${host} package ` +
+				'(the Marketplace picks it by itself; from a .vsix, use the file named for your platform).\n',
+		);
 		const engine = new EngineProcess({
-			enginePath: path.join(other.stage, 'dist', 'engine.js'), nodePath: process.execPath,
-			initialize: () => ({ executionProvider: 'auto', threads: 1, userDataDir: testDataDir() }), log: () => {}, onState: () => {},
+			enginePath: path.join(other.stage, 'dist', 'engine.js'),
+			nodePath: process.execPath,
+			initialize: () => ({ executionProvider: 'auto', threads: 1, userDataDir: testDataDir() }),
+			log: () => {},
+			onState: () => {},
 		});
 		try {
 			await assert.rejects(engine.request(LoadModelRequest, { model: 'demo' }), new RegExp(`is the package for ${other.target}, but this machine is ${host}`));

@@ -19,7 +19,10 @@ export function readVsix(file: string): Map<string, VsixEntry> {
 	for (const m of listNpz(file)) {
 		if (m.name.endsWith('/')) continue;
 		entries.set(m.name, {
-			name: m.name, size: m.uncompressedSize, compressedSize: m.compressedSize, crc32: m.crc32,
+			name: m.name,
+			size: m.uncompressedSize,
+			compressedSize: m.compressedSize,
+			crc32: m.crc32,
 			read: () => {
 				const local = m.localHeaderOffset;
 				if (bytes.readUInt32LE(local) !== 0x04034b50) throw new Error(`${file}: ${m.name} has no local header`);

@@ -101,7 +101,7 @@ describe('a cross-layer transcoder in the demo model', () => {
 		return { interventions, features, want, inputs };
 	};
 
-	it('every MLP replaced: each layer is the CLT output on the replaced model\'s inputs, and the logits match the model with those outputs put in place', async () => {
+	it("every MLP replaced: each layer is the CLT output on the replaced model's inputs, and the logits match the model with those outputs put in place", async () => {
 		const got = await runner.replace(model, [IDS]);
 		const { interventions, features, want, inputs } = await reference(IDS, false);
 		for (let k = 0; k < N; k++) assert.ok(maxAbsDiff(got.inputs[k]!, inputs[k]!) < 1e-5, `layer ${k}: input hook differs`);
@@ -123,7 +123,7 @@ describe('a cross-layer transcoder in the demo model', () => {
 	it('keepFirstPosition leaves BOS as the model computes it', async () => {
 		const got = await runner.replace(model, [IDS], { keepFirstPosition: true });
 		const clean = await model.forward({ ids: [IDS], logits: 'all' });
-		const V = (clean.logits!.dims[2] as number);
+		const V = clean.logits!.dims[2] as number;
 		const first = (t: { data: unknown }) => (t.data as Float32Array).subarray(0, V);
 		assert.ok(maxAbsDiff(first(got.logits!), first(clean.logits!)) < 1e-5);
 		const later = (t: { data: unknown }) => (t.data as Float32Array).subarray(V);
@@ -139,7 +139,13 @@ describe('a cross-layer transcoder in the demo model', () => {
 			const recons = decode(raw, features, l);
 			const mlp = clean.hooks[hooks[2 * l + 1]!]!.data as Float32Array;
 			assert.ok(maxAbsDiff(got.features[l]!, features[l]!) < 1e-5);
-			assert.ok(maxAbsDiff(got.errors![l]!, mlp.map((v, i) => v - recons[i]!)) < 1e-5, `layer ${l}: error term differs`);
+			assert.ok(
+				maxAbsDiff(
+					got.errors![l]!,
+					mlp.map((v, i) => v - recons[i]!),
+				) < 1e-5,
+				`layer ${l}: error term differs`,
+			);
 		}
 	});
 
@@ -165,14 +171,23 @@ describe('a cross-layer transcoder in the demo model', () => {
 
 	it('the set evaluation: per-layer EV and L0 on the clean model, CE with every MLP replaced (BOS kept) and ablated, by hand', async () => {
 		const WINDOWS = [IDS, [0, 600, 535, 199, 600, 221, 541, 283, 321, 912, 8, 199]];
-		const m = await evaluateCrossLayerTranscoder(model, runner, (async function* () { yield* WINDOWS; })(), { tokens: 1000, contextSize: T, batchContexts: 2 });
+		const m = await evaluateCrossLayerTranscoder(
+			model,
+			runner,
+			(async function* () {
+				yield* WINDOWS;
+			})(),
+			{ tokens: 1000, contextSize: T, batchContexts: 2 },
+		);
 		assert.equal(m.tokens, 2 * (T - 1));
 		const hooks = [0, 1, 2, 3].flatMap((l) => [`blocks.${l}.ln2.hook_normalized`, `blocks.${l}.hook_mlp_out`]);
-		const perWindow = await Promise.all(WINDOWS.map(async (ids) => {
-			const clean = await model.forward({ ids: [ids], hooks, logits: 'all' });
-			const features = [0, 1, 2, 3].map((l) => encode(raw[l]!, clean.hooks[hooks[2 * l]!]!.data as Float32Array));
-			return { clean, features, recons: [0, 1, 2, 3].map((l) => decode(raw, features, l)) };
-		}));
+		const perWindow = await Promise.all(
+			WINDOWS.map(async (ids) => {
+				const clean = await model.forward({ ids: [ids], hooks, logits: 'all' });
+				const features = [0, 1, 2, 3].map((l) => encode(raw[l]!, clean.hooks[hooks[2 * l]!]!.data as Float32Array));
+				return { clean, features, recons: [0, 1, 2, 3].map((l) => decode(raw, features, l)) };
+			}),
+		);
 		for (let l = 0; l < N; l++) {
 			const ys: number[][] = [];
 			const rs: number[][] = [];
@@ -188,7 +203,12 @@ describe('a cross-layer transcoder in the demo model', () => {
 			const mean = Array.from({ length: D }, (_, i) => ys.reduce((a, y) => a + y[i]!, 0) / ys.length);
 			let sqErr = 0;
 			let variance = 0;
-			ys.forEach((y, r) => y.forEach((v, i) => { sqErr += (v - rs[r]![i]!) ** 2; variance += (v - mean[i]!) ** 2; }));
+			ys.forEach((y, r) =>
+				y.forEach((v, i) => {
+					sqErr += (v - rs[r]![i]!) ** 2;
+					variance += (v - mean[i]!) ** 2;
+				}),
+			);
 			assert.ok(Math.abs(m.layers[l]!.explained_variance - (1 - sqErr / variance)) < 1e-4, `layer ${l} EV ${m.layers[l]!.explained_variance} vs ${1 - sqErr / variance}`);
 			assert.ok(Math.abs(m.layers[l]!.l0 - fired / ys.length) < 1e-9, `layer ${l} L0`);
 			assert.equal(m.layers[l]!.hook_name, `blocks.${l}.ln2.hook_normalized`);
@@ -200,7 +220,9 @@ describe('a cross-layer transcoder in the demo model', () => {
 			const mean = async (logits: Promise<ort.Tensor>) => (await losses.run(await logits, clean, [ids])).nll.reduce((a, b) => a + b, 0);
 			const { interventions } = await reference(ids, true);
 			ce.replaced += await mean(model.forward({ ids: [ids], logits: 'all', interventions }).then((o) => o.logits!));
-			ce.ablated += await mean(model.forward({ ids: [ids], logits: 'all', extensions: [0, 1, 2, 3].map((l) => zeroAblation(`blocks.${l}.hook_mlp_out`, { keepFirstPosition: true })) }).then((o) => o.logits!));
+			ce.ablated += await mean(
+				model.forward({ ids: [ids], logits: 'all', extensions: [0, 1, 2, 3].map((l) => zeroAblation(`blocks.${l}.hook_mlp_out`, { keepFirstPosition: true })) }).then((o) => o.logits!),
+			);
 			ce.clean += await mean(Promise.resolve(clean));
 			ce.count += T - 1;
 		}
@@ -217,7 +239,10 @@ describe('a cross-layer transcoder in the demo model', () => {
 		try {
 			writeRandomClt(bad, { dModel: D, dSae: S, nLayers: N });
 			fs.writeFileSync(path.join(bad, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: hook_nowhere\nfeature_output_hook: hook_mlp_out\n');
-			assert.throws(() => CltRunner.forModel(loadCrossLayerTranscoder(bad), model, CPU), (e: Error) => e.message.includes(bad) && e.message.includes('blocks.0.hook_nowhere'));
+			assert.throws(
+				() => CltRunner.forModel(loadCrossLayerTranscoder(bad), model, CPU),
+				(e: Error) => e.message.includes(bad) && e.message.includes('blocks.0.hook_nowhere'),
+			);
 		} finally {
 			fs.rmSync(bad, { recursive: true, force: true });
 		}

@@ -21,7 +21,9 @@ const SET = path.join(demoModelDir(), 'transcoders');
 
 describe('the demo transcoder set', () => {
 	let model: LanguageModel;
-	before(() => { model = LanguageModel.load('demo', CPU); });
+	before(() => {
+		model = LanguageModel.load('demo', CPU);
+	});
 	after(async () => model.dispose());
 
 	it('loads in both layouts; the float16 files are the float32 transcoders rounded; every layer fits the demo model', async () => {

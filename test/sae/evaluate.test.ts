@@ -26,7 +26,16 @@ function identitySae(): Sae {
 	const t = (a: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: Buffer.from(a.buffer) });
 	return {
 		source: 'identity SAE',
-		cfg: { d_in: D, d_sae: 2 * D, dtype: 'float32', architecture: 'standard', apply_b_dec_to_input: false, normalize_activations: 'none', reshape_activations: 'none', metadata: { hook_name: HOOK, model_from_pretrained_kwargs: { center_writing_weights: false } } },
+		cfg: {
+			d_in: D,
+			d_sae: 2 * D,
+			dtype: 'float32',
+			architecture: 'standard',
+			apply_b_dec_to_input: false,
+			normalize_activations: 'none',
+			reshape_activations: 'none',
+			metadata: { hook_name: HOOK, model_from_pretrained_kwargs: { center_writing_weights: false } },
+		},
 		weights: { W_enc: t(wEnc, [D, 2 * D]), b_enc: t(new Float32Array(2 * D), [2 * D]), W_dec: t(wDec, [2 * D, D]), b_dec: t(new Float32Array(D), [D]) },
 		rawConfig: {},
 	};
@@ -39,7 +48,10 @@ function zeroSae(): Sae {
 	return sae;
 }
 
-const WINDOWS = [[0, 5, 61, 200, 17, 33, 256, 101, 7], [0, 299, 42, 11, 150, 3, 9, 27, 81]];
+const WINDOWS = [
+	[0, 5, 61, 200, 17, 33, 256, 101, 7],
+	[0, 299, 42, 11, 150, 3, 9, 27, 81],
+];
 async function* windows(): AsyncIterable<number[]> {
 	for (const w of WINDOWS) yield w;
 }

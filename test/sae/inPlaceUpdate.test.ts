@@ -18,7 +18,10 @@ async function trained(architecture: TrainableArchitecture, inPlace: boolean): P
 	const u = seededRandom(11);
 	const data = Float32Array.from({ length: B * 8 * D }, () => (u() - 0.5) * 3 + (u() < 0.05 ? 8 : 0));
 	// deadWindow 1: latents silent for a step count as dead, so AuxK runs from step 2 on.
-	const trainer = await SaeTrainer.create({ ...TRAIN_DEFAULTS, architecture, dIn: D, dSae: N, k: 4, batchSize: B, totalTokens: B * STEPS, lr: 1e-2, deadWindow: 1 }, { executionProvider: 'cpu', threads: 1 });
+	const trainer = await SaeTrainer.create(
+		{ ...TRAIN_DEFAULTS, architecture, dIn: D, dSae: N, k: 4, batchSize: B, totalTokens: B * STEPS, lr: 1e-2, deadWindow: 1 },
+		{ executionProvider: 'cpu', threads: 1 },
+	);
 	await trainer.initialize(data.subarray(0, B * 2 * D));
 	await trainer.train(new InMemoryActivations(data, D, 5), { inPlace });
 	return trainer;
@@ -31,7 +34,10 @@ describe('in-place parameter updates', () => {
 			const b = await trained(architecture, false);
 			for (const p of a.paramNames) assert.deepEqual(a.params[p], b.params[p], p);
 			for (const m of Object.keys(a.moments)) assert.deepEqual(a.moments[m], b.moments[m], m);
-			assert.ok(a.params.W_dec!.some((v, i) => v !== 0 && Number.isFinite(v) && i >= 0), 'trained to finite values');
+			assert.ok(
+				a.params.W_dec!.some((v, i) => v !== 0 && Number.isFinite(v) && i >= 0),
+				'trained to finite values',
+			);
 			await a.dispose();
 			await b.dispose();
 		});

@@ -27,21 +27,56 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-kill-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function trainArgs(out: string, ...extra: string[]): string[] {
-	return [CLI, 'train', fixtureModel('gpt2-tiny'), '--hook', HOOK, '--corpus', `${CORPUS}/*.ts`, '--arch', 'topk', '--d-sae', '128', '--k', '8',
-		'--batch', '256', '--tokens', String(256 * STEPS), '--lr', '3e-3', '--seed', '5', '--buffer-rows', '4096', '--context-size', '32',
-		'--out', out, '--ep', 'cpu', '--threads', '1', '--json', ...extra];
+	return [
+		CLI,
+		'train',
+		fixtureModel('gpt2-tiny'),
+		'--hook',
+		HOOK,
+		'--corpus',
+		`${CORPUS}/*.ts`,
+		'--arch',
+		'topk',
+		'--d-sae',
+		'128',
+		'--k',
+		'8',
+		'--batch',
+		'256',
+		'--tokens',
+		String(256 * STEPS),
+		'--lr',
+		'3e-3',
+		'--seed',
+		'5',
+		'--buffer-rows',
+		'4096',
+		'--context-size',
+		'32',
+		'--out',
+		out,
+		'--ep',
+		'cpu',
+		'--threads',
+		'1',
+		'--json',
+		...extra,
+	];
 }
 
 function loggedSteps(out: string): number[] {
 	const file = path.join(out, 'metrics.jsonl');
 	if (!fs.existsSync(file)) return [];
-	return fs.readFileSync(file, 'utf8').split('\n').flatMap((l) => {
-		try {
-			return [(JSON.parse(l) as { step: number }).step];
-		} catch {
-			return []; // a line cut by the kill
-		}
-	});
+	return fs
+		.readFileSync(file, 'utf8')
+		.split('\n')
+		.flatMap((l) => {
+			try {
+				return [(JSON.parse(l) as { step: number }).step];
+			} catch {
+				return []; // a line cut by the kill
+			}
+		});
 }
 
 /** Runs `feature-lens train` to the end, or sends it `signal` (SIGKILL) once it has logged step `killAt`. */
@@ -50,11 +85,16 @@ function train(args: string[], out: string, killAt?: number, signal: NodeJS.Sign
 		const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 		let stderr = '';
 		p.stderr.setEncoding('utf8');
-		p.stderr.on('data', (d: string) => { stderr += d; });
+		p.stderr.on('data', (d: string) => {
+			stderr += d;
+		});
 		let sent = false;
-		const timer = killAt === undefined ? undefined : setInterval(() => {
-			if (!sent && Math.max(0, ...loggedSteps(out)) >= killAt) sent = p.kill(signal);
-		}, 2);
+		const timer =
+			killAt === undefined
+				? undefined
+				: setInterval(() => {
+						if (!sent && Math.max(0, ...loggedSteps(out)) >= killAt) sent = p.kill(signal);
+					}, 2);
 		p.on('exit', (code, signal) => {
 			if (timer) clearInterval(timer);
 			resolve({ code, signal, stderr });
@@ -83,8 +123,15 @@ describe('kill drill', () => {
 		}
 		const last = await train(trainArgs(drilled, '--resume'), drilled);
 		assert.equal(last.code, 0, last.stderr);
-		assert.deepEqual(loggedSteps(drilled), Array.from({ length: STEPS }, (_, i) => i + 1), 'each step once, in order');
-		assert.deepEqual(loggedSteps(straight), Array.from({ length: STEPS }, (_, i) => i + 1));
+		assert.deepEqual(
+			loggedSteps(drilled),
+			Array.from({ length: STEPS }, (_, i) => i + 1),
+			'each step once, in order',
+		);
+		assert.deepEqual(
+			loggedSteps(straight),
+			Array.from({ length: STEPS }, (_, i) => i + 1),
+		);
 
 		// Both SAEs on the same held-out activations: reconstruction error within 1%.
 		const model = LanguageModel.load(fixtureModel('gpt2-tiny'), { executionProvider: 'cpu', threads: 1 });
@@ -119,6 +166,9 @@ describe('kill drill', () => {
 		assert.equal(Number(readSafetensorsHeader(path.join(out, 'checkpoint.safetensors')).metadata.step), lastLogged, 'the checkpoint is of the last step logged: nothing lost');
 		const resumed = await train(trainArgs(out, '--resume'), out);
 		assert.equal(resumed.code, 0, resumed.stderr);
-		assert.deepEqual(loggedSteps(out), Array.from({ length: STEPS }, (_, i) => i + 1));
+		assert.deepEqual(
+			loggedSteps(out),
+			Array.from({ length: STEPS }, (_, i) => i + 1),
+		);
 	});
 });

@@ -81,7 +81,9 @@ function assertTensor(name: string, got: SaeTensor | undefined, want: ExpectedTe
 
 function assertFixtureWeights(sae: Sae, name: string): void {
 	const want = expected[name]!;
-	const names = Object.keys(want.tensors).filter((n) => n !== 'scaling_factor').sort();
+	const names = Object.keys(want.tensors)
+		.filter((n) => n !== 'scaling_factor')
+		.sort();
 	assert.deepEqual(Object.keys(sae.weights).sort(), names);
 	for (const n of names) assertTensor(n, sae.weights[n], want.tensors[n]);
 }
@@ -112,12 +114,15 @@ function editWeights(dir: string, edit: (t: Record<string, SaeTensor>) => void):
 
 /** load must fail with SaeFormatError whose message matches. */
 function assertLoadError(p: string, message: RegExp): void {
-	assert.throws(() => loadSae(p), (e: unknown) => {
-		assert.ok(e instanceof SaeFormatError, `expected SaeFormatError, got ${String(e)}`);
-		assert.match(e.message, message);
-		assert.ok(!e.message.includes('\n'), 'one line');
-		return true;
-	});
+	assert.throws(
+		() => loadSae(p),
+		(e: unknown) => {
+			assert.ok(e instanceof SaeFormatError, `expected SaeFormatError, got ${String(e)}`);
+			assert.match(e.message, message);
+			assert.ok(!e.message.includes('\n'), 'one line');
+			return true;
+		},
+	);
 }
 
 function roundTrip(sae: Sae, name: string): { dir: string; again: Sae } {
@@ -130,10 +135,21 @@ describe('SAELens 6 folders', () => {
 	it('loads the TopK fixture with its config, weights and sparsity', () => {
 		const sae = loadSae(fixture('topk-v6'));
 		assert.equal(sae.source, fixture('topk-v6'));
-		assert.deepEqual({ ...sae.cfg, metadata: undefined }, {
-			d_in: 32, d_sae: 64, dtype: 'float32', architecture: 'topk', apply_b_dec_to_input: true,
-			normalize_activations: 'none', reshape_activations: 'none', k: 4, rescale_acts_by_decoder_norm: true, metadata: undefined,
-		});
+		assert.deepEqual(
+			{ ...sae.cfg, metadata: undefined },
+			{
+				d_in: 32,
+				d_sae: 64,
+				dtype: 'float32',
+				architecture: 'topk',
+				apply_b_dec_to_input: true,
+				normalize_activations: 'none',
+				reshape_activations: 'none',
+				k: 4,
+				rescale_acts_by_decoder_norm: true,
+				metadata: undefined,
+			},
+		);
 		assert.equal(sae.cfg.metadata.hook_name, 'blocks.1.hook_resid_post');
 		assert.equal(sae.cfg.metadata.model_name, 'gpt2-tiny');
 		assert.equal(sae.cfg.metadata.sae_lens_version, '6.5.1');
@@ -167,7 +183,12 @@ describe('SAELens 6 folders', () => {
 	});
 
 	it('a BatchTopK config with a threshold tensor is a JumpReLU SAE', () => {
-		const dir = brokenCopy('jumprelu-f16', (d) => editConfig(d, (c) => { c.architecture = 'batchtopk'; c.k = 4.5; }));
+		const dir = brokenCopy('jumprelu-f16', (d) =>
+			editConfig(d, (c) => {
+				c.architecture = 'batchtopk';
+				c.k = 4.5;
+			}),
+		);
 		const sae = loadSae(dir);
 		assert.equal(sae.cfg.architecture, 'jumprelu');
 		assert.equal(sae.cfg.k, undefined);
@@ -185,8 +206,15 @@ describe('pre-6 SAELens configs', () => {
 		assert.equal(sae.cfg.reshape_activations, 'none');
 		assert.equal(sae.cfg.k, undefined);
 		assert.deepEqual(sae.cfg.metadata, {
-			hook_name: 'blocks.0.hook_resid_pre', hook_head_index: null, model_name: 'gpt2-tiny', model_class_name: 'HookedTransformer',
-			dataset_path: 'NeelNanda/pile-10k', context_size: 128, prepend_bos: true, sae_lens_training_version: '3.0.0', neuronpedia_id: null,
+			hook_name: 'blocks.0.hook_resid_pre',
+			hook_head_index: null,
+			model_name: 'gpt2-tiny',
+			model_class_name: 'HookedTransformer',
+			dataset_path: 'NeelNanda/pile-10k',
+			context_size: 128,
+			prepend_bos: true,
+			sae_lens_training_version: '3.0.0',
+			neuronpedia_id: null,
 			// No version in the file: SAELens's metadata takes its running (6.x) one.
 			sae_lens_version: '6.0.0',
 		});
@@ -210,7 +238,11 @@ describe('pre-6 SAELens configs', () => {
 	});
 
 	it('a cfg without any version but with v6 shape still loads (treated as pre-6, a no-op)', () => {
-		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { delete (c.metadata as Record<string, unknown>).sae_lens_version; }));
+		const dir = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				delete (c.metadata as Record<string, unknown>).sae_lens_version;
+			}),
+		);
 		const sae = loadSae(dir);
 		assert.equal(sae.cfg.metadata.hook_name, 'blocks.1.hook_resid_post');
 		assert.equal(sae.cfg.k, 4);
@@ -262,7 +294,9 @@ describe('Gemma Scope params.npz', () => {
 
 	it('infers hooks from Hugging Face cache paths too', () => {
 		assert.deepEqual(inferGemmaScope('/c/models--google--gemma-scope-27b-pt-res/snapshots/abc123/layer_20/width_131k/average_l0_9/params.npz'), {
-			hookName: 'blocks.20.hook_resid_post', modelName: 'gemma-2-27b', embedding: false,
+			hookName: 'blocks.20.hook_resid_post',
+			modelName: 'gemma-2-27b',
+			embedding: false,
 		});
 		assert.equal(inferGemmaScope('/x/my-sae/layer_2/width_16k/params.npz'), undefined);
 		// The embedding SAEs read hook_embed, as SAELens's gemma_2 loader says.
@@ -281,16 +315,19 @@ describe('npy headers', () => {
 		const f64 = Buffer.alloc(8);
 		f64.writeDoubleLE(0.25, 0);
 		const file = path.join(tmp, 'versions.npz');
-		fs.writeFileSync(file, storedZip({
-			'v1.npy': npy([2], f32, '<f4', 1),
-			'v2.npy': npy([1, 2], f32, '<f4', 2),
-			'v3.npy': npy([2, 1], f32, '<f4', 3),
-			'big.npy': npy([2], be, '>f4', 1),
-			'scalar.npy': npy([], f64, '<f8', 1),
-			'half.npy': npy([2], Buffer.from([0x00, 0x3c, 0x00, 0xc0]), '<f2', 1),
-			'bytes.npy': npy([3], Buffer.from([1, 2, 3]), '|u1', 1),
-			'notes.txt': Buffer.from('not an array'),
-		}));
+		fs.writeFileSync(
+			file,
+			storedZip({
+				'v1.npy': npy([2], f32, '<f4', 1),
+				'v2.npy': npy([1, 2], f32, '<f4', 2),
+				'v3.npy': npy([2, 1], f32, '<f4', 3),
+				'big.npy': npy([2], be, '>f4', 1),
+				'scalar.npy': npy([], f64, '<f8', 1),
+				'half.npy': npy([2], Buffer.from([0x00, 0x3c, 0x00, 0xc0]), '<f2', 1),
+				'bytes.npy': npy([3], Buffer.from([1, 2, 3]), '|u1', 1),
+				'notes.txt': Buffer.from('not an array'),
+			}),
+		);
 		const a = readNpz(file);
 		assert.deepEqual(Object.keys(a).sort(), ['big', 'bytes', 'half', 'scalar', 'v1', 'v2', 'v3']);
 		for (const k of ['v1', 'v2', 'v3', 'big']) {
@@ -341,19 +378,30 @@ describe('saveSae round trips', () => {
 			}
 			assertFixtureWeights(again, name);
 			// Exactly the SAELens tensor names in the file, and exactly the SAELens cfg keys.
-			const stored = readSafetensorsHeader(path.join(dir, 'sae_weights.safetensors')).tensors.map((t) => t.name).sort();
+			const stored = readSafetensorsHeader(path.join(dir, 'sae_weights.safetensors'))
+				.tensors.map((t) => t.name)
+				.sort();
 			assert.deepEqual(stored, Object.keys(sae.weights).sort());
 			const written = JSON.parse(fs.readFileSync(path.join(dir, 'cfg.json'), 'utf8')) as Record<string, unknown>;
 			// A config converted from pre-6 keeps its original version in metadata and is marked v6 at the top level.
 			const original = String(sae.cfg.metadata.sae_lens_version);
 			const marked = Number(original.split('.')[0]) < 6;
-			assert.deepEqual(Object.keys(written).filter((k) => k !== 'sae_lens_version').sort(), sae.cfg.architecture === 'topk' ? TOPK_KEYS : V6_KEYS);
+			assert.deepEqual(
+				Object.keys(written)
+					.filter((k) => k !== 'sae_lens_version')
+					.sort(),
+				sae.cfg.architecture === 'topk' ? TOPK_KEYS : V6_KEYS,
+			);
 			assert.equal(written.sae_lens_version, marked ? '6.0.0' : undefined);
 			assert.equal((written.metadata as Record<string, unknown>).hook_name, sae.cfg.metadata.hook_name);
 			assert.equal((written.metadata as Record<string, unknown>).sae_lens_version, original);
 			// Saving again from the reloaded SAE writes the same cfg.json.
 			assert.deepEqual(saeLensConfig(again), written);
-			assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+			assert.deepEqual(
+				fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+				[],
+				'no temp files left',
+			);
 		});
 	}
 
@@ -371,7 +419,10 @@ describe('saveSae round trips', () => {
 		assert.ok(again.logSparsity);
 		assert.deepEqual(Array.from(again.logSparsity), Array.from(sae.logSparsity!));
 		const entry = readSafetensorsHeader(path.join(dir, 'sparsity.safetensors')).tensors;
-		assert.deepEqual(entry.map((t) => [t.name, t.dtype, t.shape]), [['sparsity', 'F32', [64]]]);
+		assert.deepEqual(
+			entry.map((t) => [t.name, t.dtype, t.shape]),
+			[['sparsity', 'F32', [64]]],
+		);
 		assert.equal(sha256(readTensor(entry[0]!).data), expected['topk-v6']!.sparsity!.sha256);
 
 		saveSae(dir, { ...sae, logSparsity: undefined });
@@ -380,10 +431,12 @@ describe('saveSae round trips', () => {
 	});
 
 	it('keeps unknown keys of a v6 config and its metadata, drops pre-6 leftovers', () => {
-		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => {
-			c.use_sparse_activations = false;
-			(c.metadata as Record<string, unknown>).neuronpedia_id = 'gpt2-tiny/1-res';
-		}));
+		const dir = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				c.use_sparse_activations = false;
+				(c.metadata as Record<string, unknown>).neuronpedia_id = 'gpt2-tiny/1-res';
+			}),
+		);
 		const written = saeLensConfig(loadSae(dir));
 		assert.equal(written.use_sparse_activations, false);
 		assert.equal((written.metadata as Record<string, unknown>).neuronpedia_id, 'gpt2-tiny/1-res');
@@ -393,7 +446,11 @@ describe('saveSae round trips', () => {
 
 	it('the hookName option fills an empty hook but never overrides the cfg.json one', () => {
 		assert.equal(loadSae(fixture('topk-v6'), { hookName: 'blocks.9.hook_resid_pre' }).cfg.metadata.hook_name, 'blocks.1.hook_resid_post');
-		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { delete (c.metadata as Record<string, unknown>).hook_name; }));
+		const dir = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				delete (c.metadata as Record<string, unknown>).hook_name;
+			}),
+		);
 		assert.equal(loadSae(dir).cfg.metadata.hook_name, '');
 		assert.equal(loadSae(dir, { hookName: 'blocks.9.hook_resid_pre' }).cfg.metadata.hook_name, 'blocks.9.hook_resid_pre');
 	});
@@ -422,7 +479,11 @@ describe('errors', () => {
 	});
 
 	it('cfg.json missing d_sae', () => {
-		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { delete c.d_sae; }));
+		const dir = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				delete c.d_sae;
+			}),
+		);
 		assertLoadError(dir, /cfg\.json: missing key "d_sae"/);
 	});
 
@@ -432,17 +493,30 @@ describe('errors', () => {
 	});
 
 	it('W_enc with the wrong shape', () => {
-		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { c.d_in = 16; c.d_sae = 128; }));
+		const dir = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				c.d_in = 16;
+				c.d_sae = 128;
+			}),
+		);
 		assertLoadError(dir, /sae_weights\.safetensors: W_enc has shape \[32, 64\], expected \[d_in, d_sae\] = \[16, 128\]/);
 	});
 
 	it('jumprelu without a threshold tensor', () => {
-		const dir = brokenCopy('jumprelu-f16', (d) => editWeights(d, (t) => { delete t.threshold; }));
+		const dir = brokenCopy('jumprelu-f16', (d) =>
+			editWeights(d, (t) => {
+				delete t.threshold;
+			}),
+		);
 		assertLoadError(dir, /sae_weights\.safetensors: missing tensor "threshold" \(required for jumprelu SAEs/);
 	});
 
 	it('batchtopk without a threshold tensor', () => {
-		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { c.architecture = 'batchtopk'; }));
+		const dir = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				c.architecture = 'batchtopk';
+			}),
+		);
 		assertLoadError(dir, /architecture "batchtopk" is only supported when saved for inference with a "threshold" tensor/);
 	});
 
@@ -460,45 +534,73 @@ describe('errors', () => {
 	});
 
 	it('a transcoder without the transcoder keys (test/sae/transcoderFormats.test.ts loads real ones)', () => {
-		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { c.architecture = 'transcoder'; }));
+		const dir = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				c.architecture = 'transcoder';
+			}),
+		);
 		assertLoadError(dir, /cfg\.json: a transcoder needs "hook_name_out"/);
 	});
 
 	it('an unknown architecture', () => {
-		const dir = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { c.architecture = 'matching_pursuit'; }));
+		const dir = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				c.architecture = 'matching_pursuit';
+			}),
+		);
 		assertLoadError(dir, /unsupported architecture "matching_pursuit" \(supported: standard, topk, jumprelu, gated/);
 	});
 
 	it('topk without k, and k larger than d_sae', () => {
-		const noK = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { delete c.k; }));
+		const noK = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				delete c.k;
+			}),
+		);
 		assertLoadError(noK, /architecture "topk" needs "k"/);
-		const bigK = brokenCopy('topk-v6', (d) => editConfig(d, (c) => { c.k = 65; }));
+		const bigK = brokenCopy('topk-v6', (d) =>
+			editConfig(d, (c) => {
+				c.k = 65;
+			}),
+		);
 		assertLoadError(bigK, /"k" must be a positive integer no larger than d_sae \(64\), got 65/);
-		const pre6 = brokenCopy('topk-pre6', (d) => editConfig(d, (c) => { delete c.activation_fn_kwargs; }));
+		const pre6 = brokenCopy('topk-pre6', (d) =>
+			editConfig(d, (c) => {
+				delete c.activation_fn_kwargs;
+			}),
+		);
 		assertLoadError(pre6, /architecture "topk" needs "k"/);
 	});
 
 	it('a legacy scaling_factor that is not all ones', () => {
-		const dir = brokenCopy('standard-pre6', (d) => editWeights(d, (t) => {
-			const data = Buffer.from(t.scaling_factor!.data);
-			data.writeFloatLE(2, 0);
-			t.scaling_factor = { ...t.scaling_factor!, data };
-		}));
+		const dir = brokenCopy('standard-pre6', (d) =>
+			editWeights(d, (t) => {
+				const data = Buffer.from(t.scaling_factor!.data);
+				data.writeFloatLE(2, 0);
+				t.scaling_factor = { ...t.scaling_factor!, data };
+			}),
+		);
 		assertLoadError(dir, /legacy "scaling_factor" tensor that is not all ones/);
 	});
 
 	it('a weight tensor in float64', () => {
-		const dir = brokenCopy('standard-pre6', (d) => editWeights(d, (t) => {
-			const n = t.b_dec!.data.length / 4;
-			const data = Buffer.alloc(n * 8);
-			for (let i = 0; i < n; i++) data.writeDoubleLE(t.b_dec!.data.readFloatLE(i * 4), i * 8);
-			t.b_dec = { dtype: 'F64', shape: [n], data };
-		}));
+		const dir = brokenCopy('standard-pre6', (d) =>
+			editWeights(d, (t) => {
+				const n = t.b_dec!.data.length / 4;
+				const data = Buffer.alloc(n * 8);
+				for (let i = 0; i < n; i++) data.writeDoubleLE(t.b_dec!.data.readFloatLE(i * 4), i * 8);
+				t.b_dec = { dtype: 'F64', shape: [n], data };
+			}),
+		);
 		assertLoadError(dir, /b_dec has dtype F64, expected F32, F16 or BF16/);
 	});
 
 	it('an unsupported activation function in a pre-6 config', () => {
-		const dir = brokenCopy('standard-pre6', (d) => editConfig(d, (c) => { c.activation_fn_str = 'tanh-relu'; }));
+		const dir = brokenCopy('standard-pre6', (d) =>
+			editConfig(d, (c) => {
+				c.activation_fn_str = 'tanh-relu';
+			}),
+		);
 		assertLoadError(dir, /activation_fn "tanh-relu" is not supported/);
 	});
 

@@ -91,11 +91,19 @@ describe('SAE graphs match the SAELens formulas', () => {
 			for (let r = 0; r < ROWS; r++) {
 				const row = want.subarray(r * D_SAE, (r + 1) * D_SAE);
 				const best = [...row.keys()].sort((a, b) => row[b]! - row[a]!).slice(0, 4);
-				assert.deepEqual([...out.topIndices!.subarray(r * 4, r * 4 + 4)].filter((j) => row[j]! > 0), best.filter((j) => row[j]! > 0));
+				assert.deepEqual(
+					[...out.topIndices!.subarray(r * 4, r * 4 + 4)].filter((j) => row[j]! > 0),
+					best.filter((j) => row[j]! > 0),
+				);
 			}
 			const recons = referenceRecons(sae, out.acts!, ROWS);
 			assert.ok(maxAbsDiff(out.recons!, recons) < 1e-4);
-			assert.ok(maxAbsDiff(out.error!, X.map((v, i) => v - recons[i]!)) < 1e-4);
+			assert.ok(
+				maxAbsDiff(
+					out.error!,
+					X.map((v, i) => v - recons[i]!),
+				) < 1e-4,
+			);
 			await runner.dispose();
 		});
 	}
@@ -133,7 +141,9 @@ describe('SAE graphs match the SAELens formulas', () => {
 			const row = X.subarray(r * D_IN, (r + 1) * D_IN);
 			const norm = Math.hypot(...row);
 			norms.push(norm);
-			row.forEach((v, i) => { scaled[r * D_IN + i] = (v * Math.sqrt(D_IN)) / norm; });
+			row.forEach((v, i) => {
+				scaled[r * D_IN + i] = (v * Math.sqrt(D_IN)) / norm;
+			});
 		}
 		const out = await SaeRunner.forModel(sae, model, CPU).run(X, ROWS, { acts: true, topFeatures: 0, recons: true, error: false });
 		const acts = referenceActs(sae, scaled, ROWS);
@@ -153,7 +163,10 @@ describe('SAEs and models: hooks, widths and the TransformerLens view', () => {
 
 	it('refuses an SAE of another width', () => {
 		const sae = makeSae('topk', {}, 'blocks.1.mlp.hook_post');
-		assert.throws(() => SaeRunner.forModel(sae, model, CPU), /expects d_in 32 at blocks\.1\.mlp\.hook_post, but this model's blocks\.1\.mlp\.hook_post has width 64 \(the SAE was trained on gpt2-tiny\)/);
+		assert.throws(
+			() => SaeRunner.forModel(sae, model, CPU),
+			/expects d_in 32 at blocks\.1\.mlp\.hook_post, but this model's blocks\.1\.mlp\.hook_post has width 64 \(the SAE was trained on gpt2-tiny\)/,
+		);
 	});
 
 	it('refuses one of our SAEs trained on another model', () => {
@@ -173,12 +186,20 @@ describe('SAEs and models: hooks, widths and the TransformerLens view', () => {
 		for (let r = 0; r < ROWS; r++) {
 			const row = X.subarray(r * D_IN, (r + 1) * D_IN);
 			const mean = row.reduce((a, v) => a + v, 0) / D_IN;
-			row.forEach((v, i) => { centred[r * D_IN + i] = v - mean; });
+			row.forEach((v, i) => {
+				centred[r * D_IN + i] = v - mean;
+			});
 		}
 		const got = await SaeRunner.forModel(processed, model, CPU).run(X, ROWS, { acts: true, topFeatures: 0, recons: false, error: true });
 		assert.ok(maxAbsDiff(got.acts!, referenceActs(raw, centred, ROWS)) < 1e-4);
 		const recons = referenceRecons(raw, referenceActs(raw, centred, ROWS), ROWS);
-		assert.ok(maxAbsDiff(got.error!, centred.map((v, i) => v - recons[i]!)) < 1e-4, 'the error term lives in the centred view too');
+		assert.ok(
+			maxAbsDiff(
+				got.error!,
+				centred.map((v, i) => v - recons[i]!),
+			) < 1e-4,
+			'the error term lives in the centred view too',
+		);
 	});
 
 	it('inspects text: per-token features at exact offsets, windows agreeing with a single pass', async () => {

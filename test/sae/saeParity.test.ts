@@ -112,14 +112,20 @@ describe('SAELens parity', () => {
 		const { cases } = expected('centring') as unknown as { cases: { metadata: SaeMetadata; model_type: string; centred: boolean }[] };
 		assert.ok(cases.length > 30);
 		for (const c of cases) {
-			const sae = { source: 'x', cfg: { d_in: 1, d_sae: 1, dtype: 'float32', architecture: 'standard', apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', metadata: c.metadata }, weights: {}, rawConfig: {} } as Sae;
+			const sae = {
+				source: 'x',
+				cfg: { d_in: 1, d_sae: 1, dtype: 'float32', architecture: 'standard', apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none', metadata: c.metadata },
+				weights: {},
+				rawConfig: {},
+			} as Sae;
 			assert.equal(usesCentredView(sae, c.model_type), c.centred, JSON.stringify(c));
 		}
 	});
 
 	it('pre-6 configs: prepend_bos defaults to true and the original sae_lens_version stays, also after a save', () => {
 		const dir = path.join(FIXTURES, 'pre6-no-bos-key');
-		const want = (expected('pre6-no-bos-key') as unknown as { converted: { metadata: Record<string, unknown>; architecture: string; normalize_activations: string; reshape_activations: string } }).converted;
+		const want = (expected('pre6-no-bos-key') as unknown as { converted: { metadata: Record<string, unknown>; architecture: string; normalize_activations: string; reshape_activations: string } })
+			.converted;
 		const sae = loadSae(dir);
 		assert.deepEqual(sae.cfg.metadata, want.metadata);
 		assert.equal(sae.cfg.architecture, want.architecture);

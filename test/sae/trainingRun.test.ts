@@ -44,7 +44,7 @@ describe('training runs', () => {
 		const stream: number[] = [];
 		for (const doc of corpusDocuments(`${CORPUS}/*.ts`)()) {
 			stream.push(...(await model.tokenizer!.encode(doc)).map((t) => t.id), 0);
-			if (stream.length > 2048 / 31 * 31 + 62) break;
+			if (stream.length > (2048 / 31) * 31 + 62) break;
 		}
 		const key = (row: Float32Array) => Array.from(row.subarray(0, 6), (v) => v.toFixed(3)).join();
 		const expected = new Set<string>();
@@ -115,7 +115,10 @@ describe('training runs', () => {
 		for (let t = 1; t < 32; t++) after.add(key(act4.subarray(t * 32, (t + 1) * 32)));
 		const all = [...Array.from({ length: 31 }, (_, r) => key(served.subarray(r * 32, (r + 1) * 32))), ...Array.from({ length: 31 }, (_, r) => key(more.subarray(r * 32, (r + 1) * 32)))];
 		assert.equal(new Set(all).size, 62, 'no row served twice');
-		assert.ok(all.every((k) => after.has(k)), 'every row comes from windows 2-4');
+		assert.ok(
+			all.every((k) => after.has(k)),
+			'every row comes from windows 2-4',
+		);
 		resumed.close();
 	});
 
@@ -123,11 +126,20 @@ describe('training runs', () => {
 		const out = path.join(tmp, 'run');
 		const steps: number[] = [];
 		const result = await runTraining(await store(model), {
-			out, config, settings: CPU, resume: false, checkpointSeconds: 3600, checkpointSteps: 1000,
-			metadata: { hook_name: HOOK, model_name: 'gpt2-tiny', model_class_name: 'FeatureLens' }, onStep: (m) => steps.push(m.step),
+			out,
+			config,
+			settings: CPU,
+			resume: false,
+			checkpointSeconds: 3600,
+			checkpointSteps: 1000,
+			metadata: { hook_name: HOOK, model_name: 'gpt2-tiny', model_class_name: 'FeatureLens' },
+			onStep: (m) => steps.push(m.step),
 		});
 		assert.equal(result.steps, 30);
-		assert.deepEqual(steps, Array.from({ length: 30 }, (_, i) => i + 1));
+		assert.deepEqual(
+			steps,
+			Array.from({ length: 30 }, (_, i) => i + 1),
+		);
 		for (const f of ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'run.json', 'metrics.jsonl', 'checkpoint.safetensors']) {
 			assert.ok(fs.existsSync(path.join(out, f)), f);
 		}
@@ -149,8 +161,17 @@ describe('training runs', () => {
 		const out = path.join(tmp, 'cancel');
 		const abort = new AbortController();
 		const first = await runTraining(await store(model), {
-			out, config, settings: CPU, resume: false, checkpointSeconds: 3600, checkpointSteps: 1000, signal: abort.signal,
-			metadata: { hook_name: HOOK }, onStep: (m) => { if (m.step === 12) abort.abort(); },
+			out,
+			config,
+			settings: CPU,
+			resume: false,
+			checkpointSeconds: 3600,
+			checkpointSteps: 1000,
+			signal: abort.signal,
+			metadata: { hook_name: HOOK },
+			onStep: (m) => {
+				if (m.step === 12) abort.abort();
+			},
 		});
 		assert.equal(first.cancelled, true);
 		assert.equal(first.steps, 12);
@@ -158,7 +179,14 @@ describe('training runs', () => {
 		assert.ok(!fs.existsSync(path.join(out, 'sae_weights.safetensors')), 'no SAE from a cancelled run');
 		const resumedSteps: number[] = [];
 		const second = await runTraining(await store(model), {
-			out, config, settings: CPU, resume: true, checkpointSeconds: 3600, checkpointSteps: 1000, metadata: { hook_name: HOOK }, onStep: (m) => resumedSteps.push(m.step),
+			out,
+			config,
+			settings: CPU,
+			resume: true,
+			checkpointSeconds: 3600,
+			checkpointSteps: 1000,
+			metadata: { hook_name: HOOK },
+			onStep: (m) => resumedSteps.push(m.step),
 		});
 		assert.equal(second.cancelled, false);
 		assert.equal(resumedSteps[0], 13);
@@ -172,10 +200,21 @@ describe('training runs', () => {
 describe('runs lose nothing and delete nothing unless asked', () => {
 	const model = LanguageModel.load(fixtureModel('gpt2-tiny'), CPU);
 	after(() => model.dispose());
-	const run = async (out: string, extra: Partial<Parameters<typeof runTraining>[1]> = {}) => runTraining(await store(model), {
-		out, config, settings: CPU, resume: false, metadata: { hook_name: HOOK }, ...extra,
-	});
-	const steps = (out: string) => fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+	const run = async (out: string, extra: Partial<Parameters<typeof runTraining>[1]> = {}) =>
+		runTraining(await store(model), {
+			out,
+			config,
+			settings: CPU,
+			resume: false,
+			metadata: { hook_name: HOOK },
+			...extra,
+		});
+	const steps = (out: string) =>
+		fs
+			.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+			.trim()
+			.split('\n')
+			.map((l) => (JSON.parse(l) as { step: number }).step);
 
 	it('--resume without a checkpoint says so and deletes nothing', async () => {
 		const out = path.join(tmp, 'no-checkpoint');
@@ -192,7 +231,10 @@ describe('runs lose nothing and delete nothing unless asked', () => {
 		assert.equal(steps(out).length, 30);
 		const again = await run(out, { overwrite: true });
 		assert.equal(again.steps, 30);
-		assert.deepEqual(steps(out), Array.from({ length: 30 }, (_, i) => i + 1));
+		assert.deepEqual(
+			steps(out),
+			Array.from({ length: 30 }, (_, i) => i + 1),
+		);
 	});
 
 	it('checkpoints every tenth of the run by default; a resume truncates the metrics to the checkpoint, so each step is logged once', async () => {
@@ -219,20 +261,26 @@ describe('runs lose nothing and delete nothing unless asked', () => {
 		fs.appendFileSync(path.join(out, 'metrics.jsonl'), '{"step":18,"loss":1}\n{"step":19,"lo');
 		const resumed = await run(out, { resume: true });
 		assert.equal(resumed.steps, 30);
-		assert.deepEqual(steps(out), Array.from({ length: 30 }, (_, i) => i + 1));
+		assert.deepEqual(
+			steps(out),
+			Array.from({ length: 30 }, (_, i) => i + 1),
+		);
 		assert.ok(killed.length > 0);
 	});
 
 	it('refuses before any work when the disk has no room for the SAE and its checkpoints, naming the folder and the numbers', async () => {
 		const out = path.join(tmp, 'full');
-		await assert.rejects(run(out, { diskFree: () => 1000 }), (e: Error) => e instanceof DiskError
-			&& e.message.startsWith(out) && /needs about \d+ kB, and 1 kB is free/.test(e.message));
+		await assert.rejects(run(out, { diskFree: () => 1000 }), (e: Error) => e instanceof DiskError && e.message.startsWith(out) && /needs about \d+ kB, and 1 kB is free/.test(e.message));
 		assert.equal(fs.existsSync(path.join(out, 'run.json')), false);
 		assert.ok(runBytes(config) > 7 * 4 * 2 * 32 * 128, 'the SAE, a checkpoint with two Adam moments, and a second checkpoint while it is replaced');
 	});
 
 	it('disk errors name the path and the cause', () => {
-		const cases: [string, RegExp][] = [['ENOSPC', /no space left on the device \(ENOSPC\)/], ['EROFS', /the filesystem is read-only \(EROFS\)/], ['EACCES', /permission denied/]];
+		const cases: [string, RegExp][] = [
+			['ENOSPC', /no space left on the device \(ENOSPC\)/],
+			['EROFS', /the filesystem is read-only \(EROFS\)/],
+			['EACCES', /permission denied/],
+		];
 		for (const [code, message] of cases) {
 			const err = Object.assign(new Error(`${code}: raw`), { code });
 			const named = diskError(err, 'write', '/runs/x/checkpoint.safetensors');
@@ -241,7 +289,10 @@ describe('runs lose nothing and delete nothing unless asked', () => {
 		// A real one: a folder that cannot be made because a file is in the way.
 		const blocker = path.join(tmp, 'a-file');
 		fs.writeFileSync(blocker, 'x');
-		assert.throws(() => runBytes(config) && checkWritable(path.join(blocker, 'out'), 0, 'a run'), (e: Error) => e instanceof DiskError && /cannot create the folder .*a-file\/out: a part of the path is a file, not a folder \(ENOTDIR\)/.test(e.message));
+		assert.throws(
+			() => runBytes(config) && checkWritable(path.join(blocker, 'out'), 0, 'a run'),
+			(e: Error) => e instanceof DiskError && /cannot create the folder .*a-file\/out: a part of the path is a file, not a folder \(ENOTDIR\)/.test(e.message),
+		);
 	});
 });
 
@@ -252,7 +303,26 @@ describe('feature-lens train / inspect', () => {
 		const file = path.join(tmp, 'acts.safetensors');
 		const data = Float32Array.from({ length: 4096 * 16 }, (_, i) => Math.sin(i * 0.37) + Math.cos(i * 0.11));
 		fs.writeFileSync(file, encodeSafetensors({ activations: { dtype: 'F16', shape: [4096, 16], data: new Uint8Array(toF16(data).buffer) } }));
-		const r = cli('train', '--activations', file, '--hook', 'blocks.0.hook_resid_post', '--arch', 'topk', '--d-sae', '64', '--k', '4', '--batch', '512', '--tokens', '10240', '--out', path.join(tmp, 'cached'), '--json');
+		const r = cli(
+			'train',
+			'--activations',
+			file,
+			'--hook',
+			'blocks.0.hook_resid_post',
+			'--arch',
+			'topk',
+			'--d-sae',
+			'64',
+			'--k',
+			'4',
+			'--batch',
+			'512',
+			'--tokens',
+			'10240',
+			'--out',
+			path.join(tmp, 'cached'),
+			'--json',
+		);
 		assert.equal(r.status, 0, r.stderr);
 		const summary = JSON.parse(r.stdout) as { steps: number; tokens: number; tokens_per_s: number; final: { l0: number; explained_variance: number } };
 		assert.equal(summary.steps, 20);
@@ -266,7 +336,27 @@ describe('feature-lens train / inspect', () => {
 			const file = path.join(tmp, 'acts.safetensors');
 			const out = path.join(tmp, `cli-${arch}`);
 			const flag = { batchtopk: ['--k', '4'], standard: ['--l1', '0.5'], jumprelu: ['--l0', '0.01'] }[arch];
-			const r = cli('train', '--activations', file, '--hook', 'blocks.0.hook_resid_post', '--arch', arch, ...flag, '--d-sae', '64', '--batch', '512', '--tokens', '5120', '--lr', '1e-3', '--out', out, '--json');
+			const r = cli(
+				'train',
+				'--activations',
+				file,
+				'--hook',
+				'blocks.0.hook_resid_post',
+				'--arch',
+				arch,
+				...flag,
+				'--d-sae',
+				'64',
+				'--batch',
+				'512',
+				'--tokens',
+				'5120',
+				'--lr',
+				'1e-3',
+				'--out',
+				out,
+				'--json',
+			);
 			assert.equal(r.status, 0, r.stderr);
 			const sae = loadSae(out);
 			// BatchTopK is saved as JumpReLU with one running threshold for every latent, as SAELens does.

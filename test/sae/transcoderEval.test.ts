@@ -27,7 +27,9 @@ describe('transcoder set evaluation', () => {
 	let runners: SaeRunner[];
 	before(() => {
 		model = LanguageModel.load('demo', CPU);
-		runners = [0, 1, 2, 3].map((l) => SaeRunner.forModel(inMemoryTranscoder('jumprelu', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: 192, dSae: 64, seed: 7 * l }), model, CPU));
+		runners = [0, 1, 2, 3].map((l) =>
+			SaeRunner.forModel(inMemoryTranscoder('jumprelu', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: 192, dSae: 64, seed: 7 * l }), model, CPU),
+		);
 	});
 	after(async () => {
 		for (const r of runners) await r.dispose();
@@ -50,8 +52,13 @@ describe('transcoder set evaluation', () => {
 			let sqErr = 0;
 			let total = 0;
 			const mean = new Float64Array(192);
-			y.forEach((v, j) => { mean[j % 192]! += v / 22; });
-			y.forEach((v, j) => { sqErr += (v - recons![j]!) ** 2; total += (v - mean[j % 192]!) ** 2; });
+			y.forEach((v, j) => {
+				mean[j % 192]! += v / 22;
+			});
+			y.forEach((v, j) => {
+				sqErr += (v - recons![j]!) ** 2;
+				total += (v - mean[j % 192]!) ** 2;
+			});
 			const l0 = acts!.filter((a) => a > 0).length / 22;
 			assert.ok(Math.abs(m.layers[i]!.explained_variance - (1 - sqErr / total)) < 1e-4, `layer ${i} EV`);
 			assert.ok(Math.abs(m.layers[i]!.l0 - l0) < 1e-9, `layer ${i} L0`);

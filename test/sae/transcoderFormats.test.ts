@@ -49,7 +49,11 @@ function tmp(): string {
 
 describe('transcoder formats, read', () => {
 	it('SAELens transcoder, skip_transcoder and jumprelu_transcoder: hooks, widths and outputs', async () => {
-		for (const [name, arch, skip] of [['saelens-transcoder', 'standard', false], ['saelens-skip', 'standard', true], ['saelens-jumprelu', 'jumprelu', false]] as const) {
+		for (const [name, arch, skip] of [
+			['saelens-transcoder', 'standard', false],
+			['saelens-skip', 'standard', true],
+			['saelens-jumprelu', 'jumprelu', false],
+		] as const) {
 			const sae = loadSae(path.join(FIXTURES, name));
 			assert.equal(sae.cfg.architecture, arch);
 			assert.deepEqual(sae.cfg.transcoder, { d_out: 6, hook_name_out: 'blocks.1.hook_mlp_out', skip });
@@ -172,12 +176,60 @@ describe('transcoder formats, bad files', () => {
 			fs.writeFileSync(file, JSON.stringify(cfg));
 			return dir;
 		};
-		assert.throws(() => loadSae(edit('saelens-transcoder', (c) => { delete c.hook_name_out; })), /cfg\.json: a transcoder needs "hook_name_out"/);
-		assert.throws(() => loadSae(edit('saelens-transcoder', (c) => { delete c.d_out; })), /cfg\.json: missing key "d_out"/);
-		assert.throws(() => loadSae(edit('saelens-transcoder', (c) => { c.d_out = 7; })), /sae_weights\.safetensors: W_dec has shape \[16, 6\], expected \[d_sae, d_out\] = \[16, 7\]/);
-		assert.throws(() => loadSae(edit('saelens-skip', (c) => { c.architecture = 'transcoder'; })), /sae_weights\.safetensors: has W_skip, but cfg\.json's architecture "transcoder" has no skip connection/);
-		assert.throws(() => loadSae(edit('saelens-transcoder', (c) => { c.architecture = 'topk_transcoder'; })), /cfg\.json: unsupported transcoder architecture "topk_transcoder"/);
-		assert.throws(() => loadSae(edit('saelens-transcoder', (c) => { c.normalize_activations = 'layer_norm'; })), /cfg\.json: normalize_activations "layer_norm" is not supported for transcoders/);
+		assert.throws(
+			() =>
+				loadSae(
+					edit('saelens-transcoder', (c) => {
+						delete c.hook_name_out;
+					}),
+				),
+			/cfg\.json: a transcoder needs "hook_name_out"/,
+		);
+		assert.throws(
+			() =>
+				loadSae(
+					edit('saelens-transcoder', (c) => {
+						delete c.d_out;
+					}),
+				),
+			/cfg\.json: missing key "d_out"/,
+		);
+		assert.throws(
+			() =>
+				loadSae(
+					edit('saelens-transcoder', (c) => {
+						c.d_out = 7;
+					}),
+				),
+			/sae_weights\.safetensors: W_dec has shape \[16, 6\], expected \[d_sae, d_out\] = \[16, 7\]/,
+		);
+		assert.throws(
+			() =>
+				loadSae(
+					edit('saelens-skip', (c) => {
+						c.architecture = 'transcoder';
+					}),
+				),
+			/sae_weights\.safetensors: has W_skip, but cfg\.json's architecture "transcoder" has no skip connection/,
+		);
+		assert.throws(
+			() =>
+				loadSae(
+					edit('saelens-transcoder', (c) => {
+						c.architecture = 'topk_transcoder';
+					}),
+				),
+			/cfg\.json: unsupported transcoder architecture "topk_transcoder"/,
+		);
+		assert.throws(
+			() =>
+				loadSae(
+					edit('saelens-transcoder', (c) => {
+						c.normalize_activations = 'layer_norm';
+					}),
+				),
+			/cfg\.json: normalize_activations "layer_norm" is not supported for transcoders/,
+		);
 	});
 
 	it('circuit-tracer: model_kind, hooks, a missing tensor, a gap in the layers, a listed file that is not there', () => {

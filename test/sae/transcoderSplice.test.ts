@@ -29,7 +29,11 @@ describe('transcoders spliced into the demo model', () => {
 		SaeRunner.forModel(inMemoryTranscoder(architecture, { input: `blocks.${layer}.${input}`, output: `blocks.${layer}.hook_mlp_out`, dModel: D, dSae: 96, k: 12, skip, seed: 10 * layer }), model, CPU);
 
 	it('a replaced MLP is the transcoder output computed directly from the MLP input, and the block continues with it', async () => {
-		for (const [architecture, input, skip] of [['topk', 'ln2.hook_normalized', false], ['jumprelu', 'mlp.hook_in', true], ['standard', 'ln2.hook_normalized', true]] as const) {
+		for (const [architecture, input, skip] of [
+			['topk', 'ln2.hook_normalized', false],
+			['jumprelu', 'mlp.hook_in', true],
+			['standard', 'ln2.hook_normalized', true],
+		] as const) {
 			const runner = runnerFor(1, architecture, input, skip);
 			const hooks = [runner.hookName, 'blocks.1.hook_mlp_out', 'blocks.1.hook_resid_mid', 'blocks.1.hook_resid_post'];
 			const clean = await model.forward({ ids: [IDS], hooks, logits: 'all' });
@@ -43,13 +47,23 @@ describe('transcoders spliced into the demo model', () => {
 			assert.ok(diff < 1e-5, `${architecture}: spliced MLP output differs from the transcoder's by ${diff}`);
 			const mid = spliced.hooks['blocks.1.hook_resid_mid']!.data as Float32Array;
 			const post = spliced.hooks['blocks.1.hook_resid_post']!.data as Float32Array;
-			assert.ok(maxAbsDiff(post, mid.map((m, i) => m + out[i]!)) < 1e-5);
+			assert.ok(
+				maxAbsDiff(
+					post,
+					mid.map((m, i) => m + out[i]!),
+				) < 1e-5,
+			);
 			// The logits move (a random transcoder is no MLP).
 			assert.ok(maxAbsDiff(spliced.logits!.data as Float32Array, clean.logits!.data as Float32Array) > 1e-2);
 			// Alongside: the MLP kept, its error term is output − reconstruction.
 			const along = await runner.run(xIn, IDS.length, { acts: false, topFeatures: 0, recons: false, error: true }, clean.hooks['blocks.1.hook_mlp_out']!.data as Float32Array);
 			const mlpOut = clean.hooks['blocks.1.hook_mlp_out']!.data as Float32Array;
-			assert.ok(maxAbsDiff(along.error!, mlpOut.map((v, i) => v - direct.recons![i]!)) < 1e-5);
+			assert.ok(
+				maxAbsDiff(
+					along.error!,
+					mlpOut.map((v, i) => v - direct.recons![i]!),
+				) < 1e-5,
+			);
 			await runner.dispose();
 		}
 	});
@@ -76,7 +90,10 @@ describe('transcoders spliced into the demo model', () => {
 		const mlpOut = clean.hooks[runner.outputHookName]!.data as Float32Array;
 		const acts = (await runner.run(xIn, IDS.length, { acts: true, topFeatures: 0, recons: false, error: false })).acts!;
 		const j = Array.from({ length: 96 }, (_, i) => i).sort((a, b) => acts[b]! - acts[a]!)[0]!; // a feature that fires on token 0's row
-		for (const [mode, strength] of [['add', 3], ['clamp', 5]] as const) {
+		for (const [mode, strength] of [
+			['add', 3],
+			['clamp', 5],
+		] as const) {
 			const steering = compileSteering(model, runner, { features: [{ featureIndex: j, mode, strength }], vectors: [], positions: 'all' });
 			const steered = await model.forward({ ids: [IDS], hooks: [runner.outputHookName], logits: 'none', ...steering.callInputs({ prompt: true, seq: IDS.length }) });
 			const got = steered.hooks[runner.outputHookName]!.data as Float32Array;

@@ -21,8 +21,13 @@ import { modelTrainingSource, trainConfigFor } from '../../src/engine/sae/train/
 
 const CPU = { executionProvider: 'cpu' as const, threads: 1 };
 const REF = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'transcoders', 'train-step.json'), 'utf8')) as {
-	dims: [number, number, number, number, number]; l1: number; x: number[]; y: number[]; params: Record<string, number[]>;
-	standard: { loss: number; mse: number; grads: Record<string, number[]> }; topk: { loss: number; mse: number; grads: Record<string, number[]> };
+	dims: [number, number, number, number, number];
+	l1: number;
+	x: number[];
+	y: number[];
+	params: Record<string, number[]>;
+	standard: { loss: number; mse: number; grads: Record<string, number[]> };
+	topk: { loss: number; mse: number; grads: Record<string, number[]> };
 };
 
 function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -41,9 +46,10 @@ describe('transcoder training steps vs torch autograd', () => {
 	for (const kind of ['standard', 'topk'] as const) {
 		it(`${kind} with W_skip: loss, MSE and every gradient (relative 1e-5)`, async () => {
 			const transcoder = { dOut, skip: true };
-			const graph = kind === 'standard'
-				? buildStandardStepGraph({ dIn, dSae: n, transcoder, outputGradients: true })
-				: buildTopkStepGraph({ dIn, dSae: n, k, normalizeDecoder: false, transcoder, outputGradients: true });
+			const graph =
+				kind === 'standard'
+					? buildStandardStepGraph({ dIn, dSae: n, transcoder, outputGradients: true })
+					: buildTopkStepGraph({ dIn, dSae: n, k, normalizeDecoder: false, transcoder, outputGradients: true });
 			const session = await ort.InferenceSession.create(graph, { intraOpNumThreads: 1 });
 			const rows = new Float32Array(B * (dIn + dOut));
 			for (let r = 0; r < B; r++) {
@@ -83,7 +89,9 @@ describe('transcoder training steps vs torch autograd', () => {
 describe('training a transcoder on the demo model', () => {
 	let model: LanguageModel;
 	const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fl-tc-train-')), 'layer1');
-	before(() => { model = LanguageModel.load('demo', CPU); });
+	before(() => {
+		model = LanguageModel.load('demo', CPU);
+	});
 	after(async () => model.dispose());
 
 	it('reads the MLP input and output in one store, trains, saves a SAELens skip_transcoder, and resumes', async () => {

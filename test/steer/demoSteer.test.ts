@@ -31,7 +31,7 @@ function commentMask(text: string): boolean[] {
 		const c = text[i]!;
 		if (c === '#') {
 			while (i < text.length && text[i] !== '\n') mask[i++] = true;
-		} else if (c === '"' || c === '\'') {
+		} else if (c === '"' || c === "'") {
 			const delim = text.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
 			i += delim.length;
 			while (i < text.length && !text.startsWith(delim, i) && !(delim.length === 1 && text[i] === '\n')) i += text[i] === '\\' ? 2 : 1;
@@ -73,10 +73,16 @@ describe('steering the demo model', () => {
 		assert.equal(markers.length, 2);
 		for (const t of markers) assert.ok(act(t) > 3, `" #" at ${t.start}: ${act(t)}`);
 		const code = tokens.filter((t) => !commentMask(text)[t.start + t.text.length - t.text.trimStart().length]);
-		assert.ok(code.every((t) => act(t) < 1), 'silent on code');
+		assert.ok(
+			code.every((t) => act(t) < 1),
+			'silent on code',
+		);
 	});
 
-	for (const [mode, strength] of [['clamp', 20], ['add', 20]] as [SteerMode, number][]) {
+	for (const [mode, strength] of [
+		['clamp', 20],
+		['add', 20],
+	] as [SteerMode, number][]) {
 		it(`${mode} ${strength} on feature ${COMMENT_FEATURE} raises the share of comment tokens in completions (${SEEDS} seeds × ${TOKENS} tokens × ${PROMPTS.length} prompts)`, async () => {
 			let baseline = 0;
 			let steered = 0;
@@ -85,10 +91,19 @@ describe('steering the demo model', () => {
 			for (const prompt of PROMPTS) {
 				for (let seed = 0; seed < SEEDS; seed++) {
 					const pieces: Record<'baseline' | 'steered', string[]> = { baseline: [], steered: [] };
-					const result = await steeredGenerate(model, runner, {
-						prompt: { text: prompt }, steer: spec([{ featureIndex: COMMENT_FEATURE, mode, strength }]),
-						maxNewTokens: TOKENS, temperature: 0.5, topP: 1, seed,
-					}, { onToken: (t) => pieces[t.which].push(t.text) });
+					const result = await steeredGenerate(
+						model,
+						runner,
+						{
+							prompt: { text: prompt },
+							steer: spec([{ featureIndex: COMMENT_FEATURE, mode, strength }]),
+							maxNewTokens: TOKENS,
+							temperature: 0.5,
+							topP: 1,
+							seed,
+						},
+						{ onToken: (t) => pieces[t.which].push(t.text) },
+					);
 					baseline += commentRate(prompt, pieces.baseline);
 					steered += commentRate(prompt, pieces.steered);
 					runs++;
@@ -97,8 +112,10 @@ describe('steering the demo model', () => {
 			}
 			baseline /= runs;
 			steered /= runs;
-			console.log(`# ${mode} ${strength} on #${COMMENT_FEATURE}: comment tokens ${(100 * baseline).toFixed(1)}% → ${(100 * steered).toFixed(1)}% `
-				+ `(+${(100 * (steered - baseline)).toFixed(1)} points); e.g. ${JSON.stringify(example.slice(0, 100))}`);
+			console.log(
+				`# ${mode} ${strength} on #${COMMENT_FEATURE}: comment tokens ${(100 * baseline).toFixed(1)}% → ${(100 * steered).toFixed(1)}% ` +
+					`(+${(100 * (steered - baseline)).toFixed(1)} points); e.g. ${JSON.stringify(example.slice(0, 100))}`,
+			);
 			assert.ok(steered - baseline > 0.2, `comment share ${baseline.toFixed(3)} → ${steered.toFixed(3)}`);
 		});
 	}

@@ -25,11 +25,29 @@ interface SteerJson {
 
 describe('feature-lens generate --steer', () => {
 	it('prints the steered completion and the same-seed baseline as JSON, with Neuronpedia defaults', () => {
-		const r = cli('generate', fixtureModel('gpt2-tiny'), '--sae', TOPK_SAE, '--prompt', 'def f(self):', '--steer', '3:clamp=40,9:add=25,4:cap=0',
-			'--positions', 'generated', '--baseline', '--max-new-tokens', '10', '--json');
+		const r = cli(
+			'generate',
+			fixtureModel('gpt2-tiny'),
+			'--sae',
+			TOPK_SAE,
+			'--prompt',
+			'def f(self):',
+			'--steer',
+			'3:clamp=40,9:add=25,4:cap=0',
+			'--positions',
+			'generated',
+			'--baseline',
+			'--max-new-tokens',
+			'10',
+			'--json',
+		);
 		assert.equal(r.status, 0, r.stderr);
 		const out = JSON.parse(r.stdout) as SteerJson;
-		assert.deepEqual(out.steer.features, [{ featureIndex: 3, mode: 'clamp', strength: 40 }, { featureIndex: 9, mode: 'add', strength: 25 }, { featureIndex: 4, mode: 'cap', strength: 0 }]);
+		assert.deepEqual(out.steer.features, [
+			{ featureIndex: 3, mode: 'clamp', strength: 40 },
+			{ featureIndex: 9, mode: 'add', strength: 25 },
+			{ featureIndex: 4, mode: 'cap', strength: 0 },
+		]);
 		assert.equal(out.steer.positions, 'generated');
 		assert.deepEqual(out.sampling, { maxNewTokens: 10, temperature: 0.5, topP: 1, seed: 16 });
 		assert.equal(out.steered.ids.length, 10);
@@ -65,8 +83,24 @@ describe('feature-lens generate --steer', () => {
 		bad(/--positions must be all or generated/, '--sae', TOPK_SAE, '--steer', '1:add=2', '--positions', 'prompt');
 	});
 	it('steers with a contrast vector alone (no SAE needed with --contrast-hook) and checks its flags', () => {
-		const args = ['generate', fixtureModel('gpt2-tiny'), '--prompt', 'def f(self):', '--contrast-positive', '# a comment', '--contrast-negative', 'x = 1',
-			'--contrast-hook', 'blocks.0.hook_resid_post', '--contrast-strength', '7.5', '--baseline', '--max-new-tokens', '8', '--json'];
+		const args = [
+			'generate',
+			fixtureModel('gpt2-tiny'),
+			'--prompt',
+			'def f(self):',
+			'--contrast-positive',
+			'# a comment',
+			'--contrast-negative',
+			'x = 1',
+			'--contrast-hook',
+			'blocks.0.hook_resid_post',
+			'--contrast-strength',
+			'7.5',
+			'--baseline',
+			'--max-new-tokens',
+			'8',
+			'--json',
+		];
 		const r = cli(...args);
 		assert.equal(r.status, 0, r.stderr);
 		const out = JSON.parse(r.stdout) as SteerJson & { steer: { vectors: { hookName: string; strength: number; label: string }[] } };

@@ -39,18 +39,34 @@ export function invertibleSae(hookName: string, dSae: number, centred: boolean):
 	const wEnc = new Float32Array(dIn * dSae);
 	for (let i = 0; i < dSae; i++) for (let j = 0; j < dIn; j++) wEnc[j * dSae + i] = wDec[i * dIn + j]!;
 	const cfg: SaeConfig = {
-		d_in: dIn, d_sae: dSae, dtype: 'float32', architecture: 'standard', apply_b_dec_to_input: true, normalize_activations: 'none', reshape_activations: 'none',
+		d_in: dIn,
+		d_sae: dSae,
+		dtype: 'float32',
+		architecture: 'standard',
+		apply_b_dec_to_input: true,
+		normalize_activations: 'none',
+		reshape_activations: 'none',
 		metadata: { hook_name: hookName, model_name: 'gpt2-tiny', ...(centred ? { model_class_name: 'HookedTransformer' } : { model_from_pretrained_kwargs: { center_writing_weights: false } }) },
 	};
 	const weights = {
-		W_enc: tensor(wEnc, [dIn, dSae]), W_dec: tensor(wDec, [dSae, dIn]),
-		b_dec: tensor(gaussianArray(dIn, 12, 0.1), [dIn]), b_enc: tensor(new Float32Array(dSae).fill(100), [dSae]),
+		W_enc: tensor(wEnc, [dIn, dSae]),
+		W_dec: tensor(wDec, [dSae, dIn]),
+		b_dec: tensor(gaussianArray(dIn, 12, 0.1), [dIn]),
+		b_enc: tensor(new Float32Array(dSae).fill(100), [dSae]),
 	};
 	return { source: 'in-memory invertible SAE', cfg, weights, rawConfig: {} };
 }
 
 /** One forward over `ids` with `spec` applied as for the prompt (`prompt` true) or a generated token. */
-export async function steeredForward(model: LanguageModel, runner: SaeRunner | undefined, spec: SteerSpec, ids: number[], hooks: string[], prompt = true, past?: ForwardResult['present']): Promise<ForwardResult> {
+export async function steeredForward(
+	model: LanguageModel,
+	runner: SaeRunner | undefined,
+	spec: SteerSpec,
+	ids: number[],
+	hooks: string[],
+	prompt = true,
+	past?: ForwardResult['present'],
+): Promise<ForwardResult> {
 	const steering = compileSteering(model, runner, spec);
 	return model.forward({ ids: [ids], hooks, logits: 'all', past, ...steering.callInputs({ prompt, seq: ids.length }) });
 }

@@ -20,7 +20,9 @@ describe('steering through the engine process', () => {
 	const collect = async (requestId: string) => {
 		const running = await engine.ensureStarted();
 		const tokens: { which: string; sweepIndex?: number; id: number; text: string }[] = [];
-		const sub = running.connection.onNotification(SteerTokenNotification, (t) => { if (t.requestId === requestId) tokens.push(t); });
+		const sub = running.connection.onNotification(SteerTokenNotification, (t) => {
+			if (t.requestId === requestId) tokens.push(t);
+		});
 		return { tokens, dispose: () => sub.dispose() };
 	};
 
@@ -28,14 +30,24 @@ describe('steering through the engine process', () => {
 		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
 		await engine.request(LoadSaeRequest, { path: path.join(__dirname, '..', 'fixtures', 'sae', 'topk-v6') });
 		const stream = await collect('s1');
-		const steer: SteerSpec = { features: [{ featureIndex: 3, mode: 'clamp', strength: 40 }, { featureIndex: 9, mode: 'add', strength: 25 }], vectors: [], positions: 'all' };
+		const steer: SteerSpec = {
+			features: [
+				{ featureIndex: 3, mode: 'clamp', strength: 40 },
+				{ featureIndex: 9, mode: 'add', strength: 25 },
+			],
+			vectors: [],
+			positions: 'all',
+		};
 		const result = await engine.request(SteeredGenerateRequest, { requestId: 's1', prompt: 'def f(self):\n', steer, ...SAMPLING });
 		stream.dispose();
 		assert.equal(result.cancelled, false);
 		for (const which of ['baseline', 'steered'] as const) {
 			const c = result[which]!;
 			const mine = stream.tokens.filter((t) => t.which === which);
-			assert.deepEqual(mine.map((t) => t.id), c.ids);
+			assert.deepEqual(
+				mine.map((t) => t.id),
+				c.ids,
+			);
 			assert.equal(mine.map((t) => t.text).join(''), c.text);
 			assert.equal(c.ids.length, 12);
 		}
@@ -48,16 +60,26 @@ describe('steering through the engine process', () => {
 		assert.deepEqual(only.steered, result.steered);
 	});
 
-	it('sweeps a feature\'s strength, tagging streamed tokens with the sweep index', async () => {
+	it("sweeps a feature's strength, tagging streamed tokens with the sweep index", async () => {
 		const stream = await collect('w1');
 		const sweep = await engine.request(SweepRequest, {
-			requestId: 'w1', prompt: 'x = ', feature: { featureIndex: 5, mode: 'add' }, strengths: [0, 30, 60],
-			steer: { features: [], vectors: [], positions: 'generated' }, ...SAMPLING,
+			requestId: 'w1',
+			prompt: 'x = ',
+			feature: { featureIndex: 5, mode: 'add' },
+			strengths: [0, 30, 60],
+			steer: { features: [], vectors: [], positions: 'generated' },
+			...SAMPLING,
 		});
 		stream.dispose();
-		assert.deepEqual(sweep.map((s) => s.strength), [0, 30, 60]);
+		assert.deepEqual(
+			sweep.map((s) => s.strength),
+			[0, 30, 60],
+		);
 		for (const [i, entry] of sweep.entries()) {
-			assert.deepEqual(stream.tokens.filter((t) => t.sweepIndex === i).map((t) => t.id), entry.completion.ids);
+			assert.deepEqual(
+				stream.tokens.filter((t) => t.sweepIndex === i).map((t) => t.id),
+				entry.completion.ids,
+			);
 		}
 		assert.ok(stream.tokens.every((t) => t.which === 'steered'));
 	});
@@ -74,18 +96,31 @@ describe('steering through the engine process', () => {
 	it('a cancel answers with the tokens so far; bad specs get clear errors', async () => {
 		const running = await engine.ensureStarted();
 		const cancel = new CancellationTokenSource();
-		const sub = running.connection.onNotification(SteerTokenNotification, (t) => { if (t.requestId === 'x1') cancel.cancel(); });
+		const sub = running.connection.onNotification(SteerTokenNotification, (t) => {
+			if (t.requestId === 'x1') cancel.cancel();
+		});
 		const steer: SteerSpec = { features: [{ featureIndex: 1, mode: 'cap', strength: 0 }], vectors: [], positions: 'all' };
 		const result = await engine.request(SteeredGenerateRequest, { requestId: 'x1', prompt: 'def', steer, ...SAMPLING, maxNewTokens: 60 }, cancel.token);
 		sub.dispose();
 		assert.equal(result.cancelled, true);
 		assert.ok(result.steered.ids.length < 60);
-		await assert.rejects(engine.request(SteeredGenerateRequest, { requestId: 'x2', prompt: 'def', steer: { ...steer, features: [{ featureIndex: 64, mode: 'add', strength: 1 }] }, ...SAMPLING }),
-			/feature 64 is not in the SAE \(feature indices run 0\.\.63\)/);
+		await assert.rejects(
+			engine.request(SteeredGenerateRequest, { requestId: 'x2', prompt: 'def', steer: { ...steer, features: [{ featureIndex: 64, mode: 'add', strength: 1 }] }, ...SAMPLING }),
+			/feature 64 is not in the SAE \(feature indices run 0\.\.63\)/,
+		);
 		await assert.rejects(engine.request(ContrastVectorRequest, { hookName: 'blocks.5.hook_resid_pre', positive: 'a', negative: 'b' }), /unknown hook/);
 		const cancelSweep = new CancellationTokenSource();
-		const sub2 = running.connection.onNotification(SteerTokenNotification, (t) => { if (t.requestId === 'x3') cancelSweep.cancel(); });
-		await assert.rejects(engine.request(SweepRequest, { requestId: 'x3', prompt: 'def', feature: { featureIndex: 1, mode: 'add' }, strengths: [1, 2, 3], steer: { features: [], vectors: [], positions: 'all' }, ...SAMPLING, maxNewTokens: 60 }, cancelSweep.token), /cancelled/);
+		const sub2 = running.connection.onNotification(SteerTokenNotification, (t) => {
+			if (t.requestId === 'x3') cancelSweep.cancel();
+		});
+		await assert.rejects(
+			engine.request(
+				SweepRequest,
+				{ requestId: 'x3', prompt: 'def', feature: { featureIndex: 1, mode: 'add' }, strengths: [1, 2, 3], steer: { features: [], vectors: [], positions: 'all' }, ...SAMPLING, maxNewTokens: 60 },
+				cancelSweep.token,
+			),
+			/cancelled/,
+		);
 		sub2.dispose();
 	});
 });

@@ -44,8 +44,14 @@ describe('steering graph inputs', () => {
 
 	it('a zero-strength add reproduces the baseline bit for bit: logits, and tokens of a sampled completion', async () => {
 		const runner = bind(makeSae('topk'));
-		const zero = spec([{ featureIndex: 3, mode: 'add', strength: 0 }, { featureIndex: 40, mode: 'add', strength: 0 }], 'all',
-			[{ hookName: 'blocks.0.hook_mlp_out', vector: Array.from(gaussianArray(D, 9)), strength: 0, label: 'zero' }]);
+		const zero = spec(
+			[
+				{ featureIndex: 3, mode: 'add', strength: 0 },
+				{ featureIndex: 40, mode: 'add', strength: 0 },
+			],
+			'all',
+			[{ hookName: 'blocks.0.hook_mlp_out', vector: Array.from(gaussianArray(D, 9)), strength: 0, label: 'zero' }],
+		);
 		const base = await baseline();
 		const steered = await steeredForward(model, runner, zero, IDS, [H]);
 		assert.ok(bitEqual(steered.logits!.data as Float32Array, base.logits!.data as Float32Array), 'prompt logits identical');
@@ -62,15 +68,32 @@ describe('steering graph inputs', () => {
 		const wDec = f32(sae, 'W_dec');
 		const base = await model.forward({ ids: [IDS], hooks: [H, 'blocks.0.hook_mlp_out'], logits: 'none' });
 		const vector = gaussianArray(D, 21);
-		const out = await steeredForward(model, runner, spec([{ featureIndex: 7, mode: 'add', strength: 4 }, { featureIndex: 60, mode: 'add', strength: -2.5 }], 'all',
-			[{ hookName: 'blocks.0.hook_mlp_out', vector: Array.from(vector), strength: 1.5, label: 'v' }]), IDS, [H, 'blocks.0.hook_mlp_out']);
+		const out = await steeredForward(
+			model,
+			runner,
+			spec(
+				[
+					{ featureIndex: 7, mode: 'add', strength: 4 },
+					{ featureIndex: 60, mode: 'add', strength: -2.5 },
+				],
+				'all',
+				[{ hookName: 'blocks.0.hook_mlp_out', vector: Array.from(vector), strength: 1.5, label: 'v' }],
+			),
+			IDS,
+			[H, 'blocks.0.hook_mlp_out'],
+		);
 		// The residual at H also carries the vector added at blocks.0.hook_mlp_out (it writes to the residual stream).
 		const want = Float32Array.from({ length: D }, (_, j) => 4 * wDec[7 * D + j]! - 2.5 * wDec[60 * D + j]! + 1.5 * vector[j]!);
 		for (let t = 0; t < T; t++) {
 			const moved = row(hookOf(out), t).map((v, j) => v - row(hookOf(base), t)[j]!);
 			assert.ok(maxAbsDiff(moved, want) < 1e-5, `position ${t}: |Δ − want| ${maxAbsDiff(moved, want)}`);
 			const movedV = row(hookOf(out, 'blocks.0.hook_mlp_out'), t).map((v, j) => v - row(hookOf(base, 'blocks.0.hook_mlp_out'), t)[j]!);
-			assert.ok(maxAbsDiff(movedV, vector.map((v) => 1.5 * v)) < 1e-5);
+			assert.ok(
+				maxAbsDiff(
+					movedV,
+					vector.map((v) => 1.5 * v),
+				) < 1e-5,
+			);
 		}
 	});
 
@@ -97,18 +120,25 @@ describe('steering graph inputs', () => {
 			const mixed = [...Array(dSae).keys()].find((i) => fired(i) > 0 && fired(i) < T);
 			assert.ok(mixed !== undefined, 'the fixture has a feature that is active at some positions only');
 			const other = (mixed + 1) % dSae;
-			const values = new Map([[mixed, 3], [other, 1.25]]);
+			const values = new Map([
+				[mixed, 3],
+				[other, 1.25],
+			]);
 			const out = hookOf(await steeredForward(model, runner, spec([...values].map(([featureIndex, strength]) => ({ featureIndex, mode: 'clamp' as const, strength }))), IDS, [H]));
 			for (let t = 0; t < T; t++) {
 				const x = row(base, t);
 				const view = runner.centre ? x.map((v) => v - x.reduce((a, b) => a + b, 0) / D) : x;
 				const mean = view.reduce((a, b) => a + b, 0) / D;
-				const unscale = sae.cfg.normalize_activations === 'constant_norm_rescale' ? Math.hypot(...view) / Math.sqrt(D)
-					: sae.cfg.normalize_activations === 'layer_norm' ? Math.sqrt(view.reduce((a, v) => a + (v - mean) ** 2, 0) / (D - 1)) : 1;
+				const unscale =
+					sae.cfg.normalize_activations === 'constant_norm_rescale'
+						? Math.hypot(...view) / Math.sqrt(D)
+						: sae.cfg.normalize_activations === 'layer_norm'
+							? Math.sqrt(view.reduce((a, v) => a + (v - mean) ** 2, 0) / (D - 1))
+							: 1;
 				// SAELens's TopK decode divides by the decoder row norm when rescale_acts_by_decoder_norm.
-				const rowNorm = (i: number) => sae.cfg.rescale_acts_by_decoder_norm ? Math.hypot(...wDec.subarray(i * D, (i + 1) * D)) : 1;
+				const rowNorm = (i: number) => (sae.cfg.rescale_acts_by_decoder_norm ? Math.hypot(...wDec.subarray(i * D, (i + 1) * D)) : 1);
 				const want = new Float32Array(D);
-				for (const [i, v] of values) for (let j = 0; j < D; j++) want[j]! += (v - acts[t * dSae + i]!) / rowNorm(i) * unscale * wDec[i * D + j]!;
+				for (const [i, v] of values) for (let j = 0; j < D; j++) want[j]! += ((v - acts[t * dSae + i]!) / rowNorm(i)) * unscale * wDec[i * D + j]!;
 				const moved = row(out, t).map((v, j) => v - x[j]!);
 				assert.ok(maxAbsDiff(moved, want) < 2e-5, `position ${t}: |Δ − want| ${maxAbsDiff(moved, want)}`);
 			}
@@ -120,7 +150,18 @@ describe('steering graph inputs', () => {
 			const sae = invertibleSae(H, 8, centred);
 			const runner = bind(sae);
 			assert.equal(runner.centre, centred);
-			const out = hookOf(await steeredForward(model, runner, spec([{ featureIndex: 2, mode: 'clamp', strength: 107.5 }, { featureIndex: 5, mode: 'clamp', strength: 93 }]), IDS, [H]));
+			const out = hookOf(
+				await steeredForward(
+					model,
+					runner,
+					spec([
+						{ featureIndex: 2, mode: 'clamp', strength: 107.5 },
+						{ featureIndex: 5, mode: 'clamp', strength: 93 },
+					]),
+					IDS,
+					[H],
+				),
+			);
 			const before = (await runner.run(hookOf(await baseline()), T, { acts: true, topFeatures: 0, recons: false, error: false })).acts!;
 			const after = (await runner.run(out, T, { acts: true, topFeatures: 0, recons: false, error: false })).acts!;
 			for (let t = 0; t < T; t++) {
@@ -157,7 +198,13 @@ describe('steering graph inputs', () => {
 				if (before[t]! > cap) {
 					capped++;
 					assert.ok(Math.abs(after - cap) < 1e-4, `position ${t}: projection ${after}, cap ${cap}`);
-					assert.ok(maxAbsDiff(moved, d.map((v) => ((cap - before[t]!) * v) / norm)) < 1e-5, 'only the component along d̂ changes');
+					assert.ok(
+						maxAbsDiff(
+							moved,
+							d.map((v) => ((cap - before[t]!) * v) / norm),
+						) < 1e-5,
+						'only the component along d̂ changes',
+					);
 				} else {
 					assert.ok(bitEqual(row(out, t), row(base, t)), `position ${t} is under the cap and untouched`);
 				}
@@ -170,7 +217,14 @@ describe('steering graph inputs', () => {
 		const sae = makeSae('topk');
 		const runner = bind(sae);
 		const wDec = f32(sae, 'W_dec');
-		const s = spec([{ featureIndex: 9, mode: 'add', strength: 3 }, { featureIndex: 10, mode: 'clamp', strength: 2 }, { featureIndex: 11, mode: 'cap', strength: 0 }], 'generated');
+		const s = spec(
+			[
+				{ featureIndex: 9, mode: 'add', strength: 3 },
+				{ featureIndex: 10, mode: 'clamp', strength: 2 },
+				{ featureIndex: 11, mode: 'cap', strength: 0 },
+			],
+			'generated',
+		);
 		const base = await model.forward({ ids: [IDS], hooks: [H], logits: 'all', past: model.emptyCache(1) });
 		const prompt = await steeredForward(model, runner, s, IDS, [H], true, model.emptyCache(1));
 		assert.ok(bitEqual(hookOf(prompt), hookOf(base)), 'prompt activations untouched');
@@ -184,9 +238,20 @@ describe('steering graph inputs', () => {
 		// add part alone: with only an add, the generated position moves by exactly 3·W_dec[9].
 		const addOnly = spec([{ featureIndex: 9, mode: 'add', strength: 3 }], 'generated');
 		const genAdd = hookOf(await steeredForward(model, runner, addOnly, next, [H], false, (await steeredForward(model, runner, addOnly, IDS, [H], true, model.emptyCache(1))).present));
-		assert.ok(maxAbsDiff(genAdd.map((v, j) => v - baseNext[j]!), wDec.subarray(9 * D, 10 * D).map((v) => 3 * v)) < 1e-5);
+		assert.ok(
+			maxAbsDiff(
+				genAdd.map((v, j) => v - baseNext[j]!),
+				wDec.subarray(9 * D, 10 * D).map((v) => 3 * v),
+			) < 1e-5,
+		);
 		// In generation the first token comes from the unsteered prompt, so it matches the baseline's.
-		const strong = spec([{ featureIndex: 9, mode: 'add', strength: 40 }, { featureIndex: 10, mode: 'clamp', strength: 30 }], 'generated');
+		const strong = spec(
+			[
+				{ featureIndex: 9, mode: 'add', strength: 40 },
+				{ featureIndex: 10, mode: 'clamp', strength: 30 },
+			],
+			'generated',
+		);
 		const result = await steeredGenerate(model, runner, { prompt: { ids: IDS }, steer: strong, maxNewTokens: 12, temperature: 0.7, topP: 1, seed: 8 });
 		assert.equal(result.steered.ids[0], result.baseline!.ids[0]);
 		assert.notDeepEqual(result.steered.ids, result.baseline!.ids);
@@ -207,8 +272,19 @@ describe('steering graph inputs', () => {
 		const runner = bind(makeSae('topk'));
 		const shapes = (x: number) => [
 			spec([{ featureIndex: 1, mode: 'add', strength: x }]),
-			spec([{ featureIndex: 1, mode: 'clamp', strength: x }, { featureIndex: 2, mode: 'cap', strength: -x }]),
-			spec([{ featureIndex: 5, mode: 'clamp', strength: x }, { featureIndex: 6, mode: 'clamp', strength: 2 * x }, { featureIndex: 7, mode: 'cap', strength: x }, { featureIndex: 8, mode: 'add', strength: x }], 'generated'),
+			spec([
+				{ featureIndex: 1, mode: 'clamp', strength: x },
+				{ featureIndex: 2, mode: 'cap', strength: -x },
+			]),
+			spec(
+				[
+					{ featureIndex: 5, mode: 'clamp', strength: x },
+					{ featureIndex: 6, mode: 'clamp', strength: 2 * x },
+					{ featureIndex: 7, mode: 'cap', strength: x },
+					{ featureIndex: 8, mode: 'add', strength: x },
+				],
+				'generated',
+			),
 		];
 		const options = { maxNewTokens: 4, temperature: 0.5, topP: 1, seed: 16 };
 		for (const s of shapes(1)) await steeredGenerate(model, runner, { prompt: { ids: IDS }, steer: s, ...options });
@@ -220,11 +296,14 @@ describe('steering graph inputs', () => {
 		assert.equal(model.cachedGraphCount(), built);
 	});
 
-	it('releasing an SAE\'s steering drops exactly the sessions that embed it', async () => {
+	it("releasing an SAE's steering drops exactly the sessions that embed it", async () => {
 		const a = bind(makeSae('topk'));
 		const b = bind(makeSae('topk'));
 		const options = { maxNewTokens: 2, temperature: 0, topP: 1, seed: 0, baseline: false };
-		const clampCap = spec([{ featureIndex: 1, mode: 'clamp', strength: 1 }, { featureIndex: 2, mode: 'cap', strength: 1 }]);
+		const clampCap = spec([
+			{ featureIndex: 1, mode: 'clamp', strength: 1 },
+			{ featureIndex: 2, mode: 'cap', strength: 1 },
+		]);
 		await steeredGenerate(model, a, { prompt: { ids: IDS }, steer: clampCap, ...options });
 		await steeredGenerate(model, b, { prompt: { ids: IDS }, steer: clampCap, ...options });
 		const before = model.cachedGraphCount();
@@ -238,14 +317,24 @@ describe('steering graph inputs', () => {
 		const runner = bind(makeSae('standard'));
 		const options = { maxNewTokens: 10, temperature: 0.6, topP: 1, seed: 4 };
 		const tokens: string[] = [];
-		const sweep = await steerSweep(model, runner, { prompt: { ids: IDS }, feature: { featureIndex: 30, mode: 'add' }, strengths: [0, 20], steer: spec([]), ...options },
-			{ onToken: (t) => tokens.push(`${t.sweepIndex}:${t.id}`) });
-		assert.deepEqual(sweep.map((s) => s.strength), [0, 20]);
+		const sweep = await steerSweep(
+			model,
+			runner,
+			{ prompt: { ids: IDS }, feature: { featureIndex: 30, mode: 'add' }, strengths: [0, 20], steer: spec([]), ...options },
+			{ onToken: (t) => tokens.push(`${t.sweepIndex}:${t.id}`) },
+		);
+		assert.deepEqual(
+			sweep.map((s) => s.strength),
+			[0, 20],
+		);
 		for (const entry of sweep) {
 			const single = await steeredGenerate(model, runner, { prompt: { ids: IDS }, steer: spec([{ featureIndex: 30, mode: 'add', strength: entry.strength }]), baseline: false, ...options });
 			assert.deepEqual(entry.completion, single.steered);
 		}
-		assert.deepEqual(tokens, sweep.flatMap((s, i) => s.completion.ids.map((id) => `${i}:${id}`)));
+		assert.deepEqual(
+			tokens,
+			sweep.flatMap((s, i) => s.completion.ids.map((id) => `${i}:${id}`)),
+		);
 		assert.notDeepEqual(sweep[0]!.completion.ids, sweep[1]!.completion.ids);
 	});
 
@@ -253,13 +342,22 @@ describe('steering graph inputs', () => {
 		const runner = bind(makeSae('topk'));
 		const abort = new AbortController();
 		let seen = 0;
-		const result = await steeredGenerate(model, runner, { prompt: { ids: IDS }, steer: spec([{ featureIndex: 1, mode: 'add', strength: 2 }]), maxNewTokens: 40, temperature: 0, topP: 1, seed: 0 },
-			{ signal: abort.signal, onToken: () => { if (++seen === 6) abort.abort(); } });
+		const result = await steeredGenerate(
+			model,
+			runner,
+			{ prompt: { ids: IDS }, steer: spec([{ featureIndex: 1, mode: 'add', strength: 2 }]), maxNewTokens: 40, temperature: 0, topP: 1, seed: 0 },
+			{
+				signal: abort.signal,
+				onToken: () => {
+					if (++seen === 6) abort.abort();
+				},
+			},
+		);
 		assert.equal(result.cancelled, true);
 		assert.equal(result.baseline!.ids.length + result.steered.ids.length, 6);
 	});
 
-	it('the contrast vector is the difference of the two prompts\' mean activations (BOS left out)', async () => {
+	it("the contrast vector is the difference of the two prompts' mean activations (BOS left out)", async () => {
 		const hook = 'blocks.0.hook_resid_post';
 		const positive = 'def self';
 		const negative = 'x = 1  # a comment';
@@ -284,7 +382,14 @@ describe('steering graph inputs', () => {
 		const bad = (s: Parameters<typeof compileSteering>[2], r: SaeRunner | undefined, pattern: RegExp) => assert.throws(() => compileSteering(model, r, s), pattern);
 		bad(spec([{ featureIndex: 96, mode: 'add', strength: 1 }]), runner, /feature 96 is not in the SAE \(feature indices run 0\.\.95\)/);
 		bad(spec([{ featureIndex: 1, mode: 'add', strength: 1 }]), undefined, /needs an SAE/);
-		bad(spec([{ featureIndex: 1, mode: 'add', strength: 1 }, { featureIndex: 1, mode: 'clamp', strength: 1 }]), runner, /feature 1 is steered twice/);
+		bad(
+			spec([
+				{ featureIndex: 1, mode: 'add', strength: 1 },
+				{ featureIndex: 1, mode: 'clamp', strength: 1 },
+			]),
+			runner,
+			/feature 1 is steered twice/,
+		);
 		bad(spec([{ featureIndex: 1, mode: 'scale' as never, strength: 1 }]), runner, /mode must be add, clamp or cap/);
 		bad(spec([{ featureIndex: 1, mode: 'add', strength: NaN }]), runner, /finite/);
 		bad(spec([], 'all', [{ hookName: H, vector: [1, 2], strength: 1, label: 'short' }]), runner, /"short" has 2 values, but blocks\.1\.hook_resid_pre has width 32/);
@@ -292,8 +397,10 @@ describe('steering graph inputs', () => {
 		bad(spec([], 'all', [{ hookName: 'blocks.9.hook_resid_pre', vector: [], strength: 1, label: 'far' }]), runner, /unknown hook "blocks\.9\.hook_resid_pre"/);
 		bad({ features: [], vectors: [], positions: 'prompt' as never }, runner, /positions must be "all" or "generated"/);
 		assert.deepEqual(parseFeatureSteers('12:clamp=40, 7:add=-1.5,3=2,9:cap=0'), [
-			{ featureIndex: 12, mode: 'clamp', strength: 40 }, { featureIndex: 7, mode: 'add', strength: -1.5 },
-			{ featureIndex: 3, mode: 'add', strength: 2 }, { featureIndex: 9, mode: 'cap', strength: 0 },
+			{ featureIndex: 12, mode: 'clamp', strength: 40 },
+			{ featureIndex: 7, mode: 'add', strength: -1.5 },
+			{ featureIndex: 3, mode: 'add', strength: 2 },
+			{ featureIndex: 9, mode: 'cap', strength: 0 },
 		]);
 		assert.throws(() => parseFeatureSteers('12:boost=4'), /unknown mode "boost"/);
 		assert.throws(() => parseFeatureSteers('twelve:add=4'), /not FEATURE:MODE=STRENGTH/);

@@ -20,7 +20,14 @@ describe('Feature Lens in VS Code', function () {
 
 	it('contributes its commands', async () => {
 		const commands = await vscode.commands.getCommands(true);
-		for (const id of ['featureLens.inspectSelection', 'featureLens.inspectDemo', 'featureLens.openWalkthrough', 'featureLens.trainSae', 'featureLens.openFeatureDashboard', 'featureLens.steerSelection']) {
+		for (const id of [
+			'featureLens.inspectSelection',
+			'featureLens.inspectDemo',
+			'featureLens.openWalkthrough',
+			'featureLens.trainSae',
+			'featureLens.openFeatureDashboard',
+			'featureLens.steerSelection',
+		]) {
 			assert.ok(commands.includes(id), id);
 		}
 	});
@@ -37,7 +44,10 @@ describe('Feature Lens in VS Code', function () {
 		const selected = SNIPPET.slice(start);
 		assert.ok(result.tokens.length > 10);
 		for (const t of result.tokens) assert.equal(selected.slice(t.start, t.end), t.text);
-		assert.ok(result.tokens.some((t) => t.features.length > 0), 'features fire');
+		assert.ok(
+			result.tokens.some((t) => t.features.length > 0),
+			'features fire',
+		);
 		await vscode.commands.executeCommand('featureLens.clearHighlights');
 	});
 });

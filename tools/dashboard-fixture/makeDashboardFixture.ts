@@ -31,10 +31,18 @@ const HOSTILE = [
 	'<iframe srcdoc="<script>parent.__pwned=1</script>">',
 ];
 
-interface InspectToken { id: number; text: string; features: [number, number][] }
+interface InspectToken {
+	id: number;
+	text: string;
+	features: [number, number][];
+}
 
 function inspect(text: string): InspectToken[] {
-	const out = execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'inspect', 'demo', '--sae', SAE, '--text', text, '--top', '32', '--json', '--ep', 'cpu'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 28 });
+	const out = execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'inspect', 'demo', '--sae', SAE, '--text', text, '--top', '32', '--json', '--ep', 'cpu'], {
+		encoding: 'utf8',
+		stdio: ['ignore', 'pipe', 'ignore'],
+		maxBuffer: 1 << 28,
+	});
 	return (JSON.parse(out) as { tokens: InspectToken[] }).tokens;
 }
 
@@ -58,8 +66,14 @@ function histogram(values: number[], bins: number, scale: 'linear' | 'log'): Act
 	return { edges, counts, scale };
 }
 
-const docs = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, 'models/pycode/corpus/heldout.jsonl.gz'))).toString('utf8').split('\n').filter(Boolean)
-	.slice(0, DOCS).map((line) => JSON.parse(line) as { path: string; text: string }).map((d) => ({ path: d.path, text: d.text.slice(0, 1200) }));
+const docs = zlib
+	.gunzipSync(fs.readFileSync(path.join(ROOT, 'models/pycode/corpus/heldout.jsonl.gz')))
+	.toString('utf8')
+	.split('\n')
+	.filter(Boolean)
+	.slice(0, DOCS)
+	.map((line) => JSON.parse(line) as { path: string; text: string })
+	.map((d) => ({ path: d.path, text: d.text.slice(0, 1200) }));
 // A document with HTML in it: real tokenization splits the payloads over several tokens.
 docs.push({ path: 'templates/<b>page</b>.py', text: `HTML = '''${HOSTILE.slice(0, 3).join('\n')}'''\n\ndef render(path):\n    with open(path) as f:\n        return f.read()\n` });
 const runs = docs.map((d) => ({ source: d.path, tokens: inspect(d.text) }));
@@ -67,11 +81,15 @@ const allTokens = runs.reduce((a, r) => a + r.tokens.length, 0);
 
 // The feature: fires on 1–10% of tokens, the highest max activation among those.
 const stats = new Map<number, { count: number; sum: number; max: number }>();
-for (const r of runs) for (const t of r.tokens) for (const [f, a] of t.features) {
-	const s = stats.get(f) ?? { count: 0, sum: 0, max: 0 };
-	s.count++; s.sum += a; s.max = Math.max(s.max, a);
-	stats.set(f, s);
-}
+for (const r of runs)
+	for (const t of r.tokens)
+		for (const [f, a] of t.features) {
+			const s = stats.get(f) ?? { count: 0, sum: 0, max: 0 };
+			s.count++;
+			s.sum += a;
+			s.max = Math.max(s.max, a);
+			stats.set(f, s);
+		}
 const [featureIndex, fs0] = [...stats.entries()].filter(([, s]) => s.count / allTokens > 0.01 && s.count / allTokens < 0.1).sort((a, b) => b[1].max - a[1].max)[0]!;
 const act = (t: InspectToken) => t.features.find(([f]) => f === featureIndex)?.[1] ?? 0;
 
@@ -79,10 +97,21 @@ function example(run: (typeof runs)[number], position: number): ActivationExampl
 	const start = Math.max(0, position - WINDOW);
 	const end = Math.min(run.tokens.length, position + WINDOW + 1);
 	const window = run.tokens.slice(start, end);
-	return { tokens: window.map((t) => t.text), ids: window.map((t) => t.id), activations: window.map(act), focusIndex: position - start, focusActivation: act(run.tokens[position]!), source: run.source, position };
+	return {
+		tokens: window.map((t) => t.text),
+		ids: window.map((t) => t.id),
+		activations: window.map(act),
+		focusIndex: position - start,
+		focusActivation: act(run.tokens[position]!),
+		source: run.source,
+		position,
+	};
 }
 
-const firing = runs.flatMap((r) => r.tokens.map((t, i) => ({ r, i, a: act(t) }))).filter((x) => x.a > 0).sort((x, y) => y.a - x.a);
+const firing = runs
+	.flatMap((r) => r.tokens.map((t, i) => ({ r, i, a: act(t) })))
+	.filter((x) => x.a > 0)
+	.sort((x, y) => y.a - x.a);
 const topExamples = firing.slice(0, 10).map((x) => example(x.r, x.i));
 // The HTML document's strongest token joins the top examples, and a synthetic example whose
 // single tokens are whole payloads (what a renderer concatenating tokens would not catch).
@@ -92,7 +121,9 @@ topExamples.push(example(htmlRun, htmlBest.i));
 const host = firing.find((x) => x.i >= WINDOW && x.i + WINDOW < x.r.tokens.length && firing.indexOf(x) >= 10)!;
 const synthetic = example(host.r, host.i);
 // Inside the 5-token snippet around the focus, so they are on screen in every context size.
-HOSTILE.forEach((h, j) => { synthetic.tokens[synthetic.focusIndex - 5 + j] = h; });
+HOSTILE.forEach((h, j) => {
+	synthetic.tokens[synthetic.focusIndex - 5 + j] = h;
+});
 synthetic.tokens[synthetic.focusIndex + 1] = '\n\t  ';
 synthetic.source = 'corpus/<script>alert(1)</script>.py';
 topExamples.push(synthetic);
@@ -104,7 +135,15 @@ for (let b = 0; b < 5; b++) {
 	const hi = (max * (b + 1)) / 5;
 	const inBand = firing.filter((x) => x.a > lo && (x.a < hi || (b === 4 && x.a <= hi)));
 	const step = Math.max(1, Math.floor(inBand.length / 4));
-	quantiles.push({ min: lo, max: hi, contains: inBand.length / firing.length, examples: inBand.filter((_, i) => i % step === 0).slice(0, 4).map((x) => example(x.r, x.i)) });
+	quantiles.push({
+		min: lo,
+		max: hi,
+		contains: inBand.length / firing.length,
+		examples: inBand
+			.filter((_, i) => i % step === 0)
+			.slice(0, 4)
+			.map((x) => example(x.r, x.i)),
+	});
 }
 
 // Logit lens: W_dec[i] through the final LayerNorm's scale and the (tied) unembedding.
@@ -131,24 +170,60 @@ const cos = Array.from({ length: wDec.rows }, (_, i) => {
 	let dot = 0;
 	for (let j = 0; j < d; j++) dot += wDec.data[i * d + j]! * wDec.data[featureIndex * d + j]!;
 	return { i, c: dot / (norm(i) * ni) };
-}).sort((a, b) => b.c - a.c).slice(0, 8);
+})
+	.sort((a, b) => b.c - a.c)
+	.slice(0, 8);
 const neighbours = cos.map(({ i, c }, k) => ({ featureIndex: i, cosine: c, label: k === 1 ? HOSTILE[2]! : k % 2 === 0 ? `${idToText.get(order[k]!.id)?.trim() ?? ''} · auto` : '' }));
 
 const focusCounts = new Map<string, number>();
 for (const x of firing.slice(0, 50)) focusCounts.set(x.r.tokens[x.i]!.text.trim(), (focusCounts.get(x.r.tokens[x.i]!.text.trim()) ?? 0) + 1);
-const autoLabel = [...focusCounts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t]) => t).join(' · ');
+const autoLabel = [...focusCounts.entries()]
+	.sort((a, b) => b[1] - a[1])
+	.slice(0, 3)
+	.map(([t]) => t)
+	.join(' · ');
 
 const analysed: FeatureDashboardData = {
-	featureIndex, label: autoLabel, autoLabel, userLabel: '', notes: `Top tokens from ${DOCS} demo documents.\n${HOSTILE[1]}`,
-	density: fs0.count / allTokens, meanActivation: fs0.sum / fs0.count, maxActivation: max, dead: false, dense: false,
-	saeSource: SAE.replace(ROOT + path.sep, ''), hookName: 'blocks.2.hook_resid_pre', dSae: wDec.rows, analysed: true,
-	corpus: 'demo (first documents of the held-out split)', analysedTokens: allTokens,
-	histogram: histogram(firing.map((x) => x.a), 30, 'log'), topExamples, quantiles,
-	logitLens: { positive, negative, histogram: histogram(centred, 40, 'linear') }, neighbours,
+	featureIndex,
+	label: autoLabel,
+	autoLabel,
+	userLabel: '',
+	notes: `Top tokens from ${DOCS} demo documents.\n${HOSTILE[1]}`,
+	density: fs0.count / allTokens,
+	meanActivation: fs0.sum / fs0.count,
+	maxActivation: max,
+	dead: false,
+	dense: false,
+	saeSource: SAE.replace(ROOT + path.sep, ''),
+	hookName: 'blocks.2.hook_resid_pre',
+	dSae: wDec.rows,
+	analysed: true,
+	corpus: 'demo (first documents of the held-out split)',
+	analysedTokens: allTokens,
+	histogram: histogram(
+		firing.map((x) => x.a),
+		30,
+		'log',
+	),
+	topExamples,
+	quantiles,
+	logitLens: { positive, negative, histogram: histogram(centred, 40, 'linear') },
+	neighbours,
 };
 const unanalysed: FeatureDashboardData = {
-	...analysed, label: '', autoLabel: '', notes: '', density: 0, meanActivation: 0, maxActivation: 0, analysed: false, corpus: '', analysedTokens: 0,
-	histogram: { edges: [], counts: [], scale: 'log' }, topExamples: [], quantiles: [],
+	...analysed,
+	label: '',
+	autoLabel: '',
+	notes: '',
+	density: 0,
+	meanActivation: 0,
+	maxActivation: 0,
+	analysed: false,
+	corpus: '',
+	analysedTokens: 0,
+	histogram: { edges: [], counts: [], scale: 'log' },
+	topExamples: [],
+	quantiles: [],
 };
 fs.mkdirSync(OUT, { recursive: true });
 fs.writeFileSync(path.join(OUT, 'feature-analysed.json'), JSON.stringify(analysed, null, '\t') + '\n');

@@ -13,7 +13,10 @@ const evalSet = JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8'))
 const evalF32 = JSON.parse(fs.readFileSync(path.join(root, 'tools', 'demo-transcoders', 'build', 'eval-saelens.json'), 'utf8'));
 const f = (x, d = 3) => x.toFixed(d);
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
-const bytes = fs.readdirSync(out).filter((n) => n.endsWith('.safetensors')).reduce((a, n) => a + fs.statSync(path.join(out, n)).size, 0);
+const bytes = fs
+	.readdirSync(out)
+	.filter((n) => n.endsWith('.safetensors'))
+	.reduce((a, n) => a + fs.statSync(path.join(out, n)).size, 0);
 
 const rows = evalSet.layers.map((l, i) => {
 	const t = train.layers.find((x) => x.layer === i);

@@ -16,7 +16,20 @@ const CELL = 22;
 const PITCH = 28;
 const START = (SIZE - (N * PITCH - (PITCH - CELL))) / 2;
 /** Firing cells: [row, column, level 1–5]; the rest are dark. */
-const FIRING = [[0, 5, 2], [1, 1, 3], [1, 2, 5], [2, 2, 4], [2, 4, 1], [3, 1, 2], [3, 6, 3], [4, 3, 2], [5, 0, 1], [5, 5, 4], [6, 2, 2], [6, 6, 1]];
+const FIRING = [
+	[0, 5, 2],
+	[1, 1, 3],
+	[1, 2, 5],
+	[2, 2, 4],
+	[2, 4, 1],
+	[3, 1, 2],
+	[3, 6, 3],
+	[4, 3, 2],
+	[5, 0, 1],
+	[5, 5, 4],
+	[6, 2, 2],
+	[6, 6, 1],
+];
 const LEVELS = ['#FFE27A', '#FFCF4A', '#FFB300', '#FF9A00', '#FF7A00'];
 const DARK = '#27324d';
 const LENS = { x: START + 2 * PITCH + CELL / 2 - 8, y: START + 2 * PITCH + CELL / 2 - 8, r: 60 };

@@ -48,17 +48,29 @@ try {
 		let text = '';
 		// The clipboard is the browser's, shared by its contexts: empty it so another system's copy is never read.
 		await page.evaluate(() => navigator.clipboard.writeText(''));
-		await waitUntil(async () => {
-			// Select all is the editor's own command (Cmd+A as a Mac); copying is Chromium's, Ctrl+C on this Linux machine whatever the page thinks it runs on.
-			await page.keyboard.press(`${mod}+A`);
-			await page.keyboard.press('Control+C');
-			text = await page.evaluate(() => navigator.clipboard.readText());
-			return text.includes('"command"');
-		}, 20000, 'the default keybindings on the clipboard');
+		await waitUntil(
+			async () => {
+				// Select all is the editor's own command (Cmd+A as a Mac); copying is Chromium's, Ctrl+C on this Linux machine whatever the page thinks it runs on.
+				await page.keyboard.press(`${mod}+A`);
+				await page.keyboard.press('Control+C');
+				text = await page.evaluate(() => navigator.clipboard.readText());
+				return text.includes('"command"');
+			},
+			20000,
+			'the default keybindings on the clipboard',
+		);
 		// The file is JSON with line comments (and a commented list of unbound commands at the end).
-		const bindings = JSON.parse(text.split('\n').filter((l) => !/^\s*\/\//.test(l)).join('\n'));
+		const bindings = JSON.parse(
+			text
+				.split('\n')
+				.filter((l) => !/^\s*\/\//.test(l))
+				.join('\n'),
+		);
 		const rows = bindings.map((b) => [b.key, b.command, b.when ?? '']);
-		fs.writeFileSync(path.join(out, `${VERSION}-${system}.json`), `${JSON.stringify({ vscode: VERSION, system, source: 'code-server 4.100.3, Preferences: Open Default Keyboard Shortcuts (JSON)', bindings: rows }, null, 0).replace(/\],\[/g, '],\n[')}\n`);
+		fs.writeFileSync(
+			path.join(out, `${VERSION}-${system}.json`),
+			`${JSON.stringify({ vscode: VERSION, system, source: 'code-server 4.100.3, Preferences: Open Default Keyboard Shortcuts (JSON)', bindings: rows }, null, 0).replace(/\],\[/g, '],\n[')}\n`,
+		);
 		console.log(`${system}: ${rows.length} default keybindings`);
 		await context.close();
 	}

@@ -55,7 +55,9 @@ function readElf(b: Buffer, file: string): BinaryImports {
 		const tag = word(o);
 		const value = word(o + entry / 2);
 		if (tag === 0) break;
-		const DT_NEEDED = 1, DT_RPATH = 15, DT_RUNPATH = 29;
+		const DT_NEEDED = 1,
+			DT_RPATH = 15,
+			DT_RUNPATH = 29;
 		if (tag === DT_NEEDED) needed.push(cString(b, strtab.offset + value));
 		else if (tag === DT_RPATH || tag === DT_RUNPATH) searchPaths.push(...cString(b, strtab.offset + value).split(':'));
 	}
@@ -74,7 +76,11 @@ function readMachO(b: Buffer, file: string): BinaryImports {
 	}
 	if (b.readUInt32LE(base) !== 0xfeedfacf) throw new Error(`${file}: only 64-bit Mach-O is expected here`);
 	const ncmds = b.readUInt32LE(base + 16);
-	const LC_LOAD_DYLIB = 0xc, LC_LOAD_WEAK_DYLIB = 0x80000018, LC_REEXPORT_DYLIB = 0x8000001f, LC_LAZY_LOAD_DYLIB = 0x20, LC_RPATH = 0x8000001c;
+	const LC_LOAD_DYLIB = 0xc,
+		LC_LOAD_WEAK_DYLIB = 0x80000018,
+		LC_REEXPORT_DYLIB = 0x8000001f,
+		LC_LAZY_LOAD_DYLIB = 0x20,
+		LC_RPATH = 0x8000001c;
 	const needed: string[] = [];
 	const searchPaths: string[] = [];
 	let o = base + 32;
@@ -106,7 +112,8 @@ function readPe(b: Buffer, file: string): BinaryImports {
 		if (!s) throw new Error(`${file}: address ${rva} is in no section`);
 		return rva - s.va + s.raw;
 	};
-	const IMPORT = 1, DELAY_IMPORT = 13;
+	const IMPORT = 1,
+		DELAY_IMPORT = 13;
 	const needed: string[] = [];
 	const importTable = b.readUInt32LE(dataDirectories + IMPORT * 8);
 	// Import descriptors are 20 bytes, their name's address at +12, ending with a zero one.

@@ -42,11 +42,23 @@ export function nativePackageFiles(target: NativeTarget, nodeModules: string): R
 	const bin = `bin/napi-v6/${platform}/${arch}`;
 	return {
 		'onnxruntime-node': [
-			'package.json', 'dist/index.js', 'dist/backend.js', 'dist/binding.js', 'dist/version.js',
-			`${bin}/onnxruntime_binding.node`, ...ONNXRUNTIME_LIBRARIES[target].map((lib) => `${bin}/${lib}`),
+			'package.json',
+			'dist/index.js',
+			'dist/backend.js',
+			'dist/binding.js',
+			'dist/version.js',
+			`${bin}/onnxruntime_binding.node`,
+			...ONNXRUNTIME_LIBRARIES[target].map((lib) => `${bin}/${lib}`),
 		],
 		// Its CommonJS build, which onnxruntime-node requires; the ES-module build is not used.
-		'onnxruntime-common': ['package.json', 'dist/cjs/package.json', ...fs.readdirSync(path.join(nodeModules, 'onnxruntime-common', 'dist', 'cjs')).filter((f) => f.endsWith('.js')).map((f) => `dist/cjs/${f}`)],
+		'onnxruntime-common': [
+			'package.json',
+			'dist/cjs/package.json',
+			...fs
+				.readdirSync(path.join(nodeModules, 'onnxruntime-common', 'dist', 'cjs'))
+				.filter((f) => f.endsWith('.js'))
+				.map((f) => `dist/cjs/${f}`),
+		],
 		tokenizers: ['package.json', 'LICENSE', 'index.js', `tokenizers.${TOKENIZERS_TRIPLE[target]}.node`],
 	};
 }

@@ -15,8 +15,7 @@ if (unknown.length) {
 	process.exit(2);
 }
 const targets = positionals.length ? (positionals as NativeTarget[]) : NATIVE_TARGETS;
-buildPackages({ targets, outDir: values.out ?? path.join(REPO_ROOT, 'out', 'packages'), version: values.version, log: (m) => process.stdout.write(`${m}\n`) })
-	.catch((err: unknown) => {
-		process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
-		process.exitCode = 1;
-	});
+buildPackages({ targets, outDir: values.out ?? path.join(REPO_ROOT, 'out', 'packages'), version: values.version, log: (m) => process.stdout.write(`${m}\n`) }).catch((err: unknown) => {
+	process.stderr.write(`package: ${err instanceof Error ? err.message : String(err)}\n`);
+	process.exitCode = 1;
+});

@@ -18,9 +18,17 @@ const { values, positionals } = parseArgs({
 const yamlFile = positionals[0];
 if (!yamlFile || !values.from) throw new Error('usage: makeSaeReleases.ts <pretrained_saes.yaml> --from "<repository> <path>" [--commit C] [--version V] [--date D] [--out FILE]');
 const out = values.out ?? path.join(__dirname, '..', '..', 'data', 'sae-releases.json');
-const registry = registryFromYaml(fs.readFileSync(yamlFile, 'utf8'), {
-	from: values.from, commit: values.commit, version: values.version, date: values.date, converted: new Date().toISOString().slice(0, 10),
-}, yamlFile);
+const registry = registryFromYaml(
+	fs.readFileSync(yamlFile, 'utf8'),
+	{
+		from: values.from,
+		commit: values.commit,
+		version: values.version,
+		date: values.date,
+		converted: new Date().toISOString().slice(0, 10),
+	},
+	yamlFile,
+);
 writeRegistry(out, registry);
 const saes = Object.values(registry.releases).reduce((a, r) => a + r.saes.length, 0);
 const withHook = Object.values(registry.releases).reduce((a, r) => a + r.saes.filter((s) => s.hook).length, 0);

@@ -32,11 +32,16 @@ export const LAYOUT = { left: 56, right: 16, top: 16, bottom: 56, minColumn: 48,
 
 export function nodeKind(node: GraphJsonNode): NodeKind {
 	switch (node.feature_type) {
-		case 'cross layer transcoder': return 'feature';
-		case 'mlp reconstruction error': return 'error';
-		case 'embedding': return 'embedding';
-		case 'logit': return 'logit';
-		default: return 'other';
+		case 'cross layer transcoder':
+			return 'feature';
+		case 'mlp reconstruction error':
+			return 'error';
+		case 'embedding':
+			return 'embedding';
+		case 'logit':
+			return 'logit';
+		default:
+			return 'other';
 	}
 }
 
@@ -88,7 +93,9 @@ export function layoutGraph(graph: GraphJson): GraphLayout {
 	const rows: { y: number; name: string }[] = [];
 	for (let r = 0; r <= topRow; r++) rows.push({ y: yOf(r), name: r === 0 ? 'Emb' : r === topRow && rowsOf.some((row, i) => row === r && kinds[i] === 'logit') ? 'Logit' : `L${r - 1}` });
 	return {
-		width, height, nodes: placed,
+		width,
+		height,
+		nodes: placed,
 		byId: new Map(placed.map((p) => [p.node.node_id, p])),
 		columns: tokens.map((token, i) => ({ x: LAYOUT.left + (i + 0.5) * column, token })),
 		rows,
@@ -99,10 +106,14 @@ export function layoutGraph(graph: GraphJson): GraphLayout {
 export function nodeName(p: PlacedNode, tokens: readonly string[]): string {
 	const token = tokens[p.node.ctx_idx] ?? '';
 	switch (p.kind) {
-		case 'embedding': return `Embedding of ${JSON.stringify(token)} (position ${p.node.ctx_idx})`;
-		case 'logit': return p.node.clerp || `Logit ${p.node.feature ?? ''}`;
-		case 'error': return `Error L${p.row - 1} at ${JSON.stringify(token)}`;
-		default: return `${p.node.clerp ? `${p.node.clerp} · ` : ''}${p.node.node_id} at ${JSON.stringify(token)}`;
+		case 'embedding':
+			return `Embedding of ${JSON.stringify(token)} (position ${p.node.ctx_idx})`;
+		case 'logit':
+			return p.node.clerp || `Logit ${p.node.feature ?? ''}`;
+		case 'error':
+			return `Error L${p.row - 1} at ${JSON.stringify(token)}`;
+		default:
+			return `${p.node.clerp ? `${p.node.clerp} · ` : ''}${p.node.node_id} at ${JSON.stringify(token)}`;
 	}
 }
 

@@ -68,8 +68,7 @@ function showDetails(p: PlacedNode): void {
 	];
 	const dl = el('dl', undefined, 'facts');
 	for (const [k, v] of rows) dl.append(el('dt', k), el('dd', v));
-	details.replaceChildren(el('h2', nodeName(p, tokens)), dl,
-		el('p', f ? 'Enter or click: open the dashboard · P: pin' : 'P: pin', 'details'));
+	details.replaceChildren(el('h2', nodeName(p, tokens)), dl, el('p', f ? 'Enter or click: open the dashboard · P: pin' : 'P: pin', 'details'));
 }
 
 function openNode(p: PlacedNode): void {
@@ -113,8 +112,15 @@ function renderGraph(): void {
 		if (!s || !t) continue;
 		const strength = Math.abs(link.weight) / maxWeight;
 		const line = svg('line', {
-			x1: s.x, y1: s.y, x2: t.x, y2: t.y, 'stroke-width': (0.4 + 3.6 * strength).toFixed(2), 'stroke-opacity': (0.15 + 0.7 * strength).toFixed(2),
-			class: link.weight >= 0 ? 'link positive' : 'link negative', 'data-source': link.source, 'data-target': link.target,
+			x1: s.x,
+			y1: s.y,
+			x2: t.x,
+			y2: t.y,
+			'stroke-width': (0.4 + 3.6 * strength).toFixed(2),
+			'stroke-opacity': (0.15 + 0.7 * strength).toFixed(2),
+			class: link.weight >= 0 ? 'link positive' : 'link negative',
+			'data-source': link.source,
+			'data-target': link.target,
 		});
 		links.append(line);
 	}
@@ -124,7 +130,8 @@ function renderGraph(): void {
 		if (members.length === 0) continue;
 		const xs = members.map((p) => p.x);
 		const ys = members.map((p) => p.y);
-		const x = Math.min(...xs) - 10, y = Math.min(...ys) - 10;
+		const x = Math.min(...xs) - 10,
+			y = Math.min(...ys) - 10;
 		canvas.append(svg('rect', { x, y, width: Math.max(...xs) - x + 10, height: Math.max(...ys) - y + 10, rx: 6, class: 'supernode' }));
 		const name = svg('text', { x, y: y - 3, class: 'supernode-label' });
 		name.textContent = s.name;
@@ -143,14 +150,26 @@ function renderGraph(): void {
 		const highlight = (on: boolean) => {
 			links.querySelectorAll(`[data-source="${CSS.escape(p.node.node_id)}"], [data-target="${CSS.escape(p.node.node_id)}"]`).forEach((line) => line.classList.toggle('lit', on));
 		};
-		g.addEventListener('mouseenter', () => { showDetails(p); highlight(true); });
+		g.addEventListener('mouseenter', () => {
+			showDetails(p);
+			highlight(true);
+		});
 		g.addEventListener('mouseleave', () => highlight(false));
-		g.addEventListener('focus', () => { focusedId = p.node.node_id; showDetails(p); highlight(true); });
+		g.addEventListener('focus', () => {
+			focusedId = p.node.node_id;
+			showDetails(p);
+			highlight(true);
+		});
 		g.addEventListener('blur', () => highlight(false));
 		g.addEventListener('click', () => openNode(p));
 		g.addEventListener('keydown', (e) => {
-			if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); openNode(p); }
-			else if (e.key === 'p' || e.key === 'P') { e.preventDefault(); togglePin(p); }
+			if (e.key === 'Enter' || e.key === ' ') {
+				e.preventDefault();
+				openNode(p);
+			} else if (e.key === 'p' || e.key === 'P') {
+				e.preventDefault();
+				togglePin(p);
+			}
 		});
 		canvas.append(g);
 	}
@@ -177,14 +196,30 @@ function renderSide(): void {
 		check.setAttribute('aria-label', `Choose ${nodeName(p, tokens)}`);
 		check.disabled = grouped.has(id);
 		const name = el('span', nodeName(p, tokens));
-		item.append(check, name, button('Unpin', () => togglePin(p), 'link'));
+		item.append(
+			check,
+			name,
+			button('Unpin', () => togglePin(p), 'link'),
+		);
 		pinList.append(item);
 	}
 	if (pinned.size === 0) pinList.append(el('li', 'No pinned nodes: focus a node and press P.', 'details'));
 	superList.replaceChildren();
 	supernodes.forEach((s, i) => {
 		const item = el('li');
-		item.append(el('strong', s.name), el('span', ` (${s.ids.length} nodes)`), button('Ungroup', () => { supernodes.splice(i, 1); renderGraph(); renderSide(); }, 'link'));
+		item.append(
+			el('strong', s.name),
+			el('span', ` (${s.ids.length} nodes)`),
+			button(
+				'Ungroup',
+				() => {
+					supernodes.splice(i, 1);
+					renderGraph();
+					renderSide();
+				},
+				'link',
+			),
+		);
 		superList.append(item);
 	});
 }
@@ -206,7 +241,9 @@ function buildPanel(prunable: boolean): void {
 	slider.disabled = !prunable;
 	if (!prunable) slider.title = 'A graph opened from a file cannot be pruned again; trace the prompt to prune it';
 	const sliderValue = el('output', String(nodeThreshold));
-	slider.addEventListener('input', () => { sliderValue.textContent = slider.value; });
+	slider.addEventListener('input', () => {
+		sliderValue.textContent = slider.value;
+	});
 	// Re-pruning happens in the engine: ask once the slider is let go.
 	slider.addEventListener('change', () => vscode.postMessage({ type: 'prune', nodeThreshold: Number(slider.value) }));
 	const sliderLabel = el('label', 'Node threshold ');
@@ -256,8 +293,17 @@ function buildPanel(prunable: boolean): void {
 	const steerRow = el('div', undefined, 'controls');
 	steerRow.append(mode, strength, steer);
 
-	side.replaceChildren(el('h2', 'Pinned nodes'), pinList, groupRow, el('h2', 'Supernodes'), superList,
-		el('h2', 'Steer from pinned features'), el('p', 'Steers the chosen pins (all pins when none is chosen); they must be features of one layer.', 'details'), steerRow, steerResult);
+	side.replaceChildren(
+		el('h2', 'Pinned nodes'),
+		pinList,
+		groupRow,
+		el('h2', 'Supernodes'),
+		superList,
+		el('h2', 'Steer from pinned features'),
+		el('p', 'Steers the chosen pins (all pins when none is chosen); they must be features of one layer.', 'details'),
+		steerRow,
+		steerResult,
+	);
 	const body = el('div', undefined, 'graph-body');
 	const main = el('div', undefined, 'graph-main');
 	main.append(graphBox, details);
@@ -284,7 +330,11 @@ function renderHeader(): void {
 	const m = graph.metadata;
 	header.replaceChildren(
 		el('h1', `Attribution graph: ${JSON.stringify(m.prompt.slice(-60))}`),
-		el('p', `Replacement score ${fmt(m.replacement_score)} · completeness score ${fmt(m.completeness_score)} · ${graph.nodes.length} nodes and ${graph.links.length} edges shown of ${counts.features} features and ${counts.edges} edges`, 'scores'),
+		el(
+			'p',
+			`Replacement score ${fmt(m.replacement_score)} · completeness score ${fmt(m.completeness_score)} · ${graph.nodes.length} nodes and ${graph.links.length} edges shown of ${counts.features} features and ${counts.edges} edges`,
+			'scores',
+		),
 	);
 }
 

@@ -7,8 +7,19 @@
 // ever builds markup from a string.
 
 import {
-	provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeCheckbox, vsCodeDivider, vsCodeDropdown, vsCodeOption,
-	vsCodePanels, vsCodePanelTab, vsCodePanelView, vsCodeProgressRing, vsCodeTextArea, vsCodeTextField,
+	provideVSCodeDesignSystem,
+	vsCodeBadge,
+	vsCodeButton,
+	vsCodeCheckbox,
+	vsCodeDivider,
+	vsCodeDropdown,
+	vsCodeOption,
+	vsCodePanels,
+	vsCodePanelTab,
+	vsCodePanelView,
+	vsCodeProgressRing,
+	vsCodeTextArea,
+	vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
 
 let registered = false;
@@ -18,8 +29,18 @@ export function registerControls(): void {
 	if (registered) return;
 	registered = true;
 	provideVSCodeDesignSystem().register(
-		vsCodeBadge(), vsCodeButton(), vsCodeCheckbox(), vsCodeDivider(), vsCodeDropdown(), vsCodeOption(),
-		vsCodePanels(), vsCodePanelTab(), vsCodePanelView(), vsCodeProgressRing(), vsCodeTextArea(), vsCodeTextField(),
+		vsCodeBadge(),
+		vsCodeButton(),
+		vsCodeCheckbox(),
+		vsCodeDivider(),
+		vsCodeDropdown(),
+		vsCodeOption(),
+		vsCodePanels(),
+		vsCodePanelTab(),
+		vsCodePanelView(),
+		vsCodeProgressRing(),
+		vsCodeTextArea(),
+		vsCodeTextField(),
 	);
 }
 
@@ -57,7 +78,9 @@ export function button(label: string, onClick: () => void, options: ButtonOption
 	node.setAttribute('appearance', options.appearance ?? 'primary');
 	if (options.title) node.title = options.title;
 	node.disabled = options.disabled ?? false;
-	node.addEventListener('click', () => { if (!node.disabled) onClick(); });
+	node.addEventListener('click', () => {
+		if (!node.disabled) onClick();
+	});
 	return node;
 }
 
@@ -133,10 +156,11 @@ export function tabs(items: readonly { title: string; content: HTMLElement }[], 
 		node.append(view);
 	}
 	node.setAttribute('activeid', ids[active] ?? ids[0]!);
-	if (onSelect) node.addEventListener('change', () => {
-		const i = ids.indexOf(node.getAttribute('activeid') ?? '');
-		if (i >= 0) onSelect(i);
-	});
+	if (onSelect)
+		node.addEventListener('change', () => {
+			const i = ids.indexOf(node.getAttribute('activeid') ?? '');
+			if (i >= 0) onSelect(i);
+		});
 	return node;
 }
 
@@ -211,10 +235,12 @@ export function numberField(options: NumberFieldOptions): ValueElement {
 	node.setAttribute('inputmode', 'decimal');
 	node.setAttribute('size', String(options.size ?? 6));
 	node.value = String(options.value);
-	const parse = options.parse ?? ((text: string) => {
-		const v = text.trim() === '' ? Number.NaN : Number(text);
-		return Number.isFinite(v) ? v : undefined;
-	});
+	const parse =
+		options.parse ??
+		((text: string) => {
+			const v = text.trim() === '' ? Number.NaN : Number(text);
+			return Number.isFinite(v) ? v : undefined;
+		});
 	const changed = () => {
 		const v = parse(node.value);
 		node.toggleAttribute('aria-invalid', v === undefined);

@@ -65,7 +65,12 @@ export function layoutHistogram(h: ActivationHistogram, width: number, height: n
 		bars.push({ x: x0, width: Math.max(0.5, x1 - x0), y: plot.top + plot.height - barHeight, height: barHeight, count, from, to });
 	});
 	const xTicks = (log ? logTicks(lo, hi) : niceTicks(lo, hi, 4)).map((v) => ({ at: raw(v), label: formatTick(v) }));
-	const yTicks = maxCount > 0 ? niceTicks(0, maxCount, 3).filter((v) => Number.isInteger(v)).map((v) => ({ at: plot.top + plot.height - (v / maxCount) * plot.height, label: formatTick(v) })) : [];
+	const yTicks =
+		maxCount > 0
+			? niceTicks(0, maxCount, 3)
+					.filter((v) => Number.isInteger(v))
+					.map((v) => ({ at: plot.top + plot.height - (v / maxCount) * plot.height, label: formatTick(v) }))
+			: [];
 	return { bars, xTicks, yTicks, plot, xOf, maxCount };
 }
 

@@ -67,7 +67,14 @@ function render(d: FeatureDashboardData): void {
 	saveState();
 	document.title = `Feature ${d.featureIndex}`;
 	editor = labelEditor(d, (label, notes) => post({ type: 'saveLabel', label, notes }));
-	tester = testText(state.testText, (text) => { state.testText = text; saveState(); }, (text) => post({ type: 'testText', text }));
+	tester = testText(
+		state.testText,
+		(text) => {
+			state.testText = text;
+			saveState();
+		},
+		(text) => post({ type: 'testText', text }),
+	);
 	const side = el('div', undefined, 'column side');
 	const main = el('div', undefined, 'column main');
 	if (d.analysed) {
@@ -78,10 +85,27 @@ function render(d: FeatureDashboardData): void {
 		histogramHost = undefined;
 		main.append(notAnalysed(analysing, () => post({ type: 'analyze' })));
 	}
-	side.append(logitLens(d), neighbours(d.neighbours, (featureIndex) => post({ type: 'openFeature', featureIndex })));
+	side.append(
+		logitLens(d),
+		neighbours(d.neighbours, (featureIndex) => post({ type: 'openFeature', featureIndex })),
+	);
 	main.append(tester.node);
 	if (d.analysed) {
-		main.append(exampleControls(exampleOptions(d), (size) => { state.contextSize = size; saveState(); renderExamples(); }, (show) => { state.showBreaks = show; saveState(); renderExamples(); }));
+		main.append(
+			exampleControls(
+				exampleOptions(d),
+				(size) => {
+					state.contextSize = size;
+					saveState();
+					renderExamples();
+				},
+				(show) => {
+					state.showBreaks = show;
+					saveState();
+					renderExamples();
+				},
+			),
+		);
 		examplesHost = el('div');
 		main.append(examplesHost);
 		renderExamples();
@@ -91,7 +115,10 @@ function render(d: FeatureDashboardData): void {
 	const columns = el('div', undefined, 'columns');
 	columns.append(side, main);
 	const top = el('div', undefined, 'top');
-	top.append(header(d, () => post({ type: 'steer' })), editor.node);
+	top.append(
+		header(d, () => post({ type: 'steer' })),
+		editor.node,
+	);
 	root.replaceChildren(top, columns);
 }
 
@@ -107,7 +134,11 @@ function showError(featureIndex: number, message: string): void {
 	state.featureIndex = featureIndex;
 	saveState();
 	const box = el('div', undefined, 'load-error');
-	box.append(el('h1', `Feature ${featureIndex}`), el('p', message, 'error'), button('Retry', () => post({ type: 'refresh' })));
+	box.append(
+		el('h1', `Feature ${featureIndex}`),
+		el('p', message, 'error'),
+		button('Retry', () => post({ type: 'refresh' })),
+	);
 	root.replaceChildren(box);
 }
 
@@ -115,9 +146,16 @@ window.addEventListener('message', (event: MessageEvent<ToDashboard>) => {
 	const message = event.data;
 	if (typeof message !== 'object' || message === null) return;
 	switch (message.type) {
-		case 'loading': showLoading(message.featureIndex); break;
-		case 'data': lastTestMax = undefined; render(message.data); break;
-		case 'error': showError(message.featureIndex, message.message); break;
+		case 'loading':
+			showLoading(message.featureIndex);
+			break;
+		case 'data':
+			lastTestMax = undefined;
+			render(message.data);
+			break;
+		case 'error':
+			showError(message.featureIndex, message.message);
+			break;
 		case 'labelSaved': {
 			editor?.saved(message.userLabel, message.notes);
 			const label = document.getElementById('feature-label');
@@ -128,7 +166,9 @@ window.addEventListener('message', (event: MessageEvent<ToDashboard>) => {
 			if (data) data = { ...data, label: message.summary.label, userLabel: message.userLabel, notes: message.notes };
 			break;
 		}
-		case 'labelError': editor?.failed(message.message); break;
+		case 'labelError':
+			editor?.failed(message.message);
+			break;
 		case 'textActivations': {
 			if (!tester || !data) break;
 			lastTestMax = Math.max(0, ...message.result.tokens.map((t) => t.activation));
@@ -136,7 +176,9 @@ window.addEventListener('message', (event: MessageEvent<ToDashboard>) => {
 			renderHistogram();
 			break;
 		}
-		case 'textError': tester?.showError(message.message); break;
+		case 'textError':
+			tester?.showError(message.message);
+			break;
 		case 'analysing':
 			analysing = message.running;
 			if (data && !data.analysed) render(data);

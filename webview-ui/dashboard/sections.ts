@@ -73,7 +73,13 @@ export function labelEditor(data: FeatureDashboardData, save: (label: string, no
 		saveButton.disabled = !dirty;
 		status.textContent = dirty ? 'unsaved changes' : '';
 	};
-	const label = textField({ label: 'Label', value: data.userLabel, placeholder: data.autoLabel ? `automatic: ${data.autoLabel}` : 'a short name for this feature', maxLength: DASHBOARD_LIMITS.label, onInput: changed });
+	const label = textField({
+		label: 'Label',
+		value: data.userLabel,
+		placeholder: data.autoLabel ? `automatic: ${data.autoLabel}` : 'a short name for this feature',
+		maxLength: DASHBOARD_LIMITS.label,
+		onInput: changed,
+	});
 	label.id = 'label-input';
 	const notes = textArea({ label: 'Notes', value: data.notes, rows: 3, maxLength: DASHBOARD_LIMITS.notes, onInput: changed });
 	notes.id = 'notes-input';
@@ -83,14 +89,24 @@ export function labelEditor(data: FeatureDashboardData, save: (label: string, no
 		save(label.value.trim(), notes.value);
 	};
 	const saveButton: ButtonElement = button('Save', doSave, { disabled: true, ariaLabel: 'Save label and notes' });
-	node.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !saveButton.disabled) doSave(); });
+	node.addEventListener('keydown', (e) => {
+		if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !saveButton.disabled) doSave();
+	});
 	const row = el('div', undefined, 'controls');
 	row.append(saveButton, status);
 	node.append(label, notes, row);
 	return {
 		node,
-		saved: (l, n) => { savedLabel = l; savedNotes = n; changed(); status.textContent = 'saved'; },
-		failed: (message) => { saveButton.disabled = false; status.textContent = `not saved: ${message}`; },
+		saved: (l, n) => {
+			savedLabel = l;
+			savedNotes = n;
+			changed();
+			status.textContent = 'saved';
+		},
+		failed: (message) => {
+			saveButton.disabled = false;
+			status.textContent = `not saved: ${message}`;
+		},
 	};
 }
 
@@ -179,17 +195,32 @@ function exampleRow(example: ActivationExample, n: number, options: ExampleOptio
 	const row = el('div', undefined, 'example');
 	const meta = el('div', formatActivation(example.focusActivation), 'example-act');
 	meta.title = `${example.source}, token ${example.position}`;
-	row.append(meta, tokenSequence(example.tokens, example.activations, {
-		scaleMax: options.scaleMax, showBreaks: options.showBreaks, focusIndex: example.focusIndex, start, end,
-		ariaLabel: `Example ${n}: activation ${formatActivation(example.focusActivation)} at token ${example.position} of ${example.source}`,
-	}));
+	row.append(
+		meta,
+		tokenSequence(example.tokens, example.activations, {
+			scaleMax: options.scaleMax,
+			showBreaks: options.showBreaks,
+			focusIndex: example.focusIndex,
+			start,
+			end,
+			ariaLabel: `Example ${n}: activation ${formatActivation(example.focusActivation)} at token ${example.position} of ${example.source}`,
+		}),
+	);
 	return row;
 }
 
 export function exampleControls(options: ExampleOptions, setContext: (size: ContextSize) => void, setBreaks: (show: boolean) => void): HTMLElement {
 	const row = el('div', undefined, 'controls example-controls');
-	const sizes = [{ value: 'snippet', label: '5 tokens around' }, { value: 'wide', label: '16 tokens around' }, { value: 'full', label: 'Whole context' }];
-	row.append(el('span', 'Context', 'muted'), dropdown(sizes, options.contextSize, 'Context shown around each example', (v) => setContext(v as ContextSize)), checkbox('Show line breaks', options.showBreaks, setBreaks));
+	const sizes = [
+		{ value: 'snippet', label: '5 tokens around' },
+		{ value: 'wide', label: '16 tokens around' },
+		{ value: 'full', label: 'Whole context' },
+	];
+	row.append(
+		el('span', 'Context', 'muted'),
+		dropdown(sizes, options.contextSize, 'Context shown around each example', (v) => setContext(v as ContextSize)),
+		checkbox('Show line breaks', options.showBreaks, setBreaks),
+	);
 	return row;
 }
 
@@ -210,7 +241,10 @@ export function examples(data: FeatureDashboardData, options: ExampleOptions): H
 
 /** The shading scale for a feature's examples. */
 export function exampleScale(data: FeatureDashboardData): number {
-	return shadingMax(data.maxActivation, [...data.topExamples, ...data.quantiles.flatMap((q) => q.examples)].map((e) => e.focusActivation));
+	return shadingMax(
+		data.maxActivation,
+		[...data.topExamples, ...data.quantiles.flatMap((q) => q.examples)].map((e) => e.focusActivation),
+	);
 }
 
 export interface TestTextPanel {
@@ -237,7 +271,12 @@ export function testText(initial: string, onEdit: (text: string) => void, run: (
 		run(text);
 	};
 	const runButton = button('Run', start, { ariaLabel: 'Run this text through the model and show the feature on each token' });
-	input.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); start(); } });
+	input.addEventListener('keydown', (e) => {
+		if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+			e.preventDefault();
+			start();
+		}
+	});
 	const row = el('div', undefined, 'controls');
 	row.append(runButton);
 	node.append(input, row, output);
@@ -248,11 +287,24 @@ export function testText(initial: string, onEdit: (text: string) => void, run: (
 			runButton.disabled = false;
 			const acts = result.tokens.map((t) => t.activation);
 			const max = Math.max(0, ...acts);
-			const summary = el('p', max > 0 ? `max activation ${formatActivation(max)} on ${acts.filter((a) => a > 0).length} of ${acts.length} tokens` : `does not fire on any of the ${acts.length} tokens`, 'muted');
-			output.replaceChildren(summary, tokenSequence(result.tokens.map((t) => t.text), acts, {
-				scaleMax: shadingMax(scaleMax, acts), showBreaks, focusIndex: max > 0 ? acts.indexOf(max) : undefined,
-				ariaLabel: `Your text: max activation ${formatActivation(max)}`,
-			}));
+			const summary = el(
+				'p',
+				max > 0 ? `max activation ${formatActivation(max)} on ${acts.filter((a) => a > 0).length} of ${acts.length} tokens` : `does not fire on any of the ${acts.length} tokens`,
+				'muted',
+			);
+			output.replaceChildren(
+				summary,
+				tokenSequence(
+					result.tokens.map((t) => t.text),
+					acts,
+					{
+						scaleMax: shadingMax(scaleMax, acts),
+						showBreaks,
+						focusIndex: max > 0 ? acts.indexOf(max) : undefined,
+						ariaLabel: `Your text: max activation ${formatActivation(max)}`,
+					},
+				),
+			);
 		},
 		showError: (message) => {
 			runButton.disabled = false;

@@ -27,8 +27,12 @@ function render(model: ModelInfo): void {
 	root.append(el('h1', model.name));
 	const facts = el('dl', undefined, 'facts');
 	const rows: [string, string][] = [
-		['Architecture', model.modelType], ['Layers', String(model.nLayers)], ['d_model', String(model.dModel)],
-		['Vocabulary', String(model.dVocab)], ['Context', String(model.nCtx)], ['Folder', model.dir],
+		['Architecture', model.modelType],
+		['Layers', String(model.nLayers)],
+		['d_model', String(model.dModel)],
+		['Vocabulary', String(model.dVocab)],
+		['Context', String(model.nCtx)],
+		['Folder', model.dir],
 	];
 	for (const [k, v] of rows) facts.append(el('dt', k), el('dd', v));
 	root.append(facts);

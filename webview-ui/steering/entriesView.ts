@@ -15,9 +15,9 @@ export const SLIDER_RANGE = 100;
 const MODE_CHOICES: { value: SteerMode; label: string }[] = STEER_MODES.map((mode) => ({ value: mode, label: mode }));
 
 const MODE_HELP: Record<SteerMode, string> = {
-	add: 'add: adds strength × the feature\'s decoder direction at every steered position',
+	add: "add: adds strength × the feature's decoder direction at every steered position",
 	clamp: 'clamp: the SAE reads exactly this activation for the feature (its error term is kept)',
-	cap: 'cap: the projection on the feature\'s direction is capped at this value',
+	cap: "cap: the projection on the feature's direction is capped at this value",
 };
 
 export interface EntryCallbacks {
@@ -69,7 +69,11 @@ function entryRow(entry: SteeringEntry, callbacks: EntryCallbacks): HTMLElement 
 	mode.classList.add('mode');
 	let box: ReturnType<typeof numberField> | undefined;
 	const range = slider({
-		min: -SLIDER_RANGE, max: SLIDER_RANGE, step: 1, value: entry.strength, ariaLabel: `Strength of feature ${entry.featureIndex}`,
+		min: -SLIDER_RANGE,
+		max: SLIDER_RANGE,
+		step: 1,
+		value: entry.strength,
+		ariaLabel: `Strength of feature ${entry.featureIndex}`,
 		onInput: (value) => {
 			entry.strength = value;
 			if (box) box.value = String(value);
@@ -77,7 +81,11 @@ function entryRow(entry: SteeringEntry, callbacks: EntryCallbacks): HTMLElement 
 		},
 	});
 	box = numberField({
-		value: entry.strength, ariaLabel: `Strength of feature ${entry.featureIndex} (number)`, step: 1, size: 5, parse: parseStrength,
+		value: entry.strength,
+		ariaLabel: `Strength of feature ${entry.featureIndex} (number)`,
+		step: 1,
+		size: 5,
+		parse: parseStrength,
 		onChange: (value) => {
 			entry.strength = value;
 			range.value = String(Math.min(SLIDER_RANGE, Math.max(-SLIDER_RANGE, value)));

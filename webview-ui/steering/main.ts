@@ -78,8 +78,16 @@ search.addEventListener('keydown', (event) => {
 
 const entriesHost = el('div');
 const positions = dropdown(
-	[{ value: 'all', label: 'prompt and generated tokens' }, { value: 'generated', label: 'generated tokens only' }],
-	state.setup.positions, 'Steered positions', (value) => { state.setup.positions = value === 'generated' ? 'generated' : 'all'; setupChanged(); },
+	[
+		{ value: 'all', label: 'prompt and generated tokens' },
+		{ value: 'generated', label: 'generated tokens only' },
+	],
+	state.setup.positions,
+	'Steered positions',
+	(value) => {
+		state.setup.positions = value === 'generated' ? 'generated' : 'all';
+		setupChanged();
+	},
 );
 positions.id = 'positions';
 
@@ -87,16 +95,35 @@ const presetsHost = el('div', undefined, 'presets');
 const problemsBox = el('p', '', 'problems error');
 problemsBox.setAttribute('aria-live', 'polite');
 
-const prompt = textArea({ label: 'Text for the model to continue', rows: 4, value: state.prompt, placeholder: '"Feature Lens: Steer Selection" fills it from the editor', onInput: (v) => { state.prompt = v; saveState(); updateProblems(); } });
+const prompt = textArea({
+	label: 'Text for the model to continue',
+	rows: 4,
+	value: state.prompt,
+	placeholder: '"Feature Lens: Steer Selection" fills it from the editor',
+	onInput: (v) => {
+		state.prompt = v;
+		saveState();
+		updateProblems();
+	},
+});
 prompt.id = 'prompt';
 
 function samplingField(key: keyof SamplingSettings, label: string, step: number, integer: boolean): HTMLElement {
 	const wrap = el('label', undefined, 'setting');
 	wrap.append(el('span', label));
 	const box = numberField({
-		value: state.sampling[key], ariaLabel: label, step, size: 6,
-		parse: (t) => { const v = t.trim() === '' ? Number.NaN : Number(t); return Number.isFinite(v) && (!integer || Number.isInteger(v)) ? v : undefined; },
-		onChange: (v) => { state.sampling[key] = v; setupChanged(); },
+		value: state.sampling[key],
+		ariaLabel: label,
+		step,
+		size: 6,
+		parse: (t) => {
+			const v = t.trim() === '' ? Number.NaN : Number(t);
+			return Number.isFinite(v) && (!integer || Number.isInteger(v)) ? v : undefined;
+		},
+		onChange: (v) => {
+			state.sampling[key] = v;
+			setupChanged();
+		},
 	});
 	box.id = `sampling-${key}`;
 	wrap.append(box);
@@ -113,9 +140,19 @@ function renderSamplingFields(): void {
 	samplingBox.querySelector('.settings')?.remove();
 	const grid = el('div', undefined, 'settings');
 	grid.append(
-		samplingField('maxNewTokens', 'Max tokens', 8, true), samplingField('temperature', 'Temperature', 0.1, false),
-		samplingField('topP', 'Top-p', 0.05, false), samplingField('seed', 'Seed', 1, true),
-		button('Reset to defaults', () => { state.sampling = { ...SIDEBAR_SAMPLING }; renderSamplingFields(); setupChanged(); }, { appearance: 'secondary' }),
+		samplingField('maxNewTokens', 'Max tokens', 8, true),
+		samplingField('temperature', 'Temperature', 0.1, false),
+		samplingField('topP', 'Top-p', 0.05, false),
+		samplingField('seed', 'Seed', 1, true),
+		button(
+			'Reset to defaults',
+			() => {
+				state.sampling = { ...SIDEBAR_SAMPLING };
+				renderSamplingFields();
+				setupChanged();
+			},
+			{ appearance: 'secondary' },
+		),
 	);
 	samplingBox.append(grid);
 	renderSamplingSummary();
@@ -130,10 +167,12 @@ notice.setAttribute('role', 'status');
 
 const sweepBox = el('details', undefined, 'sweep-box');
 const sweepBody = el('div', undefined, 'sweep-body');
-sweepBox.append(el('summary', 'Sweep one feature\'s strength'), sweepBody);
+sweepBox.append(el('summary', "Sweep one feature's strength"), sweepBody);
 
 // Setting `checked` from a host message fires `change` too: only a change away from the host's state is the user's.
-const inlineBox: CheckboxElement = checkbox('Steered inline completions in the editor', false, (checked) => { if (checked !== inlineEnabled) post({ type: 'toggleInline' }); });
+const inlineBox: CheckboxElement = checkbox('Steered inline completions in the editor', false, (checked) => {
+	if (checked !== inlineEnabled) post({ type: 'toggleInline' });
+});
 inlineBox.id = 'inline-toggle';
 inlineBox.title = 'Ghost-text completions at the cursor from the local model with this steering ("Feature Lens: Toggle Steered Inline Completions")';
 
@@ -167,17 +206,54 @@ function renderContrast(): void {
 	contrastBox.querySelector('.contrast-body')?.remove();
 	const c = state.setup.contrast ?? CONTRAST_DEFAULT;
 	const body = el('div', undefined, 'contrast-body');
-	const towards = textArea({ label: 'Towards', rows: 2, value: c.positive, placeholder: 'e.g. # explain what the code does', onInput: (v) => { contrastState().positive = v; setupChanged(); } });
+	const towards = textArea({
+		label: 'Towards',
+		rows: 2,
+		value: c.positive,
+		placeholder: 'e.g. # explain what the code does',
+		onInput: (v) => {
+			contrastState().positive = v;
+			setupChanged();
+		},
+	});
 	towards.id = 'contrast-positive';
-	const away = textArea({ label: 'Away from', rows: 2, value: c.negative, placeholder: 'e.g. x = f(y)', onInput: (v) => { contrastState().negative = v; setupChanged(); } });
+	const away = textArea({
+		label: 'Away from',
+		rows: 2,
+		value: c.negative,
+		placeholder: 'e.g. x = f(y)',
+		onInput: (v) => {
+			contrastState().negative = v;
+			setupChanged();
+		},
+	});
 	away.id = 'contrast-negative';
 	const strengthRow = el('label', undefined, 'setting');
-	const strength = numberField({ value: c.strength, ariaLabel: 'Contrast vector strength', step: 1, size: 6, parse: parseStrength, onChange: (v) => { contrastState().strength = v; setupChanged(); } });
+	const strength = numberField({
+		value: c.strength,
+		ariaLabel: 'Contrast vector strength',
+		step: 1,
+		size: 6,
+		parse: parseStrength,
+		onChange: (v) => {
+			contrastState().strength = v;
+			setupChanged();
+		},
+	});
 	strength.id = 'contrast-strength';
 	strengthRow.append(el('span', 'Strength'), strength);
-	const enabled = checkbox('Add it to the steering', c.enabled, (checked) => { contrastState().enabled = checked; setupChanged(); });
+	const enabled = checkbox('Add it to the steering', c.enabled, (checked) => {
+		contrastState().enabled = checked;
+		setupChanged();
+	});
 	enabled.id = 'contrast-enabled';
-	body.append(el('p', 'Adds strength × (mean activation on the first text − mean on the second) at the SAE\'s hook: contrastive activation addition, with the features above.', 'hint'), towards, away, strengthRow, enabled);
+	body.append(
+		el('p', "Adds strength × (mean activation on the first text − mean on the second) at the SAE's hook: contrastive activation addition, with the features above.", 'hint'),
+		towards,
+		away,
+		strengthRow,
+		enabled,
+	);
 	contrastBox.append(body);
 }
 
@@ -193,15 +269,17 @@ renderSamplingFields();
 // ---- features ----
 
 function renderEntries(): void {
-	entriesHost.replaceChildren(entriesView(state.setup.entries, {
-		changed: () => setupChanged(),
-		remove: (entry) => {
-			state.setup.entries = state.setup.entries.filter((e) => e !== entry);
-			renderEntries();
-			setupChanged();
-		},
-		openDashboard: (featureIndex) => post({ type: 'openDashboard', featureIndex }),
-	}));
+	entriesHost.replaceChildren(
+		entriesView(state.setup.entries, {
+			changed: () => setupChanged(),
+			remove: (entry) => {
+				state.setup.entries = state.setup.entries.filter((e) => e !== entry);
+				renderEntries();
+				setupChanged();
+			},
+			openDashboard: (featureIndex) => post({ type: 'openDashboard', featureIndex }),
+		}),
+	);
 	renderSweepControls();
 	renderPresets();
 }
@@ -266,12 +344,39 @@ function renderPresets(): void {
 	let chosen = presetNames[0] ?? '';
 	const row = el('div', undefined, 'preset-row');
 	if (presetNames.length) {
-		const pick = dropdown(presetNames.map((n) => ({ value: n, label: n })), chosen, 'Saved presets', (v) => { chosen = v; });
-		row.append(pick,
-			button('Load', () => { if (chosen) post({ type: 'loadPreset', name: chosen }); }, { appearance: 'secondary', ariaLabel: 'Load the chosen preset' }),
-			button('Delete', () => { if (chosen) post({ type: 'deletePreset', name: chosen }); }, { appearance: 'secondary', ariaLabel: 'Delete the chosen preset' }));
+		const pick = dropdown(
+			presetNames.map((n) => ({ value: n, label: n })),
+			chosen,
+			'Saved presets',
+			(v) => {
+				chosen = v;
+			},
+		);
+		row.append(
+			pick,
+			button(
+				'Load',
+				() => {
+					if (chosen) post({ type: 'loadPreset', name: chosen });
+				},
+				{ appearance: 'secondary', ariaLabel: 'Load the chosen preset' },
+			),
+			button(
+				'Delete',
+				() => {
+					if (chosen) post({ type: 'deletePreset', name: chosen });
+				},
+				{ appearance: 'secondary', ariaLabel: 'Delete the chosen preset' },
+			),
+		);
 	}
-	row.append(button('Save preset…', () => post({ type: 'savePreset', setup: state.setup }), { appearance: 'secondary', ariaLabel: 'Save these features as a preset', disabled: state.setup.entries.length === 0 }));
+	row.append(
+		button('Save preset…', () => post({ type: 'savePreset', setup: state.setup }), {
+			appearance: 'secondary',
+			ariaLabel: 'Save these features as a preset',
+			disabled: state.setup.entries.length === 0,
+		}),
+	);
 	presetsHost.append(row);
 }
 
@@ -309,10 +414,12 @@ function renderResults(): void {
 		renderQueued = false;
 		resultsHost.replaceChildren();
 		if (!state.run) return;
-		resultsHost.append(renderRun(state.run, {
-			insert: (text) => post({ type: 'insert', text }),
-			copy: (text) => post({ type: 'copy', text }),
-		}));
+		resultsHost.append(
+			renderRun(state.run, {
+				insert: (text) => post({ type: 'insert', text }),
+				copy: (text) => post({ type: 'copy', text }),
+			}),
+		);
 	});
 }
 
@@ -324,11 +431,20 @@ function renderSweepControls(): void {
 		return;
 	}
 	if (!entries.some((e) => e.featureIndex === state.sweepFeature)) state.sweepFeature = entries[0]!.featureIndex;
-	const feature = dropdown(entries.map((e) => ({ value: String(e.featureIndex), label: `#${e.featureIndex} ${e.mode}${e.label ? ` · ${e.label.slice(0, 30)}` : ''}` })),
-		String(state.sweepFeature), 'Feature to sweep', (v) => { state.sweepFeature = Number(v); saveState(); });
+	const feature = dropdown(
+		entries.map((e) => ({ value: String(e.featureIndex), label: `#${e.featureIndex} ${e.mode}${e.label ? ` · ${e.label.slice(0, 30)}` : ''}` })),
+		String(state.sweepFeature),
+		'Feature to sweep',
+		(v) => {
+			state.sweepFeature = Number(v);
+			saveState();
+		},
+	);
 	const strengthsError = el('span', '', 'error');
 	const strengths = textField({
-		label: 'Strengths', value: state.sweepStrengths, placeholder: '-40, 0, 20, 40',
+		label: 'Strengths',
+		value: state.sweepStrengths,
+		placeholder: '-40, 0, 20, 40',
 		onInput: (v) => {
 			state.sweepStrengths = v;
 			saveState();
@@ -337,18 +453,22 @@ function renderSweepControls(): void {
 		},
 	});
 	strengths.id = 'sweep-strengths';
-	const run = button('Run sweep', () => {
-		const parsed = parseStrengths(state.sweepStrengths);
-		if ('error' in parsed) {
-			strengthsError.textContent = parsed.error;
-			return;
-		}
-		if (currentProblems().length || !state.prompt) {
-			showNotice(state.prompt ? currentProblems().join('; ') : 'Type a prompt first.', true);
-			return;
-		}
-		post({ type: 'sweep', prompt: state.prompt, setup: state.setup, sampling: state.sampling, featureIndex: state.sweepFeature, strengths: parsed.strengths });
-	}, { appearance: 'secondary', disabled: running });
+	const run = button(
+		'Run sweep',
+		() => {
+			const parsed = parseStrengths(state.sweepStrengths);
+			if ('error' in parsed) {
+				strengthsError.textContent = parsed.error;
+				return;
+			}
+			if (currentProblems().length || !state.prompt) {
+				showNotice(state.prompt ? currentProblems().join('; ') : 'Type a prompt first.', true);
+				return;
+			}
+			post({ type: 'sweep', prompt: state.prompt, setup: state.setup, sampling: state.sampling, featureIndex: state.sweepFeature, strengths: parsed.strengths });
+		},
+		{ appearance: 'secondary', disabled: running },
+	);
 	run.id = 'run-sweep';
 	const row = el('div', undefined, 'sweep-row');
 	row.append(feature, strengths);
@@ -452,4 +572,3 @@ renderContrast();
 if (state.run) renderResults();
 updateProblems();
 post({ type: 'ready' });
-

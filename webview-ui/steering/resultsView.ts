@@ -40,7 +40,16 @@ function tokenSpans(tokens: readonly StreamedToken[], changed: readonly boolean[
 	return box;
 }
 
-function column(title: string, className: string, tokens: readonly StreamedToken[], changed: readonly boolean[] | undefined, mark: string, caption: string, actions: ResultActions, running: boolean): HTMLElement {
+function column(
+	title: string,
+	className: string,
+	tokens: readonly StreamedToken[],
+	changed: readonly boolean[] | undefined,
+	mark: string,
+	caption: string,
+	actions: ResultActions,
+	running: boolean,
+): HTMLElement {
 	const section = el('section', undefined, `column ${className}`);
 	section.setAttribute('aria-label', `${title} completion`);
 	const head = el('div', undefined, 'column-head');
@@ -48,7 +57,12 @@ function column(title: string, className: string, tokens: readonly StreamedToken
 	head.append(el('h3', title), el('span', caption, 'caption'));
 	const buttons = el('div', undefined, 'column-buttons');
 	buttons.append(
-		button('Insert', () => actions.insert(completionText(tokens)), { appearance: 'secondary', ariaLabel: `Insert the ${title.toLowerCase()} completion at the cursor`, title: 'Insert at the cursor of the last editor', disabled: running || !text }),
+		button('Insert', () => actions.insert(completionText(tokens)), {
+			appearance: 'secondary',
+			ariaLabel: `Insert the ${title.toLowerCase()} completion at the cursor`,
+			title: 'Insert at the cursor of the last editor',
+			disabled: running || !text,
+		}),
 		button('Copy', () => actions.copy(completionText(tokens)), { appearance: 'secondary', ariaLabel: `Copy the ${title.toLowerCase()} completion`, disabled: running || !text }),
 	);
 	head.append(buttons);
@@ -63,7 +77,10 @@ export function renderRun(run: RunView, actions: ResultActions): HTMLElement {
 function renderCompare(run: Extract<RunView, { kind: 'compare' }>, actions: ResultActions): HTMLElement {
 	const root = el('div', undefined, 'results compare');
 	const running = !run.done && !run.error;
-	const diff = tokenDiff(run.baseline.map((t) => t.id), run.steered.map((t) => t.id));
+	const diff = tokenDiff(
+		run.baseline.map((t) => t.id),
+		run.steered.map((t) => t.id),
+	);
 	const cancelled = run.done?.cancelled === true;
 	const columns = el('div', undefined, 'columns');
 	columns.append(
@@ -71,9 +88,8 @@ function renderCompare(run: Extract<RunView, { kind: 'compare' }>, actions: Resu
 		column('Steered', 'steered', run.steered, diff.b, 'added', stopCaption(run.done?.steeredStop, running, cancelled), actions, running),
 	);
 	const changed = countChanged(diff.b);
-	const summary = run.steered.length === 0 ? ''
-		: changed === 0 ? 'The steered completion is the same as the baseline.'
-			: `${changed} of ${run.steered.length} steered tokens differ from the baseline.`;
+	const summary =
+		run.steered.length === 0 ? '' : changed === 0 ? 'The steered completion is the same as the baseline.' : `${changed} of ${run.steered.length} steered tokens differ from the baseline.`;
 	root.append(columns);
 	if (summary) {
 		const p = el('p', summary, 'diff-summary');
@@ -95,7 +111,13 @@ function renderSweep(run: Extract<RunView, { kind: 'sweep' }>, actions: ResultAc
 	run.strengths.forEach((strength, i) => {
 		const tokens = run.entries[i] ?? [];
 		// Each row is marked against the first strength, so the effect of turning the feature up reads down the list.
-		const changed = i === 0 ? undefined : tokenDiff(first, tokens.map((t) => t.id)).b;
+		const changed =
+			i === 0
+				? undefined
+				: tokenDiff(
+						first,
+						tokens.map((t) => t.id),
+					).b;
 		const caption = running ? (i > active && tokens.length === 0 ? 'waiting' : i < active ? '' : 'generating…') : run.done?.cancelled ? 'cancelled' : '';
 		root.append(column(`Strength ${strength}`, 'sweep-entry', tokens, changed, 'added', caption, actions, running));
 	});

@@ -38,9 +38,7 @@ export function tokenDiff(a: readonly number[], b: readonly number[]): TokenDiff
 	const lengths = new Uint32Array((n + 1) * width);
 	for (let i = n - 1; i >= 0; i--) {
 		for (let j = m - 1; j >= 0; j--) {
-			lengths[i * width + j] = a[start + i] === b[start + j]
-				? lengths[(i + 1) * width + j + 1]! + 1
-				: Math.max(lengths[(i + 1) * width + j]!, lengths[i * width + j + 1]!);
+			lengths[i * width + j] = a[start + i] === b[start + j] ? lengths[(i + 1) * width + j + 1]! + 1 : Math.max(lengths[(i + 1) * width + j]!, lengths[i * width + j + 1]!);
 		}
 	}
 	let i = 0;

@@ -37,8 +37,22 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, classN
 const header = el('h1', 'Training an SAE');
 const details = el('p', '', 'details');
 const status = el('p', 'waiting for the first step…', 'status');
-const cancel = button('Cancel', () => { cancel.disabled = true; vscode.postMessage({ type: 'cancel' }); }, { ariaLabel: 'Stop the run (its checkpoint is kept)' });
-const resume = button('Resume', () => { resume.disabled = true; vscode.postMessage({ type: 'resume' }); }, { appearance: 'secondary', disabled: true, ariaLabel: 'Continue the run from its checkpoint' });
+const cancel = button(
+	'Cancel',
+	() => {
+		cancel.disabled = true;
+		vscode.postMessage({ type: 'cancel' });
+	},
+	{ ariaLabel: 'Stop the run (its checkpoint is kept)' },
+);
+const resume = button(
+	'Resume',
+	() => {
+		resume.disabled = true;
+		vscode.postMessage({ type: 'resume' });
+	},
+	{ appearance: 'secondary', disabled: true, ariaLabel: 'Continue the run from its checkpoint' },
+);
 const evaluation = el('p', '', 'status');
 const controls = el('div', undefined, 'controls');
 controls.append(cancel, resume);
@@ -57,15 +71,22 @@ function buildCharts(): void {
 		const box = el('section', undefined, 'chart');
 		box.append(el('h2', s.title));
 		grid.append(box);
-		return new uPlot({
-			width: Math.max(280, Math.floor((root.clientWidth - 48) / 2)),
-			height: 180,
-			legend: { show: false },
-			cursor: { drag: { x: false, y: false } },
-			scales: { x: { time: false } },
-			axes: [{ ...axis, label: 'step' }, { ...axis, size: 60 }],
-			series: [{}, { stroke, width: 2, points: { show: false } }],
-		}, [steps, values[i]!], box);
+		return new uPlot(
+			{
+				width: Math.max(280, Math.floor((root.clientWidth - 48) / 2)),
+				height: 180,
+				legend: { show: false },
+				cursor: { drag: { x: false, y: false } },
+				scales: { x: { time: false } },
+				axes: [
+					{ ...axis, label: 'step' },
+					{ ...axis, size: 60 },
+				],
+				series: [{}, { stroke, width: 2, points: { show: false } }],
+			},
+			[steps, values[i]!],
+			box,
+		);
 	});
 }
 
@@ -78,7 +99,9 @@ window.addEventListener('message', (event: MessageEvent<ToTrainingMonitor>) => {
 	if (message.type === 'start') {
 		if (!message.resumed) {
 			steps.length = 0;
-			values.forEach((v) => { v.length = 0; });
+			values.forEach((v) => {
+				v.length = 0;
+			});
 		}
 		details.textContent = describe(message.run);
 		evaluation.textContent = '';
@@ -94,8 +117,9 @@ window.addEventListener('message', (event: MessageEvent<ToTrainingMonitor>) => {
 		status.textContent = `step ${m.step} / ${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · dead ${(100 * m.deadFraction).toFixed(1)}% · ${Math.round(m.tokensPerSecond).toLocaleString()} tok/s`;
 	} else if (message.type === 'evaluated') {
 		const e = message.metrics;
-		evaluation.textContent = `Evaluation on ${e.tokens.toLocaleString()} tokens of the training text: L0 ${e.l0.toFixed(1)} · explained variance ${e.explainedVariance.toFixed(3)} · `
-			+ `CE loss ${e.ceLossWithoutSae.toFixed(3)} → ${e.ceLossWithSae.toFixed(3)} with the SAE (CE-loss score ${e.ceLossScore.toFixed(3)}) · KL score ${e.klDivScore.toFixed(3)} · dead ${(100 * e.deadFraction).toFixed(1)}%`;
+		evaluation.textContent =
+			`Evaluation on ${e.tokens.toLocaleString()} tokens of the training text: L0 ${e.l0.toFixed(1)} · explained variance ${e.explainedVariance.toFixed(3)} · ` +
+			`CE loss ${e.ceLossWithoutSae.toFixed(3)} → ${e.ceLossWithSae.toFixed(3)} with the SAE (CE-loss score ${e.ceLossScore.toFixed(3)}) · KL score ${e.klDivScore.toFixed(3)} · dead ${(100 * e.deadFraction).toFixed(1)}%`;
 	} else {
 		cancel.disabled = true;
 		if (message.cancelledBeforeStart) status.textContent = 'cancelled before the first step';

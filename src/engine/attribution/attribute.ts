@@ -123,7 +123,9 @@ export function defaultBatchSize(model: LanguageModel, seq: number): number {
 export async function attribute(model: LanguageModel, transcoders: AttributionFeatures, prompt: string, tokens: readonly Token[], options: AttributeOptions): Promise<Attribution> {
 	const { cfg } = model;
 	const T = tokens.length;
-	const checkCancelled = () => { if (options.signal?.aborted) throw new AttributionCancelled(); };
+	const checkCancelled = () => {
+		if (options.signal?.aborted) throw new AttributionCancelled();
+	};
 	if (T === 0) throw new ModelConfigError('the prompt has no tokens');
 	if (options.targetToken !== undefined && !(Number.isInteger(options.targetToken) && options.targetToken >= 0 && options.targetToken < cfg.dVocab)) {
 		throw new ModelConfigError(`target token ${options.targetToken} is not in the vocabulary (0 … ${cfg.dVocab - 1})`);
@@ -160,7 +162,8 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	};
 	const zeroFirst = cfg.bosTokenId !== undefined && ids[0] === cfg.bosTokenId;
 	const frozen: FrozenPrompt = {
-		ids, zeroFirst,
+		ids,
+		zeroFirst,
 		residPre: stack((l) => `blocks.${l}.hook_resid_pre`, T * d),
 		residMid: stack(mlpResid, T * d),
 		residFinal: hook(`blocks.${N - 1}.hook_resid_post`),
@@ -170,7 +173,11 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		transcoderInputs: stack((l) => features.inputHooks[l]!, T * d),
 		...(zs ? { attnZ: stack((l) => `blocks.${l}.attn.hook_z`, T * cfg.nHeads * cfg.dHead) } : {}),
 	};
-	const encoded = await features.encode(frozen.transcoderInputs, stack((l) => `blocks.${l}.hook_mlp_out`, T * d), T);
+	const encoded = await features.encode(
+		frozen.transcoderInputs,
+		stack((l) => `blocks.${l}.hook_mlp_out`, T * d),
+		T,
+	);
 	frozen.errors = encoded.errors;
 	if (zeroFirst) for (let l = 0; l < N; l++) frozen.errors.fill(0, l * T * d, l * T * d + d);
 	checkCancelled();
@@ -206,19 +213,27 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	const candidates = topIndices(lastLogits, maxLogits); // most probable first
 	const target = options.targetToken;
 	if (target !== undefined && !candidates.includes(target)) candidates.push(target);
-	const int64 = (xs: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(xs, (x) => BigInt(x)), [xs.length]);
+	const int64 = (xs: readonly number[]) =>
+		new ort.Tensor(
+			'int64',
+			BigInt64Array.from(xs, (x) => BigInt(x)),
+			[xs.length],
+		);
 	const vectors = await runOnce(G.buildLogitVectorsGraph(model), options.settings, {
 		[G.LOGIT_IDS]: int64(candidates),
 		[G.LAST_LOGITS]: new ort.Tensor('float32', lastLogits, [cfg.dVocab]),
 		[G.FINAL_NORMALIZED]: new ort.Tensor('float32', hook('ln_final.hook_normalized').subarray((T - 1) * d, T * d), [d]),
 	});
-	const featureVectors = n === 0 ? undefined : await runOnce(G.buildFeatureVectorsGraph(model, features), options.settings, {
-		[G.FEATURE_IDS]: int64(featureIds),
-		[G.FEATURE_ACTS]: new ort.Tensor('float32', Float32Array.from(featureActs), [n]),
-		[G.FEATURE_SLOTS]: int64(featureSlots),
-		[G.TRANSCODER_INPUTS]: new ort.Tensor('float32', frozen.transcoderInputs, [N * T, d]),
-	});
-	const featureOutput = (name: string) => (featureVectors ? featureVectors[name]!.data as Float32Array : new Float32Array(0));
+	const featureVectors =
+		n === 0
+			? undefined
+			: await runOnce(G.buildFeatureVectorsGraph(model, features), options.settings, {
+					[G.FEATURE_IDS]: int64(featureIds),
+					[G.FEATURE_ACTS]: new ort.Tensor('float32', Float32Array.from(featureActs), [n]),
+					[G.FEATURE_SLOTS]: int64(featureSlots),
+					[G.TRANSCODER_INPUTS]: new ort.Tensor('float32', frozen.transcoderInputs, [N * T, d]),
+				});
+	const featureOutput = (name: string) => (featureVectors ? (featureVectors[name]!.data as Float32Array) : new Float32Array(0));
 	const probabilities = vectors[G.PROBABILITIES]!.data as Float32Array;
 	// compute_salient_logits: the most probable, until their cumulative probability reaches the threshold.
 	const kept: number[] = [];
@@ -242,7 +257,9 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	const nodeInputs = new Float64Array(nodes.length).fill(NaN);
 	const preActivations = featureOutput(G.PRE_ACTIVATIONS);
 	for (let i = 0; i < n; i++) nodeInputs[i] = preActivations[i]!;
-	kept.forEach((i, j) => { nodeInputs[columns + j] = demeanedAll[i]!; });
+	kept.forEach((i, j) => {
+		nodeInputs[columns + j] = demeanedAll[i]!;
+	});
 
 	// 3. The backward passes: logits first, then features by layer and position, so that a batch
 	// holds one layer's targets at neighbouring positions (its graph runs the blocks up to that
@@ -254,7 +271,9 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	const slotOf = featureSlots.map((slot) => perSlot[slot]!++);
 	const K = Math.max(1, ...perSlot);
 	const slotNodes = new Int32Array(N * T * K).fill(-1);
-	featureSlots.forEach((slot, i) => { slotNodes[slot * K + slotOf[i]!] = i; });
+	featureSlots.forEach((slot, i) => {
+		slotNodes[slot * K + slotOf[i]!] = i;
+	});
 	// Per layer [n_layers, seq, K, d]; a CLT's [n_layers written, n_layers, seq, K, d], from each feature's [n_layers written, d].
 	const written = features.crossLayer ? N : 1;
 	const slotVectors = new Float32Array(written * N * T * K * d);
@@ -264,7 +283,12 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 			slotVectors.set(sourceVectors.subarray(from, from + d), ((w * N * T + slot) * K + slotOf[i]!) * d);
 		}
 	});
-	interface Target { node: number; layer: number; position: number; vector: Float32Array }
+	interface Target {
+		node: number;
+		layer: number;
+		position: number;
+		vector: Float32Array;
+	}
 	const targets: Target[] = [];
 	kept.forEach((i, j) => targets.push({ node: columns + j, layer: N, position: T - 1, vector: logitVectorsAll.subarray(i * d, (i + 1) * d) }));
 	for (let i = 0; i < n; i++) {
@@ -325,8 +349,8 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 				[G.TARGET_VECTORS]: new ort.Tensor('float32', vectorsIn, [B, d]),
 			});
 			// Feature rows [top, seen, B, K] (a CLT: [seen, B, N, K]), error rows [top, seen, B], token rows [seen, B].
-			const featureRows = top > 0 ? out[G.FEATURE_ROWS]!.data as Float32Array : new Float32Array(0);
-			const errorRows = top > 0 ? out[G.ERROR_ROWS]!.data as Float32Array : new Float32Array(0);
+			const featureRows = top > 0 ? (out[G.FEATURE_ROWS]!.data as Float32Array) : new Float32Array(0);
+			const errorRows = top > 0 ? (out[G.ERROR_ROWS]!.data as Float32Array) : new Float32Array(0);
 			const tokenRows = out[G.TOKEN_ROWS]!.data as Float32Array;
 			const layers = Math.min(top, N);
 			for (let l = 0; l < layers; l++) {
@@ -334,7 +358,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 					const nodeAt = (l * T + p) * K;
 					for (let i = 0; i < B; i++) {
 						const target = batch[i]!.node;
-						const rowAt = features.crossLayer ? ((p * B + i) * N + l) * K : (((l * seen + p) * B) + i) * K;
+						const rowAt = features.crossLayer ? ((p * B + i) * N + l) * K : ((l * seen + p) * B + i) * K;
 						for (let k = 0; k < K; k++) {
 							const source = slotNodes[nodeAt + k]!;
 							if (source < 0) break; // slots fill from the first
@@ -362,12 +386,16 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 			// circuit-tracer's max_feature_nodes: rank the features by their influence on the logits
 			// through the rows computed so far, attribute the most influential unvisited ones, repeat.
 			const weights = new Float64Array(nodes.length);
-			kept.forEach((i, j) => { weights[columns + j] = probabilities[candidates[i]!]!; });
+			kept.forEach((i, j) => {
+				weights[columns + j] = probabilities[candidates[i]!]!;
+			});
 			let nVisited = 0;
 			while (nVisited < maxFeatures) {
 				const sofar = edges.view();
 				const influences = influence(nodes.length, sofar, normalizedWeights(nodes.length, sofar), weights);
-				const ranked = Array.from({ length: n }, (_, i) => i).filter((i) => !visited[i]).sort((x, y) => influences[y]! - influences[x]! || x - y);
+				const ranked = Array.from({ length: n }, (_, i) => i)
+					.filter((i) => !visited[i])
+					.sort((x, y) => influences[y]! - influences[x]! || x - y);
 				const queue = ranked.slice(0, Math.min(UPDATE_INTERVAL * batchSize, maxFeatures - nVisited)).sort((x, y) => x - y);
 				for (const i of queue) visited[i] = 1;
 				nVisited += queue.length;
@@ -382,7 +410,9 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	const keep = (i: number) => i >= n || visited[i] === 1;
 	const index = new Int32Array(nodes.length).fill(-1);
 	let next = 0;
-	nodes.forEach((_, i) => { if (keep(i)) index[i] = next++; });
+	nodes.forEach((_, i) => {
+		if (keep(i)) index[i] = next++;
+	});
 	const graph: AttributionGraph = {
 		prompt,
 		promptTokens: tokens.map((t) => t.text),

@@ -115,15 +115,19 @@ export interface AttributionGraph {
 }
 
 /** A node before it has an id. */
-export type UnnamedGraphNode = GraphNode extends infer N ? N extends GraphNode ? Omit<N, 'id'> : never : never;
+export type UnnamedGraphNode = GraphNode extends infer N ? (N extends GraphNode ? Omit<N, 'id'> : never) : never;
 
 /** The canonical id of a node the engine made (ids read from a file are kept as they are). */
 export function canonicalNodeId(node: UnnamedGraphNode, nLayers: number): string {
 	switch (node.kind) {
-		case 'embedding': return `E_${node.tokenId ?? 'x'}_${node.position}`;
-		case 'feature': return `${node.layer}_${node.feature}_${node.position}`;
+		case 'embedding':
+			return `E_${node.tokenId ?? 'x'}_${node.position}`;
+		case 'feature':
+			return `${node.layer}_${node.feature}_${node.position}`;
 		// Not circuit-tracer's `0_{layer}_{pos}`, which a layer-0 feature numbered like the layer can share.
-		case 'error': return `${node.layer}_error_mlp_${node.position}`;
-		case 'logit': return `${nLayers + 1}_${node.tokenId ?? 'x'}_${node.position}`;
+		case 'error':
+			return `${node.layer}_error_mlp_${node.position}`;
+		case 'logit':
+			return `${nLayers + 1}_${node.tokenId ?? 'x'}_${node.position}`;
 	}
 }

@@ -167,7 +167,15 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 	const zero = b.constInt64([0]);
 	/** x cropped to the first seq_limit positions along `axes`. */
 	const crop = (x: Value, axes: readonly number[]): Value =>
-		b.op('Slice', [x, b.constInt64(axes.map(() => 0)), b.concat(axes.map(() => limit), 0), b.constInt64(axes)]);
+		b.op('Slice', [
+			x,
+			b.constInt64(axes.map(() => 0)),
+			b.concat(
+				axes.map(() => limit),
+				0,
+			),
+			b.constInt64(axes),
+		]);
 	/** The first `top` layers (axis 0). */
 	const below = (x: Value): Value => b.slice(x, zero, b.constInt64([top]), [0]);
 	const residPre = crop(b.input(RESID_PRE, F, [N, 'seq', d]), [1]); // [N, seq', d]
@@ -199,8 +207,7 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 	};
 	const skips = Array.from({ length: N }, (_, l) => features.skip(b, l)); // [d_out, d_in]
 	/** The transpose of the map from the residual stream at hook_resid_mid to the transcoder's input, with layer l's scales `sigma`. */
-	const inputBackward = (g: Value, l: number, sigma: Value): Value =>
-		view === 'resid' ? g : normBackward(g, sigma, view === 'normed' ? lm.blocks[l]!.ln2Gain() : undefined);
+	const inputBackward = (g: Value, l: number, sigma: Value): Value => (view === 'resid' ? g : normBackward(g, sigma, view === 'normed' ? lm.blocks[l]!.ln2Gain() : undefined));
 
 	// The start: each target's gradient, one row per target ([batch, d] at its position): a logit's
 	// at the last block's hook_resid_post; a feature's where its transcoder's input norm reads the
@@ -277,7 +284,10 @@ export function buildBackwardGraph(model: LanguageModel, features: FeatureSource
 
 	// Contractions with every source below the top layer.
 	if (top > 0) {
-		const stacked = b.concat(atMlpOut.slice(0, top).map((x) => b.unsqueeze(x, [0])), 0); // [top, seq', batch, d]
+		const stacked = b.concat(
+			atMlpOut.slice(0, top).map((x) => b.unsqueeze(x, [0])),
+			0,
+		); // [top, seq', batch, d]
 		const bySlot = b.reshapeTo(stacked, b.concat([b.constInt64([-1]), b.shape(stacked, 2)], 0)); // [top·seq', batch, d]
 		if (features.crossLayer) {
 			// A feature's effect sums its writes to every layer below the top: per written layer,

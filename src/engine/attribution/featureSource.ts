@@ -79,7 +79,9 @@ export function featureSource(model: LanguageModel, features: AttributionFeature
 function checkInputHook(file: string, hook: string, layer: number): InputView {
 	const v = inputView(hook);
 	if (!hook.startsWith(`blocks.${layer}.`) || v === undefined) {
-		throw new ModelConfigError(`${file}: layer ${layer}'s transcoder reads ${hook}; attribution needs blocks.${layer}.ln2.hook_normalized, blocks.${layer}.mlp.hook_in or blocks.${layer}.hook_resid_mid`);
+		throw new ModelConfigError(
+			`${file}: layer ${layer}'s transcoder reads ${hook}; attribution needs blocks.${layer}.ln2.hook_normalized, blocks.${layer}.mlp.hook_in or blocks.${layer}.hook_resid_mid`,
+		);
 	}
 	return v;
 }
@@ -125,9 +127,22 @@ function perLayerSource(model: LanguageModel, transcoders: readonly Sae[], setti
 		},
 		encoders(b) {
 			const w = of(b);
-			return { columns: b.concat(w.map((x) => b.transpose(x('W_enc'), [1, 0])), 0), biases: b.concat(w.map((x) => x('b_enc')), 0) };
+			return {
+				columns: b.concat(
+					w.map((x) => b.transpose(x('W_enc'), [1, 0])),
+					0,
+				),
+				biases: b.concat(
+					w.map((x) => x('b_enc')),
+					0,
+				),
+			};
 		},
-		decoders: (b) => b.concat(of(b).map((x) => x('W_dec')), 0),
+		decoders: (b) =>
+			b.concat(
+				of(b).map((x) => x('W_dec')),
+				0,
+			),
 		skip: (b, l) => (transcoders[l]!.cfg.transcoder!.skip ? of(b)[l]!('W_skip') : undefined),
 		async dispose() {
 			for (const r of runners) await r.dispose();
@@ -167,16 +182,25 @@ function cltSource(model: LanguageModel, clt: CrossLayerTranscoder, settings: Se
 		},
 		encoders(b) {
 			return {
-				columns: b.concat(clt.layers.map((layer, l) => b.transpose(weight(b, `W_enc_${l}`, layer.W_enc), [1, 0])), 0),
-				biases: b.concat(clt.layers.map((layer, l) => weight(b, `b_enc_${l}`, layer.b_enc)), 0),
+				columns: b.concat(
+					clt.layers.map((layer, l) => b.transpose(weight(b, `W_enc_${l}`, layer.W_enc), [1, 0])),
+					0,
+				),
+				biases: b.concat(
+					clt.layers.map((layer, l) => weight(b, `b_enc_${l}`, layer.b_enc)),
+					0,
+				),
 			};
 		},
 		decoders(b) {
 			// Layer l's W_dec [d_sae, n − l, d] written from layer l on: zeros for the layers below.
-			return b.concat(clt.layers.map((layer, l) => {
-				const w = weight(b, `W_dec_${l}`, layer.W_dec);
-				return l === 0 ? w : b.concat([b.constFloat(new Array<number>(clt.dSae * l * d).fill(0), [clt.dSae, l, d]), w], 1);
-			}), 0);
+			return b.concat(
+				clt.layers.map((layer, l) => {
+					const w = weight(b, `W_dec_${l}`, layer.W_dec);
+					return l === 0 ? w : b.concat([b.constFloat(new Array<number>(clt.dSae * l * d).fill(0), [clt.dSae, l, d]), w], 1);
+				}),
+				0,
+			);
 		},
 		skip: () => undefined,
 		async dispose() {

@@ -20,7 +20,7 @@ const KIND_OF_TYPE: Record<string, GraphNode['kind']> = {
 	[FEATURE_TYPES.embedding]: 'embedding',
 	[FEATURE_TYPES.logit]: 'logit',
 	'unexplored node': 'feature',
-	'lorsa': 'feature',
+	lorsa: 'feature',
 	'lorsa error': 'error',
 };
 
@@ -61,7 +61,13 @@ export function graphFromJson(json: GraphJson): GraphFromJson {
 		}
 	});
 	for (const [type, count] of leftOut) warnings.push(`${count} node${count === 1 ? '' : 's'} of type ${JSON.stringify(type)} left out: they have no place in the replacement model's graph.`);
-	if (duplicates.length) warnings.push(`${duplicates.length} node id${duplicates.length === 1 ? ' is' : 's are'} used twice (${duplicates.slice(0, 3).map((d) => JSON.stringify(d)).join(', ')}); the last node with each id is kept, and links to it are ambiguous.`);
+	if (duplicates.length)
+		warnings.push(
+			`${duplicates.length} node id${duplicates.length === 1 ? ' is' : 's are'} used twice (${duplicates
+				.slice(0, 3)
+				.map((d) => JSON.stringify(d))
+				.join(', ')}); the last node with each id is kept, and links to it are ambiguous.`,
+		);
 
 	const edgeAt = new Map<string, number>();
 	const edges: GraphEdge[] = [];
@@ -109,7 +115,9 @@ export function graphFromJson(json: GraphJson): GraphFromJson {
 	}
 	return {
 		graph: { prompt: metadata.prompt, promptTokens, nLayers, nodes, edges: edgesOf(edges), featureSources: sources },
-		warnings, pinnedIds, supernodes,
+		warnings,
+		pinnedIds,
+		supernodes,
 	};
 }
 
@@ -120,8 +128,10 @@ function toNode(raw: GraphJsonNode, kind: GraphNode['kind'], path: string, promp
 	}
 	const base = { id: raw.node_id, position, ...(raw.clerp ? { label: raw.clerp } : {}), ...(typeof raw.influence === 'number' ? { storedInfluence: raw.influence } : {}) };
 	switch (kind) {
-		case 'embedding': return { ...base, kind, token: promptTokens[position]! };
-		case 'error': return { ...base, kind, layer: layerOf(raw, path) };
+		case 'embedding':
+			return { ...base, kind, token: promptTokens[position]! };
+		case 'error':
+			return { ...base, kind, layer: layerOf(raw, path) };
 		case 'feature': {
 			const layer = layerOf(raw, path);
 			if (raw.feature === null) throw new GraphJsonError(`${path}.feature`, 'a feature node needs its feature number, not null');
@@ -133,7 +143,7 @@ function toNode(raw: GraphJsonNode, kind: GraphNode['kind'], path: string, promp
 			const probability = typeof raw.token_prob === 'number' ? raw.token_prob : fromLabel !== undefined && Number.isFinite(Number(fromLabel)) ? Number(fromLabel) : 0;
 			const extra = raw as unknown as Record<string, unknown>;
 			// The token: Neuronpedia's graph server writes it; circuit-tracer only inside the label, `Output "tok" (p=…)`.
-			const token = typeof extra['token'] === 'string' ? extra['token'] : /^[^"']*["'](.*)["']\s*\(p=/s.exec(raw.clerp)?.[1] ?? '';
+			const token = typeof extra['token'] === 'string' ? extra['token'] : (/^[^"']*["'](.*)["']\s*\(p=/s.exec(raw.clerp)?.[1] ?? '');
 			return { ...base, kind, token, probability, ...(raw.feature !== null ? { tokenId: raw.feature } : {}) };
 		}
 	}

@@ -78,7 +78,11 @@ function toJsonNode(node: GraphNode, nLayers: number, influence: number, targetL
 			return { ...common, feature: null, layer: 'E', feature_type: FEATURE_TYPES.embedding, clerp: node.label ?? '' };
 		case 'feature':
 			return {
-				...common, feature: cantorPair(node.layer, node.feature), layer: String(node.layer), feature_type: FEATURE_TYPES.feature, clerp: node.label ?? '',
+				...common,
+				feature: cantorPair(node.layer, node.feature),
+				layer: String(node.layer),
+				feature_type: FEATURE_TYPES.feature,
+				clerp: node.label ?? '',
 				...(node.activation !== undefined ? { activation: plain(node.activation) } : {}),
 			};
 		case 'error':
@@ -86,8 +90,13 @@ function toJsonNode(node: GraphNode, nLayers: number, influence: number, targetL
 		case 'logit':
 			// circuit-tracer puts the logits one past the last layer, as Neuronpedia's page does.
 			return {
-				...common, feature: node.tokenId ?? null, layer: String(nLayers + 1), feature_type: FEATURE_TYPES.logit,
-				clerp: `Output "${node.token}" (p=${node.probability.toFixed(3)})`, token_prob: node.probability, is_target_logit: targetLogit,
+				...common,
+				feature: node.tokenId ?? null,
+				layer: String(nLayers + 1),
+				feature_type: FEATURE_TYPES.logit,
+				clerp: `Output "${node.token}" (p=${node.probability.toFixed(3)})`,
+				token_prob: node.probability,
+				is_target_logit: targetLogit,
 			};
 	}
 }

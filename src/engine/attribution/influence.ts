@@ -60,6 +60,8 @@ export function influence(nodeCount: number, edges: GraphEdges, a: Float64Array,
 /** Each node's weight in w: its probability for a logit, else 0. */
 export function logitWeights(graph: AttributionGraph): Float64Array {
 	const out = new Float64Array(graph.nodes.length);
-	graph.nodes.forEach((n, i) => { if (n.kind === 'logit') out[i] = n.probability; });
+	graph.nodes.forEach((n, i) => {
+		if (n.kind === 'logit') out[i] = n.probability;
+	});
 	return out;
 }

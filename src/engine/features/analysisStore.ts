@@ -154,39 +154,59 @@ export function saveAnalysis(dir: string, analysis: FeatureAnalysis, info: { sae
 	});
 	const seconds = analysis.timing.totalMs / 1000;
 	const meta: AnalysisMeta = {
-		formatVersion: ANALYSIS_FORMAT_VERSION, id, sae: info.sae, corpus: label, corpusKey: key, requestedTokens: info.requestedTokens,
-		tokens: analysis.tokens, contextSize: analysis.contextSize, windows: analysis.windows, featureCap: analysis.featureCap,
-		saturatedTokens: analysis.saturatedTokens, dSae: analysis.dSae, options: analysis.options, sources, autoLabels: info.autoLabels,
-		createdAt: new Date().toISOString(), seconds: Number(seconds.toFixed(2)), tokensPerSecond: Math.round(analysis.tokens / seconds),
+		formatVersion: ANALYSIS_FORMAT_VERSION,
+		id,
+		sae: info.sae,
+		corpus: label,
+		corpusKey: key,
+		requestedTokens: info.requestedTokens,
+		tokens: analysis.tokens,
+		contextSize: analysis.contextSize,
+		windows: analysis.windows,
+		featureCap: analysis.featureCap,
+		saturatedTokens: analysis.saturatedTokens,
+		dSae: analysis.dSae,
+		options: analysis.options,
+		sources,
+		autoLabels: info.autoLabels,
+		createdAt: new Date().toISOString(),
+		seconds: Number(seconds.toFixed(2)),
+		tokensPerSecond: Math.round(analysis.tokens / seconds),
 	};
 	const { dSae, options: o } = analysis;
 	const f32 = (a: Float32Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data: bytes(a) });
 	const i32 = (a: Int32Array, shape: number[]): TensorToWrite => ({ dtype: 'I32', shape, data: bytes(a) });
 	const u8 = (a: Uint8Array): TensorToWrite => ({ dtype: 'U8', shape: [a.length], data: a });
-	const features = encodeSafetensors({
-		fire_count: i32(Int32Array.from(analysis.fireCount), [dSae]),
-		mean_activation: f32(analysis.meanActivation, [dSae]),
-		max_activation: f32(analysis.maxActivation, [dSae]),
-		histogram: i32(analysis.histogram, [dSae, o.histogramBins]),
-		histogram_low: f32(analysis.histogramLow, [dSae]),
-		histogram_high: f32(analysis.histogramHigh, [dSae]),
-		band_count: i32(analysis.bandCount, [dSae, o.bands]),
-		top: i32(t.top, [dSae, o.topExamples]),
-		band: i32(t.band, [dSae, o.bands, o.perBand]),
-	}, { id });
+	const features = encodeSafetensors(
+		{
+			fire_count: i32(Int32Array.from(analysis.fireCount), [dSae]),
+			mean_activation: f32(analysis.meanActivation, [dSae]),
+			max_activation: f32(analysis.maxActivation, [dSae]),
+			histogram: i32(analysis.histogram, [dSae, o.histogramBins]),
+			histogram_low: f32(analysis.histogramLow, [dSae]),
+			histogram_high: f32(analysis.histogramHigh, [dSae]),
+			band_count: i32(analysis.bandCount, [dSae, o.bands]),
+			top: i32(t.top, [dSae, o.topExamples]),
+			band: i32(t.band, [dSae, o.bands, o.perBand]),
+		},
+		{ id },
+	);
 	const maxId = t.tokens.reduce((m, v) => Math.max(m, v), 0);
 	const n = t.start.length;
-	const examples = encodeSafetensors({
-		tokens: maxId < 65536 ? { dtype: 'U16', shape: [t.tokens.length], data: bytes(Uint16Array.from(t.tokens)) } : i32(t.tokens, [t.tokens.length]),
-		start: i32(t.start, [n]),
-		length: u8(t.length),
-		focus: u8(t.focus),
-		doc: i32(doc, [n]),
-		position: i32(t.position, [n]),
-		act_start: i32(t.actStart, [n + 1]),
-		act_offset: u8(t.actOffset),
-		act_value: { dtype: 'F16', shape: [t.actValue.length], data: bytes(encodeHalf(t.actValue)) },
-	}, { id });
+	const examples = encodeSafetensors(
+		{
+			tokens: maxId < 65536 ? { dtype: 'U16', shape: [t.tokens.length], data: bytes(Uint16Array.from(t.tokens)) } : i32(t.tokens, [t.tokens.length]),
+			start: i32(t.start, [n]),
+			length: u8(t.length),
+			focus: u8(t.focus),
+			doc: i32(doc, [n]),
+			position: i32(t.position, [n]),
+			act_start: i32(t.actStart, [n + 1]),
+			act_offset: u8(t.actOffset),
+			act_value: { dtype: 'F16', shape: [t.actValue.length], data: bytes(encodeHalf(t.actValue)) },
+		},
+		{ id },
+	);
 	writeAtomic(path.join(dir, FEATURES_FILE), features);
 	writeAtomic(path.join(dir, EXAMPLES_FILE), examples);
 	// analysis.json last: until it is replaced, the old one's id no longer matches and nothing is read.

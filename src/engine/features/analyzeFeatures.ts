@@ -199,10 +199,20 @@ export async function analyzeFeatures(model: LanguageModel, runner: SaeRunner, d
 
 	const meanActivation = Float32Array.from(totals.sum, (s, f) => (totals.fireCount[f]! > 0 ? s / totals.fireCount[f]! : 0));
 	return {
-		...collected, dSae: cfg.d_sae, options: o, tokens: totals.tokens, contextSize, windows: windowsRead, featureCap: cap,
+		...collected,
+		dSae: cfg.d_sae,
+		options: o,
+		tokens: totals.tokens,
+		contextSize,
+		windows: windowsRead,
+		featureCap: cap,
 		// Where the architecture bounds the features per token, reading that many misses none.
 		saturatedTokens: saeArchitecture(cfg.architecture).maxActive ? 0 : totals.saturatedTokens,
-		fireCount: totals.fireCount, meanActivation, maxActivation: totals.max, sources: [...names], timing,
+		fireCount: totals.fireCount,
+		meanActivation,
+		maxActivation: totals.max,
+		sources: [...names],
+		timing,
 	};
 }
 

@@ -99,7 +99,12 @@ export function buildNeighbourGraph(sae: Sae, count: number): Buffer {
 	// Constant in the weights, so onnxruntime folds the normalization once at session creation.
 	const unit = b.div(wDec, b.add(norm, b.constFloat([1e-12])));
 	const cosine = b.matMul(b.gather(unit, feature), b.transpose(unit, [1, 0])); // [n, d_sae]
-	const [values, indices] = b.node('TopK', [cosine, b.constInt64([Math.min(count, sae.cfg.d_sae)])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 1 } }, 2) as [Value, Value];
+	const [values, indices] = b.node(
+		'TopK',
+		[cosine, b.constInt64([Math.min(count, sae.cfg.d_sae)])],
+		{ axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 1 } },
+		2,
+	) as [Value, Value];
 	b.output(values, DataType.FLOAT, ['n', 'k'], 'cosine');
 	b.output(indices, DataType.INT64, ['n', 'k'], 'neighbours');
 	return b.build({ hook_name: sae.cfg.metadata.hook_name });
@@ -147,7 +152,8 @@ export class DecoderViews {
 		const cos = out.cosine!.data as Float32Array;
 		const idx = out.neighbours!.data as BigInt64Array;
 		return Array.from(cos, (cosine, i) => ({ featureIndex: Number(idx[i]), cosine }))
-			.filter((n) => n.featureIndex !== featureIndex).slice(0, this.neighbourCount);
+			.filter((n) => n.featureIndex !== featureIndex)
+			.slice(0, this.neighbourCount);
 	}
 
 	async dispose(): Promise<void> {

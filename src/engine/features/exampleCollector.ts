@@ -25,7 +25,14 @@ export interface ExampleOptions {
 }
 
 export const DEFAULT_EXAMPLE_OPTIONS: ExampleOptions = {
-	topExamples: 20, bands: 5, perBand: 5, histogramBins: 40, histogramScale: 'log', before: 8, after: 4, seed: 0,
+	topExamples: 20,
+	bands: 5,
+	perBand: 5,
+	histogramBins: 40,
+	histogramScale: 'log',
+	before: 8,
+	after: 4,
+	seed: 0,
 };
 
 /** Where each row of a batch came from: rows are `windows` model windows of `windowLength` tokens. */
@@ -111,7 +118,10 @@ class ExamplePool {
 	private free: number[] = [];
 	private used = 0;
 
-	constructor(readonly width: number, private capacity = 1024) {
+	constructor(
+		readonly width: number,
+		private capacity = 1024,
+	) {
 		this.ids = new Int32Array(capacity * width);
 		this.acts = new Float32Array(capacity * width);
 		this.length = new Uint8Array(capacity);
@@ -166,7 +176,12 @@ export class ExampleCollector {
 	private readonly bandSeen: Float64Array;
 	private readonly histogram: Int32Array;
 
-	constructor(readonly dSae: number, private readonly max: Float32Array, private readonly minPositive: Float32Array, readonly options: ExampleOptions) {
+	constructor(
+		readonly dSae: number,
+		private readonly max: Float32Array,
+		private readonly minPositive: Float32Array,
+		readonly options: ExampleOptions,
+	) {
 		const o = options;
 		if (o.before + 1 + o.after > 255) throw new Error('example windows are limited to 255 tokens');
 		this.pool = new ExamplePool(o.before + 1 + o.after);
@@ -245,11 +260,17 @@ export class ExampleCollector {
 		const byActivation = (a: number, b: number) => pool.focusAct[b]! - pool.focusAct[a]!;
 		for (let f = 0; f < dSae; f++) {
 			const kept = Array.from(this.heapSlot.subarray(f * o.topExamples, f * o.topExamples + this.heapSize[f]!)).sort(byActivation);
-			kept.forEach((slot, i) => { top[f * o.topExamples + i] = index(slot); });
+			kept.forEach((slot, i) => {
+				top[f * o.topExamples + i] = index(slot);
+			});
 			for (let q = 0; q < o.bands; q++) {
 				const base = (f * o.bands + q) * o.perBand;
-				const sampled = Array.from(this.bandSlot.subarray(base, base + o.perBand)).filter((s) => s >= 0).sort(byActivation);
-				sampled.forEach((slot, i) => { band[base + i] = index(slot); });
+				const sampled = Array.from(this.bandSlot.subarray(base, base + o.perBand))
+					.filter((s) => s >= 0)
+					.sort(byActivation);
+				sampled.forEach((slot, i) => {
+					band[base + i] = index(slot);
+				});
 			}
 		}
 		const table = this.table(slots);
@@ -344,8 +365,17 @@ export class ExampleCollector {
 		}
 		actStart[n] = offsets.length;
 		return {
-			tokens: Int32Array.from(tokens), start, length, focus, doc, position, actStart,
-			actOffset: Uint8Array.from(offsets), actValue: Float32Array.from(acts), top: new Int32Array(0), band: new Int32Array(0),
+			tokens: Int32Array.from(tokens),
+			start,
+			length,
+			focus,
+			doc,
+			position,
+			actStart,
+			actOffset: Uint8Array.from(offsets),
+			actValue: Float32Array.from(acts),
+			top: new Int32Array(0),
+			band: new Int32Array(0),
 		};
 	}
 

@@ -12,8 +12,16 @@ import { inspectText } from '../sae/inspect';
 import type { SaeRunner } from '../sae/saeRunner';
 import { namedCorpusDocuments, namedCorpusFromFiles } from '../sae/train/corpus';
 import type {
-	ActivationExample, ActivationHistogram, AnalyzeResult, FeatureDashboardData, FeatureSearchHit, FeatureSearchParams, FeatureSummary,
-	FeatureTextActivations, LogitLens, QuantileBand,
+	ActivationExample,
+	ActivationHistogram,
+	AnalyzeResult,
+	FeatureDashboardData,
+	FeatureSearchHit,
+	FeatureSearchParams,
+	FeatureSummary,
+	FeatureTextActivations,
+	LogitLens,
+	QuantileBand,
 } from '../../protocol/featureProtocol';
 import { AnalysisCancelled, analyzeFeatures, featureCapFor } from './analyzeFeatures';
 import type { AnalyzeOptions } from './analyzeFeatures';
@@ -48,7 +56,10 @@ export class FeatureService {
 
 	/** `dataDir`: the user-data root (the extension's global storage, the CLI's cache folder). */
 	constructor(
-		readonly model: LanguageModel, readonly runner: SaeRunner, readonly settings: SessionSettings, private readonly dataDir: string,
+		readonly model: LanguageModel,
+		readonly runner: SaeRunner,
+		readonly settings: SessionSettings,
+		private readonly dataDir: string,
 		private readonly log: (m: string) => void = () => {},
 	) {
 		this.exportedDir = featureLensDir(runner.sae.source);
@@ -105,7 +116,9 @@ export class FeatureService {
 		this.stored = undefined;
 		if (!this.analysis()) throw new Error(`internal: the analysis written to ${this.dir} does not read back`);
 		const tm = analysis.timing;
-		this.log(`analysed ${analysis.tokens} tokens in ${saved.seconds} s (${saved.tokensPerSecond} tokens/s; forward ${Math.round(tm.forwardMs)} ms, SAE ${Math.round(tm.saeMs)} ms, bookkeeping ${Math.round(tm.bookkeepingMs)} ms, other ${Math.round(tm.otherMs)} ms) into ${this.dir}`);
+		this.log(
+			`analysed ${analysis.tokens} tokens in ${saved.seconds} s (${saved.tokensPerSecond} tokens/s; forward ${Math.round(tm.forwardMs)} ms, SAE ${Math.round(tm.saeMs)} ms, bookkeeping ${Math.round(tm.bookkeepingMs)} ms, other ${Math.round(tm.otherMs)} ms) into ${this.dir}`,
+		);
 		if (analysis.saturatedTokens > 0) {
 			this.log(`${analysis.saturatedTokens} tokens had all of their ${analysis.featureCap} strongest features firing; weaker ones there are not counted`);
 		}
@@ -145,7 +158,8 @@ export class FeatureService {
 	 */
 	checkExportable(): string {
 		const to = this.exportedDir;
-		if (to === undefined) throw new ModelConfigError(`${this.runner.sae.source} is in the Hugging Face cache, which holds only what the Hub serves: copy the SAE folder elsewhere to export its analysis beside it`);
+		if (to === undefined)
+			throw new ModelConfigError(`${this.runner.sae.source} is in the Hugging Face cache, which holds only what the Hub serves: copy the SAE folder elsewhere to export its analysis beside it`);
 		checkWritable(to, this.analysisBytes(), 'the exported analysis');
 		return to;
 	}
@@ -179,7 +193,14 @@ export class FeatureService {
 			dead = density === 0;
 		}
 		return {
-			featureIndex, label: user.label || auto, autoLabel: auto, density, meanActivation: mean, maxActivation: max, dead, dense: density > DENSE_DENSITY,
+			featureIndex,
+			label: user.label || auto,
+			autoLabel: auto,
+			density,
+			meanActivation: mean,
+			maxActivation: max,
+			dead,
+			dense: density > DENSE_DENSITY,
 		};
 	}
 
@@ -190,8 +211,14 @@ export class FeatureService {
 		const [logitLens, nearest] = await Promise.all([this.logitLens(featureIndex), this.views.nearest(featureIndex)]);
 		const neighbours = nearest.map((n) => ({ ...n, label: this.labelOf(n.featureIndex) }));
 		const base = {
-			...summary, saeSource: this.runner.sae.source, hookName: this.runner.hookName, dSae: this.dSae, userLabel: user.label, notes: user.notes,
-			logitLens, neighbours,
+			...summary,
+			saeSource: this.runner.sae.source,
+			hookName: this.runner.hookName,
+			dSae: this.dSae,
+			userLabel: user.label,
+			notes: user.notes,
+			logitLens,
+			neighbours,
 		};
 		if (!a) {
 			return { ...base, analysed: false, corpus: '', analysedTokens: 0, histogram: { edges: [], counts: [], scale: 'log' }, topExamples: [], quantiles: [] };
@@ -288,8 +315,13 @@ export class FeatureService {
 			for (let j = t.actStart[e]!; j < t.actStart[e + 1]!; j++) activations[t.actOffset[j]!] = t.actValue[j]!;
 			const focusIndex = t.focus[e]!;
 			out.push({
-				tokens: await this.windowTexts(ids), ids, activations, focusIndex, focusActivation: activations[focusIndex]!,
-				source: a.meta.sources[t.doc[e]!] ?? '', position: t.position[e]!,
+				tokens: await this.windowTexts(ids),
+				ids,
+				activations,
+				focusIndex,
+				focusActivation: activations[focusIndex]!,
+				source: a.meta.sources[t.doc[e]!] ?? '',
+				position: t.position[e]!,
 			});
 		}
 		return out;

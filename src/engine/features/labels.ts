@@ -31,7 +31,10 @@ export function autoLabel(focusTexts: readonly string[]): string {
 	}
 	// Map order is first appearance, i.e. strongest first; the sort is stable, so ties keep it.
 	const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]);
-	const repeated = ranked.filter(([, n]) => n >= 2).slice(0, 3).map(([t]) => t);
+	const repeated = ranked
+		.filter(([, n]) => n >= 2)
+		.slice(0, 3)
+		.map(([t]) => t);
 	const parts = repeated.length > 0 ? repeated : ranked.slice(0, 1).map(([t]) => t);
 	let label = parts.join(' | ');
 	if (label.length > MAX_LABEL) label = `${label.slice(0, MAX_LABEL - 1)}…`;
@@ -50,7 +53,11 @@ export interface UserLabel {
  * refused until the file is fixed or deleted, so that saving cannot drop what was not read.
  */
 export class UserLabels {
-	private constructor(private readonly file: string, private readonly entries: Map<number, UserLabel>, readonly problem?: string) {}
+	private constructor(
+		private readonly file: string,
+		private readonly entries: Map<number, UserLabel>,
+		readonly problem?: string,
+	) {}
 
 	/**
 	 * The labels in `dir`. Until that file exists, a labels.json in `fallbackDir` (beside the SAE,

@@ -64,6 +64,12 @@ function readHashCache(file: string): Map<string, SaeKey> {
 /** Entries are only trusted when they have the shape saeKey writes; a hand-edited hash is caught by the analyses' own key check. */
 function isSaeKey(value: unknown): value is SaeKey {
 	const v = value as SaeKey;
-	return typeof v === 'object' && v !== null && typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256) && Array.isArray(v.files)
-		&& v.files.every((f) => typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.size === 'number' && typeof f.mtimeMs === 'number');
+	return (
+		typeof v === 'object' &&
+		v !== null &&
+		typeof v.sha256 === 'string' &&
+		/^[0-9a-f]{64}$/.test(v.sha256) &&
+		Array.isArray(v.files) &&
+		v.files.every((f) => typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.size === 'number' && typeof f.mtimeMs === 'number')
+	);
 }

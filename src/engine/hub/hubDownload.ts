@@ -57,7 +57,8 @@ export async function downloadBlob(ctx: HubRequestContext, file: BlobToFetch, on
 					await res.body?.cancel();
 					have = truncate(incomplete);
 				} else {
-					if (have > 0 && res.status !== 206) have = truncate(incomplete); // Range ignored: start over
+					if (have > 0 && res.status !== 206)
+						have = truncate(incomplete); // Range ignored: start over
 					else if (res.status === 206) {
 						const start = Number(/^bytes (\d+)-/.exec(res.headers.get('Content-Range') ?? '')?.[1] ?? NaN);
 						if (start !== have) {

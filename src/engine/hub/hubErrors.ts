@@ -5,7 +5,10 @@ import { Cancelled } from '../cancelled';
 
 /** A Hub request or cache lookup that failed; the message says why and what to do. */
 export class HubError extends Error {
-	constructor(message: string, readonly status?: number) {
+	constructor(
+		message: string,
+		readonly status?: number,
+	) {
 		super(message);
 	}
 }

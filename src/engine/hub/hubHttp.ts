@@ -69,7 +69,7 @@ export async function hubFetch(ctx: HubRequestContext, url: string, init: Reques
 
 /** hubFetch in the shape @huggingface/hub's functions take as their `fetch` parameter. */
 export function fetchFor(ctx: HubRequestContext): typeof fetch {
-	return ((input: string | URL | Request, init?: RequestInit) => hubFetch(ctx, typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, init));
+	return (input: string | URL | Request, init?: RequestInit) => hubFetch(ctx, typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, init);
 }
 
 /** The HubError for a failed response, by the Hub's X-Error-Code where it sends one. */

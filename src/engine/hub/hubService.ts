@@ -20,7 +20,11 @@ export class HubService {
 	private settings: HubSettings = {};
 
 	/** `dataDir`: Feature Lens's data folder, where a refreshed release registry is kept (InitializeParams.userDataDir in the engine). */
-	constructor(private readonly notify: (p: HubProgress) => void, private readonly log: (m: string) => void, readonly dataDir: () => string) {}
+	constructor(
+		private readonly notify: (p: HubProgress) => void,
+		private readonly log: (m: string) => void,
+		readonly dataDir: () => string,
+	) {}
 
 	configure(settings: HubSettings): void {
 		this.settings = { ...settings };
@@ -54,7 +58,10 @@ export class HubService {
 		return {
 			source: `${source.from}${source.commit ? ` @ ${source.commit.slice(0, 8)}` : ''}${source.version ? ` (sae-lens ${source.version})` : ''}, converted ${source.converted}`,
 			releases: releasesFor(registry, model).map(([release, r]) => ({
-				release, repoId: r.repoId, model: r.model, modelRepoIds: hubModelIds(r.model),
+				release,
+				repoId: r.repoId,
+				model: r.model,
+				modelRepoIds: hubModelIds(r.model),
 				saes: r.saes.map((s) => ({ id: s.id, path: s.path, hookName: s.hook, width: s.width, l0: s.l0, neuronpediaId: s.neuronpedia, loadable: isLoadable(r, s) })),
 			})),
 		};
@@ -88,10 +95,13 @@ export class HubService {
 				return;
 			}
 			held = p;
-			timer ??= setTimeout(() => {
-				timer = undefined;
-				if (held && !request.signal.aborted) send(held);
-			}, PROGRESS_INTERVAL_MS - (Date.now() - last));
+			timer ??= setTimeout(
+				() => {
+					timer = undefined;
+					if (held && !request.signal.aborted) send(held);
+				},
+				PROGRESS_INTERVAL_MS - (Date.now() - last),
+			);
 		};
 		return { env: this.environment(), releasesDir: this.dataDir(), signal: request.signal, log: this.log, onProgress };
 	}

@@ -114,10 +114,15 @@ export async function fetchRepoFiles(ref: HubRef, select: FileSelector, options:
 		if (!fs.existsSync(blob)) {
 			const url = `${env.endpoint}/${ref.repoId}/resolve/${commit}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
 			let last = 0;
-			await downloadBlob(ctx, { repoPath: file.path, url, blob, etag: file.etag, size: file.size, lfs: file.lfs, commit }, (bytes) => {
-				onBytes(bytes - last);
-				last = bytes;
-			}, options.downloadIdleMs);
+			await downloadBlob(
+				ctx,
+				{ repoPath: file.path, url, blob, etag: file.etag, size: file.size, lfs: file.lfs, commit },
+				(bytes) => {
+					onBytes(bytes - last);
+					last = bytes;
+				},
+				options.downloadIdleMs,
+			);
 			downloadedBytes += file.size;
 		}
 		linkBlob(blob, pointer);

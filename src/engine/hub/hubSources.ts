@@ -61,7 +61,9 @@ export async function resolveSaeArgument(arg: string, options: SourceOptions = {
 	if (isReleaseRef(arg)) {
 		const found = findReleaseSae(loadSaeReleases(options.releasesDir), arg);
 		if (!isLoadable(found.release, found.sae)) {
-			throw new HubError(`${arg}: ${found.sae.transcoder ? `a transcoder in a format SAELens reads with its ${found.release.conversion} loader` : `its files are in a format SAELens reads with its ${found.release.conversion} loader`}, which Feature Lens does not load yet (it loads SAELens folders and transcoders, Gemma Scope and Gemma Scope 2 SAEs and transcoders, circuit-tracer transcoder sets, and Llama Scope SAEs)`);
+			throw new HubError(
+				`${arg}: ${found.sae.transcoder ? `a transcoder in a format SAELens reads with its ${found.release.conversion} loader` : `its files are in a format SAELens reads with its ${found.release.conversion} loader`}, which Feature Lens does not load yet (it loads SAELens folders and transcoders, Gemma Scope and Gemma Scope 2 SAEs and transcoders, circuit-tracer transcoder sets, and Llama Scope SAEs)`,
+			);
 		}
 		const ref = { repoId: found.release.repoId, revision: 'main', path: found.sae.path };
 		const got = await fetchRepoFiles(ref, saeFileSelector(arg, ref.path), { ...options, env });

@@ -39,9 +39,11 @@ export function modelFileSelector(where: string, folder: string): FileSelector {
 			const shards = [...here.keys()].filter((f) => !f.includes('/') && f.endsWith('.safetensors')).sort();
 			if (shards.length === 0) {
 				const pickles = [...here.keys()].filter((f) => PICKLE_WEIGHTS.test(f));
-				throw new HubError(pickles.length > 0
-					? `${where}: has only PyTorch pickle weights (${pickles.slice(0, 3).join(', ')}), which Feature Lens never loads because unpickling can run code; use a revision or copy of the model with *.safetensors weights`
-					: `${where}: no *.safetensors weights${describe(here)}`);
+				throw new HubError(
+					pickles.length > 0
+						? `${where}: has only PyTorch pickle weights (${pickles.slice(0, 3).join(', ')}), which Feature Lens never loads because unpickling can run code; use a revision or copy of the model with *.safetensors weights`
+						: `${where}: no *.safetensors weights${describe(here)}`,
+				);
 			}
 			wanted.push(...shards);
 		}

@@ -22,10 +22,14 @@ export async function refreshSaeReleases(from: string, dataDir: string, options:
 	if (isHubRef(from)) {
 		const ref = parseHubRef(from);
 		if (!ref.path.endsWith('.yaml') && !ref.path.endsWith('.yml')) throw new HubError(`${from}: name the registry file in the repository (…/pretrained_saes.yaml)`);
-		const got = await fetchRepoFiles(ref, async (files) => {
-			if (!files.some((f) => f.path === ref.path)) throw new HubError(`${from}: no such file`);
-			return [ref.path];
-		}, options);
+		const got = await fetchRepoFiles(
+			ref,
+			async (files) => {
+				if (!files.some((f) => f.path === ref.path)) throw new HubError(`${from}: no such file`);
+				return [ref.path];
+			},
+			options,
+		);
 		text = fs.readFileSync(got.dir, 'utf8');
 		commit = got.commit;
 	} else {

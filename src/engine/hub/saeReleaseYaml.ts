@@ -64,10 +64,15 @@ export function describeSae(release: Pick<SaeRelease, 'repoId' | 'conversion'>, 
 		}
 		case 'gemma_3': {
 			if (layer === undefined) break;
-			const site = /resid_post/.test(repoPath) ? `model.layers.${layer}.output`
-				: /attn_out/.test(repoPath) ? `model.layers.${layer}.self_attn.o_proj.input`
-					: /mlp_out/.test(repoPath) ? `model.layers.${layer}.post_feedforward_layernorm.output`
-						: /transcoder|clt/.test(repoPath) ? `model.layers.${layer}.pre_feedforward_layernorm.output` : undefined;
+			const site = /resid_post/.test(repoPath)
+				? `model.layers.${layer}.output`
+				: /attn_out/.test(repoPath)
+					? `model.layers.${layer}.self_attn.o_proj.input`
+					: /mlp_out/.test(repoPath)
+						? `model.layers.${layer}.post_feedforward_layernorm.output`
+						: /transcoder|clt/.test(repoPath)
+							? `model.layers.${layer}.pre_feedforward_layernorm.output`
+							: undefined;
 			const hook = site ? hookFromHf(site) : undefined;
 			if (hook) out.hook = hook.hookName;
 			if (/transcoder|clt/.test(repoPath)) out.transcoder = true;
@@ -84,7 +89,9 @@ export function describeSae(release: Pick<SaeRelease, 'repoId' | 'conversion'>, 
 			break;
 		}
 		default: {
-			const hook = /(?:^|[^\w])(blocks\.\d+\.(?:attn\.|mlp\.)?hook_[a-z_]+|hook_embed|hook_pos_embed)(?=$|[^\w.]|_\d)/.exec(`/${id}`) ?? /(blocks\.\d+\.(?:attn\.|mlp\.)?hook_[a-z_]+?)(?=_\d+|$|\/)/.exec(repoPath);
+			const hook =
+				/(?:^|[^\w])(blocks\.\d+\.(?:attn\.|mlp\.)?hook_[a-z_]+|hook_embed|hook_pos_embed)(?=$|[^\w.]|_\d)/.exec(`/${id}`) ??
+				/(blocks\.\d+\.(?:attn\.|mlp\.)?hook_[a-z_]+?)(?=_\d+|$|\/)/.exec(repoPath);
 			if (hook) out.hook = hook[1];
 			if (/transcoder/.test(both)) out.transcoder = true;
 		}

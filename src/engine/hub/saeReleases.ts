@@ -93,29 +93,38 @@ export function readRegistry(file: string): SaeReleaseRegistry {
 
 // The registry's shape, checked whole when it is read (a refreshed one is a file in the user's
 // data folder): every later use of a release or an SAE entry can then trust its fields.
-const REGISTRY_ENTRY = v.looseObject({
-	id: text(),
-	path: text(),
-	hook: v.optional(text()),
-	width: v.optional(integer(1)),
-	l0: v.optional(finite()),
-	neuronpedia: v.optional(text()),
-	varianceExplained: v.optional(finite()),
-	normScalingFactor: v.optional(finite()),
-	transcoder: v.optional(flag()),
-}, 'an SAE entry (an object with "id" and "path")');
-const REGISTRY_RELEASE = v.looseObject({
-	repoId: text(),
-	model: text(),
-	conversion: v.nullable(text('a loader name or null')),
-	configOverrides: v.optional(v.record(v.string(), v.unknown(), 'an object')),
-	links: v.optional(v.record(v.string(), text(), 'an object of links')),
-	saes: v.array(REGISTRY_ENTRY, 'a list of SAE entries'),
-}, 'a release (an object with "repoId", "model", "conversion" and "saes")');
-const REGISTRY = v.looseObject({
-	source: v.looseObject({ from: text(), converted: text() }, 'an object saying where the registry came from'),
-	releases: v.record(v.string(), REGISTRY_RELEASE, 'an object of releases by name'),
-}, 'an object with "source" and "releases"');
+const REGISTRY_ENTRY = v.looseObject(
+	{
+		id: text(),
+		path: text(),
+		hook: v.optional(text()),
+		width: v.optional(integer(1)),
+		l0: v.optional(finite()),
+		neuronpedia: v.optional(text()),
+		varianceExplained: v.optional(finite()),
+		normScalingFactor: v.optional(finite()),
+		transcoder: v.optional(flag()),
+	},
+	'an SAE entry (an object with "id" and "path")',
+);
+const REGISTRY_RELEASE = v.looseObject(
+	{
+		repoId: text(),
+		model: text(),
+		conversion: v.nullable(text('a loader name or null')),
+		configOverrides: v.optional(v.record(v.string(), v.unknown(), 'an object')),
+		links: v.optional(v.record(v.string(), text(), 'an object of links')),
+		saes: v.array(REGISTRY_ENTRY, 'a list of SAE entries'),
+	},
+	'a release (an object with "repoId", "model", "conversion" and "saes")',
+);
+const REGISTRY = v.looseObject(
+	{
+		source: v.looseObject({ from: text(), converted: text() }, 'an object saying where the registry came from'),
+		releases: v.record(v.string(), REGISTRY_RELEASE, 'an object of releases by name'),
+	},
+	'an object with "source" and "releases"',
+);
 
 /** `release:<release>/<sae_id>` → its parts (the release has no '/', the SAE id may). */
 export function parseReleaseRef(arg: string): { release: string; saeId: string } {
@@ -134,7 +143,9 @@ export function findReleaseSae(registry: SaeReleaseRegistry, arg: string): { rel
 	const { release: name, saeId } = parseReleaseRef(arg);
 	const release = registry.releases[name];
 	if (!release) {
-		const near = Object.keys(registry.releases).filter((r) => r.includes(name) || name.includes(r)).slice(0, 5);
+		const near = Object.keys(registry.releases)
+			.filter((r) => r.includes(name) || name.includes(r))
+			.slice(0, 5);
 		throw new HubError(`${arg}: no release "${name}" in the SAE registry (${registry.source.from})${near.length ? `; did you mean ${near.join(', ')}?` : ''}`);
 	}
 	const sae = release.saes.find((s) => s.id === saeId);
@@ -185,7 +196,9 @@ export function sameModel(registryModel: string, name: string): boolean {
 
 /** The releases for a model (all of them without one), by name. */
 export function releasesFor(registry: SaeReleaseRegistry, model?: string): [string, SaeRelease][] {
-	return Object.entries(registry.releases).filter(([, r]) => model === undefined || sameModel(r.model, model)).sort(([a], [b]) => a.localeCompare(b));
+	return Object.entries(registry.releases)
+		.filter(([, r]) => model === undefined || sameModel(r.model, model))
+		.sort(([a], [b]) => a.localeCompare(b));
 }
 
 /** Writes a registry atomically, one release per line so a refresh's diff reads release by release. */

@@ -22,12 +22,12 @@ export function toHalf(value: number): number {
 		const half = 1 << (shift - 1);
 		let m = mant >>> shift;
 		const rest = mant & ((1 << shift) - 1);
-		if (rest > half || (rest === half && (m & 1))) m++;
+		if (rest > half || (rest === half && m & 1)) m++;
 		return sign | m;
 	}
 	let m = mant >>> 13;
 	const rest = mant & 0x1fff;
-	if (rest > 0x1000 || (rest === 0x1000 && (m & 1))) {
+	if (rest > 0x1000 || (rest === 0x1000 && m & 1)) {
 		m++;
 		if (m === 0x400) {
 			m = 0;

@@ -23,7 +23,17 @@ export interface LoadedTensor {
 }
 
 const BYTES: Record<SafetensorsDtype, number> = {
-	F64: 8, I64: 8, F32: 4, I32: 4, F16: 2, BF16: 2, U16: 2, I16: 2, U8: 1, I8: 1, BOOL: 1,
+	F64: 8,
+	I64: 8,
+	F32: 4,
+	I32: 4,
+	F16: 2,
+	BF16: 2,
+	U16: 2,
+	I16: 2,
+	U8: 1,
+	I8: 1,
+	BOOL: 1,
 };
 
 const MAX_HEADER = 100_000_000;
@@ -103,9 +113,11 @@ function checkTiling(file: string, tensors: readonly TensorEntry[], dataStart: n
 	let at = dataStart;
 	for (const t of sorted) {
 		if (t.begin !== at) {
-			throw new SafetensorsError(t.begin < at
-				? `${file}: tensor "${t.name}" overlaps the tensor before it (bytes ${t.begin - dataStart}..${t.end - dataStart})`
-				: `${file}: ${t.begin - at} bytes before tensor "${t.name}" belong to no tensor (corrupt header)`);
+			throw new SafetensorsError(
+				t.begin < at
+					? `${file}: tensor "${t.name}" overlaps the tensor before it (bytes ${t.begin - dataStart}..${t.end - dataStart})`
+					: `${file}: ${t.begin - at} bytes before tensor "${t.name}" belong to no tensor (corrupt header)`,
+			);
 		}
 		at = t.end;
 	}

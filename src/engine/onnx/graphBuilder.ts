@@ -41,7 +41,10 @@ export class GraphBuilder {
 	private readonly branches = new Map<NodeInit, { then: GraphBuilder; else: GraphBuilder }>();
 	private scopeStack: string[] = [];
 
-	constructor(private readonly graphName: string, parent?: GraphBuilder) {
+	constructor(
+		private readonly graphName: string,
+		parent?: GraphBuilder,
+	) {
 		this.namespace = parent ? parent.namespace : { names: new Set(), counter: 0, aliases: new Map() };
 		if (parent) this.scopeStack = [...parent.scopeStack];
 	}
@@ -142,19 +145,45 @@ export class GraphBuilder {
 	}
 
 	// --- elementwise and linear algebra -------------------------------------------------
-	add(a: Value, b: Value): Value { return this.op('Add', [a, b]); }
-	sub(a: Value, b: Value): Value { return this.op('Sub', [a, b]); }
-	mul(a: Value, b: Value): Value { return this.op('Mul', [a, b]); }
-	div(a: Value, b: Value): Value { return this.op('Div', [a, b]); }
-	matMul(a: Value, b: Value): Value { return this.op('MatMul', [a, b]); }
-	sigmoid(x: Value): Value { return this.op('Sigmoid', [x]); }
-	tanh(x: Value): Value { return this.op('Tanh', [x]); }
-	sqrt(x: Value): Value { return this.op('Sqrt', [x]); }
-	cos(x: Value): Value { return this.op('Cos', [x]); }
-	sin(x: Value): Value { return this.op('Sin', [x]); }
-	neg(x: Value): Value { return this.op('Neg', [x]); }
-	cast(x: Value, to: DataType): Value { return this.op('Cast', [x], { to: attr.int(to) }); }
-	softmax(x: Value, axis = -1): Value { return this.op('Softmax', [x], { axis: attr.int(axis) }); }
+	add(a: Value, b: Value): Value {
+		return this.op('Add', [a, b]);
+	}
+	sub(a: Value, b: Value): Value {
+		return this.op('Sub', [a, b]);
+	}
+	mul(a: Value, b: Value): Value {
+		return this.op('Mul', [a, b]);
+	}
+	div(a: Value, b: Value): Value {
+		return this.op('Div', [a, b]);
+	}
+	matMul(a: Value, b: Value): Value {
+		return this.op('MatMul', [a, b]);
+	}
+	sigmoid(x: Value): Value {
+		return this.op('Sigmoid', [x]);
+	}
+	tanh(x: Value): Value {
+		return this.op('Tanh', [x]);
+	}
+	sqrt(x: Value): Value {
+		return this.op('Sqrt', [x]);
+	}
+	cos(x: Value): Value {
+		return this.op('Cos', [x]);
+	}
+	sin(x: Value): Value {
+		return this.op('Sin', [x]);
+	}
+	neg(x: Value): Value {
+		return this.op('Neg', [x]);
+	}
+	cast(x: Value, to: DataType): Value {
+		return this.op('Cast', [x], { to: attr.int(to) });
+	}
+	softmax(x: Value, axis = -1): Value {
+		return this.op('Softmax', [x], { axis: attr.int(axis) });
+	}
 
 	/** x @ w + b for a weight already laid out [in, out]. */
 	linear(x: Value, w: Value, b?: Value): Value {
@@ -166,14 +195,18 @@ export class GraphBuilder {
 	reshape(x: Value, shape: readonly number[]): Value {
 		return this.op('Reshape', [x, this.constInt64(shape)]);
 	}
-	reshapeTo(x: Value, shape: Value): Value { return this.op('Reshape', [x, shape]); }
+	reshapeTo(x: Value, shape: Value): Value {
+		return this.op('Reshape', [x, shape]);
+	}
 	transpose(x: Value, perm: readonly number[]): Value {
 		return this.op('Transpose', [x], { perm: attr.ints(perm) });
 	}
 	concat(xs: readonly Value[], axis: number): Value {
 		return this.op('Concat', xs, { axis: attr.int(axis) });
 	}
-	unsqueeze(x: Value, axes: readonly number[]): Value { return this.op('Unsqueeze', [x, this.constInt64(axes)]); }
+	unsqueeze(x: Value, axes: readonly number[]): Value {
+		return this.op('Unsqueeze', [x, this.constInt64(axes)]);
+	}
 	gather(data: Value, indices: Value, axis = 0): Value {
 		return this.op('Gather', [data, indices], { axis: attr.int(axis) });
 	}
@@ -190,13 +223,14 @@ export class GraphBuilder {
 	split(x: Value, sizes: readonly number[], axis: number): Value[] {
 		return this.node('Split', [x, this.constInt64(sizes)], { axis: attr.int(axis) }, sizes.length);
 	}
-	range(start: Value, limit: Value, delta: Value): Value { return this.op('Range', [start, limit, delta]); }
+	range(start: Value, limit: Value, delta: Value): Value {
+		return this.op('Range', [start, limit, delta]);
+	}
 
 	// --- normalization -----------------------------------------------------------------
 	layerNorm(x: Value, scale: Value, bias: Value, eps: number): Value {
 		return this.op('LayerNormalization', [x, scale, bias], { axis: attr.int(-1), epsilon: attr.float(eps) });
 	}
-
 
 	/** The graph as built so far, for a subgraph attribute (If, Loop) of an enclosing graph. */
 	graphInit(): GraphInit {
@@ -226,9 +260,7 @@ export class GraphBuilder {
 		const key = `${dataType}|${dims.join(',')}|${values.join(',')}`;
 		const existing = this.constants.get(key);
 		if (existing) return existing;
-		const raw = dataType === DataType.INT64
-			? new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer)
-			: new Uint8Array(Float32Array.from(values).buffer);
+		const raw = dataType === DataType.INT64 ? new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer) : new Uint8Array(Float32Array.from(values).buffer);
 		const name = this.initializer(`const_${this.namespace.counter++}`, dataType, dims, raw);
 		this.constants.set(key, name);
 		return name;

@@ -167,11 +167,7 @@ function graph(g: GraphInit): MessageWriter {
 
 /** Serializes a model to ONNX protobuf bytes. */
 export function encodeModel(m: ModelInit): Buffer {
-	const w = new MessageWriter()
-		.varint(1, IR_VERSION)
-		.string(2, m.producerName)
-		.string(3, m.producerVersion)
-		.message(7, graph(m.graph));
+	const w = new MessageWriter().varint(1, IR_VERSION).string(2, m.producerName).string(3, m.producerVersion).message(7, graph(m.graph));
 	for (const o of m.opsets) {
 		const opset = new MessageWriter();
 		if (o.domain) opset.string(1, o.domain);

@@ -97,7 +97,7 @@ export async function createSession(model: Uint8Array, settings: SessionSettings
 	};
 	if (settings.executionProvider !== 'cpu' && cudaUnavailable === undefined && !cudaProviderInstalled()) {
 		// `auto` then simply means the CPU (describeProviderChoice says so once); `cuda` was asked for.
-		cudaUnavailable = 'onnxruntime-node\'s CUDA provider library is not installed';
+		cudaUnavailable = "onnxruntime-node's CUDA provider library is not installed";
 	}
 	if (settings.executionProvider !== 'cpu' && cudaUnavailable === undefined) {
 		try {

@@ -115,7 +115,15 @@ function layerFiles(dir: string, config: CircuitTracerConfig): string[] {
 	if (config.transcoders) {
 		return config.transcoders.map((entry, i) => {
 			// An hf:// URI means a Hub file; one downloaded into this folder (its path under the repository) is used.
-			const local = entry.startsWith('hf://') ? path.join(dir, ...entry.replace(/^hf:\/\/[^/]+\/[^/]+\//, '').split(/[?]/)[0]!.split('/')) : path.resolve(dir, entry);
+			const local = entry.startsWith('hf://')
+				? path.join(
+						dir,
+						...entry
+							.replace(/^hf:\/\/[^/]+\/[^/]+\//, '')
+							.split(/[?]/)[0]!
+							.split('/'),
+					)
+				: path.resolve(dir, entry);
 			if (!fs.existsSync(local)) {
 				throw formatError(`${configFile}: transcoders[${i}] (${entry}) is not on this machine (looked for ${local})`);
 			}
@@ -189,7 +197,13 @@ export function loadCircuitTracerLayer(file: string, hookName: string, hookNameO
 		architecture = 'standard';
 	}
 	const cfg: SaeConfig = {
-		d_in: dIn, d_sae: dSae, dtype: 'float32', architecture, apply_b_dec_to_input: false, normalize_activations: 'none', reshape_activations: 'none',
+		d_in: dIn,
+		d_sae: dSae,
+		dtype: 'float32',
+		architecture,
+		apply_b_dec_to_input: false,
+		normalize_activations: 'none',
+		reshape_activations: 'none',
 		metadata: { hook_name: hookName, hook_head_index: null, prepend_bos: true, ...(config.model_name ? { model_name: config.model_name } : {}) },
 		transcoder: { d_out: dOut, hook_name_out: hookNameOut, skip: entries.has('W_skip') },
 	};
@@ -301,8 +315,10 @@ export function saveTranscoderSet(dir: string, layers: readonly Sae[], options: 
 		if (sae.cfg.metadata.hook_name !== layerHook(options.inputHook, l) || t.hook_name_out !== layerHook(options.outputHook, l)) {
 			throw formatError(`${sae.source}: layer ${l} reads ${sae.cfg.metadata.hook_name} and writes ${t.hook_name_out}, not ${layerHook(options.inputHook, l)} → ${layerHook(options.outputHook, l)}`);
 		}
-		if (sae.cfg.architecture !== architecture || (architecture === 'topk' && sae.cfg.k !== layers[0]!.cfg.k)) throw formatError(`${sae.source}: layer ${l} is ${sae.cfg.architecture}, layer 0 ${architecture}; a set has one activation`);
-		if (sae.cfg.architecture === 'gated' || sae.cfg.rescale_acts_by_decoder_norm) throw formatError(`${sae.source}: circuit-tracer has no ${sae.cfg.architecture}${sae.cfg.rescale_acts_by_decoder_norm ? ' (rescaled)' : ''} transcoders`);
+		if (sae.cfg.architecture !== architecture || (architecture === 'topk' && sae.cfg.k !== layers[0]!.cfg.k))
+			throw formatError(`${sae.source}: layer ${l} is ${sae.cfg.architecture}, layer 0 ${architecture}; a set has one activation`);
+		if (sae.cfg.architecture === 'gated' || sae.cfg.rescale_acts_by_decoder_norm)
+			throw formatError(`${sae.source}: circuit-tracer has no ${sae.cfg.architecture}${sae.cfg.rescale_acts_by_decoder_norm ? ' (rescaled)' : ''} transcoders`);
 	});
 	try {
 		fs.mkdirSync(dir, { recursive: true });

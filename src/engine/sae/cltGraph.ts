@@ -28,16 +28,20 @@ export function buildCltGraph(clt: CrossLayerTranscoder, topFeatures = 0): Buffe
 		return STORED_FLOAT_TYPE[t.dtype] === DataType.FLOAT ? v : b.cast(v, DataType.FLOAT);
 	};
 	const x = b.input(CLT_INPUT, DataType.FLOAT, [n, 'rows', d]);
-	const [...inputs] = b.split(x, Array.from({ length: n }, () => 1), 0).map((v) => b.op('Squeeze', [v, b.constInt64([0])])); // n × [rows, d]
+	const [...inputs] = b
+		.split(
+			x,
+			Array.from({ length: n }, () => 1),
+			0,
+		)
+		.map((v) => b.op('Squeeze', [v, b.constInt64([0])])); // n × [rows, d]
 	const acts: Value[] = [];
 	const rowActs: Value[] = []; // n × [rows, s]
 	/** Per source layer S: its features' writes to layers S…n−1, [rows, n − S, d]. */
 	const writes: Value[] = [];
 	clt.layers.forEach((layer, l) => {
 		const pre = b.linear(inputs[l]!, weight(`W_enc_${l}`, layer.W_enc), weight(`b_enc_${l}`, layer.b_enc)); // [rows, s]
-		const f = layer.threshold
-			? b.mul(pre, b.cast(b.op('Greater', [pre, weight(`threshold_${l}`, layer.threshold)]), DataType.FLOAT))
-			: b.op('Relu', [pre]);
+		const f = layer.threshold ? b.mul(pre, b.cast(b.op('Greater', [pre, weight(`threshold_${l}`, layer.threshold)]), DataType.FLOAT)) : b.op('Relu', [pre]);
 		acts.push(b.unsqueeze(f, [0]));
 		rowActs.push(f);
 		const wDec = b.reshape(weight(`W_dec_${l}`, layer.W_dec), [s, (n - l) * d]); // [s, (n − l)·d]
@@ -57,7 +61,10 @@ export function buildCltGraph(clt: CrossLayerTranscoder, topFeatures = 0): Buffe
 	if (topFeatures > 0) {
 		const k = Math.min(topFeatures, n * s);
 		const all = b.concat(rowActs, 1); // [rows, n · s]
-		const [values, indices] = b.node('TopK', [all, b.constInt64([k])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 1 } }, 2) as [Value, Value];
+		const [values, indices] = b.node('TopK', [all, b.constInt64([k])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 1 } }, 2) as [
+			Value,
+			Value,
+		];
 		b.output(values, DataType.FLOAT, ['rows', k], 'top_values');
 		b.output(indices, DataType.INT64, ['rows', k], 'top_indices');
 	}

@@ -59,7 +59,11 @@ export class CltRunner {
 	readonly inputHooks: string[];
 	readonly outputHooks: string[];
 
-	private constructor(readonly clt: CrossLayerTranscoder, private readonly settings: SessionSettings, private readonly log: (m: string) => void) {
+	private constructor(
+		readonly clt: CrossLayerTranscoder,
+		private readonly settings: SessionSettings,
+		private readonly log: (m: string) => void,
+	) {
 		this.inputHooks = clt.layers.map((_, l) => layerHook(clt.config.feature_input_hook, l));
 		this.outputHooks = clt.layers.map((_, l) => layerHook(clt.config.feature_output_hook, l));
 	}

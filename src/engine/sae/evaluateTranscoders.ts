@@ -84,24 +84,29 @@ export async function evaluateTranscoderSet(model: LanguageModel, runners: reado
 	for (const r of runners) if (!r.sae.cfg.transcoder) throw new ModelConfigError(`${r.sae.source} is not a transcoder`);
 	const outputs = new Set(runners.map((r) => r.outputHookName));
 	if (outputs.size !== runners.length) throw new ModelConfigError('two transcoders of the set write the same hook');
-	return evaluateReplacement(model, {
-		layers: runners.map((r) => ({ hookName: r.hookName, outputHookName: r.outputHookName, dOut: r.dOut, dSae: r.sae.cfg.d_sae })),
-		measure: async (clean, ids, first) => {
-			const B = ids.length;
-			const T = ids[0]!.length;
-			const rows = B * (T - first);
-			const stats: LayerStats[] = [];
-			for (const r of runners) {
-				const x = tokenRows(clean.hooks[r.hookName]!.data as Float32Array, B, T, r.sae.cfg.d_in, first);
-				const y = tokenRows(clean.hooks[r.outputHookName]!.data as Float32Array, B, T, r.dOut, first);
-				const s = (await r.run(x, rows, { acts: false, topFeatures: 0, recons: false, error: false, stats: true }, y)).stats!;
-				const sum = (v: Float32Array) => v.reduce((t, u) => t + u, 0);
-				stats.push({ l0: sum(s.l0), sqError: sum(s.sqError), cosine: sum(s.cosine), sqNorm: sum(s.sqNorm), sumY: s.sumX, fireCounts: s.fireCounts });
-			}
-			return stats;
+	return evaluateReplacement(
+		model,
+		{
+			layers: runners.map((r) => ({ hookName: r.hookName, outputHookName: r.outputHookName, dOut: r.dOut, dSae: r.sae.cfg.d_sae })),
+			measure: async (clean, ids, first) => {
+				const B = ids.length;
+				const T = ids[0]!.length;
+				const rows = B * (T - first);
+				const stats: LayerStats[] = [];
+				for (const r of runners) {
+					const x = tokenRows(clean.hooks[r.hookName]!.data as Float32Array, B, T, r.sae.cfg.d_in, first);
+					const y = tokenRows(clean.hooks[r.outputHookName]!.data as Float32Array, B, T, r.dOut, first);
+					const s = (await r.run(x, rows, { acts: false, topFeatures: 0, recons: false, error: false, stats: true }, y)).stats!;
+					const sum = (v: Float32Array) => v.reduce((t, u) => t + u, 0);
+					stats.push({ l0: sum(s.l0), sqError: sum(s.sqError), cosine: sum(s.cosine), sqNorm: sum(s.sqNorm), sumY: s.sumX, fireCounts: s.fireCounts });
+				}
+				return stats;
+			},
+			replacedLogits: async (ids, keepFirstPosition) => (await model.forward({ ids, logits: 'all', extensions: runners.map((r) => transcoderReplacement(r, { keepFirstPosition })) })).logits!,
 		},
-		replacedLogits: async (ids, keepFirstPosition) => (await model.forward({ ids, logits: 'all', extensions: runners.map((r) => transcoderReplacement(r, { keepFirstPosition })) })).logits!,
-	}, windows, options);
+		windows,
+		options,
+	);
 }
 
 /**
@@ -111,46 +116,51 @@ export async function evaluateTranscoderSet(model: LanguageModel, runners: reado
  */
 export async function evaluateCrossLayerTranscoder(model: LanguageModel, runner: CltRunner, windows: AsyncIterable<number[]>, options: EvalOptions): Promise<TranscoderSetMetrics> {
 	const { dModel: d, dSae: s } = runner.clt;
-	return evaluateReplacement(model, {
-		layers: runner.inputHooks.map((h, l) => ({ hookName: h, outputHookName: runner.outputHooks[l]!, dOut: d, dSae: s })),
-		measure: async (clean, ids, first) => {
-			const B = ids.length;
-			const T = ids[0]!.length;
-			const rows = B * (T - first);
-			const n = runner.clt.nLayers;
-			const x = new Float32Array(n * rows * d); // [n, rows, d]
-			runner.inputHooks.forEach((h, l) => x.set(tokenRows(clean.hooks[h]!.data as Float32Array, B, T, d, first), l * rows * d));
-			const out = await runner.run(x, rows);
-			return runner.outputHooks.map((h, l): LayerStats => {
-				const y = tokenRows(clean.hooks[h]!.data as Float32Array, B, T, d, first); // [rows, d]
-				const stats = { l0: 0, sqError: 0, cosine: 0, sqNorm: 0, sumY: new Float64Array(d), fireCounts: new Float64Array(s) };
-				for (let r = 0; r < rows; r++) {
-					let dot = 0;
-					let yy = 0;
-					let rr = 0;
-					for (let i = 0; i < d; i++) {
-						const yv = y[r * d + i]!;
-						const rv = out.recons[(l * rows + r) * d + i]!;
-						stats.sqError += (yv - rv) ** 2;
-						dot += yv * rv;
-						yy += yv * yv;
-						rr += rv * rv;
-						stats.sumY[i]! += yv;
-					}
-					stats.sqNorm += yy;
-					stats.cosine += dot / (Math.sqrt(yy) * Math.sqrt(rr) + 1e-12);
-					for (let j = 0; j < s; j++) {
-						if (out.acts[(l * rows + r) * s + j]! > 0) {
-							stats.l0++;
-							stats.fireCounts[j]! += 1;
+	return evaluateReplacement(
+		model,
+		{
+			layers: runner.inputHooks.map((h, l) => ({ hookName: h, outputHookName: runner.outputHooks[l]!, dOut: d, dSae: s })),
+			measure: async (clean, ids, first) => {
+				const B = ids.length;
+				const T = ids[0]!.length;
+				const rows = B * (T - first);
+				const n = runner.clt.nLayers;
+				const x = new Float32Array(n * rows * d); // [n, rows, d]
+				runner.inputHooks.forEach((h, l) => x.set(tokenRows(clean.hooks[h]!.data as Float32Array, B, T, d, first), l * rows * d));
+				const out = await runner.run(x, rows);
+				return runner.outputHooks.map((h, l): LayerStats => {
+					const y = tokenRows(clean.hooks[h]!.data as Float32Array, B, T, d, first); // [rows, d]
+					const stats = { l0: 0, sqError: 0, cosine: 0, sqNorm: 0, sumY: new Float64Array(d), fireCounts: new Float64Array(s) };
+					for (let r = 0; r < rows; r++) {
+						let dot = 0;
+						let yy = 0;
+						let rr = 0;
+						for (let i = 0; i < d; i++) {
+							const yv = y[r * d + i]!;
+							const rv = out.recons[(l * rows + r) * d + i]!;
+							stats.sqError += (yv - rv) ** 2;
+							dot += yv * rv;
+							yy += yv * yv;
+							rr += rv * rv;
+							stats.sumY[i]! += yv;
+						}
+						stats.sqNorm += yy;
+						stats.cosine += dot / (Math.sqrt(yy) * Math.sqrt(rr) + 1e-12);
+						for (let j = 0; j < s; j++) {
+							if (out.acts[(l * rows + r) * s + j]! > 0) {
+								stats.l0++;
+								stats.fireCounts[j]! += 1;
+							}
 						}
 					}
-				}
-				return stats;
-			});
+					return stats;
+				});
+			},
+			replacedLogits: async (ids, keepFirstPosition) => (await runner.replace(model, ids, { keepFirstPosition, logits: 'all' })).logits!,
 		},
-		replacedLogits: async (ids, keepFirstPosition) => (await runner.replace(model, ids, { keepFirstPosition, logits: 'all' })).logits!,
-	}, windows, options);
+		windows,
+		options,
+	);
 }
 
 async function evaluateReplacement(model: LanguageModel, set: ReplacementSet, windows: AsyncIterable<number[]>, options: EvalOptions): Promise<TranscoderSetMetrics> {

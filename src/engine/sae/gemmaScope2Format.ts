@@ -58,14 +58,25 @@ export function loadGemmaScope2(file: string, options: GemmaScope2Options = {}):
 
 	const hookName = options.hookName ?? site?.hookName ?? '';
 	const metadata: SaeMetadata = {
-		sae_lens_version: V6, hook_name: hookName, hook_head_index: null, prepend_bos: true, context_size: 1024, dataset_path: 'monology/pile-uncopyrighted',
+		sae_lens_version: V6,
+		hook_name: hookName,
+		hook_head_index: null,
+		prepend_bos: true,
+		context_size: 1024,
+		dataset_path: 'monology/pile-uncopyrighted',
 	};
 	const modelName = typeof config?.model_name === 'string' ? config.model_name : modelFromPath(file);
 	if (modelName) metadata.model_name = modelName.includes('/') ? modelName : `google/${modelName}`;
 	if (hookIn) metadata.hf_hook_name = hookIn;
 	const cfg: SaeConfig = {
-		d_in: dIn, d_sae: dSae, dtype: 'float32', architecture: 'jumprelu', apply_b_dec_to_input: false, normalize_activations: 'none',
-		reshape_activations: hookName.includes('hook_z') ? 'hook_z' : 'none', metadata,
+		d_in: dIn,
+		d_sae: dSae,
+		dtype: 'float32',
+		architecture: 'jumprelu',
+		apply_b_dec_to_input: false,
+		normalize_activations: 'none',
+		reshape_activations: hookName.includes('hook_z') ? 'hook_z' : 'none',
+		metadata,
 	};
 	if (hookNameOut) {
 		const wDec = entries.get('w_dec');
@@ -104,18 +115,26 @@ export function hookFromHf(module: string): { hookName: string; hookNameOut?: st
 	if (!m) return undefined;
 	const [layer, site] = [m[1]!, m[2]!];
 	switch (site) {
-		case 'output': return { hookName: `blocks.${layer}.hook_resid_post`, transcoder: false };
-		case 'self_attn.o_proj.input': return { hookName: `blocks.${layer}.attn.hook_z`, transcoder: false };
-		case 'post_feedforward_layernorm.output': return { hookName: `blocks.${layer}.hook_mlp_out`, transcoder: false };
+		case 'output':
+			return { hookName: `blocks.${layer}.hook_resid_post`, transcoder: false };
+		case 'self_attn.o_proj.input':
+			return { hookName: `blocks.${layer}.attn.hook_z`, transcoder: false };
+		case 'post_feedforward_layernorm.output':
+			return { hookName: `blocks.${layer}.hook_mlp_out`, transcoder: false };
 		// The norm's output after its gain: the MLP's input.
-		case 'pre_feedforward_layernorm.output': return { hookName: `blocks.${layer}.mlp.hook_in`, transcoder: false };
-		default: return undefined;
+		case 'pre_feedforward_layernorm.output':
+			return { hookName: `blocks.${layer}.mlp.hook_in`, transcoder: false };
+		default:
+			return undefined;
 	}
 }
 
 /** The hook from the release folder, as SAELens infers it when config.json is absent. */
 function hookFromFolder(file: string): { hookName: string; hookNameOut?: string; transcoder: boolean; crossLayer?: boolean } | undefined {
-	const rel = file.split(/[\\/]+/).slice(-4).join('/');
+	const rel = file
+		.split(/[\\/]+/)
+		.slice(-4)
+		.join('/');
 	const layer = /layer_(\d+)/.exec(rel)?.[1];
 	if (layer === undefined) return undefined;
 	if (/resid_post/.test(rel)) return { hookName: `blocks.${layer}.hook_resid_post`, transcoder: false };
@@ -131,4 +150,3 @@ function modelFromPath(file: string): string | undefined {
 	const m = /gemma-scope-2-(\d+(?:\.\d+)?[bm])-(pt|it)/i.exec(file);
 	return m ? `google/gemma-3-${m[1]!.toLowerCase()}-${m[2]!.toLowerCase()}` : undefined;
 }
-

@@ -96,7 +96,13 @@ function topPerRow<F>(values: Float32Array, indices: Int32Array, rows: number, k
  * later window re-reading `contextOverlap` tokens as context; it returns each token's features
  * from position `skip` of its input on.
  */
-async function inWindows<F>(model: LanguageModel, bos: number | undefined, tokens: readonly Token[], options: InspectOptions, perWindow: (input: number[], skip: number) => Promise<F[][]>): Promise<(Token & { features: F[] })[]> {
+async function inWindows<F>(
+	model: LanguageModel,
+	bos: number | undefined,
+	tokens: readonly Token[],
+	options: InspectOptions,
+	perWindow: (input: number[], skip: number) => Promise<F[][]>,
+): Promise<(Token & { features: F[] })[]> {
 	const window = model.cfg.nCtx - (bos === undefined ? 0 : 1);
 	const overlap = Math.min(options.contextOverlap ?? Math.floor(window / 4), window - 1);
 	const result: (Token & { features: F[] })[] = [];

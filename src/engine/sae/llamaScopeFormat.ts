@@ -45,7 +45,11 @@ export function loadLlamaScope(dir: string): Sae {
 		const e = entries.get(name);
 		if (!e) throw formatError(`${wFile}: missing tensor "${name}" (found: ${[...entries.keys()].join(', ') || 'none'})`);
 		if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) throw formatError(`${wFile}: ${name} has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}]`);
-		return asFloat32(wFile, name, safetensors(wFile, () => readTensor(e)));
+		return asFloat32(
+			wFile,
+			name,
+			safetensors(wFile, () => readTensor(e)),
+		);
 	};
 	const encoder = read('encoder.weight', [dSae, dIn]);
 	const decoder = read('decoder.weight', [dIn, dSae]);
@@ -56,15 +60,29 @@ export function loadLlamaScope(dir: string): Sae {
 	const wDec = transposeScaled(decoder, dIn, dSae, 1 / s);
 	const bDecFolded = bDec.map((v) => v / s);
 	const weights: Record<string, SaeTensor> = {
-		W_enc: f32Tensor(wEnc, [dIn, dSae]), b_enc: f32Tensor(bEnc, [dSae]), W_dec: f32Tensor(wDec, [dSae, dIn]), b_dec: f32Tensor(bDecFolded, [dIn]),
+		W_enc: f32Tensor(wEnc, [dIn, dSae]),
+		b_enc: f32Tensor(bEnc, [dSae]),
+		W_dec: f32Tensor(wDec, [dSae, dIn]),
+		b_dec: f32Tensor(bDecFolded, [dIn]),
 		threshold: f32Tensor(new Float32Array(dSae).fill(threshold), [dSae]),
 	};
 	const cfg: SaeConfig = {
-		d_in: dIn, d_sae: dSae, dtype: 'float32', architecture: 'jumprelu', apply_b_dec_to_input: false, normalize_activations: 'none',
+		d_in: dIn,
+		d_sae: dSae,
+		dtype: 'float32',
+		architecture: 'jumprelu',
+		apply_b_dec_to_input: false,
+		normalize_activations: 'none',
 		reshape_activations: 'none',
 		metadata: {
-			sae_lens_version: V6, hook_name: hook, hook_head_index: null, model_name: 'meta-llama/Llama-3.1-8B', prepend_bos: true,
-			context_size: 1024, dataset_path: 'cerebras/SlimPajama-627B', norm_scaling_factor: s,
+			sae_lens_version: V6,
+			hook_name: hook,
+			hook_head_index: null,
+			model_name: 'meta-llama/Llama-3.1-8B',
+			prepend_bos: true,
+			context_size: 1024,
+			dataset_path: 'cerebras/SlimPajama-627B',
+			norm_scaling_factor: s,
 		},
 	};
 	validateWeights(wFile, cfg, weights);

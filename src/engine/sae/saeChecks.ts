@@ -81,7 +81,6 @@ export function toNumbers(t: { dtype: SafetensorsDtype; data: Buffer }): number[
 	}
 }
 
-
 /** numpy float64 as float32 (SAELens casts every loaded array to float32). */
 export function f64ToF32(a: NpyArray): SaeTensor {
 	const n = a.data.length / 8;

@@ -43,15 +43,28 @@ export const SAE_LAYOUTS: readonly SaeLayout[] = [
 ];
 
 /** What a folder must hold, for messages. */
-export const SAE_LAYOUTS_TEXT = 'a SAELens folder (cfg.json + sae_weights.safetensors), a Gemma Scope params.npz, a Gemma Scope 2 params.safetensors, or a Llama Scope folder (hyperparams.json + checkpoints/final.safetensors)';
+export const SAE_LAYOUTS_TEXT =
+	'a SAELens folder (cfg.json + sae_weights.safetensors), a Gemma Scope params.npz, a Gemma Scope 2 params.safetensors, or a Llama Scope folder (hyperparams.json + checkpoints/final.safetensors)';
 
 const NORMALIZE: readonly NormalizeActivations[] = ['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'];
 
 /** Pre-6 top-level keys that SAELens 6 keeps under `metadata` (its LLM_METADATA_KEYS, the LLM-side facts). */
 export const METADATA_KEYS: readonly string[] = [
-	'model_name', 'hook_name', 'hook_head_index', 'context_size', 'prepend_bos', 'model_class_name',
-	'dataset_path', 'model_from_pretrained_kwargs', 'sae_lens_version', 'sae_lens_training_version', 'neuronpedia_id',
-	'seqpos_slice', 'exclude_special_tokens', 'sequence_separator_token', 'disable_concat_sequences',
+	'model_name',
+	'hook_name',
+	'hook_head_index',
+	'context_size',
+	'prepend_bos',
+	'model_class_name',
+	'dataset_path',
+	'model_from_pretrained_kwargs',
+	'sae_lens_version',
+	'sae_lens_training_version',
+	'neuronpedia_id',
+	'seqpos_slice',
+	'exclude_special_tokens',
+	'sequence_separator_token',
+	'disable_concat_sequences',
 ];
 
 /** Top-level cfg.json keys of SAELens 6 inference configs that SaeConfig models. */
@@ -96,16 +109,25 @@ export function loadSae(p: string, options: LoadSaeOptions = {}): Sae {
 	}
 	if (isCircuitTracerFolder(p) && !fs.existsSync(path.join(p, SAE_CFG_FILENAME))) {
 		const config = readCircuitTracerConfig(p);
-		throw formatError(`${p}: a circuit-tracer ${config.model_kind === 'transcoder_set' ? 'transcoder set' : 'cross-layer transcoder'}; `
-			+ (config.model_kind === 'transcoder_set' ? `load one layer's transcoder (e.g. ${path.join(p, 'layer_0.safetensors')}), or evaluate the set with --transcoders` : 'it runs in evaluation with --transcoders, not as one dictionary'));
+		throw formatError(
+			`${p}: a circuit-tracer ${config.model_kind === 'transcoder_set' ? 'transcoder set' : 'cross-layer transcoder'}; ` +
+				(config.model_kind === 'transcoder_set'
+					? `load one layer's transcoder (e.g. ${path.join(p, 'layer_0.safetensors')}), or evaluate the set with --transcoders`
+					: 'it runs in evaluation with --transcoders, not as one dictionary'),
+		);
 	}
 	const layout = folderLayout(p);
 	switch (layout?.marker) {
-		case SAE_CFG_FILENAME: return loadSaeLens(p, options);
-		case GEMMA_SCOPE_FILENAME: return loadGemmaScope(path.join(p, GEMMA_SCOPE_FILENAME), options);
-		case GEMMA_SCOPE_2_FILENAME: return loadGemmaScope2(path.join(p, GEMMA_SCOPE_2_FILENAME), options);
-		case LLAMA_SCOPE_HYPERPARAMS: return loadLlamaScope(p);
-		default: throw formatError(`${p}: no ${SAE_CFG_FILENAME} (expected ${SAE_LAYOUTS_TEXT})`);
+		case SAE_CFG_FILENAME:
+			return loadSaeLens(p, options);
+		case GEMMA_SCOPE_FILENAME:
+			return loadGemmaScope(path.join(p, GEMMA_SCOPE_FILENAME), options);
+		case GEMMA_SCOPE_2_FILENAME:
+			return loadGemmaScope2(path.join(p, GEMMA_SCOPE_2_FILENAME), options);
+		case LLAMA_SCOPE_HYPERPARAMS:
+			return loadLlamaScope(p);
+		default:
+			throw formatError(`${p}: no ${SAE_CFG_FILENAME} (expected ${SAE_LAYOUTS_TEXT})`);
 	}
 }
 
@@ -167,7 +189,12 @@ function loadSaeLens(dir: string, options: LoadSaeOptions): Sae {
 	}
 	for (const name of ['scaling_factor', 'finetuning_scaling_factor']) {
 		const entry = entries.get(name);
-		if (entry) checkLegacyScalingFactor(weightsFile, name, safetensors(weightsFile, () => readTensor(entry)));
+		if (entry)
+			checkLegacyScalingFactor(
+				weightsFile,
+				name,
+				safetensors(weightsFile, () => readTensor(entry)),
+			);
 	}
 	// Any other tensor (training buffers such as topk_threshold, log_threshold) plays no part in
 	// inference and is not carried.
@@ -247,7 +274,11 @@ export function normalizeSaeConfig(raw: Record<string, unknown>, file: string): 
 
 /** SAELens' handle_pre_6_0_config, applied in place to a copy of the cfg. */
 function convertPre6(c: Record<string, unknown>, metadata: Record<string, unknown>, file: string): void {
-	for (const [from, to] of [['hook_point', 'hook_name'], ['hook_point_head_index', 'hook_head_index'], ['activation_fn_str', 'activation_fn']] as const) {
+	for (const [from, to] of [
+		['hook_point', 'hook_name'],
+		['hook_point_head_index', 'hook_head_index'],
+		['activation_fn_str', 'activation_fn'],
+	] as const) {
 		if (from in c) {
 			if (!(to in c)) c[to] = c[from];
 			delete c[from];
@@ -396,7 +427,14 @@ export function saeLensConfig(sae: Sae): Record<string, unknown> {
 }
 
 function isV6InferenceConfig(raw: Record<string, unknown>): boolean {
-	return isObject(raw.metadata) && isV6Version(raw.metadata.sae_lens_version) && !('hook_name' in raw) && !('hook_point' in raw) && typeof raw.architecture === 'string' && isSaeArchitecture(raw.architecture);
+	return (
+		isObject(raw.metadata) &&
+		isV6Version(raw.metadata.sae_lens_version) &&
+		!('hook_name' in raw) &&
+		!('hook_point' in raw) &&
+		typeof raw.architecture === 'string' &&
+		isSaeArchitecture(raw.architecture)
+	);
 }
 
 function writeFileAtomic(file: string, data: Buffer): void {
@@ -406,4 +444,3 @@ function writeFileAtomic(file: string, data: Buffer): void {
 		throw formatError(`${file}: cannot write (${errCode(e)})`);
 	}
 }
-

@@ -116,7 +116,12 @@ export function buildSaeGraph(sae: Sae, request: SaeGraphRequest): Buffer {
 	const acts = architecture.encode(g, saeIn); // [rows, d_sae]
 	if (request.acts) b.output(acts, DataType.FLOAT, ['rows', cfg.d_sae], 'acts');
 	if (request.topFeatures > 0) {
-		const [values, indices] = b.node('TopK', [acts, b.constInt64([Math.min(request.topFeatures, cfg.d_sae)])], { axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 1 } }, 2) as [Value, Value];
+		const [values, indices] = b.node(
+			'TopK',
+			[acts, b.constInt64([Math.min(request.topFeatures, cfg.d_sae)])],
+			{ axis: { kind: 'int', value: -1 }, largest: { kind: 'int', value: 1 }, sorted: { kind: 'int', value: 1 } },
+			2,
+		) as [Value, Value];
 		b.output(values, DataType.FLOAT, ['rows', 'top'], 'top_values');
 		b.output(indices, DataType.INT64, ['rows', 'top'], 'top_indices');
 	}

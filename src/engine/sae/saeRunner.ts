@@ -85,7 +85,13 @@ export class SaeRunner {
 	/** The reconstruction's width, d_out (d_in for an SAE). */
 	readonly dOut: number;
 
-	private constructor(readonly sae: Sae, readonly hookName: string, readonly modelType: string, private readonly settings: SessionSettings, private readonly log: (m: string) => void) {
+	private constructor(
+		readonly sae: Sae,
+		readonly hookName: string,
+		readonly modelType: string,
+		private readonly settings: SessionSettings,
+		private readonly log: (m: string) => void,
+	) {
 		this.centre = usesCentredView(sae, modelType);
 		this.outputHookName = outputHookName(sae.cfg);
 		this.dOut = outputWidth(sae.cfg);
@@ -101,16 +107,21 @@ export class SaeRunner {
 		}
 		const width = perTokenWidth(point, `${sae.source}: ${hookName}`);
 		if (width !== sae.cfg.d_in) {
-			throw new ModelConfigError(`${sae.source}: the SAE expects d_in ${sae.cfg.d_in} at ${hookName}, but this model's ${hookName} has width ${width}`
-				+ (sae.cfg.metadata.model_name ? ` (the SAE was trained on ${sae.cfg.metadata.model_name})` : ''));
+			throw new ModelConfigError(
+				`${sae.source}: the SAE expects d_in ${sae.cfg.d_in} at ${hookName}, but this model's ${hookName} has width ${width}` +
+					(sae.cfg.metadata.model_name ? ` (the SAE was trained on ${sae.cfg.metadata.model_name})` : ''),
+			);
 		}
 		const transcoder = sae.cfg.transcoder;
 		if (transcoder) {
 			const out = model.hookPoints.find((h) => h.name === transcoder.hook_name_out);
-			if (!out) throw new ModelConfigError(`${sae.source}: the transcoder writes hook "${transcoder.hook_name_out}", which this ${model.cfg.modelType} model with ${model.cfg.nLayers} layers does not have`);
+			if (!out)
+				throw new ModelConfigError(`${sae.source}: the transcoder writes hook "${transcoder.hook_name_out}", which this ${model.cfg.modelType} model with ${model.cfg.nLayers} layers does not have`);
 			const outWidth = perTokenWidth(out, `${sae.source}: ${transcoder.hook_name_out}`);
-			if (outWidth !== transcoder.d_out) throw new ModelConfigError(`${sae.source}: the transcoder writes d_out ${transcoder.d_out} at ${transcoder.hook_name_out}, but this model's ${transcoder.hook_name_out} has width ${outWidth}`);
-			if (out.layer !== point.layer) throw new ModelConfigError(`${sae.source}: the transcoder reads ${hookName} and writes ${transcoder.hook_name_out}, in different layers; only per-layer transcoders run in the model`);
+			if (outWidth !== transcoder.d_out)
+				throw new ModelConfigError(`${sae.source}: the transcoder writes d_out ${transcoder.d_out} at ${transcoder.hook_name_out}, but this model's ${transcoder.hook_name_out} has width ${outWidth}`);
+			if (out.layer !== point.layer)
+				throw new ModelConfigError(`${sae.source}: the transcoder reads ${hookName} and writes ${transcoder.hook_name_out}, in different layers; only per-layer transcoders run in the model`);
 		}
 		const trainedOn = sae.cfg.metadata.model_name;
 		if (trainedOn && trainedOn !== model.name) {

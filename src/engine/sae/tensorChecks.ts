@@ -35,7 +35,10 @@ export function validateWeights(file: string, cfg: SaeConfig, weights: Record<st
 		if (t.data.length !== bytes) throw formatError(`${file}: ${name} has ${t.data.length} bytes, expected ${bytes}`);
 		// checkTensor has made the dtype a stored float.
 		const bad = countNonFinite(t.dtype as StoredFloat, t.data);
-		if (bad > 0) throw formatError(`${file}: ${name} holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or ±Inf) of ${bytes / STORED_FLOAT_BYTES[t.dtype as StoredFloat]}: the SAE is corrupt (weights must be finite numbers)`);
+		if (bad > 0)
+			throw formatError(
+				`${file}: ${name} holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or ±Inf) of ${bytes / STORED_FLOAT_BYTES[t.dtype as StoredFloat]}: the SAE is corrupt (weights must be finite numbers)`,
+			);
 	}
 	saeArchitecture(cfg.architecture).config?.check(cfg, file);
 }

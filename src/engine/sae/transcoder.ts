@@ -59,7 +59,9 @@ export function saeLensTranscoderName(cfg: SaeConfig, file: string): string {
 	const t = cfg.transcoder!;
 	const name = Object.entries(SAELENS_TRANSCODERS).find(([, v]) => v.architecture === cfg.architecture && v.skip === t.skip)?.[0];
 	if (!name) {
-		throw formatError(`${file}: SAELens has no ${cfg.architecture} ${t.skip ? 'skip ' : ''}transcoder architecture (it has ${Object.keys(SAELENS_TRANSCODERS).join(', ')}); save it in circuit-tracer's layout instead`);
+		throw formatError(
+			`${file}: SAELens has no ${cfg.architecture} ${t.skip ? 'skip ' : ''}transcoder architecture (it has ${Object.keys(SAELENS_TRANSCODERS).join(', ')}); save it in circuit-tracer's layout instead`,
+		);
 	}
 	return name;
 }

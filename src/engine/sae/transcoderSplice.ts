@@ -60,4 +60,3 @@ export function exceptFirstPosition(ctx: DecoderContext, x: Value, changed: Valu
 	const first = b.unsqueeze(b.op('Equal', [ctx.positions, b.constInt64([0], [])]), [1]); // [seq, 1]
 	return b.op('Where', [first, x, changed]);
 }
-

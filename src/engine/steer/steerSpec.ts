@@ -55,7 +55,10 @@ export function validateSampling(s: SamplingSettings): void {
  * a bare `I=V` means add.
  */
 export function parseFeatureSteers(text: string): FeatureSteer[] {
-	const entries = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+	const entries = text
+		.split(',')
+		.map((s) => s.trim())
+		.filter((s) => s.length > 0);
 	if (entries.length === 0) throw new SteerSpecError('--steer: no features given (expected e.g. "123:clamp=40,7:add=12")');
 	return entries.map((entry) => {
 		const m = /^(\d+)(?::(\w+))?=(\S+)$/.exec(entry);
@@ -69,9 +72,6 @@ export function parseFeatureSteers(text: string): FeatureSteer[] {
 }
 
 export function describeSteer(spec: SteerSpec): string {
-	const parts = [
-		...spec.features.map((f) => `${f.featureIndex}:${f.mode}=${f.strength}`),
-		...spec.vectors.map((v) => `"${v.label}"@${v.hookName}×${v.strength}`),
-	];
+	const parts = [...spec.features.map((f) => `${f.featureIndex}:${f.mode}=${f.strength}`), ...spec.vectors.map((v) => `"${v.label}"@${v.hookName}×${v.strength}`)];
 	return `${parts.join(', ') || 'nothing'} (${spec.positions === 'all' ? 'all positions' : 'generated positions only'})`;
 }

@@ -101,8 +101,7 @@ class CompletionStream {
 
 	async completion(): Promise<Completion> {
 		const last = this.ids.at(-1);
-		const stopReason: Completion['stopReason'] = last !== undefined && this.model.cfg.eosTokenIds.includes(last) ? 'eos'
-			: this.ids.length < this.maxNewTokens ? 'context' : 'maxTokens';
+		const stopReason: Completion['stopReason'] = last !== undefined && this.model.cfg.eosTokenIds.includes(last) ? 'eos' : this.ids.length < this.maxNewTokens ? 'context' : 'maxTokens';
 		return { ids: [...this.ids], text: this.model.tokenizer ? await this.text() : '', stopReason };
 	}
 
@@ -116,8 +115,13 @@ class CompletionStream {
 
 function generateOptions(s: SamplingSettings, prompt: PreparedPrompt, options: SteerRunOptions, steering?: CompiledSteering): GenerateOptions {
 	return {
-		maxNewTokens: s.maxNewTokens, temperature: s.temperature, topP: s.topP, topK: options.topK ?? 0, seed: s.seed,
-		allowedFirst: prompt.allowedFirst, signal: options.signal,
+		maxNewTokens: s.maxNewTokens,
+		temperature: s.temperature,
+		topP: s.topP,
+		topK: options.topK ?? 0,
+		seed: s.seed,
+		allowedFirst: prompt.allowedFirst,
+		signal: options.signal,
 		...(steering ? { callInputs: (call) => steering.callInputs(call) } : {}),
 	};
 }

@@ -27,7 +27,7 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 	const additive = new Map<string, Float64Array>();
 	const addTo = (hook: string, width: number, row: ArrayLike<number>, scale: number): void => {
 		let acc = additive.get(hook);
-		if (!acc) additive.set(hook, acc = new Float64Array(width));
+		if (!acc) additive.set(hook, (acc = new Float64Array(width)));
 		for (let j = 0; j < width; j++) acc[j]! += scale * row[j]!;
 	};
 	const rows: { featureIndex: number; clamp: boolean; value: number }[] = [];
@@ -56,11 +56,29 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 		const n = rows.length;
 		const name = (part: Parameters<typeof steerInputName>[1]): string => steerInputName(r.outputHookName, part);
 		const common: Record<string, ort.Tensor> = {
-			[name('features')]: new ort.Tensor('int64', BigInt64Array.from(rows, (x) => BigInt(x.featureIndex)), [n]),
-			[name('values')]: new ort.Tensor('float32', Float32Array.from(rows, (x) => x.value), [n]),
+			[name('features')]: new ort.Tensor(
+				'int64',
+				BigInt64Array.from(rows, (x) => BigInt(x.featureIndex)),
+				[n],
+			),
+			[name('values')]: new ort.Tensor(
+				'float32',
+				Float32Array.from(rows, (x) => x.value),
+				[n],
+			),
 		};
-		if (variant.clamp) common[name('clamp')] = new ort.Tensor('float32', Float32Array.from(rows, (x) => (x.clamp ? 1 : 0)), [n]);
-		if (variant.cap) common[name('cap')] = new ort.Tensor('float32', Float32Array.from(rows, (x) => (x.clamp ? 0 : 1)), [n]);
+		if (variant.clamp)
+			common[name('clamp')] = new ort.Tensor(
+				'float32',
+				Float32Array.from(rows, (x) => (x.clamp ? 1 : 0)),
+				[n],
+			);
+		if (variant.cap)
+			common[name('cap')] = new ort.Tensor(
+				'float32',
+				Float32Array.from(rows, (x) => (x.clamp ? 0 : 1)),
+				[n],
+			);
 		steeredInputs = { ...common, [name('positions')]: new ort.Tensor('float32', Float32Array.of(1), [1, 1]) };
 		unsteeredInputs = { ...common, [name('positions')]: new ort.Tensor('float32', Float32Array.of(0), [1, 1]) };
 	}

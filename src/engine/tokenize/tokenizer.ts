@@ -23,7 +23,11 @@ export interface Token {
 export class TextTooLongError extends Error {}
 
 export class Tokenizer {
-	private constructor(private readonly hf: HfTokenizer, readonly vocabSize: number, private readonly facts: TokenizerFacts) {}
+	private constructor(
+		private readonly hf: HfTokenizer,
+		readonly vocabSize: number,
+		private readonly facts: TokenizerFacts,
+	) {}
 
 	static fromFile(file: string): Tokenizer {
 		if (!fs.existsSync(file)) throw new TokenizerError(`${file}: tokenizer.json not found`);

@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import { TokenizerError } from './tokenizerFile';
 
 /** Text the probe encodes: ASCII, whitespace runs, digits, accents, combining marks, CJK, emoji, controls. */
-export const PROBE_TEXT = 'def f(x):\n\treturn x  # ok?  12345 67.89e-3\r\n'
-	+ 'Ünïcödé naïve café — “quotes” … e\u0301 \u00a0 \u200b 中文字符 日本語 한국어 🙂👍🏽 \u0000\u0007\u001b[0m ' + '    '.repeat(8) + 'x'.repeat(300);
+export const PROBE_TEXT =
+	'def f(x):\n\treturn x  # ok?  12345 67.89e-3\r\n' + 'Ünïcödé naïve café — “quotes” … e\u0301 \u00a0 \u200b 中文字符 日本語 한국어 🙂👍🏽 \u0000\u0007\u001b[0m ' + '    '.repeat(8) + 'x'.repeat(300);
 
 /** A probe that ran longer than this is a tokenizer too slow to use (a pathological pattern), and is refused. */
 const PROBE_TIMEOUT_MS = 60_000;

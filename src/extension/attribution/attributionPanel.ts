@@ -27,7 +27,9 @@ export class AttributionPanel {
 	private backend: AttributionBackend | undefined;
 
 	private constructor(private readonly panel: vscode.WebviewPanel) {
-		panel.onDidDispose(() => { AttributionPanel.current = undefined; });
+		panel.onDidDispose(() => {
+			AttributionPanel.current = undefined;
+		});
 		panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw));
 	}
 

@@ -59,10 +59,15 @@ export function graphSteering(graph: GraphJson, nodeIds: readonly string[], mode
 		features.set(f.index, Math.max(features.get(f.index) ?? -Infinity, node.activation ?? 0));
 	}
 	if (features.size === 0) throw new Error('none of the chosen nodes is a transcoder feature (embeddings, errors and logits cannot be steered)');
-	if (layers.size > 1) throw new Error(`the chosen features are of layers ${[...layers].sort((a, b) => a - b).join(', ')}: steering changes the features of one layer's transcoder at a time, so choose features of one layer`);
+	if (layers.size > 1)
+		throw new Error(
+			`the chosen features are of layers ${[...layers].sort((a, b) => a - b).join(', ')}: steering changes the features of one layer's transcoder at a time, so choose features of one layer`,
+		);
 	const layer = [...layers][0]!;
 	const steers: FeatureSteer[] = [...features].map(([featureIndex, activation]) => ({
-		featureIndex, mode: 'clamp', strength: mode === 'clamp' ? strength : strength * activation,
+		featureIndex,
+		mode: 'clamp',
+		strength: mode === 'clamp' ? strength : strength * activation,
 	}));
 	const what = steers.map((s) => `L${layer}/${s.featureIndex}`).join(', ');
 	const description = mode === 'clamp' ? `clamp ${what} to ${strength}` : `scale ${what} by ${strength}× (clamped to ${steers.map((s) => round(s.strength)).join(', ')})`;

@@ -42,8 +42,11 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 		}
 		if ((cfg.get<string>('model', '') || DEMO) === DEMO) return demoTranscoders;
 		const picked = await vscode.window.showOpenDialog({
-			canSelectFolders: true, canSelectFiles: false, canSelectMany: false,
-			title: 'Feature Lens: the transcoder set for this model (circuit-tracer\'s folder with config.yaml, or a folder of per-layer transcoders)', openLabel: 'Use Transcoders',
+			canSelectFolders: true,
+			canSelectFiles: false,
+			canSelectMany: false,
+			title: "Feature Lens: the transcoder set for this model (circuit-tracer's folder with config.yaml, or a folder of per-layer transcoders)",
+			openLabel: 'Use Transcoders',
 		});
 		const dir = picked?.[0]?.fsPath;
 		if (dir) await cfg.update(TRANSCODERS, dir, vscode.ConfigurationTarget.Global);
@@ -65,24 +68,37 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 		const transcoders = await transcoderSet();
 		if (!transcoders) return;
 		if (!fs.existsSync(transcoders)) throw new Error(`the transcoder set ${transcoders} does not exist (featureLens.transcoders)`);
-		await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: tracing the completion', cancellable: true }, async (progress, token) => {
-			progress.report({ message: 'loading the model…' });
-			await session.ensureModel();
-			if (token.isCancellationRequested) return;
-			let reported = 0;
-			const result = await engine.requestWithProgress(AttributeRequest, { prompt, transcoders, nodeThreshold: DEFAULT_NODE_THRESHOLD, edgeThreshold: DEFAULT_EDGE_THRESHOLD }, AttributeProgressNotification, (p) => {
-				const pct = (100 * p.done) / p.total;
-				progress.report({ message: `backward passes ${p.done}/${p.total}`, increment: pct - reported });
-				reported = pct;
-			}, token);
-			log.info(`traced ${JSON.stringify(prompt.slice(-40))}: ${result.featureCount} features, ${result.edgeCount} edges, ${result.graph.nodes.length} nodes kept`);
-			AttributionPanel.show(context.extensionUri, { type: 'graph', graph: result.graph, nodeThreshold: DEFAULT_NODE_THRESHOLD, featureCount: result.featureCount, edgeCount: result.edgeCount, prunable: true },
-				backendFor(result.graphId, result.graph, prompt, transcoders));
-		}).then(undefined, (err: unknown) => {
-			if (isCancelled(err)) return;
-			log.error(errorMessage(err));
-			void vscode.window.showErrorMessage(`Feature Lens: ${errorMessage(err)}`, 'Show Log').then((c) => { if (c) log.show(); });
-		});
+		await vscode.window
+			.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: tracing the completion', cancellable: true }, async (progress, token) => {
+				progress.report({ message: 'loading the model…' });
+				await session.ensureModel();
+				if (token.isCancellationRequested) return;
+				let reported = 0;
+				const result = await engine.requestWithProgress(
+					AttributeRequest,
+					{ prompt, transcoders, nodeThreshold: DEFAULT_NODE_THRESHOLD, edgeThreshold: DEFAULT_EDGE_THRESHOLD },
+					AttributeProgressNotification,
+					(p) => {
+						const pct = (100 * p.done) / p.total;
+						progress.report({ message: `backward passes ${p.done}/${p.total}`, increment: pct - reported });
+						reported = pct;
+					},
+					token,
+				);
+				log.info(`traced ${JSON.stringify(prompt.slice(-40))}: ${result.featureCount} features, ${result.edgeCount} edges, ${result.graph.nodes.length} nodes kept`);
+				AttributionPanel.show(
+					context.extensionUri,
+					{ type: 'graph', graph: result.graph, nodeThreshold: DEFAULT_NODE_THRESHOLD, featureCount: result.featureCount, edgeCount: result.edgeCount, prunable: true },
+					backendFor(result.graphId, result.graph, prompt, transcoders),
+				);
+			})
+			.then(undefined, (err: unknown) => {
+				if (isCancelled(err)) return;
+				log.error(errorMessage(err));
+				void vscode.window.showErrorMessage(`Feature Lens: ${errorMessage(err)}`, 'Show Log').then((c) => {
+					if (c) log.show();
+				});
+			});
 	};
 
 	/** A graph file's transcoder set: the first local folder among its sources (circuit-tracer's transcoder_list, or info.source_urls). */
@@ -93,8 +109,12 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 
 	const openGraphJson = async (): Promise<void> => {
 		const picked = await vscode.window.showOpenDialog({
-			canSelectFiles: true, canSelectFolders: false, canSelectMany: false, filters: { 'Neuronpedia graph JSON': ['json'] },
-			title: 'Feature Lens: Open Graph JSON (Neuronpedia\'s attribution-graph format)', openLabel: 'Open Graph',
+			canSelectFiles: true,
+			canSelectFolders: false,
+			canSelectMany: false,
+			filters: { 'Neuronpedia graph JSON': ['json'] },
+			title: "Feature Lens: Open Graph JSON (Neuronpedia's attribution-graph format)",
+			openLabel: 'Open Graph',
 		});
 		const file = picked?.[0]?.fsPath;
 		if (!file) return;
@@ -105,10 +125,18 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 			throw new Error(`${file}: ${errorMessage(err)}`);
 		}
 		const nodeThreshold = graph.metadata.pruning_settings?.node_threshold ?? graph.metadata.node_threshold ?? DEFAULT_NODE_THRESHOLD;
-		AttributionPanel.show(context.extensionUri, {
-			type: 'graph', graph, nodeThreshold, prunable: false,
-			featureCount: graph.nodes.filter((n) => graphFeature(graph, n)).length, edgeCount: graph.links.length,
-		}, backendFor(undefined, graph, graph.metadata.prompt, fileTranscoders(graph)));
+		AttributionPanel.show(
+			context.extensionUri,
+			{
+				type: 'graph',
+				graph,
+				nodeThreshold,
+				prunable: false,
+				featureCount: graph.nodes.filter((n) => graphFeature(graph, n)).length,
+				edgeCount: graph.links.length,
+			},
+			backendFor(undefined, graph, graph.metadata.prompt, fileTranscoders(graph)),
+		);
 	};
 
 	const backendFor = (graphId: string | undefined, first: GraphJson, prompt: string, transcoders: string | undefined): AttributionBackend => {
@@ -118,7 +146,10 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 		const withSeen = (): GraphJson => ({ ...graph, nodes: [...seen.values()] });
 		/** Loads the layer's transcoder as the SAE unless it is loaded already. */
 		const loadLayer = async (layer: number): Promise<void> => {
-			if (!transcoders) throw new Error('this graph names no transcoder set on this machine (its transcoder_list and info.source_urls hold no local folder), so its features cannot be loaded; trace the prompt here to use them');
+			if (!transcoders)
+				throw new Error(
+					'this graph names no transcoder set on this machine (its transcoder_list and info.source_urls hold no local folder), so its features cannot be loaded; trace the prompt here to use them',
+				);
 			const found = layerTranscoder(transcoders, layer);
 			if ('why' in found) throw new Error(`layer ${layer}'s features have no dashboard here: ${found.why}`);
 			if (session.current?.sae?.source === found.path) return;
@@ -141,7 +172,9 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 			},
 			save: async (pinnedIds, supernodes) => {
 				const target = await vscode.window.showSaveDialog({
-					title: 'Feature Lens: Save Graph JSON', saveLabel: 'Save Graph JSON', filters: { 'Neuronpedia graph JSON': ['json'] },
+					title: 'Feature Lens: Save Graph JSON',
+					saveLabel: 'Save Graph JSON',
+					filters: { 'Neuronpedia graph JSON': ['json'] },
 					defaultUri: vscode.Uri.file(path.join(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', `${graph.metadata.slug}.json`)),
 				});
 				if (!target) return;
@@ -152,9 +185,17 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 				const steering = graphSteering(withSeen(), nodeIds, mode, strength);
 				onStart(steering.description);
 				await loadLayer(steering.layer);
-				const result = await engine.requestWithProgress(SteeredGenerateRequest, {
-					prompt, steer: { features: steering.features, vectors: [], positions: 'all' }, baseline: true, ...STEER_SAMPLING,
-				}, SteerTokenNotification, () => undefined);
+				const result = await engine.requestWithProgress(
+					SteeredGenerateRequest,
+					{
+						prompt,
+						steer: { features: steering.features, vectors: [], positions: 'all' },
+						baseline: true,
+						...STEER_SAMPLING,
+					},
+					SteerTokenNotification,
+					() => undefined,
+				);
 				return { description: steering.description, baseline: result.baseline?.text ?? '', steered: result.steered.text };
 			},
 		};

@@ -26,7 +26,9 @@ export async function analyzeFeatures(engine: EngineProcess, session: ModelSessi
 	const corpus = await askCorpus(title(1), 'Text to analyse');
 	if (!corpus) return undefined;
 	const text = await vscode.window.showInputBox({
-		title: title(2), prompt: 'Tokens to analyse (more tokens: better examples and statistics, longer run)', value: String(DEFAULT_ANALYSIS_TOKENS),
+		title: title(2),
+		prompt: 'Tokens to analyse (more tokens: better examples and statistics, longer run)',
+		value: String(DEFAULT_ANALYSIS_TOKENS),
 		validateInput: (v) => {
 			const n = Number(v.replace(/[_,\s]/g, ''));
 			return Number.isInteger(n) && n >= 1024 && n <= 1e10 ? undefined : 'A whole number of at least 1024';
@@ -43,12 +45,18 @@ async function runAnalysis(engine: EngineProcess, dashboards: FeatureDashboards,
 	try {
 		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: analysing features on ${what}`, cancellable: true }, (progress, token) => {
 			let reported = 0;
-			return engine.requestWithProgress(AnalyzeFeaturesRequest, { corpus, tokens, force }, AnalyzeProgressNotification, (p) => {
-				if (p.total <= 0) return;
-				const pct = (100 * p.done) / p.total;
-				progress.report({ message: `${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} tokens`, increment: pct - reported });
-				reported = pct;
-			}, token);
+			return engine.requestWithProgress(
+				AnalyzeFeaturesRequest,
+				{ corpus, tokens, force },
+				AnalyzeProgressNotification,
+				(p) => {
+					if (p.total <= 0) return;
+					const pct = (100 * p.done) / p.total;
+					progress.report({ message: `${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} tokens`, increment: pct - reported });
+					reported = pct;
+				},
+				token,
+			);
 		});
 	} catch (err) {
 		if (isCancelled(err)) void vscode.window.showInformationMessage('Feature Lens: analysis cancelled; the previous results (if any) are unchanged.');
@@ -63,13 +71,18 @@ async function runAnalysis(engine: EngineProcess, dashboards: FeatureDashboards,
 		return result;
 	}
 	if (result.reused) {
-		const choice = await vscode.window.showInformationMessage(`Feature Lens: this SAE already has an analysis of ${what} (${result.tokens.toLocaleString('en-US')} tokens); it is used as it is.`, 'Recompute');
+		const choice = await vscode.window.showInformationMessage(
+			`Feature Lens: this SAE already has an analysis of ${what} (${result.tokens.toLocaleString('en-US')} tokens); it is used as it is.`,
+			'Recompute',
+		);
 		if (choice === 'Recompute') return runAnalysis(engine, dashboards, corpus, tokens, true);
 		return result;
 	}
 	const open = dashboards.openFeatures.length === 0 ? ['Open Feature Dashboard'] : [];
 	const choice = await vscode.window.showInformationMessage(
-		`Feature Lens: analysed ${result.tokens.toLocaleString('en-US')} tokens at ${Math.round(result.tokensPerSecond).toLocaleString('en-US')} tok/s: ${result.dead} dead and ${result.dense} dense features. Saved in ${result.dir}.`, ...open);
+		`Feature Lens: analysed ${result.tokens.toLocaleString('en-US')} tokens at ${Math.round(result.tokensPerSecond).toLocaleString('en-US')} tok/s: ${result.dead} dead and ${result.dense} dense features. Saved in ${result.dir}.`,
+		...open,
+	);
 	if (choice) await vscode.commands.executeCommand(COMMANDS.openFeatureDashboard);
 	return result;
 }

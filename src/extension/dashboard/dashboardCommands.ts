@@ -35,7 +35,10 @@ export function registerFeatureDashboards(context: vscode.ExtensionContext, engi
 			await inRange(featureIndex);
 			return engine.request(FeatureTextRequest, { featureIndex, text });
 		},
-		analyze: () => runReported(log, async () => { await analyzeFeatures(engine, session, dashboards); }),
+		analyze: () =>
+			runReported(log, async () => {
+				await analyzeFeatures(engine, session, dashboards);
+			}),
 		log: (message) => log.warn(message),
 	});
 
@@ -44,8 +47,10 @@ export function registerFeatureDashboards(context: vscode.ExtensionContext, engi
 		if (featureIndex === undefined) {
 			const sae = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Feature Lens: loading the SAE' }, ready);
 			const text = await vscode.window.showInputBox({
-				title: 'Feature Lens: Open Feature Dashboard', prompt: `Feature number (0 to ${sae.dSae - 1}) of the SAE at ${sae.hookName}`,
-				placeHolder: 'e.g. 42', validateInput: (v) => featureNumberError(v, sae.dSae),
+				title: 'Feature Lens: Open Feature Dashboard',
+				prompt: `Feature number (0 to ${sae.dSae - 1}) of the SAE at ${sae.hookName}`,
+				placeHolder: 'e.g. 42',
+				validateInput: (v) => featureNumberError(v, sae.dSae),
 			});
 			if (text === undefined) return;
 			featureIndex = Number(text.trim().replace(/^#/, ''));
@@ -56,12 +61,20 @@ export function registerFeatureDashboards(context: vscode.ExtensionContext, engi
 	context.subscriptions.push(
 		dashboards,
 		// Dashboards of another SAE than the one now loaded show it instead.
-		session.onDidChange((loaded) => { if (loaded?.sae) dashboards.saeLoaded(loaded.sae.source); }),
+		session.onDidChange((loaded) => {
+			if (loaded?.sae) dashboards.saeLoaded(loaded.sae.source);
+		}),
 		vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
-			deserializeWebviewPanel: async (panel, state: unknown) => { dashboards.revive(panel, state); },
+			deserializeWebviewPanel: async (panel, state: unknown) => {
+				dashboards.revive(panel, state);
+			},
 		}),
 		vscode.commands.registerCommand(COMMANDS.openFeatureDashboard, (arg: unknown) => runReported(log, () => open(arg))),
 		vscode.commands.registerCommand(COMMANDS.searchFeatures, () => runReported(log, () => searchFeatures(engine, session, (i) => dashboards.open(i)))),
-		vscode.commands.registerCommand(COMMANDS.analyzeFeatures, () => runReported(log, async () => { await analyzeFeatures(engine, session, dashboards); })),
+		vscode.commands.registerCommand(COMMANDS.analyzeFeatures, () =>
+			runReported(log, async () => {
+				await analyzeFeatures(engine, session, dashboards);
+			}),
+		),
 	);
 }

@@ -11,10 +11,14 @@ export function parseFromDashboard(value: unknown): FromDashboard | undefined {
 	const m = value as Record<string, unknown>;
 	const string = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
 	switch (m['type']) {
-		case 'ready': return { type: 'ready' };
-		case 'analyze': return { type: 'analyze' };
-		case 'refresh': return { type: 'refresh' };
-		case 'steer': return { type: 'steer' };
+		case 'ready':
+			return { type: 'ready' };
+		case 'analyze':
+			return { type: 'analyze' };
+		case 'refresh':
+			return { type: 'refresh' };
+		case 'steer':
+			return { type: 'steer' };
 		case 'openFeature': {
 			const i = m['featureIndex'];
 			return typeof i === 'number' && Number.isInteger(i) && i >= 0 ? { type: 'openFeature', featureIndex: i } : undefined;
@@ -23,7 +27,8 @@ export function parseFromDashboard(value: unknown): FromDashboard | undefined {
 			return string(m['label'], DASHBOARD_LIMITS.label) && string(m['notes'], DASHBOARD_LIMITS.notes) ? { type: 'saveLabel', label: m['label'], notes: m['notes'] } : undefined;
 		case 'testText':
 			return string(m['text'], DASHBOARD_LIMITS.text) && m['text'].trim().length > 0 ? { type: 'testText', text: m['text'] } : undefined;
-		default: return undefined;
+		default:
+			return undefined;
 	}
 }
 

@@ -28,7 +28,10 @@ export class FeatureDashboards implements vscode.Disposable {
 	private readonly panels = new Map<number, DashboardPanel>();
 	private analysing = false;
 
-	constructor(private readonly extensionUri: vscode.Uri, readonly backend: DashboardBackend) {}
+	constructor(
+		private readonly extensionUri: vscode.Uri,
+		readonly backend: DashboardBackend,
+	) {}
 
 	/** Shows feature `featureIndex`'s dashboard, creating its panel if needed. */
 	open(featureIndex: number, viewColumn: vscode.ViewColumn = vscode.ViewColumn.Beside): void {
@@ -91,7 +94,9 @@ export class FeatureDashboards implements vscode.Disposable {
 		panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'dashboard.js', `Feature ${featureIndex}`, ['dashboard.css']);
 		const p = new DashboardPanel(panel, featureIndex, this);
 		this.panels.set(featureIndex, p);
-		panel.onDidDispose(() => { if (this.panels.get(featureIndex) === p) this.panels.delete(featureIndex); });
+		panel.onDidDispose(() => {
+			if (this.panels.get(featureIndex) === p) this.panels.delete(featureIndex);
+		});
 		void p.load();
 	}
 }
@@ -101,7 +106,11 @@ class DashboardPanel {
 	private error: string | undefined;
 	private generation = 0;
 
-	constructor(readonly panel: vscode.WebviewPanel, readonly featureIndex: number, private readonly owner: FeatureDashboards) {
+	constructor(
+		readonly panel: vscode.WebviewPanel,
+		readonly featureIndex: number,
+		private readonly owner: FeatureDashboards,
+	) {
 		panel.webview.onDidReceiveMessage((raw: unknown) => {
 			const message = parseFromDashboard(raw);
 			if (message) void this.handle(message);
@@ -139,14 +148,16 @@ class DashboardPanel {
 				else this.post({ type: 'loading', featureIndex: this.featureIndex });
 				if (this.owner.isAnalysing) this.post({ type: 'analysing', running: true });
 				return;
-			case 'refresh': return this.load();
+			case 'refresh':
+				return this.load();
 			case 'openFeature': {
 				const dSae = this.data?.dSae;
 				if (dSae !== undefined && message.featureIndex >= dSae) return;
 				this.owner.open(message.featureIndex, this.panel.viewColumn);
 				return;
 			}
-			case 'analyze': return this.owner.backend.analyze();
+			case 'analyze':
+				return this.owner.backend.analyze();
 			case 'steer':
 				await vscode.commands.executeCommand(COMMANDS.steerFeature, this.featureIndex);
 				return;

@@ -57,16 +57,23 @@ export async function searchFeatures(engine: EngineProcess, session: ModelSessio
 			const source = new vscode.CancellationTokenSource();
 			inFlight = source;
 			pick.busy = true;
-			search({ query: plan.query, limit: LIMIT }, source.token).then((found) => {
-				if (source.token.isCancellationRequested) return;
-				hits = found.map((h) => toItem(h));
-				if (hits.length === 0) hits = [{ label: `No feature label matches “${oneLine(value)}”`, alwaysShow: true }];
-				refresh(value);
-			}, (err: unknown) => {
-				if (source.token.isCancellationRequested) return;
-				hits = [{ label: `$(error) ${errorMessage(err)}`, alwaysShow: true }];
-				refresh(value);
-			}).finally(() => { if (inFlight === source) pick.busy = false; });
+			search({ query: plan.query, limit: LIMIT }, source.token)
+				.then(
+					(found) => {
+						if (source.token.isCancellationRequested) return;
+						hits = found.map((h) => toItem(h));
+						if (hits.length === 0) hits = [{ label: `No feature label matches “${oneLine(value)}”`, alwaysShow: true }];
+						refresh(value);
+					},
+					(err: unknown) => {
+						if (source.token.isCancellationRequested) return;
+						hits = [{ label: `$(error) ${errorMessage(err)}`, alwaysShow: true }];
+						refresh(value);
+					},
+				)
+				.finally(() => {
+					if (inFlight === source) pick.busy = false;
+				});
 		}, DEBOUNCE_MS);
 	};
 	pick.onDidChangeValue(query);
@@ -90,12 +97,17 @@ export async function searchFeatures(engine: EngineProcess, session: ModelSessio
 	const text = chosen.text!;
 	// Ranked by the engine by max activation on the text; showQuickPick shows its busy state while it runs.
 	const cancel = new vscode.CancellationTokenSource();
-	const items = search({ text, limit: LIMIT }, cancel.token).then((found) => (found.length
-		? found.map((h) => toItem(h, 'text'))
-		: [{ label: 'No feature fires on this text' }]));
-	const hit = await vscode.window.showQuickPick(items, {
-		title: `Feature Lens: features that fire on “${oneLine(text).slice(0, 60)}”`, matchOnDescription: true, matchOnDetail: true, placeHolder: 'Strongest first',
-	}, cancel.token);
+	const items = search({ text, limit: LIMIT }, cancel.token).then((found) => (found.length ? found.map((h) => toItem(h, 'text')) : [{ label: 'No feature fires on this text' }]));
+	const hit = await vscode.window.showQuickPick(
+		items,
+		{
+			title: `Feature Lens: features that fire on “${oneLine(text).slice(0, 60)}”`,
+			matchOnDescription: true,
+			matchOnDetail: true,
+			placeHolder: 'Strongest first',
+		},
+		cancel.token,
+	);
 	cancel.dispose();
 	if (hit?.featureIndex !== undefined) open(hit.featureIndex);
 }

@@ -26,9 +26,7 @@ function percent(fraction: number): string {
 /** Quick-pick texts for a hit: `text` hits lead with the activation on the text. */
 export function describeHit(hit: FeatureSearchHit, kind: 'label' | 'text'): { label: string; description: string; detail: string } {
 	const flags = [hit.dead ? 'dead' : '', hit.dense ? 'dense' : ''].filter(Boolean);
-	const stats = hit.density > 0 || hit.maxActivation > 0
-		? `density ${percent(hit.density)} · mean ${hit.meanActivation.toFixed(2)} · max ${hit.maxActivation.toFixed(2)}`
-		: 'no corpus statistics yet';
+	const stats = hit.density > 0 || hit.maxActivation > 0 ? `density ${percent(hit.density)} · mean ${hit.meanActivation.toFixed(2)} · max ${hit.maxActivation.toFixed(2)}` : 'no corpus statistics yet';
 	return {
 		label: `$(symbol-event) Feature ${hit.featureIndex}`,
 		description: hit.label,

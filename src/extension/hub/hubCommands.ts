@@ -40,66 +40,73 @@ export class HubSettingsSource {
 	}
 }
 
-export function registerHubCommands(
-	engine: EngineProcess,
-	session: ModelSession,
-	log: vscode.LogOutputChannel,
-	hub: HubSettingsSource,
-): vscode.Disposable[] {
+export function registerHubCommands(engine: EngineProcess, session: ModelSession, log: vscode.LogOutputChannel, hub: HubSettingsSource): vscode.Disposable[] {
 	const configure = () => engine.request(ConfigureHubRequest, hub.settings());
 	return [
 		vscode.workspace.onDidChangeConfiguration((e) => {
 			// A running engine takes a new cache folder now; a new one gets it at initialize.
 			if (e.affectsConfiguration(`${SETTINGS_SECTION}.hub`) && engine.current.kind === 'ready') void configure().catch((err: unknown) => log.error(String(err)));
 		}),
-		vscode.commands.registerCommand(COMMANDS.openModelFromHub, () => reported(log, async () => {
-			await configure();
-			const releases = await engine.request(ListSaeReleasesRequest, {});
-			const ref = await pickModel(modelCompletions(releases));
-			if (!ref) return;
-			const fetched = await download(engine, `Feature Lens: downloading ${ref}`, ref, 'model');
-			if (!fetched) return;
-			await openModel(session, fetched);
-		})),
-		vscode.commands.registerCommand(COMMANDS.loadSaeFromRelease, () => reported(log, async () => {
-			await configure();
-			// The engine matches a model's name, repository id or hf: reference to the registry's names.
-			const modelName = (await session.ensureModel()).name;
-			const releases = await engine.request(ListSaeReleasesRequest, { model: modelName });
-			if (releases.releases.length === 0) {
-				void vscode.window.showInformationMessage(`Feature Lens: no SAE release in the registry is for ${modelName} (registry: ${releases.source}).`);
-				return;
-			}
-			const release = await vscode.window.showQuickPick(releaseItems(releases), { title: `Feature Lens: SAE releases for ${modelName}`, matchOnDescription: true, matchOnDetail: true });
-			if (!release) return;
-			const sae = await vscode.window.showQuickPick(saeItems(release.release), { title: `Feature Lens: ${release.label}`, matchOnDescription: true, placeHolder: 'hook · width · L0' });
-			if (!sae) return;
-			const ref = `${RELEASE_PREFIX}${release.label}/${sae.sae.id}`;
-			if (!(await download(engine, `Feature Lens: downloading ${ref}`, ref, 'sae'))) return;
-			await openSae(session, ref);
-		})),
-		vscode.commands.registerCommand(COMMANDS.refreshSaeReleases, () => reported(log, async () => {
-			// SAELens ships its registry in its Python package and Git repository, not on the Hub.
-			const from = await vscode.window.showInputBox({
-				title: 'Feature Lens: Refresh SAE Releases', ignoreFocusOut: true,
-				prompt: 'A newer SAELens pretrained_saes.yaml: a path on the engine\'s machine (e.g. inside an installed sae_lens) or hf:org/repo[@rev]/path/pretrained_saes.yaml',
-			});
-			if (!from?.trim()) return;
-			await configure();
-			const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: refreshing the SAE releases…', cancellable: true },
-				(progress, token) => engine.requestWithProgress(RefreshSaeReleasesRequest, { from: from.trim() }, HubProgressNotification, progressReporter(progress), token));
-			void vscode.window.showInformationMessage(`Feature Lens: ${r.releases} SAE releases (${r.saes} SAEs) from ${from.trim()}.`);
-		})),
-		vscode.commands.registerCommand(COMMANDS.signInToHuggingFace, () => reported(log, async () => {
-			const token = await vscode.window.showInputBox({
-				title: 'Feature Lens: Sign in to Hugging Face', password: true, ignoreFocusOut: true,
-				prompt: 'A Hugging Face access token (read access is enough; huggingface.co/settings/tokens). Empty signs out. Kept in VS Code\'s secret storage; used before HF_TOKEN and $HF_HOME/token.',
-			});
-			if (token === undefined) return;
-			await hub.setToken(token.trim() || undefined);
-			await configure();
-			void vscode.window.showInformationMessage(token.trim() ? 'Feature Lens: signed in to Hugging Face.' : 'Feature Lens: signed out of Hugging Face.');
-		})),
+		vscode.commands.registerCommand(COMMANDS.openModelFromHub, () =>
+			reported(log, async () => {
+				await configure();
+				const releases = await engine.request(ListSaeReleasesRequest, {});
+				const ref = await pickModel(modelCompletions(releases));
+				if (!ref) return;
+				const fetched = await download(engine, `Feature Lens: downloading ${ref}`, ref, 'model');
+				if (!fetched) return;
+				await openModel(session, fetched);
+			}),
+		),
+		vscode.commands.registerCommand(COMMANDS.loadSaeFromRelease, () =>
+			reported(log, async () => {
+				await configure();
+				// The engine matches a model's name, repository id or hf: reference to the registry's names.
+				const modelName = (await session.ensureModel()).name;
+				const releases = await engine.request(ListSaeReleasesRequest, { model: modelName });
+				if (releases.releases.length === 0) {
+					void vscode.window.showInformationMessage(`Feature Lens: no SAE release in the registry is for ${modelName} (registry: ${releases.source}).`);
+					return;
+				}
+				const release = await vscode.window.showQuickPick(releaseItems(releases), { title: `Feature Lens: SAE releases for ${modelName}`, matchOnDescription: true, matchOnDetail: true });
+				if (!release) return;
+				const sae = await vscode.window.showQuickPick(saeItems(release.release), { title: `Feature Lens: ${release.label}`, matchOnDescription: true, placeHolder: 'hook · width · L0' });
+				if (!sae) return;
+				const ref = `${RELEASE_PREFIX}${release.label}/${sae.sae.id}`;
+				if (!(await download(engine, `Feature Lens: downloading ${ref}`, ref, 'sae'))) return;
+				await openSae(session, ref);
+			}),
+		),
+		vscode.commands.registerCommand(COMMANDS.refreshSaeReleases, () =>
+			reported(log, async () => {
+				// SAELens ships its registry in its Python package and Git repository, not on the Hub.
+				const from = await vscode.window.showInputBox({
+					title: 'Feature Lens: Refresh SAE Releases',
+					ignoreFocusOut: true,
+					prompt: "A newer SAELens pretrained_saes.yaml: a path on the engine's machine (e.g. inside an installed sae_lens) or hf:org/repo[@rev]/path/pretrained_saes.yaml",
+				});
+				if (!from?.trim()) return;
+				await configure();
+				const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: refreshing the SAE releases…', cancellable: true }, (progress, token) =>
+					engine.requestWithProgress(RefreshSaeReleasesRequest, { from: from.trim() }, HubProgressNotification, progressReporter(progress), token),
+				);
+				void vscode.window.showInformationMessage(`Feature Lens: ${r.releases} SAE releases (${r.saes} SAEs) from ${from.trim()}.`);
+			}),
+		),
+		vscode.commands.registerCommand(COMMANDS.signInToHuggingFace, () =>
+			reported(log, async () => {
+				const token = await vscode.window.showInputBox({
+					title: 'Feature Lens: Sign in to Hugging Face',
+					password: true,
+					ignoreFocusOut: true,
+					prompt: "A Hugging Face access token (read access is enough; huggingface.co/settings/tokens). Empty signs out. Kept in VS Code's secret storage; used before HF_TOKEN and $HF_HOME/token.",
+				});
+				if (token === undefined) return;
+				await hub.setToken(token.trim() || undefined);
+				await configure();
+				void vscode.window.showInformationMessage(token.trim() ? 'Feature Lens: signed in to Hugging Face.' : 'Feature Lens: signed out of Hugging Face.');
+			}),
+		),
 	];
 }
 

@@ -33,12 +33,14 @@ export function releaseItems(result: ListSaeReleasesResult): (PickItem & { relea
 
 /** The release's SAEs that the engine can load, by hook, then width, then L0. */
 export function saeItems(release: SaeReleaseInfo): (PickItem & { sae: SaeReleaseSaeInfo })[] {
-	return release.saes.filter((s) => s.loadable).map((s) => ({
-		label: s.id,
-		description: [s.hookName, s.width !== undefined ? `width ${s.width}` : undefined, s.l0 !== undefined ? `L0 ${s.l0}` : undefined].filter(Boolean).join(' · '),
-		...(s.neuronpediaId ? { detail: `Neuronpedia ${s.neuronpediaId}` } : {}),
-		sae: s,
-	}));
+	return release.saes
+		.filter((s) => s.loadable)
+		.map((s) => ({
+			label: s.id,
+			description: [s.hookName, s.width !== undefined ? `width ${s.width}` : undefined, s.l0 !== undefined ? `L0 ${s.l0}` : undefined].filter(Boolean).join(' · '),
+			...(s.neuronpediaId ? { detail: `Neuronpedia ${s.neuronpediaId}` } : {}),
+			sae: s,
+		}));
 }
 
 /** One line for a progress notification. */

@@ -76,7 +76,10 @@ export interface HoverLine {
 export function hoverLines(token: InspectedTokenInfo, labels: ReadonlyMap<number, string> = new Map()): HoverLine[] {
 	const total = token.features.reduce((a, [, v]) => a + v, 0);
 	return token.features.map(([featureIndex, activation]) => ({
-		featureIndex, activation, share: total > 0 ? activation / total : 0, label: labels.get(featureIndex),
+		featureIndex,
+		activation,
+		share: total > 0 ? activation / total : 0,
+		label: labels.get(featureIndex),
 	}));
 }
 

@@ -34,10 +34,12 @@ export class InspectionController implements vscode.Disposable {
 		/** Told about each finished inspection (undefined when highlights are cleared). */
 		private readonly onInspected: (result: InspectResult | undefined) => void = () => {},
 	) {
-		this.decorationTypes = Array.from({ length: LEVELS }, (_, i) => vscode.window.createTextEditorDecorationType({
-			backgroundColor: new vscode.ThemeColor(`featureLens.activation${i + 1}`),
-			borderRadius: '2px',
-		}));
+		this.decorationTypes = Array.from({ length: LEVELS }, (_, i) =>
+			vscode.window.createTextEditorDecorationType({
+				backgroundColor: new vscode.ThemeColor(`featureLens.activation${i + 1}`),
+				borderRadius: '2px',
+			}),
+		);
 		this.disposables.push(
 			vscode.commands.registerCommand(COMMANDS.inspectSelection, () => this.inspectSelection()),
 			vscode.commands.registerCommand(COMMANDS.clearHighlights, () => this.clear()),
@@ -47,7 +49,9 @@ export class InspectionController implements vscode.Disposable {
 				if (e.contentChanges.length > 0 && this.inspections.has(e.document.uri.toString())) this.clear(e.document);
 			}),
 			vscode.window.onDidChangeVisibleTextEditors(() => this.render()),
-			vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration(`${SETTINGS_SECTION}.highlight`)) this.render(); }),
+			vscode.workspace.onDidChangeConfiguration((e) => {
+				if (e.affectsConfiguration(`${SETTINGS_SECTION}.highlight`)) this.render();
+			}),
 		);
 	}
 
@@ -66,25 +70,33 @@ export class InspectionController implements vscode.Disposable {
 		const document = editor.document;
 		const version = document.version;
 		const topFeatures = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<number>('hover.topFeatures', 5);
-		await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens', cancellable: true }, async (progress, token) => {
-			progress.report({ message: 'loading the model and SAE…' });
-			await this.session.ensureReady();
-			if (token.isCancellationRequested) return; // cancelled while the model and SAE were loading
-			let reported = 0;
-			const result = await this.engine.requestWithProgress(InspectRequest, { text, topFeatures }, InspectProgressNotification, (p) => {
-				const pct = (100 * p.done) / p.total;
-				progress.report({ message: `inspecting ${p.done}/${p.total} tokens`, increment: pct - reported });
-				reported = pct;
-			}, token);
-			if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
-			const dense = new Set(this.session.current?.sae?.denseFeatures ?? []);
-			this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest', ignore: dense } });
-			this.render();
-			this.onInspected(result);
-		}).then(undefined, (err: unknown) => {
-			if (isCancelled(err)) return;
-			void vscode.window.showErrorMessage(`Feature Lens: ${errorMessage(err)}`);
-		});
+		await vscode.window
+			.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens', cancellable: true }, async (progress, token) => {
+				progress.report({ message: 'loading the model and SAE…' });
+				await this.session.ensureReady();
+				if (token.isCancellationRequested) return; // cancelled while the model and SAE were loading
+				let reported = 0;
+				const result = await this.engine.requestWithProgress(
+					InspectRequest,
+					{ text, topFeatures },
+					InspectProgressNotification,
+					(p) => {
+						const pct = (100 * p.done) / p.total;
+						progress.report({ message: `inspecting ${p.done}/${p.total} tokens`, increment: pct - reported });
+						reported = pct;
+					},
+					token,
+				);
+				if (document.version !== version) return; // edited meanwhile: the offsets no longer hold
+				const dense = new Set(this.session.current?.sae?.denseFeatures ?? []);
+				this.inspections.set(document.uri.toString(), { document, version, base: document.offsetAt(range.start), result, mode: { kind: 'strongest', ignore: dense } });
+				this.render();
+				this.onInspected(result);
+			})
+			.then(undefined, (err: unknown) => {
+				if (isCancelled(err)) return;
+				void vscode.window.showErrorMessage(`Feature Lens: ${errorMessage(err)}`);
+			});
 	}
 
 	/** Re-colours the inspected text by one feature. */
@@ -135,7 +147,9 @@ export class InspectionController implements vscode.Disposable {
 			const dashboard = `[dashboard](command:${COMMANDS.openFeatureDashboard}?${args} "Open this feature's dashboard")`;
 			const steer = `[steer](command:${COMMANDS.steerFeature}?${args} "Steer with this feature")`;
 			const neuronpedia = neuronpediaId ? ` · [Neuronpedia](${neuronpediaFeatureUrl(neuronpediaId, row.featureIndex)} "This feature on Neuronpedia")` : '';
-			md.appendMarkdown(`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${dashboard} · ${steer}${neuronpedia} · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`);
+			md.appendMarkdown(
+				`- [feature ${row.featureIndex}](${link} "Colour the text by this feature") · ${dashboard} · ${steer}${neuronpedia} · ${row.activation.toFixed(2)} · ${(100 * row.share).toFixed(0)}%${row.label ? ` · ${escapeMarkdown(row.label)}` : ''}${dense.has(row.featureIndex) ? ' · dense (fires on >10% of tokens)' : ''}\n`,
+			);
 		}
 		const start = document.positionAt(inspection.base + token.start);
 		const end = document.positionAt(inspection.base + token.end);

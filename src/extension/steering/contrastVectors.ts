@@ -11,7 +11,10 @@ export class ContrastVectors {
 	private readonly cache = new Map<string, Promise<number[]>>();
 
 	/** `hookName` says where the loaded SAE reads (undefined: none loaded yet). */
-	constructor(private readonly engine: Pick<EngineProcess, 'request'>, private readonly hookName: () => string | undefined) {}
+	constructor(
+		private readonly engine: Pick<EngineProcess, 'request'>,
+		private readonly hookName: () => string | undefined,
+	) {}
 
 	/** Forget computed vectors, e.g. when another model or SAE loads. */
 	clear(): void {

@@ -32,8 +32,12 @@ export async function toggleInlineSteering(): Promise<boolean> {
 	const cfg = vscode.workspace.getConfiguration(SETTINGS_SECTION);
 	const next = !inlineSteeringEnabled();
 	const inspect = cfg.inspect<boolean>(ENABLED);
-	const target = inspect?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
-		: inspect?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+	const target =
+		inspect?.workspaceFolderValue !== undefined
+			? vscode.ConfigurationTarget.WorkspaceFolder
+			: inspect?.workspaceValue !== undefined
+				? vscode.ConfigurationTarget.Workspace
+				: vscode.ConfigurationTarget.Global;
 	await cfg.update(ENABLED, next, target);
 	return next;
 }
@@ -50,7 +54,12 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 		private readonly contrast: ContrastVectors,
 	) {}
 
-	async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
+	async provideInlineCompletionItems(
+		document: vscode.TextDocument,
+		position: vscode.Position,
+		_context: vscode.InlineCompletionContext,
+		token: vscode.CancellationToken,
+	): Promise<vscode.InlineCompletionItem[] | undefined> {
 		if (!inlineSteeringEnabled()) return undefined;
 		const before = document.getText(new vscode.Range(Math.max(0, position.line - MAX_LINES), 0, position.line, position.character));
 		if (before.trim().length === 0) return undefined;
@@ -67,10 +76,21 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 					return undefined;
 				}
 				// Ghost text shows the whole completion at once, so its streamed tokens are not listened to.
-				const result = await this.engine.requestWithProgress(SteeredGenerateRequest, {
-					prompt, steer: { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) }, baseline: false,
-					maxNewTokens, temperature: sampling.temperature, topP: sampling.topP, seed: sampling.seed,
-				}, SteerTokenNotification, () => {}, requestToken);
+				const result = await this.engine.requestWithProgress(
+					SteeredGenerateRequest,
+					{
+						prompt,
+						steer: { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) },
+						baseline: false,
+						maxNewTokens,
+						temperature: sampling.temperature,
+						topP: sampling.topP,
+						seed: sampling.seed,
+					},
+					SteerTokenNotification,
+					() => {},
+					requestToken,
+				);
 				return result.cancelled ? undefined : ghostText(result.steered.text);
 			});
 			if (!text) return undefined;
@@ -110,7 +130,7 @@ export class InlineSteeringStatus implements vscode.Disposable {
 		this.item.text = on ? '$(sparkle) Steer: on' : '$(circle-slash) Steer: off';
 		this.item.tooltip = on
 			? `Steered inline completions are on (${this.steering.describe()}). Click to turn them off.`
-			: 'Steered inline completions are off. Click to turn them on (they apply the Steering sidebar\'s features).';
+			: "Steered inline completions are off. Click to turn them on (they apply the Steering sidebar's features).";
 		this.item.accessibilityInformation = { label: `Steered inline completions ${on ? 'on' : 'off'}`, role: 'button' };
 	}
 

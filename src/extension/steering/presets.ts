@@ -59,7 +59,10 @@ export class PresetStore {
 		const all = this.all();
 		const raw = all[sae.contentHash] ?? all[sae.source];
 		if (!Array.isArray(raw)) return [];
-		return raw.map(parsePreset).filter((p): p is SteeringPreset => p !== undefined).sort((a, b) => b.savedAt - a.savedAt);
+		return raw
+			.map(parsePreset)
+			.filter((p): p is SteeringPreset => p !== undefined)
+			.sort((a, b) => b.savedAt - a.savedAt);
 	}
 
 	get(sae: PresetOwner, name: string): SteeringPreset | undefined {

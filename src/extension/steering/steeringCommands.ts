@@ -20,8 +20,14 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 	const contrast = new ContrastVectors(engine, () => session.current?.sae?.hookName);
 	const status = new InlineSteeringStatus(current);
 	const view = new SteeringViewProvider({
-		extensionUri: context.extensionUri, engine, session, current,
-		presets: new PresetStore(context.globalState), inlineEnabled: inlineSteeringEnabled, contrast, log,
+		extensionUri: context.extensionUri,
+		engine,
+		session,
+		current,
+		presets: new PresetStore(context.globalState),
+		inlineEnabled: inlineSteeringEnabled,
+		contrast,
+		log,
 	});
 	const inline = new SteeredInlineCompletions(engine, session, current, log, contrast);
 
@@ -43,34 +49,40 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 			status.update();
 			view.inlineChanged();
 		}),
-		vscode.commands.registerCommand(COMMANDS.toggleInlineSteering, () => runReported(log, async () => {
-			const on = await toggleInlineSteering();
-			vscode.window.setStatusBarMessage(`Feature Lens: steered inline completions ${on ? 'on' : 'off'}`, 3000);
-		})),
-		vscode.commands.registerCommand(COMMANDS.steerSelection, () => runReported(log, async () => {
-			const editor = vscode.window.activeTextEditor;
-			if (!editor) throw new Error('open a file and select the text to steer from');
-			const { selection, document } = editor;
-			// No selection: the current line up to the cursor.
-			const prompt = selection.isEmpty
-				? document.lineAt(selection.active.line).text.slice(0, selection.active.character)
-				: document.getText(selection);
-			if (!prompt.trim()) throw new Error('select the text the model should continue');
-			if (prompt.length > STEERING_LIMITS.prompt) throw new Error(`the selection is longer than ${STEERING_LIMITS.prompt} characters; select less (the model only sees its context anyway)`);
-			await view.steerPrompt(prompt);
-		})),
-		vscode.commands.registerCommand(COMMANDS.steerFeature, (arg: unknown) => runReported(log, async () => {
-			let featureIndex = featureIndexFromArg(arg);
-			if (featureIndex === undefined) {
-				const loaded = await session.ensureReady();
-				const text = await vscode.window.showInputBox({
-					title: 'Feature Lens: Steer with Feature', prompt: `Feature number (0 to ${loaded.sae.dSae - 1}) of the SAE at ${loaded.sae.hookName}`,
-					placeHolder: 'e.g. 1132', validateInput: (v) => featureNumberError(v, loaded.sae.dSae),
-				});
-				if (text === undefined) return;
-				featureIndex = Number(text.trim().replace(/^#/, ''));
-			}
-			await view.steerFeature(featureIndex);
-		})),
+		vscode.commands.registerCommand(COMMANDS.toggleInlineSteering, () =>
+			runReported(log, async () => {
+				const on = await toggleInlineSteering();
+				vscode.window.setStatusBarMessage(`Feature Lens: steered inline completions ${on ? 'on' : 'off'}`, 3000);
+			}),
+		),
+		vscode.commands.registerCommand(COMMANDS.steerSelection, () =>
+			runReported(log, async () => {
+				const editor = vscode.window.activeTextEditor;
+				if (!editor) throw new Error('open a file and select the text to steer from');
+				const { selection, document } = editor;
+				// No selection: the current line up to the cursor.
+				const prompt = selection.isEmpty ? document.lineAt(selection.active.line).text.slice(0, selection.active.character) : document.getText(selection);
+				if (!prompt.trim()) throw new Error('select the text the model should continue');
+				if (prompt.length > STEERING_LIMITS.prompt) throw new Error(`the selection is longer than ${STEERING_LIMITS.prompt} characters; select less (the model only sees its context anyway)`);
+				await view.steerPrompt(prompt);
+			}),
+		),
+		vscode.commands.registerCommand(COMMANDS.steerFeature, (arg: unknown) =>
+			runReported(log, async () => {
+				let featureIndex = featureIndexFromArg(arg);
+				if (featureIndex === undefined) {
+					const loaded = await session.ensureReady();
+					const text = await vscode.window.showInputBox({
+						title: 'Feature Lens: Steer with Feature',
+						prompt: `Feature number (0 to ${loaded.sae.dSae - 1}) of the SAE at ${loaded.sae.hookName}`,
+						placeHolder: 'e.g. 1132',
+						validateInput: (v) => featureNumberError(v, loaded.sae.dSae),
+					});
+					if (text === undefined) return;
+					featureIndex = Number(text.trim().replace(/^#/, ''));
+				}
+				await view.steerFeature(featureIndex);
+			}),
+		),
 	);
 }

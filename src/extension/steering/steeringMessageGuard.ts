@@ -14,9 +14,12 @@ export function parseFromSteeringView(value: unknown): FromSteeringView | undefi
 	if (typeof value !== 'object' || value === null) return undefined;
 	const m = value as Record<string, unknown>;
 	switch (m['type']) {
-		case 'ready': return { type: 'ready' };
-		case 'cancel': return { type: 'cancel' };
-		case 'toggleInline': return { type: 'toggleInline' };
+		case 'ready':
+			return { type: 'ready' };
+		case 'cancel':
+			return { type: 'cancel' };
+		case 'toggleInline':
+			return { type: 'toggleInline' };
 		case 'setupChanged': {
 			const setup = parseSetup(m['setup']);
 			const sampling = parseSampling(m['sampling']);
@@ -55,6 +58,7 @@ export function parseFromSteeringView(value: unknown): FromSteeringView | undefi
 		case 'loadPreset':
 		case 'deletePreset':
 			return isText(m['name'], STEERING_LIMITS.presetName) ? { type: m['type'], name: m['name'] } : undefined;
-		default: return undefined;
+		default:
+			return undefined;
 	}
 }

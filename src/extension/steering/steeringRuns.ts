@@ -61,9 +61,18 @@ export class SteeringRuns {
 		const runId = `steer-${process.pid}-${++runCounter}`;
 		const run: RunView = { kind: 'compare', runId, prompt: request.prompt, baseline: [], steered: [] };
 		return this.execute(run, async (onToken, token) => {
-			const result = await this.engine.requestWithProgress(SteeredGenerateRequest, {
-				prompt: request.prompt, steer: { ...toSteerSpec(request.setup), vectors: await this.vectors(request.setup) }, baseline: true, ...request.sampling,
-			}, SteerTokenNotification, onToken, token);
+			const result = await this.engine.requestWithProgress(
+				SteeredGenerateRequest,
+				{
+					prompt: request.prompt,
+					steer: { ...toSteerSpec(request.setup), vectors: await this.vectors(request.setup) },
+					baseline: true,
+					...request.sampling,
+				},
+				SteerTokenNotification,
+				onToken,
+				token,
+			);
 			if (run.kind !== 'compare') return;
 			// The final answer is authoritative: notifications can trail the response, or be lost with a hidden view.
 			run.steered = finalTokens(result.steered, run.steered);
@@ -78,15 +87,29 @@ export class SteeringRuns {
 		if (!entry) throw new Error(`feature ${request.featureIndex} is not in the steering list`);
 		const runId = `sweep-${process.pid}-${++runCounter}`;
 		const run: RunView = {
-			kind: 'sweep', runId, prompt: request.prompt, featureIndex: request.featureIndex, mode: entry.mode,
-			strengths: [...request.strengths], entries: request.strengths.map(() => []),
+			kind: 'sweep',
+			runId,
+			prompt: request.prompt,
+			featureIndex: request.featureIndex,
+			mode: entry.mode,
+			strengths: [...request.strengths],
+			entries: request.strengths.map(() => []),
 		};
 		const others: SteeringSetup = { ...request.setup, entries: request.setup.entries.filter((e) => e.featureIndex !== request.featureIndex) };
 		return this.execute(run, async (onToken, token) => {
-			const results = await this.engine.requestWithProgress(SweepRequest, {
-				prompt: request.prompt, feature: { featureIndex: request.featureIndex, mode: entry.mode },
-				strengths: request.strengths, steer: { ...toSteerSpec(others), vectors: await this.vectors(others) }, ...request.sampling,
-			}, SteerTokenNotification, onToken, token);
+			const results = await this.engine.requestWithProgress(
+				SweepRequest,
+				{
+					prompt: request.prompt,
+					feature: { featureIndex: request.featureIndex, mode: entry.mode },
+					strengths: request.strengths,
+					steer: { ...toSteerSpec(others), vectors: await this.vectors(others) },
+					...request.sampling,
+				},
+				SteerTokenNotification,
+				onToken,
+				token,
+			);
 			if (run.kind !== 'sweep') return;
 			results.forEach((r, i) => {
 				const streamed = run.entries[i] ?? [];

@@ -47,13 +47,21 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 	private readonly disposables: vscode.Disposable[] = [];
 
 	constructor(private readonly deps: SteeringViewDeps) {
-		this.runs = new SteeringRuns(deps.engine, {
-			started: (run) => this.post({ type: 'runStarted', run }),
-			tokens: (runId, which, sweepIndex, tokens) => this.post({ type: 'tokens', runId, which, ...(sweepIndex !== undefined ? { sweepIndex } : {}), tokens }),
-			ended: (run) => this.post({ type: 'runEnded', run }),
-		}, (setup) => deps.contrast.vectorsFor(setup));
+		this.runs = new SteeringRuns(
+			deps.engine,
+			{
+				started: (run) => this.post({ type: 'runStarted', run }),
+				tokens: (runId, which, sweepIndex, tokens) => this.post({ type: 'tokens', runId, which, ...(sweepIndex !== undefined ? { sweepIndex } : {}), tokens }),
+				ended: (run) => this.post({ type: 'runEnded', run }),
+			},
+			(setup) => deps.contrast.vectorsFor(setup),
+		);
 		this.lastEditor = vscode.window.activeTextEditor;
-		this.disposables.push(vscode.window.onDidChangeActiveTextEditor((e) => { if (e) this.lastEditor = e; }));
+		this.disposables.push(
+			vscode.window.onDidChangeActiveTextEditor((e) => {
+				if (e) this.lastEditor = e;
+			}),
+		);
 	}
 
 	resolveWebviewView(view: vscode.WebviewView): void {
@@ -67,7 +75,9 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 			if (message) void this.handle(message);
 			else this.deps.log.warn('steering view: ignored a malformed message from the webview');
 		});
-		view.onDidChangeVisibility(() => { if (!view.visible) this.ready = false; });
+		view.onDidChangeVisibility(() => {
+			if (!view.visible) this.ready = false;
+		});
 		view.onDidDispose(() => {
 			if (this.view === view) this.view = undefined;
 			this.ready = false;
@@ -169,7 +179,8 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 			case 'setupChanged':
 				current.set(message.setup, message.sampling);
 				return;
-			case 'search': return this.searchFeatures(message.query);
+			case 'search':
+				return this.searchFeatures(message.query);
 			case 'lookupLabel': {
 				const label = await this.labelOf(message.featureIndex);
 				if (label) this.post({ type: 'featureLabel', featureIndex: message.featureIndex, label });
@@ -191,12 +202,14 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 			case 'cancel':
 				this.runs.cancel();
 				return;
-			case 'insert': return this.insert(message.text);
+			case 'insert':
+				return this.insert(message.text);
 			case 'copy':
 				await vscode.env.clipboard.writeText(message.text);
 				this.notice(`Copied ${message.text.length} characters.`);
 				return;
-			case 'savePreset': return this.savePreset(message.setup, message.name);
+			case 'savePreset':
+				return this.savePreset(message.setup, message.name);
 			case 'loadPreset': {
 				const loaded = await this.deps.session.ensureReady();
 				const preset = this.deps.presets.get(loaded.sae, message.name);
@@ -300,11 +313,18 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 	private async savePreset(setup: SteeringSetup, typed?: string): Promise<void> {
 		const loaded = await this.deps.session.ensureReady();
 		const existing = this.deps.presets.list(loaded.sae).map((p) => p.name);
-		const name = typed ?? await vscode.window.showInputBox({
-			title: 'Feature Lens: Save Steering Preset', prompt: `A name for this steering (saved for the SAE at ${loaded.sae.hookName})`,
-			value: setup.entries.filter((e) => e.enabled).map((e) => `#${e.featureIndex} ${e.mode} ${e.strength}`).join(', ').slice(0, 60),
-			validateInput: (v) => presetNameError(v) ?? (existing.includes(v.trim()) ? { message: 'Replaces the preset of this name', severity: vscode.InputBoxValidationSeverity.Warning } : undefined),
-		});
+		const name =
+			typed ??
+			(await vscode.window.showInputBox({
+				title: 'Feature Lens: Save Steering Preset',
+				prompt: `A name for this steering (saved for the SAE at ${loaded.sae.hookName})`,
+				value: setup.entries
+					.filter((e) => e.enabled)
+					.map((e) => `#${e.featureIndex} ${e.mode} ${e.strength}`)
+					.join(', ')
+					.slice(0, 60),
+				validateInput: (v) => presetNameError(v) ?? (existing.includes(v.trim()) ? { message: 'Replaces the preset of this name', severity: vscode.InputBoxValidationSeverity.Warning } : undefined),
+			}));
 		if (name === undefined) return;
 		const preset = await this.deps.presets.save(loaded.sae, name, setup);
 		this.postPresets();

@@ -45,7 +45,9 @@ function repositoryRules(root: string, files: readonly string[]): Ignore {
 	rules.add(readLines(path.join(root, '.git', 'info', 'exclude')));
 	const folders = new Set<string>(['']);
 	for (const file of files) {
-		const parts = toPosix(path.relative(root, path.dirname(file))).split('/').filter(Boolean);
+		const parts = toPosix(path.relative(root, path.dirname(file)))
+			.split('/')
+			.filter(Boolean);
 		for (let i = 1; i <= parts.length; i++) folders.add(parts.slice(0, i).join('/'));
 	}
 	const shallowFirst = [...folders].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));

@@ -33,7 +33,14 @@ export async function trainSae(engine: EngineProcess, session: ModelSession, ext
 	const model = await session.ensureModel();
 	const params = await askTrainingParams(model);
 	if (!params) return;
-	await runTraining(engine, params, async (saeDir) => { await session.loadSae(saeDir); }, extensionUri);
+	await runTraining(
+		engine,
+		params,
+		async (saeDir) => {
+			await session.loadSae(saeDir);
+		},
+		extensionUri,
+	);
 }
 
 async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams, 'requestId'> | undefined> {
@@ -45,17 +52,27 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	function score(h: ModelInfo['hookPoints'][number]): number {
 		return (h.name === `blocks.${middle}.hook_resid_pre` ? 100 : 0) + (h.residual ? 10 : 0) - Math.abs(h.layer - middle) * 0.1;
 	}
-	const hook = await vscode.window.showQuickPick(hooks.map((h): Choice<string> => ({ label: h.name, description: `[${h.shape.join(', ')}]`, value: h.name })), { title: title(1), placeHolder: 'Hook point to train on' });
+	const hook = await vscode.window.showQuickPick(
+		hooks.map((h): Choice<string> => ({ label: h.name, description: `[${h.shape.join(', ')}]`, value: h.name })),
+		{ title: title(1), placeHolder: 'Hook point to train on' },
+	);
 	if (!hook) return undefined;
 	// At an MLP's input, a transcoder (which predicts the MLP's output) is the other choice.
 	const transcoder = await askTranscoder(title(1), hook.value, model);
 	if (!transcoder) return undefined;
 	const architecture = await vscode.window.showQuickPick(
-		TRAINABLE_SAE_ARCHITECTURES.filter((a) => transcoderArchitectureAllowed(a, transcoder.value)).map((a): Choice<TrainableSaeArchitecture> => ({ label: a, description: ARCHITECTURE_DESCRIPTIONS[a], value: a })),
+		TRAINABLE_SAE_ARCHITECTURES.filter((a) => transcoderArchitectureAllowed(a, transcoder.value)).map((a): Choice<TrainableSaeArchitecture> => ({
+			label: a,
+			description: ARCHITECTURE_DESCRIPTIONS[a],
+			value: a,
+		})),
 		{ title: title(2), placeHolder: transcoder.value.hookNameOut ? 'Transcoder activation' : 'Architecture' },
 	);
 	if (!architecture) return undefined;
-	const dIn = hooks.find((h) => h.name === hook.value)!.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
+	const dIn = hooks
+		.find((h) => h.name === hook.value)!
+		.shape.slice(1)
+		.reduce<number>((a, d) => a * (d as number), 1);
 	const defaults = vscode.workspace.getConfiguration(`${SETTINGS_SECTION}.training`);
 	const expansion = defaults.get<number>('expansion', 16);
 	const dSae = await askInt(title(3), `Dictionary width d_sae (${expansion} × d_in by default)`, Math.round(expansion * dIn), 1, 1 << 20);
@@ -69,15 +86,24 @@ async function askTrainingParams(model: ModelInfo): Promise<Omit<TrainSaeParams,
 	const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 	const kind = transcoder.value.hookNameOut ? `${transcoder.value.skip ? 'skip-' : ''}transcoder-` : '';
 	const defaultOut = path.join(folder ?? os.homedir(), '.feature-lens', 'saes', `${hook.value}-${kind}${architecture.value}-${dSae}`);
-	const out = await vscode.window.showInputBox({ title: title(7), prompt: `Output folder (the run and the ${kind ? 'transcoder' : 'SAE'}, in SAELens format)`, value: defaultOut, validateInput: (v) => (path.isAbsolute(v) ? undefined : 'Give an absolute folder path') });
+	const out = await vscode.window.showInputBox({
+		title: title(7),
+		prompt: `Output folder (the run and the ${kind ? 'transcoder' : 'SAE'}, in SAELens format)`,
+		value: defaultOut,
+		validateInput: (v) => (path.isAbsolute(v) ? undefined : 'Give an absolute folder path'),
+	});
 	if (!out) return undefined;
 	// A folder that already holds a run is resumed or started over only when the user says so.
 	let resume = false;
 	let overwrite = false;
 	if (['run.json', 'checkpoint.safetensors', 'metrics.jsonl'].some((f) => fs.existsSync(path.join(out, f)))) {
 		const hasCheckpoint = fs.existsSync(path.join(out, 'checkpoint.safetensors'));
-		const choice = await vscode.window.showWarningMessage(`${out} already holds a training run.`, { modal: true },
-			...(hasCheckpoint ? ['Resume It'] : []), 'Start Over (delete its checkpoint and metrics)');
+		const choice = await vscode.window.showWarningMessage(
+			`${out} already holds a training run.`,
+			{ modal: true },
+			...(hasCheckpoint ? ['Resume It'] : []),
+			'Start Over (delete its checkpoint and metrics)',
+		);
 		if (!choice) return undefined;
 		resume = choice === 'Resume It';
 		overwrite = !resume;
@@ -95,11 +121,14 @@ async function askTranscoder(title: string, hookName: string, model: ModelInfo):
 	const m = /^blocks\.(\d+)\.(ln2\.hook_normalized|mlp\.hook_in)$/.exec(hookName);
 	const hookNameOut = m ? `blocks.${m[1]}.hook_mlp_out` : undefined;
 	if (!hookNameOut || !model.hookPoints.some((h) => h.name === hookNameOut)) return { label: 'SAE', value: {} };
-	return vscode.window.showQuickPick<Choice<TranscoderChoice>>([
-		{ label: 'Transcoder', description: `reads ${hookName}, predicts ${hookNameOut} (replaces the MLP)`, value: { hookNameOut } },
-		{ label: 'Skip transcoder', description: `a transcoder plus a linear skip term (ReLU + L1)`, value: { hookNameOut, skip: true } },
-		{ label: 'SAE', description: `reconstructs ${hookName} itself`, value: {} },
-	], { title, placeHolder: 'What to train at this hook' });
+	return vscode.window.showQuickPick<Choice<TranscoderChoice>>(
+		[
+			{ label: 'Transcoder', description: `reads ${hookName}, predicts ${hookNameOut} (replaces the MLP)`, value: { hookNameOut } },
+			{ label: 'Skip transcoder', description: `a transcoder plus a linear skip term (ReLU + L1)`, value: { hookNameOut, skip: true } },
+			{ label: 'SAE', description: `reconstructs ${hookName} itself`, value: {} },
+		],
+		{ title, placeHolder: 'What to train at this hook' },
+	);
 }
 
 /** Transcoders are saved as SAELens has them: no TopK transcoder; a skip transcoder is ReLU (skip_transcoder). */
@@ -110,7 +139,9 @@ function transcoderArchitectureAllowed(a: TrainableSaeArchitecture, t: Transcode
 
 async function askInt(title: string, prompt: string, value: number, min: number, max: number): Promise<number | undefined> {
 	const text = await vscode.window.showInputBox({
-		title, prompt, value: String(value),
+		title,
+		prompt,
+		value: String(value),
 		validateInput: (v) => {
 			const n = Number(v.replace(/[_,\s]/g, ''));
 			return Number.isInteger(n) && n >= min && n <= max ? undefined : `A whole number from ${min} to ${max}`;
@@ -126,7 +157,9 @@ async function askSparsity(title: string, architecture: TrainableSaeArchitecture
 		return k === undefined ? undefined : { k };
 	}
 	const text = await vscode.window.showInputBox({
-		title, prompt: `${setting.toUpperCase()} coefficient`, value: setting === 'l1' ? '5' : '1',
+		title,
+		prompt: `${setting.toUpperCase()} coefficient`,
+		value: setting === 'l1' ? '5' : '1',
 		validateInput: (v) => (Number.isFinite(Number(v)) && Number(v) >= 0 ? undefined : 'A non-negative number'),
 	});
 	if (text === undefined) return undefined;
@@ -141,23 +174,36 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 	const monitorCancel = monitor.onCancel(() => stop.cancel());
 	let result: TrainSaeResult | undefined;
 	try {
-		result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: training ${params.architecture} ${params.hookNameOut ? `transcoder ${params.hookName} → ${params.hookNameOut}` : `SAE at ${params.hookName}`}`, cancellable: true }, async (progress, token) => {
-			const fromNotification = token.onCancellationRequested(() => stop.cancel());
-			let done = 0;
-			try {
-				return await engine.requestWithProgress(TrainSaeRequest, params, TrainProgressNotification, ({ metrics: m }) => {
-					monitor.post({ type: 'metrics', metrics: m });
-					const pct = (100 * m.step) / m.totalSteps;
-					progress.report({
-						increment: pct - done,
-						message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · ${Math.round(m.tokensPerSecond)} tok/s`,
-					});
-					done = pct;
-				}, stop.token);
-			} finally {
-				fromNotification.dispose();
-			}
-		});
+		result = await vscode.window.withProgress(
+			{
+				location: vscode.ProgressLocation.Notification,
+				title: `Feature Lens: training ${params.architecture} ${params.hookNameOut ? `transcoder ${params.hookName} → ${params.hookNameOut}` : `SAE at ${params.hookName}`}`,
+				cancellable: true,
+			},
+			async (progress, token) => {
+				const fromNotification = token.onCancellationRequested(() => stop.cancel());
+				let done = 0;
+				try {
+					return await engine.requestWithProgress(
+						TrainSaeRequest,
+						params,
+						TrainProgressNotification,
+						({ metrics: m }) => {
+							monitor.post({ type: 'metrics', metrics: m });
+							const pct = (100 * m.step) / m.totalSteps;
+							progress.report({
+								increment: pct - done,
+								message: `step ${m.step}/${m.totalSteps} · loss ${m.loss.toPrecision(4)} · L0 ${m.l0.toFixed(1)} · EV ${m.explainedVariance.toFixed(3)} · ${Math.round(m.tokensPerSecond)} tok/s`,
+							});
+							done = pct;
+						},
+						stop.token,
+					);
+				} finally {
+					fromNotification.dispose();
+				}
+			},
+		);
 	} catch (err) {
 		const message = errorMessage(err);
 		if (stop.token.isCancellationRequested && isCancelled(err)) {
@@ -183,12 +229,20 @@ async function runTraining(engine: EngineProcess, params: Omit<TrainSaeParams, '
 	}
 	await onTrained(result.out);
 	// Evaluated on (the start of) its own training text: a quick fit check, not generalization.
-	const evaluation = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: evaluating the new SAE…', cancellable: true },
-		(_, token) => engine.request(EvaluateSaeRequest, { corpus: params.corpus, tokens: 20_000 }, token)).then(undefined, () => undefined);
+	const evaluation = await vscode.window
+		.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: evaluating the new SAE…', cancellable: true }, (_, token) =>
+			engine.request(EvaluateSaeRequest, { corpus: params.corpus, tokens: 20_000 }, token),
+		)
+		.then(undefined, () => undefined);
 	if (evaluation) monitor.post({ type: 'evaluated', metrics: evaluation });
 	const ev = evaluation
 		? `; on ${evaluation.tokens.toLocaleString()} tokens of its training text: explained variance ${evaluation.explainedVariance.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, CE-loss score ${evaluation.ceLossScore.toFixed(3)}`
-		: result.final ? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}` : '';
-	const choice = await vscode.window.showInformationMessage(`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}); it is loaded.`, 'Inspect Selection');
+		: result.final
+			? `, explained variance ${result.final.explainedVariance.toFixed(3)}, L0 ${result.final.l0.toFixed(1)}`
+			: '';
+	const choice = await vscode.window.showInformationMessage(
+		`Feature Lens: SAE trained (${result.tokens.toLocaleString()} tokens, ${Math.round(result.tokensPerSecond)} tok/s${ev}); it is loaded.`,
+		'Inspect Selection',
+	);
 	if (choice) await vscode.commands.executeCommand(COMMANDS.inspectSelection);
 }

@@ -13,7 +13,9 @@ export class TrainingMonitor {
 	private resumeListener: (() => void) | undefined;
 
 	private constructor(private readonly panel: vscode.WebviewPanel) {
-		panel.onDidDispose(() => { TrainingMonitor.current = undefined; });
+		panel.onDidDispose(() => {
+			TrainingMonitor.current = undefined;
+		});
 		panel.webview.onDidReceiveMessage((raw: unknown) => {
 			const message = parseFromTrainingMonitor(raw);
 			if (message?.type === 'ready') {
@@ -30,11 +32,16 @@ export class TrainingMonitor {
 
 	static show(extensionUri: vscode.Uri): TrainingMonitor {
 		if (!TrainingMonitor.current) {
-			const panel = vscode.window.createWebviewPanel('featureLens.trainingMonitor', 'Feature Lens: Training', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-				enableScripts: true,
-				retainContextWhenHidden: true,
-				localResourceRoots: webviewRoots(extensionUri),
-			});
+			const panel = vscode.window.createWebviewPanel(
+				'featureLens.trainingMonitor',
+				'Feature Lens: Training',
+				{ viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+				{
+					enableScripts: true,
+					retainContextWhenHidden: true,
+					localResourceRoots: webviewRoots(extensionUri),
+				},
+			);
 			panel.webview.html = webviewHtml(panel.webview, extensionUri, 'trainingMonitor.js', 'Feature Lens: Training', ['trainingMonitor.css']);
 			TrainingMonitor.current = new TrainingMonitor(panel);
 		}

@@ -36,7 +36,7 @@ export const W_SKIP: TensorSpec = { name: 'W_skip', dims: ['d_out', 'd_in'] };
 
 /** A config dimension's size: d_out is the transcoder's output width, or d_in for an SAE. */
 export function dimensionSize(cfg: SaeConfig, d: SaeDimension): number {
-	return d === 'd_out' ? cfg.transcoder?.d_out ?? cfg.d_in : cfg[d];
+	return d === 'd_out' ? (cfg.transcoder?.d_out ?? cfg.d_in) : cfg[d];
 }
 
 /** What an architecture's graph code builds with. */

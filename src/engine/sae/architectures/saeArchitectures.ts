@@ -13,7 +13,10 @@ import { topk } from './topk';
 const ARCHITECTURES: Readonly<Record<SaeArchitecture, SaeArchitectureSpec>> = { standard, topk, jumprelu, gated };
 
 const TRAINERS: Readonly<Record<TrainableSaeArchitecture, SaeTraining>> = {
-	topk: topk.training, batchtopk, standard: standard.training, jumprelu: jumprelu.training,
+	topk: topk.training,
+	batchtopk,
+	standard: standard.training,
+	jumprelu: jumprelu.training,
 };
 
 export function saeArchitecture(name: SaeArchitecture): SaeArchitectureSpec {

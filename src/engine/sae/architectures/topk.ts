@@ -91,7 +91,9 @@ export function checkK(config: TrainConfig): void {
 export function auxkFeeds(state: TrainerState): Record<string, ort.Tensor> {
 	const { dIn, deadWindow, auxCoefficient } = state.config;
 	const dead: bigint[] = [];
-	state.stepsSinceFired.forEach((s, j) => { if (s >= deadWindow) dead.push(BigInt(j)); });
+	state.stepsSinceFired.forEach((s, j) => {
+		if (s >= deadWindow) dead.push(BigInt(j));
+	});
 	const kAuxHeuristic = Math.floor(dIn / 2);
 	return {
 		// With no dead latents AuxK is off (scale 0); one index keeps the graph's shapes valid.

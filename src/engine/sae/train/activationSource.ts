@@ -35,7 +35,11 @@ export class InMemoryActivations implements ActivationSource {
 	private cursor = 0;
 	private readonly random: () => number;
 
-	constructor(private readonly data: Float32Array, readonly dIn: number, seed = 0) {
+	constructor(
+		private readonly data: Float32Array,
+		readonly dIn: number,
+		seed = 0,
+	) {
 		if (data.length % dIn !== 0) throw new SaeFormatError(`activations: ${data.length} values are not a whole number of rows of width ${dIn}`);
 		this.random = seededRandom(seed);
 		this.order = this.shuffled();

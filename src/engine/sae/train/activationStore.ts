@@ -54,7 +54,12 @@ export class ModelActivationStore implements ActivationSource {
 	/** The next half-buffer, being computed while the current one is served. */
 	private prefetch: Promise<Float32Array> | undefined;
 
-	private constructor(private readonly model: LanguageModel, private readonly documents: () => Iterable<string>, private readonly options: StoreOptions, dIn: number) {
+	private constructor(
+		private readonly model: LanguageModel,
+		private readonly documents: () => Iterable<string>,
+		private readonly options: StoreOptions,
+		dIn: number,
+	) {
 		this.dIn = dIn;
 		this.buffer = new Float32Array(options.bufferRows * dIn);
 		this.random = seededRandom(options.seed);
@@ -135,7 +140,10 @@ export class ModelActivationStore implements ActivationSource {
 
 	private async produce(count: number): Promise<Float32Array> {
 		const staging = new Float32Array(count * this.dIn);
-		await this.fillRows(Uint32Array.from({ length: count }, (_, i) => i), staging);
+		await this.fillRows(
+			Uint32Array.from({ length: count }, (_, i) => i),
+			staging,
+		);
 		return staging;
 	}
 
@@ -145,7 +153,10 @@ export class ModelActivationStore implements ActivationSource {
 	}
 
 	private async fill(start: number, count: number): Promise<void> {
-		await this.fillRows(Uint32Array.from({ length: count }, (_, i) => start + i), this.buffer);
+		await this.fillRows(
+			Uint32Array.from({ length: count }, (_, i) => start + i),
+			this.buffer,
+		);
 	}
 
 	/** Writes fresh activation rows into the given row slots of `target`. */
@@ -161,7 +172,7 @@ export class ModelActivationStore implements ActivationSource {
 			const { hookNameOut } = this.options;
 			const out = await this.model.forward({ ids: batch, hooks: hookNameOut ? [hookName, hookNameOut] : [hookName], logits: 'none' });
 			const act = out.hooks[hookName]!.data as Float32Array;
-			const actOut = hookNameOut ? out.hooks[hookNameOut]!.data as Float32Array : undefined;
+			const actOut = hookNameOut ? (out.hooks[hookNameOut]!.data as Float32Array) : undefined;
 			// A transcoder's rows: the input's values, then the output's.
 			const wIn = actOut ? act.length / (batch.length * batch[0]!.length) : this.dIn;
 			const wOut = this.dIn - wIn;

@@ -67,4 +67,3 @@ export function scatterVector(b: GraphBuilder, n: number, indices: Value, values
 export function rowNorms(b: GraphBuilder, m: Value): Value {
 	return b.sqrt(b.op('ReduceSum', [b.mul(m, m), b.constInt64([1])], { keepdims: int(1) }));
 }
-

@@ -50,19 +50,32 @@ export function buildBatchtopkStepGraph(o: BatchtopkStepOptions): Buffer {
 	const gValues = b.mul(b.op('ReduceSum', [b.mul(decRows, gAtPairs), b.constInt64([1])], { keepdims: int(0) }), active); // [P]
 	const gWDec = b.add(scatterRows(b, n, dOut, col, b.mul(b.unsqueeze(values, [1]), gAtPairs)), scatterRows(b, n, dOut, deadIndices, aux.gDeadRows));
 	const xAtPairs = b.gather(xc, row); // [P, d]
-	const gWEncT = b.add(
-		scatterRows(b, n, d, col, b.mul(b.unsqueeze(gValues, [1]), xAtPairs)),
-		scatterRows(b, n, d, deadIndices, b.matMul(b.transpose(aux.gDeadPre, [1, 0]), xc)),
-	);
+	const gWEncT = b.add(scatterRows(b, n, d, col, b.mul(b.unsqueeze(gValues, [1]), xAtPairs)), scatterRows(b, n, d, deadIndices, b.matMul(b.transpose(aux.gDeadPre, [1, 0]), xc)));
 	const gWEnc = b.transpose(gWEncT, [1, 0]);
 	const gBEnc = b.add(scatterVector(b, n, col, gValues), scatterVector(b, n, deadIndices, b.op('ReduceSum', [aux.gDeadPre, b.constInt64([0])], { keepdims: int(0) })));
 	const gBDec = biasGrad(b, inputs, b.add(gRecon, aux.gAuxRecon), gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
-	const norm = optimize(b, inputs, saeParamUpdates(b, inputs, n, { gWEnc, gBEnc, gWDec, gBDec, gRecon }, (w) => b.div(w, rowNorms(b, w))), o);
+	const norm = optimize(
+		b,
+		inputs,
+		saeParamUpdates(b, inputs, n, { gWEnc, gBEnc, gWDec, gBDec, gRecon }, (w) => b.div(w, rowNorms(b, w))),
+		o,
+	);
 	// The smallest positive kept activation, for the running JumpReLU threshold.
 	const positiveOrInf = b.op('Where', [b.op('Greater', [values, b.constFloat([0])]), values, b.constFloat([Infinity])]);
 	b.output(b.op('ReduceMin', [positiveOrInf], { keepdims: int(0) }), DataType.FLOAT, [], 'min_active');
-	stepMetrics(b, { x: target, err, loss, mse, sparsityLoss: aux.loss, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, col, active), l0Sum: b.op('ReduceSum', [active], { keepdims: int(0) }) });
+	stepMetrics(b, {
+		x: target,
+		err,
+		loss,
+		mse,
+		sparsityLoss: aux.loss,
+		gradNorm: norm,
+		batch,
+		n,
+		fireCounts: scatterVector(b, n, col, active),
+		l0Sum: b.op('ReduceSum', [active], { keepdims: int(0) }),
+	});
 	return b.build({ trainer: 'batchtopk', k: String(k) });
 }

@@ -57,11 +57,23 @@ export function buildJumpreluStepGraph(o: JumpreluStepOptions): Buffer {
 	const gBDec = biasGrad(b, inputs, gRecon, gBEnc);
 
 	// --- optimizer -----------------------------------------------------------------------
-	const norm = optimize(b, inputs, [
-		...saeParamUpdates(b, inputs, n, { gWEnc, gBEnc, gWDec, gBDec, gRecon }),
-		// SAELens saves θ itself; emitting it here keeps exp() in onnxruntime.
-		{ name: 'log_threshold', grad: gLogThreshold, dims: [n], also: (u) => { b.output(b.op('Exp', [u]), DataType.FLOAT, [n], 'new.threshold'); } },
-	], o);
+	const norm = optimize(
+		b,
+		inputs,
+		[
+			...saeParamUpdates(b, inputs, n, { gWEnc, gBEnc, gWDec, gBDec, gRecon }),
+			// SAELens saves θ itself; emitting it here keeps exp() in onnxruntime.
+			{
+				name: 'log_threshold',
+				grad: gLogThreshold,
+				dims: [n],
+				also: (u) => {
+					b.output(b.op('Exp', [u]), DataType.FLOAT, [n], 'new.threshold');
+				},
+			},
+		],
+		o,
+	);
 	stepMetrics(b, { x: target, err, loss, mse, sparsityLoss: l0Loss, gradNorm: norm, batch, n, fireCounts: colSum(open), l0Sum });
 	return b.build({ trainer: 'jumprelu' });
 }

@@ -68,8 +68,22 @@ export function rowWidth(config: Pick<TrainConfig, 'dIn' | 'transcoder'>): numbe
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'architecture' | 'dIn' | 'dSae' | 'totalTokens'> = {
-	k: 32, topkThresholdLr: 0.01, l1Coefficient: 5, l1WarmupSteps: 0, l0Coefficient: 1, l0WarmupSteps: 0, jumpreluInitThreshold: 0.001, jumpreluBandwidth: 0.001,
-	batchSize: 4096, lr: 3e-4, warmupSteps: 0, decaySteps: 0, auxCoefficient: 1, bDecInit: 'geometric_median', deadWindow: 1000, seed: 0,
+	k: 32,
+	topkThresholdLr: 0.01,
+	l1Coefficient: 5,
+	l1WarmupSteps: 0,
+	l0Coefficient: 1,
+	l0WarmupSteps: 0,
+	jumpreluInitThreshold: 0.001,
+	jumpreluBandwidth: 0.001,
+	batchSize: 4096,
+	lr: 3e-4,
+	warmupSteps: 0,
+	decaySteps: 0,
+	auxCoefficient: 1,
+	bDecInit: 'geometric_median',
+	deadWindow: 1000,
+	seed: 0,
 };
 
 export interface StepMetrics {
@@ -107,7 +121,10 @@ export class SaeTrainer implements TrainerState {
 	/** What this architecture's training adds to the loop (architectures/). */
 	private readonly training: SaeTraining;
 
-	private constructor(readonly config: TrainConfig, private readonly session: ort.InferenceSession) {
+	private constructor(
+		readonly config: TrainConfig,
+		private readonly session: ort.InferenceSession,
+	) {
 		this.stepsSinceFired = new Uint32Array(config.dSae);
 		this.training = saeTraining(config.architecture);
 	}
@@ -157,11 +174,13 @@ export class SaeTrainer implements TrainerState {
 		const init = await ort.InferenceSession.create(b.build());
 		const out = await init.run({ sample: new ort.Tensor('float32', sample, [sample.length / d, d]) });
 		await init.release();
-		const bDec = this.config.bDecInit === 'zeros' ? new Float32Array(d)
-			: this.config.bDecInit === 'mean' ? out.b_dec!.data as Float32Array
-				: (await geometricMedian(sample, d)).median;
+		const bDec = this.config.bDecInit === 'zeros' ? new Float32Array(d) : this.config.bDecInit === 'mean' ? (out.b_dec!.data as Float32Array) : (await geometricMedian(sample, d)).median;
 		this.params = {
-			W_enc: out.W_enc!.data as Float32Array, b_enc: new Float32Array(n), W_dec: out.W_dec!.data as Float32Array, b_dec: bDec, ...this.training.initialParams?.(this.config),
+			W_enc: out.W_enc!.data as Float32Array,
+			b_enc: new Float32Array(n),
+			W_dec: out.W_dec!.data as Float32Array,
+			b_dec: bDec,
+			...this.training.initialParams?.(this.config),
 			// SAELens's SkipTranscoder starts its skip connection at zero.
 			...(transcoder?.skip ? { W_skip: new Float32Array(d * dIn) } : {}),
 		};
@@ -183,14 +202,17 @@ export class SaeTrainer implements TrainerState {
 	}
 
 	/** Runs steps until the token budget is spent, reporting metrics after each step. */
-	async train(source: ActivationSource, options: {
-		signal?: AbortSignal;
-		onStep?: (m: StepMetrics) => void | Promise<void>;
-		/** Tokens each latent fired on in the step, for density statistics. */
-		onFireCounts?: (counts: Float32Array) => void;
-		/** Update parameters and moments in their own arrays (default) rather than double-buffered ones. */
-		inPlace?: boolean;
-	} = {}): Promise<void> {
+	async train(
+		source: ActivationSource,
+		options: {
+			signal?: AbortSignal;
+			onStep?: (m: StepMetrics) => void | Promise<void>;
+			/** Tokens each latent fired on in the step, for density statistics. */
+			onFireCounts?: (counts: Float32Array) => void;
+			/** Update parameters and moments in their own arrays (default) rather than double-buffered ones. */
+			inPlace?: boolean;
+		} = {},
+	): Promise<void> {
 		const { dIn, dSae: n, batchSize: B, transcoder } = this.config;
 		const d = rowWidth(this.config);
 		const dOut = transcoder?.dOut ?? dIn;
@@ -208,7 +230,11 @@ export class SaeTrainer implements TrainerState {
 		const bindOutputs = (): void => {
 			for (const p of this.paramNames) {
 				const { m, v, newParam, newM, newV } = stateNames(p);
-				for (const [state, output, current] of [[p, newParam, this.params[p]!], [m, newM, this.moments[m]!], [v, newV, this.moments[v]!]] as const) {
+				for (const [state, output, current] of [
+					[p, newParam, this.params[p]!],
+					[m, newM, this.moments[m]!],
+					[v, newV, this.moments[v]!],
+				] as const) {
 					if (!inPlace) spare[state] ??= new Float32Array(current.length);
 					fetches[output] = new ort.Tensor('float32', inPlace ? current : spare[state]!, dims[p]);
 				}
@@ -253,8 +279,16 @@ export class SaeTrainer implements TrainerState {
 			this.step = step;
 			const scalar = (name: string): number => (out[name]!.data as Float32Array)[0]!;
 			await options.onStep?.({
-				step, tokens: step * B, loss: scalar('loss'), mse: scalar('mse'), sparsityLoss: scalar('sparsity_loss'), l0: scalar('l0'),
-				explainedVariance: scalar('explained_variance'), deadFraction: deadAfter / n, gradNorm: scalar('grad_norm'), lr,
+				step,
+				tokens: step * B,
+				loss: scalar('loss'),
+				mse: scalar('mse'),
+				sparsityLoss: scalar('sparsity_loss'),
+				l0: scalar('l0'),
+				explainedVariance: scalar('explained_variance'),
+				deadFraction: deadAfter / n,
+				gradNorm: scalar('grad_norm'),
+				lr,
 				tokensPerSecond: B / ((performance.now() - t0) / 1000),
 			});
 		}
@@ -266,7 +300,10 @@ export class SaeTrainer implements TrainerState {
 		const dOut = transcoder?.dOut ?? d;
 		const t = (a: Float32Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: Buffer.from(a.buffer, a.byteOffset, a.byteLength) });
 		const weights: Sae['weights'] = {
-			W_enc: t(this.params.W_enc!, [d, n]), b_enc: t(this.params.b_enc!, [n]), W_dec: t(this.params.W_dec!, [n, dOut]), b_dec: t(this.params.b_dec!, [dOut]),
+			W_enc: t(this.params.W_enc!, [d, n]),
+			b_enc: t(this.params.b_enc!, [n]),
+			W_dec: t(this.params.W_dec!, [n, dOut]),
+			b_dec: t(this.params.b_dec!, [dOut]),
 			...(transcoder?.skip ? { W_skip: t(this.params.W_skip!, [dOut, d]) } : {}),
 			...this.training.savedTensors?.(this),
 		};
@@ -276,7 +313,13 @@ export class SaeTrainer implements TrainerState {
 		return {
 			source,
 			cfg: {
-				d_in: d, d_sae: n, dtype: 'float32', architecture: this.training.savedAs, apply_b_dec_to_input: !transcoder, normalize_activations: 'none', reshape_activations: 'none',
+				d_in: d,
+				d_sae: n,
+				dtype: 'float32',
+				architecture: this.training.savedAs,
+				apply_b_dec_to_input: !transcoder,
+				normalize_activations: 'none',
+				reshape_activations: 'none',
 				// SAELens 6 records which trainer made an SAE; ours says it was Feature Lens.
 				metadata: { ...ownMetadata, sae_lens_training_version: TRAINING_VERSION },
 				...this.training.savedConfig?.(this.config),

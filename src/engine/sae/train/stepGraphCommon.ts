@@ -104,7 +104,7 @@ export function stepInputs(b: GraphBuilder, o: StepGraphOptions): StepInputs {
 	const { dIn: d, dSae: n, transcoder } = o;
 	const dOut = transcoder?.dOut ?? d;
 	const rows = b.input(STEP_INPUTS.x, DataType.FLOAT, ['B', d + (transcoder ? dOut : 0)]);
-	const [x, target] = transcoder ? b.split(rows, [d, dOut], 1) as [Value, Value] : [rows, rows];
+	const [x, target] = transcoder ? (b.split(rows, [d, dOut], 1) as [Value, Value]) : [rows, rows];
 	const bDec = b.input('b_dec', DataType.FLOAT, [dOut]);
 	return {
 		x,
@@ -161,7 +161,11 @@ export interface ParamUpdate {
  * (and `grad.<param>` when asked). Returns the pre-clipping gradient norm.
  */
 export function optimize(b: GraphBuilder, i: StepInputs, params: readonly ParamUpdate[], o: StepGraphOptions): Value {
-	const { clipped, norm } = clipGradients(b, params.map((p) => p.grad), o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM);
+	const { clipped, norm } = clipGradients(
+		b,
+		params.map((p) => p.grad),
+		o.maxGradNorm ?? SAELENS_MAX_GRAD_NORM,
+	);
 	params.forEach((p, j) => {
 		let updated = adamUpdate(b, p.name, clipped[j]!, p.dims, i.step, i.lr, o.adam ?? SAELENS_ADAM);
 		if (p.after) updated = p.after(updated);

@@ -45,27 +45,29 @@ export function buildTopkStepGraph(o: TopkStepOptions): Buffer {
 	const { gAuxRecon: gAux, gDeadPre } = aux;
 
 	// Decoder rows: each active (token, latent) pair adds act · g to its row; dead rows get auxActsᵀ · gAux.
-	const gWDec = b.add(
-		scatterRows(b, n, dOut, topIndices, outer(b, acts, gRecon, dOut)),
-		scatterRows(b, n, dOut, deadIndices, aux.gDeadRows),
-	); // [n, d_out]
+	const gWDec = b.add(scatterRows(b, n, dOut, topIndices, outer(b, acts, gRecon, dOut)), scatterRows(b, n, dOut, deadIndices, aux.gDeadRows)); // [n, d_out]
 	// Encoder: the pre-activation gradient is nonzero only at the chosen and the dead latents.
-	const gWEncT = b.add(
-		scatterRows(b, n, d, topIndices, outer(b, gActs, xc, d)),
-		scatterRows(b, n, d, deadIndices, b.matMul(b.transpose(gDeadPre, [1, 0]), xc)),
-	); // [n, d] = (xcᵀ · ∂pre)ᵀ
+	const gWEncT = b.add(scatterRows(b, n, d, topIndices, outer(b, gActs, xc, d)), scatterRows(b, n, d, deadIndices, b.matMul(b.transpose(gDeadPre, [1, 0]), xc))); // [n, d] = (xcᵀ · ∂pre)ᵀ
 	const gWEnc = b.transpose(gWEncT, [1, 0]);
-	const gBEnc = b.add(
-		scatterVector(b, n, topIndices, gActs),
-		scatterVector(b, n, deadIndices, b.op('ReduceSum', [gDeadPre, b.constInt64([0])], { keepdims: int(0) })),
-	); // [n]
+	const gBEnc = b.add(scatterVector(b, n, topIndices, gActs), scatterVector(b, n, deadIndices, b.op('ReduceSum', [gDeadPre, b.constInt64([0])], { keepdims: int(0) }))); // [n]
 	const gBDec = biasGrad(b, inputs, b.add(gRecon, gAux), gBEnc); // [d_out]
 
 	// --- optimizer -----------------------------------------------------------------------
 	const norm = optimize(b, inputs, saeParamUpdates(b, inputs, n, { gWEnc, gBEnc, gWDec, gBDec, gRecon }, o.normalizeDecoder ? (w) => b.div(w, rowNorms(b, w)) : undefined), o);
 
 	const firing = b.cast(b.op('Greater', [acts, b.constFloat([0])]), DataType.FLOAT); // [B, k]
-	stepMetrics(b, { x: target, err, loss, mse, sparsityLoss: aux.loss, gradNorm: norm, batch, n, fireCounts: scatterVector(b, n, topIndices, firing), l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }) });
+	stepMetrics(b, {
+		x: target,
+		err,
+		loss,
+		mse,
+		sparsityLoss: aux.loss,
+		gradNorm: norm,
+		batch,
+		n,
+		fireCounts: scatterVector(b, n, topIndices, firing),
+		l0Sum: b.op('ReduceSum', [firing], { keepdims: int(0) }),
+	});
 	return b.build({ trainer: 'topk', k: String(k) });
 }
 

@@ -35,11 +35,19 @@ export function trainConfigFor(o: TrainingRequestOptions, dIn: number): TrainCon
 	const steps = Math.ceil(o.tokens / batchSize);
 	const config: TrainConfig = {
 		...TRAIN_DEFAULTS,
-		architecture: o.architecture, dIn, dSae: o.dSae, k: o.k ?? TRAIN_DEFAULTS.k, batchSize, totalTokens: o.tokens,
-		l1Coefficient: o.l1 ?? TRAIN_DEFAULTS.l1Coefficient, l1WarmupSteps: Math.floor(steps * 0.05),
-		l0Coefficient: o.l0 ?? TRAIN_DEFAULTS.l0Coefficient, l0WarmupSteps: Math.floor(steps * 0.05),
+		architecture: o.architecture,
+		dIn,
+		dSae: o.dSae,
+		k: o.k ?? TRAIN_DEFAULTS.k,
+		batchSize,
+		totalTokens: o.tokens,
+		l1Coefficient: o.l1 ?? TRAIN_DEFAULTS.l1Coefficient,
+		l1WarmupSteps: Math.floor(steps * 0.05),
+		l0Coefficient: o.l0 ?? TRAIN_DEFAULTS.l0Coefficient,
+		l0WarmupSteps: Math.floor(steps * 0.05),
 		lr: o.lr ?? TRAIN_DEFAULTS.lr,
-		warmupSteps: Math.floor(steps * 0.05), decaySteps: Math.floor(steps * 0.2),
+		warmupSteps: Math.floor(steps * 0.05),
+		decaySteps: Math.floor(steps * 0.2),
 		deadWindow: Math.min(TRAIN_DEFAULTS.deadWindow, Math.max(10, Math.floor(steps / 4))),
 		seed: o.seed ?? 0,
 		bDecInit: o.bDecInit ?? TRAIN_DEFAULTS.bDecInit,
@@ -59,7 +67,8 @@ export function trainConfigFor(o: TrainingRequestOptions, dIn: number): TrainCon
 function checkTranscoderTraining(config: TrainConfig): void {
 	const savedAs = config.architecture === 'batchtopk' ? 'jumprelu' : config.architecture;
 	if (savedAs === 'topk') throw new ModelConfigError('a TopK transcoder has no SAELens architecture to be saved as; train batchtopk (k active on average, saved as jumprelu_transcoder) or standard');
-	if (savedAs === 'jumprelu' && config.transcoder?.skip) throw new ModelConfigError(`SAELens has no skip JumpReLU transcoder; train a skip transcoder as standard (skip_transcoder), or ${config.architecture} without --skip`);
+	if (savedAs === 'jumprelu' && config.transcoder?.skip)
+		throw new ModelConfigError(`SAELens has no skip JumpReLU transcoder; train a skip transcoder as standard (skip_transcoder), or ${config.architecture} without --skip`);
 }
 
 export interface ModelSourceOptions {
@@ -81,14 +90,25 @@ export async function modelTrainingSource(model: LanguageModel, o: ModelSourceOp
 	const contextSize = o.contextSize ?? Math.min(128, model.cfg.nCtx);
 	const documents = typeof o.corpus === 'string' ? corpusDocuments(o.corpus) : corpusFromFiles(o.corpus);
 	const source = await ModelActivationStore.create(model, documents, {
-		hookName: o.hookName, ...(o.hookNameOut ? { hookNameOut: o.hookNameOut } : {}), contextSize, prependBos: true, batchContexts: 8, excludeSpecialTokens: o.excludeSpecialTokens ?? false,
-		bufferRows: o.bufferRows ?? 65536, seed: o.seed ?? 0, signal: o.signal,
+		hookName: o.hookName,
+		...(o.hookNameOut ? { hookNameOut: o.hookNameOut } : {}),
+		contextSize,
+		prependBos: true,
+		batchContexts: 8,
+		excludeSpecialTokens: o.excludeSpecialTokens ?? false,
+		bufferRows: o.bufferRows ?? 65536,
+		seed: o.seed ?? 0,
+		signal: o.signal,
 	});
 	const metadata: SaeMetadata = {
-		model_name: model.name, model_class_name: 'FeatureLens', hook_name: o.hookName, hook_head_index: null,
+		model_name: model.name,
+		model_class_name: 'FeatureLens',
+		hook_name: o.hookName,
+		hook_head_index: null,
 		// Read back out by the trainer, which saves it where SAELens keeps it (cfg.json's top level).
 		...(o.hookNameOut ? { hook_name_out: o.hookNameOut } : {}),
-		context_size: contextSize, prepend_bos: true,
+		context_size: contextSize,
+		prepend_bos: true,
 		dataset_path: typeof o.corpus === 'string' ? o.corpus : `${o.corpus.length} files`,
 		exclude_special_tokens: o.excludeSpecialTokens ?? false,
 		// Feature Lens reads the raw (unprocessed) residual stream; say so for SAELens users.

@@ -65,10 +65,15 @@ function saveCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Arr
 	tensors.steps_since_fired = { dtype: 'U8', shape: [trainer.stepsSinceFired.byteLength], data: new Uint8Array(trainer.stepsSinceFired.buffer.slice(0)) };
 	tensors.fire_counts = { dtype: 'F64', shape: [fireCounts.length], data: new Uint8Array(fireCounts.buffer.slice(0)) };
 	const position = source.position?.();
-	writeAtomic(path.join(out, CHECKPOINT), encodeSafetensors(tensors, {
-		step: String(trainer.step), tokens_seen: String(tokensSeen), batch_threshold: String(trainer.batchThreshold),
-		...(position ? { source_position: JSON.stringify(position) } : {}),
-	}));
+	writeAtomic(
+		path.join(out, CHECKPOINT),
+		encodeSafetensors(tensors, {
+			step: String(trainer.step),
+			tokens_seen: String(tokensSeen),
+			batch_threshold: String(trainer.batchThreshold),
+			...(position ? { source_position: JSON.stringify(position) } : {}),
+		}),
+	);
 }
 
 function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Array): { tokensSeen: number; position?: SourcePosition } {
@@ -92,7 +97,7 @@ function loadCheckpoint(out: string, trainer: SaeTrainer, fireCounts: Float64Arr
 	fireCounts.set(new Float64Array(counts.buffer, counts.byteOffset, counts.byteLength / 8));
 	trainer.step = Number(metadata.step);
 	trainer.batchThreshold = Number(metadata.batch_threshold ?? 0);
-	return { tokensSeen: Number(metadata.tokens_seen), position: metadata.source_position ? JSON.parse(metadata.source_position) as SourcePosition : undefined };
+	return { tokensSeen: Number(metadata.tokens_seen), position: metadata.source_position ? (JSON.parse(metadata.source_position) as SourcePosition) : undefined };
 }
 
 /**
@@ -116,12 +121,15 @@ export function checkRunFolder(options: Pick<RunOptions, 'out' | 'resume' | 'ove
 	const { out } = options;
 	const has = (f: string) => fs.existsSync(path.join(out, f));
 	if (options.resume && !has(CHECKPOINT)) {
-		throw new RunFolderError(`${out}: there is no ${CHECKPOINT} to resume from; run without --resume to start a new run there`
-			+ (has(RUN) || has(METRICS) ? ` (with --overwrite: it already holds a run's ${[RUN, METRICS].filter(has).join(' and ')}, which would be deleted)` : ''));
+		throw new RunFolderError(
+			`${out}: there is no ${CHECKPOINT} to resume from; run without --resume to start a new run there` +
+				(has(RUN) || has(METRICS) ? ` (with --overwrite: it already holds a run's ${[RUN, METRICS].filter(has).join(' and ')}, which would be deleted)` : ''),
+		);
 	}
 	if (!options.resume && (has(CHECKPOINT) || has(RUN) || has(METRICS)) && !options.overwrite) {
-		throw new RunFolderError(`${out} already holds a training run (${[RUN, CHECKPOINT, METRICS].filter(has).join(', ')}): `
-			+ 'resume it with --resume, or start over with --overwrite (deleting its checkpoint and metrics)');
+		throw new RunFolderError(
+			`${out} already holds a training run (${[RUN, CHECKPOINT, METRICS].filter(has).join(', ')}): ` + 'resume it with --resume, or start over with --overwrite (deleting its checkpoint and metrics)',
+		);
 	}
 	checkWritable(out, options.config ? runBytes(options.config) : 0, 'the SAE and its checkpoints', options.diskFree ?? diskFreeBytes);
 }
@@ -188,7 +196,9 @@ export async function runTraining(source: ActivationSource, options: RunOptions)
 					lastCheckpoint = { time: performance.now(), step: m.step };
 				}
 			},
-			onFireCounts: (counts) => { for (let j = 0; j < counts.length; j++) fireCounts[j]! += counts[j]!; },
+			onFireCounts: (counts) => {
+				for (let j = 0; j < counts.length; j++) fireCounts[j]! += counts[j]!;
+			},
 		});
 	} catch (err) {
 		if (!options.signal?.aborted || err instanceof DiskError) throw err;
