@@ -22,6 +22,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const ENGINE = path.join(ROOT, 'dist', 'engine.js');
 const MODEL = path.join(ROOT, 'test', 'fixtures', 'models', 'gpt2-tiny');
 const SAE = path.join(ROOT, 'test', 'fixtures', 'sae', 'topk-v6');
+const TRANSCODERS = path.join(ROOT, 'models', 'pycode', 'transcoders');
 
 /** Exit code of an engine that closed a connection whose framing broke (engineConnection.ts). */
 const BROKEN_CONNECTION_EXIT = 3;
@@ -96,6 +97,9 @@ function templates(work: string): Record<string, unknown> {
 		'hub/refreshSaeReleases': { from: path.join(work, 'none.yaml'), requestId: 'refresh' },
 		'hub/fetch': { ref: 'hf:org/name', kind: 'model', requestId: 'fetch' },
 		'engine/initialize': { executionProvider: 'cpu', threads: 1, userDataDir: path.join(work, 'data') },
+		// The demo model's set: on the fuzzed model (the tiny GPT-2) a valid request is refused as a set for another model.
+		'attribution/attribute': { requestId: 'attribute', prompt: 'def f(x):', transcoders: TRANSCODERS, maxLogits: 3 },
+		'attribution/prune': { graphId: 'graph', nodeThreshold: 0.8, edgeThreshold: 0.98 },
 	};
 }
 
