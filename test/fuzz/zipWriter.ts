@@ -3,12 +3,15 @@
 
 import * as zlib from 'node:zlib';
 
-/** A .npy array: header (version 1) and payload. */
-export function npy(shape: readonly number[], data: Buffer, descr = '<f4'): Buffer {
+/** A .npy file as numpy writes it: header and payload (version 1 has a u16 header length, 2 and 3 a u32). */
+export function npy(shape: readonly number[], data: Buffer, descr = '<f4', version = 1): Buffer {
+	const prefix = version === 1 ? 10 : 12;
 	let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-	header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-	const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
-	pre.writeUInt16LE(header.length, 8);
+	header += ' '.repeat(63 - ((prefix + header.length) % 64)) + '\n';
+	const pre = Buffer.alloc(prefix);
+	Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]).copy(pre);
+	if (version === 1) pre.writeUInt16LE(header.length, 8);
+	else pre.writeUInt32LE(header.length, 8);
 	return Buffer.concat([pre, Buffer.from(header, 'latin1'), data]);
 }
 

@@ -15,6 +15,12 @@ import { inferGemmaScope } from '../../src/engine/sae/gemmaScopeFormat';
 import { loadSae, saeLensConfig, saveSae } from '../../src/engine/sae/saeFormat';
 import { SaeFormatError } from '../../src/engine/sae/saeTypes';
 import type { Sae, SaeTensor } from '../../src/engine/sae/saeTypes';
+import { npy, zip } from '../fuzz/zipWriter';
+
+/** A plain stored zip of the members (the test's own writer, so it needs no zip library). */
+function storedZip(members: Record<string, Buffer>): Buffer {
+	return zip(Object.fromEntries(Object.entries(members).map(([name, data]) => [name, { data }])));
+}
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'sae');
 const fixture = (...parts: string[]): string => path.join(FIXTURES, ...parts);
@@ -638,61 +644,3 @@ describe('errors', () => {
 		assertLoadError(dir, /params\.npz: missing array "threshold"/);
 	});
 });
-
-/** A .npy file as numpy writes it (version 1 has a u16 header length, 2 and 3 a u32). */
-function npy(shape: number[], data: Buffer, descr = '<f4', version = 1): Buffer {
-	const prefix = version === 1 ? 10 : 12;
-	let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-	header += ' '.repeat(63 - ((prefix + header.length) % 64)) + '\n';
-	const pre = Buffer.alloc(prefix);
-	Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]).copy(pre);
-	if (version === 1) pre.writeUInt16LE(header.length, 8);
-	else pre.writeUInt32LE(header.length, 8);
-	return Buffer.concat([pre, Buffer.from(header, 'latin1'), data]);
-}
-
-/** A plain (non-ZIP64) stored zip; the CRC is computed here so the test needs no zip library. */
-function storedZip(members: Record<string, Buffer>): Buffer {
-	const crc32 = (b: Buffer): number => {
-		let c = 0xffffffff;
-		for (const byte of b) {
-			c ^= byte;
-			for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-		}
-		return (c ^ 0xffffffff) >>> 0;
-	};
-	const locals: Buffer[] = [];
-	const centrals: Buffer[] = [];
-	let offset = 0;
-	for (const [name, data] of Object.entries(members)) {
-		const nb = Buffer.from(name);
-		const crc = crc32(data);
-		const l = Buffer.alloc(30);
-		l.writeUInt32LE(0x04034b50, 0);
-		l.writeUInt16LE(20, 4);
-		l.writeUInt32LE(crc, 14);
-		l.writeUInt32LE(data.length, 18);
-		l.writeUInt32LE(data.length, 22);
-		l.writeUInt16LE(nb.length, 26);
-		const c = Buffer.alloc(46);
-		c.writeUInt32LE(0x02014b50, 0);
-		c.writeUInt16LE(20, 4);
-		c.writeUInt16LE(20, 6);
-		c.writeUInt32LE(crc, 16);
-		c.writeUInt32LE(data.length, 20);
-		c.writeUInt32LE(data.length, 24);
-		c.writeUInt16LE(nb.length, 28);
-		c.writeUInt32LE(offset, 42);
-		locals.push(l, nb, data);
-		centrals.push(c, nb);
-		offset += 30 + nb.length + data.length;
-	}
-	const cd = Buffer.concat(centrals);
-	const end = Buffer.alloc(22);
-	end.writeUInt32LE(0x06054b50, 0);
-	end.writeUInt16LE(Object.keys(members).length, 8);
-	end.writeUInt16LE(Object.keys(members).length, 10);
-	end.writeUInt32LE(cd.length, 12);
-	end.writeUInt32LE(offset, 16);
-	return Buffer.concat([...locals, cd, end]);
-}
