@@ -100,3 +100,32 @@ export async function runCommand(page, title, refocusTab = 'a.py') {
 	}
 	await page.keyboard.press('Enter');
 }
+
+/** Opens a.py from the explorer and selects its lines 4–6 (the workspace's read_lines function), which the smoke tests inspect. */
+export async function openAndSelectFunction(page) {
+	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
+	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
+	await page.click('.monaco-editor .view-lines');
+	await page.keyboard.press('Control+Home');
+	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+	await page.keyboard.down('Shift');
+	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+	await page.keyboard.up('Shift');
+}
+
+/** Runs Inspect Selection, waits for the decorations, and returns Feature Lens's hover over the `read_lines` token once it shows. */
+export async function inspectAndHoverReadLines(page) {
+	await runCommand(page, 'Feature Lens: Inspect Selection');
+	await page.waitForSelector('.monaco-editor [class*="ced-"]', { timeout: 120000 });
+	await page.keyboard.press('ArrowRight');
+	const token = page
+		.locator('.monaco-editor .view-lines span span')
+		.filter({ hasText: /^read_lines$/ })
+		.first();
+	const box = await token.boundingBox();
+	await page.mouse.move(box.x + 4, box.y + box.height / 2);
+	await page.mouse.move(box.x + 8, box.y + box.height / 2);
+	const hover = page.locator('.monaco-hover-content', { hasText: 'Feature Lens' }).first();
+	await hover.waitFor({ state: 'visible', timeout: 20000 });
+	return hover;
+}

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { launchChromium, runCommand, startCodeServer, waitUntil } from './browser.mjs';
+import { inspectAndHoverReadLines, launchChromium, openAndSelectFunction, runCommand, startCodeServer, waitUntil } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -52,28 +52,10 @@ try {
 	const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
 	await page.goto(server.url);
 	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
-	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
-	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
-	await page.click('.monaco-editor .view-lines');
-	await page.keyboard.press('Control+Home');
-	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
-	await page.keyboard.down('Shift');
-	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
-	await page.keyboard.up('Shift');
+	await openAndSelectFunction(page);
 
 	// Inspect: decorations, and a hover that names the transcoder's layer and hooks.
-	await runCommand(page, 'Feature Lens: Inspect Selection');
-	await page.waitForSelector('.monaco-editor [class*="ced-"]', { timeout: 120000 });
-	await page.keyboard.press('ArrowRight');
-	const token = page
-		.locator('.monaco-editor .view-lines span span')
-		.filter({ hasText: /^read_lines$/ })
-		.first();
-	const box = await token.boundingBox();
-	await page.mouse.move(box.x + 4, box.y + box.height / 2);
-	await page.mouse.move(box.x + 8, box.y + box.height / 2);
-	const hover = page.locator('.monaco-hover-content', { hasText: 'Feature Lens' }).first();
-	await hover.waitFor({ state: 'visible', timeout: 20000 });
+	const hover = await inspectAndHoverReadLines(page);
 	results.hoverHeader = (await hover.innerText()).split('\n')[0];
 	if (!results.hoverHeader.includes(SITE)) throw new Error(`the hover does not name the transcoder's layer: ${results.hoverHeader}`);
 	const row = hover.locator('li', { has: page.locator('a', { hasText: 'dashboard' }) }).first();
