@@ -11,3 +11,5 @@ export declare function startCodeServer(options: { codeServer: string; extension
 export declare function waitFor(check: () => boolean, ms: number, what: string): Promise<void>;
 export declare function waitUntil(check: () => Promise<boolean>, ms: number, what: string): Promise<void>;
 export declare function runCommand(page: import('playwright-core').Page, title: string, refocusTab?: string): Promise<void>;
+/** Types `text` into the input box titled `title` (once it shows) and presses Enter. */
+export declare function answerInputBox(page: import('playwright-core').Page, title: string, text: string, timeout?: number): Promise<void>;

@@ -101,6 +101,19 @@ export async function runCommand(page, title, refocusTab = 'a.py') {
 	await page.keyboard.press('Enter');
 }
 
+/**
+ * Types `text` into the input box titled `title` and presses Enter. Waits for that title, not just
+ * any visible quick input: the command palette that ran the command may still be showing while the
+ * command loads the engine, and text typed then would go to the palette.
+ */
+export async function answerInputBox(page, title, text, timeout = 120000) {
+	const widget = page.locator('.quick-input-widget:not(.hidden)', { has: page.locator('.quick-input-title', { hasText: title }) }).first();
+	await widget.waitFor({ timeout });
+	const input = widget.locator('.quick-input-box input').first();
+	await input.fill(text);
+	await input.press('Enter');
+}
+
 /** Opens a.py from the explorer and selects its lines 4–6 (the workspace's read_lines function), which the smoke tests inspect. */
 export async function openAndSelectFunction(page) {
 	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { inspectAndHoverReadLines, launchChromium, openAndSelectFunction, runCommand, startCodeServer } from './browser.mjs';
+import { answerInputBox, inspectAndHoverReadLines, launchChromium, openAndSelectFunction, runCommand, startCodeServer } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -116,9 +116,7 @@ try {
 	// opened by number from the command palette, in one editor group with the side bar hidden so
 	// both of its columns show.
 	await runCommand(page, 'Feature Lens: Open Feature Dashboard');
-	await page.waitForSelector('.quick-input-widget:not(.hidden) input', { timeout: 30000 });
-	await page.keyboard.type('1132');
-	await page.keyboard.press('Enter');
+	await answerInputBox(page, 'Feature Lens: Open Feature Dashboard', '1132');
 	const readme = await webviewWith(page, 'header h1', 120000, 'Feature 1132');
 	await readme.locator('#top-examples .token').first().waitFor({ timeout: 60000 });
 	await runCommand(page, 'View: Join All Editor Groups');

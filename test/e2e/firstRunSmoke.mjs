@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { launchChromium, runCommand, startCodeServer, waitUntil } from './browser.mjs';
+import { answerInputBox, launchChromium, runCommand, startCodeServer, waitUntil } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -147,9 +147,7 @@ try {
 	const next = session.page;
 	await next.locator('.activitybar .action-item a[aria-label^="Feature Lens"]').first().waitFor({ timeout: 60_000 });
 	await runCommand(next, 'Feature Lens: Open Feature Dashboard', 'Walkthrough');
-	await next.waitForSelector('.quick-input-widget:not(.hidden) input', { timeout: 30_000 });
-	await next.keyboard.type(String(FEATURE));
-	await next.keyboard.press('Enter');
+	await answerInputBox(next, 'Feature Lens: Open Feature Dashboard', String(FEATURE));
 	dashboard = await dashboardOf(next, FEATURE);
 	await waitUntil(async () => (await dashboard.locator('#label-input').evaluate((e) => e.value)) !== '', 30_000, 'the label to fill in');
 	results.labelAfterUpdate = await dashboard.locator('#label-input').evaluate((e) => e.value);
