@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchChromium, runCommand, startCodeServer } from './browser.mjs';
+import { answerInputBox, launchChromium, runCommand, startCodeServer } from './browser.mjs';
 import { LocalHub, folderFiles } from '../hub/localHub';
 import { encodeSafetensors } from '../../src/engine/io/safetensors';
 import { gpt2Weights, writeCheckpoint } from '../../tools/fixtures/checkpointWriter';
@@ -133,11 +133,6 @@ async function main(): Promise<void> {
 	let page: Page | undefined;
 	const browser = await launchChromium();
 	const notification = (text: string | RegExp) => page!.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
-	const input = async (text: string) => {
-		const box = page!.locator('.quick-input-widget:not(.hidden) input');
-		await box.waitFor({ timeout: 30_000 });
-		await box.fill(text);
-	};
 	const choose = async (label: string) => {
 		await page!.locator('.quick-input-widget:not(.hidden) .quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 60_000 });
 		await page!.locator('.quick-input-widget:not(.hidden) input').fill(label);
@@ -154,13 +149,11 @@ async function main(): Promise<void> {
 		// The workbench has the extension's contributions (its activity-bar container) before the first palette command.
 		await page.locator('.activitybar [aria-label*="Feature Lens"]').first().waitFor({ timeout: 60_000 });
 		await runCommand(page, 'Feature Lens: Refresh SAE Releases');
-		await input('hf:test-org/registry/pretrained_saes.yaml');
-		await page.keyboard.press('Enter');
+		await answerInputBox(page, 'Feature Lens: Refresh SAE Releases', 'hf:test-org/registry/pretrained_saes.yaml');
 		await notification('1 SAE releases (1 SAEs)').waitFor({ timeout: 120_000 });
 
 		await runCommand(page, 'Feature Lens: Open Model from Hub');
-		await input('test-org/gpt2-small-shaped');
-		await page.keyboard.press('Enter');
+		await answerInputBox(page, 'Feature Lens: Open Model from Hub', 'test-org/gpt2-small-shaped');
 		await page.locator('.statusbar-item', { hasText: 'Feature Lens · test-org/gpt2-small-shaped' }).first().waitFor({ timeout: 120_000 });
 		results.modelDownloads = hub.requests.filter((r) => r.server === 'cdn' || r.url.includes('/resolve/')).length;
 		await page.screenshot({ path: path.join(shots, 'hub-1-model.png') });
