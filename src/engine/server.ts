@@ -59,10 +59,13 @@ import { tokensFor } from './models/textInput';
 import { healPrompt } from './models/tokenHealing';
 import { defaultSessionSettings, describeProviderChoice } from './onnx/session';
 import { ContrastVectorRequest, SteerTokenNotification, SteeredGenerateRequest, SweepRequest } from '../protocol/steerProtocol';
-import type { SteeredGenerateParams, SteeredGenerateResult, SweepParams } from '../protocol/steerProtocol';
+import type { SteerSpec, SteeredGenerateParams, SteeredGenerateResult, SweepParams } from '../protocol/steerProtocol';
 import { contrastVector } from './steer/contrast';
 import { steerSweep, steeredGenerate } from './steer/steeredGenerate';
 import { releaseSteering } from './steer/steerGraph';
+import { SteeringSaes } from './steer/steeringSaes';
+import { compileSteering } from './steer/steering';
+import { describeSteer, featureRunner } from './steer/steerSpec';
 import { ModelWork } from './modelWork';
 import type { SessionSettings } from './onnx/session';
 import { REQUEST_CANCELLED, USER_ERROR, errorMessage } from '../protocol/errors';
@@ -72,6 +75,7 @@ import type { AttributeParams, AttributeResult, PruneAttributionParams } from '.
 import type { AttributionGraph } from './attribution/attributionGraph';
 import type { GraphJson } from '../protocol/graphJson';
 import { attribute } from './attribution/attribute';
+import type { AttributionSteering } from './attribution/attribute';
 import { loadAttributionFeatures } from './attribution/featureSource';
 import { graphToJson } from './attribution/graphToJson';
 
@@ -111,6 +115,13 @@ let sae: SaeRunner | undefined;
 let features: FeatureService | undefined;
 /** The last attribution graph, whole, for re-pruning; dropped with its model. */
 let heldGraph: { id: string; graph: AttributionGraph; model: LanguageModel; slug: string } | undefined;
+/** SAEs that steering specs name by path beside the loaded one (an attribution graph's pins of several layers). */
+const steeringSaes = new SteeringSaes(
+	async (path, signal) => SaeRunner.forModel(await hub.loadSae(path, { signal: signal ?? new AbortController().signal }), await currentModel(), settings, (message) => log('info', message)),
+	async (runner) => {
+		if (model) await releaseSteering(model, runner);
+	},
+);
 
 /**
  * Runs a handler while reporting the engine busy, as work a model load can cancel, turning
@@ -256,6 +267,7 @@ async function loadModel(name: string, requestId: string | undefined, token: Can
 /** Drops the model and everything bound to it (SAE, dashboards, the attribution graph). */
 async function unloadModel(): Promise<void> {
 	heldGraph = undefined;
+	await steeringSaes.clear();
 	await features?.dispose();
 	features = undefined;
 	await sae?.dispose();
@@ -370,13 +382,14 @@ connection.onRequest(AttributeRequest, (params: AttributeParams, token: Cancella
 		if (typeof params.transcoders !== 'string' || !isAbsolute(params.transcoders))
 			throw new ResponseError(USER_ERROR, `attribution needs an absolute transcoder set folder (got ${JSON.stringify(params.transcoders)})`);
 		const transcoders = loadAttributionFeatures(params.transcoders);
-		const tokens = await tokensFor(m, { text: params.prompt });
+		const tokens = await tokensFor(m, params.promptIds !== undefined ? { ids: params.promptIds } : { text: params.prompt });
 		heldGraph = undefined; // its memory, before the next graph's
-		const { graph } = await cancellable(token, (signal) =>
+		const { graph } = await cancellable(token, async (signal) =>
 			attribute(m, transcoders, params.prompt, tokens, {
 				settings,
 				signal,
 				featureSources: [params.transcoders],
+				...(params.steer ? { steering: await attributionSteering(m, params.steer, tokens.length, params.steerFrom ?? tokens.length, signal) } : {}),
 				...(params.targetToken !== undefined ? { targetToken: params.targetToken } : {}),
 				...(params.maxLogits !== undefined ? { maxLogits: params.maxLogits } : {}),
 				...(params.maxFeatureNodes !== undefined ? { maxFeatureNodes: params.maxFeatureNodes } : {}),
@@ -394,6 +407,19 @@ connection.onRequest(AttributeRequest, (params: AttributeParams, token: Cancella
 		return { graph: json, graphId: params.requestId, featureCount: graph.nodes.filter((n) => n.kind === 'feature').length, edgeCount: graph.edges.source.length };
 	}),
 );
+
+/** A traced completion's steering, compiled for the traced tokens (the prompt's left alone under "generated"). */
+async function attributionSteering(m: LanguageModel, spec: SteerSpec, seq: number, steerFrom: number, signal: AbortSignal): Promise<AttributionSteering> {
+	const featureSaes = await steeringSaes.resolve([spec], sae, signal);
+	const compiled = compileSteering(m, sae, spec, featureSaes);
+	const steered = Array.from({ length: seq }, (_, p) => spec.positions === 'all' || p >= steerFrom);
+	return {
+		callInputs: compiled.callInputsAt(steered),
+		steered,
+		features: spec.features.map((f) => ({ file: featureRunner(f, sae, featureSaes)!.sae.source, featureIndex: f.featureIndex, mode: f.mode, strength: f.strength })),
+		description: describeSteer(spec),
+	};
+}
 
 connection.onRequest(PruneAttributionRequest, (params: PruneAttributionParams) =>
 	busy('pruning a graph', async (): Promise<GraphJson> => {
@@ -508,12 +534,13 @@ connection.onRequest(SteeredGenerateRequest, (params: SteeredGenerateParams, tok
 		const m = await currentModel();
 		const { requestId } = params;
 		// A cancel ends both runs and answers with what was generated so far (`cancelled: true`).
-		return cancellable(token, (signal) =>
+		return cancellable(token, async (signal) =>
 			steeredGenerate(
 				m,
 				sae,
 				{ ...params, prompt: { text: params.prompt } },
 				{
+					featureSaes: await steeringSaes.resolve([params.steer], sae, signal),
 					signal,
 					onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
 				},
@@ -526,12 +553,13 @@ connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToke
 	busy('steering sweep', async () => {
 		const m = await currentModel();
 		const { requestId } = params;
-		return cancellable(token, (signal) =>
+		return cancellable(token, async (signal) =>
 			steerSweep(
 				m,
 				sae,
 				{ ...params, prompt: { text: params.prompt } },
 				{
+					featureSaes: await steeringSaes.resolve([params.steer, { ...params.steer, features: [{ ...params.feature, strength: 0 }] }], sae, signal),
 					signal,
 					onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
 				},

@@ -3,7 +3,11 @@
 
 import * as v from 'valibot';
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import { fields, finite, integer, name, requestId, tokenId } from './schemaParts';
+import { fields, finite, integer, list, name, requestId, tokenId } from './schemaParts';
+import { SteerSpec } from './steerProtocol';
+
+/** Most tokens one trace may hold (prompt and completion): far past any model's context here. */
+const MAX_TRACED_TOKENS = 1 << 17;
 // Type-only: the graph JSON's shape is defined once, with its reader and writer (free of Node and DOM APIs).
 import type { GraphJson } from './graphJson';
 
@@ -14,8 +18,17 @@ export const AttributeParams = fields({
 	prompt: name('a non-empty prompt'),
 	/** A transcoder set for the current model: circuit-tracer's folder (config.yaml) or a folder of per-layer transcoder folders. */
 	transcoders: name('a transcoder set folder'),
-	/** A token id attributed from whatever its probability (beside the most probable ones). */
+	/** A token id attributed from whatever its probability (beside the most probable ones), the graph's target logit. */
 	targetToken: v.optional(tokenId()),
+	/**
+	 * The traced tokens as ids instead of `prompt`'s tokenization (then only the text people see):
+	 * a completion's prompt ids (`SteeredGenerateResult.promptIds`) and its tokens before the traced one.
+	 */
+	promptIds: v.optional(list(tokenId(), MAX_TRACED_TOKENS, 'a list of token ids')),
+	/** The steering the traced completion was generated with: the forward pass runs steered (attribute.ts AttributionSteering). */
+	steer: v.optional(SteerSpec),
+	/** Where generation began in `promptIds`: under `steer.positions` "generated", positions before it are not steered. */
+	steerFrom: v.optional(integer(0)),
 	/** At most this many logits (default 10). */
 	maxLogits: v.optional(integer(1, 1000)),
 	/** At most this many features, the most influential on the logits (circuit-tracer's max_feature_nodes); default all. */

@@ -18,6 +18,11 @@ export const FeatureSteer = fields({
 	featureIndex: integer(0, 2 ** 31 - 1),
 	mode: oneOf(STEER_MODES),
 	strength: finite(),
+	/**
+	 * The SAE or transcoder the feature is of, as `featureLens.sae` names one (a local path); absent:
+	 * the loaded SAE. Lets one spec steer features of several layers (an attribution graph's pins).
+	 */
+	sae: v.optional(name('an SAE path')),
 });
 export type FeatureSteer = v.InferOutput<typeof FeatureSteer>;
 
@@ -63,10 +68,14 @@ export type SteeredGenerateParams = v.InferOutput<typeof SteeredGenerateParams>;
 export interface Completion {
 	ids: number[];
 	text: string;
+	/** Each token's text as streamed: they add up to `text` (a character split across tokens shows on its last). Steered generation gives them. */
+	pieces?: string[];
 	stopReason: 'eos' | 'maxTokens' | 'context';
 }
 
 export interface SteeredGenerateResult {
+	/** The token ids the completions continue (token-healed: a text prompt's last token may be generated again). */
+	promptIds: number[];
 	steered: Completion;
 	baseline?: Completion;
 	cancelled: boolean;

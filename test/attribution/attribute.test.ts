@@ -26,6 +26,9 @@ import { influence, logitWeights, normalizedWeights } from '../../src/engine/att
 import type { FeatureNode } from '../../src/engine/attribution/attributionGraph';
 import { f32, gaussianArray, inMemoryTranscoder, tensor } from '../saeFixtures';
 import { fixtureModel } from '../helpers';
+import { SaeRunner } from '../../src/engine/sae/saeRunner';
+import { compileSteering } from '../../src/engine/steer/steering';
+import type { SteerSpec } from '../../src/protocol/steerProtocol';
 
 const CPU = { executionProvider: 'cpu' as const, threads: 1 };
 
@@ -315,6 +318,73 @@ class ReferenceModel {
 	}
 }
 
+/**
+ * The checks every graph passes: the linear replacement model (written out in ReferenceModel)
+ * reproduces the real model's final residual and the engine's node inputs; every edge equals the
+ * direct effect measured by zeroing its source; incoming edges + bias = each node's input; no edge
+ * runs backwards.
+ */
+function checkAgainstBruteForce(model: LanguageModel, transcoders: AttributionFeatures, a: Attribution, realMlpOuts: Float32Array[], view: 'normalized' | 'normed', name: string): void {
+	const nodes = a.graph.nodes;
+	const features = nodes.filter((n) => n.kind === 'feature');
+	const logits = nodes.filter((n) => n.kind === 'logit');
+	const ref = new ReferenceModel(model, transcoders, a, realMlpOuts, view);
+
+	// The linear model reproduces the real model and the engine's node inputs.
+	const one = () => 1;
+	const full = ref.run(one, one, one);
+	let maxResid = 0;
+	full.residFinal.forEach((x, i) => {
+		maxResid = Math.max(maxResid, Math.abs(x - a.frozen.residFinal[i]!));
+	});
+	assert.ok(maxResid < 1e-4, `the replacement model's final residual differs from the real model's by ${maxResid}`);
+	let maxInput = 0;
+	nodes.forEach((_, i) => {
+		if (!Number.isNaN(a.nodeInputs[i]!)) maxInput = Math.max(maxInput, Math.abs(full.inputs[i]! - a.nodeInputs[i]!));
+	});
+	assert.ok(maxInput < 1e-4, `node inputs differ by ${maxInput}`);
+
+	// Every edge against brute force: zero one source, measure every target.
+	const weights = new Map<string, number>();
+	for (const e of edgeList(a.graph.edges)) weights.set(`${e.source}>${e.target}`, e.weight);
+	const targets = nodes.flatMap((n, i) => (n.kind === 'feature' || n.kind === 'logit' ? [i] : []));
+	let maxEdgeError = 0;
+	let checked = 0;
+	nodes.forEach((source, s) => {
+		if (source.kind === 'logit') return;
+		const without =
+			source.kind === 'feature'
+				? ref.run((i) => (i === s ? 0 : 1), one, one)
+				: source.kind === 'error'
+					? ref.run(one, (l, p) => (l === source.layer && p === source.position ? 0 : 1), one)
+					: ref.run(one, one, (p) => (p === source.position ? 0 : 1));
+		for (const t of targets) {
+			const effect = full.inputs[t]! - without.inputs[t]!;
+			maxEdgeError = Math.max(maxEdgeError, Math.abs(effect - (weights.get(`${s}>${t}`) ?? 0)));
+			checked++;
+		}
+	});
+	assert.ok(maxEdgeError < 1e-4, `edge weights differ from brute force by up to ${maxEdgeError}`);
+	console.log(
+		`${name}: ${features.length} features, ${logits.length} logits, ${a.graph.edges.source.length} edges, ${checked} source-target pairs; max edge error ${maxEdgeError.toExponential(2)}, max input error ${maxInput.toExponential(2)}, final residual ${maxResid.toExponential(2)}`,
+	);
+
+	// Incoming edges + bias = input, the bias being the model with every source at zero.
+	const zero = () => 0;
+	const bias = ref.run(zero, zero, zero).inputs;
+	const incoming = new Float64Array(nodes.length);
+	for (const e of edgeList(a.graph.edges)) incoming[e.target]! += e.weight;
+	let maxSumError = 0;
+	for (const t of targets) maxSumError = Math.max(maxSumError, Math.abs(incoming[t]! + bias[t]! - a.nodeInputs[t]!));
+	assert.ok(maxSumError < 1e-4, `incoming edges + bias miss the node input by ${maxSumError}`);
+	// No edge runs backwards: from a later layer or a later position.
+	for (const e of edgeList(a.graph.edges)) {
+		const [src, tgt] = [nodes[e.source]!, nodes[e.target]!];
+		assert.ok(src.position <= tgt.position);
+		if (tgt.kind === 'feature' && (src.kind === 'feature' || src.kind === 'error')) assert.ok(src.layer < tgt.layer);
+	}
+}
+
 describe('attribution against brute force, with random transcoders', () => {
 	const models = new Map<string, LanguageModel>();
 	const load = async (name: string): Promise<LanguageModel> => {
@@ -419,67 +489,14 @@ describe('attribution against brute force, with random transcoders', () => {
 			assert.ok(logits.length >= 1 && logits.length <= 11);
 			if ('target' in c) assert.ok(logits.some((n) => n.tokenId === c.target));
 			const real = await model.forward({ ids: [[...c.ids]], hooks: layers.map((l) => `blocks.${l}.hook_mlp_out`), logits: 'none' });
-			const ref = new ReferenceModel(
+			checkAgainstBruteForce(
 				model,
 				transcoders,
 				a,
 				layers.map((l) => real.hooks[`blocks.${l}.hook_mlp_out`]!.data as Float32Array),
 				c.view,
+				c.name,
 			);
-
-			// The linear model reproduces the real model and the engine's node inputs.
-			const one = () => 1;
-			const full = ref.run(one, one, one);
-			let maxResid = 0;
-			full.residFinal.forEach((x, i) => {
-				maxResid = Math.max(maxResid, Math.abs(x - a.frozen.residFinal[i]!));
-			});
-			assert.ok(maxResid < 1e-4, `the replacement model's final residual differs from the real model's by ${maxResid}`);
-			let maxInput = 0;
-			nodes.forEach((_, i) => {
-				if (!Number.isNaN(a.nodeInputs[i]!)) maxInput = Math.max(maxInput, Math.abs(full.inputs[i]! - a.nodeInputs[i]!));
-			});
-			assert.ok(maxInput < 1e-4, `node inputs differ by ${maxInput}`);
-
-			// Every edge against brute force: zero one source, measure every target.
-			const weights = new Map<string, number>();
-			for (const e of edgeList(a.graph.edges)) weights.set(`${e.source}>${e.target}`, e.weight);
-			const targets = nodes.flatMap((n, i) => (n.kind === 'feature' || n.kind === 'logit' ? [i] : []));
-			let maxEdgeError = 0;
-			let checked = 0;
-			nodes.forEach((source, s) => {
-				if (source.kind === 'logit') return;
-				const without =
-					source.kind === 'feature'
-						? ref.run((i) => (i === s ? 0 : 1), one, one)
-						: source.kind === 'error'
-							? ref.run(one, (l, p) => (l === source.layer && p === source.position ? 0 : 1), one)
-							: ref.run(one, one, (p) => (p === source.position ? 0 : 1));
-				for (const t of targets) {
-					const effect = full.inputs[t]! - without.inputs[t]!;
-					maxEdgeError = Math.max(maxEdgeError, Math.abs(effect - (weights.get(`${s}>${t}`) ?? 0)));
-					checked++;
-				}
-			});
-			assert.ok(maxEdgeError < 1e-4, `edge weights differ from brute force by up to ${maxEdgeError}`);
-			console.log(
-				`${c.name}: ${features.length} features, ${logits.length} logits, ${a.graph.edges.source.length} edges, ${checked} source-target pairs; max edge error ${maxEdgeError.toExponential(2)}, max input error ${maxInput.toExponential(2)}, final residual ${maxResid.toExponential(2)}`,
-			);
-
-			// Incoming edges + bias = input, the bias being the model with every source at zero.
-			const zero = () => 0;
-			const bias = ref.run(zero, zero, zero).inputs;
-			const incoming = new Float64Array(nodes.length);
-			for (const e of edgeList(a.graph.edges)) incoming[e.target]! += e.weight;
-			let maxSumError = 0;
-			for (const t of targets) maxSumError = Math.max(maxSumError, Math.abs(incoming[t]! + bias[t]! - a.nodeInputs[t]!));
-			assert.ok(maxSumError < 1e-4, `incoming edges + bias miss the node input by ${maxSumError}`);
-			// No edge runs backwards: from a later layer or a later position.
-			for (const e of edgeList(a.graph.edges)) {
-				const [src, tgt] = [nodes[e.source]!, nodes[e.target]!];
-				assert.ok(src.position <= tgt.position);
-				if (tgt.kind === 'feature' && (src.kind === 'feature' || src.kind === 'error')) assert.ok(src.layer < tgt.layer);
-			}
 		});
 	}
 });
@@ -530,3 +547,73 @@ describe("maxFeatureNodes (circuit-tracer's max_feature_nodes)", () => {
 		}
 	});
 });
+
+describe("a steered completion's token, traced under its steering", () => {
+	it('steered features of the set are nodes at their steered activation, and the steered replacement model is exact', async () => {
+		const model = LanguageModel.load(fixtureModel('gpt2-tiny'), CPU);
+		await model.prepare();
+		const runners: SaeRunner[] = [];
+		try {
+			const d = model.cfg.dModel;
+			const layers = Array.from({ length: model.cfg.nLayers }, (_, l) => l);
+			const transcoders = layers.map((l) => ({
+				...inMemoryTranscoder('topk', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: d, dSae: 48, k: 5, skip: false, seed: 7 * l + 1 }),
+				source: `/sets/t/layer_${l}.safetensors`,
+			}));
+			const ids = [0, 5, 17, 42, 100, 7, 250, 33];
+			const tokens = ids.map((id, i) => ({ id, text: `t${id}`, start: i, end: i + 1 }));
+			const from = 4; // the prompt is 4 tokens; 4 generated ones follow, steered ("generated")
+			const spec: SteerSpec = {
+				features: [
+					{ featureIndex: 11, mode: 'clamp', strength: 6.5, sae: transcoders[0]!.source },
+					{ featureIndex: 3, mode: 'add', strength: 2, sae: transcoders[1]!.source },
+				],
+				vectors: [],
+				positions: 'generated',
+			};
+			const others = new Map(transcoders.map((t) => [t.source, SaeRunner.forModel(t, model, CPU)]));
+			runners.push(...others.values());
+			const steered = ids.map((_, p) => p >= from);
+			const callInputs = compileSteering(model, undefined, spec, others).callInputsAt(steered);
+			const a = await attribute(model, transcoders, 'prompt', tokens, {
+				settings: CPU,
+				batchSize: 16,
+				targetToken: 77,
+				steering: { callInputs, steered, features: spec.features.map((f) => ({ file: f.sae!, featureIndex: f.featureIndex, mode: f.mode, strength: f.strength })), description: 'test' },
+			});
+			const nodes = a.graph.nodes.filter((n): n is FeatureNode => n.kind === 'feature');
+			const at = (l: number, f: number, p: number) => nodes.find((n) => n.layer === l && n.feature === f && n.position === p);
+			for (let p = from; p < ids.length; p++) {
+				assert.equal(at(0, 11, p)?.activation, 6.5, `layer 0 feature 11 at ${p} is clamped`);
+				assert.match(at(0, 11, p)!.label!, /steered: clamped to 6\.5/);
+			}
+			for (let p = 1; p < from; p++) assert.ok(!at(0, 11, p)?.label, 'the prompt is not steered');
+			assert.equal(a.graph.targetToken, 77);
+			assert.equal(a.graph.steering, 'test');
+			// The same steering as generation applies it: the frozen forward is the steered model's.
+			const real = await model.forward({ ids: [ids], hooks: layers.map((l) => `blocks.${l}.hook_mlp_out`).concat(`blocks.${layers.length - 1}.hook_resid_post`), logits: 'none', ...callInputs });
+			const plain = await model.forward({ ids: [ids], hooks: [`blocks.${layers.length - 1}.hook_resid_post`], logits: 'none' });
+			const final = `blocks.${layers.length - 1}.hook_resid_post`;
+			assert.ok(maxAbs(a.frozen.residFinal, real.hooks[final]!.data as Float32Array) < 1e-5, "the frozen residual is the steered model's");
+			assert.ok(maxAbs(a.frozen.residFinal, plain.hooks[final]!.data as Float32Array) > 1e-3, 'the steering changes the model');
+			// The linear model with the steered nodes reproduces the steered model, and every edge is exact.
+			checkAgainstBruteForce(
+				model,
+				transcoders,
+				a,
+				layers.map((l) => real.hooks[`blocks.${l}.hook_mlp_out`]!.data as Float32Array),
+				'normalized',
+				'steered',
+			);
+		} finally {
+			for (const r of runners) await r.dispose();
+			await model.dispose();
+		}
+	});
+});
+
+function maxAbs(x: Float32Array, y: Float32Array): number {
+	let m = 0;
+	for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+	return m;
+}

@@ -12,6 +12,8 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { saveTranscoderSet } from '../../src/engine/sae/circuitTracerFormat';
 import { AttributeProgressNotification, AttributeRequest, PruneAttributionRequest } from '../../src/protocol/attributionProtocol';
 import { LoadModelRequest } from '../../src/protocol/engineProtocol';
+import { SteeredGenerateRequest } from '../../src/protocol/steerProtocol';
+import type { SteerSpec } from '../../src/protocol/steerProtocol';
 import { fixtureModel, testEngine } from '../helpers';
 import { inMemoryTranscoder } from '../saeFixtures';
 
@@ -64,5 +66,44 @@ describe('AttributeRequest through the engine process', () => {
 			/cancelled/,
 		);
 		await assert.rejects(engine.request(AttributeRequest, { requestId: 'x', prompt, transcoders: 'relative/set' }), /absolute/);
+	});
+
+	it('traces a token of a steered completion: its ids, under its steering, the token as the target logit', async () => {
+		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
+		const set = path.join(tmp, 'steered-set');
+		saveTranscoderSet(
+			set,
+			[0, 1].map((l) => inMemoryTranscoder('topk', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: 32, dSae: 64, k: 8, seed: l })),
+			{ inputHook: 'ln2.hook_normalized', outputHook: 'hook_mlp_out' },
+		);
+		// A steered completion of a layer-0 feature, clamped on the generated tokens only.
+		const steer: SteerSpec = { features: [{ featureIndex: 5, mode: 'clamp', strength: 9, sae: path.join(set, 'layer_0.safetensors') }], vectors: [], positions: 'generated' };
+		const prompt = 'def f(x):\n';
+		const completion = await engine.request(SteeredGenerateRequest, { requestId: 'c', prompt, steer, maxNewTokens: 6, temperature: 0, topP: 1, seed: 0 });
+		assert.ok(completion.promptIds.length > 0 && completion.steered.pieces!.join('') === completion.steered.text);
+		// Its 4th token, traced: the prompt's ids and the 3 tokens before it.
+		const k = 3;
+		const traced = await engine.request(AttributeRequest, {
+			requestId: 't',
+			prompt: prompt + completion.steered.pieces!.slice(0, k).join(''),
+			promptIds: [...completion.promptIds, ...completion.steered.ids.slice(0, k)],
+			targetToken: completion.steered.ids[k]!,
+			steer,
+			steerFrom: completion.promptIds.length,
+			transcoders: set,
+			nodeThreshold: 1,
+			edgeThreshold: 1,
+		});
+		const { nodes, metadata } = traced.graph;
+		assert.equal(metadata.prompt_tokens.length, completion.promptIds.length + k);
+		const target = nodes.find((n) => n.feature_type === 'logit' && n.is_target_logit);
+		assert.equal(target?.feature, completion.steered.ids[k], 'the traced token is the target logit');
+		const clamped = nodes.filter((n) => n.clerp === 'steered: clamped to 9');
+		assert.ok(clamped.length > 0, 'the clamped feature is a node at its steered activation');
+		for (const n of clamped) {
+			assert.equal(n.activation, 9);
+			assert.ok(n.ctx_idx >= completion.promptIds.length, 'only generated positions are steered');
+		}
+		assert.match(metadata.info!.description!, /Traced under steering: 5:clamp=9/);
 	});
 });

@@ -82,31 +82,47 @@ describe('graph nodes as transcoder features', () => {
 		assert.ok('why' in layerTranscoder(empty, 0));
 	});
 
-	it('clamps pinned features of one layer, once each', () => {
-		const s = graphSteering(graph, ['2_1122_1', '2_1884_3', 'E_259_0', '2_error_mlp_6'], 'clamp', 5);
-		assert.equal(s.layer, 2);
+	const file = (layer: number) => `/sets/demo/layer_${layer}.safetensors`;
+
+	it("clamps pinned features once each, naming their layer's transcoder", () => {
+		const s = graphSteering(graph, ['2_1122_1', '2_1884_3', 'E_259_0', '2_error_mlp_6'], 'clamp', 5, file);
 		assert.deepEqual(s.features, [
-			{ featureIndex: 1122, mode: 'clamp', strength: 5 },
-			{ featureIndex: 1884, mode: 'clamp', strength: 5 },
+			{ featureIndex: 1122, mode: 'clamp', strength: 5, sae: file(2) },
+			{ featureIndex: 1884, mode: 'clamp', strength: 5, sae: file(2) },
 		]);
 		assert.match(s.description, /clamp L2\/1122, L2\/1884 to 5/);
 	});
 
 	it('scales each feature from its activation in the graph', () => {
-		const s = graphSteering(graph, ['2_1122_1', '2_753_6'], 'scale', 2);
+		const s = graphSteering(graph, ['2_1122_1', '2_753_6'], 'scale', 2, file);
 		assert.deepEqual(
 			s.features.map((f) => [f.featureIndex, f.strength]),
 			[
-				[1122, 2 * 13.67],
 				[753, 2 * 11.94],
+				[1122, 2 * 13.67],
 			],
 		);
 	});
 
-	it('refuses features of several layers, no features, and unknown nodes', () => {
-		assert.throws(() => graphSteering(graph, ['0_305_1', '2_1122_1'], 'clamp', 1), /layers 0, 2/);
-		assert.throws(() => graphSteering(graph, ['E_259_0'], 'clamp', 1), /none of the chosen nodes/);
-		assert.throws(() => graphSteering(graph, ['nope'], 'clamp', 1), /nope is not in the graph/);
+	it('steers features of several layers together, each with its own transcoder', () => {
+		const s = graphSteering(graph, ['2_1122_1', '0_305_1'], 'clamp', 1, file);
+		assert.deepEqual(
+			s.features.map((f) => [f.sae, f.featureIndex]),
+			[
+				[file(0), 305],
+				[file(2), 1122],
+			],
+		);
+		assert.match(s.description, /clamp L0\/305, L2\/1122 to 1/);
+	});
+
+	it('refuses no features, unknown nodes, and a layer without a transcoder file', () => {
+		assert.throws(() => graphSteering(graph, ['E_259_0'], 'clamp', 1, file), /none of the chosen nodes/);
+		assert.throws(() => graphSteering(graph, ['nope'], 'clamp', 1, file), /nope is not in the graph/);
+		const none = () => {
+			throw new Error('no layer_0.safetensors');
+		};
+		assert.throws(() => graphSteering(graph, ['0_305_1'], 'clamp', 1, none), /no layer_0/);
 	});
 
 	it('saves pins and supernodes in qParams, as Neuronpedia does', () => {

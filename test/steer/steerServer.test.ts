@@ -3,13 +3,17 @@
 // ordinary generation with the same seed, sweeps, contrast vectors, cancellation, errors.
 
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { GenerateRequest, LoadModelRequest, LoadSaeRequest } from '../../src/protocol/engineProtocol';
 import { ContrastVectorRequest, SteerTokenNotification, SteeredGenerateRequest, SweepRequest } from '../../src/protocol/steerProtocol';
 import type { SteerSpec } from '../../src/protocol/steerProtocol';
+import { saveTranscoderSet } from '../../src/engine/sae/circuitTracerFormat';
 import { fixtureModel, testEngine } from '../helpers';
+import { inMemoryTranscoder } from '../saeFixtures';
 
 const SAMPLING = { maxNewTokens: 12, temperature: 0.5, topP: 1, seed: 16 };
 
@@ -122,5 +126,53 @@ describe('steering through the engine process', () => {
 			/cancelled/,
 		);
 		sub2.dispose();
+	});
+
+	it("steers features of several layers' transcoders together, each named by its file, beside the loaded SAE", async () => {
+		await engine.request(LoadModelRequest, { model: fixtureModel('gpt2-tiny') });
+		const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'feature-lens-steer-set-'));
+		try {
+			saveTranscoderSet(
+				tmp,
+				[0, 1].map((l) => inMemoryTranscoder('topk', { input: `blocks.${l}.ln2.hook_normalized`, output: `blocks.${l}.hook_mlp_out`, dModel: 32, dSae: 64, k: 8, seed: l })),
+				{ inputHook: 'ln2.hook_normalized', outputHook: 'hook_mlp_out' },
+			);
+			const layer = (l: number) => path.join(tmp, `layer_${l}.safetensors`);
+			const prompt = 'def f(self):\n';
+			const greedy = { ...SAMPLING, temperature: 0 };
+			const both = await engine.request(SteeredGenerateRequest, {
+				requestId: 'm1',
+				prompt,
+				steer: {
+					features: [
+						{ featureIndex: 4, mode: 'clamp', strength: 30, sae: layer(0) },
+						{ featureIndex: 7, mode: 'clamp', strength: 30, sae: layer(1) },
+					],
+					vectors: [],
+					positions: 'all',
+				},
+				...greedy,
+			});
+			assert.notDeepEqual(both.steered.ids, both.baseline!.ids, 'the steering changes the completion');
+			// Named by its file or loaded as the SAE, layer 1's feature steers alike.
+			const one = { featureIndex: 7, mode: 'clamp' as const, strength: 30 };
+			const byPath = await engine.request(SteeredGenerateRequest, {
+				requestId: 'm2',
+				prompt,
+				steer: { features: [{ ...one, sae: layer(1) }], vectors: [], positions: 'all' },
+				baseline: false,
+				...greedy,
+			});
+			await engine.request(LoadSaeRequest, { path: layer(1) });
+			const loaded = await engine.request(SteeredGenerateRequest, { requestId: 'm3', prompt, steer: { features: [one], vectors: [], positions: 'all' }, baseline: false, ...greedy });
+			assert.deepEqual(byPath.steered.ids, loaded.steered.ids);
+			assert.notDeepEqual(byPath.steered.ids, both.steered.ids, 'the two layers together differ from one alone');
+			await assert.rejects(
+				engine.request(SteeredGenerateRequest, { requestId: 'm4', prompt, steer: { features: [{ ...one, sae: path.join(tmp, 'layer_9.safetensors') }], vectors: [], positions: 'all' }, ...greedy }),
+				/layer_9\.safetensors/,
+			);
+		} finally {
+			fs.rmSync(tmp, { recursive: true, force: true });
+		}
 	});
 });

@@ -173,6 +173,50 @@ describe('steering graph inputs', () => {
 		});
 	}
 
+	it('features of SAEs at two layers steer together: each SAE reads its clamped values at its own hook', async () => {
+		const H0 = 'blocks.0.hook_resid_post';
+		const loaded = bind(invertibleSae(H, 8, false));
+		const other = bind(invertibleSae(H0, 8, false));
+		const others = new Map([['/saes/layer0', other]]);
+		const both = spec([
+			{ featureIndex: 5, mode: 'clamp', strength: 93 },
+			{ featureIndex: 2, mode: 'clamp', strength: 107.5, sae: '/saes/layer0' },
+			{ featureIndex: 3, mode: 'add', strength: 0.5, sae: '/saes/layer0' },
+		]);
+		const steering = compileSteering(model, loaded, both, others);
+		const out = await model.forward({ ids: [IDS], hooks: [H0, H], logits: 'none', ...steering.callInputs({ prompt: true, seq: T }) });
+		const read = async (r: SaeRunner, x: Float32Array) => (await r.run(x, T, { acts: true, topFeatures: 0, recons: false, error: false })).acts!;
+		const at0 = await read(other, hookOf(out, H0));
+		const at1 = await read(loaded, hookOf(out, H));
+		for (let t = 0; t < T; t++) {
+			// The add of feature 3 at H0 is orthogonal to feature 2's row (orthonormal decoder): it leaves that reading alone.
+			assert.ok(Math.abs(at0[t * 8 + 2]! - 107.5) < 1e-4, `position ${t}: layer 0 feature 2 reads ${at0[t * 8 + 2]}`);
+			assert.ok(Math.abs(at1[t * 8 + 5]! - 93) < 1e-4, `position ${t}: layer 1 feature 5 reads ${at1[t * 8 + 5]}`);
+		}
+		// Loaded or named by path, the same feature steers the same.
+		const named = compileSteering(model, undefined, spec([{ featureIndex: 5, mode: 'clamp', strength: 93, sae: '/saes/l1' }]), new Map([['/saes/l1', loaded]]));
+		const plain = await steeredForward(model, loaded, spec([{ featureIndex: 5, mode: 'clamp', strength: 93 }]), IDS, [H]);
+		const viaPath = await model.forward({ ids: [IDS], hooks: [H], logits: 'all', ...named.callInputs({ prompt: true, seq: T }) });
+		assert.ok(bitEqual(viaPath.logits!.data as Float32Array, plain.logits!.data as Float32Array));
+		// Two SAEs clamping at one hook would share its subgraph's inputs: refused.
+		const twin = bind(invertibleSae(H, 8, false));
+		assert.throws(
+			() =>
+				compileSteering(
+					model,
+					loaded,
+					spec([
+						{ featureIndex: 1, mode: 'clamp', strength: 1 },
+						{ featureIndex: 1, mode: 'clamp', strength: 1, sae: '/twin' },
+					]),
+					new Map([['/twin', twin]]),
+				),
+			/clamped or capped at blocks\.1\.hook_resid_pre; steer the features of one SAE per hook/,
+		);
+		assert.throws(() => compileSteering(model, loaded, spec([{ featureIndex: 1, mode: 'add', strength: 1, sae: '/nowhere' }])), /feature 1 of \/nowhere: that SAE is not loaded/);
+		assert.throws(() => compileSteering(model, loaded, spec([{ featureIndex: 8, mode: 'add', strength: 1, sae: '/saes/layer0' }]), others), /feature 8 of \/saes\/layer0 is not in the SAE/);
+	});
+
 	for (const centred of [false, true]) {
 		it(`cap lowers the projection on d̂ to the cap where it exceeds it and leaves other positions alone${centred ? ' (centred view)' : ''}`, async () => {
 			const sae = makeSae('standard', centred ? { metadata: { hook_name: H, model_name: 'gpt2-tiny', model_class_name: 'HookedTransformer' } } : {});

@@ -300,7 +300,7 @@ function buildPanel(prunable: boolean): void {
 		el('h2', 'Supernodes'),
 		superList,
 		el('h2', 'Steer from pinned features'),
-		el('p', 'Steers the chosen pins (all pins when none is chosen); they must be features of one layer.', 'details'),
+		el('p', "Steers the chosen pins (all pins when none is chosen), features of any layers together: each clamped through its layer's transcoder.", 'details'),
 		steerRow,
 		steerResult,
 	);

@@ -37,7 +37,8 @@ import * as G from './attributionGraphs';
 import { featureSource } from './featureSource';
 import { influence, normalizedWeights } from './influence';
 import { normsAttentionOutput } from './linearBlocks';
-import type { AttributionFeatures, FeatureSource } from './featureSource';
+import type { AttributionFeatures, EncodedPrompt, FeatureSource } from './featureSource';
+import type { CallInputs } from '../models/generate';
 
 export class AttributionCancelled extends Cancelled {
 	constructor() {
@@ -63,6 +64,8 @@ export interface AttributeOptions {
 	maxFeatureNodes?: number;
 	/** Where the features come from (folders or references), stored in the graph. */
 	featureSources?: string[];
+	/** The steering a traced completion was generated with: the forward pass the replacement model freezes runs steered. */
+	steering?: AttributionSteering;
 	onProgress?: (done: number, total: number) => void;
 	signal?: AbortSignal;
 }
@@ -77,6 +80,25 @@ export interface Attribution {
 	nodeInputs: Float64Array;
 	/** The frozen values and vectors, for checks against a model run outside (tests). */
 	frozen: FrozenPrompt;
+}
+
+/**
+ * A steered completion's token traced under its steering. The forward pass runs steered, so the
+ * frozen attention patterns, norm scales and every feature's activation are the steered model's.
+ * A clamped or added feature of the set's own transcoders is a node at its steered activation
+ * (its error unchanged: the steering's write is that feature's decoder row); any other steering
+ * (residual SAEs, vectors, caps) is a constant of the linear model, in its nodes' bias terms, or
+ * at hook_mlp_out in that layer's error nodes.
+ */
+export interface AttributionSteering {
+	/** The forward pass's steering inputs (CompiledSteering.callInputsAt over the traced tokens). */
+	callInputs: CallInputs;
+	/** Per position, whether it is steered ([seq]). */
+	steered: readonly boolean[];
+	/** The steered features: `file` is their SAE's (matched against the set's transcoders). */
+	features: readonly { file: string; featureIndex: number; mode: 'add' | 'clamp' | 'cap'; strength: number }[];
+	/** For people, stored in the graph: what the steering was. */
+	description: string;
 }
 
 /** What the forward pass recorded, row-major as the backward graph reads it. */
@@ -152,7 +174,9 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 	// What the MLP's norm reads: hook_resid_mid, or hook_resid_pre where attention and MLP run in parallel (Pythia).
 	const mlpResid = (l: number) => (cfg.parallelAttnMlp ? `blocks.${l}.hook_resid_pre` : `blocks.${l}.hook_resid_mid`);
 	for (let l = 0; l < N; l++) hooks.push(`blocks.${l}.hook_resid_pre`, mlpResid(l), `blocks.${l}.attn.hook_pattern`, features.inputHooks[l]!, `blocks.${l}.hook_mlp_out`);
-	const run = await model.forward({ ids: [ids], hooks: [...new Set(hooks)], logits: 'last' });
+	const steering = options.steering;
+	if (steering && steering.steered.length !== T) throw new Error(`internal: steering mask of ${steering.steered.length} positions for ${T} tokens`);
+	const run = await model.forward({ ids: [ids], hooks: [...new Set(hooks)], logits: 'last', ...steering?.callInputs });
 	checkCancelled();
 	const hook = (name: string) => run.hooks[name]!.data as Float32Array;
 	const stack = (name: (l: number) => string, size: number) => {
@@ -179,6 +203,7 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		T,
 	);
 	frozen.errors = encoded.errors;
+	const steeredLabels = steering ? steerSetFeatures(features, steering, encoded, T, d) : new Map<string, string>();
 	if (zeroFirst) for (let l = 0; l < N; l++) frozen.errors.fill(0, l * T * d, l * T * d + d);
 	checkCancelled();
 
@@ -198,7 +223,8 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 				featureIds.push(offset + f);
 				featureActs.push(a);
 				featureSlots.push(l * T + p);
-				unnamed.push({ kind: 'feature', layer: l, feature: f, position: p, activation: a });
+				const label = steeredLabels.get(`${l}/${p}/${f}`);
+				unnamed.push({ kind: 'feature', layer: l, feature: f, position: p, activation: a, ...(label ? { label } : {}) });
 			}
 		}
 		offset += dSae;
@@ -420,8 +446,38 @@ async function attributeWith(model: LanguageModel, features: FeatureSource, prom
 		nodes: nodes.filter((_, i) => keep(i)),
 		edges: maxFeatures === n ? edges.finish() : edges.finish((s, t) => (keep(s) && keep(t) ? [index[s]!, index[t]!] : undefined)),
 		featureSources: options.featureSources ?? [],
+		...(target !== undefined ? { targetToken: target } : {}),
+		...(steering ? { steering: steering.description } : {}),
 	};
 	return { graph, nodeInputs: maxFeatures === n ? nodeInputs : nodeInputs.filter((_, i) => keep(i)), frozen };
+}
+
+/**
+ * Steered features of the set's own transcoders take their steered activation at the steered
+ * positions (clamp: the value; add: activation + strength), and their layer's error gives back
+ * what the steering wrote through that feature's decoder row, so the error is the unsteered one
+ * and the feature node carries the steering. Returns a label per changed node ("layer/pos/index").
+ */
+function steerSetFeatures(features: FeatureSource, steering: AttributionSteering, encoded: EncodedPrompt, T: number, d: number): Map<string, string> {
+	const labels = new Map<string, string>();
+	for (const f of steering.features) {
+		if (f.mode === 'cap') continue; // a projection cap is no activation of the feature: a constant
+		const l = features.layerOfFile(f.file);
+		if (l === undefined) continue;
+		const dSae = features.dSae[l]!;
+		const acts = encoded.acts[l]!;
+		const row = features.decoderRow(l, f.featureIndex);
+		for (let p = 0; p < T; p++) {
+			if (!steering.steered[p]) continue;
+			const before = acts[p * dSae + f.featureIndex]!;
+			const after = f.mode === 'clamp' ? f.strength : before + f.strength;
+			acts[p * dSae + f.featureIndex] = after;
+			const at = (l * T + p) * d;
+			for (let j = 0; j < d; j++) encoded.errors[at + j]! -= (after - before) * row[j]!;
+			labels.set(`${l}/${p}/${f.featureIndex}`, f.mode === 'clamp' ? `steered: clamped to ${f.strength}` : `steered: ${before.toPrecision(4)} + ${f.strength}`);
+		}
+	}
+	return labels;
 }
 
 /** Edges appended one at a time into typed arrays that double as they fill. */

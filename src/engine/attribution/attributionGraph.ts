@@ -112,6 +112,10 @@ export interface AttributionGraph {
 	 * Empty when unknown.
 	 */
 	featureSources: string[];
+	/** The token asked to be traced (a completion's token), when one was: the graph's target logit. */
+	targetToken?: number;
+	/** The steering the traced completion was generated with, for people (attribute.ts AttributionSteering). */
+	steering?: string;
 }
 
 /** A node before it has an id. */

@@ -20,6 +20,7 @@ import { CLT_INPUT, buildCltGraph } from '../sae/cltGraph';
 import { loadSae } from '../sae/saeFormat';
 import { saeWeights } from '../sae/saeGraph';
 import { SaeRunner } from '../sae/saeRunner';
+import { tensorRow } from '../steer/steering';
 import type { Sae, SaeTensor } from '../sae/saeTypes';
 import { inputView } from './attributionGraphs';
 import type { InputView } from './attributionGraphs';
@@ -64,6 +65,10 @@ export interface FeatureSource {
 	decoders(b: GraphBuilder): Value;
 	/** A skip transcoder's W_skip [d_out, d_in] per layer, else undefined. */
 	skip(b: GraphBuilder, layer: number): Value | undefined;
+	/** The layer whose transcoder was loaded from `file` (a steered feature's SAE), else undefined; never for a CLT. */
+	layerOfFile(file: string): number | undefined;
+	/** Layer `layer`'s feature `index`'s decoder row, [d_model] (per-layer transcoders). */
+	decoderRow(layer: number, index: number): Float32Array;
 	dispose(): Promise<void>;
 }
 
@@ -144,6 +149,11 @@ function perLayerSource(model: LanguageModel, transcoders: readonly Sae[], setti
 				0,
 			),
 		skip: (b, l) => (transcoders[l]!.cfg.transcoder!.skip ? of(b)[l]!('W_skip') : undefined),
+		layerOfFile(file) {
+			const l = transcoders.findIndex((t) => path.resolve(t.source) === path.resolve(file));
+			return l >= 0 ? l : undefined;
+		},
+		decoderRow: (l, index) => tensorRow(transcoders[l]!.weights.W_dec!, index, d),
 		async dispose() {
 			for (const r of runners) await r.dispose();
 		},
@@ -203,6 +213,10 @@ function cltSource(model: LanguageModel, clt: CrossLayerTranscoder, settings: Se
 			);
 		},
 		skip: () => undefined,
+		layerOfFile: () => undefined,
+		decoderRow() {
+			throw new Error('internal: a cross-layer transcoder has no per-layer decoder rows to steer');
+		},
 		async dispose() {
 			if (sessions) for (const s of await sessions) await s.release();
 		},

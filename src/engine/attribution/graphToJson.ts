@@ -31,12 +31,17 @@ export function graphToJson(graph: AttributionGraph, options: GraphJsonOptions):
 	const edgeThreshold = options.edgeThreshold ?? DEFAULT_EDGE_THRESHOLD;
 	const pruned = pruneGraph(graph, { nodeThreshold, edgeThreshold });
 	const scores = graphScores(graph);
-	// circuit-tracer marks its first logit, the most probable one, as the target.
+	// circuit-tracer marks its first logit, the most probable one, as the target; a token asked
+	// for (a completion's token, traced) is the target instead.
 	let targetLogit = -1;
 	let best = -1;
 	graph.nodes.forEach((n, i) => {
 		if (n.kind === 'logit' && n.probability > best) [targetLogit, best] = [i, n.probability];
 	});
+	if (graph.targetToken !== undefined) {
+		const asked = graph.nodes.findIndex((n) => n.kind === 'logit' && n.tokenId === graph.targetToken);
+		if (asked >= 0) targetLogit = asked;
+	}
 
 	const links: GraphJsonLink[] = [];
 	const linked = new Set<number>();
@@ -52,7 +57,11 @@ export function graphToJson(graph: AttributionGraph, options: GraphJsonOptions):
 		nodes.push(toJsonNode(node, graph.nLayers, plain(pruned.cumulativeInfluence[i]!), i === targetLogit));
 	});
 
-	const info: GraphJsonInfo = { source_urls: graph.featureSources, ...options.info };
+	const info: GraphJsonInfo = {
+		source_urls: graph.featureSources,
+		...(graph.steering ? { description: `Traced under steering: ${graph.steering}. Steered features of these transcoders are nodes at their steered activation.` } : {}),
+		...options.info,
+	};
 	const metadata: GraphJsonMetadata = {
 		slug: options.slug,
 		scan: options.scan,

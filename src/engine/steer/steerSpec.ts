@@ -14,25 +14,37 @@ export const STEER_DEFAULTS: SamplingSettings = { maxNewTokens: 256, temperature
 
 export class SteerSpecError extends ModelConfigError {}
 
-/** Refuses specs the model or SAE cannot apply, with messages that say what to change. */
-export function validateSteerSpec(spec: SteerSpec, model: LanguageModel, runner: SaeRunner | undefined): void {
+/** The SAE a steered feature is of: its `sae`, resolved by the engine beforehand, or the loaded one. */
+export function featureRunner(f: FeatureSteer, loaded: SaeRunner | undefined, others: ReadonlyMap<string, SaeRunner>): SaeRunner | undefined {
+	return f.sae === undefined ? loaded : others.get(f.sae);
+}
+
+/** How a message names a steered feature: by index, and by its SAE's path when it is not the loaded SAE's. */
+function featureName(f: FeatureSteer): string {
+	return f.sae === undefined ? `feature ${f.featureIndex}` : `feature ${f.featureIndex} of ${f.sae}`;
+}
+
+/** Refuses specs the model or SAEs cannot apply, with messages that say what to change. */
+export function validateSteerSpec(spec: SteerSpec, model: LanguageModel, runner: SaeRunner | undefined, others: ReadonlyMap<string, SaeRunner> = new Map()): void {
 	if (!isSteerPositions(spec.positions)) {
 		throw new SteerSpecError(`steering positions must be "all" or "generated" (got ${JSON.stringify(spec.positions)})`);
 	}
-	if (spec.features.length > 0 && !runner) throw new SteerSpecError('steering by feature needs an SAE (load one first)');
-	if (spec.features.length > 0 && (model.hookPoint(runner!.hookName).shape.length !== 2 || model.hookPoint(runner!.outputHookName).shape.length !== 2)) {
-		throw new SteerSpecError(`the SAE reads ${runner!.hookName}, which is not a [pos, width] hook; steering by feature supports residual, attn_out, mlp_out and MLP SAEs`);
-	}
-	const seen = new Set<number>();
+	const seen = new Set<string>();
 	for (const f of spec.features) {
-		const dSae = runner!.sae.cfg.d_sae;
-		if (!Number.isInteger(f.featureIndex) || f.featureIndex < 0 || f.featureIndex >= dSae) {
-			throw new SteerSpecError(`feature ${f.featureIndex} is not in the SAE (feature indices run 0..${dSae - 1})`);
+		const r = featureRunner(f, runner, others);
+		if (!r) throw new SteerSpecError(f.sae === undefined ? 'steering by feature needs an SAE (load one first)' : `${featureName(f)}: that SAE is not loaded`);
+		if (model.hookPoint(r.hookName).shape.length !== 2 || model.hookPoint(r.outputHookName).shape.length !== 2) {
+			throw new SteerSpecError(`the SAE reads ${r.hookName}, which is not a [pos, width] hook; steering by feature supports residual, attn_out, mlp_out and MLP SAEs`);
 		}
-		if (!isSteerMode(f.mode)) throw new SteerSpecError(`feature ${f.featureIndex}: mode must be add, clamp or cap (got ${JSON.stringify(f.mode)})`);
-		if (!Number.isFinite(f.strength)) throw new SteerSpecError(`feature ${f.featureIndex}: strength must be a finite number (got ${f.strength})`);
-		if (seen.has(f.featureIndex)) throw new SteerSpecError(`feature ${f.featureIndex} is steered twice; give each feature one mode and strength`);
-		seen.add(f.featureIndex);
+		const dSae = r.sae.cfg.d_sae;
+		if (!Number.isInteger(f.featureIndex) || f.featureIndex < 0 || f.featureIndex >= dSae) {
+			throw new SteerSpecError(`${featureName(f)} is not in the SAE (feature indices run 0..${dSae - 1})`);
+		}
+		if (!isSteerMode(f.mode)) throw new SteerSpecError(`${featureName(f)}: mode must be add, clamp or cap (got ${JSON.stringify(f.mode)})`);
+		if (!Number.isFinite(f.strength)) throw new SteerSpecError(`${featureName(f)}: strength must be a finite number (got ${f.strength})`);
+		const key = `${f.featureIndex}@${f.sae ?? ''}`;
+		if (seen.has(key)) throw new SteerSpecError(`${featureName(f)} is steered twice; give each feature one mode and strength`);
+		seen.add(key);
 	}
 	for (const v of spec.vectors) {
 		const point = model.hookPoint(v.hookName);

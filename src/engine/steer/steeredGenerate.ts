@@ -35,6 +35,8 @@ export interface SteerRunOptions {
 	onToken?: (token: SteerToken) => void;
 	/** Also keep only the k most likely tokens (the protocol's settings have no top-k; 0 = off). */
 	topK?: number;
+	/** The SAEs that steered features name by path (`FeatureSteer.sae`), loaded beforehand (SteeringSaes). */
+	featureSaes?: ReadonlyMap<string, SaeRunner>;
 }
 
 export interface SteeredGenerateInput extends SamplingSettings {
@@ -72,6 +74,8 @@ async function preparePrompt(model: LanguageModel, prompt: SteerPrompt): Promise
 /** One completion being generated: its ids, its text after the prompt, and the streamed pieces. */
 class CompletionStream {
 	readonly ids: number[] = [];
+	/** The streamed text of each token. */
+	private readonly pieces: string[] = [];
 	private printed = '';
 
 	constructor(
@@ -96,13 +100,14 @@ class CompletionStream {
 				this.printed = text;
 			}
 		}
+		this.pieces.push(piece);
 		this.onToken?.({ which: this.which, ...(this.sweepIndex !== undefined ? { sweepIndex: this.sweepIndex } : {}), id: token.id, text: piece });
 	}
 
 	async completion(): Promise<Completion> {
 		const last = this.ids.at(-1);
 		const stopReason: Completion['stopReason'] = last !== undefined && this.model.cfg.eosTokenIds.includes(last) ? 'eos' : this.ids.length < this.maxNewTokens ? 'context' : 'maxTokens';
-		return { ids: [...this.ids], text: this.model.tokenizer ? await this.text() : '', stopReason };
+		return { ids: [...this.ids], text: this.model.tokenizer ? await this.text() : '', pieces: [...this.pieces], stopReason };
 	}
 
 	/** The text after the prompt: decoded with the prompt so healed and multi-byte tokens come out whole. */
@@ -153,7 +158,7 @@ async function interleave(runs: { stream: CompletionStream; tokens: AsyncGenerat
  */
 export async function steeredGenerate(model: LanguageModel, runner: SaeRunner | undefined, input: SteeredGenerateInput, options: SteerRunOptions = {}): Promise<SteeredGenerateResult> {
 	validateSampling(input);
-	const steering = compileSteering(model, runner, input.steer);
+	const steering = compileSteering(model, runner, input.steer, options.featureSaes);
 	const prompt = await preparePrompt(model, input.prompt);
 	const steered = new CompletionStream(model, prompt, input.maxNewTokens, 'steered', undefined, options.onToken);
 	const runs = [{ stream: steered, tokens: generate(model, prompt.ids, generateOptions(input, prompt, options, steering)) }];
@@ -169,12 +174,12 @@ export async function steeredGenerate(model: LanguageModel, runner: SaeRunner | 
 		if (!(err instanceof GenerationCancelled)) throw err;
 		cancelled = true;
 	}
-	return { steered: await steered.completion(), ...(baseline ? { baseline: await baseline.completion() } : {}), cancelled };
+	return { promptIds: [...prompt.ids], steered: await steered.completion(), ...(baseline ? { baseline: await baseline.completion() } : {}), cancelled };
 }
 
 /** The steering of a sweep entry: `steer` with the swept feature (replacing any entry for it) at `strength`. */
 export function sweepSpec(steer: SteerSpec, feature: Omit<FeatureSteer, 'strength'>, strength: number): SteerSpec {
-	return { ...steer, features: [...steer.features.filter((f) => f.featureIndex !== feature.featureIndex), { ...feature, strength }] };
+	return { ...steer, features: [...steer.features.filter((f) => f.featureIndex !== feature.featureIndex || f.sae !== feature.sae), { ...feature, strength }] };
 }
 
 /** Completions for several strengths of one feature, each from the same seed; a cancel throws GenerationCancelled. */
@@ -182,7 +187,7 @@ export async function steerSweep(model: LanguageModel, runner: SaeRunner | undef
 	validateSampling(input);
 	if (input.strengths.length === 0) throw new ModelConfigError('a sweep needs at least one strength');
 	// Compile every entry first, so a bad spec fails before any generation.
-	const steerings = input.strengths.map((s) => compileSteering(model, runner, sweepSpec(input.steer, input.feature, s)));
+	const steerings = input.strengths.map((s) => compileSteering(model, runner, sweepSpec(input.steer, input.feature, s), options.featureSaes));
 	const prompt = await preparePrompt(model, input.prompt);
 	const results: { strength: number; completion: Completion }[] = [];
 	for (const [i, steering] of steerings.entries()) {

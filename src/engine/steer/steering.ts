@@ -13,16 +13,25 @@ import { STORED_FLOAT_BYTES, isStoredFloat, widenToFloat32 } from '../io/halfFlo
 import type { SteerSpec } from '../../protocol/steerProtocol';
 import { saeSteerExtension, steerInputName } from './steerGraph';
 import type { SteerVariant } from './steerGraph';
-import { validateSteerSpec } from './steerSpec';
+import { SteerSpecError, featureRunner, validateSteerSpec } from './steerSpec';
 
 export interface CompiledSteering {
 	readonly spec: SteerSpec;
 	/** Inputs for one forward call: `prompt` is the prefill over the prompt, otherwise a generated token. */
 	callInputs(call: { prompt: boolean; seq: number }): CallInputs;
+	/**
+	 * Inputs for one forward call over a whole sequence steered at some positions only: a traced
+	 * completion's prompt and generated tokens, the prompt's left alone under "generated".
+	 */
+	callInputsAt(steered: readonly boolean[]): CallInputs;
 }
 
-export function compileSteering(model: LanguageModel, runner: SaeRunner | undefined, spec: SteerSpec): CompiledSteering {
-	validateSteerSpec(spec, model, runner);
+/**
+ * Compiles `spec` against the model: features without `sae` are the loaded SAE's (`runner`), the
+ * others are of the SAEs in `others`, by path (resolved by the engine: SteeringSaes).
+ */
+export function compileSteering(model: LanguageModel, runner: SaeRunner | undefined, spec: SteerSpec, others: ReadonlyMap<string, SaeRunner> = new Map()): CompiledSteering {
+	validateSteerSpec(spec, model, runner, others);
 	// Σ strength·direction per hook: O(features × d_in) once per request, bookkeeping next to a forward pass.
 	const additive = new Map<string, Float64Array>();
 	const addTo = (hook: string, width: number, row: ArrayLike<number>, scale: number): void => {
@@ -30,12 +39,17 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 		if (!acc) additive.set(hook, (acc = new Float64Array(width)));
 		for (let j = 0; j < width; j++) acc[j]! += scale * row[j]!;
 	};
-	const rows: { featureIndex: number; clamp: boolean; value: number }[] = [];
+	// Clamps and caps go through each SAE's own subgraph at the hook its decoder writes to.
+	const rowsOf = new Map<SaeRunner, { featureIndex: number; clamp: boolean; value: number }[]>();
 	for (const f of spec.features) {
-		const r = runner!;
+		const r = featureRunner(f, runner, others)!;
 		// A feature's direction lives where its decoder writes: the output hook, for a transcoder.
 		if (f.mode === 'add') addTo(r.outputHookName, r.dOut, tensorRow(r.sae.weights.W_dec!, f.featureIndex, r.dOut), f.strength);
-		else rows.push({ featureIndex: f.featureIndex, clamp: f.mode === 'clamp', value: f.strength });
+		else {
+			let rows = rowsOf.get(r);
+			if (!rows) rowsOf.set(r, (rows = []));
+			rows.push({ featureIndex: f.featureIndex, clamp: f.mode === 'clamp', value: f.strength });
+		}
 	}
 	for (const v of spec.vectors) addTo(v.hookName, v.vector.length, v.vector, v.strength);
 
@@ -46,13 +60,17 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 		unsteered[hook] = { values: new Float32Array(acc.length), dims: [1, 1, acc.length] };
 	}
 
-	let extension: CallInputs['extensions'];
-	let steeredInputs: Record<string, ort.Tensor> = {};
-	let unsteeredInputs: Record<string, ort.Tensor> = {};
-	if (rows.length > 0) {
-		const r = runner!;
+	const extensions: NonNullable<CallInputs['extensions']>[number][] = [];
+	const steeredInputs: Record<string, ort.Tensor> = {};
+	const unsteeredInputs: Record<string, ort.Tensor> = {};
+	const hooksClamped = new Map<string, SaeRunner>();
+	for (const [r, rows] of rowsOf) {
+		// The subgraph's inputs are named by its hook: two SAEs writing to one hook would share them.
+		const other = hooksClamped.get(r.outputHookName);
+		if (other) throw new SteerSpecError(`features of two SAEs (${other.sae.source} and ${r.sae.source}) are clamped or capped at ${r.outputHookName}; steer the features of one SAE per hook`);
+		hooksClamped.set(r.outputHookName, r);
 		const variant: SteerVariant = { clamp: rows.some((x) => x.clamp), cap: rows.some((x) => !x.clamp) };
-		extension = [saeSteerExtension(r, variant)];
+		extensions.push(saeSteerExtension(r, variant));
 		const n = rows.length;
 		const name = (part: Parameters<typeof steerInputName>[1]): string => steerInputName(r.outputHookName, part);
 		const common: Record<string, ort.Tensor> = {
@@ -79,17 +97,34 @@ export function compileSteering(model: LanguageModel, runner: SaeRunner | undefi
 				Float32Array.from(rows, (x) => (x.clamp ? 0 : 1)),
 				[n],
 			);
-		steeredInputs = { ...common, [name('positions')]: new ort.Tensor('float32', Float32Array.of(1), [1, 1]) };
-		unsteeredInputs = { ...common, [name('positions')]: new ort.Tensor('float32', Float32Array.of(0), [1, 1]) };
+		Object.assign(steeredInputs, common, { [name('positions')]: new ort.Tensor('float32', Float32Array.of(1), [1, 1]) });
+		Object.assign(unsteeredInputs, common, { [name('positions')]: new ort.Tensor('float32', Float32Array.of(0), [1, 1]) });
 	}
+
+	const masked = (steered: readonly boolean[]): CallInputs => {
+		const T = steered.length;
+		const interventions: Record<string, Intervention> = {};
+		for (const [hook, acc] of additive) {
+			const values = new Float32Array(T * acc.length); // [1, seq, width]
+			steered.forEach((on, t) => {
+				if (on) for (let j = 0; j < acc.length; j++) values[t * acc.length + j] = acc[j]!;
+			});
+			interventions[hook] = { values, dims: [1, T, acc.length] };
+		}
+		const inputs: Record<string, ort.Tensor> = { ...steeredInputs };
+		const mask = Float32Array.from(steered, (on) => (on ? 1 : 0));
+		for (const r of rowsOf.keys()) inputs[steerInputName(r.outputHookName, 'positions')] = new ort.Tensor('float32', mask, [1, T]);
+		return { interventions, ...(extensions.length > 0 ? { extensions } : {}), extensionInputs: inputs };
+	};
 
 	return {
 		spec,
+		callInputsAt: masked,
 		callInputs({ prompt }) {
 			// "generated" leaves the prompt's positions alone: the prefill gets zero steering through
 			// the same graph inputs (same session); every generated token's position is steered.
 			const on = spec.positions === 'all' || !prompt;
-			return { interventions: on ? steered : unsteered, extensions: extension, extensionInputs: on ? steeredInputs : unsteeredInputs };
+			return { interventions: on ? steered : unsteered, ...(extensions.length > 0 ? { extensions } : {}), extensionInputs: on ? steeredInputs : unsteeredInputs };
 		},
 	};
 }

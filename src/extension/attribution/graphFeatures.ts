@@ -35,43 +35,41 @@ export function layerTranscoder(setDir: string, layer: number): { path: string }
 }
 
 export interface GraphSteering {
-	layer: number;
+	/** Each feature with its layer's transcoder file in `sae`, so features of several layers steer together. */
 	features: FeatureSteer[];
-	/** For people: "clamp L2/17, L2/40 to 5". */
+	/** For people: "clamp L2/17, L3/40 to 5". */
 	description: string;
 }
 
 /**
  * The steer spec for pinned nodes: their features, one clamp each (a feature at several positions
- * is steered once, at the largest activation the graph shows for it). The steering engine steers
- * the features of one SAE, so they must all be of one layer's transcoder.
+ * is steered once, at the largest activation the graph shows for it), each naming the file of its
+ * layer's transcoder (`transcoderFile`, which throws where a layer has none).
  */
-export function graphSteering(graph: GraphJson, nodeIds: readonly string[], mode: GraphSteerMode, strength: number): GraphSteering {
+export function graphSteering(graph: GraphJson, nodeIds: readonly string[], mode: GraphSteerMode, strength: number, transcoderFile: (layer: number) => string): GraphSteering {
 	const byId = new Map(graph.nodes.map((n) => [n.node_id, n]));
-	const features = new Map<number, number>();
-	const layers = new Set<number>();
+	/** Largest activation per feature, by "layer/index", in the order first chosen. */
+	const features = new Map<string, { feature: GraphFeature; activation: number }>();
 	for (const id of nodeIds) {
 		const node = byId.get(id);
 		if (!node) throw new Error(`node ${id} is not in the graph`);
 		const f = graphFeature(graph, node);
 		if (!f) continue;
-		layers.add(f.layer);
-		features.set(f.index, Math.max(features.get(f.index) ?? -Infinity, node.activation ?? 0));
+		const key = `${f.layer}/${f.index}`;
+		const activation = Math.max(features.get(key)?.activation ?? -Infinity, node.activation ?? 0);
+		features.set(key, { feature: f, activation });
 	}
 	if (features.size === 0) throw new Error('none of the chosen nodes is a transcoder feature (embeddings, errors and logits cannot be steered)');
-	if (layers.size > 1)
-		throw new Error(
-			`the chosen features are of layers ${[...layers].sort((a, b) => a - b).join(', ')}: steering changes the features of one layer's transcoder at a time, so choose features of one layer`,
-		);
-	const layer = [...layers][0]!;
-	const steers: FeatureSteer[] = [...features].map(([featureIndex, activation]) => ({
-		featureIndex,
+	const chosen = [...features.values()].sort((a, b) => a.feature.layer - b.feature.layer || a.feature.index - b.feature.index);
+	const steers: FeatureSteer[] = chosen.map(({ feature, activation }) => ({
+		featureIndex: feature.index,
 		mode: 'clamp',
 		strength: mode === 'clamp' ? strength : strength * activation,
+		sae: transcoderFile(feature.layer),
 	}));
-	const what = steers.map((s) => `L${layer}/${s.featureIndex}`).join(', ');
+	const what = chosen.map(({ feature }) => `L${feature.layer}/${feature.index}`).join(', ');
 	const description = mode === 'clamp' ? `clamp ${what} to ${strength}` : `scale ${what} by ${strength}× (clamped to ${steers.map((s) => round(s.strength)).join(', ')})`;
-	return { layer, features: steers, description };
+	return { features: steers, description };
 }
 
 function round(x: number): string {

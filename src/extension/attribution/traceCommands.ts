@@ -144,17 +144,22 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 		/** Every node any pruning has shown, so pins survive a slider move that hides them. */
 		const seen = new Map(first.nodes.map((n) => [n.node_id, n]));
 		const withSeen = (): GraphJson => ({ ...graph, nodes: [...seen.values()] });
-		/** Loads the layer's transcoder as the SAE unless it is loaded already. */
-		const loadLayer = async (layer: number): Promise<void> => {
+		/** The file of layer `layer`'s transcoder in the graph's transcoder set. */
+		const transcoderFile = (layer: number): string => {
 			if (!transcoders)
 				throw new Error(
 					'this graph names no transcoder set on this machine (its transcoder_list and info.source_urls hold no local folder), so its features cannot be loaded; trace the prompt here to use them',
 				);
 			const found = layerTranscoder(transcoders, layer);
-			if ('why' in found) throw new Error(`layer ${layer}'s features have no dashboard here: ${found.why}`);
-			if (session.current?.sae?.source === found.path) return;
-			await session.loadSae(found.path);
-			AttributionPanel.notice(`Loaded layer ${layer}'s transcoder as the SAE (featureLens.sae: ${found.path}).`, false);
+			if ('why' in found) throw new Error(`layer ${layer}'s features cannot be loaded here: ${found.why}`);
+			return found.path;
+		};
+		/** Loads the layer's transcoder as the SAE unless it is loaded already (a dashboard shows the loaded SAE's features). */
+		const loadLayer = async (layer: number): Promise<void> => {
+			const file = transcoderFile(layer);
+			if (session.current?.sae?.source === file) return;
+			await session.loadSae(file);
+			AttributionPanel.notice(`Loaded layer ${layer}'s transcoder as the SAE (featureLens.sae: ${file}).`, false);
 		};
 		return {
 			prune: async (nodeThreshold) => {
@@ -182,9 +187,10 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 				AttributionPanel.notice(`Saved ${target.fsPath}`, false);
 			},
 			steer: async (nodeIds, mode, strength, onStart) => {
-				const steering = graphSteering(withSeen(), nodeIds, mode, strength);
+				// Each feature names its layer's transcoder: the engine loads those beside the loaded SAE.
+				const steering = graphSteering(withSeen(), nodeIds, mode, strength, transcoderFile);
 				onStart(steering.description);
-				await loadLayer(steering.layer);
+				await session.ensureModel();
 				const result = await engine.requestWithProgress(
 					SteeredGenerateRequest,
 					{
