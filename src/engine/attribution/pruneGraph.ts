@@ -37,8 +37,8 @@ export interface PruneThresholds {
 export interface PruneResult {
 	/** Per node of the graph: kept. */
 	nodeKept: boolean[];
-	/** Per edge of the graph: kept. */
-	edgeKept: boolean[];
+	/** Per edge of the graph: 1 when kept (bytes: a long prompt's graph has more edges than a JavaScript array may hold). */
+	edgeKept: Uint8Array;
 	/** Per node: its influence on the logits in the whole graph. */
 	nodeInfluence: Float64Array;
 	/**
@@ -58,7 +58,7 @@ export function pruneGraph(graph: AttributionGraph, thresholds: PruneThresholds)
 	const { source, target } = edges;
 	const m = source.length;
 	const weights = logitWeights(graph);
-	const everyEdge = (): boolean[] => new Array<boolean>(m).fill(true);
+	const everyEdge = (): Uint8Array => new Uint8Array(m).fill(1);
 
 	const nodeInfluence = influence(n, edges, normalizedWeights(n, edges), weights);
 	const cumulativeInfluence = cumulativeShares(nodeInfluence);
@@ -73,13 +73,13 @@ export function pruneGraph(graph: AttributionGraph, thresholds: PruneThresholds)
 	const prunedInfluence = influence(n, edges, a, weights);
 	const scores = new Float64Array(nBetween); // of the edges between kept nodes, in edge order
 	for (let i = 0, j = 0; i < m; i++) if (between[i]) scores[j++] = a[i]! * (prunedInfluence[target[i]!]! + weights[target[i]!]!);
-	const edgeKept = new Array<boolean>(m).fill(false);
+	const edgeKept = new Uint8Array(m);
 	if (!(sum(scores) > 0)) {
-		for (let i = 0; i < m; i++) edgeKept[i] = between[i] === 1;
+		edgeKept.set(between);
 		return { nodeKept, edgeKept, nodeInfluence, cumulativeInfluence };
 	}
 	const edgeCut = threshold(scores, thresholds.edgeThreshold);
-	for (let i = 0, j = 0; i < m; i++) if (between[i]) edgeKept[i] = scores[j++]! >= edgeCut;
+	for (let i = 0, j = 0; i < m; i++) if (between[i]) edgeKept[i] = scores[j++]! >= edgeCut ? 1 : 0;
 
 	// Feature and error nodes must feed a kept edge, features must be fed by one; dropping a node
 	// drops its edges, which can strand others (at most about one round per layer).
@@ -99,7 +99,7 @@ export function pruneGraph(graph: AttributionGraph, thresholds: PruneThresholds)
 				changed = true;
 			}
 		});
-		for (let i = 0; i < m; i++) if (edgeKept[i] && (!nodeKept[source[i]!] || !nodeKept[target[i]!])) edgeKept[i] = false;
+		for (let i = 0; i < m; i++) if (edgeKept[i] && (!nodeKept[source[i]!] || !nodeKept[target[i]!])) edgeKept[i] = 0;
 	}
 
 	return { nodeKept, edgeKept, nodeInfluence, cumulativeInfluence };
