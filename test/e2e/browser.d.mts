@@ -13,3 +13,5 @@ export declare function waitUntil(check: () => Promise<boolean>, ms: number, wha
 export declare function runCommand(page: import('playwright-core').Page, title: string, refocusTab?: string): Promise<void>;
 /** Types `text` into the input box titled `title` (once it shows) and presses Enter. */
 export declare function answerInputBox(page: import('playwright-core').Page, title: string, text: string, timeout?: number): Promise<void>;
+/** Chooses item `index` of the quick pick titled `title`, once it shows. */
+export declare function choosePick(page: import('playwright-core').Page, title: string, index: number, timeout?: number): Promise<void>;

@@ -79,12 +79,18 @@ export async function waitUntil(check, ms, what) {
 }
 
 /**
- * Runs a command from the palette (F1), once a row for it shows. A webview holding the focus
- * may swallow F1, or take the typed title while the palette opens: then the palette is closed,
- * the focus goes back to the editor tab `refocusTab`, and it is tried again (four times in all).
+ * Runs a command from the palette (F1), once the row titled exactly `title` shows, by clicking
+ * that row (Enter would run whichever row the palette ranked first: "Trace Completion" also
+ * matches "Trace a Token of the Inline Completion"). A webview holding the focus may swallow F1,
+ * or take the typed title while the palette opens: then the palette is closed, the focus goes
+ * back to the editor tab `refocusTab`, and it is tried again (four times in all).
  */
 export async function runCommand(page, title, refocusTab = 'a.py') {
-	const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title.replace(/^Feature Lens: /, '') }).first();
+	const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+	const row = page
+		.locator('.quick-input-list .monaco-list-row')
+		.filter({ has: page.locator('.label-name', { hasText: exact }) })
+		.first();
 	for (let attempt = 1; ; attempt++) {
 		try {
 			await page.keyboard.press('F1');
@@ -98,7 +104,7 @@ export async function runCommand(page, title, refocusTab = 'a.py') {
 			await page.locator('.tabs-container .tab', { hasText: refocusTab }).first().click();
 		}
 	}
-	await page.keyboard.press('Enter');
+	await row.click();
 }
 
 /**
@@ -111,6 +117,16 @@ export async function answerInputBox(page, title, text, timeout = 120000) {
 	await widget.waitFor({ timeout });
 	const input = widget.locator('.quick-input-box input').first();
 	await input.fill(text);
+	await input.press('Enter');
+}
+
+/** Chooses item `index` (0 = the first) of the quick pick titled `title`, once it shows. */
+export async function choosePick(page, title, index, timeout = 120000) {
+	const widget = page.locator('.quick-input-widget:not(.hidden)', { has: page.locator('.quick-input-title', { hasText: title }) }).first();
+	await widget.waitFor({ timeout });
+	await widget.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30000 });
+	const input = widget.locator('.quick-input-box input').first();
+	for (let i = 0; i < index; i++) await input.press('ArrowDown');
 	await input.press('Enter');
 }
 
