@@ -13,6 +13,9 @@ export const COMMANDS = {
 	searchFeatures: 'featureLens.searchFeatures',
 	analyzeFeatures: 'featureLens.analyzeFeatures',
 	traceCompletion: 'featureLens.traceCompletion',
+	/** Internal: a token of a completion the editor shows (argument: TraceableCompletion). */
+	traceCompletionToken: 'featureLens.traceCompletionToken',
+	traceInlineCompletion: 'featureLens.traceInlineCompletion',
 	openGraphJson: 'featureLens.openGraphJson',
 	steerSelection: 'featureLens.steerSelection',
 	steerFeature: 'featureLens.steerFeature',

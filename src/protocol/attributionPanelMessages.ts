@@ -35,3 +35,12 @@ export type FromAttributionPanel =
 	| { type: 'save'; pinnedIds: string[]; supernodes: [string, ...string[]][] }
 	/** Steer the prompt's completion by these feature nodes. */
 	| { type: 'steer'; nodeIds: string[]; mode: GraphSteerMode; strength: number };
+
+/** What the panel keeps across a window reload (webview state): the host restores the graph from it, no longer prunable. */
+export interface AttributionPanelState {
+	/** The graph as shown, its pins and supernodes in qParams. */
+	graph: GraphJson;
+	nodeThreshold: number;
+	featureCount: number;
+	edgeCount: number;
+}

@@ -139,6 +139,8 @@ export type FromSteeringView =
 	| { type: 'loadPreset'; name: string }
 	| { type: 'deletePreset'; name: string }
 	| { type: 'openDashboard'; featureIndex: number }
+	/** Pick a token of the last comparison's baseline or steered completion and trace it (an attribution graph). */
+	| { type: 'traceToken'; runId: string; which: 'baseline' | 'steered' }
 	| { type: 'toggleInline' };
 
 /** What the webview keeps across hiding and reloads (vscode.getState/setState). */

@@ -95,17 +95,17 @@ try {
 	});
 	await waitUntil(async () => (await panel.locator('g.node').count()) === results.nodes, 60000, 'the graph pruned at 0.8 again');
 
-	// Two feature nodes of one layer, the most active first.
+	// Two feature nodes of different layers: steering from them clamps each through its own layer's transcoder.
 	const pick = await panel.evaluate(() => {
 		const byLayer = new Map();
 		for (const g of document.querySelectorAll('g.node.feature')) {
 			const id = g.getAttribute('data-node-id');
 			const layer = id.split('_')[0];
-			byLayer.set(layer, [...(byLayer.get(layer) ?? []), id]);
+			if (!byLayer.has(layer)) byLayer.set(layer, id);
 		}
-		return [...byLayer.values()].find((ids) => ids.length >= 2)?.slice(0, 2);
+		return byLayer.size >= 2 ? [...byLayer.values()].slice(0, 2) : undefined;
 	});
-	if (!pick) throw new Error('no layer has two feature nodes in the graph');
+	if (!pick) throw new Error('the graph has feature nodes of only one layer');
 	results.pinned = pick;
 
 	// A feature's dashboard from the graph (Enter on the focused node).
@@ -149,6 +149,18 @@ try {
 	await page.screenshot({ path: path.join(shots, 'attribution-3-steer.png') });
 	if (readmeShots) await page.screenshot({ path: path.join(readmeShots, 'attribution-steer.png') });
 
+	// A window reload brings the panel back with its graph, pins and supernode (no longer prunable).
+	// The workbench's own reload, as a user runs it: it saves the editors' state first.
+	await runCommand(page, 'Developer: Reload Window', 'Attribution Graph');
+	await page.waitForEvent('load', { timeout: 60000 }).catch(() => undefined);
+	await page.waitForSelector('.monaco-workbench', { timeout: 120000 });
+	const restored = await webviewWith(page, 'g.node.pinned', 120000);
+	results.restoredPins = await restored.locator('g.node.pinned').count();
+	results.restoredSupernodes = await restored.locator('.supernode-list li').count();
+	await restored.locator('.notice', { hasText: 'Restored after a reload' }).waitFor({ timeout: 30000 });
+	results.restoredNotice = await restored.locator('.notice').innerText();
+	results.restoredSliderDisabled = await restored.locator('#node-threshold').isDisabled();
+
 	results.ok =
 		results.featureNodes > 0 &&
 		results.logitNodes > 0 &&
@@ -158,6 +170,10 @@ try {
 		/^Feature \d+/.test(results.dashboardTitle) &&
 		results.pinnedInGraph === 2 &&
 		results.supernodes.length === 1 &&
+		new Set(results.pinned.map((id) => id.split('_')[0])).size === 2 &&
+		results.restoredPins === 2 &&
+		results.restoredSupernodes === 1 &&
+		results.restoredSliderDisabled &&
 		results.baseline.trim().length > 0 &&
 		results.steered.length > 0 &&
 		results.baseline !== results.steered;

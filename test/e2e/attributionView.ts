@@ -29,6 +29,7 @@ graph.nodes.find((n) => n.node_id === '2_1884_3')!.clerp = PAYLOADS[2]!;
 graph.nodes.find((n) => n.node_id === '5_287_6')!.clerp = PAYLOADS[1]!;
 graph.metadata.replacement_score = 0.75;
 graph.metadata.completeness_score = 0.9;
+graph.metadata.info = { ...graph.metadata.info, description: `Traced under steering: ${PAYLOADS[0]}` };
 
 /** Installed before the page's scripts: the VS Code webview API, answering like the host would. */
 function stub(args: { graph: GraphJson; payloads: string[] }): void {
@@ -40,6 +41,9 @@ function stub(args: { graph: GraphJson; payloads: string[] }): void {
 	document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample} ${e.sourceFile}:${e.lineNumber}`));
 	const reply = (m: unknown) => setTimeout(() => window.postMessage(m, '*'), 10);
 	w['acquireVsCodeApi'] = () => ({
+		setState: (state: unknown) => {
+			w['__state'] = JSON.parse(JSON.stringify(state));
+		},
 		postMessage: (m: { type: string }) => {
 			posted.push(m);
 			if (m.type === 'ready') reply({ type: 'graph', graph: args.graph, nodeThreshold: 0.8, featureCount: 40, edgeCount: 900, prunable: true });
@@ -79,6 +83,12 @@ async function main(): Promise<void> {
 			await page.keyboard.press('P');
 			assert.equal(await page.locator('.pin-list input[type="checkbox"]').count(), 2);
 			assert.equal(await page.locator('g.node.pinned').count(), 2);
+			// What a window reload restores: the graph with its pins, kept as webview state.
+			const state = await page.evaluate(() => (window as unknown as { __state: { graph: GraphJson; nodeThreshold: number } }).__state);
+			assert.deepEqual(state.graph.qParams.pinnedIds, ['2_1884_3', '2_753_6']);
+			assert.equal(state.graph.nodes.length, graph.nodes.length);
+			assert.equal(state.nodeThreshold, 0.8);
+			assert.equal(await page.locator('.graph-description').innerText(), `Traced under steering: ${PAYLOADS[0]}`);
 			await page.keyboard.press('Enter');
 			await page.locator('#steer-pinned').click();
 			await page.locator('.completions pre').first().waitFor({ timeout: 10000 });

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { launchChromium, runCommand, startCodeServer, waitUntil } from './browser.mjs';
+import { choosePick, launchChromium, runCommand, startCodeServer, waitUntil } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -137,6 +137,37 @@ try {
 	results.acceptedIsGhostText = fold(results.accepted) === fold(results.ghostText.join('\n'));
 	if (!results.acceptedIsGhostText) throw new Error(`Tab inserted ${JSON.stringify(results.accepted)}, the ghost text shown was ${JSON.stringify(results.ghostText)}`);
 
+	// The inline completion's tokens are offered for tracing (the trace itself is the sidebar's, below:
+	// a whole file's prompt is a 20 s graph here, too long for this test).
+	await runCommand(page, 'Feature Lens: Trace a Token of the Inline Completion');
+	const inlinePick = page.locator('.quick-input-widget:not(.hidden)', { has: page.locator('.quick-input-title', { hasText: 'Trace a Token of the inline completion' }) }).first();
+	await inlinePick.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30000 });
+	results.inlineTokens = [];
+	for (const row of await inlinePick.locator('.quick-input-list .monaco-list-row').all()) results.inlineTokens.push((await row.locator('.label-name').first().innerText()).trim());
+	await page.keyboard.press('Escape');
+	const inlineText = results.inlineTokens
+		.filter((t) => !t.startsWith('('))
+		.join('')
+		.replace(/·/g, ' ')
+		.replace(/⏎/g, '\n')
+		.replace(/→/g, '\t')
+		.trim();
+	if (!inlineText.startsWith(results.accepted.trim()))
+		throw new Error(`the inline completion's tokens ${JSON.stringify(results.inlineTokens)} are not its ghost text ${JSON.stringify(results.accepted)}`);
+
+	// Trace the third token of the sidebar's steered completion.
+	const sidebarView = await webviewWith(page, '.column.steered', 30000);
+	await sidebarView.locator('.column.steered vscode-button', { hasText: 'Trace' }).click();
+	await choosePick(page, 'Trace a Token of the steered completion', 2);
+	const graph = await webviewWith(page, '.graph-description', 180000);
+	results.steeredTrace = {
+		title: await graph.locator('h1').innerText(),
+		description: await graph.locator('.graph-description').innerText(),
+		nodes: await graph.locator('g.node').count(),
+		logits: await graph.locator('g.node.logit').count(),
+	};
+	await page.screenshot({ path: path.join(shots, 'steering-trace.png') });
+
 	results.ok =
 		results.prompt.includes('def read_lines') &&
 		results.baseline.trim().length > 0 &&
@@ -145,7 +176,10 @@ try {
 		results.markedTokens > 0 &&
 		results.insertedChars > 0 &&
 		results.acceptedChars > 0 &&
-		results.acceptedIsGhostText;
+		results.acceptedIsGhostText &&
+		results.inlineTokens.length > 0 &&
+		results.steeredTrace.nodes > 0 &&
+		results.steeredTrace.description.includes(`${FEATURE}:add=${STRENGTH}`);
 } catch (err) {
 	results.error = err instanceof Error ? err.message : String(err);
 	results.serverLogTail = server.log().slice(-2000);

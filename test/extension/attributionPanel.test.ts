@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseGraphJson } from '../../src/protocol/graphJson';
-import { MAX_ID_LENGTH, parseFromAttributionPanel } from '../../src/extension/attribution/attributionPanelMessageGuard';
+import { MAX_ID_LENGTH, parseFromAttributionPanel, restoredGraph } from '../../src/extension/attribution/attributionPanelMessageGuard';
 import { graphFeature, graphSteering, layerTranscoder, withSubgraph } from '../../src/extension/attribution/graphFeatures';
 import { tracePrompt } from '../../src/extension/attribution/tracePrompt';
 import { layoutGraph, nodeName, visibleToken } from '../../webview-ui/attribution/graphLayout';
@@ -46,6 +46,27 @@ describe('attribution panel message guard', () => {
 			{ type: 'steer', nodeIds: ['a'], mode: 'clamp', strength: '1' },
 		])
 			assert.equal(parseFromAttributionPanel(bad), undefined, JSON.stringify(bad));
+	});
+});
+
+describe('the panel restored after a window reload', () => {
+	it('shows the graph its webview kept, pins included, no longer prunable', () => {
+		const kept = withSubgraph(graph, ['2_1122_1'], [['open', '2_1122_1', '2_753_6']]);
+		const message = restoredGraph(JSON.parse(JSON.stringify({ graph: kept, nodeThreshold: 0.6, featureCount: 40, edgeCount: 900 })));
+		assert.deepEqual(message, { type: 'graph', graph: kept, nodeThreshold: 0.6, featureCount: 40, edgeCount: 900, prunable: false });
+	});
+
+	it('restores nothing from state that is not a graph', () => {
+		for (const bad of [
+			undefined,
+			null,
+			{},
+			{ graph, nodeThreshold: 2, featureCount: 1, edgeCount: 1 },
+			{ graph, nodeThreshold: 0.8, featureCount: -1, edgeCount: 1 },
+			{ graph: { ...graph, nodes: 'x' }, nodeThreshold: 0.8, featureCount: 1, edgeCount: 1 },
+			{ graph: { metadata: {} }, nodeThreshold: 0.8, featureCount: 1, edgeCount: 1 },
+		])
+			assert.equal(restoredGraph(bad), undefined, JSON.stringify(bad)?.slice(0, 80));
 	});
 });
 

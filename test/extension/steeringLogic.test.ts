@@ -277,6 +277,7 @@ describe('messages from the steering webview', () => {
 		assert.deepEqual(parseFromSteeringView({ type: 'savePreset', setup }), { type: 'savePreset', setup });
 		assert.deepEqual(parseFromSteeringView({ type: 'insert', text: '# hi' }), { type: 'insert', text: '# hi' });
 		assert.deepEqual(parseFromSteeringView({ type: 'search', query: 'comment' }), { type: 'search', query: 'comment' });
+		assert.deepEqual(parseFromSteeringView({ type: 'traceToken', runId: 'steer-1-2', which: 'steered', x: 1 }), { type: 'traceToken', runId: 'steer-1-2', which: 'steered' });
 		// Entries without `enabled` (older state) count as on; over-long labels are cut.
 		const parsed = parseSetup({ entries: [{ featureIndex: 1, label: 'y'.repeat(500), mode: 'clamp', strength: 2 }], positions: 'generated' });
 		assert.equal(parsed?.entries[0]?.enabled, true);
@@ -298,6 +299,8 @@ describe('messages from the steering webview', () => {
 			{ type: 'sweep', prompt: 'x', setup, sampling, featureIndex: 1.5, strengths: [1] },
 			{ type: 'lookupLabel', featureIndex: -2 },
 			{ type: 'openDashboard', featureIndex: '3' },
+			{ type: 'traceToken', runId: 'r', which: 'sweep' },
+			{ type: 'traceToken', runId: 7, which: 'steered' },
 			{ type: 'insert', text: 3 },
 			{ type: 'copy', text: 'x'.repeat(STEERING_LIMITS.insertText + 1) },
 			{ type: 'savePreset', setup, name: 4 },

@@ -85,6 +85,17 @@ describe('steering runs through the engine process (demo model)', () => {
 			'strength 0 is the baseline',
 		);
 		assert.deepEqual(runs.view, plain, 'the last run is kept for a view that comes back');
+		// The last comparison's columns can be traced token by token, as they were generated.
+		const traced = runs.traceable(plain.runId, 'steered');
+		assert.equal(traced.prompt, PROMPT);
+		assert.ok(traced.promptIds.length > 0);
+		assert.deepEqual(
+			traced.tokens.map((t) => t.id),
+			plain.steered.map((t) => t.id),
+		);
+		assert.deepEqual(traced.steer?.features, [{ featureIndex: COMMENT_FEATURE, mode: 'add', strength: 0 }]);
+		assert.equal(runs.traceable(plain.runId, 'baseline').steer, undefined, 'the baseline is unsteered');
+		assert.throws(() => runs.traceable(steered.runId, 'steered'), /no longer the last one/);
 		console.log(`# baseline: ${JSON.stringify(text(steered.baseline))}\n# #1132 add 20: ${JSON.stringify(text(steered.steered))}`);
 	});
 

@@ -3,7 +3,7 @@
 // from the editor, progress and Cancel, the graph panel's messages (ready, prune, open a
 // feature, steer) answered through the engine. Needs dist/engine.js (node esbuild.mjs).
 
-import { edge, fakeContext, fakeLog } from './vscodeEdge';
+import { FakeWebviewPanel, edge, fakeContext, fakeLog } from './vscodeEdge';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,6 +19,11 @@ import { ModelSession } from '../../src/extension/modelSession';
 import type { ModelLoadUi, SessionSettings } from '../../src/extension/modelSession';
 import type { ToAttributionPanel } from '../../src/protocol/attributionPanelMessages';
 import { testEngine } from '../helpers';
+import { SteeredGenerateRequest } from '../../src/protocol/steerProtocol';
+import { tokenPicks } from '../../src/extension/attribution/traceToken';
+import type { TraceableCompletion } from '../../src/extension/attribution/traceToken';
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const ROOT = path.join(__dirname, '..', '..');
 const DEMO_SET = path.join(ROOT, 'models', 'pycode', 'transcoders');
@@ -159,7 +164,7 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 		assert.deepEqual(writes, [`sae=${path.join(DEMO_SET, `layer_${layer}.safetensors`)}`]);
 	});
 
-	it('steers from pinned features of one layer: the steered completion beside the baseline; features of two layers are refused', async () => {
+	it('steers from pinned features of several layers at once, each through its own transcoder, the steered completion beside the baseline', async () => {
 		const panel = edge.panels[0]!;
 		const graph = (posted('graph')[0] as { graph: GraphJson }).graph;
 		const features = graph.nodes.filter((n) => n.feature_type === 'cross layer transcoder').map((n) => n.node_id);
@@ -168,16 +173,42 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 			.filter((id) => layerOf(id) !== layerOf(features[0]!))
 			.slice(0, 1)
 			.concat(features[0]!);
-		panel.fromWebview({ type: 'steer', nodeIds: two, mode: 'clamp', strength: 5 });
-		const refused = await until(() => posted('notice').find((m) => /one layer/.test((m as { message: string }).message)), 'the refusal');
-		assert.ok((refused as { error: boolean }).error);
-		const sameLayer = features.filter((id) => layerOf(id) === layerOf(features[0]!)).slice(0, 2);
-		panel.fromWebview({ type: 'steer', nodeIds: sameLayer, mode: 'scale', strength: 3 });
+		const saeBefore = session.current?.sae?.source;
+		panel.fromWebview({ type: 'steer', nodeIds: two, mode: 'scale', strength: 3 });
 		const steered = await until(() => posted('steered')[0] as (ToAttributionPanel & { type: 'steered' }) | undefined, 'the steered completion');
 		assert.ok(posted('steering').length === 1);
-		assert.match(steered.description, /^scale L\d+\/\d+/);
+		assert.match(steered.description, /^scale L\d+\/\d+, L\d+\/\d+ by 3×/);
+		assert.equal(new Set(two.map(layerOf)).size, 2);
 		assert.ok(steered.baseline.length > 0 && steered.steered.length > 0);
 		assert.notEqual(steered.steered, steered.baseline);
+		assert.equal(session.current?.sae?.source, saeBefore, 'steering loads no layer as the SAE');
+	});
+	it('traces a token of a steered completion: picked from its tokens, traced under its steering', async () => {
+		const steer = {
+			features: [{ featureIndex: 1132, mode: 'add' as const, strength: 30, sae: path.join(ROOT, 'models', 'pycode', 'saes', 'blocks.2.hook_resid_pre') }],
+			vectors: [],
+			positions: 'all' as const,
+		};
+		const prompt = 'def read_lines(path):\n';
+		const result = await engine.request(SteeredGenerateRequest, { requestId: 'tt', prompt, steer, baseline: false, maxNewTokens: 6, temperature: 0, topP: 1, seed: 0 });
+		const completion: TraceableCompletion = {
+			what: 'steered completion',
+			prompt,
+			promptIds: result.promptIds,
+			tokens: result.steered.ids.map((id, i) => ({ id, text: result.steered.pieces![i]! })),
+			steer,
+		};
+		const graphsBefore = posted('graph').length;
+		edge.quickPicks.push(new RegExp(`^${escapeRegExp(tokenPicks(completion)[2]!.label)}$`));
+		await edge.run(COMMANDS.traceCompletionToken, completion);
+		const traced = (await until(() => (posted('graph').length > graphsBefore ? (posted('graph').at(-1) as ToAttributionPanel & { type: 'graph' }) : undefined), 'the traced token')).graph;
+		assert.equal(traced.metadata.prompt_tokens.length, result.promptIds.length + 2, 'the prompt ids and the two tokens before the traced one');
+		assert.equal(traced.nodes.find((n) => n.is_target_logit)?.feature, result.steered.ids[2]);
+		assert.match(traced.metadata.info?.description ?? '', /Traced under steering: 1132:add=30/);
+		assert.equal(traced.metadata.prompt, prompt + result.steered.pieces!.slice(0, 2).join(''));
+		// An argument that is not a completion is refused, not traced.
+		await edge.run(COMMANDS.traceCompletionToken, { what: 'x' });
+		assert.match(log.lines.at(-1) ?? '', /needs the completion to trace/);
 	});
 	// Last: the panel's backend is the opened file's from here on.
 	it('Open Graph JSON shows a saved graph with its pins and says why it cannot be pruned again; a bad file names its field', async () => {
@@ -206,5 +237,23 @@ describe('Trace Completion (VS Code API at the edge, real engine, demo transcode
 		assert.deepEqual(opened.graph.qParams.pinnedIds, ids);
 		panel.fromWebview({ type: 'prune', nodeThreshold: 0.6 });
 		await until(() => posted('notice').find((m) => /cannot be pruned again/.test((m as { message: string }).message)), 'the refusal to prune');
+	});
+	it('a panel restored after a window reload shows the graph its webview kept, not prunable, and still steers', async () => {
+		const kept = (posted('graph').at(-1) as ToAttributionPanel & { type: 'graph' }).graph;
+		const restored = new FakeWebviewPanel('featureLens.attribution', 'Feature Lens: Attribution Graph');
+		await edge.serializers.get('featureLens.attribution')!.deserializeWebviewPanel(restored, { graph: kept, nodeThreshold: 0.8, featureCount: 10, edgeCount: 20 });
+		assert.ok(edge.panels[0]!.disposed, 'the old panel makes way');
+		restored.fromWebview({ type: 'ready' });
+		const shown = restored.posted as ToAttributionPanel[];
+		const message = shown.find((m) => m.type === 'graph') as ToAttributionPanel & { type: 'graph' };
+		assert.equal(message.prunable, false);
+		assert.deepEqual(message.graph, kept);
+		assert.ok(shown.some((m) => m.type === 'notice' && /Restored after a reload/.test(m.message)));
+		restored.fromWebview({ type: 'prune', nodeThreshold: 0.5 });
+		await until(() => shown.find((m) => m.type === 'notice' && /cannot be pruned again/.test(m.message)), 'the refusal to prune');
+		// State that is not a graph restores nothing: the panel closes.
+		const junk = new FakeWebviewPanel('featureLens.attribution', 'x');
+		await edge.serializers.get('featureLens.attribution')!.deserializeWebviewPanel(junk, { graph: 'nope' });
+		assert.ok(junk.disposed);
 	});
 });

@@ -42,8 +42,12 @@ export class FakeWebviewPanel {
 		readonly viewType: string,
 		readonly title: string,
 	) {}
+	disposed = false;
 	onDidDispose(): { dispose(): void } {
 		return { dispose: () => {} };
+	}
+	dispose(): void {
+		this.disposed = true;
 	}
 	reveal(): void {
 		this.revealed++;
@@ -60,6 +64,8 @@ export const edge = {
 	executed: [] as { command: string; args: unknown[] }[],
 	messages: [] as { kind: 'info' | 'error'; text: string }[],
 	panels: [] as FakeWebviewPanel[],
+	/** registerWebviewPanelSerializer's, by view type: what restores a panel after a window reload. */
+	serializers: new Map<string, { deserializeWebviewPanel(panel: FakeWebviewPanel, state: unknown): Promise<void> }>(),
 	logShown: 0,
 	/** Answers for the next quick picks: chooses the item whose label matches, or dismisses (undefined). */
 	quickPicks: [] as (RegExp | undefined)[],
@@ -149,7 +155,10 @@ const fakeVscode = {
 			if (invalid) throw new Error(`the input box refuses ${answer}: ${invalid}`);
 			return answer;
 		},
-		registerWebviewPanelSerializer: () => disposable,
+		registerWebviewPanelSerializer: (viewType: string, serializer: { deserializeWebviewPanel(panel: FakeWebviewPanel, state: unknown): Promise<void> }) => {
+			edge.serializers.set(viewType, serializer);
+			return disposable;
+		},
 		withProgress: async <T>(
 			_options: unknown,
 			task: (progress: { report(p: { message?: string }): void }, token: { isCancellationRequested: boolean; onCancellationRequested(h: () => void): typeof disposable }) => Promise<T>,

@@ -6,13 +6,14 @@
 import type { GraphJson } from '../../src/protocol/graphJson';
 import { cantorUnpair } from '../../src/protocol/featureIds';
 import { GRAPH_STEER_MODES } from '../../src/protocol/attributionPanelMessages';
-import type { FromAttributionPanel, ToAttributionPanel } from '../../src/protocol/attributionPanelMessages';
+import type { AttributionPanelState, FromAttributionPanel, ToAttributionPanel } from '../../src/protocol/attributionPanelMessages';
 import { el, svg } from '../components/dom';
 import { layoutGraph, nodeName, visibleToken } from './graphLayout';
 import type { GraphLayout, PlacedNode } from './graphLayout';
 
 interface VsCodeApi {
 	postMessage(message: FromAttributionPanel): void;
+	setState(state: AttributionPanelState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
@@ -222,6 +223,14 @@ function renderSide(): void {
 		);
 		superList.append(item);
 	});
+	persist();
+}
+
+/** Keeps the graph with its pins and supernodes for a window reload, which the host restores it from. */
+function persist(): void {
+	if (!graph) return;
+	const qParams = { ...graph.qParams, pinnedIds: [...pinned.keys()], supernodes: supernodes.map((s) => [s.name, ...s.ids]) };
+	vscode.setState({ graph: { ...graph, qParams }, nodeThreshold, featureCount: counts.features, edgeCount: counts.edges });
 }
 
 function checkedPins(): string[] {
@@ -239,7 +248,7 @@ function buildPanel(prunable: boolean): void {
 	slider.setAttribute('aria-label', 'Node threshold (cumulative influence kept)');
 	// A graph opened from a file holds only its pruned nodes: nothing to prune again.
 	slider.disabled = !prunable;
-	if (!prunable) slider.title = 'A graph opened from a file cannot be pruned again; trace the prompt to prune it';
+	if (!prunable) slider.title = 'This graph holds only its pruned nodes (opened from a file, or restored after a reload), so it cannot be pruned again; trace the prompt to prune it';
 	const sliderValue = el('output', String(nodeThreshold));
 	slider.addEventListener('input', () => {
 		sliderValue.textContent = slider.value;
@@ -336,6 +345,8 @@ function renderHeader(): void {
 			'scores',
 		),
 	);
+	// A traced steered token says how it was steered (graph metadata, written by the engine).
+	if (typeof m.info?.description === 'string' && m.info.description) header.append(el('p', m.info.description, 'details graph-description'));
 }
 
 function setGraph(next: GraphJson): void {

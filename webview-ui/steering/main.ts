@@ -418,6 +418,7 @@ function renderResults(): void {
 			renderRun(state.run, {
 				insert: (text) => post({ type: 'insert', text }),
 				copy: (text) => post({ type: 'copy', text }),
+				trace: (runId, which) => post({ type: 'traceToken', runId, which }),
 			}),
 		);
 	});

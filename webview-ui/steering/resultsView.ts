@@ -11,6 +11,8 @@ import { countChanged, tokenDiff } from './tokenDiff';
 export interface ResultActions {
 	insert(text: string): void;
 	copy(text: string): void;
+	/** Pick a token of a comparison's column and trace it (an attribution graph). */
+	trace(runId: string, which: 'baseline' | 'steered'): void;
 }
 
 export function completionText(tokens: readonly StreamedToken[]): string {
@@ -49,6 +51,7 @@ function column(
 	caption: string,
 	actions: ResultActions,
 	running: boolean,
+	trace?: () => void,
 ): HTMLElement {
 	const section = el('section', undefined, `column ${className}`);
 	section.setAttribute('aria-label', `${title} completion`);
@@ -65,6 +68,15 @@ function column(
 		}),
 		button('Copy', () => actions.copy(completionText(tokens)), { appearance: 'secondary', ariaLabel: `Copy the ${title.toLowerCase()} completion`, disabled: running || !text }),
 	);
+	if (trace)
+		buttons.append(
+			button('Trace…', trace, {
+				appearance: 'secondary',
+				ariaLabel: `Trace a token of the ${title.toLowerCase()} completion`,
+				title: 'Pick one of its tokens and see which features made the model write it (an attribution graph)',
+				disabled: running || tokens.length === 0,
+			}),
+		);
 	head.append(buttons);
 	section.append(head, tokenSpans(tokens, changed, mark));
 	return section;
@@ -84,8 +96,8 @@ function renderCompare(run: Extract<RunView, { kind: 'compare' }>, actions: Resu
 	const cancelled = run.done?.cancelled === true;
 	const columns = el('div', undefined, 'columns');
 	columns.append(
-		column('Baseline', 'baseline', run.baseline, diff.a, 'removed', stopCaption(run.done?.baselineStop, running, cancelled), actions, running),
-		column('Steered', 'steered', run.steered, diff.b, 'added', stopCaption(run.done?.steeredStop, running, cancelled), actions, running),
+		column('Baseline', 'baseline', run.baseline, diff.a, 'removed', stopCaption(run.done?.baselineStop, running, cancelled), actions, running, () => actions.trace(run.runId, 'baseline')),
+		column('Steered', 'steered', run.steered, diff.b, 'added', stopCaption(run.done?.steeredStop, running, cancelled), actions, running, () => actions.trace(run.runId, 'steered')),
 	);
 	const changed = countChanged(diff.b);
 	const summary =

@@ -25,12 +25,26 @@ export class AttributionPanel {
 	/** The graph message, re-sent when the webview reloads; later messages go only to a ready webview. */
 	private graphMessage: ToAttributionPanel | undefined;
 	private backend: AttributionBackend | undefined;
+	/** Restored after a window reload (the first `ready` says so). */
+	private restored = false;
 
 	private constructor(private readonly panel: vscode.WebviewPanel) {
 		panel.onDidDispose(() => {
 			AttributionPanel.current = undefined;
 		});
 		panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw));
+	}
+
+	/** Takes over a panel VS Code restored after a window reload, showing `message` (restoredGraph) with `backend`. */
+	static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, message: ToAttributionPanel & { type: 'graph' }, backend: AttributionBackend): void {
+		AttributionPanel.current?.panel.dispose();
+		panel.webview.options = { enableScripts: true, localResourceRoots: webviewRoots(extensionUri) };
+		panel.webview.html = webviewHtml(panel.webview, extensionUri, 'attribution.js', 'Feature Lens: Attribution Graph');
+		const current = new AttributionPanel(panel);
+		AttributionPanel.current = current;
+		current.backend = backend;
+		current.graphMessage = message;
+		current.restored = true;
 	}
 
 	/** Shows the panel (creating it if needed) with a new graph and the backend that answers its actions. */
@@ -47,6 +61,7 @@ export class AttributionPanel {
 		const current = AttributionPanel.current;
 		current.backend = backend;
 		current.graphMessage = message;
+		current.restored = false;
 		current.post(message);
 		current.panel.reveal(undefined, true);
 	}
@@ -65,6 +80,7 @@ export class AttributionPanel {
 		if (message.type === 'ready') {
 			this.ready = true;
 			if (this.graphMessage) this.post(this.graphMessage);
+			if (this.restored) this.notice('Restored after a reload. The engine no longer holds the whole graph, so the threshold slider is off; trace the prompt again to prune it.', false);
 			return;
 		}
 		const backend = this.backend;

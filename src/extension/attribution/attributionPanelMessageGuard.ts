@@ -3,7 +3,8 @@
 // `vscode`, unit-tested.
 
 import { GRAPH_STEER_MODES } from '../../protocol/attributionPanelMessages';
-import type { FromAttributionPanel, GraphSteerMode } from '../../protocol/attributionPanelMessages';
+import type { FromAttributionPanel, GraphSteerMode, ToAttributionPanel } from '../../protocol/attributionPanelMessages';
+import { parseGraphJson } from '../../protocol/graphJson';
 
 /** Longest node id or supernode name accepted; circuit-tracer's ids ("12_3456_7") are far shorter. */
 export const MAX_ID_LENGTH = 200;
@@ -53,5 +54,22 @@ export function parseFromAttributionPanel(value: unknown): FromAttributionPanel 
 		}
 		default:
 			return undefined;
+	}
+}
+
+/**
+ * The graph message a panel restored after a window reload shows, from the state its webview kept
+ * (untrusted, like a file: the graph is read as Neuronpedia JSON), or undefined when the state is
+ * not one. Restored graphs are not prunable: the engine that held them whole is gone.
+ */
+export function restoredGraph(state: unknown): (ToAttributionPanel & { type: 'graph' }) | undefined {
+	if (typeof state !== 'object' || state === null) return undefined;
+	const { graph, nodeThreshold, featureCount, edgeCount } = state as Record<string, unknown>;
+	const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+	if (typeof nodeThreshold !== 'number' || !(nodeThreshold >= 0 && nodeThreshold <= 1) || !count(featureCount) || !count(edgeCount)) return undefined;
+	try {
+		return { type: 'graph', graph: parseGraphJson(JSON.stringify(graph)), nodeThreshold, featureCount, edgeCount, prunable: false };
+	} catch {
+		return undefined;
 	}
 }

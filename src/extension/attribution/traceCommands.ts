@@ -19,10 +19,13 @@ import { COMMANDS, SETTINGS_SECTION } from '../commands';
 import type { EngineProcess } from '../engineProcess';
 import type { ModelSession } from '../modelSession';
 import { runReported } from '../runReported';
-import { AttributionPanel } from './attributionPanel';
+import { ATTRIBUTION_VIEW_TYPE, AttributionPanel } from './attributionPanel';
+import { restoredGraph } from './attributionPanelMessageGuard';
 import type { AttributionBackend } from './attributionPanel';
 import { graphFeature, graphSteering, layerTranscoder, withSubgraph } from './graphFeatures';
 import { tracePrompt } from './tracePrompt';
+import { tokenPicks, tokenTrace } from './traceToken';
+import type { TokenTrace, TraceableCompletion } from './traceToken';
 
 /** The `featureLens.transcoders` setting: the transcoder set attribution uses. */
 const TRANSCODERS = 'transcoders';
@@ -53,6 +56,44 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 		return dir;
 	};
 
+	/** Traces one token with the engine (progress and Cancel in a notification) and shows its graph. */
+	const runTrace = async (request: TokenTrace | { prompt: string }, title: string): Promise<void> => {
+		const transcoders = await transcoderSet();
+		if (!transcoders) return;
+		if (!fs.existsSync(transcoders)) throw new Error(`the transcoder set ${transcoders} does not exist (featureLens.transcoders)`);
+		await vscode.window
+			.withProgress({ location: vscode.ProgressLocation.Notification, title: `Feature Lens: ${title}`, cancellable: true }, async (progress, token) => {
+				progress.report({ message: 'loading the model…' });
+				await session.ensureModel();
+				if (token.isCancellationRequested) return;
+				let reported = 0;
+				const result = await engine.requestWithProgress(
+					AttributeRequest,
+					{ ...request, transcoders, nodeThreshold: DEFAULT_NODE_THRESHOLD, edgeThreshold: DEFAULT_EDGE_THRESHOLD },
+					AttributeProgressNotification,
+					(p) => {
+						const pct = (100 * p.done) / p.total;
+						progress.report({ message: `backward passes ${p.done}/${p.total}`, increment: pct - reported });
+						reported = pct;
+					},
+					token,
+				);
+				log.info(`traced ${JSON.stringify(request.prompt.slice(-40))}: ${result.featureCount} features, ${result.edgeCount} edges, ${result.graph.nodes.length} nodes kept`);
+				AttributionPanel.show(
+					context.extensionUri,
+					{ type: 'graph', graph: result.graph, nodeThreshold: DEFAULT_NODE_THRESHOLD, featureCount: result.featureCount, edgeCount: result.edgeCount, prunable: true },
+					backendFor(result.graphId, result.graph, request.prompt, transcoders),
+				);
+			})
+			.then(undefined, (err: unknown) => {
+				if (isCancelled(err)) return;
+				log.error(errorMessage(err));
+				void vscode.window.showErrorMessage(`Feature Lens: ${errorMessage(err)}`, 'Show Log').then((c) => {
+					if (c) log.show();
+				});
+			});
+	};
+
 	const trace = async (): Promise<void> => {
 		const editor = vscode.window.activeTextEditor;
 		if (!editor) {
@@ -65,40 +106,25 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 			void vscode.window.showInformationMessage('Feature Lens: nothing to trace; select the prompt, or put the cursor after some text on its line.');
 			return;
 		}
-		const transcoders = await transcoderSet();
-		if (!transcoders) return;
-		if (!fs.existsSync(transcoders)) throw new Error(`the transcoder set ${transcoders} does not exist (featureLens.transcoders)`);
-		await vscode.window
-			.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Feature Lens: tracing the completion', cancellable: true }, async (progress, token) => {
-				progress.report({ message: 'loading the model…' });
-				await session.ensureModel();
-				if (token.isCancellationRequested) return;
-				let reported = 0;
-				const result = await engine.requestWithProgress(
-					AttributeRequest,
-					{ prompt, transcoders, nodeThreshold: DEFAULT_NODE_THRESHOLD, edgeThreshold: DEFAULT_EDGE_THRESHOLD },
-					AttributeProgressNotification,
-					(p) => {
-						const pct = (100 * p.done) / p.total;
-						progress.report({ message: `backward passes ${p.done}/${p.total}`, increment: pct - reported });
-						reported = pct;
-					},
-					token,
-				);
-				log.info(`traced ${JSON.stringify(prompt.slice(-40))}: ${result.featureCount} features, ${result.edgeCount} edges, ${result.graph.nodes.length} nodes kept`);
-				AttributionPanel.show(
-					context.extensionUri,
-					{ type: 'graph', graph: result.graph, nodeThreshold: DEFAULT_NODE_THRESHOLD, featureCount: result.featureCount, edgeCount: result.edgeCount, prunable: true },
-					backendFor(result.graphId, result.graph, prompt, transcoders),
-				);
-			})
-			.then(undefined, (err: unknown) => {
-				if (isCancelled(err)) return;
-				log.error(errorMessage(err));
-				void vscode.window.showErrorMessage(`Feature Lens: ${errorMessage(err)}`, 'Show Log').then((c) => {
-					if (c) log.show();
-				});
-			});
+		await runTrace({ prompt }, 'tracing the completion');
+	};
+
+	/** A token of a completion the editor shows (the steering sidebar's, an inline one), picked, then traced as it was generated. */
+	const traceToken = async (arg: unknown): Promise<void> => {
+		const completion = traceableCompletion(arg);
+		if (!completion) throw new Error('internal: Trace Completion Token needs the completion to trace');
+		if (completion.tokens.length === 0) {
+			void vscode.window.showInformationMessage(`Feature Lens: the ${completion.what} has no tokens to trace.`);
+			return;
+		}
+		const pick = await vscode.window.showQuickPick(tokenPicks(completion), {
+			title: `Feature Lens: Trace a Token of the ${completion.what}`,
+			placeHolder: completion.steer ? 'The token to trace (under the steering it was generated with)' : 'The token to trace',
+			matchOnDescription: true,
+			matchOnDetail: true,
+		});
+		if (!pick) return;
+		await runTrace(tokenTrace(completion, pick.index), `tracing token ${pick.index + 1} of the ${completion.what}`);
 	};
 
 	/** A graph file's transcoder set: the first local folder among its sources (circuit-tracer's transcoder_list, or info.source_urls). */
@@ -209,6 +235,30 @@ export function registerAttribution(context: vscode.ExtensionContext, engine: En
 
 	context.subscriptions.push(
 		vscode.commands.registerCommand(COMMANDS.traceCompletion, () => runReported(log, trace)),
+		vscode.commands.registerCommand(COMMANDS.traceCompletionToken, (arg: unknown) => runReported(log, () => traceToken(arg))),
 		vscode.commands.registerCommand(COMMANDS.openGraphJson, () => runReported(log, openGraphJson)),
+		// The panel comes back after a window reload with the graph its webview kept (pins and supernodes too).
+		vscode.window.registerWebviewPanelSerializer(ATTRIBUTION_VIEW_TYPE, {
+			deserializeWebviewPanel: async (panel, state: unknown) => {
+				const message = restoredGraph(state);
+				if (!message) {
+					log.warn('attribution panel: nothing to restore after the reload (its saved state is missing or not a graph)');
+					panel.dispose();
+					return;
+				}
+				log.info(`attribution panel restored after a reload: ${message.graph.nodes.length} nodes, ${message.graph.qParams.pinnedIds?.length ?? 0} pinned`);
+				AttributionPanel.revive(panel, context.extensionUri, message, backendFor(undefined, message.graph, message.graph.metadata.prompt, fileTranscoders(message.graph)));
+			},
+		}),
 	);
+}
+
+/** The command's argument as a TraceableCompletion (it comes from our own callers; checked all the same). */
+function traceableCompletion(arg: unknown): TraceableCompletion | undefined {
+	if (typeof arg !== 'object' || arg === null) return undefined;
+	const c = arg as Partial<TraceableCompletion>;
+	const ids = (xs: unknown): xs is number[] => Array.isArray(xs) && xs.every((x) => Number.isInteger(x) && (x as number) >= 0);
+	if (typeof c.what !== 'string' || typeof c.prompt !== 'string' || !ids(c.promptIds) || !Array.isArray(c.tokens)) return undefined;
+	if (!c.tokens.every((t) => typeof t === 'object' && t !== null && Number.isInteger(t.id) && t.id >= 0 && typeof t.text === 'string')) return undefined;
+	return c as TraceableCompletion;
 }

@@ -15,6 +15,8 @@ import { DebouncedRequests } from './debounce';
 import { ghostText, inlinePrompt } from './inlinePrompt';
 import { setupProblems, toSteerSpec } from '../../protocol/steeringSetup';
 import type { ContrastVectors } from './contrastVectors';
+import { pinnedToSae, shownTokens } from '../attribution/traceToken';
+import type { TraceableCompletion } from '../attribution/traceToken';
 
 const ENABLED = 'inlineSteering.enabled';
 const MAX_TOKENS = 'inlineSteering.maxNewTokens';
@@ -45,6 +47,8 @@ export async function toggleInlineSteering(): Promise<boolean> {
 export class SteeredInlineCompletions implements vscode.InlineCompletionItemProvider {
 	private readonly requests = new DebouncedRequests(DEBOUNCE_MS);
 	private lastProblem: string | undefined;
+	/** The last completion shown as ghost text, its tokens up to what it showed: "Trace a Token of the Inline Completion" traces one. */
+	lastCompletion: TraceableCompletion | undefined;
 
 	constructor(
 		private readonly engine: EngineProcess,
@@ -76,11 +80,12 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 					return undefined;
 				}
 				// Ghost text shows the whole completion at once, so its streamed tokens are not listened to.
+				const steer = { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) };
 				const result = await this.engine.requestWithProgress(
 					SteeredGenerateRequest,
 					{
 						prompt,
-						steer: { ...toSteerSpec(setup), vectors: await this.contrast.vectorsFor(setup) },
+						steer,
 						baseline: false,
 						maxNewTokens,
 						temperature: sampling.temperature,
@@ -91,7 +96,15 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 					() => {},
 					requestToken,
 				);
-				return result.cancelled ? undefined : ghostText(result.steered.text);
+				if (result.cancelled) return undefined;
+				const shown = ghostText(result.steered.text);
+				const pieces = result.steered.pieces ?? [];
+				const tokens = shownTokens(
+					result.steered.ids.map((id, i) => ({ id, text: pieces[i] ?? '' })),
+					shown.length,
+				);
+				if (shown) this.lastCompletion = { what: 'inline completion', prompt, promptIds: result.promptIds, tokens, steer: pinnedToSae(steer, loaded.sae.source) };
+				return shown;
 			});
 			if (!text) return undefined;
 			return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];

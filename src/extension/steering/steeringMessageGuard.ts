@@ -55,6 +55,10 @@ export function parseFromSteeringView(value: unknown): FromSteeringView | undefi
 			if (!setup || (name !== undefined && !isText(name, STEERING_LIMITS.presetName))) return undefined;
 			return name === undefined ? { type: 'savePreset', setup } : { type: 'savePreset', setup, name };
 		}
+		case 'traceToken': {
+			const { runId, which } = m;
+			return isText(runId, 200) && (which === 'baseline' || which === 'steered') ? { type: 'traceToken', runId, which } : undefined;
+		}
 		case 'loadPreset':
 		case 'deletePreset':
 			return isText(m['name'], STEERING_LIMITS.presetName) ? { type: m['type'], name: m['name'] } : undefined;

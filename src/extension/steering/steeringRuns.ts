@@ -6,11 +6,13 @@
 
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { SteerTokenNotification, SteeredGenerateRequest, SweepRequest } from '../../protocol/steerProtocol';
-import type { Completion, SamplingSettings, SteerToken, VectorSteer } from '../../protocol/steerProtocol';
+import type { Completion, SamplingSettings, SteerSpec, SteerToken, VectorSteer } from '../../protocol/steerProtocol';
 import { errorMessage, isCancelled } from '../../protocol/errors';
 import type { RunView, SteeringSetup, StreamedToken } from '../../protocol/steeringViewMessages';
 import type { EngineProcess } from '../engineProcess';
 import { toSteerSpec } from '../../protocol/steeringSetup';
+import { pinnedToSae } from '../attribution/traceToken';
+import type { TraceableCompletion } from '../attribution/traceToken';
 
 export interface RunListener {
 	started(run: RunView): void;
@@ -23,6 +25,8 @@ export interface CompareRequest {
 	prompt: string;
 	setup: SteeringSetup;
 	sampling: SamplingSettings;
+	/** The loaded SAE's source, which the setup's features are of: a later trace steers the same features. */
+	saeSource?: string;
 }
 
 export interface SweepRunRequest extends CompareRequest {
@@ -35,6 +39,8 @@ let runCounter = 0;
 export class SteeringRuns {
 	private current: { run: RunView; cancel: CancellationTokenSource } | undefined;
 	private last: RunView | undefined;
+	/** How the last comparison was generated, for tracing its tokens. */
+	private generated: { runId: string; prompt: string; promptIds: number[]; steer: SteerSpec } | undefined;
 
 	/** `vectors` gives the raw steering vectors a setup adds (its contrast vector), computed by the engine. */
 	constructor(
@@ -61,11 +67,12 @@ export class SteeringRuns {
 		const runId = `steer-${process.pid}-${++runCounter}`;
 		const run: RunView = { kind: 'compare', runId, prompt: request.prompt, baseline: [], steered: [] };
 		return this.execute(run, async (onToken, token) => {
+			const steer = { ...toSteerSpec(request.setup), vectors: await this.vectors(request.setup) };
 			const result = await this.engine.requestWithProgress(
 				SteeredGenerateRequest,
 				{
 					prompt: request.prompt,
-					steer: { ...toSteerSpec(request.setup), vectors: await this.vectors(request.setup) },
+					steer,
 					baseline: true,
 					...request.sampling,
 				},
@@ -78,7 +85,24 @@ export class SteeringRuns {
 			run.steered = finalTokens(result.steered, run.steered);
 			if (result.baseline) run.baseline = finalTokens(result.baseline, run.baseline);
 			run.done = { steeredStop: result.steered.stopReason, baselineStop: result.baseline?.stopReason, cancelled: result.cancelled };
+			this.generated = { runId, prompt: request.prompt, promptIds: result.promptIds, steer: pinnedToSae(steer, request.saeSource) };
 		});
+	}
+
+	/** A column of the last comparison, to trace one of its tokens as it was generated (the steered one under its steering). */
+	traceable(runId: string, which: 'baseline' | 'steered'): TraceableCompletion {
+		const run = this.view;
+		const generated = this.generated;
+		if (!run || run.kind !== 'compare' || run.runId !== runId || !generated || generated.runId !== runId) {
+			throw new Error('that completion is no longer the last one; generate again to trace its tokens');
+		}
+		return {
+			what: `${which} completion`,
+			prompt: generated.prompt,
+			promptIds: generated.promptIds,
+			tokens: run[which].map((t) => ({ id: t.id, text: t.text })),
+			...(which === 'steered' ? { steer: generated.steer } : {}),
+		};
 	}
 
 	/** One steered completion per strength of `featureIndex`, the setup's other enabled entries held fixed. */

@@ -190,7 +190,7 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 				const loaded = await this.checked(message.prompt, message.setup, message.sampling);
 				if (!loaded) return;
 				current.set(message.setup, message.sampling);
-				await this.runs.compare({ prompt: message.prompt, setup: message.setup, sampling: message.sampling });
+				await this.runs.compare({ prompt: message.prompt, setup: message.setup, sampling: message.sampling, saeSource: loaded.sae.source });
 				return;
 			}
 			case 'sweep': {
@@ -231,6 +231,9 @@ export class SteeringViewProvider implements vscode.WebviewViewProvider, vscode.
 			}
 			case 'openDashboard':
 				await vscode.commands.executeCommand(COMMANDS.openFeatureDashboard, message.featureIndex);
+				return;
+			case 'traceToken':
+				await vscode.commands.executeCommand(COMMANDS.traceCompletionToken, this.runs.traceable(message.runId, message.which));
 				return;
 			case 'toggleInline':
 				await vscode.commands.executeCommand(COMMANDS.toggleInlineSteering);
