@@ -9,7 +9,7 @@ import { steeredGenerate } from '../engine/steer/steeredGenerate';
 import type { SteerPrompt } from '../engine/steer/steeredGenerate';
 import { STEER_DEFAULTS, describeSteer, parseFeatureSteers } from '../engine/steer/steerSpec';
 import { STEER_POSITIONS, isSteerPositions } from '../protocol/steerModes';
-import type { SteerSpec } from '../protocol/steerProtocol';
+import type { Completion, SteerSpec } from '../protocol/steerProtocol';
 import type { CliValues } from './main';
 import { openModel } from './openModel';
 import { terminalText } from './terminalText';
@@ -67,6 +67,8 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 	);
 	if (values.json) {
 		const vectors = steer.vectors.map(({ hookName, strength, label }) => ({ hookName, strength, label }));
+		// As plain `generate --json` prints a completion: { ids, text, stopReason } (the streamed pieces are the editor's).
+		const printed = (c: Completion | undefined) => c && { ids: c.ids, text: c.text, stopReason: c.stopReason };
 		process.stdout.write(
 			JSON.stringify({
 				model: model.name,
@@ -75,8 +77,8 @@ export async function steerCommand(modelArg: string, values: CliValues): Promise
 				steer: { ...steer, vectors },
 				sampling,
 				prompt: promptText,
-				steered: result.steered,
-				baseline: result.baseline,
+				steered: printed(result.steered),
+				baseline: printed(result.baseline),
 			}) + '\n',
 		);
 	} else if (stream) {
