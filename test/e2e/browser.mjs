@@ -79,14 +79,15 @@ export async function waitUntil(check, ms, what) {
 }
 
 /**
- * Runs a command from the palette (F1), once the row titled exactly `title` shows, by clicking
+ * Runs a command from the palette (F1), once the row titled exactly `title` (or `title…`) shows, by clicking
  * that row (Enter would run whichever row the palette ranked first: "Trace Completion" also
  * matches "Trace a Token of the Inline Completion"). A webview holding the focus may swallow F1,
  * or take the typed title while the palette opens: then the palette is closed, the focus goes
  * back to the editor tab `refocusTab`, and it is tried again (four times in all).
  */
 export async function runCommand(page, title, refocusTab = 'a.py') {
-	const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+	// The title, or the title and the ellipsis of a command that asks for more ("Load SAE…").
+	const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}…?\\s*$`);
 	const row = page
 		.locator('.quick-input-list .monaco-list-row')
 		.filter({ has: page.locator('.label-name', { hasText: exact }) })
