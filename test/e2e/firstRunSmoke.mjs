@@ -136,6 +136,15 @@ try {
 	const storage = path.join(userData, 'User', 'globalStorage', EXTENSION_ID);
 	results.labelFiles = findFiles(storage, 'labels.json').map((f) => path.relative(storage, f));
 	results.labelFilesInExtension = findFiles(extensionsDir, 'labels.json');
+	// The dashboard's tab closed, so the updated window opens it afresh: a dashboard VS Code restores
+	// in the same start as the update sometimes stays blank in code-server (its webview never
+	// reports ready), which dashboardSmoke's reload test does not see within one version.
+	await page
+		.locator('.tabs-container .tab', { hasText: `Feature ${FEATURE}` })
+		.first()
+		.locator('.codicon-close')
+		.click();
+	await page.locator('.tabs-container .tab', { hasText: `Feature ${FEATURE}` }).waitFor({ state: 'detached', timeout: 10_000 });
 	await page.close();
 	await session.server.stop();
 	session = undefined;
