@@ -16,6 +16,8 @@ export const COMMANDS = {
 	/** Internal: a token of a completion the editor shows (argument: TraceableCompletion). */
 	traceCompletionToken: 'featureLens.traceCompletionToken',
 	traceInlineCompletion: 'featureLens.traceInlineCompletion',
+	/** Internal: a steered inline completion was accepted (argument: its number); Trace a Token of the Inline Completion traces it. */
+	acceptedInlineCompletion: 'featureLens.acceptedInlineCompletion',
 	openGraphJson: 'featureLens.openGraphJson',
 	steerSelection: 'featureLens.steerSelection',
 	steerFeature: 'featureLens.steerFeature',

@@ -24,6 +24,8 @@ const MAX_TOKENS = 'inlineSteering.maxNewTokens';
 const DEBOUNCE_MS = 300;
 /** Lines before the cursor read from the document; the prompt is cut to the context after that. */
 const MAX_LINES = 400;
+/** Shown completions remembered for their accept command (the editor shows one at a time). */
+const KEEP_SHOWN = 8;
 
 export function inlineSteeringEnabled(): boolean {
 	return vscode.workspace.getConfiguration(SETTINGS_SECTION).get<boolean>(ENABLED, false);
@@ -47,8 +49,11 @@ export async function toggleInlineSteering(): Promise<boolean> {
 export class SteeredInlineCompletions implements vscode.InlineCompletionItemProvider {
 	private readonly requests = new DebouncedRequests(DEBOUNCE_MS);
 	private lastProblem: string | undefined;
-	/** The last completion shown as ghost text, its tokens up to what it showed: "Trace a Token of the Inline Completion" traces one. */
-	lastCompletion: TraceableCompletion | undefined;
+	/** Completions recently shown as ghost text (their tokens up to what they showed), by the number their item's accept command carries. */
+	private readonly shown = new Map<number, TraceableCompletion>();
+	private shownCount = 0;
+	private lastShown: TraceableCompletion | undefined;
+	private lastAccepted: TraceableCompletion | undefined;
 
 	constructor(
 		private readonly engine: EngineProcess,
@@ -103,16 +108,37 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 					result.steered.ids.map((id, i) => ({ id, text: pieces[i] ?? '' })),
 					shown.length,
 				);
-				if (shown) this.lastCompletion = { what: 'inline completion', prompt, promptIds: result.promptIds, tokens, steer: pinnedToSae(steer, loaded.sae.source) };
+				if (!shown) return undefined;
+				this.lastShown = { what: 'inline completion', prompt, promptIds: result.promptIds, tokens, steer: pinnedToSae(steer, loaded.sae.source) };
 				return shown;
 			});
-			if (!text) return undefined;
-			return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];
+			if (!text || !this.lastShown) return undefined;
+			// Accepting it runs the accept command with its number, so tracing knows which one was taken.
+			const key = ++this.shownCount;
+			this.shown.set(key, this.lastShown);
+			for (const old of this.shown.keys()) if (old <= key - KEEP_SHOWN) this.shown.delete(old);
+			const item = new vscode.InlineCompletionItem(text, new vscode.Range(position, position));
+			item.command = { command: COMMANDS.acceptedInlineCompletion, title: 'Accepted', arguments: [key] };
+			return [item];
 		} catch (err) {
 			// A cancelled request is the normal fate of most of them; anything else goes to the log once.
 			if (!token.isCancellationRequested && !isCancelled(err)) this.report(`steered inline completion failed: ${errorMessage(err)}`);
 			return undefined;
 		}
+	}
+
+	/** Its item's accept command: that completion is the one to trace. */
+	accepted(key: unknown): void {
+		const completion = typeof key === 'number' ? this.shown.get(key) : undefined;
+		if (completion) this.lastAccepted = completion;
+	}
+
+	/**
+	 * The completion "Trace a Token of the Inline Completion" traces: the last one accepted (the
+	 * provider has usually shown the next one by then), else the last one shown.
+	 */
+	get traceable(): TraceableCompletion | undefined {
+		return this.lastAccepted ?? this.lastShown;
 	}
 
 	dispose(): void {

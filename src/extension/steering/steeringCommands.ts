@@ -55,12 +55,14 @@ export function registerSteering(context: vscode.ExtensionContext, engine: Engin
 				vscode.window.setStatusBarMessage(`Feature Lens: steered inline completions ${on ? 'on' : 'off'}`, 3000);
 			}),
 		),
+		vscode.commands.registerCommand(COMMANDS.acceptedInlineCompletion, (key: unknown) => inline.accepted(key)),
 		vscode.commands.registerCommand(COMMANDS.traceInlineCompletion, async () => {
-			if (!inline.lastCompletion) {
+			const completion = inline.traceable;
+			if (!completion) {
 				void vscode.window.showInformationMessage('Feature Lens: no steered inline completion has been shown yet (turn them on with "Steer: off" in the status bar, then pause while typing).');
 				return;
 			}
-			await vscode.commands.executeCommand(COMMANDS.traceCompletionToken, inline.lastCompletion);
+			await vscode.commands.executeCommand(COMMANDS.traceCompletionToken, completion);
 		}),
 		vscode.commands.registerCommand(COMMANDS.steerSelection, () =>
 			runReported(log, async () => {
