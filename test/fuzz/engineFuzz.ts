@@ -64,7 +64,14 @@ export interface EngineFuzzOptions {
 
 function templates(work: string): Record<string, unknown> {
 	const sampling = { maxNewTokens: 3, temperature: 0, topP: 1, seed: 1 };
-	const steer = { features: [{ featureIndex: 1, mode: 'add', strength: 2 }], vectors: [], positions: 'all' };
+	const steer = {
+		features: [
+			{ featureIndex: 1, mode: 'add', strength: 2 },
+			{ featureIndex: 2, mode: 'clamp', strength: 3, sae: SAE },
+		],
+		vectors: [],
+		positions: 'all',
+	};
 	return {
 		'model/load': { model: MODEL, requestId: 'load' },
 		'model/run': { text: 'def f(x):', hooks: ['blocks.0.hook_resid_post'] },
@@ -98,7 +105,16 @@ function templates(work: string): Record<string, unknown> {
 		'hub/fetch': { ref: 'hf:org/name', kind: 'model', requestId: 'fetch' },
 		'engine/initialize': { executionProvider: 'cpu', threads: 1, userDataDir: path.join(work, 'data') },
 		// The demo model's set: on the fuzzed model (the tiny GPT-2) a valid request is refused as a set for another model.
-		'attribution/attribute': { requestId: 'attribute', prompt: 'def f(x):', transcoders: TRANSCODERS, maxLogits: 3 },
+		'attribution/attribute': {
+			requestId: 'attribute',
+			prompt: 'def f(x):',
+			transcoders: TRANSCODERS,
+			maxLogits: 3,
+			promptIds: [5, 6, 7],
+			targetToken: 9,
+			steer: { ...steer, positions: 'generated' },
+			steerFrom: 2,
+		},
 		'attribution/prune': { graphId: 'graph', nodeThreshold: 0.8, edgeThreshold: 0.98 },
 	};
 }
