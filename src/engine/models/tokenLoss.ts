@@ -35,3 +35,48 @@ export class TokenLoss {
 		await this.session.release();
 	}
 }
+
+/**
+ * Next-token losses summed over batches for a replacement evaluation: the clean model, the model
+ * with the replacement in (an SAE spliced in, transcoders in place of MLPs) and with it ablated;
+ * their mean CE and KL, and SAELens's CE-loss and KL scores.
+ */
+export class LossTotals {
+	private nllClean = 0;
+	private nllReplaced = 0;
+	private nllAblated = 0;
+	private klReplaced = 0;
+	private klAblated = 0;
+	private predictions = 0;
+
+	/** Adds one batch: each run's logits [B, T, V] against the clean ones, for `ids` [B][T]. */
+	async add(losses: TokenLoss, clean: ort.Tensor, replaced: ort.Tensor, ablated: ort.Tensor, ids: readonly (readonly number[])[]): Promise<void> {
+		const c = await losses.run(clean, clean, ids);
+		const r = await losses.run(replaced, clean, ids);
+		const a = await losses.run(ablated, clean, ids);
+		for (let i = 0; i < c.nll.length; i++) {
+			this.nllClean += c.nll[i]!;
+			this.nllReplaced += r.nll[i]!;
+			this.nllAblated += a.nll[i]!;
+			this.klReplaced += r.kl[i]!;
+			this.klAblated += a.kl[i]!;
+		}
+		this.predictions += c.nll.length;
+	}
+
+	/** Mean CE of each run, mean KL from the clean model, and the scores: (ablated − replaced) / (ablated − clean) and 1 − KL ratio. */
+	means(): { ceClean: number; ceReplaced: number; ceAblated: number; ceScore: number; klReplaced: number; klAblated: number; klScore: number } {
+		const n = this.predictions;
+		const [ceClean, ceReplaced, ceAblated] = [this.nllClean / n, this.nllReplaced / n, this.nllAblated / n];
+		const [klReplaced, klAblated] = [this.klReplaced / n, this.klAblated / n];
+		return {
+			ceClean,
+			ceReplaced,
+			ceAblated,
+			ceScore: (ceAblated - ceReplaced) / (ceAblated - ceClean),
+			klReplaced,
+			klAblated,
+			klScore: (klAblated - klReplaced) / klAblated,
+		};
+	}
+}

@@ -7,7 +7,7 @@
 
 import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
-import { TokenLoss } from '../models/tokenLoss';
+import { LossTotals, TokenLoss } from '../models/tokenLoss';
 import type { SaeRunner } from './saeRunner';
 import { Cancelled } from '../cancelled';
 
@@ -60,7 +60,8 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 	const dSae = runner.sae.cfg.d_sae;
 	const losses = await TokenLoss.create();
 	const fireCounts = new Float64Array(dSae);
-	const sums = { rows: 0, l0: 0, sqError: 0, cosine: 0, sqNorm: 0, nllClean: 0, nllSae: 0, nllAbl: 0, klSae: 0, klAbl: 0, predictions: 0 };
+	const sums = { rows: 0, l0: 0, sqError: 0, cosine: 0, sqNorm: 0 };
+	const lossTotals = new LossTotals();
 	// Explained variance needs Σ‖x − x̄‖² = Σ‖x‖² − N‖x̄‖²: keep Σx too.
 	const sumX = new Float64Array(width);
 	let batch: number[][] = [];
@@ -110,17 +111,7 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 		const shape: [number, number, number] = [B, T, width];
 		const spliced = await model.forward({ ids, logits: 'all', interventions: { [outHook]: { values: spliceDelta, dims: shape } } });
 		const ablated = await model.forward({ ids, logits: 'all', interventions: { [outHook]: { values: ablateDelta, dims: shape } } });
-		const c = await losses.run(clean.logits!, clean.logits!, ids);
-		const s = await losses.run(spliced.logits!, clean.logits!, ids);
-		const a = await losses.run(ablated.logits!, clean.logits!, ids);
-		for (let i = 0; i < c.nll.length; i++) {
-			sums.nllClean += c.nll[i]!;
-			sums.nllSae += s.nll[i]!;
-			sums.nllAbl += a.nll[i]!;
-			sums.klSae += s.kl[i]!;
-			sums.klAbl += a.kl[i]!;
-		}
-		sums.predictions += c.nll.length;
+		await lossTotals.add(losses, clean.logits!, spliced.logits!, ablated.logits!, ids);
 	};
 	try {
 		for await (const window of windows) {
@@ -139,8 +130,7 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 	for (let i = 0; i < width; i++) meanSq += (sumX[i]! / n) ** 2;
 	const totalVariance = sums.sqNorm - n * meanSq;
 	const density = Float32Array.from(fireCounts, (count) => count / n);
-	const ce = { clean: sums.nllClean / sums.predictions, sae: sums.nllSae / sums.predictions, abl: sums.nllAbl / sums.predictions };
-	const kl = { sae: sums.klSae / sums.predictions, abl: sums.klAbl / sums.predictions };
+	const loss = lossTotals.means();
 	return {
 		tokens: n,
 		l0: sums.l0 / n,
@@ -150,13 +140,13 @@ export async function evaluateSae(model: LanguageModel, runner: SaeRunner, windo
 		dead_fraction: density.filter((d) => d === 0).length / dSae,
 		dense_fraction: density.filter((d) => d > 0.1).length / dSae,
 		mean_log10_density: density.reduce((acc, d) => acc + Math.log10(d + 1e-10), 0) / dSae,
-		ce_loss_without_sae: ce.clean,
-		ce_loss_with_sae: ce.sae,
-		ce_loss_with_ablation: ce.abl,
-		ce_loss_score: (ce.abl - ce.sae) / (ce.abl - ce.clean),
-		kl_div_with_sae: kl.sae,
-		kl_div_with_ablation: kl.abl,
-		kl_div_score: (kl.abl - kl.sae) / kl.abl,
+		ce_loss_without_sae: loss.ceClean,
+		ce_loss_with_sae: loss.ceReplaced,
+		ce_loss_with_ablation: loss.ceAblated,
+		ce_loss_score: loss.ceScore,
+		kl_div_with_sae: loss.klReplaced,
+		kl_div_with_ablation: loss.klAblated,
+		kl_div_score: loss.klScore,
 		log10_density: Float32Array.from(density, (d) => Math.log10(d + 1e-10)),
 	};
 }

@@ -9,7 +9,7 @@
 
 import type { LanguageModel } from '../models/languageModel';
 import { ModelConfigError } from '../models/decoderConfig';
-import { TokenLoss } from '../models/tokenLoss';
+import { LossTotals, TokenLoss } from '../models/tokenLoss';
 import type * as ort from 'onnxruntime-node';
 import type { ForwardResult } from '../models/languageModel';
 import type { CltRunner } from './cltReplacement';
@@ -169,7 +169,8 @@ async function evaluateReplacement(model: LanguageModel, set: ReplacementSet, wi
 	const ablate = set.layers.map((r) => zeroAblation(r.outputHookName, { keepFirstPosition }));
 	const hooks = set.layers.flatMap((r) => [r.hookName, r.outputHookName]);
 	const sums: LayerSums[] = set.layers.map((r) => ({ l0: 0, sqError: 0, cosine: 0, sqNorm: 0, sumY: new Float64Array(r.dOut), fireCounts: new Float64Array(r.dSae) }));
-	const total = { rows: 0, nllClean: 0, nllReplaced: 0, nllAblated: 0, klReplaced: 0, klAblated: 0, predictions: 0 };
+	let totalRows = 0;
+	const lossTotals = new LossTotals();
 	const losses = await TokenLoss.create();
 
 	const evaluateBatch = async (ids: number[][]) => {
@@ -186,20 +187,10 @@ async function evaluateReplacement(model: LanguageModel, set: ReplacementSet, wi
 			for (let j = 0; j < s.sumY.length; j++) s.sumY[j]! += stats.sumY[j]!;
 			for (let j = 0; j < s.fireCounts.length; j++) s.fireCounts[j]! += stats.fireCounts[j]!;
 		}
-		total.rows += rows;
+		totalRows += rows;
 		const replaced = await set.replacedLogits(ids, keepFirstPosition);
 		const ablated = await model.forward({ ids, logits: 'all', extensions: ablate });
-		const c = await losses.run(clean.logits!, clean.logits!, ids);
-		const s = await losses.run(replaced, clean.logits!, ids);
-		const a = await losses.run(ablated.logits!, clean.logits!, ids);
-		for (let i = 0; i < c.nll.length; i++) {
-			total.nllClean += c.nll[i]!;
-			total.nllReplaced += s.nll[i]!;
-			total.nllAblated += a.nll[i]!;
-			total.klReplaced += s.kl[i]!;
-			total.klAblated += a.kl[i]!;
-		}
-		total.predictions += c.nll.length;
+		await lossTotals.add(losses, clean.logits!, replaced, ablated.logits!, ids);
 	};
 
 	let batch: number[][] = [];
@@ -210,16 +201,16 @@ async function evaluateReplacement(model: LanguageModel, set: ReplacementSet, wi
 			if (batch.length === options.batchContexts) {
 				await evaluateBatch(batch);
 				batch = [];
-				options.onProgress?.(Math.min(total.rows, options.tokens), options.tokens);
+				options.onProgress?.(Math.min(totalRows, options.tokens), options.tokens);
 			}
-			if (total.rows >= options.tokens) break;
+			if (totalRows >= options.tokens) break;
 		}
 		if (batch.length > 0) await evaluateBatch(batch);
 	} finally {
 		await losses.dispose();
 	}
-	if (total.rows === 0) throw new ModelConfigError('the corpus gave no tokens to evaluate on');
-	const n = total.rows;
+	if (totalRows === 0) throw new ModelConfigError('the corpus gave no tokens to evaluate on');
+	const n = totalRows;
 	const layers = set.layers.map((r, i): TranscoderLayerMetrics => {
 		const s = sums[i]!;
 		let meanSq = 0;
@@ -236,17 +227,16 @@ async function evaluateReplacement(model: LanguageModel, set: ReplacementSet, wi
 			dense_fraction: density.filter((d) => d > 0.1).length / density.length,
 		};
 	});
-	const ce = { clean: total.nllClean / total.predictions, replaced: total.nllReplaced / total.predictions, ablated: total.nllAblated / total.predictions };
-	const kl = { replaced: total.klReplaced / total.predictions, ablated: total.klAblated / total.predictions };
+	const loss = lossTotals.means();
 	return {
 		tokens: n,
-		ce_loss_without_transcoders: ce.clean,
-		ce_loss_with_transcoders: ce.replaced,
-		ce_loss_with_ablation: ce.ablated,
-		ce_loss_score: (ce.ablated - ce.replaced) / (ce.ablated - ce.clean),
-		kl_div_with_transcoders: kl.replaced,
-		kl_div_with_ablation: kl.ablated,
-		kl_div_score: (kl.ablated - kl.replaced) / kl.ablated,
+		ce_loss_without_transcoders: loss.ceClean,
+		ce_loss_with_transcoders: loss.ceReplaced,
+		ce_loss_with_ablation: loss.ceAblated,
+		ce_loss_score: loss.ceScore,
+		kl_div_with_transcoders: loss.klReplaced,
+		kl_div_with_ablation: loss.klAblated,
+		kl_div_score: loss.klScore,
 		layers,
 	};
 }
