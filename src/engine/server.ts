@@ -61,7 +61,7 @@ import { defaultSessionSettings, describeProviderChoice } from './onnx/session';
 import { ContrastVectorRequest, SteerTokenNotification, SteeredGenerateRequest, SweepRequest } from '../protocol/steerProtocol';
 import type { SteerSpec, SteeredGenerateParams, SteeredGenerateResult, SweepParams } from '../protocol/steerProtocol';
 import { contrastVector } from './steer/contrast';
-import { steerSweep, steeredGenerate } from './steer/steeredGenerate';
+import { steerSweep, steeredGenerate, sweepSpec } from './steer/steeredGenerate';
 import { releaseSteering } from './steer/steerGraph';
 import { SteeringSaes } from './steer/steeringSaes';
 import { compileSteering } from './steer/steering';
@@ -117,7 +117,7 @@ let features: FeatureService | undefined;
 let heldGraph: { id: string; graph: AttributionGraph; model: LanguageModel; slug: string } | undefined;
 /** SAEs that steering specs name by path beside the loaded one (an attribution graph's pins of several layers). */
 const steeringSaes = new SteeringSaes(
-	async (path, signal) => SaeRunner.forModel(await hub.loadSae(path, { signal: signal ?? new AbortController().signal }), await currentModel(), settings, (message) => log('info', message)),
+	async (path, signal) => SaeRunner.forModel(await hub.loadSae(path, { signal }), await currentModel(), settings, (message) => log('info', message)),
 	async (runner) => {
 		if (model) await releaseSteering(model, runner);
 	},
@@ -559,7 +559,8 @@ connection.onRequest(SweepRequest, (params: SweepParams, token: CancellationToke
 				sae,
 				{ ...params, prompt: { text: params.prompt } },
 				{
-					featureSaes: await steeringSaes.resolve([params.steer, { ...params.steer, features: [{ ...params.feature, strength: 0 }] }], sae, signal),
+					// The spec of a sweep entry holds the swept feature and the fixed ones: the SAEs they name.
+					featureSaes: await steeringSaes.resolve([sweepSpec(params.steer, params.feature, 0)], sae, signal),
 					signal,
 					onToken: (t) => void connection.sendNotification(SteerTokenNotification, { requestId, ...t }),
 				},

@@ -5,11 +5,11 @@ import * as v from 'valibot';
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import { fields, finite, integer, list, name, requestId, tokenId } from './schemaParts';
 import { SteerSpec } from './steerProtocol';
+// Type-only: the graph JSON's shape is defined once, with its reader and writer (free of Node and DOM APIs).
+import type { GraphJson } from './graphJson';
 
 /** Most tokens one trace may hold (prompt and completion): far past any model's context here. */
 const MAX_TRACED_TOKENS = 1 << 17;
-// Type-only: the graph JSON's shape is defined once, with its reader and writer (free of Node and DOM APIs).
-import type { GraphJson } from './graphJson';
 
 export const AttributeParams = fields({
 	/** Correlates `AttributeProgressNotification`s with this request. */

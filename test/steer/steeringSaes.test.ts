@@ -31,19 +31,20 @@ describe('SteeringSaes', () => {
 			2,
 		);
 		const loaded = SaeRunner.forModel({ ...makeSae('topk'), source: '/loaded' }, model, CPU);
-		const first = await saes.resolve([named('/a', '/loaded')], loaded);
+		const signal = new AbortController().signal;
+		const first = await saes.resolve([named('/a', '/loaded')], loaded, signal);
 		assert.equal(first.get('/loaded'), loaded, 'the loaded SAE is not loaded again');
 		assert.equal(first.get('/a')!.sae.source, '/a');
-		const again = await saes.resolve([named('/a')], loaded);
+		const again = await saes.resolve([named('/a')], loaded, signal);
 		assert.equal(again.get('/a'), first.get('/a'), 'kept between requests');
-		await saes.resolve([named('/b')], loaded);
+		await saes.resolve([named('/b')], loaded, signal);
 		assert.deepEqual(loads, ['/a', '/b']);
 		// /a is the least recently used: a third path releases it.
-		await saes.resolve([named('/c')], loaded);
+		await saes.resolve([named('/c')], loaded, signal);
 		assert.deepEqual(released, ['/a']);
 		assert.equal(saes.size, 2);
 		// A request that needs more than the budget keeps all it uses.
-		const big = await saes.resolve([named('/d', '/e', '/f')], loaded);
+		const big = await saes.resolve([named('/d', '/e', '/f')], loaded, signal);
 		assert.equal(big.size, 3);
 		assert.deepEqual(released, ['/a', '/b', '/c']);
 		await saes.clear();

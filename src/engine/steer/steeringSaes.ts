@@ -15,14 +15,14 @@ export class SteeringSaes {
 
 	constructor(
 		/** Loads the SAE at `path` for the current model (checks that it fits the model). */
-		private readonly load: (path: string, signal: AbortSignal | undefined) => Promise<SaeRunner>,
+		private readonly load: (path: string, signal: AbortSignal) => Promise<SaeRunner>,
 		/** Frees what the model holds for a runner (its steering subgraphs) before it is disposed. */
 		private readonly release: (runner: SaeRunner) => Promise<void>,
 		private readonly keep = KEEP,
 	) {}
 
 	/** The runners of every `sae` the spec names (the loaded SAE's own runner where `sae` is its source). */
-	async resolve(specs: readonly SteerSpec[], loaded: SaeRunner | undefined, signal?: AbortSignal): Promise<Map<string, SaeRunner>> {
+	async resolve(specs: readonly SteerSpec[], loaded: SaeRunner | undefined, signal: AbortSignal): Promise<Map<string, SaeRunner>> {
 		const paths = new Set(specs.flatMap((s) => s.features.flatMap((f) => (f.sae === undefined ? [] : [f.sae]))));
 		const out = new Map<string, SaeRunner>();
 		for (const path of paths) {
