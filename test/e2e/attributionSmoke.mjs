@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { launchChromium, runCommand, startCodeServer, waitUntil } from './browser.mjs';
+import { launchChromium, openAndSelectLines, recordFailure, runCommand, startCodeServer, waitUntil } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -48,14 +48,8 @@ try {
 	const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
 	await page.goto(server.url);
 	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
-	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
-	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
-	await page.click('.monaco-editor .view-lines');
 	// The prompt: the file's first five lines, up to "    with open(path) as f:\n".
-	await page.keyboard.press('Control+Home');
-	await page.keyboard.down('Shift');
-	for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowDown');
-	await page.keyboard.up('Shift');
+	await openAndSelectLines(page, 0, 5);
 
 	// Room for the graph: no side bar.
 	await page.keyboard.press('Control+B');
@@ -178,13 +172,7 @@ try {
 		results.steered.length > 0 &&
 		results.baseline !== results.steered;
 } catch (err) {
-	results.error = err instanceof Error ? err.message : String(err);
-	results.serverLogTail = server.log().slice(-1500);
-	await browser
-		?.contexts()[0]
-		?.pages()[0]
-		?.screenshot({ path: path.join(shots, 'attribution-failure.png') })
-		.catch(() => undefined);
+	await recordFailure(results, err, { server, browser, shot: path.join(shots, 'attribution-failure.png') });
 } finally {
 	await browser?.close();
 	server.kill();

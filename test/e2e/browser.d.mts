@@ -15,3 +15,5 @@ export declare function runCommand(page: import('playwright-core').Page, title: 
 export declare function answerInputBox(page: import('playwright-core').Page, title: string, text: string, timeout?: number): Promise<void>;
 /** Chooses item `index` of the quick pick titled `title`, once it shows. */
 export declare function choosePick(page: import('playwright-core').Page, title: string, index: number, timeout?: number): Promise<void>;
+/** The visible quick input titled `title`. */
+export declare function quickInputTitled(page: import('playwright-core').Page, title: string): import('playwright-core').Locator;

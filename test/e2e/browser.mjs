@@ -114,16 +114,21 @@ export async function runCommand(page, title, refocusTab = 'a.py') {
  * command loads the engine, and text typed then would go to the palette.
  */
 export async function answerInputBox(page, title, text, timeout = 120000) {
-	const widget = page.locator('.quick-input-widget:not(.hidden)', { has: page.locator('.quick-input-title', { hasText: title }) }).first();
+	const widget = quickInputTitled(page, title);
 	await widget.waitFor({ timeout });
 	const input = widget.locator('.quick-input-box input').first();
 	await input.fill(text);
 	await input.press('Enter');
 }
 
+/** The visible quick input (an input box or a quick pick) titled `title`. */
+export function quickInputTitled(page, title) {
+	return page.locator('.quick-input-widget:not(.hidden)', { has: page.locator('.quick-input-title', { hasText: title }) }).first();
+}
+
 /** Chooses item `index` (0 = the first) of the quick pick titled `title`, once it shows. */
 export async function choosePick(page, title, index, timeout = 120000) {
-	const widget = page.locator('.quick-input-widget:not(.hidden)', { has: page.locator('.quick-input-title', { hasText: title }) }).first();
+	const widget = quickInputTitled(page, title);
 	await widget.waitFor({ timeout });
 	await widget.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30000 });
 	const input = widget.locator('.quick-input-box input').first();
@@ -131,16 +136,32 @@ export async function choosePick(page, title, index, timeout = 120000) {
 	await input.press('Enter');
 }
 
-/** Opens a.py from the explorer and selects its lines 4–6 (the workspace's read_lines function), which the smoke tests inspect. */
-export async function openAndSelectFunction(page) {
+/** Opens a.py from the explorer and selects `count` whole lines after its first `skip`. */
+export async function openAndSelectLines(page, skip, count) {
 	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
 	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
 	await page.click('.monaco-editor .view-lines');
 	await page.keyboard.press('Control+Home');
-	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+	for (let i = 0; i < skip; i++) await page.keyboard.press('ArrowDown');
 	await page.keyboard.down('Shift');
-	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+	for (let i = 0; i < count; i++) await page.keyboard.press('ArrowDown');
 	await page.keyboard.up('Shift');
+}
+
+/** Opens a.py from the explorer and selects its lines 4–6 (the workspace's read_lines function), which the smoke tests inspect. */
+export async function openAndSelectFunction(page) {
+	await openAndSelectLines(page, 3, 3);
+}
+
+/** Records why a smoke test failed: the error, the tail of code-server's log and a screenshot of the browser's first page (`shot`), if it is still there. */
+export async function recordFailure(results, err, { server, browser, shot, logChars = 1500 }) {
+	results.error = err instanceof Error ? err.message : String(err);
+	results.serverLogTail = server.log().slice(-logChars);
+	await browser
+		?.contexts()[0]
+		?.pages()[0]
+		?.screenshot({ path: shot })
+		.catch(() => undefined);
 }
 
 /** Runs Inspect Selection, waits for the decorations, and returns Feature Lens's hover over the `read_lines` token once it shows. */

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { answerInputBox, inspectAndHoverReadLines, launchChromium, openAndSelectFunction, runCommand, startCodeServer } from './browser.mjs';
+import { answerInputBox, inspectAndHoverReadLines, launchChromium, openAndSelectFunction, runCommand, recordFailure, startCodeServer } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -139,13 +139,7 @@ try {
 		results.testTextTokens > 0 &&
 		/^Feature \d+/.test(results.restoredTitle);
 } catch (err) {
-	results.error = err instanceof Error ? err.message : String(err);
-	results.serverLogTail = server.log().slice(-1500);
-	await browser
-		?.contexts()[0]
-		?.pages()[0]
-		?.screenshot({ path: path.join(shots, 'dashboard-failure.png') })
-		.catch(() => undefined);
+	await recordFailure(results, err, { server, browser, shot: path.join(shots, 'dashboard-failure.png') });
 } finally {
 	await browser?.close();
 	server.kill();

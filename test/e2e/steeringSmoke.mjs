@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { choosePick, launchChromium, runCommand, startCodeServer, waitUntil } from './browser.mjs';
+import { choosePick, launchChromium, openAndSelectLines, quickInputTitled, recordFailure, runCommand, startCodeServer, waitUntil } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -55,14 +55,8 @@ try {
 	const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
 	await page.goto(server.url);
 	await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
-	await page.getByRole('treeitem', { name: /a\.py/ }).click({ timeout: 30000 });
-	await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
-	await page.click('.monaco-editor .view-lines');
-	await page.keyboard.press('Control+Home');
 	// Select lines 1–5: the imports, the def line and the docstring.
-	await page.keyboard.down('Shift');
-	for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowDown');
-	await page.keyboard.up('Shift');
+	await openAndSelectLines(page, 0, 5);
 	await runCommand(page, 'Feature Lens: Steer Selection');
 
 	// The Steering sidebar opens with the selection as its prompt.
@@ -140,7 +134,7 @@ try {
 	// The inline completion's tokens are offered for tracing (the trace itself is the sidebar's, below:
 	// a whole file's prompt is a 20 s graph here, too long for this test).
 	await runCommand(page, 'Feature Lens: Trace a Token of the Inline Completion');
-	const inlinePick = page.locator('.quick-input-widget:not(.hidden)', { has: page.locator('.quick-input-title', { hasText: 'Trace a Token of the inline completion' }) }).first();
+	const inlinePick = quickInputTitled(page, 'Trace a Token of the inline completion');
 	await inlinePick.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30000 });
 	results.inlineTokens = [];
 	for (const row of await inlinePick.locator('.quick-input-list .monaco-list-row').all()) results.inlineTokens.push((await row.locator('.label-name').first().innerText()).trim());
@@ -181,14 +175,7 @@ try {
 		results.steeredTrace.nodes > 0 &&
 		results.steeredTrace.description.includes(`${FEATURE}:add=${STRENGTH}`);
 } catch (err) {
-	results.error = err instanceof Error ? err.message : String(err);
-	results.serverLogTail = server.log().slice(-2000);
-	try {
-		const pages = browser?.contexts()[0]?.pages() ?? [];
-		if (pages[0]) await pages[0].screenshot({ path: path.join(shots, 'steering-failure.png') });
-	} catch {
-		/* the browser is gone */
-	}
+	await recordFailure(results, err, { server, browser, shot: path.join(shots, 'steering-failure.png'), logChars: 2000 });
 } finally {
 	await browser?.close();
 	server.kill();

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { inspectAndHoverReadLines, launchChromium, openAndSelectFunction, runCommand, startCodeServer, waitUntil } from './browser.mjs';
+import { inspectAndHoverReadLines, launchChromium, openAndSelectFunction, recordFailure, runCommand, startCodeServer, waitUntil } from './browser.mjs';
 import { webviewWith } from './webviewFrame.mjs';
 
 const args = process.argv.slice(2);
@@ -112,13 +112,7 @@ try {
 		results.baseline !== results.steered &&
 		!results.viewError;
 } catch (err) {
-	results.error = err instanceof Error ? err.message : String(err);
-	results.serverLogTail = server.log().slice(-1500);
-	await browser
-		?.contexts()[0]
-		?.pages()[0]
-		?.screenshot({ path: path.join(shots, 'transcoder-failure.png') })
-		.catch(() => undefined);
+	await recordFailure(results, err, { server, browser, shot: path.join(shots, 'transcoder-failure.png') });
 } finally {
 	await browser?.close();
 	server.kill();
