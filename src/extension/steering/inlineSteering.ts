@@ -74,7 +74,7 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 		if (before.trim().length === 0) return undefined;
 		const maxNewTokens = Math.max(1, Math.min(64, vscode.workspace.getConfiguration(SETTINGS_SECTION).get<number>(MAX_TOKENS, 16)));
 		try {
-			const text = await this.requests.run(token, async (requestToken) => {
+			const shown = await this.requests.run(token, async (requestToken): Promise<{ text: string; completion: TraceableCompletion } | undefined> => {
 				const loaded = await this.session.ensureReady();
 				const prompt = inlinePrompt(before, { nCtx: loaded.model.nCtx, maxNewTokens });
 				if (prompt === undefined || requestToken.isCancellationRequested) return undefined;
@@ -102,22 +102,22 @@ export class SteeredInlineCompletions implements vscode.InlineCompletionItemProv
 					requestToken,
 				);
 				if (result.cancelled) return undefined;
-				const shown = ghostText(result.steered.text);
+				const text = ghostText(result.steered.text);
+				if (!text) return undefined;
 				const pieces = result.steered.pieces ?? [];
 				const tokens = shownTokens(
 					result.steered.ids.map((id, i) => ({ id, text: pieces[i] ?? '' })),
-					shown.length,
+					text.length,
 				);
-				if (!shown) return undefined;
-				this.lastShown = { what: 'inline completion', prompt, promptIds: result.promptIds, tokens, steer: pinnedToSae(steer, loaded.sae.source) };
-				return shown;
+				return { text, completion: { what: 'inline completion', prompt, promptIds: result.promptIds, tokens, steer: pinnedToSae(steer, loaded.sae.source) } };
 			});
-			if (!text || !this.lastShown) return undefined;
+			if (!shown) return undefined;
+			this.lastShown = shown.completion;
 			// Accepting it runs the accept command with its number, so tracing knows which one was taken.
 			const key = ++this.shownCount;
-			this.shown.set(key, this.lastShown);
+			this.shown.set(key, shown.completion);
 			for (const old of this.shown.keys()) if (old <= key - KEEP_SHOWN) this.shown.delete(old);
-			const item = new vscode.InlineCompletionItem(text, new vscode.Range(position, position));
+			const item = new vscode.InlineCompletionItem(shown.text, new vscode.Range(position, position));
 			item.command = { command: COMMANDS.acceptedInlineCompletion, title: 'Accepted', arguments: [key] };
 			return [item];
 		} catch (err) {
